@@ -1,0 +1,93 @@
+// ESLint flat config: typescript-eslint strict + type-checked rules, Prettier for formatting,
+// and the one-way module dependency rule of the architecture
+// (protocol → rtp → simulcast → forwarding → media → conference → appservice → http → main).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
+
+const layers = ['protocol', 'rtp', 'simulcast', 'forwarding', 'media', 'conference', 'appservice', 'http'];
+/** A folder may import only the folders before it in `layers` (plus util, config, observability). */
+function forbiddenFor(layer) {
+  const idx = layers.indexOf(layer);
+  return layers.slice(idx + 1).map((l) => `**/${l}/**`);
+}
+const pure = ['protocol', 'rtp', 'simulcast', 'forwarding'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.tap/**', 'coverage/**', 'packages/**', 'test-artifacts/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    rules: {
+      curly: ['error', 'all'],
+      'no-console': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  ...layers.map((layer) => ({
+    files: [`src/${layer}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...forbiddenFor(layer),
+            '**/main.js',
+            ...(pure.includes(layer)
+              ? [
+                  'werift',
+                  'werift/*',
+                  'fastify',
+                  'fastify/*',
+                  'pino',
+                  'prom-client',
+                  'matrix-appservice-bridge',
+                  'node:dgram',
+                  'node:net',
+                ]
+              : []),
+          ],
+        },
+      ],
+    },
+  })),
+  {
+    files: ['src/{util,config}/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [...layers.map((l) => `**/${l}/**`), '**/observability/**', 'werift', 'fastify'] },
+      ],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      'no-console': 'off',
+    },
+  },
+  {
+    files: ['**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  prettier,
+);
