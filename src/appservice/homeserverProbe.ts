@@ -1,0 +1,80 @@
+/**
+ * Keeps the 'homeserver' readiness check current: GET /_matrix/client/versions, re-checked every
+ * `okIntervalMs` while it answers and every `retryMs` while it does not. Stops on close().
+ */
+import type { Logger } from 'pino';
+import type { Readiness } from '../observability/readiness.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { toError } from '../util/errors.js';
+
+export interface HomeserverProbeOptions {
+  baseUrl: string;
+  timeoutMs: number;
+  readiness: Readiness;
+  clock: Clock;
+  log: Logger;
+  retryMs?: number;
+  okIntervalMs?: number;
+}
+
+export class HomeserverProbe {
+  readonly #o: HomeserverProbeOptions;
+  #timer: TimerHandle | undefined;
+  #closed = false;
+  #lastOk: boolean | undefined;
+
+  constructor(opts: HomeserverProbeOptions) {
+    this.#o = opts;
+  }
+
+  /** Runs one check now and schedules the next; resolves with the result of this check. */
+  async check(): Promise<boolean> {
+    const url = new URL('/_matrix/client/versions', this.#o.baseUrl);
+    let ok = false;
+    let detail: string;
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(this.#o.timeoutMs) });
+      const body: unknown = await res.json().catch(() => undefined);
+      ok =
+        res.ok &&
+        typeof body === 'object' &&
+        body !== null &&
+        Array.isArray((body as { versions?: unknown }).versions);
+      detail = ok
+        ? 'answered /_matrix/client/versions'
+        : `GET /_matrix/client/versions answered ${res.status}`;
+    } catch (e) {
+      detail = `GET /_matrix/client/versions failed: ${toError(e).message}`;
+    }
+    if (this.#closed) {
+      return ok;
+    }
+    this.#o.readiness.set('homeserver', ok, detail);
+    if (ok !== this.#lastOk) {
+      if (ok) {
+        this.#o.log.info({ url: this.#o.baseUrl }, 'homeserver reachable');
+      } else {
+        this.#o.log.warn({ url: this.#o.baseUrl, detail }, 'homeserver not reachable');
+      }
+      this.#lastOk = ok;
+    }
+    this.#schedule(ok ? (this.#o.okIntervalMs ?? 30_000) : (this.#o.retryMs ?? 5_000));
+    return ok;
+  }
+
+  start(): void {
+    void this.check();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#timer?.cancel();
+  }
+
+  #schedule(ms: number): void {
+    this.#timer?.cancel();
+    this.#timer = this.#o.clock.setTimeout(() => {
+      void this.check();
+    }, ms);
+  }
+}

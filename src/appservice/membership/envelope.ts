@@ -1,0 +1,96 @@
+/**
+ * A raw Matrix client event (`unknown`) → a typed room state change the reducer understands, or the reason it is
+ * ignored. Checks the envelope (room_id, state_key, sender, origin_server_ts, content) and dispatches the content
+ * of the tracked types: `m.room.member`, `m.call` / `org.matrix.msc3401.call`, and the call member types. Pure.
+ */
+import { isNonEmptyString, isObject, parseCallMemberContent, type ParsedCallMember } from './parse.js';
+import {
+  CALL_MEMBER_TYPES,
+  CALL_TYPES,
+  ROOM_MEMBER_TYPE,
+  type IgnoreReason,
+  type RoomMembership,
+} from './types.js';
+
+interface EventBase {
+  readonly roomId: string;
+  readonly eventType: string;
+  readonly stateKey: string;
+  readonly sender: string;
+  readonly ts: number;
+}
+
+export interface RoomMemberEvent extends EventBase {
+  readonly kind: 'room_member';
+  readonly membership: RoomMembership;
+}
+
+export interface CallEvent extends EventBase {
+  readonly kind: 'call';
+  readonly terminated: boolean;
+}
+
+export interface CallMemberEvent extends EventBase {
+  readonly kind: 'call_member';
+  readonly parsed: ParsedCallMember;
+}
+
+export type StateChange = RoomMemberEvent | CallEvent | CallMemberEvent;
+
+export type ParsedEvent =
+  | StateChange
+  | {
+      readonly kind: 'ignored';
+      readonly reason: Extract<IgnoreReason, 'malformed' | 'not_state' | 'unknown_type'>;
+    };
+
+const MEMBERSHIPS: readonly string[] = ['join', 'leave', 'ban', 'invite', 'knock'];
+
+function isRoomMembership(x: unknown): x is RoomMembership {
+  return typeof x === 'string' && MEMBERSHIPS.includes(x);
+}
+
+/** Never throws; anything not understood is `ignored` with a reason for `sfu_events_ignored_total{reason}`. */
+export function parseEvent(event: unknown): ParsedEvent {
+  if (!isObject(event) || typeof event.type !== 'string') {
+    return { kind: 'ignored', reason: 'malformed' };
+  }
+  const { type, state_key: stateKey, room_id: roomId, sender, origin_server_ts: ts, content } = event;
+  if (stateKey === undefined) {
+    return { kind: 'ignored', reason: 'not_state' };
+  }
+  if (type !== ROOM_MEMBER_TYPE && !CALL_TYPES.includes(type) && !CALL_MEMBER_TYPES.includes(type)) {
+    return { kind: 'ignored', reason: 'unknown_type' };
+  }
+  if (
+    typeof stateKey !== 'string' ||
+    !isNonEmptyString(roomId) ||
+    !isNonEmptyString(sender) ||
+    typeof ts !== 'number' ||
+    !Number.isFinite(ts) ||
+    !isObject(content)
+  ) {
+    return { kind: 'ignored', reason: 'malformed' };
+  }
+  const base: EventBase = { roomId, eventType: type, stateKey, sender, ts };
+  if (type === ROOM_MEMBER_TYPE) {
+    if (stateKey === '' || !isRoomMembership(content.membership)) {
+      return { kind: 'ignored', reason: 'malformed' };
+    }
+    return { kind: 'room_member', ...base, membership: content.membership };
+  }
+  if (CALL_TYPES.includes(type)) {
+    const terminated = content['m.terminated'];
+    return {
+      kind: 'call',
+      ...base,
+      terminated:
+        terminated !== undefined && terminated !== null && terminated !== false && terminated !== '',
+    };
+  }
+  return {
+    kind: 'call_member',
+    ...base,
+    parsed: parseCallMemberContent(content, { stateKey, sender, originServerTs: ts }),
+  };
+}

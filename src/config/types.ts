@@ -1,0 +1,98 @@
+/** The validated configuration, one slice per module. Defaults live in schema.ts. */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type ToDeviceTransport = 'push' | 'sync';
+
+export interface HomeserverConfig {
+  url: string;
+  server_name: string;
+  request_timeout_s: number;
+}
+
+export interface MatrixConfig {
+  auto_join: boolean;
+  /** Server names and room ids whose invites the focus user accepts; empty = the homeserver's own server_name. */
+  auto_join_allow: string[];
+}
+
+export interface AppserviceConfig {
+  /** Registration id and the focus user's localpart, used when generating the registration. */
+  id: string;
+  sender_localpart: string;
+  registration: string;
+  bind: string;
+  port: number;
+}
+
+export interface FocusConfig {
+  device_id: string;
+  display_name: string;
+}
+
+export interface ToDeviceConfig {
+  transport: ToDeviceTransport;
+}
+
+export interface PortRange {
+  min: number;
+  max: number;
+}
+
+export interface MediaConfig {
+  bind_address: string;
+  announced_ips: string[];
+  port_range: PortRange;
+  pli_min_interval_ms: number;
+  publisher_remb_bps: number;
+}
+
+export interface KeepaliveConfig {
+  interval_s: number;
+  timeout_s: number;
+}
+
+export interface NegotiationConfig {
+  answer_timeout_s: number;
+}
+
+export interface AuthConfig {
+  membership_wait_s: number;
+}
+
+export interface CascadeConfig {
+  auto: boolean;
+  initiate_grace_s: number;
+}
+
+export interface LimitsConfig {
+  max_participants: number;
+  max_invite_sdp_bytes: number;
+  max_tracks_per_subscribe: number;
+  max_dc_message_bytes: number;
+  max_transaction_bytes: number;
+  dc_messages_per_second: number;
+}
+
+export interface HttpConfig {
+  bind: string;
+  port: number;
+}
+
+export interface LoggingConfig {
+  level: LogLevel;
+}
+
+export interface Config {
+  homeserver: HomeserverConfig;
+  matrix: MatrixConfig;
+  appservice: AppserviceConfig;
+  focus: FocusConfig;
+  to_device: ToDeviceConfig;
+  media: MediaConfig;
+  keepalive: KeepaliveConfig;
+  negotiation: NegotiationConfig;
+  auth: AuthConfig;
+  cascade: CascadeConfig;
+  limits: LimitsConfig;
+  http: HttpConfig;
+  logging: LoggingConfig;
+}

@@ -1,0 +1,91 @@
+/**
+ * Builds the Fastify instance(s): the appservice API and the operations routes share one listener when
+ * their bind address and port are equal, else each gets its own. Nothing listens until `listen()`.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { appserviceRoutes, matrixError, type AppserviceRoutesOptions } from '../appservice/routes.js';
+import { scrubUrl } from '../observability/logger.js';
+import { opsRoutes, type OpsRoutesOptions } from './routes/ops.js';
+
+export interface Listener {
+  bind: string;
+  port: number;
+}
+
+export interface HttpServersOptions {
+  appservice: AppserviceRoutesOptions & Listener;
+  ops: OpsRoutesOptions & Listener;
+  log: Logger;
+}
+
+export interface HttpServers {
+  /** One or two instances, each with its listener. */
+  instances: { app: FastifyInstance; listener: Listener; serves: ('appservice' | 'ops')[] }[];
+  listen(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+function createInstance(log: Logger): FastifyInstance {
+  const app = Fastify({
+    // pino's Logger and Fastify's FastifyBaseLogger differ only in generics; tsc needs the cast.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
+    loggerInstance: log as FastifyBaseLogger,
+    disableRequestLogging: true,
+    // Transactions enforce their own, larger limit in their content parser.
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    log.debug(
+      {
+        method: req.method,
+        url: scrubUrl(req.url),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'http request',
+    );
+  });
+  app.setNotFoundHandler(async (_req, reply) => matrixError(reply, 'M_UNRECOGNIZED', 'Unrecognized request'));
+  return app;
+}
+
+export function buildHttpServers(opts: HttpServersOptions): HttpServers {
+  const log = opts.log;
+  const shared = opts.appservice.bind === opts.ops.bind && opts.appservice.port === opts.ops.port;
+  const instances: HttpServers['instances'] = [];
+  const asApp = createInstance(log);
+  void asApp.register((scope, _o, done) => {
+    appserviceRoutes(scope, opts.appservice);
+    done();
+  });
+  if (shared) {
+    void asApp.register((scope, _o, done) => {
+      opsRoutes(scope, opts.ops);
+      done();
+    });
+    instances.push({ app: asApp, listener: opts.appservice, serves: ['appservice', 'ops'] });
+  } else {
+    const opsApp = createInstance(log);
+    void opsApp.register((scope, _o, done) => {
+      opsRoutes(scope, opts.ops);
+      done();
+    });
+    instances.push({ app: asApp, listener: opts.appservice, serves: ['appservice'] });
+    instances.push({ app: opsApp, listener: opts.ops, serves: ['ops'] });
+  }
+  return {
+    instances,
+    async listen() {
+      const addrs: string[] = [];
+      for (const i of instances) {
+        addrs.push(await i.app.listen({ host: i.listener.bind, port: i.listener.port }));
+      }
+      return addrs;
+    },
+    async close() {
+      await Promise.all(instances.map((i) => i.app.close()));
+    },
+  };
+}

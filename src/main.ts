@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+/**
+ * Entry point: parses the command line, then generates a registration, checks the configuration, or runs
+ * the SFU until SIGTERM/SIGINT (graceful stop, exit 0 within 5 s).
+ */
+import { writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { generateRegistration, loadRegistrationFile, pushesToDevice } from './appservice/registration.js';
+import { EX_USAGE, HELP, parseCommand } from './cli.js';
+import { EX_CONFIG, loadConfigFile } from './config/load.js';
+import type { Config } from './config/types.js';
+import { createLogger } from './observability/logger.js';
+import { Sfu } from './sfu.js';
+import { ConfigError, toError } from './util/errors.js';
+import { VERSION } from './version.js';
+
+const SHUTDOWN_DEADLINE_MS = 4500;
+
+function out(s: string): void {
+  process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+}
+function err(s: string): void {
+  process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
+}
+
+function registrationPathFor(configPath: string, config: Config, explicit: string | undefined): string {
+  return explicit ?? resolve(dirname(configPath), config.appservice.registration);
+}
+
+function withConfigErrors<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      for (const p of e.problems) {
+        err(p);
+      }
+      process.exit(EX_CONFIG);
+    }
+    throw e;
+  }
+}
+
+async function run(configPath: string, registrationFile: string | undefined): Promise<void> {
+  const config = withConfigErrors(() => loadConfigFile(configPath));
+  const regPath = registrationPathFor(configPath, config, registrationFile);
+  const registration = withConfigErrors(() => loadRegistrationFile(regPath, config));
+  const log = createLogger(config.logging.level);
+  if (config.to_device.transport === 'push' && !pushesToDevice(registration)) {
+    log.warn(
+      { registration: regPath },
+      'to_device.transport is push but the registration does not set receive_ephemeral / de.sorunome.msc2409.push_ephemeral: calls will not reach the SFU',
+    );
+  }
+  const sfu = new Sfu({ config, registration, log });
+
+  let exiting = false;
+  const shutdown = (signal: string) => {
+    if (exiting) {
+      return;
+    }
+    exiting = true;
+    const deadline = setTimeout(() => {
+      log.error({ signal }, 'shutdown did not finish in time; exiting');
+      log.flush();
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
+    sfu
+      .stop(signal)
+      .then(() => {
+        log.flush();
+        process.exit(0);
+      })
+      .catch((e: unknown) => {
+        log.error({ err: toError(e) }, 'shutdown failed');
+        log.flush();
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => {
+    shutdown('SIGTERM');
+  });
+  process.on('SIGINT', () => {
+    shutdown('SIGINT');
+  });
+  process.on('unhandledRejection', (reason) => {
+    log.error({ err: toError(reason) }, 'unhandled promise rejection');
+  });
+
+  try {
+    await sfu.start();
+  } catch (e) {
+    log.fatal({ err: toError(e) }, 'start-up failed');
+    await sfu.stop('start-up failed').catch(() => undefined);
+    log.flush();
+    process.exit(1);
+  }
+}
+
+async function main(): Promise<void> {
+  const cmd = parseCommand(process.argv.slice(2));
+  switch (cmd.kind) {
+    case 'help':
+      out(HELP);
+      return;
+    case 'version':
+      out(VERSION);
+      return;
+    case 'usage-error':
+      err(`matrix-sfu: ${cmd.message}`);
+      err('Try --help.');
+      process.exit(EX_USAGE);
+      return;
+    case 'generate-registration': {
+      const config = withConfigErrors(() => loadConfigFile(cmd.configPath));
+      const reg = generateRegistration(config, cmd.url);
+      writeFileSync(cmd.file, stringify(reg), { mode: 0o600 });
+      out(
+        `wrote ${cmd.file} (id ${reg.id}, focus user @${reg.sender_localpart}:${config.homeserver.server_name})`,
+      );
+      return;
+    }
+    case 'check-config': {
+      const config = withConfigErrors(() => loadConfigFile(cmd.configPath));
+      const regPath = registrationPathFor(cmd.configPath, config, cmd.registrationPath);
+      withConfigErrors(() => loadRegistrationFile(regPath, config));
+      out(`${cmd.configPath} and ${regPath} are valid`);
+      return;
+    }
+    case 'run':
+      await run(cmd.configPath, cmd.registrationPath);
+      return;
+  }
+}
+
+main().catch((e: unknown) => {
+  err(`matrix-sfu: ${toError(e).stack ?? String(e)}`);
+  process.exit(1);
+});

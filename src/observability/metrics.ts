@@ -1,0 +1,52 @@
+/**
+ * The SFU's Prometheus metrics on an injected registry (one per process; tests make their own).
+ * Names are sfu_<noun>_<unit>; labels stay low-cardinality (no user, room or device ids).
+ */
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+
+export class Metrics {
+  readonly registry: Registry;
+  readonly buildInfo: Gauge<'version'>;
+  readonly ready: Gauge<'check'>;
+  readonly transactions: Counter<'result'>;
+  readonly appserviceEvents: Counter<'kind'>;
+  readonly eventsIgnored: Counter<'reason'>;
+
+  constructor(opts: { registry?: Registry; defaultMetrics?: boolean } = {}) {
+    this.registry = opts.registry ?? new Registry();
+    const registers = [this.registry];
+    if (opts.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry });
+    }
+    this.buildInfo = new Gauge({
+      name: 'sfu_build_info',
+      help: 'Always 1; the version label names the running build',
+      labelNames: ['version'],
+      registers,
+    });
+    this.ready = new Gauge({
+      name: 'sfu_ready',
+      help: 'Readiness checks: 1 when the check passes (homeserver, media)',
+      labelNames: ['check'],
+      registers,
+    });
+    this.transactions = new Counter({
+      name: 'sfu_transactions_total',
+      help: 'Appservice transactions received, by result (accepted, duplicate, rejected)',
+      labelNames: ['result'],
+      registers,
+    });
+    this.appserviceEvents = new Counter({
+      name: 'sfu_appservice_events_total',
+      help: 'Events received in appservice transactions, by kind (room, to_device, ephemeral)',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.eventsIgnored = new Counter({
+      name: 'sfu_events_ignored_total',
+      help: 'Events ignored, by reason (malformed, not_for_focus, encrypted, handler_error, ...)',
+      labelNames: ['reason'],
+      registers,
+    });
+  }
+}
