@@ -1,0 +1,240 @@
+/**
+ * MembershipStore: every room's reducer state, fed with raw Matrix events, answering the MembershipOracle
+ * queries and reporting Revocations. It keeps, per (room, user), the last published snapshot of what was live
+ * and named a focus; every change (event, bootstrap, forget, expire) is diffed against it, so each loss is
+ * reported exactly once. Pure: no I/O, no timers, no clock — `now` is always an argument.
+ */
+import type {
+  AuthDecision,
+  AuthQuery,
+  FocusRef,
+  MembershipOracle,
+  ResolveQuery,
+  Revocation,
+  RoomResolution,
+} from '../../conference/ports.js';
+import { authorize } from './authorize.js';
+import { parseEvent, type StateChange } from './envelope.js';
+import { isLive, matchesConf } from './liveness.js';
+import { isObject } from './parse.js';
+import { diffUser, snapshotUser, type UserSnapshot } from './revocations.js';
+import { RoomState, type Affected } from './roomState.js';
+import type { ApplyResult, BootstrapResult, FormatCounts, IgnoreReason, TerminatedCall } from './types.js';
+
+function skippedOf(change: StateChange): number {
+  return change.kind === 'call_member' ? change.parsed.skipped : 0;
+}
+
+function rejectedOf(change: StateChange): IgnoreReason | undefined {
+  return change.kind === 'call_member' ? change.parsed.rejected : undefined;
+}
+
+export class MembershipStore implements MembershipOracle {
+  readonly #rooms = new Map<string, RoomState>();
+  /** roomId → userId → last published snapshot (only non-empty snapshots are kept). */
+  readonly #published = new Map<string, Map<string, UserSnapshot>>();
+
+  /** Applies one event from a transaction or /sync. Never throws; never grants on malformed input. */
+  applyEvent(event: unknown, now: number): ApplyResult {
+    const parsed = parseEvent(event);
+    if (parsed.kind === 'ignored') {
+      return { applied: false, ignored: parsed.reason, skippedEntries: 0, revocations: [], terminated: [] };
+    }
+    let room = this.#rooms.get(parsed.roomId);
+    if (room === undefined) {
+      room = new RoomState(parsed.roomId);
+      this.#rooms.set(parsed.roomId, room);
+    }
+    const wasTerminated = parsed.kind === 'call' && room.isTerminated(parsed.stateKey);
+    const affected = room.apply(parsed);
+    if (affected === undefined) {
+      return { applied: false, ignored: 'stale', skippedEntries: 0, revocations: [], terminated: [] };
+    }
+    const terminated: TerminatedCall[] =
+      parsed.kind === 'call' && !wasTerminated && room.isTerminated(parsed.stateKey)
+        ? [{ roomId: parsed.roomId, callId: parsed.stateKey }]
+        : [];
+    const rejected = rejectedOf(parsed);
+    return {
+      applied: true,
+      ...(rejected !== undefined ? { ignored: rejected } : {}),
+      skippedEntries: skippedOf(parsed),
+      revocations: this.#republish(parsed.roomId, affected, now),
+      terminated,
+    };
+  }
+
+  /**
+   * Replaces a room's state with a `GET /rooms/{id}/state` answer (events carry no room_id; `roomId` is used).
+   * A held event strictly newer than the answer's event for the same slot is kept (it arrived while the answer
+   * was in flight). Returns the revocations relative to the state held before.
+   */
+  bootstrapRoom(roomId: string, stateEvents: readonly unknown[], now: number): BootstrapResult {
+    const fresh = new RoomState(roomId);
+    const ignored: Partial<Record<IgnoreReason, number>> = {};
+    const count = (reason: IgnoreReason): void => {
+      ignored[reason] = (ignored[reason] ?? 0) + 1;
+    };
+    let skippedEntries = 0;
+    for (const raw of stateEvents) {
+      const parsed = parseEvent(isObject(raw) ? { ...raw, room_id: roomId } : raw);
+      if (parsed.kind === 'ignored') {
+        count(parsed.reason);
+        continue;
+      }
+      if (fresh.apply(parsed) === undefined) {
+        count('stale');
+        continue;
+      }
+      const rejected = rejectedOf(parsed);
+      if (rejected !== undefined) {
+        count(rejected);
+      }
+      skippedEntries += skippedOf(parsed);
+    }
+    const previous = this.#rooms.get(roomId);
+    const terminated: TerminatedCall[] = [];
+    if (previous !== undefined) {
+      fresh.adoptNewer(previous);
+      const before = previous.terminatedCallIds();
+      for (const callId of fresh.terminatedCallIds()) {
+        if (!before.has(callId)) {
+          terminated.push({ roomId, callId });
+        }
+      }
+    }
+    this.#rooms.set(roomId, fresh);
+    return {
+      revocations: this.#republish(roomId, { kind: 'all' }, now),
+      terminated,
+      ignored,
+      skippedEntries,
+    };
+  }
+
+  /** Drops a room's state; every membership it still granted is revoked with reason `room_forgotten`. */
+  forgetRoom(roomId: string): Revocation[] {
+    this.#rooms.delete(roomId);
+    return this.#republish(roomId, { kind: 'all' }, 0);
+  }
+
+  hasRoom(roomId: string): boolean {
+    return this.#rooms.has(roomId);
+  }
+
+  /** Revokes every published membership that has expired by `now` (each one once). */
+  expire(now: number): Revocation[] {
+    const out: Revocation[] = [];
+    const roomIds = new Set([...this.#rooms.keys(), ...this.#published.keys()]);
+    for (const roomId of roomIds) {
+      out.push(...this.#republish(roomId, { kind: 'all' }, now));
+    }
+    return out;
+  }
+
+  authorize(q: AuthQuery, now: number): AuthDecision {
+    return authorize(this.#rooms.get(q.roomId), q, now);
+  }
+
+  resolveRoom(q: ResolveQuery, now: number): RoomResolution {
+    if (q.roomId !== undefined) {
+      return { kind: 'room', roomId: q.roomId };
+    }
+    const roomIds: string[] = [];
+    for (const room of this.#rooms.values()) {
+      if (authorize(room, { ...q, roomId: room.roomId }, now).allowed) {
+        roomIds.push(room.roomId);
+      }
+    }
+    roomIds.sort();
+    const [first] = roomIds;
+    if (first === undefined) {
+      return { kind: 'none' };
+    }
+    return roomIds.length === 1 ? { kind: 'room', roomId: first } : { kind: 'ambiguous', roomIds };
+  }
+
+  fociInUse(roomId: string, confId: string, now: number): FocusRef[] {
+    const room = this.#rooms.get(roomId);
+    if (room === undefined || room.isTerminated(confId)) {
+      return [];
+    }
+    const foci = new Map<string, FocusRef>();
+    for (const e of room.allEntries()) {
+      if (matchesConf(e, confId) && isLive(room, e, now)) {
+        for (const f of e.activeFoci) {
+          foci.set(JSON.stringify([f.user_id, f.device_id]), f);
+        }
+      }
+    }
+    return [...foci.values()].sort((a, b) =>
+      a.user_id === b.user_id ? cmp(a.device_id, b.device_id) : cmp(a.user_id, b.user_id),
+    );
+  }
+
+  nextExpiry(now: number): number | undefined {
+    let next: number | undefined;
+    for (const room of this.#rooms.values()) {
+      for (const e of room.allEntries()) {
+        if ((next === undefined || e.expiresAt < next) && isLive(room, e, now)) {
+          next = e.expiresAt;
+        }
+      }
+    }
+    return next;
+  }
+
+  /** Live entries by format, for the `sfu_memberships{format}` gauge. */
+  countByFormat(now: number): FormatCounts {
+    const counts: FormatCounts = { legacy: 0, memberships: 0, session: 0 };
+    for (const room of this.#rooms.values()) {
+      for (const e of room.allEntries()) {
+        if (isLive(room, e, now)) {
+          counts[e.format]++;
+        }
+      }
+    }
+    return counts;
+  }
+
+  /** Recomputes the affected users' snapshots, publishes them, and returns what they lost. */
+  #republish(roomId: string, affected: Affected, now: number): Revocation[] {
+    const room = this.#rooms.get(roomId);
+    let published = this.#published.get(roomId);
+    const users = new Set<string>();
+    if (affected.kind === 'users') {
+      for (const u of affected.users) {
+        users.add(u);
+      }
+    } else {
+      for (const u of published?.keys() ?? []) {
+        users.add(u);
+      }
+      for (const u of room?.usersWithEntries() ?? []) {
+        users.add(u);
+      }
+    }
+    const out: Revocation[] = [];
+    for (const userId of users) {
+      const after = snapshotUser(room, userId, now);
+      out.push(...diffUser(room, roomId, userId, published?.get(userId), after, now));
+      if (after.size > 0) {
+        if (published === undefined) {
+          published = new Map();
+          this.#published.set(roomId, published);
+        }
+        published.set(userId, after);
+      } else {
+        published?.delete(userId);
+      }
+    }
+    if (published?.size === 0) {
+      this.#published.delete(roomId);
+    }
+    return out;
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,62 @@
+/** Loopback helpers for tests: free ports, polling an URL, waiting for a child process to exit. */
+import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+/** Polls `url` until `accept(status)` holds or `timeoutMs` passes; returns the last status (0 = no answer). */
+export async function pollUntil(
+  url: string,
+  accept: (status: number) => boolean,
+  timeoutMs: number,
+): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  let status = 0;
+  while (Date.now() < end) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      status = res.status;
+      await res.arrayBuffer();
+      if (accept(status)) {
+        return status;
+      }
+    } catch {
+      status = 0;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return status;
+}
+
+export function waitExit(
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<{ code: number | null; signal: string | null; ms: number }> {
+  const start = Date.now();
+  return new Promise((resolve, reject) => {
+    if (child.exitCode !== null) {
+      resolve({ code: child.exitCode, signal: null, ms: 0 });
+      return;
+    }
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`process did not exit within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, ms: Date.now() - start });
+    });
+  });
+}

@@ -1,0 +1,149 @@
+/**
+ * The built CLI as a user runs it: help/version, registration generation, config errors (exit 78),
+ * and a full start → /healthz → /readyz → transaction → SIGTERM → exit 0 cycle against a stub homeserver.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { parse, stringify } from 'yaml';
+import { freePort, pollUntil, waitExit } from '../helpers/net.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+const main = join(root, 'dist/src/main.js');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+
+if (!existsSync(main)) {
+  t.fail(`${main} is missing: run "npm run build" first (npm test does)`);
+  process.exit(1);
+}
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'sfu-proc-'));
+t.teardown(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+t.test('--help and --version', async (t) => {
+  const h = cli(['--help']);
+  t.equal(h.code, 0);
+  t.match(h.stdout, /Usage: matrix-sfu/);
+  t.match(h.stdout, /--generate-registration/);
+  const v = cli(['--version']);
+  t.equal(v.code, 0);
+  t.equal(v.stdout.trim(), pkg.version);
+});
+
+t.test('bad command lines exit 64', async (t) => {
+  for (const args of [[], ['--bogus'], ['-r', '-c', 'x.yaml'], ['-u', 'http://x', '-c', 'x.yaml']]) {
+    const r = cli(args);
+    t.equal(r.code, 64, JSON.stringify(args));
+    t.match(r.stderr, /matrix-sfu: /);
+  }
+});
+
+t.test('-r writes a registration with fresh tokens', async (t) => {
+  const cfg = join(dir, 'gen-config.yaml');
+  writeFileSync(cfg, readFileSync(join(root, 'config.example.yaml')));
+  const out = join(dir, 'reg.yaml');
+  const r = cli(['-r', '-u', 'http://sfu.internal:9000', '-c', cfg, '-f', out]);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /wrote/);
+  const reg = parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
+  t.equal(reg['url'], 'http://sfu.internal:9000');
+  t.equal(reg['sender_localpart'], 'sfu');
+  t.equal(reg['receive_ephemeral'], true);
+  t.equal(reg['de.sorunome.msc2409.push_ephemeral'], true);
+  t.equal(statSync(out).mode & 0o777, 0o600, 'tokens are not world-readable');
+  const first = reg['as_token'];
+  cli(['-r', '-u', 'http://sfu.internal:9000', '-c', cfg, '-f', out]);
+  const again = parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
+  t.not(again['as_token'], first, 'a new run makes new tokens');
+});
+
+t.test('a bad config exits 78 with one line per problem naming its path', async (t) => {
+  const cfg = join(dir, 'bad.yaml');
+  writeFileSync(
+    cfg,
+    stringify({
+      homeserver: { url: 'http://localhost:8008', server_name: 'example.org' },
+      media: { port_range: { min: 80, max: 90 } },
+      keepalive: { intervl_s: 5 },
+    }),
+  );
+  const r = cli(['-c', cfg]);
+  t.equal(r.code, 78);
+  const lines = r.stderr.trim().split('\n');
+  t.ok(lines.includes('config.media.port_range.min: must be >= 1024'), r.stderr);
+  t.ok(lines.includes('config.keepalive.intervl_s: unknown key'), r.stderr);
+  const missing = cli(['-c', join(dir, 'nope.yaml')]);
+  t.equal(missing.code, 78);
+  t.match(missing.stderr, /config: cannot read .*nope\.yaml: ENOENT/);
+});
+
+t.test('start from config.example.yaml, serve, and stop on SIGTERM with exit 0', async (t) => {
+  // A stub homeserver: just enough for the readiness probe.
+  const hs = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    if (req.url === '/_matrix/client/versions') {
+      res.end(JSON.stringify({ versions: ['v1.11'] }));
+    } else {
+      res.statusCode = 404;
+      res.end(JSON.stringify({ errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' }));
+    }
+  });
+  await new Promise<void>((r) => hs.listen(0, '127.0.0.1', r));
+  t.teardown(() => hs.close());
+  const hsPort = (hs.address() as { port: number }).port;
+  const [asPort, httpPort] = [await freePort(), await freePort()];
+
+  const example = parse(readFileSync(join(root, 'config.example.yaml'), 'utf8')) as Record<
+    string,
+    Record<string, unknown>
+  >;
+  example['homeserver']!['url'] = `http://127.0.0.1:${hsPort}`;
+  example['appservice']!['port'] = asPort;
+  example['http']!['port'] = httpPort;
+  example['media']!['bind_address'] = '127.0.0.1';
+  const cfg = join(dir, 'config.yaml');
+  writeFileSync(cfg, stringify(example));
+  t.equal(
+    cli(['-r', '-u', `http://127.0.0.1:${asPort}`, '-c', cfg, '-f', join(dir, 'registration.yaml')]).code,
+    0,
+  );
+  t.equal(cli(['-c', cfg, '--check-config']).code, 0, 'config and registration check out');
+  const reg = parse(readFileSync(join(dir, 'registration.yaml'), 'utf8')) as { hs_token: string };
+
+  const child = spawn(process.execPath, [main, '-c', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  t.teardown(() => {
+    if (child.exitCode === null) {
+      child.kill('SIGKILL');
+    }
+  });
+
+  t.equal(await pollUntil(`http://127.0.0.1:${httpPort}/healthz`, (s) => s === 200, 20_000), 200, 'healthz');
+  t.equal(await pollUntil(`http://127.0.0.1:${httpPort}/readyz`, (s) => s === 200, 20_000), 200, 'readyz');
+  const txn = await fetch(`http://127.0.0.1:${asPort}/_matrix/app/v1/transactions/1`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${reg.hs_token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ events: [] }),
+  });
+  t.equal(txn.status, 200, 'transaction accepted');
+
+  child.kill('SIGTERM');
+  const exit = await waitExit(child, 10_000);
+  t.equal(exit.code, 0, `exit code (output: ${output.slice(-2000)})`);
+  // Exit 0 also proves the stop beat the 4.5 s deadline, after which main.ts exits 1.
+  t.match(output, /"msg":"matrix-sfu started"/);
+  t.match(output, /"msg":"stopped"/);
+  t.notMatch(output, new RegExp(reg.hs_token), 'the hs_token never reaches the log');
+});
