@@ -1,11 +1,7 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { parse, stringify } from 'yaml';
-import {
-  generateRegistration,
-  validateRegistrationObject,
-  type Registration,
-} from '../../../src/appservice/registration.js';
+import { generateRegistration, validateRegistrationObject } from '../../../src/appservice/registration.js';
 import { ConfigError } from '../../../src/util/errors.js';
 import { testConfig, testRegistration } from '../../helpers/sfu.js';
 
