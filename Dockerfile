@@ -1,0 +1,42 @@
+# syntax=docker/dockerfile:1
+# matrix-sfu container image. Build: docker build -t matrix-sfu .
+# Run (host networking keeps the UDP range simple):
+#   docker run --init --network host -v /srv/sfu:/data matrix-sfu
+# /data holds config.yaml and registration.yaml (see README).
+#
+# The build stage runs the same commands as CI (.ci/run: `npm ci`, then the build inside `npm test`);
+# .ci/docker-steps repeats the deps and runtime stages without Docker.
+ARG NODE_IMAGE=node:22.22.0-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY packages ./packages
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY bench ./bench
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY packages ./packages
+RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app/package.json ./package.json
+COPY --from=deps /app/packages ./packages
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY config.example.yaml registration.example.yaml ./
+USER node
+# 8080: health/metrics/status (http.port); 9000: appservice API (appservice.port);
+# 40000-49999/udp: WebRTC media (media.port_range).
+EXPOSE 8080/tcp 9000/tcp 40000-49999/udp
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["node", "--enable-source-maps", "dist/src/main.js"]
+CMD ["-c", "/data/config.yaml"]
