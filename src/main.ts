@@ -54,6 +54,17 @@ async function run(configPath: string, registrationFile: string | undefined): Pr
     );
   }
   const sfu = new Sfu({ config, registration, log });
+  sfu.on('fatal', (e) => {
+    if (e instanceof ConfigError) {
+      for (const p of e.problems) {
+        err(p);
+      }
+    }
+    void sfu.stop('fatal configuration problem').finally(() => {
+      log.flush();
+      process.exit(EX_CONFIG);
+    });
+  });
 
   let exiting = false;
   const shutdown = (signal: string) => {

@@ -5,7 +5,11 @@
  */
 import type { Logger } from 'pino';
 import { AppserviceEventBus } from './appservice/eventBus.js';
+import { ensureFocusIdentity } from './appservice/focusSetup.js';
+import { HomeserverClient } from './appservice/homeserverClient.js';
 import { HomeserverProbe } from './appservice/homeserverProbe.js';
+import { MembershipMetrics } from './appservice/membershipMetrics.js';
+import { MembershipService } from './appservice/membershipService.js';
 import { focusUserId, type Registration } from './appservice/registration.js';
 import { TransactionProcessor } from './appservice/transactions.js';
 import type { Config } from './config/types.js';
@@ -13,7 +17,9 @@ import { buildHttpServers, type HttpServers } from './http/server.js';
 import { MediaLayer } from './media/mediaLayer.js';
 import { Metrics } from './observability/metrics.js';
 import { Readiness } from './observability/readiness.js';
-import { systemClock, type Clock } from './util/clock.js';
+import { systemClock, type Clock, type TimerHandle } from './util/clock.js';
+import { ConfigError, toError } from './util/errors.js';
+import { TypedEmitter } from './util/events.js';
 import { VERSION } from './version.js';
 
 export interface SfuOptions {
@@ -24,7 +30,14 @@ export interface SfuOptions {
   clock?: Clock;
 }
 
-export class Sfu {
+export type SfuEvents = {
+  /** A problem that needs the operator (bad registration seen by the homeserver...): main exits 78. */
+  fatal: [Error];
+};
+
+const SETUP_RETRY_MS = 5000;
+
+export class Sfu extends TypedEmitter<SfuEvents> {
   readonly config: Config;
   readonly log: Logger;
   readonly metrics: Metrics;
@@ -36,11 +49,17 @@ export class Sfu {
   readonly probe: HomeserverProbe;
   readonly http: HttpServers;
   readonly focus: { userId: string; deviceId: string };
+  readonly client: HomeserverClient;
+  readonly membership: MembershipService;
+  readonly #registration: Registration;
   readonly #startedAt: number;
+  #setupTimer: TimerHandle | undefined;
   #stopping: Promise<void> | undefined;
 
   constructor(opts: SfuOptions) {
+    super();
     const { config, registration, log } = opts;
+    this.#registration = registration;
     this.config = config;
     this.log = log;
     this.clock = opts.clock ?? systemClock;
@@ -51,7 +70,7 @@ export class Sfu {
       userId: focusUserId(registration.sender_localpart, config.homeserver.server_name),
       deviceId: config.focus.device_id,
     };
-    this.readiness = new Readiness(['homeserver', 'media'], (name, state) => {
+    this.readiness = new Readiness(['homeserver', 'matrix', 'media'], (name, state) => {
       this.metrics.ready.set({ check: name }, state.ok ? 1 : 0);
     });
     const busLog = log.child({ component: 'bus' });
@@ -66,12 +85,33 @@ export class Sfu {
       log: log.child({ component: 'transactions' }),
     });
     this.media = new MediaLayer(config.media);
+    const hsLog = log.child({ component: 'homeserver' });
+    this.client = new HomeserverClient({
+      baseUrl: config.homeserver.url,
+      asToken: registration.as_token,
+      userId: this.focus.userId,
+      timeoutMs: config.homeserver.request_timeout_s * 1000,
+      clock: this.clock,
+      log: hsLog,
+    });
+    this.membership = new MembershipService({
+      client: this.client,
+      bus: this.bus,
+      clock: this.clock,
+      log: log.child({ component: 'membership' }),
+      metrics: new MembershipMetrics(this.metrics.registry, this.metrics.eventsIgnored),
+      focus: { user_id: this.focus.userId, device_id: this.focus.deviceId },
+      serverName: config.homeserver.server_name,
+      autoJoin: config.matrix.auto_join,
+      autoJoinAllow: config.matrix.auto_join_allow,
+    });
+    this.membership.attach();
     this.probe = new HomeserverProbe({
       baseUrl: config.homeserver.url,
       timeoutMs: config.homeserver.request_timeout_s * 1000,
       readiness: this.readiness,
       clock: this.clock,
-      log: log.child({ component: 'homeserver' }),
+      log: hsLog,
     });
     this.http = buildHttpServers({
       log: log.child({ component: 'http' }),
@@ -114,8 +154,51 @@ export class Sfu {
     );
     const addrs = await this.http.listen();
     this.probe.start();
+    void this.#setup();
     this.log.info({ listening: addrs, focus: this.focus, version: VERSION }, 'matrix-sfu started');
     return addrs;
+  }
+
+  /**
+   * Focus identity (register user, ensure device) then room-state bootstrap; retried every 5 s while the
+   * homeserver is unreachable. A configuration problem it reveals is fatal.
+   */
+  async #setup(): Promise<void> {
+    if (this.isStopping()) {
+      return;
+    }
+    try {
+      await ensureFocusIdentity(
+        this.client,
+        {
+          localpart: this.#registration.sender_localpart,
+          deviceId: this.focus.deviceId,
+          displayName: this.config.focus.display_name,
+        },
+        this.log.child({ component: 'focus' }),
+      );
+      const rooms = await this.membership.bootstrapAll();
+      this.readiness.set('matrix', true, `focus ${this.focus.userId}/${this.focus.deviceId} ready; ${rooms} rooms`);
+    } catch (e) {
+      const err = toError(e);
+      if (err instanceof ConfigError) {
+        this.readiness.set('matrix', false, err.message);
+        this.log.fatal({ err }, 'homeserver set-up failed: configuration problem');
+        this.safeEmit('fatal', err);
+        return;
+      }
+      this.readiness.set('matrix', false, err.message);
+      this.log.warn({ err: err.message }, `homeserver set-up failed; retrying in ${SETUP_RETRY_MS / 1000} s`);
+      if (!this.isStopping()) {
+        this.#setupTimer = this.clock.setTimeout(() => {
+          void this.#setup();
+        }, SETUP_RETRY_MS);
+      }
+    }
+  }
+
+  isStopping(): boolean {
+    return this.#stopping !== undefined;
   }
 
   /** Idempotent: stop accepting, finish queued transactions (bounded), close media. */
@@ -123,7 +206,9 @@ export class Sfu {
     this.#stopping ??= (async () => {
       this.log.info({ reason }, 'shutting down');
       this.probe.close();
+      this.#setupTimer?.cancel();
       await this.http.close();
+      this.membership.close();
       await Promise.race([this.transactions.close(), new Promise((r) => setTimeout(r, drainMs).unref())]);
       await this.media.close();
       this.log.info('stopped');

@@ -1,5 +1,8 @@
-/** Named readiness checks (homeserver reachable, media layer up); /readyz is ready when all pass. */
-export type CheckName = 'homeserver' | 'media';
+/**
+ * Named readiness checks: homeserver reachable, matrix (focus user and device set up, room state
+ * bootstrapped), media layer up. /readyz is ready when all pass.
+ */
+export type CheckName = 'homeserver' | 'matrix' | 'media';
 
 export interface CheckState {
   ok: boolean;

@@ -136,6 +136,10 @@ export class MembershipStore implements MembershipOracle {
     return authorize(this.#rooms.get(q.roomId), q, now);
   }
 
+  /**
+   * §3.6: a given roomId is returned as-is. Otherwise the candidates are the rooms where `authorize` would allow
+   * (live membership of the device, matching confId, naming the focus, joined, conference not terminated).
+   */
   resolveRoom(q: ResolveQuery, now: number): RoomResolution {
     if (q.roomId !== undefined) {
       return { kind: 'room', roomId: q.roomId };

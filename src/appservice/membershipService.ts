@@ -1,0 +1,242 @@
+/**
+ * The impure shell around the pure MembershipStore: feeds it room events from the bus, bootstraps rooms
+ * from `GET /state` (at start-up and whenever the focus user joins a room), auto-joins allowed invites,
+ * arms ONE timer at the next membership expiry so expiries are reported even when nothing else happens,
+ * and publishes the change stream ('revoked', 'terminated') the conference layer listens to.
+ */
+import type { Logger } from 'pino';
+import type {
+  AuthDecision,
+  AuthQuery,
+  FocusRef,
+  MembershipOracle,
+  ResolveQuery,
+  Revocation,
+  RoomResolution,
+} from '../conference/ports.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { toError } from '../util/errors.js';
+import { TypedEmitter } from '../util/events.js';
+import { SerialQueue } from '../util/serialQueue.js';
+import type { AppserviceEventBus } from './eventBus.js';
+import type { RoomEvent } from './events.js';
+import type { HomeserverClient } from './homeserverClient.js';
+import type { MembershipMetrics } from './membershipMetrics.js';
+import { MembershipStore } from './membership/store.js';
+import type { IgnoreReason, TerminatedCall } from './membership/types.js';
+
+export type MembershipEvents = {
+  revoked: [Revocation];
+  terminated: [TerminatedCall];
+  listenererror: [string, Error];
+};
+
+export interface MembershipServiceOptions {
+  client: HomeserverClient;
+  bus: AppserviceEventBus;
+  clock: Clock;
+  log: Logger;
+  metrics: MembershipMetrics;
+  focus: FocusRef;
+  serverName: string;
+  autoJoin: boolean;
+  /** Server names and room ids whose invites are accepted; empty = [serverName]. */
+  autoJoinAllow: readonly string[];
+  store?: MembershipStore;
+}
+
+/** Ignore reasons worth counting: call-related state that could not be used (not plain pass-through). */
+const COUNTED: ReadonlySet<IgnoreReason> = new Set(['malformed', 'stale', 'bad_state_key', 'bad_content']);
+
+function serverOf(id: string): string | undefined {
+  const i = id.indexOf(':');
+  return i >= 0 ? id.slice(i + 1) : undefined;
+}
+
+export class MembershipService extends TypedEmitter<MembershipEvents> implements MembershipOracle {
+  readonly store: MembershipStore;
+  readonly #o: MembershipServiceOptions;
+  readonly #rooms = new SerialQueue();
+  readonly #allow: readonly string[];
+  #timer: { handle: TimerHandle; at: number } | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #closed = false;
+
+  constructor(opts: MembershipServiceOptions) {
+    super();
+    this.#o = opts;
+    this.store = opts.store ?? new MembershipStore();
+    this.#allow = opts.autoJoinAllow.length > 0 ? opts.autoJoinAllow : [opts.serverName];
+    opts.metrics.setCounter(() => this.store.countByFormat(this.#o.clock.now()));
+    this.on('listenererror', (event, err) => {
+      opts.log.error({ event, err }, 'membership listener failed');
+    });
+  }
+
+  /** Subscribes to room events (call before the first transaction arrives). */
+  attach(): void {
+    this.#unsubscribe ??= this.#o.bus.subscribe('room_event', (ev) => {
+      this.#onRoomEvent(ev);
+    });
+  }
+
+  /** Bootstraps every room the focus user is joined to. Throws if the homeserver cannot list them. */
+  async bootstrapAll(): Promise<number> {
+    const rooms = await this.#o.client.joinedRooms();
+    let ok = 0;
+    for (const roomId of rooms) {
+      if (await this.#bootstrap(roomId)) {
+        ok++;
+      }
+    }
+    this.#o.log.info({ rooms: rooms.length, bootstrapped: ok }, 'room state bootstrapped');
+    return ok;
+  }
+
+  /** Leaves a room on request and forgets its state (sessions there lose authorization). */
+  async leaveRoom(roomId: string): Promise<void> {
+    await this.#o.client.leaveRoom(roomId);
+    this.#publish(this.store.forgetRoom(roomId), []);
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#unsubscribe?.();
+    this.#timer?.handle.cancel();
+    this.#timer = undefined;
+    void this.#rooms.close();
+  }
+
+  // --- MembershipOracle -----------------------------------------------------------------------
+
+  authorize(q: AuthQuery, now: number): AuthDecision {
+    const d = this.store.authorize(q, now);
+    this.#o.metrics.decision(d.allowed ? 'allowed' : 'denied', d.allowed ? 'ok' : d.reason);
+    return d;
+  }
+
+  resolveRoom(q: ResolveQuery, now: number): RoomResolution {
+    return this.store.resolveRoom(q, now);
+  }
+
+  fociInUse(roomId: string, confId: string, now: number): FocusRef[] {
+    return this.store.fociInUse(roomId, confId, now);
+  }
+
+  nextExpiry(now: number): number | undefined {
+    return this.store.nextExpiry(now);
+  }
+
+  // --- internals --------------------------------------------------------------------------------
+
+  #onRoomEvent(ev: RoomEvent): void {
+    if (this.#closed) {
+      return;
+    }
+    const now = this.#o.clock.now();
+    if (ev.type === 'm.room.member' && ev.state_key === this.#o.focus.user_id) {
+      this.#onFocusMembership(ev);
+    }
+    const res = this.store.applyEvent(ev, now);
+    if (res.ignored !== undefined && COUNTED.has(res.ignored)) {
+      this.#o.metrics.ignored(res.ignored);
+      this.#o.log.debug({ event_id: ev.event_id, type: ev.type, reason: res.ignored }, 'state event ignored');
+    }
+    if (res.skippedEntries > 0) {
+      this.#o.metrics.ignored('bad_entry', res.skippedEntries);
+    }
+    this.#publish(res.revocations, res.terminated);
+  }
+
+  #onFocusMembership(ev: RoomEvent): void {
+    const membership = ev.content['membership'];
+    const roomId = ev.room_id;
+    if (membership === 'invite') {
+      if (!this.#o.autoJoin) {
+        this.#o.log.info({ roomId, inviter: ev.sender }, 'invite ignored (matrix.auto_join is off)');
+        return;
+      }
+      const server = serverOf(roomId) ?? serverOf(ev.sender);
+      if (!this.#allow.includes(roomId) && (server === undefined || !this.#allow.includes(server))) {
+        this.#o.log.warn({ roomId, inviter: ev.sender }, 'invite refused: room not in matrix.auto_join_allow');
+        return;
+      }
+      void this.#rooms.push(async () => {
+        try {
+          await this.#o.client.joinRoom(roomId);
+          this.#o.log.info({ roomId, inviter: ev.sender }, 'joined room on invite');
+          await this.#bootstrap(roomId);
+        } catch (e) {
+          this.#o.log.warn({ roomId, err: toError(e).message }, 'could not join room');
+        }
+      });
+    } else if (membership === 'join' && !this.store.hasRoom(roomId)) {
+      void this.#rooms.push(() => this.#bootstrap(roomId));
+    } else if (membership === 'leave' || membership === 'ban') {
+      // The focus user is no longer in the room: its state will go stale, so forget it.
+      this.#o.log.info({ roomId, membership }, 'focus user left the room');
+      queueMicrotask(() => {
+        this.#publish(this.store.forgetRoom(roomId), []);
+      });
+    }
+  }
+
+  async #bootstrap(roomId: string): Promise<boolean> {
+    try {
+      const events = await this.#o.client.roomState(roomId);
+      if (this.#closed) {
+        return false;
+      }
+      const res = this.store.bootstrapRoom(roomId, events, this.#o.clock.now());
+      for (const [reason, n] of Object.entries(res.ignored)) {
+        if (COUNTED.has(reason as IgnoreReason)) {
+          this.#o.metrics.ignored(reason, n);
+        }
+      }
+      this.#publish(res.revocations, res.terminated);
+      this.#o.log.debug({ roomId, events: events.length }, 'room bootstrapped');
+      return true;
+    } catch (e) {
+      this.#o.log.warn({ roomId, err: toError(e).message }, 'room state bootstrap failed');
+      return false;
+    }
+  }
+
+  #publish(revocations: readonly Revocation[], terminated: readonly TerminatedCall[]): void {
+    for (const r of revocations) {
+      this.#o.metrics.revoked(r.reason);
+      this.#o.log.info(
+        { roomId: r.roomId, userId: r.userId, deviceId: r.deviceId, callId: r.callId, reason: r.reason },
+        'membership revoked',
+      );
+      this.safeEmit('revoked', r);
+    }
+    for (const t of terminated) {
+      this.#o.log.info({ roomId: t.roomId, callId: t.callId }, 'call terminated');
+      this.safeEmit('terminated', t);
+    }
+    this.#arm();
+  }
+
+  /** Keeps exactly one timer at the store's next expiry. */
+  #arm(): void {
+    if (this.#closed) {
+      return;
+    }
+    const now = this.#o.clock.now();
+    const next = this.store.nextExpiry(now);
+    if (this.#timer !== undefined && this.#timer.at === next) {
+      return;
+    }
+    this.#timer?.handle.cancel();
+    this.#timer = undefined;
+    if (next === undefined) {
+      return;
+    }
+    const handle = this.#o.clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.#publish(this.store.expire(this.#o.clock.now()), []);
+    }, next - now);
+    this.#timer = { handle, at: next };
+  }
+}
