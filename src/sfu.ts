@@ -178,7 +178,11 @@ export class Sfu extends TypedEmitter<SfuEvents> {
         this.log.child({ component: 'focus' }),
       );
       const rooms = await this.membership.bootstrapAll();
-      this.readiness.set('matrix', true, `focus ${this.focus.userId}/${this.focus.deviceId} ready; ${rooms} rooms`);
+      this.readiness.set(
+        'matrix',
+        true,
+        `focus ${this.focus.userId}/${this.focus.deviceId} ready; ${rooms} rooms`,
+      );
     } catch (e) {
       const err = toError(e);
       if (err instanceof ConfigError) {

@@ -7,7 +7,10 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../util/errors.js';
 import { MatrixHttpError, type HomeserverClient } from './homeserverClient.js';
 
-const LOGIN_UNSUPPORTED = new Set(['M_APPSERVICE_LOGIN_UNSUPPORTED', 'IO.ELEMENT.MSC4190.M_APPSERVICE_LOGIN_UNSUPPORTED']);
+const LOGIN_UNSUPPORTED = new Set([
+  'M_APPSERVICE_LOGIN_UNSUPPORTED',
+  'IO.ELEMENT.MSC4190.M_APPSERVICE_LOGIN_UNSUPPORTED',
+]);
 
 export interface FocusSetupResult {
   userCreated: boolean;

@@ -119,7 +119,10 @@ export class HomeserverClient {
       let waitMs: number;
       let failure: Error;
       try {
-        const res = await fetch(url, { ...init, signal: AbortSignal.timeout(opts.timeoutMs ?? this.#o.timeoutMs) });
+        const res = await fetch(url, {
+          ...init,
+          signal: AbortSignal.timeout(opts.timeoutMs ?? this.#o.timeoutMs),
+        });
         const text = await res.text();
         let body: unknown;
         try {
@@ -132,12 +135,15 @@ export class HomeserverClient {
           return { status: res.status, body };
         }
         const errcode = isRecord(body) && typeof body['errcode'] === 'string' ? body['errcode'] : 'M_UNKNOWN';
-        const error = isRecord(body) && typeof body['error'] === 'string' ? body['error'] : text.slice(0, 200);
+        const error =
+          isRecord(body) && typeof body['error'] === 'string' ? body['error'] : text.slice(0, 200);
         const httpErr = new MatrixHttpError(method, path, res.status, errcode, error, body);
         if (res.status === 429) {
-          const fromBody = isRecord(body) && typeof body['retry_after_ms'] === 'number' ? body['retry_after_ms'] : undefined;
+          const fromBody =
+            isRecord(body) && typeof body['retry_after_ms'] === 'number' ? body['retry_after_ms'] : undefined;
           const header = Number(res.headers.get('retry-after'));
-          waitMs = fromBody ?? (Number.isFinite(header) && header > 0 ? header * 1000 : this.#backoffFor(attempt));
+          waitMs =
+            fromBody ?? (Number.isFinite(header) && header > 0 ? header * 1000 : this.#backoffFor(attempt));
           failure = httpErr;
         } else if (res.status >= 500) {
           waitMs = this.#backoffFor(attempt);
@@ -158,7 +164,10 @@ export class HomeserverClient {
         throw new HomeserverUnavailableError(method, path, attempt, failure);
       }
       this.#o.onRequest?.(method, endpoint, 'retry');
-      this.#o.log.debug({ method, endpoint, attempt, waitMs, err: failure.message }, 'homeserver request will be retried');
+      this.#o.log.debug(
+        { method, endpoint, attempt, waitMs, err: failure.message },
+        'homeserver request will be retried',
+      );
       await this.#sleep(waitMs);
     }
   }
@@ -188,9 +197,13 @@ export class HomeserverClient {
   /** PUT /devices/{id}: 'exists' (200), 'created' (201, MSC4190) or 'missing' (404). */
   async putDevice(deviceId: string, displayName: string): Promise<'exists' | 'created' | 'missing'> {
     try {
-      const res = await this.requestWithStatus('PUT', `/_matrix/client/v3/devices/${encodeURIComponent(deviceId)}`, {
-        body: { display_name: displayName },
-      });
+      const res = await this.requestWithStatus(
+        'PUT',
+        `/_matrix/client/v3/devices/${encodeURIComponent(deviceId)}`,
+        {
+          body: { display_name: displayName },
+        },
+      );
       return res.status === 201 ? 'created' : 'exists';
     } catch (e) {
       if (e instanceof MatrixHttpError && e.status === 404) {
@@ -233,7 +246,12 @@ export class HomeserverClient {
     await this.request('POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/leave`, { body: {} });
   }
 
-  async sendToDevice(type: string, txnId: string, messages: ToDeviceMessages, giveUpMs?: number): Promise<void> {
+  async sendToDevice(
+    type: string,
+    txnId: string,
+    messages: ToDeviceMessages,
+    giveUpMs?: number,
+  ): Promise<void> {
     await this.request(
       'PUT',
       `/_matrix/client/v3/sendToDevice/${encodeURIComponent(type)}/${encodeURIComponent(txnId)}`,

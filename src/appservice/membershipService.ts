@@ -158,7 +158,10 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
       }
       const server = serverOf(roomId) ?? serverOf(ev.sender);
       if (!this.#allow.includes(roomId) && (server === undefined || !this.#allow.includes(server))) {
-        this.#o.log.warn({ roomId, inviter: ev.sender }, 'invite refused: room not in matrix.auto_join_allow');
+        this.#o.log.warn(
+          { roomId, inviter: ev.sender },
+          'invite refused: room not in matrix.auto_join_allow',
+        );
         return;
       }
       void this.#rooms.push(async () => {

@@ -4,11 +4,11 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { parse, stringify } from 'yaml';
+import { startTestHomeserver, type AsRegistration } from '../homeserver/index.js';
 import { freePort, pollUntil, waitExit } from '../helpers/net.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -87,63 +87,62 @@ t.test('a bad config exits 78 with one line per problem naming its path', async 
   t.match(missing.stderr, /config: cannot read .*nope\.yaml: ENOENT/);
 });
 
-t.test('start from config.example.yaml, serve, and stop on SIGTERM with exit 0', async (t) => {
-  // A stub homeserver: just enough for the readiness probe.
-  const hs = createServer((req, res) => {
-    res.setHeader('content-type', 'application/json');
-    if (req.url === '/_matrix/client/versions') {
-      res.end(JSON.stringify({ versions: ['v1.11'] }));
-    } else {
-      res.statusCode = 404;
-      res.end(JSON.stringify({ errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' }));
-    }
-  });
-  await new Promise<void>((r) => hs.listen(0, '127.0.0.1', r));
-  t.teardown(() => hs.close());
-  const hsPort = (hs.address() as { port: number }).port;
-  const [asPort, httpPort] = [await freePort(), await freePort()];
+t.test(
+  'start from config.example.yaml against the test homeserver, become ready, stop on SIGTERM with exit 0',
+  async (t) => {
+    const hs = await startTestHomeserver({ serverName: 'example.org', logger: false });
+    t.teardown(() => hs.close());
+    const [asPort, httpPort] = [await freePort(), await freePort()];
 
-  const example = parse(readFileSync(join(root, 'config.example.yaml'), 'utf8')) as Record<
-    string,
-    Record<string, unknown>
-  >;
-  example['homeserver']!['url'] = `http://127.0.0.1:${hsPort}`;
-  example['appservice']!['port'] = asPort;
-  example['http']!['port'] = httpPort;
-  example['media']!['bind_address'] = '127.0.0.1';
-  const cfg = join(dir, 'config.yaml');
-  writeFileSync(cfg, stringify(example));
-  t.equal(
-    cli(['-r', '-u', `http://127.0.0.1:${asPort}`, '-c', cfg, '-f', join(dir, 'registration.yaml')]).code,
-    0,
-  );
-  t.equal(cli(['-c', cfg, '--check-config']).code, 0, 'config and registration check out');
-  const reg = parse(readFileSync(join(dir, 'registration.yaml'), 'utf8')) as { hs_token: string };
+    const example = parse(readFileSync(join(root, 'config.example.yaml'), 'utf8')) as Record<
+      string,
+      Record<string, unknown>
+    >;
+    example['homeserver']!['url'] = hs.url;
+    example['appservice']!['port'] = asPort;
+    example['http']!['port'] = httpPort;
+    example['media']!['bind_address'] = '127.0.0.1';
+    const cfg = join(dir, 'config.yaml');
+    writeFileSync(cfg, stringify(example));
+    t.equal(
+      cli(['-r', '-u', `http://127.0.0.1:${asPort}`, '-c', cfg, '-f', join(dir, 'registration.yaml')]).code,
+      0,
+    );
+    t.equal(cli(['-c', cfg, '--check-config']).code, 0, 'config and registration check out');
+    const reg = parse(readFileSync(join(dir, 'registration.yaml'), 'utf8')) as AsRegistration;
+    hs.addAppservice(reg);
 
-  const child = spawn(process.execPath, [main, '-c', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  t.teardown(() => {
-    if (child.exitCode === null) {
-      child.kill('SIGKILL');
-    }
-  });
+    const child = spawn(process.execPath, [main, '-c', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    t.teardown(() => {
+      if (child.exitCode === null) {
+        child.kill('SIGKILL');
+      }
+    });
 
-  t.equal(await pollUntil(`http://127.0.0.1:${httpPort}/healthz`, (s) => s === 200, 20_000), 200, 'healthz');
-  t.equal(await pollUntil(`http://127.0.0.1:${httpPort}/readyz`, (s) => s === 200, 20_000), 200, 'readyz');
-  const txn = await fetch(`http://127.0.0.1:${asPort}/_matrix/app/v1/transactions/1`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${reg.hs_token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ events: [] }),
-  });
-  t.equal(txn.status, 200, 'transaction accepted');
+    t.equal(
+      await pollUntil(`http://127.0.0.1:${httpPort}/healthz`, (s) => s === 200, 20_000),
+      200,
+      'healthz',
+    );
+    t.equal(await pollUntil(`http://127.0.0.1:${httpPort}/readyz`, (s) => s === 200, 20_000), 200, 'readyz');
+    const txn = await fetch(`http://127.0.0.1:${asPort}/_matrix/app/v1/transactions/1`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${reg.hs_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ events: [] }),
+    });
+    t.equal(txn.status, 200, 'transaction accepted');
 
-  child.kill('SIGTERM');
-  const exit = await waitExit(child, 10_000);
-  t.equal(exit.code, 0, `exit code (output: ${output.slice(-2000)})`);
-  // Exit 0 also proves the stop beat the 4.5 s deadline, after which main.ts exits 1.
-  t.match(output, /"msg":"matrix-sfu started"/);
-  t.match(output, /"msg":"stopped"/);
-  t.notMatch(output, new RegExp(reg.hs_token), 'the hs_token never reaches the log');
-});
+    child.kill('SIGTERM');
+    const exit = await waitExit(child, 10_000);
+    t.equal(exit.code, 0, `exit code (output: ${output.slice(-2000)})`);
+    // Exit 0 also proves the stop beat the 4.5 s deadline, after which main.ts exits 1.
+    t.match(output, /"msg":"matrix-sfu started"/);
+    t.match(output, /"msg":"stopped"/);
+    t.notMatch(output, new RegExp(reg.hs_token), 'the hs_token never reaches the log');
+    t.notMatch(output, new RegExp(reg.as_token), 'the as_token never reaches the log');
+    t.same(hs.rejections, [], 'the SFU sent nothing the homeserver rejects');
+  },
+);

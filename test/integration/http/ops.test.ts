@@ -26,35 +26,38 @@ t.test('/healthz is 200 while the process runs', async (t) => {
   t.same(r.json(), { status: 'ok' });
 });
 
-t.test('/readyz is 503 until the homeserver answered, the focus is set up and media is up, then 200', async (t) => {
-  const sfu = buildTestSfu();
-  t.teardown(() => sfu.stop('test'));
-  const app = opsApp(sfu);
-  let r = await app.inject({ method: 'GET', url: '/readyz' });
-  t.equal(r.statusCode, 503);
-  t.equal(r.json().ready, false);
-  sfu.readiness.set('media', true, 'ok');
-  r = await app.inject({ method: 'GET', url: '/readyz' });
-  t.equal(r.statusCode, 503, 'homeserver still missing');
-  t.same(r.json().checks.homeserver.ok, false);
-  sfu.readiness.set('homeserver', true, 'ok');
-  r = await app.inject({ method: 'GET', url: '/readyz' });
-  t.equal(r.statusCode, 503, 'focus set-up still missing');
-  sfu.readiness.set('matrix', true, 'ok');
-  r = await app.inject({ method: 'GET', url: '/readyz' });
-  t.equal(r.statusCode, 200);
-  t.same(r.json(), {
-    ready: true,
-    checks: {
-      homeserver: { ok: true, detail: 'ok' },
-      matrix: { ok: true, detail: 'ok' },
-      media: { ok: true, detail: 'ok' },
-    },
-  });
-  sfu.readiness.set('homeserver', false, 'gone');
-  r = await app.inject({ method: 'GET', url: '/readyz' });
-  t.equal(r.statusCode, 503, 'goes back to not ready');
-});
+t.test(
+  '/readyz is 503 until the homeserver answered, the focus is set up and media is up, then 200',
+  async (t) => {
+    const sfu = buildTestSfu();
+    t.teardown(() => sfu.stop('test'));
+    const app = opsApp(sfu);
+    let r = await app.inject({ method: 'GET', url: '/readyz' });
+    t.equal(r.statusCode, 503);
+    t.equal(r.json().ready, false);
+    sfu.readiness.set('media', true, 'ok');
+    r = await app.inject({ method: 'GET', url: '/readyz' });
+    t.equal(r.statusCode, 503, 'homeserver still missing');
+    t.same(r.json().checks.homeserver.ok, false);
+    sfu.readiness.set('homeserver', true, 'ok');
+    r = await app.inject({ method: 'GET', url: '/readyz' });
+    t.equal(r.statusCode, 503, 'focus set-up still missing');
+    sfu.readiness.set('matrix', true, 'ok');
+    r = await app.inject({ method: 'GET', url: '/readyz' });
+    t.equal(r.statusCode, 200);
+    t.same(r.json(), {
+      ready: true,
+      checks: {
+        homeserver: { ok: true, detail: 'ok' },
+        matrix: { ok: true, detail: 'ok' },
+        media: { ok: true, detail: 'ok' },
+      },
+    });
+    sfu.readiness.set('homeserver', false, 'gone');
+    r = await app.inject({ method: 'GET', url: '/readyz' });
+    t.equal(r.statusCode, 503, 'goes back to not ready');
+  },
+);
 
 t.test('/metrics exposes the sfu_ metrics in Prometheus text format', async (t) => {
   const sfu = buildTestSfu();

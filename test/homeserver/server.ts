@@ -1,0 +1,345 @@
+/**
+ * The test homeserver: a strict in-process stand-in for Synapse implementing the Client-Server and
+ * Application-Service endpoints the SFU uses (docs/protocol.md §2), with hooks for tests.
+ */
+import Fastify from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { AppservicePusher, routeChange } from './appservicePush.js';
+import type { ServerContext } from './context.js';
+import { Faults } from './faults.js';
+import { HttpClient } from './httpClient.js';
+import { isValidLocalpart } from './ids.js';
+import { accountRoutes } from './routes/account.js';
+import { appserviceRoutes } from './routes/appservice.js';
+import { roomRoutes } from './routes/rooms.js';
+import { roomStateRoutes } from './routes/roomState.js';
+import { syncRoutes } from './routes/sync.js';
+import { toDeviceRoutes } from './routes/toDevice.js';
+import { Router } from './routing.js';
+import { check, validators, type CreateRoomBody } from './schemas.js';
+import { HomeserverState, type InboxEntry } from './state.js';
+import { SyncWaiters } from './sync.js';
+import type {
+  AsRegistration,
+  ClientEvent,
+  CreatedUser,
+  FailMatcher,
+  InjectedResponse,
+  PushRecord,
+  RejectionRecord,
+  RequestRecord,
+  TestHomeserverOptions,
+  ToDeviceMessage,
+  ToDeviceMessages,
+} from './types.js';
+
+export class TestHomeserver {
+  /** Base URL, e.g. `http://127.0.0.1:43210`. */
+  readonly url: string;
+  readonly serverName: string;
+  /** Every request received, in order. */
+  readonly requests: RequestRecord[];
+  /** Requests refused as spec violations (bad path/method/auth/params/body). */
+  readonly rejections: RejectionRecord[];
+  /** Every AS push attempt, in order (retries repeat the txnId). */
+  readonly pushes: PushRecord[] = [];
+
+  readonly #app: ReturnType<typeof Fastify>;
+  readonly #ctx: ServerContext;
+  readonly #faults: Faults;
+  readonly #pushers = new Map<string, AppservicePusher>();
+  readonly #toDeviceKey: NonNullable<TestHomeserverOptions['pushToDeviceKey']>;
+  readonly #retry: { initialMs: number; maxMs: number };
+  readonly #closers = new Set<() => void>();
+  #manualTxn = 0;
+  #closed = false;
+
+  /** Use startTestHomeserver(). */
+  constructor(
+    url: string,
+    app: ReturnType<typeof Fastify>,
+    ctx: ServerContext,
+    faults: Faults,
+    logs: { requests: RequestRecord[]; rejections: RejectionRecord[] },
+    opts: TestHomeserverOptions,
+  ) {
+    this.url = url;
+    this.serverName = opts.serverName;
+    this.requests = logs.requests;
+    this.rejections = logs.rejections;
+    this.#app = app;
+    this.#ctx = ctx;
+    this.#faults = faults;
+    this.#toDeviceKey = opts.pushToDeviceKey ?? 'de.sorunome.msc2409.to_device';
+    this.#retry = { initialMs: opts.pushRetry?.initialMs ?? 200, maxMs: opts.pushRetry?.maxMs ?? 5000 };
+    this.#closers.add(
+      ctx.state.subscribe((change) => {
+        routeChange(change, this.#pushers.values());
+      }),
+    );
+  }
+
+  get #state(): HomeserverState {
+    return this.#ctx.state;
+  }
+
+  /** Registers an appservice (as if listed in the homeserver config); its sender user exists from now on. */
+  addAppservice(reg: AsRegistration): void {
+    const as = this.#state.appservices.add(reg);
+    if (!this.#state.userExists(as.senderUserId)) {
+      this.#state.createUser(reg.sender_localpart, { appserviceId: as.id });
+    }
+    this.#pushers.set(
+      as.id,
+      new AppservicePusher(as, {
+        http: this.#ctx.http,
+        toDeviceKey: this.#toDeviceKey,
+        log: this.pushes,
+        retry: this.#retry,
+      }),
+    );
+  }
+
+  /** A local user with one device and its access token (like registering over HTTP, without the checks). */
+  createUser(localpart: string, opts: { password?: string; deviceId?: string } = {}): CreatedUser {
+    if (!isValidLocalpart(localpart)) {
+      throw new Error(`invalid localpart ${JSON.stringify(localpart)}`);
+    }
+    const user = this.#state.createUser(
+      localpart,
+      opts.password === undefined ? {} : { password: opts.password },
+    );
+    return { userId: user.userId, ...this.addDevice(user.userId, opts.deviceId) };
+  }
+
+  /** Logs an existing user in on a (new or existing) device. */
+  addDevice(userId: string, deviceId?: string): { accessToken: string; deviceId: string } {
+    const { device } = this.#state.ensureDevice(userId, deviceId);
+    return { accessToken: this.#state.issueToken(userId, device.deviceId), deviceId: device.deviceId };
+  }
+
+  /** createRoom as `creatorUserId`; unlike the HTTP default (private_chat) the preset defaults to public_chat. */
+  createRoom(creatorUserId: string, opts: CreateRoomBody = {}): string {
+    const body = check(validators.createRoom, { preset: 'public_chat', ...opts });
+    return this.#state.rooms.createRoom(creatorUserId, body).roomId;
+  }
+
+  join(userId: string, roomIdOrAlias: string): ClientEvent {
+    const room = this.#state.rooms.resolve(roomIdOrAlias);
+    return this.#state.rooms.setMembership(userId, room.roomId, userId, 'join');
+  }
+
+  leave(userId: string, roomId: string): ClientEvent {
+    return this.#state.rooms.setMembership(userId, roomId, userId, 'leave');
+  }
+
+  invite(by: string, userId: string, roomId: string): ClientEvent {
+    return this.#state.rooms.act('invite', by, roomId, userId);
+  }
+
+  kick(by: string, userId: string, roomId: string, reason?: string): ClientEvent {
+    return this.#state.rooms.act('kick', by, roomId, userId, reason);
+  }
+
+  ban(by: string, userId: string, roomId: string, reason?: string): ClientEvent {
+    return this.#state.rooms.act('ban', by, roomId, userId, reason);
+  }
+
+  /** Sends a state event under the room auth rules (sender joined; `@` state keys only the sender's own). */
+  sendState(
+    userId: string,
+    roomId: string,
+    type: string,
+    stateKey: string,
+    content: Record<string, unknown>,
+  ): ClientEvent {
+    return structuredClone(this.#state.rooms.sendState(userId, roomId, type, stateKey, content));
+  }
+
+  sendMessage(userId: string, roomId: string, type: string, content: Record<string, unknown>): ClientEvent {
+    return structuredClone(this.#state.rooms.sendMessage(userId, roomId, type, content));
+  }
+
+  /** The room's current state events (with room_id). */
+  roomState(roomId: string): ClientEvent[] {
+    return this.#state.rooms
+      .resolve(roomId)
+      .currentState()
+      .map((s) => structuredClone(s.event));
+  }
+
+  /** Same delivery as PUT /sendToDevice (no transaction id). */
+  sendToDevice(fromUserId: string, type: string, messages: ToDeviceMessages): void {
+    this.#state.deliverToDevice(fromUserId, type, check(validators.sendToDevice, { messages }).messages);
+  }
+
+  /** The next `times` requests matching `matcher` get `response` instead of being handled. */
+  failNext(matcher: FailMatcher, response: InjectedResponse, times = 1): void {
+    this.#faults.add(matcher, response, times);
+  }
+
+  /** Messages delivered to a device and not yet acknowledged by its /sync. */
+  toDeviceInbox(userId: string, deviceId: string): ToDeviceMessage[] {
+    return (this.#state.device(userId, deviceId)?.inbox ?? []).map((e) => structuredClone(e.message));
+  }
+
+  /** Resolves with the first message ever delivered to the device (consumed or not) that matches. */
+  waitForToDevice(
+    userId: string,
+    deviceId: string,
+    predicate: (m: ToDeviceMessage) => boolean = () => true,
+    timeoutMs = 5000,
+  ): Promise<ToDeviceMessage> {
+    const seen = this.#state.device(userId, deviceId)?.history.find((e) => predicate(e.message));
+    if (seen !== undefined) {
+      return Promise.resolve(structuredClone(seen.message));
+    }
+    return new Promise((resolve, reject) => {
+      const finish = (err: Error | undefined, entry?: InboxEntry): void => {
+        clearTimeout(timer);
+        unsubscribe();
+        this.#closers.delete(onClose);
+        if (err !== undefined) {
+          reject(err);
+        } else {
+          resolve(structuredClone(entry!.message));
+        }
+      };
+      const onClose = (): void => {
+        finish(new Error('test homeserver closed'));
+      };
+      const unsubscribe = this.#state.subscribe((change) => {
+        if (
+          change.kind === 'toDevice' &&
+          change.userId === userId &&
+          change.deviceId === deviceId &&
+          predicate(change.entry.message)
+        ) {
+          finish(undefined, change.entry);
+        }
+      });
+      const timer = setTimeout(() => {
+        finish(new Error(`no matching to-device message for ${userId}/${deviceId} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      timer.unref();
+      this.#closers.add(onClose);
+    });
+  }
+
+  /** Pushes a raw transaction to an appservice right now (outside its queue); no retry. */
+  async pushTransaction(
+    asId: string,
+    body: unknown,
+    txnId?: string,
+  ): Promise<{ status: number; body: unknown }> {
+    const as = this.#state.appservices.byId(asId);
+    if (as?.reg.url == null) {
+      throw new Error(`no appservice ${asId} with a URL`);
+    }
+    const id = txnId ?? `manual-${++this.#manualTxn}`;
+    const record: PushRecord = {
+      appserviceId: asId,
+      txnId: id,
+      body: body as Record<string, unknown>,
+      attempt: 1,
+    };
+    this.pushes.push(record);
+    const res = await this.#ctx.http.request(
+      'PUT',
+      `${as.reg.url.replace(/\/+$/, '')}/_matrix/app/v1/transactions/${encodeURIComponent(id)}`,
+      { authorization: `Bearer ${as.reg.hs_token}` },
+      body,
+      10_000,
+    );
+    record.status = res.status;
+    record.responseBody = res.text;
+    let parsed: unknown = res.text;
+    try {
+      parsed = JSON.parse(res.text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, body: parsed };
+  }
+
+  /** Resolves once every AS queue is empty and nothing is in flight; rejects after `timeoutMs`. */
+  async pushesSettled(timeoutMs = 5000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error(`AS pushes not settled within ${timeoutMs} ms`));
+      }, timeoutMs);
+      timer.unref();
+    });
+    const settled = async (): Promise<void> => {
+      for (;;) {
+        await Promise.all([...this.#pushers.values()].map((p) => p.idle()));
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if ([...this.#pushers.values()].every((p) => p.idleNow)) {
+          return;
+        }
+      }
+    };
+    try {
+      await Promise.race([settled(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Stops pushes and long-polls, then closes the listener and every outgoing socket. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    for (const pusher of this.#pushers.values()) {
+      pusher.close();
+    }
+    for (const closer of [...this.#closers]) {
+      closer();
+    }
+    this.#ctx.syncWaiters.close();
+    this.#ctx.http.close();
+    await this.#app.close();
+  }
+}
+
+export async function startTestHomeserver(opts: TestHomeserverOptions): Promise<TestHomeserver> {
+  const state = new HomeserverState(opts.serverName, opts.now ?? Date.now);
+  const app = Fastify({
+    logger: false,
+    routerOptions: { maxParamLength: 1000 },
+    forceCloseConnections: 'idle',
+    return503OnClosing: false,
+  });
+  const ctx: ServerContext = {
+    state,
+    http: new HttpClient(),
+    syncWaiters: new SyncWaiters(state),
+    options: {
+      msc4190: opts.msc4190 ?? false,
+      stateEventsIncludeRoomId: opts.stateEventsIncludeRoomId ?? false,
+      maxSyncTimeoutMs: opts.maxSyncTimeoutMs ?? 30_000,
+    },
+    txns: new Map(),
+  };
+  const faults = new Faults();
+  const logs = { requests: [] as RequestRecord[], rejections: [] as RejectionRecord[] };
+  const router = new Router(app, state, faults, logs);
+  accountRoutes(router, ctx);
+  roomRoutes(router, ctx);
+  roomStateRoutes(router, ctx);
+  toDeviceRoutes(router, ctx);
+  syncRoutes(router, ctx);
+  appserviceRoutes(router, ctx);
+
+  await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const hs = new TestHomeserver(`http://${host}:${address.port}`, app, ctx, faults, logs, opts);
+  for (const reg of opts.appservices ?? []) {
+    hs.addAppservice(reg);
+  }
+  return hs;
+}

@@ -1,0 +1,173 @@
+/**
+ * Everything the test homeserver knows: users, devices, access tokens, to-device inboxes, rooms, and one
+ * server-wide stream position shared by room events and to-device messages (it backs `/sync` tokens).
+ * Observers (AS pushers, `/sync` long-polls, test waiters) subscribe to changes.
+ */
+import { AppserviceRegistry } from './appservices.js';
+import { outcome } from './errors.js';
+import { newAccessToken, newDeviceId } from './ids.js';
+import { RoomStore, type Room, type RoomHost, type StoredEvent } from './rooms.js';
+import type { ToDeviceMessage, ToDeviceMessages } from './types.js';
+
+export interface InboxEntry {
+  pos: number;
+  message: ToDeviceMessage;
+}
+
+export interface Device {
+  deviceId: string;
+  displayName?: string;
+  /** Delivered and not yet acknowledged by a `/sync` with a later `since`. */
+  inbox: InboxEntry[];
+  /** Every message ever delivered (for test waiters). */
+  history: InboxEntry[];
+}
+
+export interface UserRecord {
+  userId: string;
+  localpart: string;
+  password?: string;
+  devices: Map<string, Device>;
+  /** Registered by this appservice. */
+  appserviceId?: string;
+}
+
+export type Change =
+  | { kind: 'room'; room: Room; stored: StoredEvent }
+  | { kind: 'toDevice'; userId: string; deviceId: string; entry: InboxEntry };
+
+export class HomeserverState implements RoomHost {
+  readonly serverName: string;
+  readonly now: () => number;
+  readonly appservices: AppserviceRegistry;
+  readonly rooms: RoomStore;
+  readonly #users = new Map<string, UserRecord>();
+  readonly #tokens = new Map<string, { userId: string; deviceId: string }>();
+  readonly #listeners = new Set<(change: Change) => void>();
+  #pos = 0;
+
+  constructor(serverName: string, now: () => number) {
+    this.serverName = serverName;
+    this.now = now;
+    this.appservices = new AppserviceRegistry(serverName);
+    this.rooms = new RoomStore(this);
+  }
+
+  /** The latest stream position handed out. */
+  get position(): number {
+    return this.#pos;
+  }
+
+  nextPos(): number {
+    return ++this.#pos;
+  }
+
+  userIdFor(localpart: string): string {
+    return `@${localpart}:${this.serverName}`;
+  }
+
+  user(userId: string): UserRecord | undefined {
+    return this.#users.get(userId);
+  }
+
+  userExists(userId: string): boolean {
+    return this.#users.has(userId);
+  }
+
+  createUser(localpart: string, opts: { password?: string; appserviceId?: string } = {}): UserRecord {
+    const userId = this.userIdFor(localpart);
+    if (this.#users.has(userId)) {
+      throw outcome(400, 'M_USER_IN_USE', 'Desired user ID is already taken.');
+    }
+    const user: UserRecord = { userId, localpart, devices: new Map() };
+    if (opts.password !== undefined) {
+      user.password = opts.password;
+    }
+    if (opts.appserviceId !== undefined) {
+      user.appserviceId = opts.appserviceId;
+    }
+    this.#users.set(userId, user);
+    return user;
+  }
+
+  /** Returns the device, creating it when missing. */
+  ensureDevice(
+    userId: string,
+    deviceId: string = newDeviceId(),
+    displayName?: string,
+  ): { device: Device; created: boolean } {
+    const user = this.#users.get(userId);
+    if (user === undefined) {
+      throw new Error(`unknown user ${userId}`);
+    }
+    const existing = user.devices.get(deviceId);
+    if (existing !== undefined) {
+      return { device: existing, created: false };
+    }
+    const device: Device = { deviceId, inbox: [], history: [] };
+    if (displayName !== undefined) {
+      device.displayName = displayName;
+    }
+    user.devices.set(deviceId, device);
+    return { device, created: true };
+  }
+
+  device(userId: string, deviceId: string): Device | undefined {
+    return this.#users.get(userId)?.devices.get(deviceId);
+  }
+
+  issueToken(userId: string, deviceId: string): string {
+    const token = newAccessToken();
+    this.#tokens.set(token, { userId, deviceId });
+    return token;
+  }
+
+  lookupToken(token: string): { userId: string; deviceId: string } | undefined {
+    return this.#tokens.get(token);
+  }
+
+  /**
+   * Delivers to-device messages (client-server/to_device.yaml): `*` means every device of the user; unknown
+   * users and devices, and users of other servers (no federation here), are dropped silently as Synapse does.
+   */
+  deliverToDevice(sender: string, type: string, messages: ToDeviceMessages): number {
+    let delivered = 0;
+    for (const [userId, byDevice] of Object.entries(messages)) {
+      const user = this.#users.get(userId);
+      if (user === undefined) {
+        continue;
+      }
+      for (const [deviceId, content] of Object.entries(byDevice)) {
+        const targets = deviceId === '*' ? [...user.devices.values()] : [user.devices.get(deviceId)];
+        for (const device of targets) {
+          if (device === undefined) {
+            continue;
+          }
+          const entry: InboxEntry = { pos: this.nextPos(), message: { type, sender, content } };
+          device.inbox.push(entry);
+          device.history.push(entry);
+          delivered++;
+          this.#emit({ kind: 'toDevice', userId, deviceId: device.deviceId, entry });
+        }
+      }
+    }
+    return delivered;
+  }
+
+  onRoomEvent(room: Room, stored: StoredEvent): void {
+    this.#emit({ kind: 'room', room, stored });
+  }
+
+  subscribe(listener: (change: Change) => void): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  #emit(change: Change): void {
+    for (const listener of [...this.#listeners]) {
+      listener(change);
+    }
+  }
+}

@@ -1,0 +1,137 @@
+/** The membership service's timer: one timer at the next expiry, fired on a fake clock. */
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import t from 'tap';
+import { AppserviceEventBus } from '../../../src/appservice/eventBus.js';
+import type { RoomEvent } from '../../../src/appservice/events.js';
+import type { HomeserverClient } from '../../../src/appservice/homeserverClient.js';
+import { MembershipMetrics } from '../../../src/appservice/membershipMetrics.js';
+import { MembershipService } from '../../../src/appservice/membershipService.js';
+import type { Revocation } from '../../../src/conference/ports.js';
+import { Metrics } from '../../../src/observability/metrics.js';
+import {
+  ALICE,
+  BOB,
+  CONF,
+  member,
+  ROOM,
+  SFU,
+  session,
+  sessionEvent,
+  T0,
+} from '../../fixtures/matrix/events.js';
+import { FakeClock } from '../../helpers/fakeClock.js';
+
+function setup() {
+  const clock = new FakeClock(T0);
+  const bus = new AppserviceEventBus(() => undefined);
+  const metrics = new Metrics({ defaultMetrics: false, registry: new Registry() });
+  const client = {
+    joinRoom: () => Promise.resolve(),
+    roomState: () => Promise.resolve([]),
+  } as unknown as HomeserverClient;
+  const svc = new MembershipService({
+    client,
+    bus,
+    clock,
+    log: pino({ level: 'silent' }),
+    metrics: new MembershipMetrics(metrics.registry, metrics.eventsIgnored),
+    focus: SFU,
+    serverName: 'example.org',
+    autoJoin: true,
+    autoJoinAllow: [],
+  });
+  svc.attach();
+  const revoked: Revocation[] = [];
+  svc.on('revoked', (r) => revoked.push(r));
+  const send = (ev: unknown) => bus.dispatch('room_event', ev as RoomEvent);
+  return { clock, svc, revoked, send, metrics };
+}
+
+t.test('an expiry with no other event is reported by the timer at the expiry time', async (t) => {
+  const { clock, svc, revoked, send } = setup();
+  await send(member(ALICE, 'join'));
+  await send(sessionEvent(ALICE, 'ALICEDEV', session('ALICEDEV', { created_ts: T0, expires: 10_000 })));
+  t.equal(clock.pendingTimers, 1, 'one timer armed');
+  clock.advance(9_999);
+  t.same(revoked, [], '1 ms before expiry: nothing');
+  t.equal(
+    svc.authorize(
+      { roomId: ROOM, userId: ALICE, deviceId: 'ALICEDEV', confId: CONF, focus: SFU },
+      clock.now(),
+    ).allowed,
+    true,
+  );
+  clock.advance(1);
+  t.equal(revoked.length, 1, 'at the expiry time: revoked');
+  t.match(revoked[0], { roomId: ROOM, userId: ALICE, deviceId: 'ALICEDEV', reason: 'expired' });
+  t.equal(clock.pendingTimers, 0, 'no timer left once nothing is live');
+  clock.advance(60_000);
+  t.equal(revoked.length, 1, 'reported once');
+});
+
+t.test('the timer follows the earliest expiry as memberships come and go', async (t) => {
+  const { clock, revoked, send } = setup();
+  await send(member(ALICE, 'join'));
+  await send(member(BOB, 'join'));
+  await send(sessionEvent(ALICE, 'ALICEDEV', session('ALICEDEV', { created_ts: T0, expires: 20_000 })));
+  await send(sessionEvent(BOB, 'BOBDEV', session('BOBDEV', { created_ts: T0, expires: 5_000 })));
+  t.equal(clock.pendingTimers, 1, 'still exactly one timer');
+  clock.advance(5_000);
+  t.same(
+    revoked.map((r) => [r.userId, r.reason]),
+    [[BOB, 'expired']],
+  );
+  // Alice refreshes her membership before it expires: the timer moves.
+  clock.advance(10_000);
+  await send(
+    sessionEvent(ALICE, 'ALICEDEV', session('ALICEDEV', { created_ts: clock.now(), expires: 20_000 }), {
+      ts: clock.now(),
+    }),
+  );
+  clock.advance(10_000);
+  t.equal(revoked.length, 1, 'refreshed membership did not expire at the old time');
+  clock.advance(10_000);
+  t.same(
+    revoked.map((r) => [r.userId, r.reason]),
+    [
+      [BOB, 'expired'],
+      [ALICE, 'expired'],
+    ],
+  );
+});
+
+t.test('sfu_memberships gauge and decision counter', async (t) => {
+  const { clock, svc, send, metrics } = setup();
+  await send(member(ALICE, 'join'));
+  await send(sessionEvent(ALICE, 'ALICEDEV', session('ALICEDEV', { created_ts: T0, expires: 10_000 })));
+  svc.authorize({ roomId: ROOM, userId: ALICE, deviceId: 'ALICEDEV', confId: CONF, focus: SFU }, clock.now());
+  svc.authorize({ roomId: ROOM, userId: BOB, deviceId: 'BOBDEV', confId: CONF, focus: SFU }, clock.now());
+  const text = await metrics.registry.metrics();
+  t.match(text, /sfu_memberships\{format="session"\} 1/);
+  t.match(text, /sfu_authorization_decisions_total\{result="allowed",reason="ok"\} 1/);
+  t.match(text, /sfu_authorization_decisions_total\{result="denied",reason="not_joined"\} 1/);
+});
+
+t.test(
+  'malformed call member events are counted in sfu_events_ignored_total and grant nothing',
+  async (t) => {
+    const { clock, svc, send, metrics } = setup();
+    await send(member(ALICE, 'join'));
+    await send(
+      sessionEvent(ALICE, 'ALICEDEV', session('ALICEDEV'), {
+        stateKey: '_@mallory:example.org_ALICEDEV_m.call',
+      }),
+    );
+    await send({ type: 'org.matrix.msc3401.call.member', room_id: ROOM, sender: ALICE, content: 'nope' });
+    t.equal(
+      svc.authorize(
+        { roomId: ROOM, userId: ALICE, deviceId: 'ALICEDEV', confId: CONF, focus: SFU },
+        clock.now(),
+      ).allowed,
+      false,
+    );
+    const text = await metrics.registry.getSingleMetricAsString('sfu_events_ignored_total');
+    t.match(text, /reason="bad_state_key"\} 1/);
+  },
+);
