@@ -221,25 +221,40 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
     this.#arm();
   }
 
-  /** Keeps exactly one timer at the store's next expiry. */
+  /**
+   * Keeps one timer at the store's next expiry. A pending timer that is due no later than the next expiry
+   * is kept (it re-arms when it fires), so an entry that expires while the event loop is busy is never
+   * skipped by a re-arm. A timer that fires early (Node timers can, by a millisecond) waits out the rest.
+   */
   #arm(): void {
     if (this.#closed) {
       return;
     }
     const now = this.#o.clock.now();
     const next = this.store.nextExpiry(now);
-    if (this.#timer !== undefined && this.#timer.at === next) {
+    const current = this.#timer;
+    if (current !== undefined && (next === undefined || current.at <= next)) {
       return;
     }
-    this.#timer?.handle.cancel();
+    current?.handle.cancel();
     this.#timer = undefined;
     if (next === undefined) {
       return;
     }
+    this.#schedule(next, next - now);
+  }
+
+  #schedule(at: number, inMs: number): void {
     const handle = this.#o.clock.setTimeout(() => {
       this.#timer = undefined;
-      this.#publish(this.store.expire(this.#o.clock.now()), []);
-    }, next - now);
-    this.#timer = { handle, at: next };
+      const now = this.#o.clock.now();
+      if (now < at) {
+        // Fired early (timer granularity): wait out the rest rather than report before the expiry.
+        this.#schedule(at, at - now);
+        return;
+      }
+      this.#publish(this.store.expire(now), []);
+    }, inMs);
+    this.#timer = { handle, at };
   }
 }

@@ -198,3 +198,27 @@ t.test('auto-join refuses rooms outside matrix.auto_join_allow', async (t) => {
     'no join attempted',
   );
 });
+
+t.test('leaving a room on request forgets its state', async (t) => {
+  let room = { roomId: '', alice: '' };
+  const { hs, sfu } = await startStack(t, {
+    before: (hs) => {
+      room = roomWithFocus(hs);
+      aliceSession(hs, room.roomId, room.alice);
+    },
+  });
+  await waitFor(() => sfu.readiness.snapshot()['matrix']?.ok === true, 10_000, 'matrix readiness');
+  const revoked: Revocation[] = [];
+  sfu.membership.on('revoked', (r) => revoked.push(r));
+  await sfu.membership.leaveRoom(room.roomId);
+  t.ok(
+    hs.requests.some((r) => r.method === 'POST' && r.path.endsWith('/leave')),
+    'POST /rooms/{id}/leave sent',
+  );
+  t.match(revoked, [{ userId: room.alice, reason: 'room_forgotten' }]);
+  t.match(sfu.membership.authorize(query(room.roomId, room.alice), Date.now()), {
+    allowed: false,
+    reason: 'unknown_room',
+  });
+  t.same(hs.rejections, []);
+});

@@ -135,3 +135,37 @@ t.test(
     t.match(text, /reason="bad_state_key"\} 1/);
   },
 );
+
+t.test('a timer that fires early neither reports early nor loses the expiry', async (t) => {
+  const { clock, revoked, send } = setup();
+  // Make timers longer than 1 ms fire 1 ms before their due time, as Node's can.
+  const onTime = clock.setTimeout.bind(clock);
+  clock.setTimeout = (fn, ms) => onTime(fn, ms > 1 ? ms - 1 : ms);
+  await send(member(ALICE, 'join'));
+  await send(sessionEvent(ALICE, 'ALICEDEV', session('ALICEDEV', { created_ts: T0, expires: 10_000 })));
+  clock.advance(9_999);
+  t.same(revoked, [], 'not reported before the expiry');
+  clock.advance(1);
+  t.equal(revoked.length, 1, 'reported at the expiry');
+  t.equal(revoked[0]?.reason, 'expired');
+});
+
+t.test('an expiry that passes while the event loop is busy is not lost by a re-arm', async (t) => {
+  const { clock, revoked, send } = setup();
+  await send(member(ALICE, 'join'));
+  await send(member(BOB, 'join'));
+  await send(sessionEvent(ALICE, 'ALICEDEV', session('ALICEDEV', { created_ts: T0, expires: 10_000 })));
+  await send(sessionEvent(BOB, 'BOBDEV', session('BOBDEV', { created_ts: T0, expires: 60_000 })));
+  // Time passes Alice's expiry without timers running, then an unrelated event re-arms.
+  clock.jump(10_500);
+  await send(
+    sessionEvent(BOB, 'BOBDEV', session('BOBDEV', { created_ts: clock.now(), expires: 60_000 }), {
+      ts: clock.now(),
+    }),
+  );
+  clock.advance(0);
+  t.same(
+    revoked.map((r) => [r.userId, r.reason]),
+    [[ALICE, 'expired']],
+  );
+});
