@@ -2,7 +2,7 @@
  * Builds the Fastify instance(s): the appservice API and the operations routes share one listener when
  * their bind address and port are equal, else each gets its own. Nothing listens until `listen()`.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { appserviceRoutes, matrixError, type AppserviceRoutesOptions } from '../appservice/routes.js';
 import { scrubUrl } from '../observability/logger.js';
@@ -31,10 +31,12 @@ function createInstance(log: Logger): FastifyInstance {
     // pino's Logger and Fastify's FastifyBaseLogger differ only in generics; tsc needs the cast.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Transactions enforce their own, larger limit in their content parser.
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    // Matrix ids and aliases may be up to 255 bytes (URL-encoded: more); Fastify's default is 100.
+    routerOptions: { maxParamLength: 2048 },
   });
   app.addHook('onResponse', async (req, reply) => {
     log.debug(

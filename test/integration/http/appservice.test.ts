@@ -269,6 +269,14 @@ t.test('ping, user and alias queries', async (t) => {
   t.same(r.json(), { errcode: 'M_NOT_FOUND', error: 'No such room alias' });
 });
 
+t.test('long ids in paths are routed (Matrix ids may be 255 bytes)', async (t) => {
+  const { app } = setup(t);
+  const longUser = encodeURIComponent(`@${'a'.repeat(240)}:example.org`);
+  const r = await app.inject({ method: 'GET', url: `/_matrix/app/v1/users/${longUser}`, headers: auth });
+  t.equal(r.statusCode, 404);
+  t.same(r.json(), { errcode: 'M_NOT_FOUND', error: 'No such user' });
+});
+
 t.test('unknown routes → 404 M_UNRECOGNIZED', async (t) => {
   const { app } = setup(t);
   for (const url of ['/_matrix/app/v1/thirdparty/protocol/irc', '/nope', '/_matrix/app/v2/transactions/1']) {
