@@ -11,7 +11,11 @@ import { HomeserverProbe } from './appservice/homeserverProbe.js';
 import { MembershipMetrics } from './appservice/membershipMetrics.js';
 import { MembershipService } from './appservice/membershipService.js';
 import { focusUserId, type Registration } from './appservice/registration.js';
+import { SyncTransport } from './appservice/syncTransport.js';
+import { ToDeviceMetrics, ToDeviceSender } from './appservice/toDeviceSender.js';
 import { TransactionProcessor } from './appservice/transactions.js';
+import { ConferenceManager } from './conference/conferenceManager.js';
+import { ConferenceMetrics } from './conference/metrics.js';
 import type { Config } from './config/types.js';
 import { buildHttpServers, type HttpServers } from './http/server.js';
 import { MediaLayer } from './media/mediaLayer.js';
@@ -51,6 +55,9 @@ export class Sfu extends TypedEmitter<SfuEvents> {
   readonly focus: { userId: string; deviceId: string };
   readonly client: HomeserverClient;
   readonly membership: MembershipService;
+  readonly sender: ToDeviceSender;
+  readonly conferences: ConferenceManager;
+  readonly sync: SyncTransport | undefined;
   readonly #registration: Registration;
   readonly #startedAt: number;
   #setupTimer: TimerHandle | undefined;
@@ -106,6 +113,40 @@ export class Sfu extends TypedEmitter<SfuEvents> {
       autoJoinAllow: config.matrix.auto_join_allow,
     });
     this.membership.attach();
+    this.sender = new ToDeviceSender({
+      client: this.client,
+      clock: this.clock,
+      log: log.child({ component: 'to-device' }),
+      metrics: new ToDeviceMetrics(this.metrics.registry),
+    });
+    this.conferences = new ConferenceManager({
+      oracle: this.membership,
+      changes: this.membership,
+      signal: this.sender,
+      media: this.media,
+      clock: this.clock,
+      log: log.child({ component: 'conference' }),
+      metrics: new ConferenceMetrics(this.metrics.registry),
+      focus: { user_id: this.focus.userId, device_id: this.focus.deviceId },
+      limits: config.limits,
+      membershipWaitMs: config.auth.membership_wait_s * 1000,
+    });
+    this.bus.subscribe('to_device', (ev) => {
+      this.conferences.handleToDevice(ev);
+    });
+    this.sync =
+      config.to_device.transport === 'sync'
+        ? new SyncTransport({
+            client: this.client,
+            bus: this.bus,
+            focus: this.focus,
+            clock: this.clock,
+            log: log.child({ component: 'sync' }),
+            onIgnored: (reason) => {
+              this.metrics.eventsIgnored.inc({ reason });
+            },
+          })
+        : undefined;
     this.probe = new HomeserverProbe({
       baseUrl: config.homeserver.url,
       timeoutMs: config.homeserver.request_timeout_s * 1000,
@@ -141,6 +182,7 @@ export class Sfu extends TypedEmitter<SfuEvents> {
       uptime_s: Math.round((this.clock.now() - this.#startedAt) / 1000),
       focus: { user_id: this.focus.userId, device_id: this.focus.deviceId },
       to_device_transport: this.config.to_device.transport,
+      ...this.conferences.status(),
     };
   }
 
@@ -178,6 +220,7 @@ export class Sfu extends TypedEmitter<SfuEvents> {
         this.log.child({ component: 'focus' }),
       );
       const rooms = await this.membership.bootstrapAll();
+      this.sync?.start();
       this.readiness.set(
         'matrix',
         true,
@@ -211,8 +254,11 @@ export class Sfu extends TypedEmitter<SfuEvents> {
       this.log.info({ reason }, 'shutting down');
       this.probe.close();
       this.#setupTimer?.cancel();
+      await this.conferences.close();
       await this.http.close();
+      await this.sync?.close();
       this.membership.close();
+      await this.sender.close();
       await Promise.race([this.transactions.close(), new Promise((r) => setTimeout(r, drainMs).unref())]);
       await this.media.close();
       this.log.info('stopped');

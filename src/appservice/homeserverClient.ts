@@ -37,6 +37,8 @@ export interface RequestOptions {
   giveUpMs?: number;
   /** Overrides the per-request timeout (long-poll /sync). */
   timeoutMs?: number;
+  /** Aborts the call (and its retries) early, e.g. on shutdown. */
+  signal?: AbortSignal;
 }
 
 export interface HomeserverClientOptions {
@@ -153,7 +155,7 @@ export class HomeserverClient {
           throw httpErr;
         }
       } catch (e) {
-        if (e instanceof MatrixHttpError) {
+        if (e instanceof MatrixHttpError || opts.signal?.aborted === true) {
           throw e;
         }
         failure = toError(e);

@@ -28,6 +28,8 @@ import type { IgnoreReason, TerminatedCall } from './membership/types.js';
 export type MembershipEvents = {
   revoked: [Revocation];
   terminated: [TerminatedCall];
+  /** Room state changed (any applied event, bootstrap or expiry): held invites are re-checked. */
+  changed: [];
   listenererror: [string, Error];
 };
 
@@ -218,6 +220,7 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
       this.#o.log.info({ roomId: t.roomId, callId: t.callId }, 'call terminated');
       this.safeEmit('terminated', t);
     }
+    this.safeEmit('changed');
     this.#arm();
   }
 

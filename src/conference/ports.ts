@@ -101,3 +101,17 @@ export interface MembershipOracle {
   /** The earliest expiry (> now) among currently live memberships, to arm one timer; undefined when none. */
   nextExpiry(now: number): number | undefined;
 }
+
+/** A to-device destination. */
+export interface Dest {
+  readonly userId: string;
+  readonly deviceId: string;
+}
+
+/**
+ * Outgoing to-device signalling (implemented by the appservice's ToDeviceSender): one FIFO per destination,
+ * retried; resolves 'dropped' (never rejects) when the message could not be delivered.
+ */
+export interface SignallingPort {
+  send(dest: Dest, type: string, content: Record<string, unknown>): Promise<'sent' | 'dropped'>;
+}

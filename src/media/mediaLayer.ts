@@ -1,11 +1,14 @@
 /**
- * The media layer's lifecycle. For now: proves at start-up that a UDP socket can be bound on the
- * configured address within the configured port range (the 'media' readiness check), and owns the set of
+ * The media layer's lifecycle: proves at start-up that a UDP socket can be bound on the configured address
+ * within the configured port range (the 'media' readiness check), creates peers, and owns the set of
  * closable media resources (peer connections) so shutdown closes them all.
  */
 import { createSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import { RTCPeerConnection } from 'werift';
 import type { MediaConfig } from '../config/types.js';
+import { Peer } from './peer.js';
+import { peerConfig } from './peerConfig.js';
 
 export interface Closable {
   close(): void | Promise<void>;
@@ -65,6 +68,14 @@ export class MediaLayer {
     throw new MediaLayerError(
       `cannot bind UDP on ${this.#config.bind_address} in ports ${min}-${max} (${tries} tries); check media.bind_address and media.port_range`,
     );
+  }
+
+  /** A new peer for a client offer, tracked until it closes (shutdown closes every tracked peer). */
+  createPeer(offerSdp: string): Peer {
+    const peer = Peer.create(this.#config, offerSdp, (bundle) => new RTCPeerConnection(peerConfig(this.#config, bundle)));
+    const untrack = this.track(peer);
+    void peer.whenClosed().then(untrack);
+    return peer;
   }
 
   track(r: Closable): () => void {

@@ -1,0 +1,395 @@
+/**
+ * Routes to-device call events to conferences (protocol.md §4): validates them, resolves the room of an
+ * invite (holding it up to `auth.membership_wait_s` while its membership may still be on its way), finds
+ * the session of every other event, answers malformed events with a hangup + error object, and turns
+ * membership revocations into re-checks. One Conference per `(room_id, conf_id)`.
+ */
+import type { Logger } from 'pino';
+import type { LimitsConfig } from '../config/types.js';
+import type { MediaLayer } from '../media/mediaLayer.js';
+import { baseContent, hangupContent, parseCallEvent, type CallEvent } from '../protocol/toDevice.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { Conference, type CallAddress } from './conference.js';
+import type { ConferenceMetrics } from './metrics.js';
+import type { FocusRef, MembershipOracle, Revocation, SignallingPort } from './ports.js';
+import { participantKey, sessionIndexKey, type Session, type SessionIds } from './session.js';
+
+/** The change stream of the membership module. */
+export interface MembershipChanges {
+  on(event: 'revoked', fn: (r: Revocation) => void): unknown;
+  on(event: 'terminated', fn: (t: { roomId: string; callId: string }) => void): unknown;
+  on(event: 'changed', fn: () => void): unknown;
+}
+
+export interface ConferenceManagerDeps {
+  oracle: MembershipOracle;
+  changes: MembershipChanges;
+  signal: SignallingPort;
+  media: MediaLayer;
+  clock: Clock;
+  log: Logger;
+  metrics: ConferenceMetrics;
+  focus: FocusRef;
+  limits: LimitsConfig;
+  membershipWaitMs: number;
+}
+
+export interface IncomingToDevice {
+  type: string;
+  sender: string;
+  content: Record<string, unknown>;
+}
+
+type InviteEvent = Extract<CallEvent, { type: 'm.call.invite' }>;
+type Candidate = { candidate: string; sdpMid?: string; sdpMLineIndex?: number; usernameFragment?: string };
+
+interface HeldInvite {
+  sender: string;
+  event: InviteEvent;
+  candidates: Candidate[];
+  timer: TimerHandle;
+}
+
+interface EarlyCandidates {
+  candidates: Candidate[];
+  timer: TimerHandle;
+}
+
+const EARLY_CANDIDATE_KEYS = 256;
+
+export class ConferenceManager {
+  readonly #d: ConferenceManagerDeps;
+  readonly #conferences = new Map<string, Conference>();
+  readonly #index = new Map<string, { conf: Conference; session: Session }>();
+  readonly #held = new Map<string, HeldInvite>();
+  readonly #early = new Map<string, EarlyCandidates>();
+  #closed = false;
+
+  constructor(deps: ConferenceManagerDeps) {
+    this.#d = deps;
+    deps.metrics.setSessionCounter(() => this.#index.size);
+    deps.changes.on('revoked', (r) => {
+      this.#onRevoked(r);
+    });
+    deps.changes.on('terminated', (t) => {
+      this.#forRoom(t.roomId, (c) => void c.run('terminated', () => c.recheck(() => true)));
+    });
+    deps.changes.on('changed', () => {
+      this.#retryHeld();
+    });
+  }
+
+  get sessionCount(): number {
+    return this.#index.size;
+  }
+
+  get conferenceCount(): number {
+    return this.#conferences.size;
+  }
+
+  /** Snapshot for /status. */
+  status(): { conferences: number; sessions: number; held_invites: number } {
+    return { conferences: this.#conferences.size, sessions: this.#index.size, held_invites: this.#held.size };
+  }
+
+  /** Handles one to-device event addressed to the focus. Never throws. */
+  handleToDevice(ev: IncomingToDevice): void {
+    if (this.#closed) {
+      return;
+    }
+    const parsed = parseCallEvent(ev.type, ev.content, { maxInviteSdpBytes: this.#d.limits.max_invite_sdp_bytes }, {
+      userId: this.#d.focus.user_id,
+      deviceId: this.#d.focus.device_id,
+    });
+    if (!parsed.ok) {
+      this.#onInvalid(ev, parsed);
+      return;
+    }
+    const e = parsed.event;
+    if (e.type === 'm.call.invite') {
+      this.#onInvite(ev.sender, e);
+      return;
+    }
+    const key = sessionIndexKey(ev.sender, e.deviceId, e.callId, e.senderSessionId);
+    const found = this.#index.get(key);
+    if (found === undefined) {
+      this.#onNoSession(ev.sender, e);
+      return;
+    }
+    const { conf, session } = found;
+    switch (e.type) {
+      case 'm.call.candidates':
+        void conf.run('candidates', () => conf.candidates(session, e.candidates));
+        return;
+      case 'm.call.select_answer':
+        void conf.run('select_answer', () => conf.selectAnswer(session, e.selectedPartyId));
+        return;
+      case 'm.call.negotiate':
+        void conf.run('negotiate', () => conf.negotiate(session, e.description, e.metadata ?? {}));
+        return;
+      case 'm.call.hangup':
+        void conf.run('hangup', () => conf.remoteHangup(session, e.reason));
+        return;
+    }
+  }
+
+  /** Hangs up every session (user_hangup) and stops; idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    for (const h of this.#held.values()) {
+      h.timer.cancel();
+    }
+    this.#held.clear();
+    for (const e of this.#early.values()) {
+      e.timer.cancel();
+    }
+    this.#early.clear();
+    await Promise.all([...this.#conferences.values()].map((c) => c.run('shutdown', () => c.closeAll('shutdown'))));
+  }
+
+  // --- invites ----------------------------------------------------------------------------------
+
+  #onInvite(sender: string, e: InviteEvent): void {
+    const pkey = participantKey(sender, e.deviceId);
+    const held = this.#held.get(pkey);
+    if (held !== undefined) {
+      // A newer invite from the same device supersedes the held one.
+      held.timer.cancel();
+      this.#held.delete(pkey);
+    }
+    const res = this.#d.oracle.resolveRoom(
+      {
+        userId: sender,
+        deviceId: e.deviceId,
+        confId: e.confId,
+        focus: this.#d.focus,
+        ...(e.roomId !== undefined ? { roomId: e.roomId } : {}),
+      },
+      this.#d.clock.now(),
+    );
+    switch (res.kind) {
+      case 'room':
+        this.#dispatchInvite(res.roomId, sender, e, this.#takeEarly(sender, e));
+        return;
+      case 'ambiguous':
+        this.#d.metrics.invites.inc({ result: 'refused' });
+        this.#refuse(this.#address(sender, e), 'M_INVALID_PARAM', 'ambiguous room, send room_id');
+        return;
+      case 'none': {
+        const timer = this.#d.clock.setTimeout(() => {
+          if (this.#held.get(pkey)?.event !== e) {
+            return;
+          }
+          this.#held.delete(pkey);
+          this.#d.metrics.invites.inc({ result: 'refused' });
+          this.#d.log.info({ userId: sender, deviceId: e.deviceId, confId: e.confId }, 'invite refused: no membership');
+          this.#refuse(this.#address(sender, e), 'M_FORBIDDEN', 'no live call membership for this device and conference names this focus');
+        }, this.#d.membershipWaitMs);
+        this.#held.set(pkey, { sender, event: e, candidates: this.#takeEarly(sender, e), timer });
+        this.#d.log.debug({ userId: sender, deviceId: e.deviceId, confId: e.confId }, 'invite held for its membership');
+        return;
+      }
+    }
+  }
+
+  #retryHeld(): void {
+    const now = this.#d.clock.now();
+    for (const [pkey, h] of [...this.#held]) {
+      const res = this.#d.oracle.resolveRoom(
+        { userId: h.sender, deviceId: h.event.deviceId, confId: h.event.confId, focus: this.#d.focus },
+        now,
+      );
+      if (res.kind === 'none') {
+        continue;
+      }
+      h.timer.cancel();
+      this.#held.delete(pkey);
+      if (res.kind === 'room') {
+        this.#dispatchInvite(res.roomId, h.sender, h.event, h.candidates);
+      } else {
+        this.#d.metrics.invites.inc({ result: 'refused' });
+        this.#refuse(this.#address(h.sender, h.event), 'M_INVALID_PARAM', 'ambiguous room, send room_id');
+      }
+    }
+  }
+
+  #dispatchInvite(roomId: string, sender: string, e: InviteEvent, candidates: Candidate[]): void {
+    const conf = this.#conference(roomId, e.confId);
+    const ids: SessionIds = {
+      userId: sender,
+      deviceId: e.deviceId,
+      callId: e.callId,
+      senderSessionId: e.senderSessionId,
+      partyId: e.partyId,
+      roomId,
+      confId: e.confId,
+    };
+    void conf.run('invite', async () => {
+      await conf.invite(ids, e.sdp, e.metadata);
+      if (conf.size === 0) {
+        // Refused and nobody else here: do not keep an empty conference around.
+        this.#prune(conf);
+        return;
+      }
+      if (candidates.length > 0) {
+        const found = this.#index.get(sessionIndexKey(sender, e.deviceId, e.callId, e.senderSessionId));
+        if (found !== undefined) {
+          await conf.candidates(found.session, candidates);
+        }
+      }
+    });
+  }
+
+  // --- other events -------------------------------------------------------------------------
+
+  #onNoSession(sender: string, e: Exclude<CallEvent, InviteEvent>): void {
+    const held = this.#held.get(participantKey(sender, e.deviceId));
+    const matchesHeld =
+      held !== undefined && held.event.callId === e.callId && held.event.senderSessionId === e.senderSessionId;
+    if (e.type === 'm.call.candidates') {
+      if (matchesHeld) {
+        held.candidates.push(...e.candidates);
+        return;
+      }
+      // Out of order (candidates before their invite): kept briefly for the invite.
+      this.#keepEarly(sender, e.deviceId, e.callId, e.senderSessionId, e.candidates);
+      return;
+    }
+    if (e.type === 'm.call.hangup' && matchesHeld) {
+      held.timer.cancel();
+      this.#held.delete(participantKey(sender, e.deviceId));
+      return;
+    }
+    this.#d.metrics.signallingIgnored.inc({ reason: 'unknown_call' });
+    this.#d.log.debug({ sender, type: e.type, callId: e.callId }, 'event for an unknown call dropped');
+  }
+
+  #keepEarly(sender: string, deviceId: string, callId: string, sessionId: string, list: readonly Candidate[]): void {
+    const key = sessionIndexKey(sender, deviceId, callId, sessionId);
+    const entry = this.#early.get(key);
+    if (entry !== undefined) {
+      entry.candidates.push(...list);
+      return;
+    }
+    if (this.#early.size >= EARLY_CANDIDATE_KEYS) {
+      this.#d.metrics.signallingIgnored.inc({ reason: 'unknown_call' });
+      return;
+    }
+    const timer = this.#d.clock.setTimeout(() => {
+      if (this.#early.delete(key)) {
+        this.#d.metrics.signallingIgnored.inc({ reason: 'unknown_call' });
+      }
+    }, this.#d.membershipWaitMs + 5000);
+    this.#early.set(key, { candidates: [...list], timer });
+  }
+
+  #takeEarly(sender: string, e: InviteEvent): Candidate[] {
+    const key = sessionIndexKey(sender, e.deviceId, e.callId, e.senderSessionId);
+    const entry = this.#early.get(key);
+    if (entry === undefined) {
+      return [];
+    }
+    entry.timer.cancel();
+    this.#early.delete(key);
+    return entry.candidates;
+  }
+
+  #onInvalid(ev: IncomingToDevice, parsed: Extract<ReturnType<typeof parseCallEvent>, { ok: false }>): void {
+    const r = parsed.reply;
+    if (parsed.errcode === 'M_UNRECOGNIZED') {
+      this.#d.metrics.signallingIgnored.inc({ reason: 'unknown_type' });
+      return;
+    }
+    if (r?.callId === undefined || r.deviceId === undefined) {
+      this.#d.metrics.signallingIgnored.inc({ reason: 'unaddressable' });
+      this.#d.log.debug({ sender: ev.sender, type: ev.type, errcode: parsed.errcode }, 'malformed call event dropped');
+      return;
+    }
+    this.#d.log.warn({ sender: ev.sender, type: ev.type, errcode: parsed.errcode, error: parsed.error }, 'malformed call event refused');
+    if (ev.type === 'm.call.invite') {
+      this.#d.metrics.invites.inc({ result: 'refused' });
+    }
+    // A malformed event for a live session ends it: the client will see the hangup anyway.
+    if (r.senderSessionId !== undefined) {
+      const found = this.#index.get(sessionIndexKey(ev.sender, r.deviceId, r.callId, r.senderSessionId));
+      if (found !== undefined) {
+        const { conf, session } = found;
+        void conf.run('malformed event', () =>
+          conf.end(session, 'malformed_event', { notify: 'unknown_error', error: { errcode: parsed.errcode, error: parsed.error } }),
+        );
+        return;
+      }
+    }
+    this.#refuse(
+      { userId: ev.sender, deviceId: r.deviceId, callId: r.callId, senderSessionId: r.senderSessionId ?? '', confId: r.confId ?? '' },
+      parsed.errcode,
+      parsed.error,
+    );
+  }
+
+  // --- helpers ----------------------------------------------------------------------------------
+
+  #address(sender: string, e: InviteEvent): CallAddress {
+    return { userId: sender, deviceId: e.deviceId, callId: e.callId, senderSessionId: e.senderSessionId, confId: e.confId };
+  }
+
+  #refuse(a: CallAddress, errcode: string, error: string): void {
+    const base = baseContent({ callId: a.callId, confId: a.confId, focusDeviceId: this.#d.focus.device_id, destSessionId: a.senderSessionId });
+    void this.#d.signal.send({ userId: a.userId, deviceId: a.deviceId }, 'm.call.hangup', hangupContent(base, 'unknown_error', { errcode, error }));
+  }
+
+  #conference(roomId: string, confId: string): Conference {
+    const key = JSON.stringify([roomId, confId]);
+    let conf = this.#conferences.get(key);
+    if (conf === undefined || conf.closed) {
+      const created: Conference = new Conference(roomId, confId, {
+        oracle: this.#d.oracle,
+        signal: this.#d.signal,
+        media: this.#d.media,
+        clock: this.#d.clock,
+        log: this.#d.log,
+        metrics: this.#d.metrics,
+        focus: this.#d.focus,
+        limits: this.#d.limits,
+        onSessionStart: (s) => this.#index.set(s.indexKey, { conf: created, session: s }),
+        onSessionEnd: (s) => {
+          if (this.#index.get(s.indexKey)?.session === s) {
+            this.#index.delete(s.indexKey);
+          }
+        },
+        onEmpty: () => {
+          if (this.#conferences.get(key) === created) {
+            this.#conferences.delete(key);
+          }
+        },
+      });
+      conf = created;
+      this.#conferences.set(key, conf);
+    }
+    return conf;
+  }
+
+  #prune(conf: Conference): void {
+    const key = JSON.stringify([conf.roomId, conf.confId]);
+    if (this.#conferences.get(key) === conf && conf.size === 0) {
+      this.#conferences.delete(key);
+    }
+  }
+
+  #forRoom(roomId: string, fn: (c: Conference) => void): void {
+    for (const c of this.#conferences.values()) {
+      if (c.roomId === roomId) {
+        fn(c);
+      }
+    }
+  }
+
+  #onRevoked(r: Revocation): void {
+    this.#forRoom(r.roomId, (c) => {
+      void c.run('revoked', () => c.recheck((s) => s.ids.userId === r.userId && s.ids.deviceId === r.deviceId));
+    });
+  }
+}

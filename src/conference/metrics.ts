@@ -1,0 +1,50 @@
+/** Conference-layer metrics: sessions, invites by result, ICE connect time, dropped signalling events. */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export class ConferenceMetrics {
+  readonly invites: Counter<'result'>;
+  readonly iceConnectSeconds: Histogram;
+  readonly signallingIgnored: Counter<'reason'>;
+  readonly sessionsEnded: Counter<'reason'>;
+  #sessions: () => number = () => 0;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    const sessions: Gauge = new Gauge({
+      name: 'sfu_sessions',
+      help: 'Call sessions (peer connections with clients) currently open',
+      registers,
+      collect: () => {
+        sessions.set(this.#sessions());
+      },
+    });
+    this.invites = new Counter({
+      name: 'sfu_invites_total',
+      help: 'm.call.invite handled, by result (accepted, renegotiated, replaced, refused, failed)',
+      labelNames: ['result'],
+      registers,
+    });
+    this.iceConnectSeconds = new Histogram({
+      name: 'sfu_ice_connect_seconds',
+      help: 'Time from sending m.call.answer to the peer connection reaching connected',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+      registers,
+    });
+    this.signallingIgnored = new Counter({
+      name: 'sfu_signalling_ignored_total',
+      help: 'To-device call events dropped without reply, by reason (unknown_call, unaddressable, unknown_type)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.sessionsEnded = new Counter({
+      name: 'sfu_sessions_ended_total',
+      help: 'Call sessions ended, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+  }
+
+  setSessionCounter(fn: () => number): void {
+    this.#sessions = fn;
+  }
+}

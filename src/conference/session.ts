@@ -1,0 +1,57 @@
+/**
+ * A participant's current call in one conference: its identifiers (protocol.md §4.3 key and the fields
+ * every reply must echo) and its peer connection. The Conference owns it and drives its lifecycle.
+ */
+import type { Peer } from '../media/peer.js';
+
+export interface SessionIds {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly callId: string;
+  readonly senderSessionId: string;
+  readonly partyId: string;
+  readonly roomId: string;
+  readonly confId: string;
+}
+
+export type SessionState = 'answering' | 'active' | 'closed';
+
+export function participantKey(userId: string, deviceId: string): string {
+  return JSON.stringify([userId, deviceId]);
+}
+
+export function sessionIndexKey(userId: string, deviceId: string, callId: string, senderSessionId: string): string {
+  return JSON.stringify([userId, deviceId, callId, senderSessionId]);
+}
+
+export class Session {
+  readonly ids: SessionIds;
+  readonly peer: Peer;
+  readonly createdAt: number;
+  state: SessionState = 'answering';
+  answeredAt: number | undefined;
+  connectedAt: number | undefined;
+
+  constructor(ids: SessionIds, peer: Peer, now: number) {
+    this.ids = ids;
+    this.peer = peer;
+    this.createdAt = now;
+  }
+
+  get participant(): string {
+    return participantKey(this.ids.userId, this.ids.deviceId);
+  }
+
+  get indexKey(): string {
+    return sessionIndexKey(this.ids.userId, this.ids.deviceId, this.ids.callId, this.ids.senderSessionId);
+  }
+
+  /** Log bindings (the conference's logger already carries roomId and confId). */
+  get logFields(): Record<string, string> {
+    return {
+      userId: this.ids.userId,
+      deviceId: this.ids.deviceId,
+      callId: this.ids.callId,
+    };
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * One SFU-side WebRTC peer connection (werift): answers the client's offer, exposes its candidates for
+ * trickling (announced IPs applied), buffers remote candidates until the remote description is set,
+ * adopts the FIRST data channel the client opens as the signalling channel (later ones are ignored),
+ * reports connection state, and closes idempotently (its UDP ports are released).
+ */
+import { RTCPeerConnection, type RTCDataChannel } from 'werift';
+import type { MediaConfig } from '../config/types.js';
+import { announceCandidate, announceSdp, extractCandidates, hasBundleGroup, type IceCandidateInit } from '../protocol/sdp.js';
+import { InvalidStateError, toError } from '../util/errors.js';
+import { TypedEmitter } from '../util/events.js';
+
+export type PeerState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
+
+export type PeerEvents = {
+  /** Connection state changes (ICE + DTLS). */
+  state: [PeerState];
+  /** The signalling data channel opened. */
+  dcopen: [];
+  /** A text frame (or a binary one, as a Buffer) on the signalling channel. */
+  dcmessage: [string | Buffer];
+  dcclose: [];
+  closed: [];
+  listenererror: [string, Error];
+};
+
+export class PeerError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'PeerError';
+  }
+}
+
+export interface RemoteCandidate {
+  candidate: string;
+  sdpMid?: string;
+  sdpMLineIndex?: number;
+  usernameFragment?: string;
+}
+
+export class Peer extends TypedEmitter<PeerEvents> {
+  readonly #pc: RTCPeerConnection;
+  readonly #announced: readonly string[];
+  #remoteSet = false;
+  #pending: RemoteCandidate[] = [];
+  #dc: RTCDataChannel | undefined;
+  #state: PeerState = 'new';
+  #closed = false;
+  readonly #closedAt: Promise<void>;
+  #resolveClosed!: () => void;
+
+  private constructor(pc: RTCPeerConnection, announced: readonly string[]) {
+    super();
+    this.#pc = pc;
+    this.#announced = announced;
+    this.#closedAt = new Promise((r) => {
+      this.#resolveClosed = r;
+    });
+    pc.connectionStateChange.subscribe((s) => {
+      this.#setState(s);
+    });
+    pc.onDataChannel.subscribe((dc) => {
+      this.#adopt(dc);
+    });
+  }
+
+  /** Creates a peer for an offer. BUNDLE is used only if the offer bundles. */
+  static create(media: MediaConfig, offerSdp: string, makePc: (bundle: boolean) => RTCPeerConnection): Peer {
+    return new Peer(makePc(hasBundleGroup(offerSdp)), media.announced_ips);
+  }
+
+  get state(): PeerState {
+    return this.#state;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get dataChannelOpen(): boolean {
+    return this.#dc?.readyState === 'open';
+  }
+
+  /** Applies a remote offer and returns the answer SDP (candidates included, announced IPs applied). */
+  async answer(offerSdp: string): Promise<string> {
+    this.#assertOpen();
+    try {
+      await this.#pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+      this.#remoteSet = true;
+      await this.#flushCandidates();
+      const answer = await this.#pc.createAnswer();
+      await this.#pc.setLocalDescription(answer);
+    } catch (e) {
+      throw new PeerError(`cannot apply offer: ${toError(e).message}`, { cause: e });
+    }
+    const local = this.#pc.localDescription;
+    if (local === null) {
+      throw new PeerError('no local description after createAnswer');
+    }
+    return announceSdp(local.sdp, this.#announced);
+  }
+
+  /** The local candidates (from the local description), announced IPs applied. */
+  localCandidates(): IceCandidateInit[] {
+    const sdp = this.#pc.localDescription?.sdp ?? '';
+    const out: IceCandidateInit[] = [];
+    for (const c of extractCandidates(sdp)) {
+      for (const candidate of announceCandidate(c.candidate, this.#announced)) {
+        out.push({ ...c, candidate });
+      }
+    }
+    return out;
+  }
+
+  /** Adds a remote candidate; buffered until the remote description is set. "" (end) is accepted and ignored. */
+  async addRemoteCandidate(c: RemoteCandidate): Promise<void> {
+    if (this.#closed) {
+      return;
+    }
+    if (c.candidate === '') {
+      return;
+    }
+    if (!this.#remoteSet) {
+      this.#pending.push(c);
+      return;
+    }
+    await this.#addCandidate(c);
+  }
+
+  /** Sends a text frame on the signalling channel; false if it is not open. */
+  send(text: string): boolean {
+    const dc = this.#dc;
+    if (dc?.readyState !== 'open') {
+      return false;
+    }
+    dc.send(text);
+    return true;
+  }
+
+  whenClosed(): Promise<void> {
+    return this.#closedAt;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) {
+      return this.#closedAt;
+    }
+    this.#closed = true;
+    this.#pending = [];
+    try {
+      await this.#pc.close();
+    } catch {
+      // Closing is best-effort; the ports are released either way.
+    }
+    this.#setState('closed');
+    this.safeEmit('closed');
+    this.#resolveClosed();
+    this.removeAllListeners();
+    return this.#closedAt;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) {
+      throw new InvalidStateError('peer is closed');
+    }
+  }
+
+  async #flushCandidates(): Promise<void> {
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const c of pending) {
+      await this.#addCandidate(c);
+    }
+  }
+
+  async #addCandidate(c: RemoteCandidate): Promise<void> {
+    try {
+      await this.#pc.addIceCandidate({
+        candidate: c.candidate,
+        ...(c.sdpMid !== undefined ? { sdpMid: c.sdpMid } : {}),
+        ...(c.sdpMLineIndex !== undefined ? { sdpMLineIndex: c.sdpMLineIndex } : {}),
+        ...(c.usernameFragment !== undefined ? { usernameFragment: c.usernameFragment } : {}),
+      });
+    } catch {
+      // A bad or foreign candidate is not fatal: ICE uses the others.
+    }
+  }
+
+  #adopt(dc: RTCDataChannel): void {
+    if (this.#dc !== undefined || this.#closed) {
+      return; // only the first channel carries signalling (protocol.md §5.1)
+    }
+    this.#dc = dc;
+    dc.onMessage.subscribe((data) => {
+      this.safeEmit('dcmessage', data);
+    });
+    dc.stateChanged.subscribe((s) => {
+      if (s === 'open') {
+        this.safeEmit('dcopen');
+      } else if (s === 'closed') {
+        this.safeEmit('dcclose');
+      }
+    });
+    if (dc.readyState === 'open') {
+      this.safeEmit('dcopen');
+    }
+  }
+
+  #setState(s: PeerState): void {
+    if (this.#state === s || (this.#state === 'closed' && s !== 'closed')) {
+      return;
+    }
+    this.#state = s;
+    this.safeEmit('state', s);
+  }
+}

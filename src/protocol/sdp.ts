@@ -1,0 +1,99 @@
+/**
+ * Small, pure SDP text helpers the signalling path needs: BUNDLE detection, candidate extraction per
+ * m-line, candidate address rewriting for announced IPs, and line-ending normalisation. Not a full parser.
+ */
+export interface IceCandidateInit {
+  candidate: string;
+  sdpMid?: string;
+  sdpMLineIndex?: number;
+}
+
+function lines(sdp: string): string[] {
+  return sdp.split(/\r?\n/).filter((l) => l.length > 0);
+}
+
+/** True when the session has an `a=group:BUNDLE` line naming at least one mid. */
+export function hasBundleGroup(sdp: string): boolean {
+  return lines(sdp).some((l) => /^a=group:BUNDLE(\s+\S+)+\s*$/.test(l));
+}
+
+/** The m-line sections: index, mid (if any) and their lines. */
+export function mediaSections(sdp: string): { index: number; mid: string | undefined; lines: string[] }[] {
+  const out: { index: number; mid: string | undefined; lines: string[] }[] = [];
+  for (const l of lines(sdp)) {
+    if (l.startsWith('m=')) {
+      out.push({ index: out.length, mid: undefined, lines: [l] });
+      continue;
+    }
+    const cur = out.at(-1);
+    if (cur === undefined) {
+      continue;
+    }
+    cur.lines.push(l);
+    if (l.startsWith('a=mid:')) {
+      cur.mid = l.slice('a=mid:'.length).trim();
+    }
+  }
+  return out;
+}
+
+/** Every `a=candidate` of the SDP as trickle candidates (`candidate:...` without the `a=`). */
+export function extractCandidates(sdp: string): IceCandidateInit[] {
+  const out: IceCandidateInit[] = [];
+  for (const m of mediaSections(sdp)) {
+    for (const l of m.lines) {
+      if (l.startsWith('a=candidate:')) {
+        out.push({
+          candidate: l.slice(2),
+          ...(m.mid !== undefined ? { sdpMid: m.mid } : {}),
+          sdpMLineIndex: m.index,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** Removes `a=candidate` and `a=end-of-candidates` lines (for sending candidates separately). */
+export function stripCandidates(sdp: string): string {
+  return lines(sdp)
+    .filter((l) => !l.startsWith('a=candidate:') && l !== 'a=end-of-candidates')
+    .map((l) => `${l}\r\n`)
+    .join('');
+}
+
+const CANDIDATE = /^(candidate:)(\S+) (\d+) (\S+) (\d+) (\S+) (\d+) typ (\S+)(.*)$/;
+
+/**
+ * Announced IPs (NAT 1:1): each host candidate is replaced by one candidate per announced IP with the same
+ * port, a derived foundation and a slightly lower priority per extra IP. Non-host candidates are kept.
+ */
+export function announceCandidate(candidate: string, announcedIps: readonly string[]): string[] {
+  const m = CANDIDATE.exec(candidate);
+  if (m === null || announcedIps.length === 0 || m[8] !== 'host') {
+    return [candidate];
+  }
+  const [, prefix, foundation, component, transport, priority, , port, , rest] = m as unknown as string[];
+  return announcedIps.map(
+    (ip, i) =>
+      `${prefix}${foundation}${i === 0 ? '' : `a${i}`} ${component} ${transport} ${Number(priority) - i} ${ip} ${port} typ host${rest}`,
+  );
+}
+
+/** Applies announceCandidate to every `a=candidate` line of an SDP. */
+export function announceSdp(sdp: string, announcedIps: readonly string[]): string {
+  if (announcedIps.length === 0) {
+    return sdp;
+  }
+  const out: string[] = [];
+  for (const l of lines(sdp)) {
+    if (l.startsWith('a=candidate:')) {
+      for (const c of announceCandidate(l.slice(2), announcedIps)) {
+        out.push(`a=${c}`);
+      }
+    } else {
+      out.push(l);
+    }
+  }
+  return out.map((l) => `${l}\r\n`).join('');
+}
