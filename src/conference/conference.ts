@@ -112,12 +112,21 @@ export class Conference {
   async invite(ids: SessionIds, offerSdp: string, metadata: Record<string, unknown>): Promise<void> {
     const now = this.#d.clock.now();
     const decision = this.#d.oracle.authorize(
-      { roomId: this.roomId, userId: ids.userId, deviceId: ids.deviceId, confId: this.confId, focus: this.#d.focus },
+      {
+        roomId: this.roomId,
+        userId: ids.userId,
+        deviceId: ids.deviceId,
+        confId: this.confId,
+        focus: this.#d.focus,
+      },
       now,
     );
     if (!decision.allowed) {
       this.#d.metrics.invites.inc({ result: 'refused' });
-      this.#log.info({ userId: ids.userId, deviceId: ids.deviceId, reason: decision.reason }, 'invite refused');
+      this.#log.info(
+        { userId: ids.userId, deviceId: ids.deviceId, reason: decision.reason },
+        'invite refused',
+      );
       this.refuse(ids, 'M_FORBIDDEN', denyMessage(decision));
       return;
     }
@@ -133,13 +142,25 @@ export class Conference {
     }
     if (this.#sessions.size >= this.#d.limits.max_participants) {
       this.#d.metrics.invites.inc({ result: 'refused' });
-      this.refuse(ids, 'M_LIMIT_EXCEEDED', `the conference is full (${this.#d.limits.max_participants} participants)`);
+      this.refuse(
+        ids,
+        'M_LIMIT_EXCEEDED',
+        `the conference is full (${this.#d.limits.max_participants} participants)`,
+      );
       return;
     }
     await this.#start(ids, offerSdp, metadata);
   }
 
-  async candidates(s: Session, list: readonly { candidate: string; sdpMid?: string; sdpMLineIndex?: number; usernameFragment?: string }[]): Promise<void> {
+  async candidates(
+    s: Session,
+    list: readonly {
+      candidate: string;
+      sdpMid?: string;
+      sdpMLineIndex?: number;
+      usernameFragment?: string;
+    }[],
+  ): Promise<void> {
     if (s.state === 'closed') {
       return;
     }
@@ -158,7 +179,11 @@ export class Conference {
     });
   }
 
-  async negotiate(s: Session, description: { type: 'offer' | 'answer'; sdp: string }, metadata: Record<string, unknown>): Promise<void> {
+  async negotiate(
+    s: Session,
+    description: { type: 'offer' | 'answer'; sdp: string },
+    metadata: Record<string, unknown>,
+  ): Promise<void> {
     if (s.state === 'closed') {
       return;
     }
@@ -182,7 +207,13 @@ export class Conference {
         continue;
       }
       const d = this.#d.oracle.authorize(
-        { roomId: this.roomId, userId: s.ids.userId, deviceId: s.ids.deviceId, confId: this.confId, focus: this.#d.focus },
+        {
+          roomId: this.roomId,
+          userId: s.ids.userId,
+          deviceId: s.ids.deviceId,
+          confId: this.confId,
+          focus: this.#d.focus,
+        },
         now,
       );
       if (!d.allowed) {
@@ -210,7 +241,11 @@ export class Conference {
       focusDeviceId: this.#d.focus.device_id,
       destSessionId: a.senderSessionId,
     });
-    void this.#d.signal.send({ userId: a.userId, deviceId: a.deviceId }, 'm.call.hangup', hangupContent(base, 'unknown_error', { errcode, error }));
+    void this.#d.signal.send(
+      { userId: a.userId, deviceId: a.deviceId },
+      'm.call.hangup',
+      hangupContent(base, 'unknown_error', { errcode, error }),
+    );
   }
 
   async end(s: Session, reason: string, opts: EndOptions): Promise<void> {
@@ -223,11 +258,18 @@ export class Conference {
     }
     this.#d.onSessionEnd(s);
     if (opts.notify !== null) {
-      void this.#d.signal.send(this.#dest(s), 'm.call.hangup', hangupContent(this.#base(s), opts.notify, opts.error));
+      void this.#d.signal.send(
+        this.#dest(s),
+        'm.call.hangup',
+        hangupContent(this.#base(s), opts.notify, opts.error),
+      );
     }
     await s.peer.close();
     this.#d.metrics.sessionsEnded.inc({ reason: reason.split(':')[0] ?? reason });
-    this.#log.info({ ...s.logFields, reason, hangup: opts.notify, durationMs: this.#d.clock.now() - s.createdAt }, 'session ended');
+    this.#log.info(
+      { ...s.logFields, reason, hangup: opts.notify, durationMs: this.#d.clock.now() - s.createdAt },
+      'session ended',
+    );
     if (this.#sessions.size === 0) {
       this.#closed = true;
       this.#d.onEmpty();
@@ -316,7 +358,8 @@ export class Conference {
   #sendAnswer(s: Session, type: 'm.call.answer' | 'm.call.negotiate', sdp: string): void {
     const base = this.#base(s);
     const metadata = this.#metadataFor(s);
-    const content = type === 'm.call.answer' ? answerContent(base, sdp, metadata) : negotiateContent(base, sdp, metadata);
+    const content =
+      type === 'm.call.answer' ? answerContent(base, sdp, metadata) : negotiateContent(base, sdp, metadata);
     void this.#d.signal.send(this.#dest(s), type, content).then((r) => {
       if (r === 'dropped' && type === 'm.call.answer') {
         // A dropped answer closes its session (protocol.md §2.5): the client can never connect.

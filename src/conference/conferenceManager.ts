@@ -97,10 +97,15 @@ export class ConferenceManager {
     if (this.#closed) {
       return;
     }
-    const parsed = parseCallEvent(ev.type, ev.content, { maxInviteSdpBytes: this.#d.limits.max_invite_sdp_bytes }, {
-      userId: this.#d.focus.user_id,
-      deviceId: this.#d.focus.device_id,
-    });
+    const parsed = parseCallEvent(
+      ev.type,
+      ev.content,
+      { maxInviteSdpBytes: this.#d.limits.max_invite_sdp_bytes },
+      {
+        userId: this.#d.focus.user_id,
+        deviceId: this.#d.focus.device_id,
+      },
+    );
     if (!parsed.ok) {
       this.#onInvalid(ev, parsed);
       return;
@@ -147,7 +152,9 @@ export class ConferenceManager {
       e.timer.cancel();
     }
     this.#early.clear();
-    await Promise.all([...this.#conferences.values()].map((c) => c.run('shutdown', () => c.closeAll('shutdown'))));
+    await Promise.all(
+      [...this.#conferences.values()].map((c) => c.run('shutdown', () => c.closeAll('shutdown'))),
+    );
   }
 
   // --- invites ----------------------------------------------------------------------------------
@@ -185,11 +192,21 @@ export class ConferenceManager {
           }
           this.#held.delete(pkey);
           this.#d.metrics.invites.inc({ result: 'refused' });
-          this.#d.log.info({ userId: sender, deviceId: e.deviceId, confId: e.confId }, 'invite refused: no membership');
-          this.#refuse(this.#address(sender, e), 'M_FORBIDDEN', 'no live call membership for this device and conference names this focus');
+          this.#d.log.info(
+            { userId: sender, deviceId: e.deviceId, confId: e.confId },
+            'invite refused: no membership',
+          );
+          this.#refuse(
+            this.#address(sender, e),
+            'M_FORBIDDEN',
+            'no live call membership for this device and conference names this focus',
+          );
         }, this.#d.membershipWaitMs);
         this.#held.set(pkey, { sender, event: e, candidates: this.#takeEarly(sender, e), timer });
-        this.#d.log.debug({ userId: sender, deviceId: e.deviceId, confId: e.confId }, 'invite held for its membership');
+        this.#d.log.debug(
+          { userId: sender, deviceId: e.deviceId, confId: e.confId },
+          'invite held for its membership',
+        );
         return;
       }
     }
@@ -248,7 +265,9 @@ export class ConferenceManager {
   #onNoSession(sender: string, e: Exclude<CallEvent, InviteEvent>): void {
     const held = this.#held.get(participantKey(sender, e.deviceId));
     const matchesHeld =
-      held !== undefined && held.event.callId === e.callId && held.event.senderSessionId === e.senderSessionId;
+      held !== undefined &&
+      held.event.callId === e.callId &&
+      held.event.senderSessionId === e.senderSessionId;
     if (e.type === 'm.call.candidates') {
       if (matchesHeld) {
         held.candidates.push(...e.candidates);
@@ -267,7 +286,13 @@ export class ConferenceManager {
     this.#d.log.debug({ sender, type: e.type, callId: e.callId }, 'event for an unknown call dropped');
   }
 
-  #keepEarly(sender: string, deviceId: string, callId: string, sessionId: string, list: readonly Candidate[]): void {
+  #keepEarly(
+    sender: string,
+    deviceId: string,
+    callId: string,
+    sessionId: string,
+    list: readonly Candidate[],
+  ): void {
     const key = sessionIndexKey(sender, deviceId, callId, sessionId);
     const entry = this.#early.get(key);
     if (entry !== undefined) {
@@ -305,10 +330,16 @@ export class ConferenceManager {
     }
     if (r?.callId === undefined || r.deviceId === undefined) {
       this.#d.metrics.signallingIgnored.inc({ reason: 'unaddressable' });
-      this.#d.log.debug({ sender: ev.sender, type: ev.type, errcode: parsed.errcode }, 'malformed call event dropped');
+      this.#d.log.debug(
+        { sender: ev.sender, type: ev.type, errcode: parsed.errcode },
+        'malformed call event dropped',
+      );
       return;
     }
-    this.#d.log.warn({ sender: ev.sender, type: ev.type, errcode: parsed.errcode, error: parsed.error }, 'malformed call event refused');
+    this.#d.log.warn(
+      { sender: ev.sender, type: ev.type, errcode: parsed.errcode, error: parsed.error },
+      'malformed call event refused',
+    );
     if (ev.type === 'm.call.invite') {
       this.#d.metrics.invites.inc({ result: 'refused' });
     }
@@ -318,13 +349,22 @@ export class ConferenceManager {
       if (found !== undefined) {
         const { conf, session } = found;
         void conf.run('malformed event', () =>
-          conf.end(session, 'malformed_event', { notify: 'unknown_error', error: { errcode: parsed.errcode, error: parsed.error } }),
+          conf.end(session, 'malformed_event', {
+            notify: 'unknown_error',
+            error: { errcode: parsed.errcode, error: parsed.error },
+          }),
         );
         return;
       }
     }
     this.#refuse(
-      { userId: ev.sender, deviceId: r.deviceId, callId: r.callId, senderSessionId: r.senderSessionId ?? '', confId: r.confId ?? '' },
+      {
+        userId: ev.sender,
+        deviceId: r.deviceId,
+        callId: r.callId,
+        senderSessionId: r.senderSessionId ?? '',
+        confId: r.confId ?? '',
+      },
       parsed.errcode,
       parsed.error,
     );
@@ -333,12 +373,27 @@ export class ConferenceManager {
   // --- helpers ----------------------------------------------------------------------------------
 
   #address(sender: string, e: InviteEvent): CallAddress {
-    return { userId: sender, deviceId: e.deviceId, callId: e.callId, senderSessionId: e.senderSessionId, confId: e.confId };
+    return {
+      userId: sender,
+      deviceId: e.deviceId,
+      callId: e.callId,
+      senderSessionId: e.senderSessionId,
+      confId: e.confId,
+    };
   }
 
   #refuse(a: CallAddress, errcode: string, error: string): void {
-    const base = baseContent({ callId: a.callId, confId: a.confId, focusDeviceId: this.#d.focus.device_id, destSessionId: a.senderSessionId });
-    void this.#d.signal.send({ userId: a.userId, deviceId: a.deviceId }, 'm.call.hangup', hangupContent(base, 'unknown_error', { errcode, error }));
+    const base = baseContent({
+      callId: a.callId,
+      confId: a.confId,
+      focusDeviceId: this.#d.focus.device_id,
+      destSessionId: a.senderSessionId,
+    });
+    void this.#d.signal.send(
+      { userId: a.userId, deviceId: a.deviceId },
+      'm.call.hangup',
+      hangupContent(base, 'unknown_error', { errcode, error }),
+    );
   }
 
   #conference(roomId: string, confId: string): Conference {
@@ -389,7 +444,9 @@ export class ConferenceManager {
 
   #onRevoked(r: Revocation): void {
     this.#forRoom(r.roomId, (c) => {
-      void c.run('revoked', () => c.recheck((s) => s.ids.userId === r.userId && s.ids.deviceId === r.deviceId));
+      void c.run('revoked', () =>
+        c.recheck((s) => s.ids.userId === r.userId && s.ids.deviceId === r.deviceId),
+      );
     });
   }
 }

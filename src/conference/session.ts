@@ -20,7 +20,12 @@ export function participantKey(userId: string, deviceId: string): string {
   return JSON.stringify([userId, deviceId]);
 }
 
-export function sessionIndexKey(userId: string, deviceId: string, callId: string, senderSessionId: string): string {
+export function sessionIndexKey(
+  userId: string,
+  deviceId: string,
+  callId: string,
+  senderSessionId: string,
+): string {
   return JSON.stringify([userId, deviceId, callId, senderSessionId]);
 }
 

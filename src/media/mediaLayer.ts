@@ -72,7 +72,11 @@ export class MediaLayer {
 
   /** A new peer for a client offer, tracked until it closes (shutdown closes every tracked peer). */
   createPeer(offerSdp: string): Peer {
-    const peer = Peer.create(this.#config, offerSdp, (bundle) => new RTCPeerConnection(peerConfig(this.#config, bundle)));
+    const peer = Peer.create(
+      this.#config,
+      offerSdp,
+      (bundle) => new RTCPeerConnection(peerConfig(this.#config, bundle)),
+    );
     const untrack = this.track(peer);
     void peer.whenClosed().then(untrack);
     return peer;

@@ -6,7 +6,13 @@
  */
 import { RTCPeerConnection, type RTCDataChannel } from 'werift';
 import type { MediaConfig } from '../config/types.js';
-import { announceCandidate, announceSdp, extractCandidates, hasBundleGroup, type IceCandidateInit } from '../protocol/sdp.js';
+import {
+  announceCandidate,
+  announceSdp,
+  extractCandidates,
+  hasBundleGroup,
+  type IceCandidateInit,
+} from '../protocol/sdp.js';
 import { InvalidStateError, toError } from '../util/errors.js';
 import { TypedEmitter } from '../util/events.js';
 

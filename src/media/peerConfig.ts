@@ -39,7 +39,13 @@ export function peerConfig(media: MediaConfig, bundle: boolean): Partial<PeerCon
     },
     headerExtensions: {
       audio: [useSdesMid(), useAbsSendTime(), useTransportWideCC(), useAudioLevelIndication()],
-      video: [useSdesMid(), useSdesRTPStreamId(), useRepairedRtpStreamId(), useAbsSendTime(), useTransportWideCC()],
+      video: [
+        useSdesMid(),
+        useSdesRTPStreamId(),
+        useRepairedRtpStreamId(),
+        useAbsSendTime(),
+        useTransportWideCC(),
+      ],
     },
   };
 }

@@ -60,3 +60,29 @@ export function waitExit(
     });
   });
 }
+
+/** Local UDP ports in [min, max] that have a bound socket on this machine (from /proc/net/udp{,6}). */
+export async function udpPortsInRange(min: number, max: number): Promise<number[]> {
+  const { readFile } = await import('node:fs/promises');
+  const ports = new Set<number>();
+  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text = '';
+    try {
+      text = await readFile(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const local = line.trim().split(/\s+/)[1];
+      const hex = local?.split(':').at(-1);
+      if (hex === undefined) {
+        continue;
+      }
+      const port = parseInt(hex, 16);
+      if (port >= min && port <= max) {
+        ports.add(port);
+      }
+    }
+  }
+  return [...ports].sort((a, b) => a - b);
+}

@@ -25,13 +25,24 @@ export interface StackOptions {
   /** Runs against the homeserver before the SFU starts (create users, rooms, state). */
   before?: (hs: TestHomeserver) => void | Promise<void>;
   start?: boolean;
+  /** Registration overrides (e.g. no ephemeral push when testing the /sync transport). */
+  registration?: Partial<Registration>;
 }
+
+/**
+ * A UDP port range private to this test process (tap runs files in parallel), so a test can check that
+ * no socket is left open in it.
+ */
+export const MEDIA_PORTS = (() => {
+  const min = 42000 + (process.pid % 80) * 100;
+  return { min, max: min + 99 };
+})();
 
 export async function startStack(t: Teardown, opts: StackOptions = {}): Promise<Stack> {
   const hs = await startTestHomeserver({ serverName: 'example.org', logger: false, ...opts.homeserver });
   t.teardown(() => hs.close());
   const [asPort, httpPort] = [await freePort(), await freePort()];
-  const registration = testRegistration({ url: `http://127.0.0.1:${asPort}` });
+  const registration = testRegistration({ url: `http://127.0.0.1:${asPort}`, ...opts.registration });
   hs.addAppservice({
     ...registration,
     url: registration.url ?? '',
@@ -42,7 +53,7 @@ export async function startStack(t: Teardown, opts: StackOptions = {}): Promise<
     homeserver: { url: hs.url, server_name: 'example.org', request_timeout_s: 5 },
     appservice: { bind: '127.0.0.1', port: asPort },
     http: { bind: '127.0.0.1', port: httpPort },
-    media: { bind_address: '127.0.0.1', port_range: { min: 41000, max: 41999 } },
+    media: { bind_address: '127.0.0.1', port_range: MEDIA_PORTS },
     ...opts.config,
   });
   const sfu = new Sfu({

@@ -1,0 +1,61 @@
+/**
+ * A running SFU + test homeserver + one room where the focus user is joined, and a factory for call
+ * clients (a user with a device, joined to the room, with a real WebRTC peer and optionally a membership
+ * naming the focus).
+ */
+import { CallClient, type FocusRef, type MembershipOptions } from './callClient.js';
+import { createPeer, type PeerKind } from './peers/index.js';
+import { startStack, waitFor, type Stack, type StackOptions } from './stack.js';
+import type { Teardown } from './sfu.js';
+
+export const CONF = '1700000000000aBcD';
+
+export interface CallStack extends Stack {
+  roomId: string;
+  focusRef: FocusRef;
+  client(
+    localpart: string,
+    opts?: { kind?: PeerKind; membership?: MembershipOptions | false; join?: boolean },
+  ): Promise<CallClient>;
+}
+
+export async function startCallStack(t: Teardown, opts: StackOptions = {}): Promise<CallStack> {
+  let roomId = '';
+  const stack = await startStack(t, {
+    ...opts,
+    before: async (hs) => {
+      const owner = hs.createUser('owner').userId;
+      roomId = hs.createRoom(owner);
+      hs.invite(owner, '@sfu:example.org', roomId);
+      hs.join('@sfu:example.org', roomId);
+      await opts.before?.(hs);
+    },
+  });
+  await waitFor(() => stack.sfu.readiness.snapshot()['matrix']?.ok === true, 15_000, 'SFU ready');
+  const focusRef = stack.focus;
+  return {
+    ...stack,
+    roomId,
+    focusRef,
+    async client(localpart, o = {}) {
+      const deviceId = `${localpart.toUpperCase()}DEV`;
+      const user = stack.hs.createUser(localpart, { deviceId });
+      if (o.join !== false) {
+        stack.hs.join(user.userId, roomId);
+      }
+      const peer = await createPeer(o.kind ?? 'werift');
+      const c = new CallClient({
+        hsUrl: stack.hs.url,
+        userId: user.userId,
+        accessToken: user.accessToken,
+        deviceId: user.deviceId,
+        peer,
+      });
+      t.teardown(() => c.close());
+      if (o.membership !== false && o.join !== false) {
+        await c.publishMembership(roomId, focusRef, o.membership ?? {});
+      }
+      return c;
+    },
+  };
+}

@@ -1,0 +1,385 @@
+/**
+ * Chromium (Debian's /usr/bin/chromium driven by playwright-core) as a test client peer: each peer is a page
+ * running an RTCPeerConnection, driven with `page.evaluate` and reporting back through `page.exposeFunction`.
+ * One browser is shared by reference count: `launchBrowser()`/`closeBrowser()` hold it for a test file, and each
+ * peer holds it while open. Camera and microphone are Chromium's fake devices (1280×720 video).
+ *
+ * The page is a secure context (`http://localhost/`, answered by request interception, so nothing is fetched):
+ * there Chromium exposes `getUserMedia` and gathers on every adapter, including 127.0.0.1 with
+ * `--allow-loopback-in-peer-connection`, without mDNS names. Only UDP candidates on 127.0.0.1 are announced.
+ */
+import { chromium, type Browser, type Page } from 'playwright-core';
+import {
+  connectionFailure,
+  dataChannelLabel,
+  HeldCandidates,
+  PeerEvents,
+  SIMULCAST_LAYERS,
+  trickleSdp,
+} from './common.js';
+import type { LocalCandidate, OfferOptions, RemoteCandidate, TestPeer } from './types.js';
+
+/** Debian's Chromium; `TEST_CHROMIUM_PATH` overrides it. */
+export const CHROMIUM_PATH = process.env['TEST_CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+/** werift-notes §5, plus no mDNS host names. */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+];
+const LAUNCH_TIMEOUT_MS = 15_000;
+const PAGE_TIMEOUT_MS = 15_000;
+const PAGE_URL = 'http://localhost/__test_peer';
+
+interface SharedBrowser {
+  browser: Promise<Browser>;
+  refs: number;
+}
+let shared: SharedBrowser | undefined;
+
+function acquire(): { entry: SharedBrowser; browser: Promise<Browser> } {
+  if (shared === undefined) {
+    const entry: SharedBrowser = { refs: 0, browser: Promise.resolve(undefined as unknown as Browser) };
+    entry.browser = chromium
+      .launch({
+        executablePath: CHROMIUM_PATH,
+        args: CHROMIUM_ARGS,
+        headless: true,
+        timeout: LAUNCH_TIMEOUT_MS,
+      })
+      .catch((err: unknown) => {
+        if (shared === entry) {
+          shared = undefined;
+        }
+        throw new Error(
+          `Chromium failed to launch (${CHROMIUM_PATH}): ${err instanceof Error ? err.message : String(err)}`,
+        );
+      });
+    shared = entry;
+  }
+  shared.refs++;
+  return { entry: shared, browser: shared.browser };
+}
+
+async function release(entry: SharedBrowser): Promise<void> {
+  entry.refs--;
+  if (entry.refs > 0) {
+    return;
+  }
+  if (shared === entry) {
+    shared = undefined;
+  }
+  const browser = await entry.browser.catch(() => undefined);
+  await browser?.close();
+}
+
+let fileRefs: SharedBrowser[] = [];
+
+/**
+ * Launches (or shares) the browser and holds it until `closeBrowser()` (one hold however often it is called);
+ * rejects with a clear message if Chromium cannot start.
+ */
+export async function launchBrowser(): Promise<Browser> {
+  if (shared !== undefined && fileRefs.includes(shared)) {
+    return shared.browser;
+  }
+  const { entry, browser } = acquire();
+  fileRefs.push(entry);
+  return browser;
+}
+
+/** Drops the holds taken by `launchBrowser()`; the browser closes once no peer uses it either. */
+export async function closeBrowser(): Promise<void> {
+  const refs = fileRefs;
+  fileRefs = [];
+  for (const entry of refs) {
+    await release(entry);
+  }
+}
+
+/** What the page reports through the exposed `__peerEvent` binding. */
+type PageEvent =
+  | { t: 'candidate'; c: { candidate: string; sdpMid: string | null; sdpMLineIndex: number | null } | null }
+  | { t: 'state'; state: string }
+  | { t: 'dc'; state: string }
+  | { t: 'data'; text: string };
+
+/** The in-page API installed by PAGE_SCRIPT (its types only; the page knows nothing of TypeScript). */
+interface PagePeer {
+  createOffer(o: {
+    audio: boolean;
+    video: boolean;
+    simulcast: boolean;
+    label: string | null;
+  }): Promise<string>;
+  setRemote(d: { type: string; sdp: string }): Promise<void>;
+  createAnswer(): Promise<string>;
+  addIce(c: Record<string, unknown>): Promise<void>;
+  send(text: string): void;
+  close(): void;
+}
+interface PageGlobal {
+  __peer: PagePeer | undefined;
+}
+
+const PAGE_SCRIPT = `(() => {
+  const LAYERS = ${JSON.stringify(SIMULCAST_LAYERS)};
+  const emit = (ev) => { window.__peerEvent(ev).catch(() => {}); };
+  const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+  const streams = [];
+  let dc = null;
+  const adopt = (ch) => {
+    dc = ch;
+    ch.binaryType = 'arraybuffer';
+    const state = () => emit({ t: 'dc', state: ch.readyState });
+    ch.onopen = state;
+    ch.onclose = state;
+    ch.onmessage = (e) => emit({ t: 'data', text: typeof e.data === 'string' ? e.data : new TextDecoder().decode(e.data) });
+    state();
+  };
+  pc.onicecandidate = (e) => emit({ t: 'candidate', c: e.candidate ? {
+    candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex } : null });
+  pc.onconnectionstatechange = () => emit({ t: 'state', state: pc.connectionState });
+  pc.ondatachannel = (e) => { if (dc === null) { adopt(e.channel); } };
+  window.__peer = {
+    async createOffer(o) {
+      if (o.audio || o.video) {
+        const s = await navigator.mediaDevices.getUserMedia({
+          audio: o.audio, video: o.video ? { width: 1280, height: 720 } : false });
+        streams.push(s);
+        for (const track of [...s.getAudioTracks(), ...s.getVideoTracks()]) {
+          const init = { direction: 'sendonly', streams: [s] };
+          if (track.kind === 'video' && o.simulcast) {
+            init.sendEncodings = LAYERS.map((l) => ({ ...l }));
+          }
+          pc.addTransceiver(track, init);
+        }
+      }
+      if (o.label !== null) {
+        adopt(pc.createDataChannel(o.label));
+      }
+      await pc.setLocalDescription(await pc.createOffer());
+      return pc.localDescription.sdp;
+    },
+    async setRemote(d) { await pc.setRemoteDescription(d); },
+    async createAnswer() {
+      await pc.setLocalDescription(await pc.createAnswer());
+      return pc.localDescription.sdp;
+    },
+    async addIce(c) { await pc.addIceCandidate(c); },
+    send(text) {
+      if (dc === null || dc.readyState !== 'open') {
+        throw new Error('data channel is ' + (dc === null ? 'absent' : dc.readyState));
+      }
+      dc.send(text);
+    },
+    close() {
+      for (const s of streams) { for (const t of s.getTracks()) { t.stop(); } }
+      if (dc !== null) { dc.close(); }
+      pc.close();
+    },
+  };
+})()`;
+
+export class ChromiumPeer implements TestPeer {
+  readonly kind = 'chromium' as const;
+  readonly #page: Page;
+  readonly #entry: SharedBrowser;
+  readonly #held = new HeldCandidates<RemoteCandidate>();
+  readonly #events = new PeerEvents('chromium peer');
+  #state = 'new';
+  #dcState: string | undefined;
+  #sendChain: Promise<void> = Promise.resolve();
+  #sendError: Error | undefined;
+  #closing: Promise<void> | undefined;
+
+  private constructor(page: Page, entry: SharedBrowser) {
+    this.#page = page;
+    this.#entry = entry;
+  }
+
+  /** Opens a page in the shared browser (launching it if needed). */
+  static async create(): Promise<ChromiumPeer> {
+    const { entry, browser: launching } = acquire();
+    let page: Page | undefined;
+    try {
+      const browser = await launching;
+      page = await browser.newPage();
+      page.setDefaultTimeout(PAGE_TIMEOUT_MS);
+      const peer = new ChromiumPeer(page, entry);
+      await page.exposeFunction('__peerEvent', (ev: PageEvent) => {
+        peer.#onPageEvent(ev);
+      });
+      await page.route(PAGE_URL, (route) =>
+        route.fulfill({
+          status: 200,
+          contentType: 'text/html',
+          body: '<!doctype html><title>test peer</title>',
+        }),
+      );
+      await page.goto(PAGE_URL);
+      await page.evaluate(PAGE_SCRIPT);
+      return peer;
+    } catch (err) {
+      await page?.close().catch(() => undefined);
+      await release(entry);
+      throw err;
+    }
+  }
+
+  async createOffer(opts: OfferOptions): Promise<string> {
+    const args = {
+      audio: opts.audio === true,
+      video: opts.video !== undefined && opts.video !== false,
+      simulcast: typeof opts.video === 'object' && opts.video.simulcast,
+      label: dataChannelLabel(opts.dataChannel) ?? null,
+    };
+    if (args.label !== null) {
+      this.#dcState = 'connecting';
+    }
+    const sdp = await this.#page.evaluate(
+      (o) => (globalThis as unknown as PageGlobal).__peer!.createOffer(o),
+      args,
+    );
+    return trickleSdp(sdp);
+  }
+
+  async setRemoteDescription(d: { type: 'offer' | 'answer'; sdp: string }): Promise<void> {
+    await this.#page.evaluate((x) => (globalThis as unknown as PageGlobal).__peer!.setRemote(x), {
+      type: d.type,
+      sdp: d.sdp,
+    });
+    await this.#held.release((c) => this.#apply(c));
+  }
+
+  async createAnswer(): Promise<string> {
+    const sdp = await this.#page.evaluate(() => (globalThis as unknown as PageGlobal).__peer!.createAnswer());
+    return trickleSdp(sdp);
+  }
+
+  addIceCandidate(c: RemoteCandidate): Promise<void> {
+    return this.#held.add(c, (x) => this.#apply(x));
+  }
+
+  async #apply(c: RemoteCandidate): Promise<void> {
+    const init: Record<string, unknown> = { candidate: c.candidate };
+    if (c.sdpMid != null) {
+      init['sdpMid'] = c.sdpMid;
+    }
+    if (c.sdpMLineIndex != null) {
+      init['sdpMLineIndex'] = c.sdpMLineIndex;
+    }
+    if (c.candidate === '' && init['sdpMid'] === undefined && init['sdpMLineIndex'] === undefined) {
+      init['sdpMLineIndex'] = 0;
+    }
+    if (c.usernameFragment != null) {
+      init['usernameFragment'] = c.usernameFragment;
+    }
+    await this.#page.evaluate((x) => (globalThis as unknown as PageGlobal).__peer!.addIce(x), init);
+  }
+
+  onCandidate(cb: (c: LocalCandidate) => void): void {
+    this.#events.onCandidate(cb);
+  }
+
+  waitConnected(timeoutMs: number): Promise<void> {
+    return this.#events.waitUntil(
+      'connected',
+      timeoutMs,
+      () => this.#state === 'connected',
+      () => connectionFailure(this.#state),
+    );
+  }
+
+  waitDataChannelOpen(timeoutMs: number): Promise<void> {
+    return this.#events.waitUntil(
+      'data channel open',
+      timeoutMs,
+      () => this.#dcState === 'open',
+      () => (this.#dcState === 'closed' ? 'data channel closed' : connectionFailure(this.#state)),
+    );
+  }
+
+  /** Queued in order to the page; a failure is thrown by the next call. */
+  sendData(text: string): void {
+    if (this.#sendError !== undefined) {
+      throw this.#sendError;
+    }
+    if (this.#dcState !== 'open') {
+      throw new Error(`chromium peer: data channel is ${this.#dcState ?? 'absent'}`);
+    }
+    this.#sendChain = this.#sendChain
+      .then(async () => {
+        await this.#page.evaluate((x) => {
+          (globalThis as unknown as PageGlobal).__peer!.send(x);
+        }, text);
+      })
+      .catch((err: unknown) => {
+        this.#sendError ??= err instanceof Error ? err : new Error(String(err));
+      });
+  }
+
+  onData(cb: (text: string) => void): void {
+    this.#events.onData(cb);
+  }
+
+  connectionState(): string {
+    return this.#state;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#sendChain;
+      this.#state = 'closed';
+      this.#events.shutdown();
+      await this.#page
+        .evaluate(() => (globalThis as unknown as PageGlobal).__peer?.close())
+        .catch(() => undefined);
+      await this.#page
+        .context()
+        .close()
+        .catch(() => undefined);
+      await release(this.#entry);
+    })();
+    return this.#closing;
+  }
+
+  #onPageEvent(ev: PageEvent): void {
+    if (this.#state === 'closed') {
+      return;
+    }
+    switch (ev.t) {
+      case 'candidate': {
+        const c = ev.c;
+        const local: LocalCandidate = { candidate: c?.candidate ?? '' };
+        if (c?.sdpMid != null) {
+          local.sdpMid = c.sdpMid;
+        }
+        if (c?.sdpMLineIndex != null) {
+          local.sdpMLineIndex = c.sdpMLineIndex;
+        }
+        this.#events.candidate(local);
+        break;
+      }
+      case 'state':
+        this.#state = ev.state;
+        break;
+      case 'dc':
+        this.#dcState = ev.state;
+        break;
+      case 'data':
+        this.#events.data(ev.text);
+        break;
+    }
+    this.#events.changed();
+  }
+}
