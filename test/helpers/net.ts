@@ -66,7 +66,7 @@ export async function udpPortsInRange(min: number, max: number): Promise<number[
   const { readFile } = await import('node:fs/promises');
   const ports = new Set<number>();
   for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
-    let text = '';
+    let text: string;
     try {
       text = await readFile(file, 'utf8');
     } catch {

@@ -30,7 +30,7 @@ async function connect(t: Tap, cs: CallStack, c: CallClient): Promise<void> {
   t.same(cs.hs.rejections, [], 'the homeserver rejected nothing the SFU sent');
 }
 
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
+type Tap = typeof t;
 
 t.test('werift client, to-device pushed in transactions (MSC2409)', async (t) => {
   const cs = await startCallStack(t);
