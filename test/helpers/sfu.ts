@@ -6,6 +6,10 @@ import type { Config } from '../../src/config/types.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { Sfu } from '../../src/sfu.js';
 
+/** A tap subtest (what `t.test(name, async (t) => …)` hands its callback). */
+export type TapTest = import('@tapjs/test').Test<import('@tapjs/test').BuiltPlugins> &
+  import('@tapjs/test').BuiltPlugins;
+
 /** The part of a tap Test that helpers need. */
 export interface Teardown {
   teardown(fn: () => unknown): void;

@@ -7,11 +7,12 @@ import t from 'tap';
 import type { CallClient } from '../../helpers/callClient.js';
 import { CONF, startCallStack, type CallStack } from '../../helpers/callStack.js';
 import { closeBrowser } from '../../helpers/peers/index.js';
+import type { TapTest } from '../../helpers/sfu.js';
 import { waitFor } from '../../helpers/stack.js';
 
 t.teardown(() => closeBrowser());
 
-async function connect(t: Tap, cs: CallStack, c: CallClient): Promise<void> {
+async function connect(t: TapTest, cs: CallStack, c: CallClient): Promise<void> {
   const started = Date.now();
   await c.invite({ focus: cs.focusRef, confId: CONF, offerOpts: { dataChannel: true } });
   const answer = await c.waitForAnswer(15_000);
@@ -29,8 +30,6 @@ async function connect(t: Tap, cs: CallStack, c: CallClient): Promise<void> {
   t.same(c.errors, []);
   t.same(cs.hs.rejections, [], 'the homeserver rejected nothing the SFU sent');
 }
-
-type Tap = typeof t;
 
 t.test('werift client, to-device pushed in transactions (MSC2409)', async (t) => {
   const cs = await startCallStack(t);
