@@ -133,6 +133,11 @@ export class Conference {
     const key = participantKey(ids.userId, ids.deviceId);
     const existing = this.#sessions.get(key);
     if (existing?.ids.callId === ids.callId && existing.ids.senderSessionId === ids.senderSessionId) {
+      if (existing.lastOfferSdp === offerSdp) {
+        // The same invite delivered twice (e.g. a retried transaction): already answered.
+        this.#d.metrics.invites.inc({ result: 'duplicate' });
+        return;
+      }
       await this.#renegotiate(existing, offerSdp, 'm.call.answer', metadata);
       return;
     }
@@ -313,6 +318,7 @@ export class Conference {
       this.#onPeerState(s, state);
     });
     let answerSdp: string;
+    s.lastOfferSdp = offerSdp;
     try {
       answerSdp = await peer.answer(offerSdp);
     } catch (e) {
@@ -337,6 +343,7 @@ export class Conference {
     _metadata: Record<string, unknown>,
   ): Promise<void> {
     let answerSdp: string;
+    s.lastOfferSdp = offerSdp;
     try {
       answerSdp = await s.peer.answer(offerSdp);
     } catch (e) {
@@ -366,7 +373,13 @@ export class Conference {
         void this.run('answer dropped', () => this.end(s, 'answer_dropped', { notify: null }));
       }
     });
-    const cands = s.peer.localCandidates();
+    const cands = s.peer.localCandidates().filter((c) => !s.sentCandidates.has(c.candidate));
+    if (cands.length === 0 && s.sentCandidates.size > 0) {
+      return; // renegotiation on the same ICE transport: nothing new to trickle
+    }
+    for (const c of cands) {
+      s.sentCandidates.add(c.candidate);
+    }
     const last = cands.at(-1);
     const end = { candidate: '', sdpMid: last?.sdpMid ?? '0', sdpMLineIndex: last?.sdpMLineIndex ?? 0 };
     void this.#d.signal.send(this.#dest(s), 'm.call.candidates', candidatesContent(base, [...cands, end]));

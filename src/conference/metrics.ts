@@ -20,7 +20,7 @@ export class ConferenceMetrics {
     });
     this.invites = new Counter({
       name: 'sfu_invites_total',
-      help: 'm.call.invite handled, by result (accepted, renegotiated, replaced, refused, failed)',
+      help: 'm.call.invite handled, by result (accepted, renegotiated, replaced, duplicate, refused, failed)',
       labelNames: ['result'],
       registers,
     });

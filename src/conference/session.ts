@@ -35,6 +35,10 @@ export class Session {
   readonly createdAt: number;
   state: SessionState = 'answering';
   answeredAt: number | undefined;
+  /** The last offer applied (an identical invite delivered twice is not renegotiated again). */
+  lastOfferSdp: string | undefined;
+  /** Local candidates already trickled (a renegotiation on the same transport sends none again). */
+  readonly sentCandidates = new Set<string>();
   connectedAt: number | undefined;
 
   constructor(ids: SessionIds, peer: Peer, now: number) {

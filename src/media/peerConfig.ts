@@ -3,7 +3,7 @@
  * one), the configured port range and bind address, BUNDLE only when the offer bundles (werift-notes
  * pitfall 8), fresh codec and header-extension objects per connection (werift mutates them).
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import {
   useAbsSendTime,
   useAudioLevelIndication,
@@ -25,12 +25,14 @@ export function peerConfig(media: MediaConfig, bundle: boolean): Partial<PeerCon
     iceServers: [],
     icePortRange: [media.port_range.min, media.port_range.max],
     bundlePolicy: bundle ? 'max-bundle' : 'disable',
+    // A specific bind address: gather on it alone. werift's interface filter ignores loopback addresses and
+    // then falls back to every interface, so host gathering is switched off and the address added instead.
     ...(specific
       ? {
           iceAdditionalHostAddresses: [bind],
           iceInterfaceAddresses: isIPv6(bind) ? { udp6: bind } : { udp4: bind },
-          iceUseIpv4: isIPv4(bind),
-          iceUseIpv6: isIPv6(bind),
+          iceUseIpv4: false,
+          iceUseIpv6: false,
         }
       : {}),
     codecs: {

@@ -17,6 +17,8 @@ export interface CallStack extends Stack {
     localpart: string,
     opts?: { kind?: PeerKind; membership?: MembershipOptions | false; join?: boolean },
   ): Promise<CallClient>;
+  /** A second client for the same user and device (its own peer and sender_session_id). */
+  sameDevice(c: CallClient, opts?: { kind?: PeerKind; sessionId?: string }): Promise<CallClient>;
 }
 
 export async function startCallStack(t: Teardown, opts: StackOptions = {}): Promise<CallStack> {
@@ -33,6 +35,20 @@ export async function startCallStack(t: Teardown, opts: StackOptions = {}): Prom
   });
   await waitFor(() => stack.sfu.readiness.snapshot()['matrix']?.ok === true, 15_000, 'SFU ready');
   const focusRef = stack.focus;
+  const tokens = new Map<string, string>();
+  const make = async (userId: string, accessToken: string, deviceId: string, kind: PeerKind, sessionId?: string) => {
+    const peer = await createPeer(kind);
+    const c = new CallClient({
+      hsUrl: stack.hs.url,
+      userId,
+      accessToken,
+      deviceId,
+      peer,
+      ...(sessionId !== undefined ? { sessionId } : {}),
+    });
+    t.teardown(() => c.close());
+    return c;
+  };
   return {
     ...stack,
     roomId,
@@ -43,19 +59,15 @@ export async function startCallStack(t: Teardown, opts: StackOptions = {}): Prom
       if (o.join !== false) {
         stack.hs.join(user.userId, roomId);
       }
-      const peer = await createPeer(o.kind ?? 'werift');
-      const c = new CallClient({
-        hsUrl: stack.hs.url,
-        userId: user.userId,
-        accessToken: user.accessToken,
-        deviceId: user.deviceId,
-        peer,
-      });
-      t.teardown(() => c.close());
+      tokens.set(user.userId, user.accessToken);
+      const c = await make(user.userId, user.accessToken, user.deviceId, o.kind ?? 'werift');
       if (o.membership !== false && o.join !== false) {
         await c.publishMembership(roomId, focusRef, o.membership ?? {});
       }
       return c;
+    },
+    async sameDevice(c, o = {}) {
+      return make(c.userId, tokens.get(c.userId) ?? '', c.deviceId, o.kind ?? 'werift', o.sessionId);
     },
   };
 }

@@ -46,24 +46,33 @@ interface SharedBrowser {
 }
 let shared: SharedBrowser | undefined;
 
+/** A failed launch is not retried within the process: the next tests fail at once with the same error. */
+let launchFailure: Error | undefined;
+
 function acquire(): { entry: SharedBrowser; browser: Promise<Browser> } {
   if (shared === undefined) {
     const entry: SharedBrowser = { refs: 0, browser: Promise.resolve(undefined as unknown as Browser) };
-    entry.browser = chromium
-      .launch({
-        executablePath: CHROMIUM_PATH,
-        args: CHROMIUM_ARGS,
-        headless: true,
-        timeout: LAUNCH_TIMEOUT_MS,
-      })
-      .catch((err: unknown) => {
-        if (shared === entry) {
-          shared = undefined;
-        }
-        throw new Error(
-          `Chromium failed to launch (${CHROMIUM_PATH}): ${err instanceof Error ? err.message : String(err)}`,
-        );
-      });
+    entry.browser =
+      launchFailure !== undefined
+        ? Promise.reject(launchFailure)
+        : chromium
+            .launch({
+              executablePath: CHROMIUM_PATH,
+              args: CHROMIUM_ARGS,
+              headless: true,
+              timeout: LAUNCH_TIMEOUT_MS,
+            })
+            .catch((err: unknown) => {
+              // Playwright appends the whole launch log; its first line says what went wrong.
+              const first = (err instanceof Error ? err.message : String(err)).split('\n', 1)[0];
+              launchFailure = new Error(`Chromium failed to launch (${CHROMIUM_PATH}): ${first}`);
+              throw launchFailure;
+            });
+    entry.browser.catch(() => {
+      if (shared === entry) {
+        shared = undefined;
+      }
+    });
     shared = entry;
   }
   shared.refs++;

@@ -26,6 +26,9 @@ async function connect(t: TapTest, cs: CallStack, c: CallClient): Promise<void> 
   t.ok(candidates.length > 0, 'candidates were trickled');
   const all = candidates.flatMap((e) => e.content['candidates'] as { candidate: string }[]);
   t.equal(all.at(-1)?.candidate, '', 'the last candidate is the end-of-candidates marker');
+  for (const c of all.slice(0, -1)) {
+    t.match(c.candidate, / 127\.0\.0\.1 \d+ typ host/, 'only the configured bind address is offered');
+  }
   t.same(c.violations, [], 'the focus kept every rule of protocol.md §4.4');
   t.same(c.errors, []);
   t.same(cs.hs.rejections, [], 'the homeserver rejected nothing the SFU sent');
