@@ -36,7 +36,13 @@ export async function startCallStack(t: Teardown, opts: StackOptions = {}): Prom
   await waitFor(() => stack.sfu.readiness.snapshot()['matrix']?.ok === true, 15_000, 'SFU ready');
   const focusRef = stack.focus;
   const tokens = new Map<string, string>();
-  const make = async (userId: string, accessToken: string, deviceId: string, kind: PeerKind, sessionId?: string) => {
+  const make = async (
+    userId: string,
+    accessToken: string,
+    deviceId: string,
+    kind: PeerKind,
+    sessionId?: string,
+  ) => {
     const peer = await createPeer(kind);
     const c = new CallClient({
       hsUrl: stack.hs.url,

@@ -40,7 +40,7 @@ async function portsSettleAt(n: number): Promise<number> {
 }
 
 function errorOf(hangup: Record<string, unknown>): { errcode?: string } {
-  return (hangup['org.matrix.msc3898.error'] ?? {});
+  return hangup['org.matrix.msc3898.error'] ?? {};
 }
 
 t.test('refusals: hangup with the error object, no peer created, no port open', async (t) => {
