@@ -594,7 +594,7 @@ export class CallClient {
         return;
       }
       case 'm.call.candidates': {
-        if (call.answer === undefined) {
+        if (call.answers === 0) {
           bad('candidates before the answer');
         }
         const list = c['candidates'];

@@ -8,6 +8,7 @@
  * there Chromium exposes `getUserMedia` and gathers on every adapter, including 127.0.0.1 with
  * `--allow-loopback-in-peer-connection`, without mDNS names. Only UDP candidates on 127.0.0.1 are announced.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import {
   connectionFailure,
@@ -66,6 +67,7 @@ function acquire(): { entry: SharedBrowser; browser: Promise<Browser> } {
               // Playwright appends the whole launch log; its first line says what went wrong.
               const first = (err instanceof Error ? err.message : String(err)).split('\n', 1)[0];
               launchFailure = new Error(`Chromium failed to launch (${CHROMIUM_PATH}): ${first}`);
+              killStrayBrowsers();
               throw launchFailure;
             });
     entry.browser.catch(() => {
@@ -77,6 +79,40 @@ function acquire(): { entry: SharedBrowser; browser: Promise<Browser> } {
   }
   shared.refs++;
   return { entry: shared, browser: shared.browser };
+}
+
+/**
+ * After a launch timeout Playwright leaves a hung browser process running, and its pipes keep this process from
+ * exiting. Kill our own child processes that Playwright launched (its pipe flag and profile directory in the
+ * command line), with their process group (Playwright starts them detached).
+ */
+function killStrayBrowsers(): void {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (
+        ppid === process.pid &&
+        argv.includes('--remote-debugging-pipe') &&
+        argv.some((a) => a.startsWith('--user-data-dir=') && a.includes('playwright_chromiumdev_profile'))
+      ) {
+        try {
+          process.kill(-Number(pid), 'SIGKILL');
+        } catch {
+          process.kill(Number(pid), 'SIGKILL');
+        }
+      }
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
 }
 
 async function release(entry: SharedBrowser): Promise<void> {

@@ -62,7 +62,8 @@ interface Waiter {
 }
 
 /**
- * Candidate/data fan-out with replay for late subscribers, and condition waiters re-evaluated on `changed()`.
+ * Candidate fan-out (replayed to every late subscriber), data fan-out (held until the first subscriber), and
+ * condition waiters re-evaluated on `changed()`.
  * Every waiter's timer is cleared when it settles, and `shutdown()` rejects the rest.
  */
 export class PeerEvents {
@@ -112,15 +113,19 @@ export class PeerEvents {
     if (this.#down) {
       return;
     }
-    this.#data.push(text);
+    if (this.#dataCbs.length === 0) {
+      this.#data.push(text);
+      return;
+    }
     for (const cb of this.#dataCbs) {
       cb(text);
     }
   }
 
+  /** Messages that arrived while nobody listened go to the first callback; later ones get only new messages. */
   onData(cb: (text: string) => void): void {
     this.#dataCbs.push(cb);
-    for (const text of this.#data) {
+    for (const text of this.#data.splice(0)) {
       cb(text);
     }
   }

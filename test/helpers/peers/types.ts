@@ -48,6 +48,7 @@ export interface TestPeer {
   waitDataChannelOpen(timeoutMs: number): Promise<void>;
   /** Throws unless the data channel is open. */
   sendData(text: string): void;
+  /** Messages received before the first callback are delivered to it; later callbacks see only new ones. */
   onData(cb: (text: string) => void): void;
   connectionState(): string;
   /** Idempotent; stops every source and timer and releases sockets (and, for Chromium, the page). */
