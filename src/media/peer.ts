@@ -4,14 +4,16 @@
  * adopts the FIRST data channel the client opens as the signalling channel (later ones are ignored),
  * reports connection state, and closes idempotently (its UDP ports are released).
  */
-import { RTCPeerConnection, type RTCDataChannel } from 'werift';
+import { RTCPeerConnection, type RTCDataChannel, type RTCRtpTransceiver } from 'werift';
 import type { MediaConfig } from '../config/types.js';
 import {
   announceCandidate,
   announceSdp,
   extractCandidates,
   hasBundleGroup,
+  remoteMediaTracks,
   type IceCandidateInit,
+  type RemoteMediaTrack,
 } from '../protocol/sdp.js';
 import { InvalidStateError, toError } from '../util/errors.js';
 import { TypedEmitter } from '../util/events.js';
@@ -104,6 +106,67 @@ export class Peer extends TypedEmitter<PeerEvents> {
       throw new PeerError('no local description after createAnswer');
     }
     return announceSdp(local.sdp, this.#announced);
+  }
+
+  get signalingState(): string {
+    return this.#pc.signalingState;
+  }
+
+  /** The tracks the remote description sends (msid stream/track ids per m-line). */
+  remoteTracks(): RemoteMediaTrack[] {
+    const sdp = this.#pc.remoteDescription?.sdp;
+    return sdp === undefined ? [] : remoteMediaTracks(sdp);
+  }
+
+  /**
+   * A sendonly transceiver that forwards a publisher's track: its `a=msid` carries the publisher's stream and
+   * track ids (protocol.md §6). An inactive transceiver of the same kind is reused before a new one is added.
+   */
+  addForwardingTransceiver(kind: 'audio' | 'video', streamId: string, trackId: string): RTCRtpTransceiver {
+    this.#assertOpen();
+    const reusable = this.#pc
+      .getTransceivers()
+      .find((t) => t.kind === kind && t.direction === 'inactive' && t.sender.streamIds.length === 0 && t.mid !== null);
+    const tr = reusable ?? this.#pc.addTransceiver(kind, { direction: 'sendonly' });
+    tr.setDirection('sendonly');
+    Object.defineProperty(tr.sender, 'trackId', { value: trackId, writable: true, configurable: true, enumerable: true });
+    tr.sender.streamIds = [streamId];
+    return tr;
+  }
+
+  /** Stops forwarding on a transceiver (direction inactive; the m-line stays for reuse). */
+  releaseForwardingTransceiver(tr: RTCRtpTransceiver): void {
+    tr.setDirection('inactive');
+    tr.sender.streamIds = [];
+  }
+
+  /** Creates and applies a local offer (SFU-initiated renegotiation); returns its SDP. */
+  async offer(): Promise<string> {
+    this.#assertOpen();
+    const offer = await this.#pc.createOffer();
+    await this.#pc.setLocalDescription(offer);
+    const local = this.#pc.localDescription;
+    if (local === null) {
+      throw new PeerError('no local description after createOffer');
+    }
+    return announceSdp(local.sdp, this.#announced);
+  }
+
+  /** Applies the remote answer to our offer. */
+  async acceptAnswer(sdp: string): Promise<void> {
+    this.#assertOpen();
+    try {
+      await this.#pc.setRemoteDescription({ type: 'answer', sdp });
+    } catch (e) {
+      throw new PeerError(`cannot apply answer: ${toError(e).message}`, { cause: e });
+    }
+  }
+
+  /** Rolls back our pending local offer (glare: the SFU is the polite peer). */
+  async rollback(): Promise<void> {
+    if (this.#pc.signalingState === 'have-local-offer') {
+      await this.#pc.setLocalDescription({ type: 'rollback' });
+    }
   }
 
   /** The local candidates (from the local description), announced IPs applied. */

@@ -97,3 +97,53 @@ export function announceSdp(sdp: string, announcedIps: readonly string[]): strin
   }
   return out.map((l) => `${l}\r\n`).join('');
 }
+
+export interface RemoteMediaTrack {
+  mid: string | undefined;
+  kind: 'audio' | 'video';
+  streamId: string;
+  trackId: string;
+  /** From the m-line's direction: does the remote send on it? */
+  sending: boolean;
+  /** `a=rid:<id> send` lines (simulcast layers), in order. */
+  rids: string[];
+}
+
+/** The audio/video m-lines of a remote description with their `a=msid` and direction. */
+export function remoteMediaTracks(sdp: string): RemoteMediaTrack[] {
+  const out: RemoteMediaTrack[] = [];
+  for (const m of mediaSections(sdp)) {
+    const kindMatch = /^m=(audio|video) (\d+)/.exec(m.lines[0] ?? '');
+    if (kindMatch === null) {
+      continue;
+    }
+    let direction = 'sendrecv';
+    let msid: string[] | undefined;
+    const rids: string[] = [];
+    for (const l of m.lines) {
+      if (/^a=(sendrecv|sendonly|recvonly|inactive)$/.test(l)) {
+        direction = l.slice(2);
+      } else if (l.startsWith('a=msid:')) {
+        msid = l.slice('a=msid:'.length).trim().split(/\s+/);
+      } else if (l.startsWith('a=rid:')) {
+        const [id, dir] = l.slice('a=rid:'.length).split(/\s+/);
+        if (id !== undefined && dir === 'send') {
+          rids.push(id);
+        }
+      }
+    }
+    const [streamId, trackId] = msid ?? [];
+    if (streamId === undefined || trackId === undefined || streamId === '-') {
+      continue;
+    }
+    out.push({
+      mid: m.mid,
+      kind: kindMatch[1] as 'audio' | 'video',
+      streamId,
+      trackId,
+      sending: (direction === 'sendrecv' || direction === 'sendonly') && kindMatch[2] !== '0',
+      rids,
+    });
+  }
+  return out;
+}
