@@ -52,8 +52,7 @@ let launchFailure: Error | undefined;
 
 function acquire(): { entry: SharedBrowser; browser: Promise<Browser> } {
   if (shared === undefined) {
-    const entry: SharedBrowser = { refs: 0, browser: Promise.resolve(undefined as unknown as Browser) };
-    entry.browser =
+    const browser =
       launchFailure !== undefined
         ? Promise.reject(launchFailure)
         : chromium
@@ -70,7 +69,8 @@ function acquire(): { entry: SharedBrowser; browser: Promise<Browser> } {
               killStrayBrowsers();
               throw launchFailure;
             });
-    entry.browser.catch(() => {
+    const entry: SharedBrowser = { refs: 0, browser };
+    browser.catch(() => {
       if (shared === entry) {
         shared = undefined;
       }
