@@ -20,6 +20,7 @@ import type { Clock } from '../util/clock.js';
 import { toError } from '../util/errors.js';
 import { SerialQueue } from '../util/serialQueue.js';
 import type { ConferenceMetrics } from './metrics.js';
+import { sendRefusal, type CallAddress } from './refusal.js';
 import type { AuthDecision, Dest, FocusRef, MembershipOracle, SignallingPort } from './ports.js';
 import { participantKey, Session, type SessionIds } from './session.js';
 
@@ -37,15 +38,6 @@ export interface ConferenceDeps {
   onSessionEnd: (s: Session) => void;
   /** Called inside the queue when the last session ended. */
   onEmpty: () => void;
-}
-
-/** Addressing of a call that may not have a session (refusals). */
-export interface CallAddress {
-  userId: string;
-  deviceId: string;
-  callId: string;
-  senderSessionId: string;
-  confId: string;
 }
 
 export interface EndOptions {
@@ -240,17 +232,7 @@ export class Conference {
 
   /** Refuses a call that has no session (or whose session is gone): hangup unknown_error + error object. */
   refuse(a: CallAddress, errcode: string, error: string): void {
-    const base = baseContent({
-      callId: a.callId,
-      confId: a.confId,
-      focusDeviceId: this.#d.focus.device_id,
-      destSessionId: a.senderSessionId,
-    });
-    void this.#d.signal.send(
-      { userId: a.userId, deviceId: a.deviceId },
-      'm.call.hangup',
-      hangupContent(base, 'unknown_error', { errcode, error }),
-    );
+    sendRefusal(this.#d.signal, this.#d.focus.device_id, a, errcode, error);
   }
 
   async end(s: Session, reason: string, opts: EndOptions): Promise<void> {

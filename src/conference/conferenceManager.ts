@@ -7,9 +7,10 @@
 import type { Logger } from 'pino';
 import type { LimitsConfig } from '../config/types.js';
 import type { MediaLayer } from '../media/mediaLayer.js';
-import { baseContent, hangupContent, parseCallEvent, type CallEvent } from '../protocol/toDevice.js';
+import { parseCallEvent, type CallEvent } from '../protocol/toDevice.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
-import { Conference, type CallAddress } from './conference.js';
+import { Conference } from './conference.js';
+import { sendRefusal, type CallAddress } from './refusal.js';
 import type { ConferenceMetrics } from './metrics.js';
 import type { FocusRef, MembershipOracle, Revocation, SignallingPort } from './ports.js';
 import { participantKey, sessionIndexKey, type Session, type SessionIds } from './session.js';
@@ -383,17 +384,7 @@ export class ConferenceManager {
   }
 
   #refuse(a: CallAddress, errcode: string, error: string): void {
-    const base = baseContent({
-      callId: a.callId,
-      confId: a.confId,
-      focusDeviceId: this.#d.focus.device_id,
-      destSessionId: a.senderSessionId,
-    });
-    void this.#d.signal.send(
-      { userId: a.userId, deviceId: a.deviceId },
-      'm.call.hangup',
-      hangupContent(base, 'unknown_error', { errcode, error }),
-    );
+    sendRefusal(this.#d.signal, this.#d.focus.device_id, a, errcode, error);
   }
 
   #conference(roomId: string, confId: string): Conference {
