@@ -130,6 +130,10 @@ export class Sfu extends TypedEmitter<SfuEvents> {
       focus: { user_id: this.focus.userId, device_id: this.focus.deviceId },
       limits: config.limits,
       membershipWaitMs: config.auth.membership_wait_s * 1000,
+      keepalive: {
+        intervalMs: config.keepalive.interval_s * 1000,
+        timeoutMs: config.keepalive.timeout_s * 1000,
+      },
     });
     this.bus.subscribe('to_device', (ev) => {
       this.conferences.handleToDevice(ev);

@@ -19,6 +19,10 @@ import {
 import type { Clock } from '../util/clock.js';
 import { toError } from '../util/errors.js';
 import { SerialQueue } from '../util/serialQueue.js';
+import { mergeMetadata } from '../protocol/dc/metadata.js';
+import type { DcMessage, StreamMetadata } from '../protocol/dc/types.js';
+import { DcChannel } from './dcChannel.js';
+import { snapshotFor, type Publisher } from './metadataView.js';
 import type { ConferenceMetrics } from './metrics.js';
 import { sendRefusal, type CallAddress } from './refusal.js';
 import type { AuthDecision, Dest, FocusRef, MembershipOracle, SignallingPort } from './ports.js';
@@ -26,6 +30,7 @@ import { participantKey, Session, type SessionIds } from './session.js';
 
 export interface ConferenceDeps {
   oracle: MembershipOracle;
+  keepalive: { intervalMs: number; timeoutMs: number };
   signal: SignallingPort;
   media: MediaLayer;
   clock: Clock;
@@ -251,7 +256,9 @@ export class Conference {
         hangupContent(this.#base(s), opts.notify, opts.error),
       );
     }
+    s.dc?.stop();
     await s.peer.close();
+    this.#broadcastMetadata();
     this.#d.metrics.sessionsEnded.inc({ reason: reason.split(':')[0] ?? reason });
     this.#log.info(
       { ...s.logFields, reason, hangup: opts.notify, durationMs: this.#d.clock.now() - s.createdAt },
@@ -278,12 +285,124 @@ export class Conference {
     });
   }
 
-  /** Stream metadata of the other participants, for answers (filled by the data-channel work). */
-  #metadataFor(_s: Session): Record<string, unknown> {
-    return {};
+  #publishers(): Publisher[] {
+    return this.sessions().map((x) => ({
+      key: x.participant,
+      owner: { user_id: x.ids.userId, device_id: x.ids.deviceId },
+      since: x.createdAt,
+      metadata: x.metadata,
+      tracks: x.state === 'closed' ? [] : x.peer.remoteTracks(),
+    }));
   }
 
-  async #start(ids: SessionIds, offerSdp: string, _metadata: Record<string, unknown>): Promise<void> {
+  /** Stream metadata of the other participants available to `s` (answers, SFU offers, DC snapshots). */
+  #metadataFor(s: Session): StreamMetadata {
+    return snapshotFor(s.participant, this.#publishers());
+  }
+
+  /** Sends every session (except `except`) its full snapshot over the data channel. */
+  #broadcastMetadata(except?: Session): void {
+    const publishers = this.#publishers();
+    for (const x of this.sessions()) {
+      if (x !== except && x.dc !== undefined) {
+        x.dc.send({ kind: 'metadata', metadata: snapshotFor(x.participant, publishers) });
+      }
+    }
+  }
+
+  #attachDataChannel(s: Session): void {
+    const dc = new DcChannel({
+      clock: this.#d.clock,
+      limits: {
+        maxBytes: this.#d.limits.max_dc_message_bytes,
+        maxListEntries: this.#d.limits.max_tracks_per_subscribe,
+        messagesPerSecond: this.#d.limits.dc_messages_per_second,
+      },
+      keepalive: this.#d.keepalive,
+      write: (text) => s.peer.send(text),
+      onMessage: (msg) => {
+        void this.run('dc message', () => this.#onDcMessage(s, msg));
+      },
+      onTimeout: () => {
+        void this.run('keep-alive timeout', () =>
+          this.end(s, 'keep_alive_timeout', { notify: 'keep_alive_timeout' }),
+        );
+      },
+      onDialectChange: () => {
+        void this.run('dialect change', () => {
+          s.dc?.send({ kind: 'metadata', metadata: this.#metadataFor(s) });
+        });
+      },
+      count: (dialect, kind, result) => {
+        this.#d.metrics.dcMessages.inc({ dialect, kind, result });
+      },
+    });
+    s.dc = dc;
+    s.peer.on('dcmessage', (frame) => {
+      dc.onFrame(typeof frame === 'string' ? frame : new Uint8Array(frame));
+    });
+    s.peer.on('dcopen', () => {
+      void this.run('dc open', () => {
+        dc.send({ kind: 'metadata', metadata: this.#metadataFor(s) });
+      });
+    });
+  }
+
+  async #onDcMessage(s: Session, msg: DcMessage): Promise<void> {
+    const dc = s.dc;
+    if (s.state === 'closed' || dc === undefined) {
+      return;
+    }
+    switch (msg.kind) {
+      case 'alive':
+        dc.ack(msg.id);
+        return;
+      case 'metadata':
+        s.metadata = mergeMetadata(s.metadata, msg.metadata, {
+          user_id: s.ids.userId,
+          device_id: s.ids.deviceId,
+        });
+        dc.ack(msg.id);
+        this.#broadcastMetadata(s);
+        return;
+      case 'connect': {
+        const named = this.#d.oracle.fociInUse(this.roomId, this.confId, this.#d.clock.now());
+        const unknown = msg.foci.filter(
+          (f) => !named.some((n) => n.user_id === f.user_id && n.device_id === f.device_id),
+        );
+        if (unknown.length > 0) {
+          dc.error(
+            msg.id,
+            'M_FORBIDDEN',
+            `no live member of this conference names ${unknown.map((f) => `${f.user_id}/${f.device_id}`).join(', ')}`,
+          );
+        } else {
+          dc.error(msg.id, 'M_UNRECOGNIZED', 'cascading (connect) is not implemented by this SFU yet');
+        }
+        return;
+      }
+      case 'subscribe':
+      case 'unsubscribe':
+      case 'track_subscription':
+      case 'publish':
+      case 'unpublish':
+      case 'offer':
+      case 'answer':
+        dc.error(
+          'id' in msg ? msg.id : undefined,
+          'M_UNRECOGNIZED',
+          `${msg.kind} over the data channel is not implemented by this SFU yet`,
+        );
+        return;
+      case 'ack':
+      case 'ping':
+      case 'error':
+        // Server-to-client kinds: the parser refuses them from clients.
+        return;
+    }
+  }
+
+  async #start(ids: SessionIds, offerSdp: string, metadata: Record<string, unknown>): Promise<void> {
     let peer;
     try {
       peer = this.#d.media.createPeer(offerSdp);
@@ -294,8 +413,13 @@ export class Conference {
       return;
     }
     const s = new Session(ids, peer, this.#d.clock.now());
+    s.metadata = mergeMetadata({}, metadata as StreamMetadata, {
+      user_id: ids.userId,
+      device_id: ids.deviceId,
+    });
     this.#sessions.set(s.participant, s);
     this.#d.onSessionStart(s);
+    this.#attachDataChannel(s);
     peer.on('state', (state) => {
       this.#onPeerState(s, state);
     });
@@ -314,6 +438,9 @@ export class Conference {
     }
     this.#sendAnswer(s, 'm.call.answer', answerSdp);
     s.answeredAt = this.#d.clock.now();
+    // The keep-alive runs from the answer on: a data channel that never opens times out too (§5.5).
+    s.dc?.start();
+    this.#broadcastMetadata(s);
     this.#d.metrics.invites.inc({ result: 'accepted' });
     this.#log.info(s.logFields, 'session started');
   }
@@ -322,8 +449,12 @@ export class Conference {
     s: Session,
     offerSdp: string,
     replyType: 'm.call.answer' | 'm.call.negotiate',
-    _metadata: Record<string, unknown>,
+    metadata: Record<string, unknown>,
   ): Promise<void> {
+    s.metadata = mergeMetadata(s.metadata, metadata as StreamMetadata, {
+      user_id: s.ids.userId,
+      device_id: s.ids.deviceId,
+    });
     let answerSdp: string;
     s.lastOfferSdp = offerSdp;
     try {
@@ -341,6 +472,7 @@ export class Conference {
       this.#d.metrics.invites.inc({ result: 'renegotiated' });
     }
     this.#sendAnswer(s, replyType, answerSdp);
+    this.#broadcastMetadata(s);
   }
 
   /** Answer (or negotiate reply), then the candidates ending with "" — one FIFO per device keeps the order. */

@@ -33,6 +33,7 @@ export interface ConferenceManagerDeps {
   focus: FocusRef;
   limits: LimitsConfig;
   membershipWaitMs: number;
+  keepalive: { intervalMs: number; timeoutMs: number };
 }
 
 export interface IncomingToDevice {
@@ -393,6 +394,7 @@ export class ConferenceManager {
     if (conf === undefined || conf.closed) {
       const created: Conference = new Conference(roomId, confId, {
         oracle: this.#d.oracle,
+        keepalive: this.#d.keepalive,
         signal: this.#d.signal,
         media: this.#d.media,
         clock: this.#d.clock,

@@ -6,6 +6,7 @@ export class ConferenceMetrics {
   readonly iceConnectSeconds: Histogram;
   readonly signallingIgnored: Counter<'reason'>;
   readonly sessionsEnded: Counter<'reason'>;
+  readonly dcMessages: Counter<'dialect' | 'kind' | 'result'>;
   #sessions: () => number = () => 0;
 
   constructor(registry: Registry) {
@@ -34,6 +35,12 @@ export class ConferenceMetrics {
       name: 'sfu_signalling_ignored_total',
       help: 'To-device call events dropped without reply, by reason (unknown_call, unaddressable, unknown_type)',
       labelNames: ['reason'],
+      registers,
+    });
+    this.dcMessages = new Counter({
+      name: 'sfu_dc_messages_total',
+      help: 'Data-channel messages from clients, by dialect (A, B, unknown), kind and result (ok, error)',
+      labelNames: ['dialect', 'kind', 'result'],
       registers,
     });
     this.sessionsEnded = new Counter({

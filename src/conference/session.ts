@@ -3,6 +3,8 @@
  * every reply must echo) and its peer connection. The Conference owns it and drives its lifecycle.
  */
 import type { Peer } from '../media/peer.js';
+import type { StreamMetadata } from '../protocol/dc/types.js';
+import type { DcChannel } from './dcChannel.js';
 
 export interface SessionIds {
   readonly userId: string;
@@ -37,6 +39,10 @@ export class Session {
   answeredAt: number | undefined;
   /** The last offer applied (an identical invite delivered twice is not renegotiated again). */
   lastOfferSdp: string | undefined;
+  /** The session's own published streams (MSC3077), merged from invites and metadata messages. */
+  metadata: StreamMetadata = {};
+  /** The signalling data channel handler (set when the session starts). */
+  dc: DcChannel | undefined;
   /** Local candidates already trickled (a renegotiation on the same transport sends none again). */
   readonly sentCandidates = new Set<string>();
   connectedAt: number | undefined;

@@ -126,10 +126,18 @@ export class Peer extends TypedEmitter<PeerEvents> {
     this.#assertOpen();
     const reusable = this.#pc
       .getTransceivers()
-      .find((t) => t.kind === kind && t.direction === 'inactive' && t.sender.streamIds.length === 0 && t.mid !== null);
+      .find(
+        (t) =>
+          t.kind === kind && t.direction === 'inactive' && t.sender.streamIds.length === 0 && t.mid !== null,
+      );
     const tr = reusable ?? this.#pc.addTransceiver(kind, { direction: 'sendonly' });
     tr.setDirection('sendonly');
-    Object.defineProperty(tr.sender, 'trackId', { value: trackId, writable: true, configurable: true, enumerable: true });
+    Object.defineProperty(tr.sender, 'trackId', {
+      value: trackId,
+      writable: true,
+      configurable: true,
+      enumerable: true,
+    });
     tr.sender.streamIds = [streamId];
     return tr;
   }

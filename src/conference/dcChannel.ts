@@ -1,0 +1,124 @@
+/**
+ * One session's signalling data channel (protocol.md §5): frames in → parsed (both dialects) → handed to
+ * the conference in arrival order; replies and SFU messages out in the client's current dialect (B until
+ * the client speaks). Enforces the frame size (by the parser) and the per-session message rate, answers every
+ * bad frame with an error, and runs the keep-alive (§5.5). Never throws on the frame path.
+ */
+import { parseDcFrame } from '../protocol/dc/parse.js';
+import { serializeDc } from '../protocol/dc/serialize.js';
+import type { DcErrcode, DcMessage, Dialect } from '../protocol/dc/types.js';
+import type { Clock } from '../util/clock.js';
+import { TokenBucket } from '../util/rateLimiter.js';
+import { KeepAlive } from './keepalive.js';
+
+export interface DcChannelOptions {
+  clock: Clock;
+  limits: { maxBytes: number; maxListEntries: number; messagesPerSecond: number };
+  keepalive: { intervalMs: number; timeoutMs: number };
+  /** Writes a text frame; false when the channel is not open. */
+  write: (text: string) => boolean;
+  /** A valid client message, in arrival order (the conference queues it). */
+  onMessage: (msg: DcMessage, dialect: Dialect) => void;
+  onTimeout: () => void;
+  /** The client's dialect changed (the SFU resends the full metadata in it). */
+  onDialectChange: (dialect: Dialect) => void;
+  count: (dialect: Dialect | 'unknown', kind: string, result: 'ok' | 'error') => void;
+}
+
+export class DcChannel {
+  readonly #o: DcChannelOptions;
+  readonly #bucket: TokenBucket;
+  readonly #keepalive: KeepAlive;
+  #dialect: Dialect = 'B';
+  #heard = false;
+
+  constructor(opts: DcChannelOptions) {
+    this.#o = opts;
+    const rate = opts.limits.messagesPerSecond;
+    this.#bucket = new TokenBucket(rate, Math.max(1, rate * 2), opts.clock.now());
+    this.#keepalive = new KeepAlive({
+      clock: opts.clock,
+      intervalMs: opts.keepalive.intervalMs,
+      timeoutMs: opts.keepalive.timeoutMs,
+      sendPing: () => {
+        this.send({ kind: 'ping' });
+      },
+      onTimeout: opts.onTimeout,
+    });
+  }
+
+  get dialect(): Dialect {
+    return this.#dialect;
+  }
+
+  /** Starts the keep-alive (when m.call.answer is sent: a channel that never opens times out too). */
+  start(): void {
+    this.#keepalive.start();
+  }
+
+  stop(): void {
+    this.#keepalive.stop();
+  }
+
+  /** One frame from the client. */
+  onFrame(frame: string | Uint8Array): void {
+    this.#keepalive.touch();
+    if (!this.#bucket.take(this.#o.clock.now())) {
+      this.#o.count(this.#heard ? this.#dialect : 'unknown', 'rate_limited', 'error');
+      this.error(undefined, 'M_LIMIT_EXCEEDED', 'too many data-channel messages');
+      return;
+    }
+    const r = parseDcFrame(frame, {
+      maxBytes: this.#o.limits.maxBytes,
+      maxListEntries: this.#o.limits.maxListEntries,
+    });
+    if (!r.ok) {
+      if (r.dialect !== undefined) {
+        this.#setDialect(r.dialect);
+      }
+      this.#o.count(r.dialect ?? 'unknown', 'invalid', 'error');
+      this.error(r.id, r.errcode, r.error);
+      return;
+    }
+    this.#setDialect(r.dialect);
+    this.#o.count(r.dialect, r.message.kind, 'ok');
+    this.#o.onMessage(r.message, r.dialect);
+  }
+
+  /** Sends a message in the client's dialect; false if it has no form there or the channel is closed. */
+  send(msg: DcMessage): boolean {
+    const text = serializeDc(msg, this.#dialect);
+    return text !== undefined && this.#o.write(text);
+  }
+
+  ack(id: string | undefined): void {
+    if (id !== undefined) {
+      this.send({ kind: 'ack', id });
+    }
+  }
+
+  error(
+    id: string | undefined,
+    errcode: DcErrcode,
+    error: string,
+    failed?: { stream_id: string; track_id: string }[],
+  ): void {
+    this.send({
+      kind: 'error',
+      ...(id !== undefined ? { id } : {}),
+      errcode,
+      error,
+      ...(failed !== undefined ? { failed } : {}),
+    });
+  }
+
+  #setDialect(d: Dialect): void {
+    this.#heard = true;
+    // Dialect A clients send `alive`; B (and not-yet-known) clients answer the SFU's pings.
+    this.#keepalive.setPinging(d === 'B');
+    if (d !== this.#dialect) {
+      this.#dialect = d;
+      this.#o.onDialectChange(d);
+    }
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * {@link DcMessage} → the wire shapes of protocol.md §5.2. Dialect A: `{"op", "id"?, ...}` with `start`/`stop`
+ * lists of `{stream_id, track_id, width?, height?}`; dialect B: `{"type", "content"}` with metadata under the
+ * stable `sdp_stream_metadata` key and no ids. Pure; only the fields of the model are written.
+ */
+import { METADATA_KEY_STABLE } from '../callContent.js';
+import { setOwn } from './check.js';
+import {
+  DC_EVENT_TYPES,
+  type DcMessage,
+  type Dialect,
+  type FailedTrack,
+  type FocusRef,
+  type StreamInfo,
+  type StreamMetadata,
+  type TrackInfo,
+  type TrackRef,
+} from './types.js';
+
+type Wire = Record<string, unknown>;
+
+function trackRef(t: TrackRef): Wire {
+  return {
+    stream_id: t.streamId,
+    track_id: t.trackId,
+    ...(t.width !== undefined ? { width: t.width } : {}),
+    ...(t.height !== undefined ? { height: t.height } : {}),
+  };
+}
+
+function trackInfo(t: TrackInfo): Wire {
+  return {
+    ...(t.kind !== undefined ? { kind: t.kind } : {}),
+    ...(t.width !== undefined ? { width: t.width } : {}),
+    ...(t.height !== undefined ? { height: t.height } : {}),
+  };
+}
+
+function streamInfo(s: StreamInfo): Wire {
+  let tracks: Record<string, Wire> | undefined;
+  if (s.tracks !== undefined) {
+    tracks = {};
+    for (const [trackId, t] of Object.entries(s.tracks)) {
+      setOwn(tracks, trackId, trackInfo(t));
+    }
+  }
+  return {
+    ...(s.user_id !== undefined ? { user_id: s.user_id } : {}),
+    ...(s.device_id !== undefined ? { device_id: s.device_id } : {}),
+    ...(s.purpose !== undefined ? { purpose: s.purpose } : {}),
+    ...(s.audio_muted !== undefined ? { audio_muted: s.audio_muted } : {}),
+    ...(s.video_muted !== undefined ? { video_muted: s.video_muted } : {}),
+    ...(tracks !== undefined ? { tracks } : {}),
+  };
+}
+
+/** A copy with only the §6 fields (the wire never carries anything else). */
+function metadata(m: StreamMetadata): Record<string, Wire> {
+  const out: Record<string, Wire> = {};
+  for (const [streamId, s] of Object.entries(m)) {
+    setOwn(out, streamId, streamInfo(s));
+  }
+  return out;
+}
+
+function foci(list: readonly FocusRef[]): Wire[] {
+  return list.map((f) => ({ user_id: f.user_id, device_id: f.device_id }));
+}
+
+function failed(list: readonly FailedTrack[]): Wire[] {
+  return list.map((f) => ({ stream_id: f.stream_id, track_id: f.track_id }));
+}
+
+function op(name: string, id: string | undefined, fields: Wire = {}): Wire {
+  return { op: name, ...(id !== undefined ? { id } : {}), ...fields };
+}
+
+/** Dialect A; undefined for `track_subscription` and `ping`, which A does not have. */
+function dialectA(m: DcMessage): Wire | undefined {
+  switch (m.kind) {
+    case 'subscribe':
+      return op(m.alias ?? 'subscribe', m.id, { start: m.tracks.map(trackRef) });
+    case 'unsubscribe':
+      return op('unsubscribe', m.id, { stop: m.tracks.map(trackRef) });
+    case 'publish':
+      return op('publish', m.id, { sdp: m.sdp, metadata: metadata(m.metadata) });
+    case 'unpublish':
+      return op('unpublish', m.id, {
+        stop: m.tracks.map(trackRef),
+        ...(m.sdp !== undefined ? { sdp: m.sdp } : {}),
+      });
+    case 'offer':
+    case 'answer':
+      return op(m.kind, m.id, {
+        sdp: m.sdp,
+        ...(m.metadata !== undefined ? { metadata: metadata(m.metadata) } : {}),
+      });
+    case 'metadata':
+      return op('metadata', m.id, { metadata: metadata(m.metadata) });
+    case 'alive':
+      return op('alive', m.id);
+    case 'connect':
+      return op('connect', m.id, { foci: foci(m.foci) });
+    case 'ack':
+      return op('ack', m.id);
+    case 'error':
+      return op('error', m.id, {
+        errcode: m.errcode,
+        error: m.error,
+        ...(m.failed !== undefined ? { failed: failed(m.failed) } : {}),
+      });
+    case 'track_subscription':
+    case 'ping':
+      return undefined;
+  }
+}
+
+/**
+ * Dialect B; undefined for `subscribe`, `unsubscribe`, `publish`, `unpublish` and `ack`, which B does not
+ * have. Ids are dropped. An empty `track_subscription` list is omitted (both are written when both are empty).
+ */
+function dialectB(m: DcMessage): Wire | undefined {
+  switch (m.kind) {
+    case 'track_subscription': {
+      const both = m.subscribe.length === 0 && m.unsubscribe.length === 0;
+      return {
+        type: DC_EVENT_TYPES.trackSubscription,
+        content: {
+          ...(both || m.subscribe.length > 0 ? { subscribe: m.subscribe.map(trackRef) } : {}),
+          ...(both || m.unsubscribe.length > 0 ? { unsubscribe: m.unsubscribe.map(trackRef) } : {}),
+        },
+      };
+    }
+    case 'offer':
+    case 'answer':
+      return {
+        type: DC_EVENT_TYPES.negotiate,
+        content: {
+          description: { type: m.kind, sdp: m.sdp },
+          ...(m.metadata !== undefined ? { [METADATA_KEY_STABLE]: metadata(m.metadata) } : {}),
+        },
+      };
+    case 'metadata':
+      return {
+        type: DC_EVENT_TYPES.metadataChanged,
+        content: { [METADATA_KEY_STABLE]: metadata(m.metadata) },
+      };
+    case 'alive':
+      return { type: DC_EVENT_TYPES.pong, content: {} };
+    case 'ping':
+      return { type: DC_EVENT_TYPES.ping, content: {} };
+    case 'connect':
+      return { type: DC_EVENT_TYPES.connect, content: { foci: foci(m.foci) } };
+    case 'error':
+      return {
+        type: DC_EVENT_TYPES.error,
+        content: {
+          errcode: m.errcode,
+          error: m.error,
+          ...(m.failed !== undefined ? { failed: failed(m.failed) } : {}),
+        },
+      };
+    case 'subscribe':
+    case 'unsubscribe':
+    case 'publish':
+    case 'unpublish':
+    case 'ack':
+      return undefined;
+  }
+}
+
+/** The frame text of `message` in `dialect`, or undefined when the message has no form in that dialect. */
+export function serializeDc(message: DcMessage, dialect: Dialect): string | undefined {
+  const wire = dialect === 'A' ? dialectA(message) : dialectB(message);
+  return wire === undefined ? undefined : JSON.stringify(wire);
+}
