@@ -134,6 +134,7 @@ export class Sfu extends TypedEmitter<SfuEvents> {
         intervalMs: config.keepalive.interval_s * 1000,
         timeoutMs: config.keepalive.timeout_s * 1000,
       },
+      answerTimeoutMs: config.negotiation.answer_timeout_s * 1000,
     });
     this.bus.subscribe('to_device', (ev) => {
       this.conferences.handleToDevice(ev);

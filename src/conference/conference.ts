@@ -22,15 +22,17 @@ import { SerialQueue } from '../util/serialQueue.js';
 import { mergeMetadata } from '../protocol/dc/metadata.js';
 import type { DcMessage, StreamMetadata } from '../protocol/dc/types.js';
 import { DcChannel } from './dcChannel.js';
+import { Negotiator } from './negotiator.js';
 import { snapshotFor, type Publisher } from './metadataView.js';
 import type { ConferenceMetrics } from './metrics.js';
 import { sendRefusal, type CallAddress } from './refusal.js';
 import type { AuthDecision, Dest, FocusRef, MembershipOracle, SignallingPort } from './ports.js';
-import { participantKey, Session, type SessionIds } from './session.js';
+import { participantKey, Session, trackKey, type SessionIds } from './session.js';
 
 export interface ConferenceDeps {
   oracle: MembershipOracle;
   keepalive: { intervalMs: number; timeoutMs: number };
+  answerTimeoutMs: number;
   signal: SignallingPort;
   media: MediaLayer;
   clock: Clock;
@@ -257,8 +259,10 @@ export class Conference {
       );
     }
     s.dc?.stop();
+    s.negotiator?.close();
     await s.peer.close();
     this.#broadcastMetadata();
+    await this.#pruneSubscriptions();
     this.#d.metrics.sessionsEnded.inc({ reason: reason.split(':')[0] ?? reason });
     this.#log.info(
       { ...s.logFields, reason, hangup: opts.notify, durationMs: this.#d.clock.now() - s.createdAt },
@@ -338,6 +342,26 @@ export class Conference {
       },
     });
     s.dc = dc;
+    s.negotiator = new Negotiator({
+      clock: this.#d.clock,
+      answerTimeoutMs: this.#d.answerTimeoutMs,
+      createOffer: () => s.peer.offer(),
+      sendOffer: (id, sdp) => {
+        this.#d.metrics.renegotiations.inc({ initiator: 'sfu', result: 'offered' });
+        dc.send({ kind: 'offer', id, sdp, metadata: this.#metadataFor(s) });
+      },
+      rollback: () => s.peer.rollback(),
+      applyAnswer: (sdp) => s.peer.acceptAnswer(sdp),
+      onTimeout: () => {
+        this.#d.metrics.renegotiations.inc({ initiator: 'sfu', result: 'timeout' });
+        void this.run('answer timeout', () =>
+          this.end(s, 'answer_timeout', {
+            notify: 'unknown_error',
+            error: { errcode: 'M_UNKNOWN', error: 'no answer to the SFU offer in time' },
+          }),
+        );
+      },
+    });
     s.peer.on('dcmessage', (frame) => {
       dc.onFrame(typeof frame === 'string' ? frame : new Uint8Array(frame));
     });
@@ -382,18 +406,57 @@ export class Conference {
         return;
       }
       case 'subscribe':
-      case 'unsubscribe':
-      case 'track_subscription':
-      case 'publish':
-      case 'unpublish':
-      case 'offer':
-      case 'answer':
-        dc.error(
-          'id' in msg ? msg.id : undefined,
-          'M_UNRECOGNIZED',
-          `${msg.kind} over the data channel is not implemented by this SFU yet`,
-        );
+        await this.#subscribe(s, msg.id, [], msg.tracks);
         return;
+      case 'unsubscribe':
+        await this.#subscribe(s, msg.id, msg.tracks, []);
+        return;
+      case 'track_subscription':
+        await this.#subscribe(s, undefined, msg.unsubscribe, msg.subscribe);
+        return;
+      case 'publish':
+        await this.#clientOffer(s, msg.id, msg.sdp, msg.metadata);
+        return;
+      case 'offer':
+        await this.#clientOffer(s, msg.id, msg.sdp, msg.metadata);
+        return;
+      case 'unpublish': {
+        this.#dropPublished(s, msg.tracks);
+        if (msg.sdp !== undefined) {
+          await this.#clientOffer(s, msg.id, msg.sdp, undefined);
+        } else {
+          dc.ack(msg.id);
+          this.#broadcastMetadata(s);
+          await this.#pruneSubscriptions();
+        }
+        return;
+      }
+      case 'answer': {
+        const negotiator = s.negotiator;
+        if (negotiator === undefined) {
+          return;
+        }
+        let result;
+        try {
+          result = await negotiator.answer(msg.id, msg.sdp);
+        } catch (e) {
+          this.#d.metrics.renegotiations.inc({ initiator: 'sfu', result: 'failed' });
+          dc.error(msg.id, 'M_INVALID_PARAM', `the answer could not be applied: ${toError(e).message}`);
+          return;
+        }
+        if (result === 'applied') {
+          this.#d.metrics.renegotiations.inc({ initiator: 'sfu', result: 'answered' });
+        } else if (s.dc?.dialect === 'A') {
+          dc.error(
+            msg.id,
+            'M_INVALID_PARAM',
+            result === 'no_offer' ? 'no SFU offer is pending' : 'answer to a stale offer',
+          );
+        } else {
+          this.#log.debug({ ...s.logFields, result }, 'late answer discarded');
+        }
+        return;
+      }
       case 'ack':
       case 'ping':
       case 'error':
@@ -497,6 +560,144 @@ export class Conference {
     const last = cands.at(-1);
     const end = { candidate: '', sdpMid: last?.sdpMid ?? '0', sdpMLineIndex: last?.sdpMLineIndex ?? 0 };
     void this.#d.signal.send(this.#dest(s), 'm.call.candidates', candidatesContent(base, [...cands, end]));
+  }
+
+  /** Applies unsubscribes, then subscribes (§5.2); acks or reports the failed entries; offers if m-lines changed. */
+  async #subscribe(
+    s: Session,
+    id: string | undefined,
+    stop: readonly { streamId: string; trackId: string }[],
+    start: readonly { streamId: string; trackId: string; width?: number; height?: number }[],
+  ): Promise<void> {
+    const dc = s.dc;
+    if (dc === undefined) {
+      return;
+    }
+    let changed = false;
+    for (const t of stop) {
+      const key = trackKey(t.streamId, t.trackId);
+      const sub = s.subscriptions.get(key);
+      if (sub !== undefined) {
+        s.peer.releaseForwardingTransceiver(sub.transceiver);
+        s.subscriptions.delete(key);
+        changed = true;
+      }
+    }
+    const available = this.#metadataFor(s);
+    const own = s.peer.remoteTracks();
+    const notFound: { stream_id: string; track_id: string }[] = [];
+    const invalid: { stream_id: string; track_id: string }[] = [];
+    for (const t of start) {
+      const key = trackKey(t.streamId, t.trackId);
+      const existing = s.subscriptions.get(key);
+      if (existing !== undefined) {
+        existing.width = t.width ?? 0;
+        existing.height = t.height ?? 0; // a resize only re-picks the layer; no renegotiation
+        continue;
+      }
+      if (own.some((o) => o.streamId === t.streamId && o.trackId === t.trackId)) {
+        invalid.push({ stream_id: t.streamId, track_id: t.trackId });
+        continue;
+      }
+      const kind = available[t.streamId]?.tracks?.[t.trackId]?.kind;
+      if (kind === undefined) {
+        notFound.push({ stream_id: t.streamId, track_id: t.trackId });
+        continue;
+      }
+      const transceiver = s.peer.addForwardingTransceiver(kind, t.streamId, t.trackId);
+      s.subscriptions.set(key, {
+        streamId: t.streamId,
+        trackId: t.trackId,
+        kind,
+        transceiver,
+        width: t.width ?? 0,
+        height: t.height ?? 0,
+      });
+      changed = true;
+    }
+    if (invalid.length > 0) {
+      dc.error(id, 'M_INVALID_PARAM', 'cannot subscribe to your own tracks', invalid);
+    } else if (notFound.length > 0) {
+      dc.error(id, 'M_NOT_FOUND', `unknown track ${notFound.map((f) => f.track_id).join(', ')}`, notFound);
+    } else {
+      dc.ack(id);
+    }
+    if (changed) {
+      await s.negotiator?.request();
+    }
+  }
+
+  /** A client offer (publish, renegotiation, B negotiate): glare rollback, metadata first, answer, re-offer. */
+  async #clientOffer(
+    s: Session,
+    id: string | undefined,
+    sdp: string,
+    metadata: StreamMetadata | undefined,
+  ): Promise<void> {
+    const dc = s.dc;
+    const negotiator = s.negotiator;
+    if (dc === undefined || negotiator === undefined) {
+      return;
+    }
+    if (await negotiator.beforeClientOffer()) {
+      this.#d.metrics.renegotiations.inc({ initiator: 'sfu', result: 'rolled_back' });
+    }
+    if (metadata !== undefined) {
+      s.metadata = mergeMetadata(s.metadata, metadata, { user_id: s.ids.userId, device_id: s.ids.deviceId });
+    }
+    let answer: string;
+    try {
+      answer = await s.peer.answer(sdp);
+    } catch (e) {
+      this.#d.metrics.renegotiations.inc({ initiator: 'client', result: 'failed' });
+      dc.error(id, 'M_INVALID_PARAM', `the offer could not be applied: ${toError(e).message}`);
+      await negotiator.afterClientOffer();
+      return;
+    }
+    this.#d.metrics.renegotiations.inc({ initiator: 'client', result: 'answered' });
+    dc.send({
+      kind: 'answer',
+      ...(id !== undefined ? { id } : {}),
+      sdp: answer,
+      metadata: this.#metadataFor(s),
+    });
+    this.#broadcastMetadata(s);
+    await this.#pruneSubscriptions();
+    await negotiator.afterClientOffer();
+  }
+
+  /** Removes stopped tracks from a publisher's metadata (unpublish). */
+  #dropPublished(s: Session, tracks: readonly { streamId: string; trackId: string }[]): void {
+    const next: StreamMetadata = structuredClone(s.metadata);
+    for (const t of tracks) {
+      const stream = next[t.streamId];
+      if (stream?.tracks !== undefined) {
+        Reflect.deleteProperty(stream.tracks, t.trackId);
+        if (Object.keys(stream.tracks).length === 0) {
+          Reflect.deleteProperty(next, t.streamId);
+        }
+      }
+    }
+    s.metadata = next;
+  }
+
+  /** Forwarded tracks that are no longer available end: their transceivers go inactive (SFU offer). */
+  async #pruneSubscriptions(): Promise<void> {
+    const publishers = this.#publishers();
+    for (const x of this.sessions()) {
+      const available = snapshotFor(x.participant, publishers);
+      let changed = false;
+      for (const [key, sub] of x.subscriptions) {
+        if (available[sub.streamId]?.tracks?.[sub.trackId] === undefined) {
+          x.peer.releaseForwardingTransceiver(sub.transceiver);
+          x.subscriptions.delete(key);
+          changed = true;
+        }
+      }
+      if (changed) {
+        await x.negotiator?.request();
+      }
+    }
   }
 
   #onPeerState(s: Session, state: PeerState): void {

@@ -34,6 +34,7 @@ export interface ConferenceManagerDeps {
   limits: LimitsConfig;
   membershipWaitMs: number;
   keepalive: { intervalMs: number; timeoutMs: number };
+  answerTimeoutMs: number;
 }
 
 export interface IncomingToDevice {
@@ -395,6 +396,7 @@ export class ConferenceManager {
       const created: Conference = new Conference(roomId, confId, {
         oracle: this.#d.oracle,
         keepalive: this.#d.keepalive,
+        answerTimeoutMs: this.#d.answerTimeoutMs,
         signal: this.#d.signal,
         media: this.#d.media,
         clock: this.#d.clock,

@@ -7,6 +7,7 @@ export class ConferenceMetrics {
   readonly signallingIgnored: Counter<'reason'>;
   readonly sessionsEnded: Counter<'reason'>;
   readonly dcMessages: Counter<'dialect' | 'kind' | 'result'>;
+  readonly renegotiations: Counter<'initiator' | 'result'>;
   #sessions: () => number = () => 0;
 
   constructor(registry: Registry) {
@@ -41,6 +42,12 @@ export class ConferenceMetrics {
       name: 'sfu_dc_messages_total',
       help: 'Data-channel messages from clients, by dialect (A, B, unknown), kind and result (ok, error)',
       labelNames: ['dialect', 'kind', 'result'],
+      registers,
+    });
+    this.renegotiations = new Counter({
+      name: 'sfu_renegotiations_total',
+      help: 'Renegotiations over the data channel, by initiator (sfu, client) and result',
+      labelNames: ['initiator', 'result'],
       registers,
     });
     this.sessionsEnded = new Counter({

@@ -4,7 +4,23 @@
  */
 import type { Peer } from '../media/peer.js';
 import type { StreamMetadata } from '../protocol/dc/types.js';
+import type { RTCRtpTransceiver } from 'werift';
 import type { DcChannel } from './dcChannel.js';
+import type { Negotiator } from './negotiator.js';
+
+/** One forwarded track towards this session's client. */
+export interface Subscription {
+  readonly streamId: string;
+  readonly trackId: string;
+  readonly kind: 'audio' | 'video';
+  readonly transceiver: RTCRtpTransceiver;
+  width: number;
+  height: number;
+}
+
+export function trackKey(streamId: string, trackId: string): string {
+  return JSON.stringify([streamId, trackId]);
+}
 
 export interface SessionIds {
   readonly userId: string;
@@ -43,6 +59,10 @@ export class Session {
   metadata: StreamMetadata = {};
   /** The signalling data channel handler (set when the session starts). */
   dc: DcChannel | undefined;
+  /** SFU-initiated renegotiation state (set when the session starts). */
+  negotiator: Negotiator | undefined;
+  /** Tracks forwarded to this client, by trackKey(stream, track). */
+  readonly subscriptions = new Map<string, Subscription>();
   /** Local candidates already trickled (a renegotiation on the same transport sends none again). */
   readonly sentCandidates = new Set<string>();
   connectedAt: number | undefined;

@@ -11,6 +11,8 @@ import {
   announceSdp,
   extractCandidates,
   hasBundleGroup,
+  mediaSections,
+  offerProblem,
   remoteMediaTracks,
   type IceCandidateInit,
   type RemoteMediaTrack,
@@ -92,6 +94,11 @@ export class Peer extends TypedEmitter<PeerEvents> {
   /** Applies a remote offer and returns the answer SDP (candidates included, announced IPs applied). */
   async answer(offerSdp: string): Promise<string> {
     this.#assertOpen();
+    const current = mediaSections(this.#pc.remoteDescription?.sdp ?? '').length;
+    const problem = offerProblem(offerSdp, current);
+    if (problem !== undefined) {
+      throw new PeerError(`cannot apply offer: ${problem}`);
+    }
     try {
       await this.#pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
       this.#remoteSet = true;

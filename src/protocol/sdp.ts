@@ -147,3 +147,29 @@ export function remoteMediaTracks(sdp: string): RemoteMediaTrack[] {
   }
   return out;
 }
+
+/**
+ * Minimal sanity of a client offer before it reaches werift (which accepts nearly anything): a session
+ * header, at least one m-line, ICE credentials and a DTLS fingerprint, and — for a renegotiation — no fewer
+ * m-lines than the current remote description (JSEP never removes m-lines). Returns a reason or undefined.
+ */
+export function offerProblem(sdp: string, currentMLines: number): string | undefined {
+  if (!sdp.startsWith('v=0')) {
+    return 'not an SDP (must start with v=0)';
+  }
+  const sections = mediaSections(sdp);
+  if (sections.length === 0) {
+    return 'the offer has no m-lines';
+  }
+  if (sections.length < currentMLines) {
+    return `the offer has ${sections.length} m-lines, fewer than the ${currentMLines} already negotiated`;
+  }
+  const all = lines(sdp);
+  if (!all.some((l) => l.startsWith('a=ice-ufrag:')) || !all.some((l) => l.startsWith('a=ice-pwd:'))) {
+    return 'the offer has no ICE credentials';
+  }
+  if (!all.some((l) => l.startsWith('a=fingerprint:'))) {
+    return 'the offer has no DTLS fingerprint';
+  }
+  return undefined;
+}

@@ -36,6 +36,10 @@ async function join(
   await c.peer.waitDataChannelOpen(15_000);
 }
 
+/** A reply to a request: ack, error, or the answer to a client offer. */
+const isReply = (m: DcMessage | undefined): boolean =>
+  m?.kind === 'error' || m?.kind === 'ack' || m?.kind === 'answer';
+
 const lastMetadata = (inbox: Inbox) =>
   inbox.frames
     .map((f) => f.msg)
@@ -128,12 +132,8 @@ t.test('bad frames get an error reply with the request id; the session stays up'
     }),
   );
   send(JSON.stringify({ op: 'alive', id: 'x4' }));
-  await waitFor(
-    () => inbox.frames.filter((f) => f.msg?.kind === 'error' || f.msg?.kind === 'ack').length >= 5,
-    10_000,
-    'replies',
-  );
-  const replies = inbox.frames.map((f) => f.msg).filter((m) => m?.kind === 'error' || m?.kind === 'ack');
+  await waitFor(() => inbox.frames.filter((f) => isReply(f.msg)).length >= 5, 10_000, 'replies');
+  const replies = inbox.frames.map((f) => f.msg).filter((m) => isReply(m));
   t.match(replies, [
     { kind: 'error', errcode: 'M_NOT_JSON' },
     { kind: 'error', id: 'x1', errcode: 'M_BAD_JSON' },
@@ -221,12 +221,12 @@ t.test('fuzz smoke: 2,000 random and mutated frames, each answered, no crash', a
     }
     const want = i + batch;
     await waitFor(
-      () => inbox.frames.filter((f) => f.msg?.kind === 'error' || f.msg?.kind === 'ack').length >= want,
+      () => inbox.frames.filter((f) => isReply(f.msg)).length >= want,
       30_000,
       `replies to ${want} frames`,
     );
   }
-  const replies = inbox.frames.filter((f) => f.msg?.kind === 'error' || f.msg?.kind === 'ack').length;
+  const replies = inbox.frames.filter((f) => isReply(f.msg)).length;
   t.equal(replies, N, 'one reply per frame');
   t.equal(cs.sfu.conferences.sessionCount, 1, 'session alive');
   t.equal(c.peer.connectionState(), 'connected');
