@@ -1,0 +1,244 @@
+/**
+ * Subscriptions and renegotiation over the data channel with real peers (protocol.md §5.2, §5.4): subscribe
+ * → ack → SFU offer whose m-lines carry the publisher's msid ids → answer; unsubscribe; both dialects;
+ * glare (the SFU rolls back and re-offers); unknown tracks and own tracks refused.
+ */
+import t from 'tap';
+import { parseDcFrame } from '../../../src/protocol/dc/parse.js';
+import type { DcMessage, StreamMetadata } from '../../../src/protocol/dc/types.js';
+import type { CallClient } from '../../helpers/callClient.js';
+import { CONF, startCallStack, type CallStack } from '../../helpers/callStack.js';
+import type { TapTest } from '../../helpers/sfu.js';
+import { waitFor } from '../../helpers/stack.js';
+
+interface Inbox {
+  msgs: DcMessage[];
+}
+
+function listen(c: CallClient): Inbox {
+  const inbox: Inbox = { msgs: [] };
+  c.peer.onData((raw) => {
+    const r = parseDcFrame(raw, { maxBytes: 1 << 20, maxListEntries: 10_000 }, 'server');
+    if (r.ok) {
+      inbox.msgs.push(r.message);
+    }
+  });
+  return inbox;
+}
+
+async function next<K extends DcMessage['kind']>(
+  inbox: Inbox,
+  kind: K,
+  from: number,
+  pred: (m: Extract<DcMessage, { kind: K }>) => boolean = () => true,
+): Promise<Extract<DcMessage, { kind: K }>> {
+  let found: Extract<DcMessage, { kind: K }> | undefined;
+  await waitFor(
+    () => {
+      found = inbox.msgs
+        .slice(from)
+        .find((m): m is Extract<DcMessage, { kind: K }> => m.kind === kind && pred(m as never));
+      return found !== undefined;
+    },
+    15_000,
+    `a ${kind} message`,
+  );
+  return found!;
+}
+
+async function join(cs: CallStack, c: CallClient, media: { audio?: boolean; video?: boolean } = {}) {
+  await c.invite({ focus: cs.focusRef, confId: CONF, offerOpts: { dataChannel: true, ...media } });
+  await c.waitForAnswer(15_000);
+  await c.peer.waitConnected(15_000);
+  await c.peer.waitDataChannelOpen(15_000);
+}
+
+/** Alice publishes audio + video; Bob joins and learns her stream. */
+async function setup(t: TapTest) {
+  const cs = await startCallStack(t);
+  const alice = await cs.client('alice');
+  const bob = await cs.client('bob');
+  const inbox = listen(bob);
+  await join(cs, alice, { audio: true, video: true });
+  await join(cs, bob);
+  let meta: StreamMetadata = {};
+  await waitFor(
+    () => {
+      const m = inbox.msgs.filter((x) => x.kind === 'metadata').at(-1);
+      meta = m?.kind === 'metadata' ? m.metadata : {};
+      return Object.keys(meta).length > 0;
+    },
+    15_000,
+    'alice in bob’s metadata',
+  );
+  const [streamId, stream] = Object.entries(meta)[0]!;
+  const track = (kind: string) => Object.entries(stream.tracks ?? {}).find(([, x]) => x.kind === kind)![0];
+  return { cs, alice, bob, inbox, streamId, audioId: track('audio'), videoId: track('video') };
+}
+
+function msids(sdp: string): { msid: string; direction: string }[] {
+  const out: { msid: string; direction: string }[] = [];
+  for (const section of sdp.split(/\r\nm=/).slice(1)) {
+    if (!/^(audio|video)/.test(section)) {
+      continue;
+    }
+    const msid = /a=msid:([^\r\n]+)/.exec(section)?.[1] ?? '';
+    const direction = /a=(sendonly|recvonly|sendrecv|inactive)/.exec(section)?.[1] ?? '';
+    out.push({ msid, direction });
+  }
+  return out;
+}
+
+t.test(
+  'dialect A: subscribe → ack → SFU offer with the publisher’s msid → answer; unsubscribe renegotiates',
+  async (t) => {
+    const { cs, bob, inbox, streamId, audioId, videoId } = await setup(t);
+    const mark = inbox.msgs.length;
+    bob.peer.sendData(
+      JSON.stringify({
+        op: 'subscribe',
+        id: 's1',
+        start: [
+          { stream_id: streamId, track_id: audioId },
+          { stream_id: streamId, track_id: videoId, width: 640, height: 360 },
+        ],
+      }),
+    );
+    t.same(await next(inbox, 'ack', mark), { kind: 'ack', id: 's1' });
+    const offer = await next(inbox, 'offer', mark);
+    t.equal(offer.id, 'sfu-1');
+    t.ok(offer.metadata?.[streamId], 'the SFU offer carries the metadata snapshot');
+    const lines = msids(offer.sdp);
+    t.ok(
+      lines.some((l) => l.msid === `${streamId} ${audioId}` && l.direction === 'sendonly'),
+      'audio m-line with alice’s ids',
+    );
+    t.ok(
+      lines.some((l) => l.msid === `${streamId} ${videoId}` && l.direction === 'sendonly'),
+      'video m-line with alice’s ids',
+    );
+    await bob.peer.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
+    bob.peer.sendData(JSON.stringify({ op: 'answer', id: offer.id, sdp: await bob.peer.createAnswer() }));
+    const answered = async () =>
+      /initiator="sfu",result="answered"} 1/.test(
+        await cs.sfu.metrics.registry.getSingleMetricAsString('sfu_renegotiations_total'),
+      );
+    let ok = false;
+    for (let i = 0; i < 100 && !ok; i++) {
+      ok = await answered();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    t.ok(ok, 'the SFU applied the answer');
+    t.equal(bob.peer.connectionState(), 'connected');
+
+    // A resize does not renegotiate.
+    const mark2 = inbox.msgs.length;
+    bob.peer.sendData(
+      JSON.stringify({
+        op: 'subscribe',
+        id: 's2',
+        start: [{ stream_id: streamId, track_id: videoId, width: 1280, height: 720 }],
+      }),
+    );
+    t.same(await next(inbox, 'ack', mark2), { kind: 'ack', id: 's2' });
+    bob.peer.sendData(
+      JSON.stringify({ op: 'unsubscribe', id: 'u1', stop: [{ stream_id: streamId, track_id: videoId }] }),
+    );
+    t.same(await next(inbox, 'ack', mark2, (m) => m.id === 'u1'), { kind: 'ack', id: 'u1' });
+    const offer2 = await next(inbox, 'offer', mark2);
+    t.equal(offer2.id, 'sfu-2', 'only the unsubscribe renegotiated');
+    t.ok(
+      msids(offer2.sdp).some((l) => l.direction === 'inactive'),
+      'the video m-line is inactive after unsubscribe',
+    );
+  },
+);
+
+t.test('dialect B: track_subscription → m.call.negotiate offer → negotiate answer', async (t) => {
+  const { bob, inbox, streamId, audioId } = await setup(t);
+  const mark = inbox.msgs.length;
+  bob.peer.sendData(
+    JSON.stringify({
+      type: 'm.call.track_subscription',
+      content: { subscribe: [{ stream_id: streamId, track_id: audioId }] },
+    }),
+  );
+  const offer = await next(inbox, 'offer', mark);
+  t.ok(msids(offer.sdp).some((l) => l.msid === `${streamId} ${audioId}`));
+  await bob.peer.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
+  const answer = await bob.peer.createAnswer();
+  bob.peer.sendData(
+    JSON.stringify({
+      type: 'm.call.negotiate',
+      content: { description: { type: 'answer', sdp: answer }, sdp_stream_metadata: {} },
+    }),
+  );
+  // No ack in B; a second subscription change renegotiates again only after the answer was applied.
+  bob.peer.sendData(
+    JSON.stringify({
+      type: 'm.call.track_subscription',
+      content: { unsubscribe: [{ stream_id: streamId, track_id: audioId }] },
+    }),
+  );
+  const offer2 = await next(inbox, 'offer', mark, (m) => m.sdp !== offer.sdp);
+  t.ok(msids(offer2.sdp).some((l) => l.direction === 'inactive'));
+});
+
+t.test('refusals: unknown track M_NOT_FOUND with failed list, own track M_INVALID_PARAM', async (t) => {
+  const { alice, bob, inbox, streamId, audioId } = await setup(t);
+  const mark = inbox.msgs.length;
+  bob.peer.sendData(
+    JSON.stringify({
+      op: 'subscribe',
+      id: 'n1',
+      start: [
+        { stream_id: streamId, track_id: audioId },
+        { stream_id: 'nope', track_id: 'nothing' },
+      ],
+    }),
+  );
+  t.same(await next(inbox, 'error', mark), {
+    kind: 'error',
+    id: 'n1',
+    errcode: 'M_NOT_FOUND',
+    error: 'unknown track nothing',
+    failed: [{ stream_id: 'nope', track_id: 'nothing' }],
+  });
+  await next(inbox, 'offer', mark); // the available track was still applied
+  const aliceInbox = listen(alice);
+  alice.peer.sendData(
+    JSON.stringify({ op: 'subscribe', id: 'own', start: [{ stream_id: streamId, track_id: audioId }] }),
+  );
+  const err = await next(aliceInbox, 'error', 0, (m) => m.id === 'own');
+  t.equal(err.errcode, 'M_INVALID_PARAM');
+  t.pass('answered');
+});
+
+t.test('glare: a client offer while the SFU offer is pending converges (the SFU is polite)', async (t) => {
+  const { cs, bob, inbox, streamId, audioId } = await setup(t);
+  const mark = inbox.msgs.length;
+  bob.peer.sendData(
+    JSON.stringify({ op: 'subscribe', id: 'g1', start: [{ stream_id: streamId, track_id: audioId }] }),
+  );
+  const sfuOffer = await next(inbox, 'offer', mark);
+  // Bob, the impolite peer, ignores the SFU's offer and sends his own.
+  const clientOffer = await bob.peer.createOffer({ audio: true });
+  bob.peer.sendData(JSON.stringify({ op: 'offer', id: 'c1', sdp: clientOffer }));
+  const answer = await next(inbox, 'answer', mark, (m) => m.id === 'c1');
+  await bob.peer.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+  // The SFU re-offers what is still pending.
+  const reoffer = await next(inbox, 'offer', mark, (m) => m.id !== sfuOffer.id);
+  t.ok(
+    msids(reoffer.sdp).some((l) => l.msid === `${streamId} ${audioId}`),
+    'the subscription survives the rollback',
+  );
+  await bob.peer.setRemoteDescription({ type: 'offer', sdp: reoffer.sdp });
+  bob.peer.sendData(JSON.stringify({ op: 'answer', id: reoffer.id, sdp: await bob.peer.createAnswer() }));
+  // A late answer to the rolled-back offer is refused by its stale id.
+  bob.peer.sendData(JSON.stringify({ op: 'answer', id: sfuOffer.id, sdp: answer.sdp }));
+  const stale = await next(inbox, 'error', mark, (m) => m.id === sfuOffer.id);
+  t.equal(stale.errcode, 'M_INVALID_PARAM');
+  const m = await cs.sfu.metrics.registry.getSingleMetricAsString('sfu_renegotiations_total');
+  t.match(m, /result="rolled_back"} 1/);
+  t.equal(bob.peer.connectionState(), 'connected', 'still connected');
+});
