@@ -21,6 +21,7 @@ import { toError } from '../util/errors.js';
 import { SerialQueue } from '../util/serialQueue.js';
 import { mergeMetadata } from '../protocol/dc/metadata.js';
 import type { DcMessage, StreamMetadata } from '../protocol/dc/types.js';
+import { remoteMediaTracks } from '../protocol/sdp.js';
 import { DcChannel } from './dcChannel.js';
 import { Negotiator } from './negotiator.js';
 import { snapshotFor, type Publisher } from './metadataView.js';
@@ -639,6 +640,16 @@ export class Conference {
     if (dc === undefined || negotiator === undefined) {
       return;
     }
+    const taken = this.#takenTrack(s, sdp);
+    if (taken !== undefined) {
+      dc.error(
+        id,
+        'M_INVALID_PARAM',
+        `track ${taken.trackId} of stream ${taken.streamId} is already published by someone else`,
+        [{ stream_id: taken.streamId, track_id: taken.trackId }],
+      );
+      return;
+    }
     if (await negotiator.beforeClientOffer()) {
       this.#d.metrics.renegotiations.inc({ initiator: 'sfu', result: 'rolled_back' });
     }
@@ -664,6 +675,22 @@ export class Conference {
     this.#broadcastMetadata(s);
     await this.#pruneSubscriptions();
     await negotiator.afterClientOffer();
+  }
+
+  /** A `(stream_id, track_id)` the offer sends that another session already publishes (§6: the first keeps it). */
+  #takenTrack(s: Session, sdp: string): { streamId: string; trackId: string } | undefined {
+    const others = this.sessions().filter((x) => x !== s);
+    for (const t of remoteMediaTracks(sdp)) {
+      if (
+        t.sending &&
+        others.some((x) =>
+          x.peer.remoteTracks().some((o) => o.streamId === t.streamId && o.trackId === t.trackId),
+        )
+      ) {
+        return { streamId: t.streamId, trackId: t.trackId };
+      }
+    }
+    return undefined;
   }
 
   /** Removes stopped tracks from a publisher's metadata (unpublish). */

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { parseDcFrame } from '../../../src/protocol/dc/parse.js';
 import type { DcMessage, StreamMetadata } from '../../../src/protocol/dc/types.js';
-import type { CallClient } from '../../helpers/callClient.js';
+import { metadataFromSdp, type CallClient } from '../../helpers/callClient.js';
 import { CONF, startCallStack, type CallStack } from '../../helpers/callStack.js';
 import type { TapTest } from '../../helpers/sfu.js';
 import { waitFor } from '../../helpers/stack.js';
@@ -241,4 +241,102 @@ t.test('glare: a client offer while the SFU offer is pending converges (the SFU 
   const m = await cs.sfu.metrics.registry.getSingleMetricAsString('sfu_renegotiations_total');
   t.match(m, /result="rolled_back"} 1/);
   t.equal(bob.peer.connectionState(), 'connected', 'still connected');
+});
+
+t.test('publish: a screenshare added later is announced to B, who can subscribe to it', async (t) => {
+  const { alice, bob, inbox, streamId } = await setup(t);
+  const aliceInbox = listen(alice);
+  const offer = await alice.peer.createOffer({ video: true });
+  const screen = Object.entries(metadataFromSdp(offer, alice.userId, alice.deviceId)).find(
+    ([id]) => id !== streamId,
+  );
+  t.ok(screen, 'the new offer carries a second stream');
+  const [screenId, screenStream] = screen!;
+  const screenTrack = Object.keys((screenStream as { tracks: Record<string, unknown> }).tracks)[0]!;
+  const mark = inbox.msgs.length;
+  alice.peer.sendData(
+    JSON.stringify({
+      op: 'publish',
+      id: 'p1',
+      sdp: offer,
+      metadata: {
+        [screenId]: {
+          purpose: 'm.screenshare',
+          audio_muted: false,
+          video_muted: false,
+          tracks: { [screenTrack]: { kind: 'video', width: 1920, height: 1080 } },
+        },
+      },
+    }),
+  );
+  const answer = await next(aliceInbox, 'answer', 0, (m) => m.id === 'p1');
+  await alice.peer.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+  const meta = await next(inbox, 'metadata', mark, (m) => m.metadata[screenId] !== undefined);
+  t.match(meta.metadata[screenId], {
+    user_id: alice.userId,
+    purpose: 'm.screenshare',
+    tracks: { [screenTrack]: { kind: 'video', width: 1920, height: 1080 } },
+  });
+  t.ok(meta.metadata[streamId], 'the usermedia stream is still there');
+  bob.peer.sendData(
+    JSON.stringify({ op: 'subscribe', id: 'sc', start: [{ stream_id: screenId, track_id: screenTrack }] }),
+  );
+  t.same(await next(inbox, 'ack', mark, (m) => m.id === 'sc'), { kind: 'ack', id: 'sc' });
+  const sfuOffer = await next(inbox, 'offer', mark);
+  t.ok(
+    msids(sfuOffer.sdp).some((l) => l.msid === `${screenId} ${screenTrack}`),
+    'the screenshare m-line has alice’s ids',
+  );
+});
+
+t.test(
+  'connect: a focus some member names → M_UNRECOGNIZED (cascading not built yet); rate limit → M_LIMIT_EXCEEDED',
+  async (t) => {
+    const cs = await startCallStack(t, { config: { limits: { dc_messages_per_second: 5 } } });
+    const c = await cs.client('alice');
+    const inbox = listen(c);
+    await join(cs, c);
+    c.peer.sendData(JSON.stringify({ op: 'connect', id: 'k1', foci: [cs.focusRef] }));
+    const err = await next(inbox, 'error', 0, (m) => m.id === 'k1');
+    t.equal(err.errcode, 'M_UNRECOGNIZED');
+    for (let i = 0; i < 30; i++) {
+      c.peer.sendData(JSON.stringify({ op: 'alive', id: `r${i}` }));
+    }
+    const limited = await next(inbox, 'error', 0, (m) => m.errcode === 'M_LIMIT_EXCEEDED');
+    t.match(limited.error, /too many/);
+    t.equal(cs.sfu.conferences.sessionCount, 1, 'a limited client is not hung up');
+  },
+);
+
+t.test('no answer to an SFU offer within negotiation.answer_timeout_s → hangup unknown_error', async (t) => {
+  const cs = await startCallStack(t, { config: { negotiation: { answer_timeout_s: 0.5 } } });
+  const alice = await cs.client('alice');
+  const bob = await cs.client('bob');
+  const inbox = listen(bob);
+  await join(cs, alice, { audio: true });
+  await join(cs, bob);
+  const meta = await next(inbox, 'metadata', 0, (m) => Object.keys(m.metadata).length > 0);
+  const [streamId, stream] = Object.entries(meta.metadata)[0]!;
+  bob.peer.sendData(
+    JSON.stringify({
+      op: 'subscribe',
+      id: 't1',
+      start: [{ stream_id: streamId, track_id: Object.keys(stream.tracks ?? {})[0] }],
+    }),
+  );
+  await next(inbox, 'offer', 0);
+  const hangup = await bob.waitForHangup(15_000);
+  t.equal(hangup['reason'], 'unknown_error');
+});
+
+t.test('publishing a track id another participant already publishes → M_INVALID_PARAM', async (t) => {
+  const { alice, bob, inbox } = await setup(t);
+  const aliceOffer = alice.call!.offerSdp;
+  // Bob offers Alice's exact m-lines (same msid): the first publisher keeps them.
+  const stolen = aliceOffer;
+  const mark = inbox.msgs.length;
+  bob.peer.sendData(JSON.stringify({ op: 'publish', id: 'steal', sdp: stolen, metadata: {} }));
+  const err = await next(inbox, 'error', mark, (m) => m.id === 'steal');
+  t.equal(err.errcode, 'M_INVALID_PARAM');
+  t.match(err.error, /already published/);
 });
