@@ -6,22 +6,11 @@ import {
   HomeserverUnavailableError,
   MatrixHttpError,
 } from '../../src/appservice/homeserverClient.js';
-import type { Clock } from '../../src/util/clock.js';
 import { startTestHomeserver } from '../homeserver/index.js';
+import { refClock } from '../helpers/refClock.js';
 import { AS_TOKEN, testRegistration } from '../helpers/sfu.js';
 
-/** Like systemClock but its timers keep the test process alive (systemClock's are unref'd). */
-const clock: Clock = {
-  now: () => Date.now(),
-  setTimeout(fn, ms) {
-    const h = setTimeout(fn, ms);
-    return {
-      cancel: () => {
-        clearTimeout(h);
-      },
-    };
-  },
-};
+const clock = refClock;
 
 async function setup(
   t: { teardown(fn: () => unknown): void },

@@ -12,22 +12,11 @@ import {
   type ToDeviceDestination,
   type ToDeviceSenderOptions,
 } from '../../src/appservice/toDeviceSender.js';
-import type { Clock } from '../../src/util/clock.js';
 import { startTestHomeserver } from '../homeserver/index.js';
+import { refClock } from '../helpers/refClock.js';
 import { AS_TOKEN, testRegistration, type Teardown } from '../helpers/sfu.js';
 
-/** Like systemClock but its timers keep the test process alive (systemClock's are unref'd). */
-const clock: Clock = {
-  now: () => Date.now(),
-  setTimeout(fn, ms) {
-    const h = setTimeout(fn, ms);
-    return {
-      cancel: () => {
-        clearTimeout(h);
-      },
-    };
-  },
-};
+const clock = refClock;
 
 const ALICE: ToDeviceDestination = { userId: '@alice:example.org', deviceId: 'ALICEDEV' };
 const BOB: ToDeviceDestination = { userId: '@bob:example.org', deviceId: 'BOBDEV' };
