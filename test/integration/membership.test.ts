@@ -6,6 +6,7 @@ import t from 'tap';
 import type { Revocation } from '../../src/conference/ports.js';
 import { CONF, session } from '../fixtures/matrix/events.js';
 import type { TestHomeserver } from '../homeserver/index.js';
+import type { Teardown } from '../helpers/sfu.js';
 import { startStack, waitFor } from '../helpers/stack.js';
 
 const FOCUS = { user_id: '@sfu:example.org', device_id: 'SFUDEV1' };
@@ -26,6 +27,19 @@ function aliceSession(hs: TestHomeserver, roomId: string, alice: string, over: R
     ...session('ALICEDEV', { created_ts: Date.now(), expires: 3_600_000, focus_active: focusRef }),
     ...over,
   });
+}
+
+/** A ready SFU and a room with the focus joined and Alice's live membership naming it. */
+async function readyWithAlice(t: Teardown) {
+  let room = { roomId: '', alice: '' };
+  const stack = await startStack(t, {
+    before: (hs) => {
+      room = roomWithFocus(hs);
+      aliceSession(hs, room.roomId, room.alice);
+    },
+  });
+  await waitFor(() => stack.sfu.readiness.snapshot()['matrix']?.ok === true, 10_000, 'matrix readiness');
+  return { ...stack, room };
 }
 
 const query = (roomId: string, user: string) => ({
@@ -91,14 +105,7 @@ t.test('appservice login unsupported is a fatal configuration error', async (t) 
 });
 
 t.test('a transaction that removes a membership emits the change', async (t) => {
-  let room = { roomId: '', alice: '' };
-  const { hs, sfu } = await startStack(t, {
-    before: (hs) => {
-      room = roomWithFocus(hs);
-      aliceSession(hs, room.roomId, room.alice);
-    },
-  });
-  await waitFor(() => sfu.readiness.snapshot()['matrix']?.ok === true, 10_000, 'matrix readiness');
+  const { hs, sfu, room } = await readyWithAlice(t);
   const revoked: Revocation[] = [];
   sfu.membership.on('revoked', (r) => revoked.push(r));
   const sent = Date.now();
@@ -200,14 +207,7 @@ t.test('auto-join refuses rooms outside matrix.auto_join_allow', async (t) => {
 });
 
 t.test('leaving a room on request forgets its state', async (t) => {
-  let room = { roomId: '', alice: '' };
-  const { hs, sfu } = await startStack(t, {
-    before: (hs) => {
-      room = roomWithFocus(hs);
-      aliceSession(hs, room.roomId, room.alice);
-    },
-  });
-  await waitFor(() => sfu.readiness.snapshot()['matrix']?.ok === true, 10_000, 'matrix readiness');
+  const { hs, sfu, room } = await readyWithAlice(t);
   const revoked: Revocation[] = [];
   sfu.membership.on('revoked', (r) => revoked.push(r));
   await sfu.membership.leaveRoom(room.roomId);
