@@ -51,7 +51,9 @@ t.test('npm run dev + npm run dev:call', async (t) => {
   t.match(callOut, /^alice connected$/m);
   t.match(callOut, /^bob connected$/m);
 
+  // SIGTERM to the whole group (npm and the node process it runs); the output pipe ends when both are gone.
+  const ended = new Promise<void>((resolve) => dev.stdout.once('end', resolve));
   killDev('SIGTERM');
-  await waitExit(dev, 20_000);
+  await Promise.race([ended, new Promise((r) => setTimeout(r, 20_000))]);
   t.match(devOut, /^stopped$/m, 'dev stops on SIGTERM');
 });
