@@ -1,207 +1,93 @@
 /**
- * @roamhq/wrtc (libwebrtc in Node) as a test client peer. Audio and video come from the nonstandard sources:
- * a 440 Hz tone in 10 ms chunks and synthetic I420 frames (640×360, or 1280×720 for simulcast so that all
- * three layers encode) at 15 fps, each on an interval that is cleared on close. libwebrtc gathers every
- * interface; only UDP candidates on 127.0.0.1 are announced.
+ * @roamhq/wrtc (libwebrtc in Node) as a test client peer, run in a child process. libwebrtc's native objects
+ * can crash a process with SIGSEGV while Node tears it down at exit (node-webrtc issue #636, still present in
+ * @roamhq/wrtc 0.10.0), and tap fails a test file whose process dies by a signal even when every assertion
+ * passed. So the test process never loads @roamhq/wrtc: each `WrtcPeer` forks one child (wrtcChild.ts) that
+ * owns the real peer (wrtcReal.ts: audio/video sources, loopback-only candidates), forwards every call to it
+ * over IPC and mirrors its candidates, data and states. `close()` closes the real peer, then kills the child
+ * with SIGKILL, so how the child would have exited does not matter.
  */
-import wrtcModule from '@roamhq/wrtc';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import {
-  connectionFailure,
-  dataChannelLabel,
-  HeldCandidates,
-  PeerEvents,
-  SIMULCAST_LAYERS,
-  simulcastWanted,
-  trickleSdp,
-} from './common.js';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { connectionFailure, dataChannelLabel, PeerEvents } from './common.js';
 import type { LocalCandidate, OfferOptions, RemoteCandidate, TestPeer } from './types.js';
-
-// The package's types re-export DOM globals, which this project's lib (ES2023, no DOM) does not have, so the
-// part of the API used here is described locally.
-interface WDescription {
-  type: string;
-  sdp: string;
-}
-interface WIceCandidate {
-  candidate: string;
-  sdpMid: string | null;
-  sdpMLineIndex: number | null;
-}
-interface WDataChannel {
-  readonly label: string;
-  readonly readyState: string;
-  binaryType: string;
-  send(data: string): void;
-  close(): void;
-  onopen: (() => void) | null;
-  onclose: (() => void) | null;
-  onmessage: ((e: { data: unknown }) => void) | null;
-}
-interface WTrack {
-  readonly id: string;
-  readonly kind: string;
-  stop(): void;
-}
-type WStream = object;
-interface WTransceiverInit {
-  direction?: string;
-  streams?: WStream[];
-  sendEncodings?: { rid?: string; scaleResolutionDownBy?: number }[];
-}
-interface WPeerConnection {
-  readonly connectionState: string;
-  readonly localDescription: WDescription | null;
-  onicecandidate: ((e: { candidate: WIceCandidate | null }) => void) | null;
-  onconnectionstatechange: (() => void) | null;
-  ondatachannel: ((e: { channel: WDataChannel }) => void) | null;
-  createDataChannel(label: string): WDataChannel;
-  addTransceiver(track: WTrack, init?: WTransceiverInit): unknown;
-  createOffer(): Promise<WDescription>;
-  createAnswer(): Promise<WDescription>;
-  setLocalDescription(d: WDescription): Promise<void>;
-  setRemoteDescription(d: WDescription): Promise<void>;
-  addIceCandidate(c: Record<string, unknown>): Promise<void>;
-  close(): void;
-}
-interface WrtcModule {
-  RTCPeerConnection: new (config: { iceServers: never[]; bundlePolicy: string }) => WPeerConnection;
-  MediaStream: new (tracks?: WTrack[]) => WStream;
-  nonstandard: {
-    RTCVideoSource: new () => {
-      createTrack(): WTrack;
-      onFrame(frame: { width: number; height: number; data: Uint8Array }): void;
-    };
-    RTCAudioSource: new () => {
-      createTrack(): WTrack;
-      onData(data: {
-        samples: Int16Array;
-        sampleRate: number;
-        bitsPerSample: number;
-        channelCount: number;
-        numberOfFrames: number;
-      }): void;
-    };
-  };
-}
-
-const wrtc = wrtcModule as unknown as WrtcModule;
+import type { WrtcChildMessage, WrtcMethod, WrtcMethods, WrtcRequest } from './wrtcProtocol.js';
 
 /**
- * libwebrtc's N-API objects (audio/video sources and their tracks) crash the process with SIGSEGV while Node
- * tears the environment down at exit unless they were garbage-collected before (node-webrtc issue #636, still
- * present in @roamhq/wrtc 0.10.0). So a closed peer drops every reference to its native objects, and the
- * first peer with a source registers one full GC in the process's `exit` handler.
+ * The child runs as TypeScript through tap's loader, like `npm run dev`, without type checking (tsc does that
+ * separately): it is ready about 0.5 s after the fork (1.3 s if ts-node type-checks).
  */
-let exitGcArmed = false;
-function armExitGc(): void {
-  if (exitGcArmed) {
-    return;
-  }
-  exitGcArmed = true;
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  process.once('exit', () => {
-    gc();
-  });
-}
+const CHILD_PATH = fileURLToPath(new URL('./wrtcChild.ts', import.meta.url));
+const CHILD_EXEC_ARGV = ['--import', '@tapjs/typescript/import'];
+/** How long `close()` lets the child close its peer before killing it regardless. */
+const CLOSE_GRACE_MS = 2_000;
 
-const SAMPLE_RATE = 48_000;
-const AUDIO_CHUNK_MS = 10;
-const VIDEO_FPS = 15;
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+}
 
 export class WrtcPeer implements TestPeer {
   readonly kind = 'wrtc' as const;
-  /** Dropped on close (see armExitGc). */
-  #pc: WPeerConnection | undefined;
-  readonly #held = new HeldCandidates<RemoteCandidate>();
+  readonly #child: ChildProcess;
   readonly #events = new PeerEvents('wrtc peer');
-  readonly #timers: NodeJS.Timeout[] = [];
-  readonly #tracks: WTrack[] = [];
-  #dc: WDataChannel | undefined;
+  readonly #pending = new Map<number, Pending>();
+  /** Requests made before the child is listening. */
+  readonly #queue: WrtcRequest[] = [];
+  readonly #exited: Promise<void>;
+  #nextId = 1;
+  #ready = false;
+  #exit: string | undefined;
+  #state = 'new';
+  #dcState: string | undefined;
+  #sendError: Error | undefined;
+  #closing: Promise<void> | undefined;
 
   constructor() {
-    const pc = new wrtc.RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
-    this.#pc = pc;
-    pc.onicecandidate = (e) => {
-      const c = e.candidate;
-      const local: LocalCandidate = { candidate: c?.candidate ?? '' };
-      if (c?.sdpMid != null) {
-        local.sdpMid = c.sdpMid;
-      }
-      if (c?.sdpMLineIndex != null) {
-        local.sdpMLineIndex = c.sdpMLineIndex;
-      }
-      this.#events.candidate(local);
-    };
-    pc.onconnectionstatechange = () => {
-      this.#events.changed();
-    };
-    pc.ondatachannel = (e) => {
-      if (this.#dc === undefined) {
-        this.#adopt(e.channel);
-      }
-    };
+    const child = fork(CHILD_PATH, [], {
+      execArgv: CHILD_EXEC_ARGV,
+      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
+      serialization: 'json',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.#child = child;
+    child.on('message', (msg: WrtcChildMessage) => {
+      this.#onMessage(msg);
+    });
+    this.#exited = new Promise<void>((resolve) => {
+      // 'error' without 'exit' means the child never started (or could not be signalled after exiting).
+      const done = (why: string): void => {
+        this.#onExit(why);
+        resolve();
+      };
+      child.once('exit', (code, signal) => {
+        done(signal !== null ? `signal ${signal}` : `code ${code ?? '?'}`);
+      });
+      child.on('error', (err) => {
+        if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) {
+          done(err.message);
+        }
+      });
+    });
   }
 
   async createOffer(opts: OfferOptions): Promise<string> {
-    const tracks: WTrack[] = [];
-    if (opts.audio === true) {
-      tracks.push(this.#audioTrack());
+    if (dataChannelLabel(opts.dataChannel) !== undefined) {
+      this.#dcState ??= 'connecting';
     }
-    const simulcast = simulcastWanted(opts.video);
-    if (opts.video !== undefined && opts.video !== false) {
-      tracks.push(this.#videoTrack(simulcast ? 1280 : 640, simulcast ? 720 : 360));
-    }
-    const stream = new wrtc.MediaStream(tracks);
-    for (const track of tracks) {
-      this.#live.addTransceiver(track, {
-        direction: 'sendonly',
-        streams: [stream],
-        ...(track.kind === 'video' && simulcast
-          ? { sendEncodings: SIMULCAST_LAYERS.map((l) => ({ ...l })) }
-          : {}),
-      });
-    }
-    const label = dataChannelLabel(opts.dataChannel);
-    if (label !== undefined) {
-      this.#adopt(this.#live.createDataChannel(label));
-    }
-    await this.#live.setLocalDescription(await this.#live.createOffer());
-    return trickleSdp(this.#live.localDescription!.sdp);
+    return this.#call('createOffer', opts);
   }
 
-  async setRemoteDescription(d: { type: 'offer' | 'answer'; sdp: string }): Promise<void> {
-    await this.#live.setRemoteDescription({ type: d.type, sdp: d.sdp });
-    await this.#held.release((c) => this.#apply(c));
+  setRemoteDescription(d: { type: 'offer' | 'answer'; sdp: string }): Promise<void> {
+    return this.#call('setRemoteDescription', { type: d.type, sdp: d.sdp });
   }
 
-  async createAnswer(): Promise<string> {
-    await this.#live.setLocalDescription(await this.#live.createAnswer());
-    return trickleSdp(this.#live.localDescription!.sdp);
+  createAnswer(): Promise<string> {
+    return this.#call('createAnswer');
   }
 
   addIceCandidate(c: RemoteCandidate): Promise<void> {
-    return this.#held.add(c, (x) => this.#apply(x));
-  }
-
-  async #apply(c: RemoteCandidate): Promise<void> {
-    const init: Record<string, unknown> = { candidate: c.candidate };
-    if (c.sdpMid != null) {
-      init['sdpMid'] = c.sdpMid;
-    }
-    if (c.sdpMLineIndex != null) {
-      init['sdpMLineIndex'] = c.sdpMLineIndex;
-    }
-    if (c.candidate === '' && init['sdpMid'] === undefined && init['sdpMLineIndex'] === undefined) {
-      // An end-of-candidates marker needs a media section to refer to; libwebrtc wants one of the two.
-      init['sdpMLineIndex'] = 0;
-    }
-    if (c.usernameFragment != null) {
-      init['usernameFragment'] = c.usernameFragment;
-    }
-    await this.#live.addIceCandidate(init);
+    return this.#call('addIceCandidate', c);
   }
 
   onCandidate(cb: (c: LocalCandidate) => void): void {
@@ -212,8 +98,8 @@ export class WrtcPeer implements TestPeer {
     return this.#events.waitUntil(
       'connected',
       timeoutMs,
-      () => this.connectionState() === 'connected',
-      () => connectionFailure(this.connectionState()),
+      () => this.#state === 'connected',
+      () => connectionFailure(this.#state),
     );
   }
 
@@ -221,17 +107,22 @@ export class WrtcPeer implements TestPeer {
     return this.#events.waitUntil(
       'data channel open',
       timeoutMs,
-      () => this.#dc?.readyState === 'open',
-      () =>
-        this.#dc?.readyState === 'closed' ? 'data channel closed' : connectionFailure(this.connectionState()),
+      () => this.#dcState === 'open',
+      () => (this.#dcState === 'closed' ? 'data channel closed' : connectionFailure(this.#state)),
     );
   }
 
+  /** Sent in order to the child; a failure there is thrown by the next call. */
   sendData(text: string): void {
-    if (this.#dc?.readyState !== 'open') {
-      throw new Error(`wrtc peer: data channel is ${this.#dc?.readyState ?? 'absent'}`);
+    if (this.#sendError !== undefined) {
+      throw this.#sendError;
     }
-    this.#dc.send(text);
+    if (this.#dcState !== 'open') {
+      throw new Error(`wrtc peer: data channel is ${this.#dcState ?? 'absent'}`);
+    }
+    this.#call('sendData', text).catch((err: unknown) => {
+      this.#sendError ??= err instanceof Error ? err : new Error(String(err));
+    });
   }
 
   onData(cb: (text: string) => void): void {
@@ -239,109 +130,139 @@ export class WrtcPeer implements TestPeer {
   }
 
   connectionState(): string {
-    return this.#pc?.connectionState ?? 'closed';
+    return this.#state;
   }
 
-  async close(): Promise<void> {
-    const pc = this.#pc;
-    if (pc === undefined) {
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      // A child that is not listening yet has nothing to close: it is killed right away.
+      if (this.#exit === undefined && this.#ready) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          this.#call('close').catch(() => undefined),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, CLOSE_GRACE_MS);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      this.#markClosed();
+      if (this.#exit === undefined) {
+        this.#child.kill('SIGKILL');
+      }
+      await this.#exited;
+      if (this.#child.connected) {
+        this.#child.disconnect();
+      }
+    })();
+    return this.#closing;
+  }
+
+  #call<M extends WrtcMethod>(
+    method: M,
+    ...args: Parameters<WrtcMethods[M]>
+  ): Promise<Awaited<ReturnType<WrtcMethods[M]>>> {
+    if (this.#exit !== undefined) {
+      return Promise.reject(new Error(`wrtc peer: ${method}: child process exited (${this.#exit})`));
+    }
+    if (this.#closing !== undefined && method !== 'close') {
+      return Promise.reject(new Error(`wrtc peer: ${method}: closed`));
+    }
+    const req: WrtcRequest = { id: this.#nextId++, method, args };
+    return new Promise((resolve, reject) => {
+      this.#pending.set(req.id, {
+        resolve: resolve as (value: unknown) => void,
+        reject: (err) => {
+          reject(new Error(`wrtc peer: ${method}: ${err.message}`, { cause: err }));
+        },
+      });
+      if (this.#ready) {
+        this.#send(req);
+      } else {
+        this.#queue.push(req);
+      }
+    });
+  }
+
+  #send(req: WrtcRequest): void {
+    this.#child.send(req, (err) => {
+      if (err !== null) {
+        this.#settle(req.id, undefined, err);
+      }
+    });
+  }
+
+  #settle(id: number, result: unknown, err?: Error): void {
+    const p = this.#pending.get(id);
+    if (p === undefined) {
       return;
     }
-    this.#pc = undefined;
-    for (const timer of this.#timers) {
-      clearInterval(timer);
+    this.#pending.delete(id);
+    if (err === undefined) {
+      p.resolve(result);
+    } else {
+      p.reject(err);
     }
-    this.#timers.length = 0;
-    this.#events.shutdown();
-    for (const track of this.#tracks) {
-      track.stop();
-    }
-    this.#tracks.length = 0;
-    pc.onicecandidate = null;
-    pc.onconnectionstatechange = null;
-    pc.ondatachannel = null;
-    if (this.#dc !== undefined) {
-      this.#dc.onopen = null;
-      this.#dc.onclose = null;
-      this.#dc.onmessage = null;
-      this.#dc = undefined;
-    }
-    pc.close();
   }
 
-  get #live(): WPeerConnection {
-    if (this.#pc === undefined) {
-      throw new Error('wrtc peer: closed');
-    }
-    return this.#pc;
-  }
-
-  #adopt(dc: WDataChannel): void {
-    this.#dc = dc;
-    dc.binaryType = 'arraybuffer';
-    dc.onopen = () => {
-      this.#events.changed();
-    };
-    dc.onclose = () => {
-      this.#events.changed();
-    };
-    dc.onmessage = (e) => {
-      const data = e.data;
-      this.#events.data(typeof data === 'string' ? data : Buffer.from(data as ArrayBuffer).toString('utf8'));
-    };
-    this.#events.changed();
-  }
-
-  /** A 440 Hz tone, 10 ms per chunk. */
-  #audioTrack(): WTrack {
-    armExitGc();
-    const source = new wrtc.nonstandard.RTCAudioSource();
-    const track = source.createTrack();
-    this.#tracks.push(track);
-    const frames = (SAMPLE_RATE * AUDIO_CHUNK_MS) / 1000;
-    let t = 0;
-    this.#timers.push(
-      setInterval(() => {
-        const samples = new Int16Array(frames);
-        for (let i = 0; i < frames; i++) {
-          samples[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * t++) / SAMPLE_RATE));
+  #onMessage(msg: WrtcChildMessage): void {
+    if ('id' in msg) {
+      if ('error' in msg) {
+        const err = new Error(msg.error.message);
+        err.name = msg.error.name;
+        if (msg.error.stack !== undefined) {
+          err.stack = msg.error.stack;
         }
-        source.onData({
-          samples,
-          sampleRate: SAMPLE_RATE,
-          bitsPerSample: 16,
-          channelCount: 1,
-          numberOfFrames: frames,
-        });
-      }, AUDIO_CHUNK_MS),
-    );
-    return track;
+        this.#settle(msg.id, undefined, err);
+      } else {
+        this.#settle(msg.id, msg.result ?? undefined);
+      }
+      return;
+    }
+    switch (msg.event) {
+      case 'ready':
+        this.#ready = true;
+        for (const req of this.#queue.splice(0)) {
+          this.#send(req);
+        }
+        return;
+      case 'candidate':
+        this.#events.candidate(msg.data);
+        return;
+      case 'data':
+        this.#events.data(msg.data);
+        return;
+      case 'state':
+        if (this.#closing === undefined) {
+          this.#state = msg.data.connectionState;
+          this.#dcState = msg.data.dataChannelState ?? undefined;
+        }
+        this.#events.changed();
+        return;
+    }
   }
 
-  /** I420 frames: a luma ramp that moves every frame over neutral chroma. */
-  #videoTrack(width: number, height: number): WTrack {
-    armExitGc();
-    const source = new wrtc.nonstandard.RTCVideoSource();
-    const track = source.createTrack();
-    this.#tracks.push(track);
-    const data = new Uint8Array((width * height * 3) / 2);
-    data.fill(128, width * height);
-    let n = 0;
-    this.#timers.push(
-      setInterval(
-        () => {
-          const shift = (n++ * 4) % 256;
-          for (let y = 0; y < height; y++) {
-            const row = y * width;
-            for (let x = 0; x < width; x += 16) {
-              data.fill((x + y + shift) & 0xff, row + x, row + x + 16);
-            }
-          }
-          source.onFrame({ width, height, data });
-        },
-        Math.round(1000 / VIDEO_FPS),
-      ),
-    );
-    return track;
+  #onExit(why: string): void {
+    if (this.#exit !== undefined) {
+      return;
+    }
+    this.#exit = why;
+    this.#queue.length = 0;
+    for (const id of [...this.#pending.keys()]) {
+      this.#settle(id, undefined, new Error(`child process exited (${why})`));
+    }
+    if (this.#closing === undefined) {
+      // Died on its own: every wait fails at once.
+      this.#state = 'failed';
+      this.#events.changed();
+    }
+  }
+
+  #markClosed(): void {
+    this.#state = 'closed';
+    if (this.#dcState !== undefined) {
+      this.#dcState = 'closed';
+    }
+    this.#events.shutdown();
   }
 }
