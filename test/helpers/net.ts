@@ -61,9 +61,17 @@ export function waitExit(
   });
 }
 
-/** Local UDP ports in [min, max] that have a bound socket on this machine (from /proc/net/udp{,6}). */
+/** Local UDP ports in [min, max] bound by sockets of THIS process (/proc/net/udp{,6} joined with /proc/self/fd). */
 export async function udpPortsInRange(min: number, max: number): Promise<number[]> {
-  const { readFile } = await import('node:fs/promises');
+  const { readFile, readdir, readlink } = await import('node:fs/promises');
+  const inodes = new Set<string>();
+  for (const fd of await readdir('/proc/self/fd').catch(() => [] as string[])) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m?.[1] !== undefined) {
+      inodes.add(m[1]);
+    }
+  }
   const ports = new Set<number>();
   for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
     let text: string;
@@ -73,9 +81,10 @@ export async function udpPortsInRange(min: number, max: number): Promise<number[
       continue;
     }
     for (const line of text.split('\n').slice(1)) {
-      const local = line.trim().split(/\s+/)[1];
-      const hex = local?.split(':').at(-1);
-      if (hex === undefined) {
+      const cols = line.trim().split(/\s+/);
+      const hex = cols[1]?.split(':').at(-1);
+      const inode = cols[9];
+      if (hex === undefined || inode === undefined || !inodes.has(inode)) {
         continue;
       }
       const port = parseInt(hex, 16);
