@@ -28,8 +28,11 @@ import type { IgnoreReason, TerminatedCall } from './membership/types.js';
 export type MembershipEvents = {
   revoked: [Revocation];
   terminated: [TerminatedCall];
-  /** Room state changed (any applied event, bootstrap or expiry): held invites are re-checked. */
-  changed: [];
+  /**
+   * Room state changed (an applied state event, a bootstrap, an expiry): held invites are re-checked, and
+   * the sessions of `roomId` (undefined = any room) are re-authorized.
+   */
+  changed: [string | undefined];
   listenererror: [string, Error];
 };
 
@@ -147,7 +150,7 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
     if (res.skippedEntries > 0) {
       this.#o.metrics.ignored('bad_entry', res.skippedEntries);
     }
-    this.#publish(res.revocations, res.terminated);
+    this.#publish(res.revocations, res.terminated, res.applied ? ev.room_id : null);
   }
 
   #onFocusMembership(ev: RoomEvent): void {
@@ -198,7 +201,7 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
           this.#o.metrics.ignored(reason, n);
         }
       }
-      this.#publish(res.revocations, res.terminated);
+      this.#publish(res.revocations, res.terminated, roomId);
       this.#o.log.debug({ roomId, events: events.length }, 'room bootstrapped');
       return true;
     } catch (e) {
@@ -207,7 +210,12 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
     }
   }
 
-  #publish(revocations: readonly Revocation[], terminated: readonly TerminatedCall[]): void {
+  /** `changedRoom`: the room whose state changed; undefined = possibly any (expiry); null = none. */
+  #publish(
+    revocations: readonly Revocation[],
+    terminated: readonly TerminatedCall[],
+    changedRoom?: string | null,
+  ): void {
     for (const r of revocations) {
       this.#o.metrics.revoked(r.reason);
       this.#o.log.info(
@@ -220,7 +228,9 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
       this.#o.log.info({ roomId: t.roomId, callId: t.callId }, 'call terminated');
       this.safeEmit('terminated', t);
     }
-    this.safeEmit('changed');
+    if (changedRoom !== null) {
+      this.safeEmit('changed', changedRoom);
+    }
     this.#arm();
   }
 

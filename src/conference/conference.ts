@@ -204,7 +204,10 @@ export class Conference {
     await this.end(s, `remote_hangup${reason !== undefined ? `:${reason}` : ''}`, { notify: null });
   }
 
-  /** Re-authorizes the sessions `match` selects; hangs up those no longer allowed (§3.7). */
+  /**
+   * Re-authorizes the sessions `match` selects; hangs up those no longer allowed (§3.7) and, for format (a)
+   * memberships, those whose sender_session_id is not the membership's session_id any more (§3.1).
+   */
   async recheck(match: (s: Session) => boolean): Promise<void> {
     const now = this.#d.clock.now();
     for (const s of this.sessions()) {
@@ -225,6 +228,12 @@ export class Conference {
         await this.end(s, `revoked:${d.reason}`, {
           notify: 'unknown_error',
           error: { errcode: 'M_FORBIDDEN', error: denyMessage(d) },
+        });
+      } else if (d.sessionId !== undefined && d.sessionId !== s.ids.senderSessionId) {
+        // Format (a): the device announced a new session_id, so this older session is over (§3.1).
+        await this.end(s, 'membership_session_changed', {
+          notify: 'unknown_error',
+          error: { errcode: 'M_FORBIDDEN', error: 'the device’s call membership names another session' },
         });
       }
     }

@@ -19,7 +19,7 @@ import { participantKey, sessionIndexKey, type Session, type SessionIds } from '
 export interface MembershipChanges {
   on(event: 'revoked', fn: (r: Revocation) => void): unknown;
   on(event: 'terminated', fn: (t: { roomId: string; callId: string }) => void): unknown;
-  on(event: 'changed', fn: () => void): unknown;
+  on(event: 'changed', fn: (roomId: string | undefined) => void): unknown;
 }
 
 export interface ConferenceManagerDeps {
@@ -77,8 +77,12 @@ export class ConferenceManager {
     deps.changes.on('terminated', (t) => {
       this.#forRoom(t.roomId, (c) => void c.run('terminated', () => c.recheck(() => true)));
     });
-    deps.changes.on('changed', () => {
+    deps.changes.on('changed', (roomId) => {
       this.#retryHeld();
+      if (roomId !== undefined) {
+        // e.g. a format (a) membership whose session_id changed (protocol.md §3.1).
+        this.#forRoom(roomId, (c) => void c.run('state changed', () => c.recheck(() => true)));
+      }
     });
   }
 

@@ -295,3 +295,40 @@ t.test('events for unknown calls are dropped and counted, without reply', async 
   await new Promise((r) => setTimeout(r, 300));
   t.equal(c.received.length, 0, 'no reply');
 });
+
+t.test(
+  'format (a): a new session_id for the device ends the session with the old sender_session_id',
+  async (t) => {
+    const cs = await startCallStack(t);
+    const c = await cs.client('alice', { membership: false });
+    const legacy = (sessionId: string) => ({
+      'm.calls': [
+        {
+          'm.call_id': CONF,
+          'm.devices': [
+            {
+              device_id: c.deviceId,
+              session_id: sessionId,
+              expires_ts: Date.now() + 3_600_000,
+              feeds: [],
+              'org.matrix.msc3898.foci.active': [cs.focusRef],
+            },
+          ],
+        },
+      ],
+    });
+    cs.hs.sendState(c.userId, cs.roomId, 'org.matrix.msc3401.call.member', c.userId, legacy(c.sessionId));
+    await connected(cs, c);
+    cs.hs.sendState(
+      c.userId,
+      cs.roomId,
+      'org.matrix.msc3401.call.member',
+      c.userId,
+      legacy('another-session'),
+    );
+    const hangup = await c.waitForHangup(15_000);
+    t.equal(hangup['reason'], 'unknown_error');
+    t.equal(errorOf(hangup).errcode, 'M_FORBIDDEN');
+    await noPeerLeft(t, cs, 'after the session change');
+  },
+);
