@@ -30,10 +30,9 @@ import { sendRefusal, type CallAddress } from './refusal.js';
 import type { AuthDecision, Dest, FocusRef, MembershipOracle, SignallingPort } from './ports.js';
 import { participantKey, Session, trackKey, type SessionIds } from './session.js';
 
-export interface ConferenceDeps {
+/** What a conference needs from the rest of the SFU (the manager passes the same services to each). */
+export interface ConferenceServices {
   oracle: MembershipOracle;
-  keepalive: { intervalMs: number; timeoutMs: number };
-  answerTimeoutMs: number;
   signal: SignallingPort;
   media: MediaLayer;
   clock: Clock;
@@ -41,6 +40,11 @@ export interface ConferenceDeps {
   metrics: ConferenceMetrics;
   focus: FocusRef;
   limits: LimitsConfig;
+  keepalive: { intervalMs: number; timeoutMs: number };
+  answerTimeoutMs: number;
+}
+
+export interface ConferenceDeps extends ConferenceServices {
   /** Called inside the queue when a session starts / ends (the manager keeps its index). */
   onSessionStart: (s: Session) => void;
   onSessionEnd: (s: Session) => void;
@@ -496,17 +500,8 @@ export class Conference {
     peer.on('state', (state) => {
       this.#onPeerState(s, state);
     });
-    let answerSdp: string;
-    s.lastOfferSdp = offerSdp;
-    try {
-      answerSdp = await peer.answer(offerSdp);
-    } catch (e) {
-      this.#d.metrics.invites.inc({ result: 'failed' });
-      this.#log.warn({ ...s.logFields, err: toError(e).message }, 'offer could not be applied');
-      await this.end(s, 'bad_offer', {
-        notify: 'unknown_error',
-        error: { errcode: 'M_INVALID_PARAM', error: 'the offer could not be applied' },
-      });
+    const answerSdp = await this.#applyOffer(s, offerSdp, 'offer could not be applied');
+    if (answerSdp === undefined) {
       return;
     }
     this.#sendAnswer(s, 'm.call.answer', answerSdp);
@@ -516,6 +511,25 @@ export class Conference {
     this.#broadcastMetadata(s);
     this.#d.metrics.invites.inc({ result: 'accepted' });
     this.#log.info(s.logFields, 'session started');
+  }
+
+  /**
+   * Applies a to-device offer (invite or negotiate) and returns the answer SDP; on failure the session is
+   * ended with hangup unknown_error + M_INVALID_PARAM and undefined is returned.
+   */
+  async #applyOffer(s: Session, offerSdp: string, logMessage: string): Promise<string | undefined> {
+    s.lastOfferSdp = offerSdp;
+    try {
+      return await s.peer.answer(offerSdp);
+    } catch (e) {
+      this.#d.metrics.invites.inc({ result: 'failed' });
+      this.#log.warn({ ...s.logFields, err: toError(e).message }, logMessage);
+      await this.end(s, 'bad_offer', {
+        notify: 'unknown_error',
+        error: { errcode: 'M_INVALID_PARAM', error: 'the offer could not be applied' },
+      });
+      return undefined;
+    }
   }
 
   async #renegotiate(
@@ -528,17 +542,8 @@ export class Conference {
       user_id: s.ids.userId,
       device_id: s.ids.deviceId,
     });
-    let answerSdp: string;
-    s.lastOfferSdp = offerSdp;
-    try {
-      answerSdp = await s.peer.answer(offerSdp);
-    } catch (e) {
-      this.#d.metrics.invites.inc({ result: 'failed' });
-      this.#log.warn({ ...s.logFields, err: toError(e).message }, 'renegotiation offer could not be applied');
-      await this.end(s, 'bad_offer', {
-        notify: 'unknown_error',
-        error: { errcode: 'M_INVALID_PARAM', error: 'the offer could not be applied' },
-      });
+    const answerSdp = await this.#applyOffer(s, offerSdp, 'renegotiation offer could not be applied');
+    if (answerSdp === undefined) {
       return;
     }
     if (replyType === 'm.call.answer') {

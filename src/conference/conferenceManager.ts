@@ -4,15 +4,11 @@
  * the session of every other event, answers malformed events with a hangup + error object, and turns
  * membership revocations into re-checks. One Conference per `(room_id, conf_id)`.
  */
-import type { Logger } from 'pino';
-import type { LimitsConfig } from '../config/types.js';
-import type { MediaLayer } from '../media/mediaLayer.js';
 import { parseCallEvent, type CallEvent } from '../protocol/toDevice.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
-import { Conference } from './conference.js';
+import type { TimerHandle } from '../util/clock.js';
+import { Conference, type ConferenceServices } from './conference.js';
+import type { Revocation } from './ports.js';
 import { sendRefusal, type CallAddress } from './refusal.js';
-import type { ConferenceMetrics } from './metrics.js';
-import type { FocusRef, MembershipOracle, Revocation, SignallingPort } from './ports.js';
 import { participantKey, sessionIndexKey, type Session, type SessionIds } from './session.js';
 
 /** The change stream of the membership module. */
@@ -22,19 +18,9 @@ export interface MembershipChanges {
   on(event: 'changed', fn: (roomId: string | undefined) => void): unknown;
 }
 
-export interface ConferenceManagerDeps {
-  oracle: MembershipOracle;
+export interface ConferenceManagerDeps extends ConferenceServices {
   changes: MembershipChanges;
-  signal: SignallingPort;
-  media: MediaLayer;
-  clock: Clock;
-  log: Logger;
-  metrics: ConferenceMetrics;
-  focus: FocusRef;
-  limits: LimitsConfig;
   membershipWaitMs: number;
-  keepalive: { intervalMs: number; timeoutMs: number };
-  answerTimeoutMs: number;
 }
 
 export interface IncomingToDevice {
@@ -397,17 +383,9 @@ export class ConferenceManager {
     const key = JSON.stringify([roomId, confId]);
     let conf = this.#conferences.get(key);
     if (conf === undefined || conf.closed) {
+      const { changes: _changes, membershipWaitMs: _wait, ...services } = this.#d;
       const created: Conference = new Conference(roomId, confId, {
-        oracle: this.#d.oracle,
-        keepalive: this.#d.keepalive,
-        answerTimeoutMs: this.#d.answerTimeoutMs,
-        signal: this.#d.signal,
-        media: this.#d.media,
-        clock: this.#d.clock,
-        log: this.#d.log,
-        metrics: this.#d.metrics,
-        focus: this.#d.focus,
-        limits: this.#d.limits,
+        ...services,
         onSessionStart: (s) => this.#index.set(s.indexKey, { conf: created, session: s }),
         onSessionEnd: (s) => {
           if (this.#index.get(s.indexKey)?.session === s) {
