@@ -91,7 +91,11 @@ export class Sfu extends TypedEmitter<SfuEvents> {
       metrics: this.metrics,
       log: log.child({ component: 'transactions' }),
     });
-    this.media = new MediaLayer(config.media);
+    this.media = new MediaLayer(config.media, {
+      clock: this.clock,
+      log: log.child({ component: 'media' }),
+      registry: this.metrics.registry,
+    });
     const hsLog = log.child({ component: 'homeserver' });
     this.client = new HomeserverClient({
       baseUrl: config.homeserver.url,

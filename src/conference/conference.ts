@@ -28,7 +28,7 @@ import { snapshotFor, type Publisher } from './metadataView.js';
 import type { ConferenceMetrics } from './metrics.js';
 import { sendRefusal, type CallAddress } from './refusal.js';
 import type { AuthDecision, Dest, FocusRef, MembershipOracle, SignallingPort } from './ports.js';
-import { participantKey, Session, trackKey, type SessionIds } from './session.js';
+import { participantKey, Session, trackKey, type SessionIds, type Subscription } from './session.js';
 
 /** What a conference needs from the rest of the SFU (the manager passes the same services to each). */
 export interface ConferenceServices {
@@ -320,6 +320,9 @@ export class Conference {
 
   /** Sends every session (except `except`) its full snapshot over the data channel. */
   #broadcastMetadata(except?: Session): void {
+    for (const x of this.sessions()) {
+      this.#applyPublisherState(x);
+    }
     const publishers = this.#publishers();
     for (const x of this.sessions()) {
       if (x !== except && x.dc !== undefined) {
@@ -593,8 +596,7 @@ export class Conference {
       const key = trackKey(t.streamId, t.trackId);
       const sub = s.subscriptions.get(key);
       if (sub !== undefined) {
-        s.peer.releaseForwardingTransceiver(sub.transceiver);
-        s.subscriptions.delete(key);
+        this.#release(s, key, sub);
         changed = true;
       }
     }
@@ -608,6 +610,7 @@ export class Conference {
       if (existing !== undefined) {
         existing.width = t.width ?? 0;
         existing.height = t.height ?? 0; // a resize only re-picks the layer; no renegotiation
+        existing.downTrack?.setRequested(existing.width, existing.height, this.#d.clock.now());
         continue;
       }
       if (own.some((o) => o.streamId === t.streamId && o.trackId === t.trackId)) {
@@ -620,14 +623,17 @@ export class Conference {
         continue;
       }
       const transceiver = s.peer.addForwardingTransceiver(kind, t.streamId, t.trackId);
-      s.subscriptions.set(key, {
+      const sub: Subscription = {
         streamId: t.streamId,
         trackId: t.trackId,
         kind,
         transceiver,
         width: t.width ?? 0,
         height: t.height ?? 0,
-      });
+        downTrack: undefined,
+      };
+      s.subscriptions.set(key, sub);
+      this.#forward(s, sub);
       changed = true;
     }
     if (invalid.length > 0) {
@@ -722,6 +728,60 @@ export class Conference {
     s.metadata = next;
   }
 
+  /** Connects a new subscription to the publisher's track (the media path of protocol.md §7). */
+  #forward(s: Session, sub: Subscription): void {
+    for (const x of this.sessions()) {
+      if (x === s || x.state === 'closed') {
+        continue;
+      }
+      const rt = x.peer
+        .remoteTracks()
+        .find((r) => r.streamId === sub.streamId && r.trackId === sub.trackId && r.sending);
+      const track = rt?.mid === undefined ? undefined : x.peer.publishedTrack(rt.mid);
+      if (track === undefined) {
+        continue;
+      }
+      const dt = s.peer.forward(sub.transceiver, track, sub.width, sub.height);
+      dt.onEnded = () => {
+        void this.run('forwarded track ended', () => this.#pruneSubscriptions());
+      };
+      sub.downTrack = dt;
+      return;
+    }
+    this.#log.warn(
+      { ...s.logFields, streamId: sub.streamId, trackId: sub.trackId },
+      'no published track to forward',
+    );
+  }
+
+  #release(s: Session, key: string, sub: Subscription): void {
+    if (sub.downTrack !== undefined) {
+      s.peer.stopForwarding(sub.downTrack);
+      sub.downTrack = undefined;
+    }
+    s.peer.releaseForwardingTransceiver(sub.transceiver);
+    s.subscriptions.delete(key);
+  }
+
+  /** Mute flags and declared sizes from a publisher's metadata reach its published tracks (layer choice). */
+  #applyPublisherState(s: Session): void {
+    if (s.state === 'closed') {
+      return;
+    }
+    for (const rt of s.peer.remoteTracks()) {
+      const track = rt.mid === undefined ? undefined : s.peer.publishedTrack(rt.mid);
+      if (track === undefined) {
+        continue;
+      }
+      const stream = s.metadata[rt.streamId];
+      track.setMuted(rt.kind === 'video' ? stream?.video_muted === true : stream?.audio_muted === true);
+      const info = stream?.tracks?.[rt.trackId];
+      const w = info?.width ?? 0;
+      const h = info?.height ?? 0;
+      track.setDeclaredSize(w > 0 && h > 0 ? { width: w, height: h } : undefined);
+    }
+  }
+
   /** Forwarded tracks that are no longer available end: their transceivers go inactive (SFU offer). */
   async #pruneSubscriptions(): Promise<void> {
     const publishers = this.#publishers();
@@ -729,9 +789,8 @@ export class Conference {
       const available = snapshotFor(x.participant, publishers);
       let changed = false;
       for (const [key, sub] of x.subscriptions) {
-        if (available[sub.streamId]?.tracks?.[sub.trackId] === undefined) {
-          x.peer.releaseForwardingTransceiver(sub.transceiver);
-          x.subscriptions.delete(key);
+        if (available[sub.streamId]?.tracks?.[sub.trackId] === undefined || sub.downTrack?.closed === true) {
+          this.#release(x, key, sub);
           changed = true;
         }
       }

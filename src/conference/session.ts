@@ -2,6 +2,7 @@
  * A participant's current call in one conference: its identifiers (protocol.md §4.3 key and the fields
  * every reply must echo) and its peer connection. The Conference owns it and drives its lifecycle.
  */
+import type { DownTrack } from '../media/downTrack.js';
 import type { Peer } from '../media/peer.js';
 import type { StreamMetadata } from '../protocol/dc/types.js';
 import type { RTCRtpTransceiver } from 'werift';
@@ -16,6 +17,8 @@ export interface Subscription {
   readonly transceiver: RTCRtpTransceiver;
   width: number;
   height: number;
+  /** The media forwarding into the transceiver (undefined if the published track could not be found). */
+  downTrack: DownTrack | undefined;
 }
 
 export function trackKey(streamId: string, trackId: string): string {

@@ -6,8 +6,13 @@
 import { createSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { RTCPeerConnection } from 'werift';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { MediaConfig } from '../config/types.js';
+import type { Clock } from '../util/clock.js';
+import { MediaCounters, registerMediaMetrics } from './mediaMetrics.js';
 import { Peer } from './peer.js';
+import type { MediaContext } from './peerMedia.js';
 import { peerConfig } from './peerConfig.js';
 
 export interface Closable {
@@ -36,13 +41,32 @@ function tryBind(address: string, port: number): Promise<boolean> {
   });
 }
 
+export interface MediaLayerDeps {
+  clock: Clock;
+  log: Logger;
+  /** Where the media metrics are registered (none: counted, not exported). */
+  registry?: Registry;
+}
+
 export class MediaLayer {
   readonly #config: MediaConfig;
   readonly #resources = new Set<Closable>();
+  readonly #ctx: MediaContext;
+  readonly counters = new MediaCounters();
   #started = false;
 
-  constructor(config: MediaConfig) {
+  constructor(config: MediaConfig, deps: MediaLayerDeps) {
     this.#config = config;
+    this.#ctx = {
+      clock: deps.clock,
+      counters: this.counters,
+      log: deps.log,
+      pliMinIntervalMs: config.pli_min_interval_ms,
+      publisherRembBps: config.publisher_remb_bps,
+    };
+    if (deps.registry !== undefined) {
+      registerMediaMetrics(deps.registry, this.counters);
+    }
   }
 
   get started(): boolean {
@@ -76,6 +100,7 @@ export class MediaLayer {
       this.#config,
       offerSdp,
       (bundle) => new RTCPeerConnection(peerConfig(this.#config, bundle)),
+      this.#ctx,
     );
     const untrack = this.track(peer);
     void peer.whenClosed().then(untrack);

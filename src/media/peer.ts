@@ -19,6 +19,9 @@ import {
 } from '../protocol/sdp.js';
 import { InvalidStateError, toError } from '../util/errors.js';
 import { TypedEmitter } from '../util/events.js';
+import type { DownTrack } from './downTrack.js';
+import { PeerMedia, type MediaContext } from './peerMedia.js';
+import type { PublishedTrack } from './publishedTrack.js';
 
 export type PeerState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
 
@@ -51,6 +54,7 @@ export interface RemoteCandidate {
 export class Peer extends TypedEmitter<PeerEvents> {
   readonly #pc: RTCPeerConnection;
   readonly #announced: readonly string[];
+  readonly #media: PeerMedia;
   #remoteSet = false;
   #pending: RemoteCandidate[] = [];
   #dc: RTCDataChannel | undefined;
@@ -59,10 +63,11 @@ export class Peer extends TypedEmitter<PeerEvents> {
   readonly #closedAt: Promise<void>;
   #resolveClosed!: () => void;
 
-  private constructor(pc: RTCPeerConnection, announced: readonly string[]) {
+  private constructor(pc: RTCPeerConnection, announced: readonly string[], ctx: MediaContext) {
     super();
     this.#pc = pc;
     this.#announced = announced;
+    this.#media = new PeerMedia(pc, ctx);
     this.#closedAt = new Promise((r) => {
       this.#resolveClosed = r;
     });
@@ -75,8 +80,13 @@ export class Peer extends TypedEmitter<PeerEvents> {
   }
 
   /** Creates a peer for an offer. BUNDLE is used only if the offer bundles. */
-  static create(media: MediaConfig, offerSdp: string, makePc: (bundle: boolean) => RTCPeerConnection): Peer {
-    return new Peer(makePc(hasBundleGroup(offerSdp)), media.announced_ips);
+  static create(
+    media: MediaConfig,
+    offerSdp: string,
+    makePc: (bundle: boolean) => RTCPeerConnection,
+    ctx: MediaContext,
+  ): Peer {
+    return new Peer(makePc(hasBundleGroup(offerSdp)), media.announced_ips, ctx);
   }
 
   get state(): PeerState {
@@ -102,6 +112,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     try {
       await this.#pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
       this.#remoteSet = true;
+      this.#media.sync(this.remoteTracks());
       await this.#flushCandidates();
       const answer = await this.#pc.createAnswer();
       await this.#pc.setLocalDescription(answer);
@@ -149,6 +160,26 @@ export class Peer extends TypedEmitter<PeerEvents> {
     return tr;
   }
 
+  /** The track the client publishes on m-line `mid` (undefined until that offer is applied). */
+  publishedTrack(mid: string): PublishedTrack | undefined {
+    return this.#media.published(mid);
+  }
+
+  /** Starts forwarding a published track (of any peer) on one of this peer's forwarding transceivers. */
+  forward(tr: RTCRtpTransceiver, track: PublishedTrack, width: number, height: number): DownTrack {
+    this.#assertOpen();
+    return this.#media.forward(tr, track, width, height);
+  }
+
+  stopForwarding(dt: DownTrack): void {
+    this.#media.stopForwarding(dt);
+  }
+
+  /** The media side (published and forwarded tracks), for stats and tests. */
+  get media(): PeerMedia {
+    return this.#media;
+  }
+
   /** Stops forwarding on a transceiver (direction inactive; the m-line stays for reuse). */
   releaseForwardingTransceiver(tr: RTCRtpTransceiver): void {
     tr.setDirection('inactive');
@@ -172,6 +203,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     this.#assertOpen();
     try {
       await this.#pc.setRemoteDescription({ type: 'answer', sdp });
+      this.#media.sync(this.remoteTracks());
     } catch (e) {
       throw new PeerError(`cannot apply answer: ${toError(e).message}`, { cause: e });
     }
@@ -231,6 +263,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     }
     this.#closed = true;
     this.#pending = [];
+    this.#media.close();
     try {
       await this.#pc.close();
     } catch {

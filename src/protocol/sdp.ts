@@ -107,6 +107,21 @@ export interface RemoteMediaTrack {
   sending: boolean;
   /** `a=rid:<id> send` lines (simulcast layers), in order. */
   rids: string[];
+  /** `max-width`/`max-height` restrictions of those rids, where both are given. */
+  ridSizes: Record<string, { width: number; height: number }>;
+}
+
+/** `max-width=1280;max-height=720` (other restrictions ignored) → the size, if both are valid. */
+function ridSize(params: string | undefined): { width: number; height: number } | undefined {
+  if (params === undefined) {
+    return undefined;
+  }
+  const kv = new Map(params.split(';').map((p) => p.split('=', 2) as [string, string | undefined]));
+  const width = Number(kv.get('max-width'));
+  const height = Number(kv.get('max-height'));
+  return Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0
+    ? { width, height }
+    : undefined;
 }
 
 /** The audio/video m-lines of a remote description with their `a=msid` and direction. */
@@ -120,15 +135,20 @@ export function remoteMediaTracks(sdp: string): RemoteMediaTrack[] {
     let direction = 'sendrecv';
     let msid: string[] | undefined;
     const rids: string[] = [];
+    const ridSizes: Record<string, { width: number; height: number }> = {};
     for (const l of m.lines) {
       if (/^a=(sendrecv|sendonly|recvonly|inactive)$/.test(l)) {
         direction = l.slice(2);
       } else if (l.startsWith('a=msid:')) {
         msid = l.slice('a=msid:'.length).trim().split(/\s+/);
       } else if (l.startsWith('a=rid:')) {
-        const [id, dir] = l.slice('a=rid:'.length).split(/\s+/);
+        const [id, dir, params] = l.slice('a=rid:'.length).split(/\s+/);
         if (id !== undefined && dir === 'send') {
           rids.push(id);
+          const size = ridSize(params);
+          if (size !== undefined) {
+            ridSizes[id] = size;
+          }
         }
       }
     }
@@ -143,6 +163,7 @@ export function remoteMediaTracks(sdp: string): RemoteMediaTrack[] {
       trackId,
       sending: (direction === 'sendrecv' || direction === 'sendonly') && kindMatch[2] !== '0',
       rids,
+      ridSizes,
     });
   }
   return out;

@@ -175,3 +175,28 @@ export function writeVp8Tl0PicIdx(buf: Uint8Array, d: Vp8Descriptor, tl0PicIdx: 
   buf[pos] = tl0PicIdx & 0xff;
   return true;
 }
+
+/**
+ * The frame size carried by a VP8 keyframe (RFC 6386 §9.1: 3-byte frame tag, start code 9d 01 2a, then
+ * 14-bit width and height, little-endian, each with a 2-bit scale above). `descriptorEnd` is where the VP8
+ * payload starts (`offset + d.length`). Undefined unless `d.keyframe` and the bytes are present and valid.
+ */
+export function vp8KeyframeSize(
+  payload: Uint8Array,
+  d: Vp8Descriptor,
+  descriptorEnd: number,
+): { width: number; height: number } | undefined {
+  if (!d.keyframe) {
+    return undefined;
+  }
+  const p = descriptorEnd;
+  if (!Number.isInteger(p) || p < 0 || p + 10 > payload.length) {
+    return undefined;
+  }
+  if (payload[p + 3] !== 0x9d || payload[p + 4] !== 0x01 || payload[p + 5] !== 0x2a) {
+    return undefined;
+  }
+  const width = ((payload[p + 6] as number) | ((payload[p + 7] as number) << 8)) & 0x3fff;
+  const height = ((payload[p + 8] as number) | ((payload[p + 9] as number) << 8)) & 0x3fff;
+  return width > 0 && height > 0 ? { width, height } : undefined;
+}

@@ -34,6 +34,21 @@ import type { LocalCandidate, OfferOptions, RemoteCandidate, TestPeer } from './
 const OPUS_SILENCE = Buffer.from([0xf8, 0xff, 0xfe]);
 const AUDIO_INTERVAL_MS = 20;
 
+/** One RTP packet as a werift subscriber received it (decrypted), with the m-line it arrived on. */
+export interface ReceivedRtp {
+  mid: string | undefined;
+  kind: string;
+  ssrc: number;
+  seq: number;
+  ts: number;
+  marker: boolean;
+  pt: number;
+  payload: Buffer;
+  /** Header extensions as received: raw ids and bytes. */
+  extensions: { id: number; payload: Buffer }[];
+  at: number;
+}
+
 export class WeriftPeer implements TestPeer {
   readonly kind = 'werift' as const;
   readonly #pc: RTCPeerConnection;
@@ -42,6 +57,7 @@ export class WeriftPeer implements TestPeer {
   readonly #held = new HeldCandidates<RemoteCandidate>();
   #dc: RTCDataChannel | undefined;
   #audioTimer: NodeJS.Timeout | undefined;
+  readonly #rtpCbs: ((r: ReceivedRtp) => void)[] = [];
   #closing: Promise<void> | undefined;
 
   constructor() {
@@ -74,6 +90,34 @@ export class WeriftPeer implements TestPeer {
         this.#adopt(dc);
       }
     });
+    this.#pc.onTrack.subscribe((track) => {
+      track.onReceiveRtp.subscribe((rtp) => {
+        if (this.#rtpCbs.length === 0) {
+          return;
+        }
+        const tr = this.#pc.getTransceivers().find((x) => x.receiver.tracks.includes(track));
+        const r: ReceivedRtp = {
+          mid: tr?.mid ?? undefined,
+          kind: track.kind,
+          ssrc: rtp.header.ssrc,
+          seq: rtp.header.sequenceNumber,
+          ts: rtp.header.timestamp,
+          marker: rtp.header.marker,
+          pt: rtp.header.payloadType,
+          payload: Buffer.from(rtp.payload),
+          extensions: rtp.header.extensions.map((e) => ({ id: e.id, payload: Buffer.from(e.payload) })),
+          at: Date.now(),
+        };
+        for (const cb of this.#rtpCbs) {
+          cb(r);
+        }
+      });
+    });
+  }
+
+  /** Every RTP packet received from now on (decrypted; the SFU's forwarded media). */
+  onRtp(cb: (r: ReceivedRtp) => void): void {
+    this.#rtpCbs.push(cb);
   }
 
   async createOffer(opts: OfferOptions): Promise<string> {

@@ -1,0 +1,336 @@
+/**
+ * One forwarded track towards one subscriber (its sendonly transceiver): the pure Forwarder decides per
+ * packet, then the packet is applied on a COPY (werift-notes pitfall 1): a new header with the subscription's
+ * stable SSRC, the subscriber's payload type and extension ids (pitfall 2), the munged seq/ts, and — for VP8 —
+ * a copied payload with the picture id / TL0PICIDX rewritten. Sent with dtlsTransport.sendRtp (werift's
+ * sender cache, offsets and SR loop are bypassed); the SFU sends this stream's RTCP SRs itself.
+ */
+import { RtcpSenderInfo, RtcpSrPacket, RtpHeader, type RTCRtpTransceiver } from 'werift';
+import { Forwarder } from '../forwarding/forwarder.js';
+import { alignTimestamp, forwardedSenderReport } from '../forwarding/rtpClock.js';
+import {
+  forwardedExtensions,
+  planExtensions,
+  type ExtensionPlan,
+  type NegotiatedExtension,
+} from '../rtp/headerExtensions.js';
+import { ntpFromUnixMs } from '../rtp/rtcpFeedback.js';
+import { writeVp8PictureId, writeVp8Tl0PicIdx } from '../rtp/vp8.js';
+import { selectLayer } from '../simulcast/selectLayer.js';
+import type { MediaCounters } from './mediaMetrics.js';
+import type { PublishedTrack, PublisherCodec, SourcePacket, TrackSink } from './publishedTrack.js';
+
+const SR_INTERVAL_MS = 1000;
+
+interface SubscriberCodec {
+  payloadType: number;
+  mimeType: string;
+  parameters?: string | undefined;
+}
+
+export interface DownTrackOptions {
+  track: PublishedTrack;
+  transceiver: RTCRtpTransceiver;
+  counters: MediaCounters;
+  pliMinIntervalMs: number;
+  now: number;
+  width: number;
+  height: number;
+}
+
+export interface DownTrackStats {
+  packets: number;
+  bytes: number;
+  currentLayer: number | undefined;
+  targetLayer: number | undefined;
+}
+
+function toBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+function fmtp(params: string | undefined, key: string): string | undefined {
+  return params
+    ?.split(';')
+    .map((p) => p.trim().split('='))
+    .find(([k]) => k === key)?.[1];
+}
+
+export class DownTrack implements TrackSink {
+  readonly track: PublishedTrack;
+  readonly transceiver: RTCRtpTransceiver;
+  readonly #counters: MediaCounters;
+  readonly #pliMinIntervalMs: number;
+  readonly #fwd: Forwarder;
+  readonly #clockRate: number;
+  #width: number;
+  #height: number;
+  #planSrc: readonly NegotiatedExtension[] | undefined;
+  #planMid: string | null | undefined;
+  #plan: ExtensionPlan = {};
+  #ptSrc: readonly SubscriberCodec[] | undefined;
+  #ptByMime = new Map<string, number>();
+  #ready = false;
+  #closed = false;
+  #packets = 0;
+  #bytes = 0;
+  #lastSrAt = 0;
+  #lastKeyframeRequestAt = Number.NEGATIVE_INFINITY;
+  /** Called when the published track ends (the conference prunes the subscription). */
+  onEnded: (() => void) | undefined;
+
+  constructor(o: DownTrackOptions) {
+    this.track = o.track;
+    this.transceiver = o.transceiver;
+    this.#counters = o.counters;
+    this.#pliMinIntervalMs = o.pliMinIntervalMs;
+    this.#clockRate = o.track.clockRate;
+    this.#fwd = new Forwarder({ clockRate: this.#clockRate, keyframeGated: o.track.kind === 'video' });
+    this.#width = o.width;
+    this.#height = o.height;
+    o.track.addSink(this);
+    this.#reselect(o.now);
+  }
+
+  get ssrc(): number {
+    return this.transceiver.sender.ssrc;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  stats(): DownTrackStats {
+    return {
+      packets: this.#packets,
+      bytes: this.#bytes,
+      currentLayer: this.#fwd.current,
+      targetLayer: this.#fwd.target,
+    };
+  }
+
+  /** A resize (or the first size): re-picks the layer; never renegotiates. */
+  setRequested(width: number, height: number, now: number): void {
+    this.#width = width;
+    this.#height = height;
+    this.#reselect(now);
+  }
+
+  /** The subscriber asked for a keyframe (PLI/FIR): one throttled PLI to the layer being forwarded. */
+  onSubscriberKeyframeRequest(): void {
+    const current = this.#fwd.current;
+    if (current !== undefined) {
+      this.track.requestKeyframe(current, 'subscriber');
+    }
+  }
+
+  onLayersChanged(now: number): void {
+    this.#reselect(now);
+  }
+
+  onTrackClosed(): void {
+    this.#closed = true;
+    this.onEnded?.();
+  }
+
+  onPacket(sp: SourcePacket, now: number): void {
+    if (this.#closed) {
+      return;
+    }
+    const dtls = this.transceiver.sender.dtlsTransport;
+    const ready = this.#isReady();
+    if (!ready) {
+      this.#counters.drop('not_ready');
+      return;
+    }
+    if (!this.#ready) {
+      // Just negotiated: ask for the keyframe the first packet needs.
+      this.#ready = true;
+      this.#requestIfWaiting(now, true);
+    }
+    const pt = this.#payloadType(sp.codec);
+    if (pt === undefined) {
+      this.#counters.drop('unknown_stream');
+      return;
+    }
+    const current = this.#fwd.current;
+    let aligned: number | undefined;
+    if (current !== undefined && sp.layer !== current && sp.fwd.keyframe) {
+      const from = this.track.senderClock(sp.layer);
+      const to = this.track.senderClock(current);
+      if (from !== undefined && to !== undefined) {
+        aligned = alignTimestamp(sp.fwd.ts, from, to, this.#clockRate);
+      }
+    }
+    const d = this.#fwd.decide(sp.fwd, now, aligned);
+    if (!d.forward) {
+      this.#counters.drop(d.reason);
+      return;
+    }
+    if (d.switched) {
+      const dir =
+        d.from === undefined
+          ? 'start'
+          : this.track.rankOf(sp.layer) > this.track.rankOf(d.from)
+            ? 'up'
+            : 'down';
+      this.#counters.switches[dir]++;
+    }
+    let payload = sp.rtp.payload;
+    const vp8 = sp.vp8;
+    if (vp8 !== undefined && (d.pictureId !== undefined || d.tl0PicIdx !== undefined)) {
+      payload = Buffer.from(payload); // copy-then-rewrite: the publisher's buffer is shared
+      if (d.pictureId !== undefined) {
+        writeVp8PictureId(payload, vp8, d.pictureId);
+      }
+      if (d.tl0PicIdx !== undefined) {
+        writeVp8Tl0PicIdx(payload, vp8, d.tl0PicIdx);
+      }
+    }
+    const plan = this.#extensionPlan();
+    let transportSeq: number | undefined;
+    if (plan.transportCcId !== undefined) {
+      dtls.transportSequenceNumber = (dtls.transportSequenceNumber + 1) & 0xffff;
+      transportSeq = dtls.transportSequenceNumber;
+    }
+    const extensions = forwardedExtensions(plan, now, transportSeq, sp.audioLevel).map((e) => ({
+      id: e.id,
+      payload: toBuffer(e.payload),
+    }));
+    const header = new RtpHeader({
+      ssrc: this.ssrc,
+      payloadType: pt,
+      sequenceNumber: d.seq,
+      timestamp: d.ts,
+      marker: d.marker,
+      extensions,
+    });
+    this.#packets = (this.#packets + 1) >>> 0;
+    this.#bytes = (this.#bytes + payload.length) >>> 0;
+    this.#counters.packetOut(this.track.kind, payload.length);
+    void dtls.sendRtp(payload, header);
+  }
+
+  /** Periodic (the subscriber's peer ticks it): keyframe retries while waiting, and this stream's SR. */
+  tick(now: number): void {
+    if (this.#closed || !this.#isReady()) {
+      return;
+    }
+    this.#requestIfWaiting(now, false);
+    if (this.#fwd.started && now - this.#lastSrAt >= SR_INTERVAL_MS) {
+      this.#lastSrAt = now;
+      this.#sendSenderReport(now);
+    }
+  }
+
+  close(): void {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    this.track.removeSink(this);
+  }
+
+  #isReady(): boolean {
+    const t = this.transceiver;
+    const dir = t.currentDirection;
+    return (
+      t.sender.dtlsTransport.state === 'connected' &&
+      (dir === 'sendonly' || dir === 'sendrecv') &&
+      (t.direction === 'sendonly' || t.direction === 'sendrecv')
+    );
+  }
+
+  #reselect(now: number): void {
+    if (this.#closed || this.track.kind !== 'video') {
+      return;
+    }
+    const view = this.track.selectable();
+    const idx = selectLayer(view.layers, {
+      width: this.#width,
+      height: this.#height,
+      muted: this.track.muted,
+    });
+    const target = idx === undefined ? undefined : view.ids[idx];
+    if (target !== this.#fwd.target) {
+      this.#fwd.setTarget(target);
+    }
+    this.#requestIfWaiting(now, true);
+  }
+
+  #requestIfWaiting(now: number, fresh: boolean): void {
+    const target = this.#fwd.target;
+    if (!this.#fwd.waitingForKeyframe || target === undefined || !this.#isReady()) {
+      return;
+    }
+    if (!fresh && now - this.#lastKeyframeRequestAt < this.#pliMinIntervalMs) {
+      return;
+    }
+    this.#lastKeyframeRequestAt = now;
+    const reason = fresh ? (this.#fwd.current === undefined ? 'start' : 'switch') : 'retry';
+    this.track.requestKeyframe(target, reason);
+  }
+
+  #payloadType(codec: PublisherCodec): number | undefined {
+    const src = this.transceiver.codecs as readonly SubscriberCodec[];
+    if (src !== this.#ptSrc) {
+      this.#ptSrc = src;
+      this.#ptByMime = new Map();
+    }
+    const key = `${codec.mimeType.toLowerCase()}|${fmtp(codec.parameters, 'packetization-mode') ?? ''}`;
+    let pt = this.#ptByMime.get(key);
+    if (pt === undefined) {
+      const mime = codec.mimeType.toLowerCase();
+      const same = src.filter((c) => c.mimeType.toLowerCase() === mime);
+      const mode = fmtp(codec.parameters, 'packetization-mode') ?? '0';
+      const match =
+        same.find(
+          (c) => (fmtp(c.parameters, 'packetization-mode') ?? '0') === mode || mime !== 'video/h264',
+        ) ?? same[0];
+      if (match === undefined) {
+        return undefined;
+      }
+      pt = match.payloadType;
+      this.#ptByMime.set(key, pt);
+    }
+    return pt;
+  }
+
+  #extensionPlan(): ExtensionPlan {
+    const src = this.transceiver.headerExtensions as readonly NegotiatedExtension[];
+    const mid = this.transceiver.mid;
+    if (src !== this.#planSrc || mid !== this.#planMid) {
+      this.#planSrc = src;
+      this.#planMid = mid;
+      this.#plan = planExtensions(src, mid ?? undefined);
+    }
+    return this.#plan;
+  }
+
+  #sendSenderReport(now: number): void {
+    const current = this.#fwd.current;
+    const source = current === undefined ? undefined : this.track.senderClock(current);
+    const sr = forwardedSenderReport(
+      {
+        clockRate: this.#clockRate,
+        lastOutTs: this.#fwd.lastOutTs,
+        lastOutAt: this.#fwd.lastOutAt,
+        tsOffset: this.#fwd.tsOffset,
+        ...(source !== undefined ? { sourceSr: source } : {}),
+      },
+      now,
+    );
+    const packet = new RtcpSrPacket({
+      ssrc: this.ssrc,
+      senderInfo: new RtcpSenderInfo({
+        ntpTimestamp: ntpFromUnixMs(sr.ntpMs),
+        rtpTimestamp: sr.rtpTs,
+        packetCount: this.#packets,
+        octetCount: this.#bytes,
+      }),
+    });
+    void this.transceiver.sender.dtlsTransport.sendRtcp([packet]).catch(() => {
+      // the transport is closing
+    });
+  }
+}

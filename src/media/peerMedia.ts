@@ -1,0 +1,314 @@
+/**
+ * The media side of one werift peer connection: the tracks its client publishes (one PublishedTrack per
+ * receiving m-line, fed by a tap on werift's receivers), the tracks forwarded to it (DownTracks), RTCP
+ * dispatch (publisher SRs; subscriber PLI/FIR), REMB towards the publisher (protocol.md §7, werift-notes
+ * pitfall 7) and one periodic tick (layer stalls, keyframe retries, SRs). werift's receive-side NACK generator
+ * is switched off on every receiver (pitfall 3: it floods simulcast publishers).
+ */
+import type { Logger } from 'pino';
+import type { RTCPeerConnection, RTCRtpTransceiver, RtpPacket } from 'werift';
+import { firPacket, pliPacket, rembPacket, unixMsFromNtp } from '../rtp/rtcpFeedback.js';
+import type { RemoteMediaTrack } from '../protocol/sdp.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { toError } from '../util/errors.js';
+import { DownTrack } from './downTrack.js';
+import type { MediaCounters } from './mediaMetrics.js';
+import { PublishedTrack } from './publishedTrack.js';
+
+export const MEDIA_TICK_MS = 100;
+const REMB_INTERVAL_MS = 1000;
+
+export interface MediaContext {
+  clock: Clock;
+  counters: MediaCounters;
+  log: Logger;
+  pliMinIntervalMs: number;
+  publisherRembBps: number;
+}
+
+type Dtls = RTCRtpTransceiver['sender']['dtlsTransport'];
+
+/** The werift receiver members the tap uses (instance properties in werift 0.24.4). */
+interface TappableReceiver {
+  rtcpSsrc: number;
+  trackBySSRC: Record<number, { rid?: string } | undefined>;
+  handleRtpBySsrc: (packet: RtpPacket, extensions: unknown) => void;
+  handleRtpByRid: (packet: RtpPacket, rid: string, extensions: unknown) => void;
+  nack?: { addPacket: (p: RtpPacket) => void };
+}
+
+interface RtcpLike {
+  type: number;
+  ssrc?: number;
+  senderInfo?: { ntpTimestamp: bigint; rtpTimestamp: number };
+  feedback?: { count: number; mediaSsrc?: number; fir?: { ssrc: number }[] };
+}
+
+/** A pre-serialised RTCP packet in the shape werift's sendRtcp takes. */
+function raw(bytes: Uint8Array): { serialize: () => Buffer } {
+  return { serialize: () => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+}
+
+export class PeerMedia {
+  readonly #pc: RTCPeerConnection;
+  readonly #ctx: MediaContext;
+  readonly #published = new Map<string, { track: PublishedTrack; transceiver: RTCRtpTransceiver }>();
+  readonly #down = new Map<number, DownTrack>();
+  readonly #tapped = new WeakSet<object>();
+  readonly #rtcpTransports = new WeakSet<object>();
+  #timer: TimerHandle | undefined;
+  #lastRembAt = 0;
+  #firSeq = 0;
+  #closed = false;
+
+  constructor(pc: RTCPeerConnection, ctx: MediaContext) {
+    this.#pc = pc;
+    this.#ctx = ctx;
+    this.#schedule();
+  }
+
+  /** The published track of a receiving m-line, by mid. */
+  published(mid: string): PublishedTrack | undefined {
+    return this.#published.get(mid)?.track;
+  }
+
+  publishedTracks(): PublishedTrack[] {
+    return [...this.#published.values()].map((p) => p.track);
+  }
+
+  downTracks(): DownTrack[] {
+    return [...this.#down.values()];
+  }
+
+  /**
+   * After a remote description was applied: a PublishedTrack for every m-line the client sends on, its
+   * receiver tapped; RTCP listeners on every transport. Tracks whose m-line stopped sending are closed.
+   */
+  sync(remote: readonly RemoteMediaTrack[]): void {
+    if (this.#closed) {
+      return;
+    }
+    const sending = new Map<string, RemoteMediaTrack>();
+    for (const r of remote) {
+      if (r.sending && r.mid !== undefined) {
+        sending.set(r.mid, r);
+      }
+    }
+    for (const tr of this.#pc.getTransceivers()) {
+      this.#listenRtcp(tr.sender.dtlsTransport);
+      const mid = tr.mid;
+      if (mid === null) {
+        continue;
+      }
+      const r = sending.get(mid);
+      const existing = this.#published.get(mid);
+      if (r === undefined) {
+        if (existing !== undefined) {
+          existing.track.close();
+          this.#published.delete(mid);
+        }
+        continue;
+      }
+      const restrictions = new Map(Object.entries(r.ridSizes));
+      if (existing !== undefined) {
+        existing.track.updateRids(r.rids, restrictions);
+        continue;
+      }
+      const track = new PublishedTrack({
+        kind: r.kind,
+        mid,
+        rids: r.rids,
+        restrictions,
+        clock: this.#ctx.clock,
+        counters: this.#ctx.counters,
+        log: this.#ctx.log,
+        pliMinIntervalMs: this.#ctx.pliMinIntervalMs,
+        codecs: () => tr.codecs,
+        extensions: () => tr.headerExtensions,
+        requestKeyframe: (ssrc) => {
+          this.#sendKeyframeRequest(tr, ssrc);
+        },
+      });
+      this.#published.set(mid, { track, transceiver: tr });
+      this.#tap(tr, track);
+    }
+  }
+
+  /** Starts forwarding `track` on one of this peer's sendonly transceivers. */
+  forward(transceiver: RTCRtpTransceiver, track: PublishedTrack, width: number, height: number): DownTrack {
+    const existing = this.#down.get(transceiver.sender.ssrc);
+    existing?.close();
+    const dt = new DownTrack({
+      track,
+      transceiver,
+      counters: this.#ctx.counters,
+      pliMinIntervalMs: this.#ctx.pliMinIntervalMs,
+      now: this.#ctx.clock.now(),
+      width,
+      height,
+    });
+    this.#down.set(transceiver.sender.ssrc, dt);
+    this.#listenRtcp(transceiver.sender.dtlsTransport);
+    return dt;
+  }
+
+  /** Stops a forwarded track (unsubscribe, or its publisher left). */
+  stopForwarding(dt: DownTrack): void {
+    dt.close();
+    if (this.#down.get(dt.ssrc) === dt) {
+      this.#down.delete(dt.ssrc);
+    }
+  }
+
+  close(): void {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    this.#timer?.cancel();
+    for (const dt of this.#down.values()) {
+      dt.close();
+    }
+    this.#down.clear();
+    for (const { track } of this.#published.values()) {
+      track.close();
+    }
+    this.#published.clear();
+  }
+
+  #schedule(): void {
+    this.#timer = this.#ctx.clock.setTimeout(() => {
+      if (this.#closed) {
+        return;
+      }
+      try {
+        this.#tick(this.#ctx.clock.now());
+      } catch (e) {
+        this.#ctx.log.error({ err: toError(e) }, 'media tick failed');
+      }
+      this.#schedule();
+    }, MEDIA_TICK_MS);
+  }
+
+  #tick(now: number): void {
+    for (const { track } of this.#published.values()) {
+      track.tick(now);
+    }
+    for (const dt of this.#down.values()) {
+      dt.tick(now);
+    }
+    if (now - this.#lastRembAt >= REMB_INTERVAL_MS) {
+      this.#lastRembAt = now;
+      this.#sendRemb();
+    }
+  }
+
+  /** REMB at `media.publisher_remb_bps` naming every video layer SSRC of this publisher, per transport. */
+  #sendRemb(): void {
+    const byTransport = new Map<Dtls, { sender: number; ssrcs: number[] }>();
+    for (const { track, transceiver } of this.#published.values()) {
+      const ssrcs = track.kind === 'video' ? track.ssrcs() : [];
+      const dtls = transceiver.receiver.dtlsTransport;
+      if (ssrcs.length === 0 || dtls.state !== 'connected') {
+        continue;
+      }
+      const entry = byTransport.get(dtls) ?? {
+        sender: (transceiver.receiver as unknown as TappableReceiver).rtcpSsrc,
+        ssrcs: [],
+      };
+      entry.ssrcs.push(...ssrcs);
+      byTransport.set(dtls, entry);
+    }
+    for (const [dtls, e] of byTransport) {
+      const pkt = raw(rembPacket(e.sender, this.#ctx.publisherRembBps, e.ssrcs));
+      void dtls.sendRtcp([pkt as never]).catch(() => {
+        // closing
+      });
+    }
+  }
+
+  /** PLI where the publisher negotiated `nack pli` (or nothing), else FIR where it negotiated `ccm fir`. */
+  #sendKeyframeRequest(tr: RTCRtpTransceiver, ssrc: number): void {
+    const dtls = tr.receiver.dtlsTransport;
+    if (dtls.state !== 'connected') {
+      return;
+    }
+    const sender = (tr.receiver as unknown as TappableReceiver).rtcpSsrc;
+    const fb = tr.codecs[0]?.rtcpFeedback ?? [];
+    const pli = fb.some((f) => f.type === 'nack' && f.parameter === 'pli');
+    const fir = fb.some((f) => f.type === 'ccm' && f.parameter === 'fir');
+    const bytes = !pli && fir ? firPacket(sender, ssrc, this.#firSeq++ & 0xff) : pliPacket(sender, ssrc);
+    void dtls.sendRtcp([raw(bytes) as never]).catch(() => {
+      // closing
+    });
+  }
+
+  #tap(tr: RTCRtpTransceiver, track: PublishedTrack): void {
+    const r = tr.receiver as unknown as TappableReceiver;
+    if (this.#tapped.has(r)) {
+      return;
+    }
+    this.#tapped.add(r);
+    if (r.nack !== undefined) {
+      r.nack.addPacket = () => undefined; // our own NACK generator replaces werift's (pitfall 3)
+    }
+    const bySsrc = r.handleRtpBySsrc;
+    const byRid = r.handleRtpByRid;
+    const feed = (packet: RtpPacket, rid: string | undefined) => {
+      try {
+        track.handle(packet, rid ?? r.trackBySSRC[packet.header.ssrc]?.rid);
+      } catch (e) {
+        this.#ctx.log.error({ err: toError(e), mid: track.mid }, 'forwarding failed for a packet');
+      }
+    };
+    r.handleRtpBySsrc = (packet, extensions) => {
+      feed(packet, undefined);
+      bySsrc(packet, extensions);
+    };
+    r.handleRtpByRid = (packet, rid, extensions) => {
+      feed(packet, rid);
+      byRid(packet, rid, extensions);
+    };
+  }
+
+  #listenRtcp(dtls: Dtls | undefined): void {
+    if (dtls === undefined || this.#rtcpTransports.has(dtls)) {
+      return;
+    }
+    this.#rtcpTransports.add(dtls);
+    dtls.onRtcp.subscribe((p) => {
+      try {
+        this.#onRtcp(p);
+      } catch (e) {
+        this.#ctx.log.warn({ err: toError(e) }, 'RTCP handling failed');
+      }
+    });
+  }
+
+  #onRtcp(packet: unknown): void {
+    const p = packet as RtcpLike;
+    if (this.#closed) {
+      return;
+    }
+    if (p.type === 200 && p.ssrc !== undefined && p.senderInfo !== undefined) {
+      const now = this.#ctx.clock.now();
+      const ntpMs = unixMsFromNtp(p.senderInfo.ntpTimestamp);
+      for (const { track } of this.#published.values()) {
+        if (track.onSenderReport(p.ssrc, ntpMs, p.senderInfo.rtpTimestamp, now)) {
+          break;
+        }
+      }
+      return;
+    }
+    if (p.type === 206 && p.feedback !== undefined) {
+      const fb = p.feedback;
+      if (fb.count === 1 && fb.mediaSsrc !== undefined) {
+        this.#down.get(fb.mediaSsrc)?.onSubscriberKeyframeRequest();
+      } else if (fb.count === 4 && Array.isArray(fb.fir)) {
+        for (const e of fb.fir.slice(0, 32)) {
+          this.#down.get(e.ssrc)?.onSubscriberKeyframeRequest();
+        }
+      }
+    }
+  }
+}

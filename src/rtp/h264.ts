@@ -1,0 +1,47 @@
+/**
+ * H.264 RTP payloads (RFC 6184): keyframe detection for layer switching. A packet starts a keyframe when
+ * it carries (or starts) an IDR slice (NAL type 5) or a sequence parameter set (7), as a single NAL unit,
+ * inside a STAP-A aggregate (24), or as the first fragment of an FU-A (28). Pure, never throws.
+ */
+
+const NAL_IDR = 5;
+const NAL_SPS = 7;
+const STAP_A = 24;
+const FU_A = 28;
+
+function isKeyNal(type: number): boolean {
+  return type === NAL_IDR || type === NAL_SPS;
+}
+
+export function isH264Keyframe(payload: Uint8Array): boolean {
+  if (payload.length < 1) {
+    return false;
+  }
+  const type = (payload[0] as number) & 0x1f;
+  if (type >= 1 && type <= 23) {
+    return isKeyNal(type);
+  }
+  if (type === STAP_A) {
+    // STAP-A: 1-byte header, then (16-bit size, NAL unit) pairs.
+    let pos = 1;
+    while (pos + 2 < payload.length) {
+      const size = ((payload[pos] as number) << 8) | (payload[pos + 1] as number);
+      if (size === 0 || pos + 2 + size > payload.length) {
+        return false;
+      }
+      if (isKeyNal((payload[pos + 2] as number) & 0x1f)) {
+        return true;
+      }
+      pos += 2 + size;
+    }
+    return false;
+  }
+  if (type === FU_A) {
+    if (payload.length < 2) {
+      return false;
+    }
+    const fu = payload[1] as number;
+    return (fu & 0x80) !== 0 && isKeyNal(fu & 0x1f);
+  }
+  return false;
+}
