@@ -1,0 +1,128 @@
+/**
+ * Media-test flows over the call stack: join with media, learn the others' streams from metadata, subscribe
+ * over the data channel (dialect A) and answer every SFU offer automatically, and resize.
+ */
+import { parseDcFrame } from '../../src/protocol/dc/parse.js';
+import type { DcMessage, StreamMetadata } from '../../src/protocol/dc/types.js';
+import type { CallClient } from './callClient.js';
+import { CONF, type CallStack } from './callStack.js';
+import type { OfferOptions } from './peers/types.js';
+import { waitFor } from './stack.js';
+
+export interface MediaClient {
+  c: CallClient;
+  msgs: DcMessage[];
+  /** Latest metadata snapshot received. */
+  metadata(): StreamMetadata;
+  /** SFU offers answered so far. */
+  answered(): number;
+}
+
+/** Joins with the given media, then answers every SFU offer on the data channel. */
+export async function joinWithMedia(cs: CallStack, c: CallClient, media: OfferOptions): Promise<MediaClient> {
+  const msgs: DcMessage[] = [];
+  let answered = 0;
+  let chain = Promise.resolve();
+  c.peer.onData((raw) => {
+    const r = parseDcFrame(raw, { maxBytes: 1 << 20, maxListEntries: 10_000 }, 'server');
+    if (!r.ok) {
+      return;
+    }
+    const m = r.message;
+    msgs.push(m);
+    if (m.kind === 'offer') {
+      chain = chain.then(async () => {
+        await c.peer.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+        const sdp = await c.peer.createAnswer();
+        c.peer.sendData(JSON.stringify({ op: 'answer', ...(m.id !== undefined ? { id: m.id } : {}), sdp }));
+        answered++;
+      });
+    }
+  });
+  await c.invite({ focus: cs.focusRef, confId: CONF, offerOpts: { dataChannel: true, ...media } });
+  await c.waitForAnswer(20_000);
+  await c.peer.waitConnected(20_000);
+  await c.peer.waitDataChannelOpen(20_000);
+  return {
+    c,
+    msgs,
+    metadata: () => {
+      const m = msgs.filter((x) => x.kind === 'metadata').at(-1);
+      return m?.kind === 'metadata' ? m.metadata : {};
+    },
+    answered: () => answered,
+  };
+}
+
+export interface StreamTracks {
+  streamId: string;
+  audio: string | undefined;
+  video: string | undefined;
+}
+
+/** Waits until `mc` knows a stream of `owner` with the wanted kinds. */
+export async function streamOf(
+  mc: MediaClient,
+  owner: string,
+  want: { audio?: boolean; video?: boolean },
+): Promise<StreamTracks> {
+  let found: StreamTracks | undefined;
+  await waitFor(
+    () => {
+      for (const [streamId, s] of Object.entries(mc.metadata())) {
+        if (s.user_id !== owner) {
+          continue;
+        }
+        const tracks = Object.entries(s.tracks ?? {});
+        const audio = tracks.find(([, x]) => x.kind === 'audio')?.[0];
+        const video = tracks.find(([, x]) => x.kind === 'video')?.[0];
+        if ((want.audio !== true || audio !== undefined) && (want.video !== true || video !== undefined)) {
+          found = { streamId, audio, video };
+          return true;
+        }
+      }
+      return false;
+    },
+    20_000,
+    `${owner}'s stream in the metadata`,
+  );
+  return found!;
+}
+
+/** Subscribes (dialect A) and waits until the SFU offer that adds the m-lines was answered. */
+export async function subscribe(
+  mc: MediaClient,
+  tracks: { stream_id: string; track_id: string; width?: number; height?: number }[],
+  id: string,
+): Promise<void> {
+  const before = mc.answered();
+  mc.c.peer.sendData(JSON.stringify({ op: 'subscribe', id, start: tracks }));
+  await waitFor(
+    () => mc.msgs.some((m) => (m.kind === 'ack' || m.kind === 'error') && m.id === id),
+    15_000,
+    `reply to ${id}`,
+  );
+  const err = mc.msgs.find((m) => m.kind === 'error' && m.id === id);
+  if (err !== undefined) {
+    throw new Error(`subscribe ${id} failed: ${JSON.stringify(err)}`);
+  }
+  await waitFor(() => mc.answered() > before, 15_000, `SFU offer for ${id} answered`);
+}
+
+/** A resize: only re-picks the layer (no offer). */
+export function resize(
+  mc: MediaClient,
+  streamId: string,
+  trackId: string,
+  w: number,
+  h: number,
+  id: string,
+): void {
+  mc.c.peer.sendData(
+    JSON.stringify({
+      op: 'subscribe',
+      id,
+      start: [{ stream_id: streamId, track_id: trackId, width: w, height: h }],
+    }),
+  );
+}
