@@ -6,7 +6,9 @@ import { parseDcFrame } from '../../src/protocol/dc/parse.js';
 import type { DcMessage, StreamMetadata } from '../../src/protocol/dc/types.js';
 import type { CallClient } from './callClient.js';
 import { CONF, type CallStack } from './callStack.js';
-import type { OfferOptions } from './peers/types.js';
+import { ChromiumPeer } from './peers/chromiumPeer.js';
+import type { OfferOptions, TestPeer } from './peers/types.js';
+import { WeriftPeer } from './peers/weriftPeer.js';
 import { waitFor } from './stack.js';
 
 export interface MediaClient {
@@ -125,4 +127,33 @@ export function resize(
       start: [{ stream_id: streamId, track_id: trackId, width: w, height: h }],
     }),
   );
+}
+
+/** waitFor with an async check (e.g. getStats), polled every 100 ms. */
+export async function waitForAsync(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export function asWerift(p: TestPeer): WeriftPeer {
+  if (!(p instanceof WeriftPeer)) {
+    throw new Error(`expected a werift peer, got ${p.kind}`);
+  }
+  return p;
+}
+
+export function asChromium(p: TestPeer): ChromiumPeer {
+  if (!(p instanceof ChromiumPeer)) {
+    throw new Error(`expected a Chromium peer, got ${p.kind}`);
+  }
+  return p;
 }

@@ -170,7 +170,27 @@ interface PagePeer {
   createAnswer(): Promise<string>;
   addIce(c: Record<string, unknown>): Promise<void>;
   send(text: string): void;
+  stats(): Promise<RtpStats[]>;
+  setLayerActive(rid: string, active: boolean): Promise<void>;
   close(): void;
+}
+
+/** The getStats fields the media tests read (inbound-rtp for received media, outbound-rtp per rid). */
+export interface RtpStats {
+  type: 'inbound-rtp' | 'outbound-rtp';
+  kind: string;
+  mid?: string;
+  rid?: string;
+  ssrc: number;
+  packets: number;
+  packetsLost?: number;
+  framesDecoded?: number;
+  framesDropped?: number;
+  freezeCount?: number;
+  keyFramesDecoded?: number;
+  frameWidth?: number;
+  frameHeight?: number;
+  qualityLimitationReason?: string;
 }
 interface PageGlobal {
   __peer: PagePeer | undefined;
@@ -195,6 +215,14 @@ const PAGE_SCRIPT = `(() => {
     candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex } : null });
   pc.onconnectionstatechange = () => emit({ t: 'state', state: pc.connectionState });
   pc.ondatachannel = (e) => { if (dc === null) { adopt(e.channel); } };
+  // Received video is rendered (muted, autoplay) so the page decodes it as a real client does.
+  pc.ontrack = (e) => {
+    const el = document.createElement(e.track.kind === 'video' ? 'video' : 'audio');
+    el.muted = true; el.autoplay = true; el.playsInline = true;
+    el.srcObject = new MediaStream([e.track]);
+    document.body.appendChild(el);
+    el.play().catch(() => {});
+  };
   window.__peer = {
     async createOffer(o) {
       if (o.audio || o.video) {
@@ -226,6 +254,31 @@ const PAGE_SCRIPT = `(() => {
         throw new Error('data channel is ' + (dc === null ? 'absent' : dc.readyState));
       }
       dc.send(text);
+    },
+    async stats() {
+      const out = [];
+      (await pc.getStats()).forEach((r) => {
+        if (r.type === 'inbound-rtp') {
+          out.push({ type: r.type, kind: r.kind, mid: r.mid, ssrc: r.ssrc, packets: r.packetsReceived,
+            packetsLost: r.packetsLost, framesDecoded: r.framesDecoded, framesDropped: r.framesDropped,
+            freezeCount: r.freezeCount, keyFramesDecoded: r.keyFramesDecoded, frameWidth: r.frameWidth,
+            frameHeight: r.frameHeight });
+        } else if (r.type === 'outbound-rtp') {
+          out.push({ type: r.type, kind: r.kind, mid: r.mid, rid: r.rid, ssrc: r.ssrc, packets: r.packetsSent,
+            frameWidth: r.frameWidth, frameHeight: r.frameHeight,
+            qualityLimitationReason: r.qualityLimitationReason });
+        }
+      });
+      return out;
+    },
+    async setLayerActive(rid, active) {
+      const sender = pc.getSenders().find((x) => x.track && x.track.kind === 'video');
+      if (!sender) { throw new Error('no video sender'); }
+      const p = sender.getParameters();
+      const enc = p.encodings.find((e) => e.rid === rid);
+      if (!enc) { throw new Error('no encoding ' + rid); }
+      enc.active = active;
+      await sender.setParameters(p);
     },
     close() {
       for (const s of streams) { for (const t of s.getTracks()) { t.stop(); } }
@@ -296,6 +349,27 @@ export class ChromiumPeer implements TestPeer {
       args,
     );
     return trickleSdp(sdp);
+  }
+
+  /** getStats: inbound-rtp (received) and outbound-rtp (sent, per rid) entries. */
+  stats(): Promise<RtpStats[]> {
+    return this.#page.evaluate(() => (globalThis as unknown as PageGlobal).__peer!.stats());
+  }
+
+  /** Starts or stops one simulcast encoding (RTCRtpSender.setParameters `active`). */
+  async setLayerActive(rid: string, active: boolean): Promise<void> {
+    await this.#page.evaluate(
+      (x) => (globalThis as unknown as PageGlobal).__peer!.setLayerActive(x.rid, x.active),
+      {
+        rid,
+        active,
+      },
+    );
+  }
+
+  /** A PNG of the page (the rendered remote videos), for test artifacts. */
+  async screenshot(path: string): Promise<void> {
+    await this.#page.screenshot({ path });
   }
 
   async setRemoteDescription(d: { type: 'offer' | 'answer'; sdp: string }): Promise<void> {
