@@ -74,3 +74,42 @@ t.test(
     t.match(m, /direction="down"} [1-9]/, 'a switch down counted');
   },
 );
+
+t.test('three subscribers at three sizes on one publisher get three different layers at once', async (t) => {
+  const cs = await startCallStack(t);
+  const alice = await cs.client('alice', { kind: 'wrtc' });
+  await joinWithMedia(cs, alice, { audio: true, video: { simulcast: true } });
+  const sizes = [
+    [320, 180],
+    [640, 360],
+    [1280, 720],
+  ] as const;
+  const subs = await Promise.all(
+    sizes.map(async ([w, h], i) => {
+      const c = await cs.client(`sub${i}`);
+      const mc = await joinWithMedia(cs, c, {});
+      const s = await streamOf(mc, alice.userId, { video: true });
+      const check = new StreamChecker(true);
+      asWerift(c.peer).onRtp((r) => {
+        if (r.kind === 'video') {
+          check.add(r);
+        }
+      });
+      await subscribe(mc, [{ stream_id: s.streamId, track_id: s.video!, width: w, height: h }], `s${i}`);
+      return { w, h, check };
+    }),
+  );
+  await waitFor(
+    () => subs.every((s) => s.check.report.keyframes.length > 0 && s.check.report.packets > 30),
+    20_000,
+    'video at every subscriber',
+  );
+  for (const s of subs) {
+    t.same(
+      [...new Set(s.check.report.keyframes.map((k) => `${k.width}x${k.height}`))],
+      [`${s.w}x${s.h}`],
+      `the ${s.w}×${s.h} subscriber receives exactly that layer`,
+    );
+    t.same(s.check.report.problems, [], `${s.w}×${s.h}: continuous`);
+  }
+});

@@ -1,0 +1,163 @@
+/**
+ * PublishedTrack with werift packet objects and a fake clock: malformed and unknown input is counted and
+ * dropped without throwing, a failing subscriber never stops the others, layers stall after 2 s without RTP
+ * (and come back), keyframe sizes are measured, keyframe requests are throttled per SSRC.
+ */
+import { pino } from 'pino';
+import t from 'tap';
+import { RtpHeader, RtpPacket } from 'werift';
+import { MediaCounters } from '../../../src/media/mediaMetrics.js';
+import { PublishedTrack, type SourcePacket, type TrackSink } from '../../../src/media/publishedTrack.js';
+import { FakeClock } from '../../helpers/fakeClock.js';
+
+const VP8 = { payloadType: 96, mimeType: 'video/VP8', clockRate: 90000 };
+
+function setup(rids: string[] = ['q', 'h', 'f']) {
+  const clock = new FakeClock();
+  const counters = new MediaCounters();
+  const requests: number[] = [];
+  const track = new PublishedTrack({
+    kind: 'video',
+    mid: '1',
+    rids,
+    restrictions: new Map(),
+    clock,
+    counters,
+    log: pino({ level: 'silent' }),
+    pliMinIntervalMs: 500,
+    codecs: () => [VP8],
+    extensions: () => [],
+    requestKeyframe: (ssrc) => requests.push(ssrc),
+  });
+  return { clock, counters, requests, track };
+}
+
+/** A VP8 packet: descriptor X=1,S=1 with a 15-bit picture id, then a keyframe header of `w`×`h` (or a delta). */
+function vp8Packet(ssrc: number, seq: number, key: { w: number; h: number } | undefined, pt = 96): RtpPacket {
+  const desc = [0x90, 0x80, 0x80, 0x01]; // X S | I | M=1 pid 0x0001
+  const body = key
+    ? [0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, key.w & 0xff, key.w >> 8, key.h & 0xff, key.h >> 8, 0, 0]
+    : [0x11, 0x02, 0x00, 0, 0, 0];
+  return new RtpPacket(
+    new RtpHeader({ ssrc, sequenceNumber: seq, timestamp: seq * 3000, payloadType: pt }),
+    Buffer.from([...desc, ...body]),
+  );
+}
+
+function sink(onPacket: (p: SourcePacket) => void = () => undefined) {
+  const s = { packets: [] as SourcePacket[], layerChanges: 0, closed: false };
+  const impl: TrackSink = {
+    onPacket: (p) => {
+      s.packets.push(p);
+      onPacket(p);
+    },
+    onLayersChanged: () => {
+      s.layerChanges++;
+    },
+    onTrackClosed: () => {
+      s.closed = true;
+    },
+  };
+  return { s, impl };
+}
+
+t.test('malformed and unknown packets are counted and dropped, never thrown', async (t) => {
+  const { counters, track } = setup();
+  const a = sink();
+  track.addSink(a.impl);
+  const truncated = new RtpPacket(new RtpHeader({ ssrc: 1, payloadType: 96 }), Buffer.from([0x90])); // X set, no X byte
+  t.doesNotThrow(() => {
+    track.handle(truncated, 'q');
+  });
+  t.equal(counters.dropped.malformed, 1, 'truncated VP8 descriptor: malformed');
+  track.handle(vp8Packet(1, 1, undefined, 111), 'q');
+  t.equal(counters.dropped.unknown_stream, 1, 'unknown payload type');
+  track.handle(vp8Packet(99, 2, undefined), 'x');
+  t.equal(counters.dropped.unknown_stream, 2, 'unknown rid');
+  t.equal(a.s.packets.length, 0, 'nothing reached the subscriber');
+  track.handle(new RtpPacket(new RtpHeader({ ssrc: 1, payloadType: 96 }), Buffer.alloc(0)), 'q');
+  t.equal(a.s.packets.length, 1, 'padding-only reaches the forwarder (which drops it without a seq hole)');
+  t.equal(a.s.packets[0]?.fwd.payloadSize, 0);
+});
+
+t.test('a failing subscriber does not stop forwarding to the others', async (t) => {
+  const { track } = setup();
+  const bad = sink(() => {
+    throw new Error('boom');
+  });
+  const good = sink();
+  track.addSink(bad.impl);
+  track.addSink(good.impl);
+  for (let i = 0; i < 5; i++) {
+    t.doesNotThrow(() => {
+      track.handle(vp8Packet(1, i, undefined), 'q');
+    });
+  }
+  t.equal(good.s.packets.length, 5, 'the other subscriber got every packet');
+});
+
+t.test('layers: measured keyframe size, ordered by size, stall after 2 s and resume', async (t) => {
+  const { clock, track } = setup();
+  const a = sink();
+  track.addSink(a.impl);
+  track.handle(vp8Packet(30, 1, { w: 1280, h: 720 }), 'f');
+  track.handle(vp8Packet(10, 1, { w: 320, h: 180 }), 'q');
+  track.handle(vp8Packet(20, 1, { w: 640, h: 360 }), 'h');
+  const v = track.selectable();
+  t.same(
+    v.layers.map((l) => l.size),
+    [
+      { width: 320, height: 180 },
+      { width: 640, height: 360 },
+      { width: 1280, height: 720 },
+    ],
+  );
+  t.same(
+    v.layers.map((l) => l.active),
+    [true, true, true],
+  );
+  const changes = a.s.layerChanges;
+  clock.advance(1000);
+  track.handle(vp8Packet(10, 2, undefined), 'q');
+  track.handle(vp8Packet(20, 2, undefined), 'h');
+  clock.advance(999); // f silent for 1999 ms
+  track.tick(clock.now());
+  t.equal(track.selectable().layers[2]?.active, true, 'still active at 1999 ms');
+  clock.advance(1);
+  track.tick(clock.now());
+  t.equal(track.selectable().layers[2]?.active, false, 'stalled at 2000 ms');
+  t.ok(a.s.layerChanges > changes, 'subscribers told');
+  track.handle(vp8Packet(30, 2, undefined), undefined); // by SSRC, rid learned before
+  t.equal(track.selectable().layers[2]?.active, true, 'resumes with its next packet');
+});
+
+t.test('keyframe requests are throttled per SSRC', async (t) => {
+  const { clock, counters, requests, track } = setup();
+  track.handle(vp8Packet(10, 1, undefined), 'q');
+  track.handle(vp8Packet(20, 1, undefined), 'h');
+  const q = track.selectable().ids[0]!;
+  const h = track.selectable().ids[1]!;
+  track.requestKeyframe(q, 'switch');
+  track.requestKeyframe(q, 'switch');
+  track.requestKeyframe(h, 'switch');
+  clock.advance(499);
+  track.requestKeyframe(q, 'retry');
+  clock.advance(1);
+  track.requestKeyframe(q, 'retry');
+  t.same(requests, [10, 20, 10], 'one per SSRC per 500 ms');
+  t.equal(counters.keyframeRequests.switch, 2);
+  t.equal(counters.keyframeRequests.retry, 1);
+  track.requestKeyframe(2, 'switch'); // f: SSRC unknown yet
+  t.equal(requests.length, 3, 'no request for a layer whose SSRC is unknown');
+});
+
+t.test('closing the track tells its subscribers', async (t) => {
+  const { track } = setup([]);
+  const a = sink();
+  track.addSink(a.impl);
+  track.close();
+  t.equal(a.s.closed, true);
+  const late = sink();
+  track.addSink(late.impl);
+  t.equal(late.s.closed, true, 'a subscriber added after close is told at once');
+});
