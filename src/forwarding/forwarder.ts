@@ -81,8 +81,9 @@ export class Forwarder {
   #target: number | undefined;
   #maxTemporal = ALL_TEMPORAL;
   #started = false;
-  /** Input seq of the packet that switched to the current layer. */
-  #switchSeq = 0;
+  /** Highest input seq of the current layer, and how far (saturating) it is past the switch point. */
+  #highestIn = 0;
+  #sinceSwitch = 0;
   #tsOffset = 0;
   #lastOutTs = 0;
   #lastOutAt = 0;
@@ -173,8 +174,15 @@ export class Forwarder {
       switched = true;
     } else if (this.#target === undefined) {
       return drop('no_layer');
-    } else if (seqDiff(p.seq, this.#switchSeq, 16) < 0) {
-      return drop('before_switch');
+    } else {
+      const d = seqDiff(p.seq, this.#highestIn, 16);
+      if (this.#sinceSwitch + d < 0) {
+        return drop('before_switch');
+      }
+      if (d > 0) {
+        this.#highestIn = p.seq;
+        this.#sinceSwitch = Math.min(this.#sinceSwitch + d, 1 << 30);
+      }
     }
     const vp8 = p.vp8;
     const pid15 =
@@ -253,7 +261,8 @@ export class Forwarder {
       this.#tl0Started = true;
     }
     this.#current = p.layer;
-    this.#switchSeq = p.seq;
+    this.#highestIn = p.seq;
+    this.#sinceSwitch = 0;
     this.#started = true;
   }
 

@@ -68,16 +68,17 @@ export function rembPacket(senderSsrc: number, bps: number, ssrcs: readonly numb
   return buf;
 }
 
-/** NTP 64-bit timestamp (seconds since 1900 in 32.32 fixed point) for a Unix time in ms. */
+/** NTP 64-bit timestamp (seconds since 1900 in 32.32 fixed point, wrapping at the 2036 era) for a Unix ms. */
 export function ntpFromUnixMs(ms: number): bigint {
-  const secs = Math.floor(ms / 1000) + 2_208_988_800;
+  const secs = (Math.floor(ms / 1000) + 2_208_988_800) % 2 ** 32;
   const frac = Math.floor(((ms % 1000) / 1000) * 2 ** 32);
   return (BigInt(secs) << 32n) | BigInt(frac >>> 0);
 }
 
-/** The inverse of {@link ntpFromUnixMs}. */
+/** The inverse of {@link ntpFromUnixMs}: seconds with the top bit clear are era 1 (after 2036, RFC 4330 §3). */
 export function unixMsFromNtp(ntp: bigint): number {
-  const secs = Number(ntp >> 32n) - 2_208_988_800;
+  const raw = Number((ntp >> 32n) & 0xffffffffn);
+  const secs = (raw < 2 ** 31 ? raw + 2 ** 32 : raw) - 2_208_988_800;
   const frac = Number(ntp & 0xffffffffn);
   return secs * 1000 + (frac * 1000) / 2 ** 32;
 }
