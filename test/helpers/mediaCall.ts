@@ -129,21 +129,6 @@ export function resize(
   );
 }
 
-/** waitFor with an async check (e.g. getStats), polled every 100 ms. */
-export async function waitForAsync(
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 export function asWerift(p: TestPeer): WeriftPeer {
   if (!(p instanceof WeriftPeer)) {
     throw new Error(`expected a werift peer, got ${p.kind}`);

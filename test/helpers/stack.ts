@@ -77,9 +77,13 @@ export async function startStack(t: Teardown, opts: StackOptions = {}): Promise<
 }
 
 /** Resolves when `check()` holds, polling every 20 ms; rejects after `timeoutMs`. */
-export async function waitFor(check: () => boolean, timeoutMs: number, what = 'condition'): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what = 'condition',
+): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     }

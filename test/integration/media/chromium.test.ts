@@ -8,15 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import t from 'tap';
 import { startCallStack } from '../../helpers/callStack.js';
-import {
-  asChromium,
-  asWerift,
-  joinWithMedia,
-  resize,
-  streamOf,
-  subscribe,
-  waitForAsync,
-} from '../../helpers/mediaCall.js';
+import { asChromium, asWerift, joinWithMedia, resize, streamOf, subscribe } from '../../helpers/mediaCall.js';
 import { closeBrowser, launchBrowser, type ChromiumPeer } from '../../helpers/peers/index.js';
 import { StreamChecker } from '../../helpers/rtpCheck.js';
 import { waitFor } from '../../helpers/stack.js';
@@ -49,7 +41,7 @@ t.test(
     const sub = asChromium(bob.peer);
 
     // All three layers flow to the SFU (REMB at media.publisher_remb_bps).
-    await waitForAsync(
+    await waitFor(
       async () => {
         const out = (await pub.stats()).filter((x) => x.type === 'outbound-rtp' && x.kind === 'video');
         return out.length === 3 && out.every((x) => x.packets > 20);
@@ -75,11 +67,7 @@ t.test(
     ];
     await subscribe(b, tracks(320, 180), 'b1');
     await subscribe(c, tracks(320, 180), 'c1');
-    await waitForAsync(
-      async () => (await inboundVideo(sub))?.frameWidth === 320,
-      20_000,
-      'bob decodes 320×180',
-    );
+    await waitFor(async () => (await inboundVideo(sub))?.frameWidth === 320, 20_000, 'bob decodes 320×180');
     await waitFor(() => video.report.keyframes.length > 0, 20_000, 'carol gets a low keyframe');
     t.same(
       [...new Set(video.report.keyframes.map((k) => `${k.width}x${k.height}`))],
@@ -87,22 +75,14 @@ t.test(
       'carol receives only the low layer',
     );
 
-    await waitForAsync(
-      async () => ((await inboundVideo(sub))?.framesDecoded ?? 0) > 10,
-      20_000,
-      'bob decoding',
-    );
+    await waitFor(async () => ((await inboundVideo(sub))?.framesDecoded ?? 0) > 10, 20_000, 'bob decoding');
     const before = (await inboundVideo(sub))!;
     const upAt = Date.now();
     resize(b, s.streamId, s.video!, 1280, 720, 'b-up');
     resize(c, s.streamId, s.video!, 1280, 720, 'c-up');
     await waitFor(() => video.report.keyframes.some((k) => k.width === 1280), 20_000, 'carol: high keyframe');
     t.comment(`switch up (werift): ${video.report.keyframes.find((k) => k.width === 1280)!.at - upAt} ms`);
-    await waitForAsync(
-      async () => (await inboundVideo(sub))?.frameWidth === 1280,
-      20_000,
-      'bob decodes 1280×720',
-    );
+    await waitFor(async () => (await inboundVideo(sub))?.frameWidth === 1280, 20_000, 'bob decodes 1280×720');
     t.comment(`switch up (Chromium, via getStats polling): ≤ ${Date.now() - upAt} ms`);
     await new Promise((r) => setTimeout(r, 2000));
     const after = (await inboundVideo(sub))!;
@@ -138,11 +118,7 @@ t.test(
     t.comment(
       `back on 1280×720 ${video.report.keyframes.find((k) => k.width === 1280 && k.at > resumeAt)!.at - resumeAt} ms after resuming`,
     );
-    await waitForAsync(
-      async () => (await inboundVideo(sub))?.frameWidth === 1280,
-      20_000,
-      'bob back on 1280×720',
-    );
+    await waitFor(async () => (await inboundVideo(sub))?.frameWidth === 1280, 20_000, 'bob back on 1280×720');
 
     t.same(
       video.report.problems,
