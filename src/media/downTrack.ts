@@ -4,9 +4,15 @@
  * stable SSRC, the subscriber's payload type and extension ids (pitfall 2), the munged seq/ts, and — for VP8 —
  * a copied payload with the picture id / TL0PICIDX rewritten. Sent with dtlsTransport.sendRtp (werift's
  * sender cache, offsets and SR loop are bypassed); the SFU sends this stream's RTCP SRs itself.
+ *
+ * Loss recovery downstream: every packet sent is kept (header + payload objects, never mutated afterwards) in
+ * a RetransmitBuffer of ≥ 1 s; a subscriber NACK is answered with exactly those bytes, at most once per RTT
+ * per packet, and within a byte budget equal to the stream's own rate, so a NACK storm can at most double
+ * what this stream sends. The RTT comes from the subscriber's receiver reports on our SRs.
  */
 import { RtcpSenderInfo, RtcpSrPacket, RtpHeader, type RTCRtpTransceiver } from 'werift';
 import { Forwarder } from '../forwarding/forwarder.js';
+import { RetransmitBuffer } from '../forwarding/retransmitBuffer.js';
 import { alignTimestamp, forwardedSenderReport } from '../forwarding/rtpClock.js';
 import {
   forwardedExtensions,
@@ -21,6 +27,26 @@ import type { MediaCounters } from './mediaMetrics.js';
 import type { PublishedTrack, PublisherCodec, SourcePacket, TrackSink } from './publishedTrack.js';
 
 const SR_INTERVAL_MS = 1000;
+/** Retransmission buffer: 1,024 packets (≥ 1 s up to ≈ 10 Mbit/s of video) and at most 1.5 s old. */
+const RTX_BUFFER_PACKETS = 1024;
+const RTX_BUFFER_MS = 1500;
+/** The retransmission budget refills at the stream's rate, with bursts of this much of it. */
+const RTX_BURST_S = 0.25;
+/** Before the stream's rate is known, and as a floor: 64 kbit/s. */
+const RTX_MIN_RATE_BYTES = 8000;
+const RATE_WINDOW_MS = 500;
+const DEFAULT_RTT_MS = 20;
+
+interface SentPacket {
+  header: RtpHeader;
+  payload: Buffer;
+}
+
+export interface ReceiverReportBlock {
+  fractionLost: number;
+  lsr: number;
+  dlsr: number;
+}
 
 interface SubscriberCodec {
   payloadType: number;
@@ -76,6 +102,16 @@ export class DownTrack implements TrackSink {
   #bytes = 0;
   #lastSrAt = 0;
   #lastKeyframeRequestAt = Number.NEGATIVE_INFINITY;
+  readonly #sent: RetransmitBuffer<SentPacket> | undefined;
+  /** Our recent SRs: LSR (middle 32 bits of their NTP time) → when sent, for RTT from receiver reports. */
+  readonly #srSent: { lsr: number; at: number }[] = [];
+  #rttMs: number | undefined;
+  #lossFraction = 0;
+  #rateBytesPerS = 0;
+  #rateWindowStart = 0;
+  #rateWindowBytes = 0;
+  #rtxTokens = RTX_MIN_RATE_BYTES * RTX_BURST_S;
+  #rtxRefilledAt = 0;
   /** Called when the published track ends (the conference prunes the subscription). */
   onEnded: (() => void) | undefined;
 
@@ -88,6 +124,10 @@ export class DownTrack implements TrackSink {
     this.#fwd = new Forwarder({ clockRate: this.#clockRate, keyframeGated: o.track.kind === 'video' });
     this.#width = o.width;
     this.#height = o.height;
+    this.#rateWindowStart = o.now;
+    this.#rtxRefilledAt = o.now;
+    this.#sent =
+      o.track.kind === 'video' ? new RetransmitBuffer(RTX_BUFFER_PACKETS, RTX_BUFFER_MS) : undefined;
     o.track.addSink(this);
     this.#reselect(o.now);
   }
@@ -121,6 +161,74 @@ export class DownTrack implements TrackSink {
     const current = this.#fwd.current;
     if (current !== undefined) {
       this.track.requestKeyframe(current, 'subscriber');
+    }
+  }
+
+  /** Round-trip time to the subscriber from its receiver reports (undefined before one). */
+  get rttMs(): number | undefined {
+    return this.#rttMs;
+  }
+
+  /** The subscriber's last reported loss fraction for this stream (0–1). */
+  get lossFraction(): number {
+    return this.#lossFraction;
+  }
+
+  /** What this stream sends, bytes per second (last 0.5 s window). */
+  get rateBytesPerS(): number {
+    return this.#rateBytesPerS;
+  }
+
+  /**
+   * A subscriber NACK for this stream's sequence numbers (already bounded and 16-bit): each answered with
+   * the packet first sent, unless unknown, older than the buffer, resent within an RTT, or over budget.
+   */
+  onNack(seqs: readonly number[], now: number): void {
+    const buf = this.#sent;
+    const counters = this.#counters;
+    if (buf === undefined || this.#closed) {
+      counters.retransmits.missing += seqs.length;
+      return;
+    }
+    this.#refillRtx(now);
+    const dtls = this.transceiver.sender.dtlsTransport;
+    const minResendMs = Math.max(5, 0.8 * (this.#rttMs ?? DEFAULT_RTT_MS));
+    for (const seq of seqs) {
+      const verdict = buf.check(seq, now, minResendMs);
+      if (verdict !== 'send') {
+        counters.retransmits[verdict]++;
+        continue;
+      }
+      const p = buf.get(seq);
+      if (p === undefined) {
+        counters.retransmits.missing++;
+        continue;
+      }
+      const size = p.payload.length + 12;
+      if (this.#rtxTokens < size) {
+        counters.retransmits.rate_limited++;
+        continue;
+      }
+      this.#rtxTokens -= size;
+      buf.markResent(seq, now);
+      counters.retransmits.sent++;
+      void dtls.sendRtp(p.payload, p.header);
+    }
+  }
+
+  /** A report block about this stream from the subscriber (RR or SR): loss fraction and RTT. */
+  onReceiverReport(block: ReceiverReportBlock, now: number): void {
+    this.#lossFraction = Math.max(0, Math.min(255, block.fractionLost | 0)) / 256;
+    if (block.lsr === 0) {
+      return;
+    }
+    const sr = this.#srSent.find((x) => x.lsr === block.lsr >>> 0);
+    if (sr === undefined) {
+      return;
+    }
+    const rtt = now - sr.at - (block.dlsr >>> 0) / 65.536;
+    if (rtt >= 0 && rtt < 10_000) {
+      this.#rttMs = this.#rttMs === undefined ? rtt : this.#rttMs * 0.75 + rtt * 0.25;
     }
   }
 
@@ -207,12 +315,21 @@ export class DownTrack implements TrackSink {
     });
     this.#packets = (this.#packets + 1) >>> 0;
     this.#bytes = (this.#bytes + payload.length) >>> 0;
+    this.#rateWindowBytes += payload.length + 12;
     this.#counters.packetOut(this.track.kind, payload.length);
+    // Kept as is for retransmission: neither the header nor the payload is written after this point (the
+    // publisher's payload, when not rewritten, is a per-packet buffer nobody mutates).
+    this.#sent?.put(d.seq, now, { header, payload });
     void dtls.sendRtp(payload, header);
   }
 
   /** Periodic (the subscriber's peer ticks it): keyframe retries while waiting, and this stream's SR. */
   tick(now: number): void {
+    if (now - this.#rateWindowStart >= RATE_WINDOW_MS) {
+      this.#rateBytesPerS = (this.#rateWindowBytes * 1000) / (now - this.#rateWindowStart);
+      this.#rateWindowBytes = 0;
+      this.#rateWindowStart = now;
+    }
     if (this.#closed || !this.#isReady()) {
       return;
     }
@@ -228,7 +345,15 @@ export class DownTrack implements TrackSink {
       return;
     }
     this.#closed = true;
+    this.#sent?.clear();
     this.track.removeSink(this);
+  }
+
+  #refillRtx(now: number): void {
+    const rate = Math.max(RTX_MIN_RATE_BYTES, this.#rateBytesPerS);
+    const elapsed = Math.max(0, now - this.#rtxRefilledAt) / 1000;
+    this.#rtxRefilledAt = Math.max(this.#rtxRefilledAt, now);
+    this.#rtxTokens = Math.min(rate * RTX_BURST_S, this.#rtxTokens + rate * elapsed);
   }
 
   #isReady(): boolean {
@@ -320,10 +445,15 @@ export class DownTrack implements TrackSink {
       },
       now,
     );
+    const ntp = ntpFromUnixMs(sr.ntpMs);
+    this.#srSent.push({ lsr: Number((ntp >> 16n) & 0xffffffffn), at: now });
+    if (this.#srSent.length > 4) {
+      this.#srSent.shift();
+    }
     const packet = new RtcpSrPacket({
       ssrc: this.ssrc,
       senderInfo: new RtcpSenderInfo({
-        ntpTimestamp: ntpFromUnixMs(sr.ntpMs),
+        ntpTimestamp: ntp,
         rtpTimestamp: sr.rtpTs,
         packetCount: this.#packets,
         octetCount: this.#bytes,

@@ -2,13 +2,18 @@
  * Media-path counters. The packet path only bumps plain numbers (no label hashing per packet); prom-client
  * reads them at scrape time through `collect()`:
  * sfu_rtp_packets_total{direction,kind}, sfu_rtp_dropped_total{reason}, sfu_layer_switches_total{direction},
- * sfu_keyframe_requests_total{reason}, sfu_forwarded_bytes_total.
+ * sfu_keyframe_requests_total{reason}, sfu_forwarded_bytes_total; loss recovery: sfu_nack_sent_total,
+ * sfu_nack_received_total, sfu_nack_repaired_total, sfu_retransmitted_packets_total{result},
+ * sfu_rtx_packets_total{direction}; bandwidth: sfu_bandwidth_estimate_bps (histogram, observed per
+ * subscriber stream once per estimate update, no per-user labels).
  */
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import { DROP_REASONS, type DropReason } from '../forwarding/dropReason.js';
 
 export type KeyframeReason = 'start' | 'switch' | 'subscriber' | 'retry';
 export type SwitchDirection = 'up' | 'down' | 'start';
+export const RETRANSMIT_RESULTS = ['sent', 'missing', 'too_old', 'duplicate', 'rate_limited'] as const;
+export type RetransmitResult = (typeof RETRANSMIT_RESULTS)[number];
 
 export class MediaCounters {
   readonly packets = { in_audio: 0, in_video: 0, out_audio: 0, out_video: 0 };
@@ -21,6 +26,25 @@ export class MediaCounters {
     retry: 0,
   };
   forwardedBytes = 0;
+  /** Sequence numbers NACKed upstream (to publishers). */
+  nackSent = 0;
+  /** Sequence numbers NACKed by subscribers. */
+  nackReceived = 0;
+  /** NACKed publisher packets that then arrived. */
+  nackRepaired = 0;
+  readonly retransmits = Object.fromEntries(RETRANSMIT_RESULTS.map((r) => [r, 0])) as Record<
+    RetransmitResult,
+    number
+  >;
+  readonly rtx = { in: 0, out: 0 };
+  /** Estimates waiting for the histogram (drained at scrape time; bounded). */
+  readonly estimates: number[] = [];
+
+  observeEstimate(bps: number): void {
+    if (this.estimates.length < 10_000) {
+      this.estimates.push(bps);
+    }
+  }
 
   packetIn(kind: 'audio' | 'video'): void {
     if (kind === 'audio') {
@@ -112,4 +136,45 @@ export function registerMediaMetrics(registry: Registry, m: MediaCounters): void
   pulled(registry, 'sfu_forwarded_bytes_total', 'RTP payload bytes forwarded to subscribers', [], () => [
     { labels: {}, value: m.forwardedBytes },
   ]);
+  pulled(registry, 'sfu_nack_sent_total', 'Sequence numbers the SFU NACKed to publishers', [], () => [
+    { labels: {}, value: m.nackSent },
+  ]);
+  pulled(
+    registry,
+    'sfu_nack_received_total',
+    'Sequence numbers subscribers NACKed to the SFU (bounded per NACK packet)',
+    [],
+    () => [{ labels: {}, value: m.nackReceived }],
+  );
+  pulled(registry, 'sfu_nack_repaired_total', 'Packets NACKed to publishers that then arrived', [], () => [
+    { labels: {}, value: m.nackRepaired },
+  ]);
+  pulled(
+    registry,
+    'sfu_retransmitted_packets_total',
+    'Answers to subscriber NACKs, by result (sent, missing, too_old, duplicate, rate_limited)',
+    ['result'],
+    () => RETRANSMIT_RESULTS.map((r) => ({ labels: { result: r }, value: m.retransmits[r] })),
+  );
+  pulled(
+    registry,
+    'sfu_rtx_packets_total',
+    'RTX (RFC 4588) packets, by direction; RTX is not negotiated yet (see README), so both stay 0',
+    ['direction'],
+    () => [
+      { labels: { direction: 'in' }, value: m.rtx.in },
+      { labels: { direction: 'out' }, value: m.rtx.out },
+    ],
+  );
+  const h: Histogram = new Histogram({
+    name: 'sfu_bandwidth_estimate_bps',
+    help: 'Subscriber bandwidth estimates (bit/s), one observation per subscriber connection per update',
+    buckets: [50e3, 100e3, 200e3, 300e3, 500e3, 750e3, 1e6, 1.5e6, 2e6, 3e6, 5e6, 10e6],
+    registers: [registry],
+    collect() {
+      for (const v of m.estimates.splice(0)) {
+        h.observe(v);
+      }
+    },
+  });
 }

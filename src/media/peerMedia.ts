@@ -8,6 +8,7 @@
 import type { Logger } from 'pino';
 import type { RTCPeerConnection, RTCRtpTransceiver, RtpPacket } from 'werift';
 import { firPacket, pliPacket, rembPacket, unixMsFromNtp } from '../rtp/rtcpFeedback.js';
+import { nackPacket, normaliseNackList } from '../rtp/rtcpNack.js';
 import type { RemoteMediaTrack } from '../protocol/sdp.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { toError } from '../util/errors.js';
@@ -41,8 +42,20 @@ interface RtcpLike {
   type: number;
   ssrc?: number;
   senderInfo?: { ntpTimestamp: bigint; rtpTimestamp: number };
-  feedback?: { count: number; mediaSsrc?: number; fir?: { ssrc: number }[] };
+  reports?: { ssrc: number; fractionLost: number; lsr: number; dlsr: number }[];
+  feedback?: {
+    count: number;
+    mediaSsrc?: number;
+    mediaSourceSsrc?: number;
+    fir?: { ssrc: number }[];
+    lost?: unknown;
+  };
 }
+
+/** The most report blocks read from one RR/SR (the count field allows 31). */
+const MAX_REPORT_BLOCKS = 31;
+/** NACK timer granularity floor. */
+const MIN_NACK_WAIT_MS = 2;
 
 /** A pre-serialised RTCP packet in the shape werift's sendRtcp takes. */
 function raw(bytes: Uint8Array): { serialize: () => Buffer } {
@@ -57,6 +70,8 @@ export class PeerMedia {
   readonly #tapped = new WeakSet<object>();
   readonly #rtcpTransports = new WeakSet<object>();
   #timer: TimerHandle | undefined;
+  #nackTimer: TimerHandle | undefined;
+  #nackAt: number | undefined;
   #lastRembAt = 0;
   #firSeq = 0;
   #closed = false;
@@ -128,6 +143,9 @@ export class PeerMedia {
         requestKeyframe: (ssrc) => {
           this.#sendKeyframeRequest(tr, ssrc);
         },
+        onLoss: () => {
+          this.#armNack(this.#ctx.clock.now());
+        },
       });
       this.#published.set(mid, { track, transceiver: tr });
       this.#tap(tr, track);
@@ -166,6 +184,7 @@ export class PeerMedia {
     }
     this.#closed = true;
     this.#timer?.cancel();
+    this.#nackTimer?.cancel();
     for (const dt of this.#down.values()) {
       dt.close();
     }
@@ -224,6 +243,50 @@ export class PeerMedia {
       void dtls.sendRtcp([pkt as never]).catch(() => {
         // closing
       });
+    }
+  }
+
+  /** Schedules the NACK flush for when the earliest missing packet is due (one timer per peer). */
+  #armNack(now: number, dueAt: number = now): void {
+    if (this.#closed) {
+      return;
+    }
+    const at = Math.max(dueAt, now + MIN_NACK_WAIT_MS);
+    if (this.#nackTimer !== undefined && this.#nackAt !== undefined && this.#nackAt <= at) {
+      return;
+    }
+    this.#nackTimer?.cancel();
+    this.#nackAt = at;
+    this.#nackTimer = this.#ctx.clock.setTimeout(() => {
+      this.#nackTimer = undefined;
+      this.#nackAt = undefined;
+      this.#flushNacks();
+    }, at - now);
+  }
+
+  #flushNacks(): void {
+    if (this.#closed) {
+      return;
+    }
+    const now = this.#ctx.clock.now();
+    let next: number | undefined;
+    for (const { track, transceiver } of this.#published.values()) {
+      const dtls = transceiver.receiver.dtlsTransport;
+      const sender = (transceiver.receiver as unknown as TappableReceiver).rtcpSsrc;
+      const at = track.flushNacks(now, (ssrc, seqs) => {
+        if (dtls.state !== 'connected') {
+          return;
+        }
+        void dtls.sendRtcp([raw(nackPacket(sender, ssrc, seqs)) as never]).catch(() => {
+          // closing
+        });
+      });
+      if (at !== undefined && (next === undefined || at < next)) {
+        next = at;
+      }
+    }
+    if (next !== undefined) {
+      this.#armNack(now, next);
     }
   }
 
@@ -290,8 +353,24 @@ export class PeerMedia {
     if (this.#closed) {
       return;
     }
+    const now = this.#ctx.clock.now();
+    if ((p.type === 200 || p.type === 201) && Array.isArray(p.reports)) {
+      for (const b of p.reports.slice(0, MAX_REPORT_BLOCKS)) {
+        this.#down.get(b.ssrc)?.onReceiverReport(b, now);
+      }
+    }
+    if (p.type === 205 && p.feedback?.count === 1) {
+      const dt = this.#down.get(p.feedback.mediaSourceSsrc ?? -1);
+      const seqs = normaliseNackList(p.feedback.lost);
+      this.#ctx.counters.nackReceived += seqs.length;
+      if (dt !== undefined) {
+        dt.onNack(seqs, now);
+      } else {
+        this.#ctx.counters.retransmits.missing += seqs.length;
+      }
+      return;
+    }
     if (p.type === 200 && p.ssrc !== undefined && p.senderInfo !== undefined) {
-      const now = this.#ctx.clock.now();
       const ntpMs = unixMsFromNtp(p.senderInfo.ntpTimestamp);
       for (const { track } of this.#published.values()) {
         if (track.onSenderReport(p.ssrc, ntpMs, p.senderInfo.rtpTimestamp, now)) {

@@ -10,6 +10,7 @@ import type { ForwarderPacket } from '../forwarding/forwarder.js';
 import { KeyframeThrottle } from '../forwarding/keyframeThrottle.js';
 import type { SenderClock } from '../forwarding/rtpClock.js';
 import { isH264Keyframe } from '../rtp/h264.js';
+import { NackGenerator } from '../rtp/nackGenerator.js';
 import { EXT_URI, findExtension } from '../rtp/headerExtensions.js';
 import { parseVp8Descriptor, vp8KeyframeSize, type Vp8Descriptor } from '../rtp/vp8.js';
 import { effectiveSize, orderLayers, type LayerFacts, type Size } from '../simulcast/layerOrder.js';
@@ -57,6 +58,8 @@ interface Layer {
   windowBytes: number;
   bitrateBps: number | undefined;
   sr: (SenderClock & { receivedAt: number }) | undefined;
+  /** Loss tracking of the layer's current SSRC (only when the m-line negotiated `nack`). */
+  nack: NackGenerator | undefined;
 }
 
 export interface PublishedTrackDeps {
@@ -75,6 +78,8 @@ export interface PublishedTrackDeps {
   extensions: () => readonly { uri: string; id: number }[];
   /** Sends one keyframe request (PLI, or FIR where only that is negotiated) for a publisher SSRC. */
   requestKeyframe: (ssrc: number) => void;
+  /** Called when a packet went missing (the owner schedules `flushNacks`). */
+  onLoss?: () => void;
 }
 
 export interface SelectableView {
@@ -95,6 +100,8 @@ export class PublishedTrack {
   #codecSrc: readonly PublisherCodec[] | undefined;
   #codecByPt = new Map<number, PublisherCodec>();
   #extSrc: readonly { uri: string; id: number }[] | undefined;
+  #nackSrc: readonly PublisherCodec[] | undefined;
+  #nackOk = false;
   #extIds = new Map<string, number>();
   #muted = false;
   #declared: Size | undefined;
@@ -267,6 +274,18 @@ export class PublishedTrack {
       return;
     }
     const payload = rtp.payload;
+    if (layer.nack === undefined && this.#nackNegotiated()) {
+      layer.nack = new NackGenerator();
+    }
+    if (layer.nack !== undefined) {
+      const before = layer.nack.missingCount;
+      const arrival = layer.nack.onPacket(rtp.header.sequenceNumber, now);
+      if (arrival === 'repair') {
+        counters.nackRepaired++;
+      } else if (layer.nack.missingCount > before) {
+        this.#d.onLoss?.();
+      }
+    }
     let changed = false;
     layer.lastPacketAt = now;
     layer.windowBytes += payload.length;
@@ -332,6 +351,38 @@ export class PublishedTrack {
     }
   }
 
+  /**
+   * Sends the NACKs that are due now, one packet per layer SSRC; returns when the next ones are due
+   * (undefined: nothing is missing).
+   */
+  flushNacks(now: number, send: (ssrc: number, seqs: number[]) => void): number | undefined {
+    let next: number | undefined;
+    for (const l of this.#layers) {
+      if (l.nack === undefined || l.ssrc === undefined) {
+        continue;
+      }
+      const seqs = l.nack.due(now);
+      if (seqs.length > 0) {
+        this.#d.counters.nackSent += seqs.length;
+        try {
+          send(l.ssrc, seqs);
+        } catch (e) {
+          this.#d.log.warn({ err: toError(e), mid: this.mid }, 'NACK send failed');
+        }
+      }
+      const at = l.nack.nextDueAt();
+      if (at !== undefined && (next === undefined || at < next)) {
+        next = at;
+      }
+    }
+    return next;
+  }
+
+  /** The publisher-leg RTT measured from NACK repairs of any layer (undefined before one). */
+  get nackRttMs(): number | undefined {
+    return this.#layers.find((l) => l.nack !== undefined)?.nack?.rttMs;
+  }
+
   /** Periodic: layer stalls (no RTP for 2 s) and bitrate windows. */
   tick(now: number): void {
     let changed = false;
@@ -383,6 +434,7 @@ export class PublishedTrack {
       windowBytes: 0,
       bitrateBps: undefined,
       sr: undefined,
+      nack: undefined,
     };
     this.#layers.push(layer);
     return layer;
@@ -396,6 +448,7 @@ export class PublishedTrack {
           this.#bySsrc.delete(layer.ssrc);
         }
         layer.ssrc = ssrc;
+        layer.nack = undefined;
         this.#bySsrc.set(ssrc, layer);
       }
       return layer;
@@ -414,8 +467,21 @@ export class PublishedTrack {
     }
     only.ssrc = ssrc;
     only.sr = undefined;
+    only.nack = undefined;
     this.#bySsrc.set(ssrc, only);
     return only;
+  }
+
+  /** Whether the m-line's codec negotiated generic NACK (`a=rtcp-fb:<pt> nack`). */
+  #nackNegotiated(): boolean {
+    const src = this.#d.codecs();
+    if (src !== this.#nackSrc) {
+      this.#nackSrc = src;
+      const c = src[0] as
+        (PublisherCodec & { rtcpFeedback?: readonly { type: string; parameter?: string }[] }) | undefined;
+      this.#nackOk = c?.rtcpFeedback?.some((f) => f.type === 'nack' && (f.parameter ?? '') === '') ?? false;
+    }
+    return this.#nackOk;
   }
 
   #codec(pt: number): PublisherCodec | undefined {

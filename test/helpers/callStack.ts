@@ -5,6 +5,8 @@
  */
 import { CallClient, type FocusRef, type MembershipOptions } from './callClient.js';
 import { createPeer, type PeerKind } from './peers/index.js';
+import { RelayedPeer } from './peers/relayedPeer.js';
+import type { UdpRelay } from './udpRelay.js';
 import { startStack, waitFor, type Stack, type StackOptions } from './stack.js';
 import type { Teardown } from './sfu.js';
 
@@ -15,7 +17,13 @@ export interface CallStack extends Stack {
   focusRef: FocusRef;
   client(
     localpart: string,
-    opts?: { kind?: PeerKind; membership?: MembershipOptions | false; join?: boolean },
+    opts?: {
+      kind?: PeerKind;
+      membership?: MembershipOptions | false;
+      join?: boolean;
+      /** Put this peer's media path behind the relay (loss, delay, bandwidth per direction). */
+      relay?: UdpRelay;
+    },
   ): Promise<CallClient>;
   /** A second client for the same user and device (its own peer and sender_session_id). */
   sameDevice(c: CallClient, opts?: { kind?: PeerKind; sessionId?: string }): Promise<CallClient>;
@@ -42,8 +50,10 @@ export async function startCallStack(t: Teardown, opts: StackOptions = {}): Prom
     deviceId: string,
     kind: PeerKind,
     sessionId?: string,
+    relay?: UdpRelay,
   ) => {
-    const peer = await createPeer(kind);
+    const inner = await createPeer(kind);
+    const peer = relay === undefined ? inner : new RelayedPeer(inner, relay);
     const c = new CallClient({
       hsUrl: stack.hs.url,
       userId,
@@ -66,7 +76,14 @@ export async function startCallStack(t: Teardown, opts: StackOptions = {}): Prom
         stack.hs.join(user.userId, roomId);
       }
       tokens.set(user.userId, user.accessToken);
-      const c = await make(user.userId, user.accessToken, user.deviceId, o.kind ?? 'werift');
+      const c = await make(
+        user.userId,
+        user.accessToken,
+        user.deviceId,
+        o.kind ?? 'werift',
+        undefined,
+        o.relay,
+      );
       if (o.membership !== false && o.join !== false) {
         await c.publishMembership(roomId, focusRef, o.membership ?? {});
       }

@@ -7,6 +7,7 @@ import type { DcMessage, StreamMetadata } from '../../src/protocol/dc/types.js';
 import type { CallClient } from './callClient.js';
 import { CONF, type CallStack } from './callStack.js';
 import { ChromiumPeer } from './peers/chromiumPeer.js';
+import { RelayedPeer } from './peers/relayedPeer.js';
 import type { OfferOptions, TestPeer } from './peers/types.js';
 import { WeriftPeer } from './peers/weriftPeer.js';
 import { waitFor } from './stack.js';
@@ -129,14 +130,21 @@ export function resize(
   );
 }
 
-export function asWerift(p: TestPeer): WeriftPeer {
+/** The real peer behind a RelayedPeer. */
+function unwrap(p: TestPeer): TestPeer {
+  return p instanceof RelayedPeer ? p.inner : p;
+}
+
+export function asWerift(peer: TestPeer): WeriftPeer {
+  const p = unwrap(peer);
   if (!(p instanceof WeriftPeer)) {
     throw new Error(`expected a werift peer, got ${p.kind}`);
   }
   return p;
 }
 
-export function asChromium(p: TestPeer): ChromiumPeer {
+export function asChromium(peer: TestPeer): ChromiumPeer {
+  const p = unwrap(peer);
   if (!(p instanceof ChromiumPeer)) {
     throw new Error(`expected a Chromium peer, got ${p.kind}`);
   }
