@@ -30,8 +30,14 @@ const SR_INTERVAL_MS = 1000;
 /** Retransmission buffer: 1,024 packets (≥ 1 s up to ≈ 10 Mbit/s of video) and at most 1.5 s old. */
 const RTX_BUFFER_PACKETS = 1024;
 const RTX_BUFFER_MS = 1500;
-/** The retransmission budget refills at the stream's rate, with bursts of this much of it. */
+/**
+ * The retransmission budget refills at 90 % of the stream's rate, with bursts of 0.25 s of it, so a NACK
+ * storm can never make the SFU send more than twice the stream; a resent packet is charged with its RTP,
+ * extension and SRTP overhead (40 bytes).
+ */
+const RTX_BUDGET_SHARE = 0.9;
 const RTX_BURST_S = 0.25;
+const RTX_PACKET_OVERHEAD = 40;
 /** Before the stream's rate is known, and as a floor: 64 kbit/s. */
 const RTX_MIN_RATE_BYTES = 8000;
 const RATE_WINDOW_MS = 500;
@@ -204,7 +210,7 @@ export class DownTrack implements TrackSink {
         counters.retransmits.missing++;
         continue;
       }
-      const size = p.payload.length + 12;
+      const size = p.payload.length + RTX_PACKET_OVERHEAD;
       if (this.#rtxTokens < size) {
         counters.retransmits.rate_limited++;
         continue;
@@ -350,7 +356,7 @@ export class DownTrack implements TrackSink {
   }
 
   #refillRtx(now: number): void {
-    const rate = Math.max(RTX_MIN_RATE_BYTES, this.#rateBytesPerS);
+    const rate = Math.max(RTX_MIN_RATE_BYTES, this.#rateBytesPerS * RTX_BUDGET_SHARE);
     const elapsed = Math.max(0, now - this.#rtxRefilledAt) / 1000;
     this.#rtxRefilledAt = Math.max(this.#rtxRefilledAt, now);
     this.#rtxTokens = Math.min(rate * RTX_BURST_S, this.#rtxTokens + rate * elapsed);

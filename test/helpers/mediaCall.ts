@@ -19,11 +19,21 @@ export interface MediaClient {
   metadata(): StreamMetadata;
   /** SFU offers answered so far. */
   answered(): number;
+  /** The client has sent a dialect-A op: from now on it sends `alive` (§5.5). */
+  spokeA(): void;
 }
 
-/** Joins with the given media, then answers every SFU offer on the data channel. */
+/** What a real client does every `keepalive.interval_s` (protocol.md §5.5): dialect A sends `alive`. */
+const ALIVE_INTERVAL_MS = 5000;
+
+/**
+ * Joins with the given media, then answers every SFU offer on the data channel, and keeps the session alive
+ * like a real client (§5.5): `m.call.pong` to every B ping, and `alive` every 5 s once the client has spoken
+ * dialect A (its first subscribe), so calls longer than `keepalive.timeout_s` stay up.
+ */
 export async function joinWithMedia(cs: CallStack, c: CallClient, media: OfferOptions): Promise<MediaClient> {
   const msgs: DcMessage[] = [];
+  const sentA = { value: false };
   let answered = 0;
   let chain = Promise.resolve();
   c.peer.onData((raw) => {
@@ -33,6 +43,13 @@ export async function joinWithMedia(cs: CallStack, c: CallClient, media: OfferOp
     }
     const m = r.message;
     msgs.push(m);
+    if (m.kind === 'ping') {
+      try {
+        c.peer.sendData(JSON.stringify({ type: 'm.call.pong', content: {} }));
+      } catch {
+        // closing
+      }
+    }
     if (m.kind === 'offer') {
       chain = chain.then(async () => {
         await c.peer.setRemoteDescription({ type: 'offer', sdp: m.sdp });
@@ -46,7 +63,25 @@ export async function joinWithMedia(cs: CallStack, c: CallClient, media: OfferOp
   await c.waitForAnswer(20_000);
   await c.peer.waitConnected(20_000);
   await c.peer.waitDataChannelOpen(20_000);
+  const alive = setInterval(() => {
+    if (sentA.value && c.peer.connectionState() === 'connected') {
+      try {
+        c.peer.sendData(JSON.stringify({ op: 'alive' }));
+      } catch {
+        // closing
+      }
+    }
+  }, ALIVE_INTERVAL_MS);
+  alive.unref();
+  const close = c.close.bind(c);
+  c.close = async () => {
+    clearInterval(alive);
+    await close();
+  };
   return {
+    spokeA: () => {
+      sentA.value = true;
+    },
     c,
     msgs,
     metadata: () => {
@@ -99,6 +134,7 @@ export async function subscribe(
   id: string,
 ): Promise<void> {
   const before = mc.answered();
+  mc.spokeA();
   mc.c.peer.sendData(JSON.stringify({ op: 'subscribe', id, start: tracks }));
   await waitFor(
     () => mc.msgs.some((m) => (m.kind === 'ack' || m.kind === 'error') && m.id === id),

@@ -147,3 +147,55 @@ export class StreamChecker {
     }
   }
 }
+
+/**
+ * Which sequence numbers of one stream arrived (16-bit seq extended across wraps), so a test can count the
+ * packets that never arrived — lost and not repaired — between two marks. Duplicates count once.
+ */
+export class SeqLedger {
+  readonly #got = new Set<number>();
+  #highest: number | undefined;
+  duplicates = 0;
+
+  add(seq: number): void {
+    const ext = this.#extend(seq & 0xffff);
+    if (this.#got.has(ext)) {
+      this.duplicates++;
+      return;
+    }
+    this.#got.add(ext);
+    if (this.#highest === undefined || ext > this.#highest) {
+      this.#highest = ext;
+    }
+  }
+
+  /** The highest extended sequence number so far (undefined before the first packet). */
+  get highest(): number | undefined {
+    return this.#highest;
+  }
+
+  /** Sequence numbers in (from, to] that never arrived. */
+  holes(from: number, to: number): number {
+    let n = 0;
+    for (let s = from + 1; s <= to; s++) {
+      if (!this.#got.has(s)) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  #extend(seq: number): number {
+    if (this.#highest === undefined) {
+      return seq + 65536; // room below for late packets
+    }
+    const cycle = this.#highest - (this.#highest & 0xffff);
+    let ext = cycle + seq;
+    if (ext - this.#highest > 32768) {
+      ext -= 65536;
+    } else if (this.#highest - ext > 32768) {
+      ext += 65536;
+    }
+    return ext;
+  }
+}

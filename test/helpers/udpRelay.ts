@@ -31,11 +31,13 @@ export type Direction = 'up' | 'down';
 
 export interface DirectionStats {
   forwarded: number;
+  /** Bytes of RTP datagrams forwarded whose (SSRC, seq) was forwarded before: retransmissions. */
+  repeatedRtpBytes: number;
   droppedLoss: number;
   droppedQueue: number;
   bytes: number;
-  /** Dropped RTP datagrams per SSRC: the sequence numbers (first 100,000 recorded). */
-  droppedRtp: Map<number, number[]>;
+  /** Dropped RTP datagrams per SSRC: payload type and sequence numbers (first 100,000 recorded). */
+  droppedRtp: Map<number, { pt: number; seqs: number[] }>;
 }
 
 interface Queued {
@@ -74,6 +76,7 @@ class Link {
   rules: LinkRules = {};
   readonly stats: DirectionStats = {
     forwarded: 0,
+    repeatedRtpBytes: 0,
     droppedLoss: 0,
     droppedQueue: 0,
     bytes: 0,
@@ -86,6 +89,7 @@ class Link {
   #timer: NodeJS.Timeout | undefined;
   #recorded = 0;
   #closed = false;
+  readonly #seen = new Map<number, Set<number>>();
 
   constructor(seed: number, send: (b: Buffer) => void) {
     this.#random = prng(seed);
@@ -103,9 +107,9 @@ class Link {
       this.stats.droppedLoss++;
       if (kind === 'rtp' && data.length >= 12 && this.#recorded < MAX_RECORDED) {
         const ssrc = data.readUInt32BE(8);
-        const list = this.stats.droppedRtp.get(ssrc) ?? [];
-        list.push(data.readUInt16BE(2));
-        this.stats.droppedRtp.set(ssrc, list);
+        const entry = this.stats.droppedRtp.get(ssrc) ?? { pt: data[1]! & 0x7f, seqs: [] };
+        entry.seqs.push(data.readUInt16BE(2));
+        this.stats.droppedRtp.set(ssrc, entry);
         this.#recorded++;
       }
       return;
@@ -140,6 +144,20 @@ class Link {
   #out(data: Buffer): void {
     this.stats.forwarded++;
     this.stats.bytes += data.length;
+    if (data.length >= 12 && packetKind(data) === 'rtp') {
+      const ssrc = data.readUInt32BE(8);
+      let seen = this.#seen.get(ssrc);
+      if (seen === undefined || seen.size > 60_000) {
+        seen = new Set();
+        this.#seen.set(ssrc, seen);
+      }
+      const seq = data.readUInt16BE(2);
+      if (seen.has(seq)) {
+        this.stats.repeatedRtpBytes += data.length;
+      } else {
+        seen.add(seq);
+      }
+    }
     this.#send(data);
   }
 
@@ -235,6 +253,17 @@ export class UdpRelay {
 
   stats(dir: Direction): DirectionStats {
     return (dir === 'up' ? this.#up : this.#down).stats;
+  }
+
+  /** RTP datagrams dropped so far in one direction whose payload type is one of `pts`. */
+  droppedCount(dir: Direction, pts: ReadonlySet<number>): number {
+    let n = 0;
+    for (const e of this.stats(dir).droppedRtp.values()) {
+      if (pts.has(e.pt)) {
+        n += e.seqs.length;
+      }
+    }
+    return n;
   }
 
   close(): void {

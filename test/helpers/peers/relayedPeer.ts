@@ -36,6 +36,8 @@ export class RelayedPeer implements TestPeer {
   readonly inner: TestPeer;
   readonly relay: UdpRelay;
   #localChosen = false;
+  /** Payload types by encoding name (lower case, e.g. `vp8`), from the remote descriptions applied. */
+  readonly payloadTypes = new Map<string, Set<number>>();
 
   constructor(inner: TestPeer, relay: UdpRelay) {
     this.inner = inner;
@@ -51,6 +53,12 @@ export class RelayedPeer implements TestPeer {
   }
 
   async setRemoteDescription(d: { type: 'offer' | 'answer'; sdp: string }): Promise<void> {
+    for (const m of d.sdp.matchAll(/^a=rtpmap:(\d+) ([^/\s]+)/gm)) {
+      const name = m[2]!.toLowerCase();
+      const set = this.payloadTypes.get(name) ?? new Set<number>();
+      set.add(Number(m[1]));
+      this.payloadTypes.set(name, set);
+    }
     const lines = d.sdp.split(/\r\n/).flatMap((line) => {
       if (!line.startsWith('a=candidate:')) {
         return [line];

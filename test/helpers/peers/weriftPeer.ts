@@ -116,6 +116,16 @@ export class WeriftPeer implements TestPeer {
   }
 
   /** Every RTP packet received from now on (decrypted; the SFU's forwarded media). */
+  /** Sends raw RTCP bytes (one complete packet) on the peer's (bundled) transport. */
+  async sendRtcp(bytes: Uint8Array): Promise<void> {
+    const dtls = this.#pc.getTransceivers()[0]?.receiver.dtlsTransport;
+    if (dtls === undefined) {
+      throw new Error('no transport to send RTCP on');
+    }
+    const packet = { serialize: () => Buffer.from(bytes) };
+    await dtls.sendRtcp([packet as never]);
+  }
+
   onRtp(cb: (r: ReceivedRtp) => void): void {
     this.#rtpCbs.push(cb);
   }
