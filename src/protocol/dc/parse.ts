@@ -125,6 +125,8 @@ function bodyA(c: Checker, op: DcOp, o: JsonObject, id: string | undefined): DcM
         ...(failed !== undefined ? { failed } : {}),
       };
     }
+    case 'active_speaker':
+      return activeSpeaker(c, o, '');
   }
 }
 
@@ -174,6 +176,8 @@ function bodyB(c: Checker, type: DcEventType, content: JsonObject): DcMessage {
       return { kind: 'alive' };
     case DC_EVENT_TYPES.connect:
       return { kind: 'connect', foci: c.foci(get(content, 'foci'), 'content.foci') };
+    case DC_EVENT_TYPES.activeSpeaker:
+      return activeSpeaker(c, content, 'content.');
     case DC_EVENT_TYPES.error: {
       const code = errcode(c, get(content, 'errcode'), 'content.errcode');
       const error = c.string(get(content, 'error'), 'content.error');
@@ -186,6 +190,15 @@ function bodyB(c: Checker, type: DcEventType, content: JsonObject): DcMessage {
       };
     }
   }
+}
+
+function activeSpeaker(c: Checker, o: JsonObject, prefix: string): DcMessage {
+  return {
+    kind: 'active_speaker',
+    user_id: c.string(get(o, 'user_id'), `${prefix}user_id`),
+    device_id: c.string(get(o, 'device_id'), `${prefix}device_id`),
+    stream_id: c.string(get(o, 'stream_id'), `${prefix}stream_id`),
+  };
 }
 
 /** Runs a body parser and applies the errcode priority (see the module comment). */
@@ -225,7 +238,7 @@ function parseA(o: JsonObject, op: string, limits: DcParseLimits, from: DcSender
     return fail('M_BAD_JSON', `unknown op ${quote(op)}`, 'A', id);
   }
   const known = op as DcOp;
-  if (from === 'client' && (known === 'ack' || known === 'error')) {
+  if (from === 'client' && (known === 'ack' || known === 'error' || known === 'active_speaker')) {
     return fail('M_BAD_JSON', `op "${known}" is not a client message`, 'A', id);
   }
   return run('A', id, limits, (c) => bodyA(c, known, o, id));
@@ -236,7 +249,12 @@ function parseB(type: string, content: JsonObject, limits: DcParseLimits, from: 
     return fail('M_BAD_JSON', `unknown type ${quote(type)}`, 'B');
   }
   const known = type as DcEventType;
-  if (from === 'client' && (known === DC_EVENT_TYPES.ping || known === DC_EVENT_TYPES.error)) {
+  if (
+    from === 'client' &&
+    (known === DC_EVENT_TYPES.ping ||
+      known === DC_EVENT_TYPES.error ||
+      known === DC_EVENT_TYPES.activeSpeaker)
+  ) {
     return fail('M_BAD_JSON', `type "${known}" is not a client message`, 'B');
   }
   return run('B', undefined, limits, (c) => bodyB(c, known, content));

@@ -109,10 +109,16 @@ function dialectA(m: DcMessage): Wire | undefined {
         error: m.error,
         ...(m.failed !== undefined ? { failed: failed(m.failed) } : {}),
       });
+    case 'active_speaker':
+      return op('active_speaker', undefined, speaker(m));
     case 'track_subscription':
     case 'ping':
       return undefined;
   }
+}
+
+function speaker(m: { user_id: string; device_id: string; stream_id: string }): Wire {
+  return { user_id: m.user_id, device_id: m.device_id, stream_id: m.stream_id };
 }
 
 /**
@@ -160,6 +166,8 @@ function dialectB(m: DcMessage): Wire | undefined {
           ...(m.failed !== undefined ? { failed: failed(m.failed) } : {}),
         },
       };
+    case 'active_speaker':
+      return { type: DC_EVENT_TYPES.activeSpeaker, content: speaker(m) };
     case 'subscribe':
     case 'unsubscribe':
     case 'publish':

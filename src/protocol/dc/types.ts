@@ -96,12 +96,17 @@ export type DcMessage =
   /** A only, server → client. */
   | { kind: 'ack'; id: string }
   /** A `error` / B `org.matrix.msc3898.error` (no id in B), server → client. */
-  | { kind: 'error'; id?: string; errcode: DcErrcode; error: string; failed?: FailedTrack[] };
+  | { kind: 'error'; id?: string; errcode: DcErrcode; error: string; failed?: FailedTrack[] }
+  /**
+   * A `active_speaker` / B `org.matrix.msc3898.active_speaker`, server → client (README "Active speaker"):
+   * the dominant speaker of the conference and the stream its voice is in.
+   */
+  | { kind: 'active_speaker'; user_id: string; device_id: string; stream_id: string };
 
 export type DcMessageKind = DcMessage['kind'];
 
 /** The kinds only the server sends; parsed from a client they are `M_BAD_JSON`. */
-export const SERVER_ONLY_KINDS: readonly DcMessageKind[] = ['ack', 'ping', 'error'];
+export const SERVER_ONLY_KINDS: readonly DcMessageKind[] = ['ack', 'ping', 'error', 'active_speaker'];
 
 /** Dialect A `op` names; `select` is the legacy alias of `subscribe`. */
 export const DC_OPS = [
@@ -117,6 +122,7 @@ export const DC_OPS = [
   'connect',
   'ack',
   'error',
+  'active_speaker',
 ] as const;
 export type DcOp = (typeof DC_OPS)[number];
 
@@ -129,6 +135,7 @@ export const DC_EVENT_TYPES = {
   pong: 'm.call.pong',
   connect: 'org.matrix.msc3898.connect',
   error: 'org.matrix.msc3898.error',
+  activeSpeaker: 'org.matrix.msc3898.active_speaker',
 } as const;
 export type DcEventType = (typeof DC_EVENT_TYPES)[keyof typeof DC_EVENT_TYPES];
 

@@ -140,11 +140,19 @@ t.test('valid fixtures cover every message kind of both dialects', async (t) => 
   const seen = new Set(valid.map(([, f]) => `${f.dialect} ${f.message.kind}`));
   const expected = [
     ...['subscribe', 'unsubscribe', 'publish', 'unpublish', 'offer', 'answer', 'metadata', 'alive', 'connect']
-      .concat(['ack', 'error'])
+      .concat(['ack', 'error', 'active_speaker'])
       .map((k) => `A ${k}`),
-    ...['track_subscription', 'offer', 'answer', 'metadata', 'alive', 'ping', 'connect', 'error'].map(
-      (k) => `B ${k}`,
-    ),
+    ...[
+      'track_subscription',
+      'offer',
+      'answer',
+      'metadata',
+      'alive',
+      'ping',
+      'connect',
+      'error',
+      'active_speaker',
+    ].map((k) => `B ${k}`),
   ];
   t.strictSame([...seen].sort(), expected.sort());
   t.ok(
