@@ -477,6 +477,7 @@ export class Conference {
       case 'ack':
       case 'ping':
       case 'error':
+      case 'active_speaker':
         // Server-to-client kinds: the parser refuses them from clients.
         return;
     }
