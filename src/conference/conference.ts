@@ -22,6 +22,7 @@ import { SerialQueue } from '../util/serialQueue.js';
 import { mergeMetadata } from '../protocol/dc/metadata.js';
 import type { DcMessage, StreamMetadata } from '../protocol/dc/types.js';
 import { remoteMediaTracks } from '../protocol/sdp.js';
+import { ActiveSpeaker, type SpeakerSource } from './activeSpeaker.js';
 import { DcChannel } from './dcChannel.js';
 import { Negotiator } from './negotiator.js';
 import { snapshotFor, type Publisher } from './metadataView.js';
@@ -83,6 +84,8 @@ export class Conference {
   readonly #queue = new SerialQueue();
   readonly #sessions = new Map<string, Session>();
   readonly #log: Logger;
+  readonly #speaker: ActiveSpeaker;
+  #speakerErrors = 0;
   #closed = false;
 
   constructor(roomId: string, confId: string, deps: ConferenceDeps) {
@@ -90,6 +93,20 @@ export class Conference {
     this.confId = confId;
     this.#d = deps;
     this.#log = deps.log.child({ roomId, confId });
+    this.#speaker = new ActiveSpeaker({
+      clock: deps.clock,
+      sources: () => this.#speakerSources(),
+      announce: (sp) => {
+        for (const x of this.sessions()) {
+          x.dc?.send({ kind: 'active_speaker', ...sp });
+        }
+      },
+      onError: (e) => {
+        if (this.#speakerErrors++ === 0) {
+          this.#log.error({ err: toError(e) }, 'active speaker detection failed');
+        }
+      },
+    });
   }
 
   get size(): number {
@@ -249,6 +266,7 @@ export class Conference {
       await this.end(s, reason, { notify: 'user_hangup' });
     }
     this.#closed = true;
+    this.#speaker.stop();
   }
 
   /** Refuses a call that has no session (or whose session is gone): hangup unknown_error + error object. */
@@ -284,6 +302,7 @@ export class Conference {
     );
     if (this.#sessions.size === 0) {
       this.#closed = true;
+      this.#speaker.stop();
       this.#d.onEmpty();
     }
   }
@@ -385,6 +404,10 @@ export class Conference {
     s.peer.on('dcopen', () => {
       void this.run('dc open', () => {
         dc.send({ kind: 'metadata', metadata: this.#metadataFor(s) });
+        const speaker = this.#speaker.current;
+        if (speaker !== undefined) {
+          dc.send({ kind: 'active_speaker', ...speaker });
+        }
       });
     });
   }
@@ -500,6 +523,7 @@ export class Conference {
     });
     this.#sessions.set(s.participant, s);
     this.#d.onSessionStart(s);
+    this.#speaker.start();
     this.#attachDataChannel(s);
     peer.on('state', (state) => {
       this.#onPeerState(s, state);
@@ -762,6 +786,29 @@ export class Conference {
     }
     s.peer.releaseForwardingTransceiver(sub.transceiver);
     s.subscriptions.delete(key);
+  }
+
+  /** Every published audio track, for the active-speaker detector. */
+  #speakerSources(): SpeakerSource[] {
+    const out: SpeakerSource[] = [];
+    for (const x of this.sessions()) {
+      if (x.state === 'closed') {
+        continue;
+      }
+      for (const rt of x.peer.remoteTracks()) {
+        const track = rt.kind === 'audio' && rt.mid !== undefined ? x.peer.publishedTrack(rt.mid) : undefined;
+        if (track === undefined) {
+          continue;
+        }
+        out.push({
+          key: `${x.participant}|${rt.streamId}`,
+          speaker: { user_id: x.ids.userId, device_id: x.ids.deviceId, stream_id: rt.streamId },
+          muted: x.metadata[rt.streamId]?.audio_muted === true,
+          take: () => track.takeLoudness(),
+        });
+      }
+    }
+    return out;
   }
 
   /** Mute flags and declared sizes from a publisher's metadata reach its published tracks (layer choice). */

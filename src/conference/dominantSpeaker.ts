@@ -1,10 +1,9 @@
 /**
- * Dominant-speaker detection from RFC 6464 audio levels (dBov 0 = loudest … 127 = silence). Pure: the
- * caller feeds, per source and per interval, the mean loudness of the packets it received, and asks who
- * dominates; time is passed in.
+ * Dominant-speaker detection from RFC 6464 audio levels. Pure: the caller feeds, per source and per
+ * interval, the mean loudness (rtp/audioLevel.ts: 0 at the noise floor … 1 at 0 dBov) of the packets it
+ * received, and asks who dominates; time is passed in.
  *
- * - Loudness of one packet: 0 at or below the noise floor (`floorDbov`, default −70 dBov), rising linearly
- *   to 1 at 0 dBov. A source without packets in an interval (DTX, muted, gone quiet) counts as silent.
+ * - A source without packets in an interval (DTX, muted, gone quiet) counts as silent.
  * - Score: the mean loudness over the last `windowMs` (a sliding window of interval bins), so a change of
  *   speaker moves the scores smoothly and a short burst moves them only a little.
  * - Hysteresis: a challenger takes over only when its score has stayed above `minScore` and above the
@@ -22,7 +21,6 @@ export interface DominantSpeakerOptions {
   minScore: number;
   ratio: number;
   margin: number;
-  floorDbov: number;
 }
 
 export const DEFAULT_SPEAKER_OPTIONS: DominantSpeakerOptions = {
@@ -32,17 +30,7 @@ export const DEFAULT_SPEAKER_OPTIONS: DominantSpeakerOptions = {
   minScore: 0.1,
   ratio: 1.25,
   margin: 0.02,
-  floorDbov: 70,
 };
-
-/** The loudness (0–1) of one RFC 6464 level (dBov, 0–127; higher = quieter). */
-export function loudness(levelDbov: number, floorDbov = DEFAULT_SPEAKER_OPTIONS.floorDbov): number {
-  if (!Number.isFinite(levelDbov)) {
-    return 0;
-  }
-  const l = Math.max(0, Math.min(127, levelDbov));
-  return Math.max(0, Math.min(1, (floorDbov - l) / floorDbov));
-}
 
 interface Source {
   bins: Float64Array;

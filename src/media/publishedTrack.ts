@@ -9,9 +9,10 @@ import type { Logger } from 'pino';
 import type { ForwarderPacket } from '../forwarding/forwarder.js';
 import { KeyframeThrottle } from '../forwarding/keyframeThrottle.js';
 import type { SenderClock } from '../forwarding/rtpClock.js';
+import { loudness } from '../rtp/audioLevel.js';
 import { isH264Keyframe } from '../rtp/h264.js';
 import { NackGenerator } from '../rtp/nackGenerator.js';
-import { EXT_URI, findExtension } from '../rtp/headerExtensions.js';
+import { EXT_URI, findExtension, parseAudioLevel } from '../rtp/headerExtensions.js';
 import { parseVp8Descriptor, vp8KeyframeSize, type Vp8Descriptor } from '../rtp/vp8.js';
 import { effectiveSize, orderLayers, type LayerFacts, type Size } from '../simulcast/layerOrder.js';
 import type { SelectableLayer } from '../simulcast/selectLayer.js';
@@ -104,6 +105,8 @@ export class PublishedTrack {
   #nackOk = false;
   #extIds = new Map<string, number>();
   #muted = false;
+  #loudnessSum = 0;
+  #loudnessCount = 0;
   #declared: Size | undefined;
   #closed = false;
   #sinkErrors = 0;
@@ -338,6 +341,13 @@ export class PublishedTrack {
       this.kind === 'audio'
         ? findExtension(rtp.header.extensions, this.#extensionIds(), EXT_URI.audioLevel)
         : undefined;
+    if (audioLevel !== undefined) {
+      const level = parseAudioLevel(audioLevel);
+      if (level !== undefined) {
+        this.#loudnessSum += loudness(level.level);
+        this.#loudnessCount++;
+      }
+    }
     if (changed) {
       this.#notifyLayers(now);
     }
@@ -376,6 +386,17 @@ export class PublishedTrack {
       }
     }
     return next;
+  }
+
+  /**
+   * The RFC 6464 loudness (0–1) of the audio packets since the last call: sum and count (count 0 when none
+   * carried a level), then resets. For speaker detection.
+   */
+  takeLoudness(): { sum: number; count: number } {
+    const r = { sum: this.#loudnessSum, count: this.#loudnessCount };
+    this.#loudnessSum = 0;
+    this.#loudnessCount = 0;
+    return r;
   }
 
   /** The publisher-leg RTT measured from NACK repairs of any layer (undefined before one). */

@@ -11,6 +11,7 @@ import {
   RTCPeerConnection,
   RtpHeader,
   RtpPacket,
+  useAudioLevelIndication,
   useOPUS,
   useSdesMid,
   useSdesRTPStreamId,
@@ -57,6 +58,8 @@ export class WeriftPeer implements TestPeer {
   readonly #held = new HeldCandidates<RemoteCandidate>();
   #dc: RTCDataChannel | undefined;
   #audioTimer: NodeJS.Timeout | undefined;
+  /** RFC 6464 level sent with each audio packet (−dBov, 0 = loudest, 127 = silence). */
+  #audioLevel = 127;
   readonly #rtpCbs: ((r: ReceivedRtp) => void)[] = [];
   #closing: Promise<void> | undefined;
 
@@ -70,7 +73,10 @@ export class WeriftPeer implements TestPeer {
       iceUseTcp: false,
       // Fresh codec objects per PC: werift mutates them (werift-notes §2).
       codecs: { audio: [useOPUS()], video: [useVP8()] },
-      headerExtensions: { audio: [useSdesMid()], video: [useSdesMid(), useSdesRTPStreamId()] },
+      headerExtensions: {
+        audio: [useSdesMid(), useAudioLevelIndication()],
+        video: [useSdesMid(), useSdesRTPStreamId()],
+      },
     });
     this.#pc.onIceCandidate.subscribe((c) => {
       const local: LocalCandidate = { candidate: c?.candidate ?? '' };
@@ -124,6 +130,11 @@ export class WeriftPeer implements TestPeer {
     }
     const packet = { serialize: () => Buffer.from(bytes) };
     await dtls.sendRtcp([packet as never]);
+  }
+
+  /** The audio level (−dBov 0–127; 0 = loudest) carried by the following audio packets. */
+  setAudioLevel(dBov: number): void {
+    this.#audioLevel = Math.max(0, Math.min(127, Math.round(dBov)));
   }
 
   onRtp(cb: (r: ReceivedRtp) => void): void {
@@ -258,7 +269,18 @@ export class WeriftPeer implements TestPeer {
       if (this.#pc.connectionState !== 'connected') {
         return;
       }
-      const header = new RtpHeader({ sequenceNumber: seq, timestamp: ts, marker: seq === 0 });
+      const levelId = this.#pc
+        .getTransceivers()
+        .find((t) => t.sender === sender)
+        ?.headerExtensions.find((e) => e.uri === useAudioLevelIndication().uri)?.id;
+      const header = new RtpHeader({
+        sequenceNumber: seq,
+        timestamp: ts,
+        marker: seq === 0,
+        ...(levelId !== undefined
+          ? { extensions: [{ id: levelId, payload: Buffer.from([0x80 | this.#audioLevel]) }] }
+          : {}),
+      });
       seq = (seq + 1) & 0xffff;
       ts = (ts + 960) >>> 0;
       sender.sendRtp(new RtpPacket(header, OPUS_SILENCE)).catch(() => {
