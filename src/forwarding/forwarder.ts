@@ -140,6 +140,19 @@ export class Forwarder {
     }
   }
 
+  /**
+   * Reserves `n` output sequence numbers for padding-only packets the SFU sends itself (bandwidth probes),
+   * right after the last packet sent: returns the first one and the timestamp to give them (the last
+   * frame's). Undefined before the first forwarded packet.
+   */
+  padding(n: number): { seq: number; ts: number } | undefined {
+    if (!this.#started || this.#current === undefined) {
+      return undefined;
+    }
+    const seq = this.#seq.insert(n);
+    return seq === undefined ? undefined : { seq, ts: this.#lastOutTs };
+  }
+
   /** Temporal layers above `tid` are dropped (0–3; 3 = all). */
   setMaxTemporalLayer(tid: number): void {
     this.#maxTemporal = Math.max(0, Math.min(ALL_TEMPORAL, Math.floor(tid)));

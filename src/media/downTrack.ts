@@ -42,6 +42,11 @@ const RTX_PACKET_OVERHEAD = 40;
 const RTX_MIN_RATE_BYTES = 8000;
 const RATE_WINDOW_MS = 500;
 const DEFAULT_RTT_MS = 20;
+/** Probe padding: 255-byte padding-only packets, at most this many after one frame. */
+const PADDING_BYTES = 255;
+const MAX_PADDING_PER_FRAME = 40;
+/** Probe bytes not sent within this many frames are forgotten (no catch-up bursts). */
+const MAX_PROBE_BACKLOG_BYTES = PADDING_BYTES * MAX_PADDING_PER_FRAME * 2;
 
 interface SentPacket {
   header: RtpHeader;
@@ -118,6 +123,10 @@ export class DownTrack implements TrackSink {
   #rateWindowBytes = 0;
   #rtxTokens = RTX_MIN_RATE_BYTES * RTX_BURST_S;
   #rtxRefilledAt = 0;
+  /** The bandwidth cap from the subscriber's estimate (bit/s; Infinity = none). */
+  #maxBitrateBps = Number.POSITIVE_INFINITY;
+  #probeBytes = 0;
+  #paddingSent = 0;
   /** Called when the published track ends (the conference prunes the subscription). */
   onEnded: (() => void) | undefined;
 
@@ -153,6 +162,55 @@ export class DownTrack implements TrackSink {
       currentLayer: this.#fwd.current,
       targetLayer: this.#fwd.target,
     };
+  }
+
+  /** The share of the subscriber's bandwidth estimate this track may use (bit/s; Infinity = no cap). */
+  setMaxBitrate(bps: number, now: number): void {
+    const v = Number.isFinite(bps) && bps > 0 ? bps : Number.POSITIVE_INFINITY;
+    if (v !== this.#maxBitrateBps) {
+      this.#maxBitrateBps = v;
+      this.#reselect(now);
+    }
+  }
+
+  get maxBitrateBps(): number {
+    return this.#maxBitrateBps;
+  }
+
+  /**
+   * When the cap holds this track below the layer its requested size wants: the bitrate of the next layer
+   * up (what a probe must show fits). Undefined when nothing is held back or the rate is not measured yet.
+   */
+  heldBackLayerBitrate(): number | undefined {
+    if (this.track.kind !== 'video' || !Number.isFinite(this.#maxBitrateBps)) {
+      return undefined;
+    }
+    const view = this.track.selectable();
+    const want = { width: this.#width, height: this.#height, muted: this.track.muted };
+    const uncapped = selectLayer(view.layers, want);
+    const capped = selectLayer(view.layers, { ...want, maxBitrateBps: this.#maxBitrateBps });
+    if (uncapped === undefined || capped === undefined || capped >= uncapped) {
+      return undefined;
+    }
+    for (let i = capped + 1; i <= uncapped; i++) {
+      const l = view.layers[i];
+      if (l?.active === true && l.bitrateBps !== undefined) {
+        return l.bitrateBps;
+      }
+    }
+    return undefined;
+  }
+
+  /** Probe padding to send after the next frames (bytes; the subscriber's peer spreads a probe over ticks). */
+  addProbeBytes(bytes: number): void {
+    if (Number.isFinite(bytes) && bytes > 0 && this.track.kind === 'video') {
+      this.#probeBytes = Math.min(MAX_PROBE_BACKLOG_BYTES, this.#probeBytes + bytes);
+    }
+  }
+
+  /** Padding-only packets sent as probes so far. */
+  get paddingSent(): number {
+    return this.#paddingSent;
   }
 
   /** A resize (or the first size): re-picks the layer; never renegotiates. */
@@ -327,6 +385,9 @@ export class DownTrack implements TrackSink {
     // publisher's payload, when not rewritten, is a per-packet buffer nobody mutates).
     this.#sent?.put(d.seq, now, { header, payload });
     void dtls.sendRtp(payload, header);
+    if (d.marker && this.#probeBytes > 0) {
+      this.#sendPadding(pt, plan, now);
+    }
   }
 
   /** Periodic (the subscriber's peer ticks it): keyframe retries while waiting, and this stream's SR. */
@@ -355,6 +416,46 @@ export class DownTrack implements TrackSink {
     this.track.removeSink(this);
   }
 
+  /**
+   * Probe padding right after a frame's last packet (never inside a frame, where a receiver's frame
+   * assembler would see a gap): padding-only packets on this stream's SSRC with sequence numbers reserved
+   * in the forwarder, the last frame's timestamp and fresh abs-send-time, so a receive-side estimator counts
+   * them. Not kept for retransmission.
+   */
+  #sendPadding(pt: number, plan: ExtensionPlan, now: number): void {
+    const n = Math.min(MAX_PADDING_PER_FRAME, Math.ceil(this.#probeBytes / PADDING_BYTES));
+    const slot = this.#fwd.padding(n);
+    if (slot === undefined) {
+      return;
+    }
+    this.#probeBytes = Math.max(0, this.#probeBytes - n * PADDING_BYTES);
+    const dtls = this.transceiver.sender.dtlsTransport;
+    const payload = Buffer.alloc(PADDING_BYTES);
+    payload[PADDING_BYTES - 1] = PADDING_BYTES;
+    for (let i = 0; i < n; i++) {
+      let transportSeq: number | undefined;
+      if (plan.transportCcId !== undefined) {
+        dtls.transportSequenceNumber = (dtls.transportSequenceNumber + 1) & 0xffff;
+        transportSeq = dtls.transportSequenceNumber;
+      }
+      const header = new RtpHeader({
+        ssrc: this.ssrc,
+        payloadType: pt,
+        sequenceNumber: (slot.seq + i) & 0xffff,
+        timestamp: slot.ts,
+        marker: false,
+        padding: true,
+        paddingSize: PADDING_BYTES,
+        extensions: forwardedExtensions(plan, now, transportSeq, undefined).map((e) => ({
+          id: e.id,
+          payload: toBuffer(e.payload),
+        })),
+      });
+      this.#paddingSent++;
+      void dtls.sendRtp(payload, header);
+    }
+  }
+
   #refillRtx(now: number): void {
     const rate = Math.max(RTX_MIN_RATE_BYTES, this.#rateBytesPerS * RTX_BUDGET_SHARE);
     const elapsed = Math.max(0, now - this.#rtxRefilledAt) / 1000;
@@ -381,6 +482,7 @@ export class DownTrack implements TrackSink {
       width: this.#width,
       height: this.#height,
       muted: this.track.muted,
+      ...(Number.isFinite(this.#maxBitrateBps) ? { maxBitrateBps: this.#maxBitrateBps } : {}),
     });
     const target = idx === undefined ? undefined : view.ids[idx];
     if (target !== this.#fwd.target) {

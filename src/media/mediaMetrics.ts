@@ -37,6 +37,8 @@ export class MediaCounters {
     number
   >;
   readonly rtx = { in: 0, out: 0 };
+  /** Bandwidth probes started towards subscribers. */
+  probes = 0;
   /** Estimates waiting for the histogram (drained at scrape time; bounded). */
   readonly estimates: number[] = [];
 
@@ -166,6 +168,9 @@ export function registerMediaMetrics(registry: Registry, m: MediaCounters): void
       { labels: { direction: 'out' }, value: m.rtx.out },
     ],
   );
+  pulled(registry, 'sfu_bandwidth_probes_total', 'Padding probes started towards subscribers', [], () => [
+    { labels: {}, value: m.probes },
+  ]);
   const h: Histogram = new Histogram({
     name: 'sfu_bandwidth_estimate_bps',
     help: 'Subscriber bandwidth estimates (bit/s), one observation per subscriber connection per update',

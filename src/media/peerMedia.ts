@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { RTCPeerConnection, RTCRtpTransceiver, RtpPacket } from 'werift';
+import { BandwidthEstimator } from '../forwarding/bandwidthEstimator.js';
 import { firPacket, pliPacket, rembPacket, unixMsFromNtp } from '../rtp/rtcpFeedback.js';
 import { nackPacket, normaliseNackList } from '../rtp/rtcpNack.js';
 import type { RemoteMediaTrack } from '../protocol/sdp.js';
@@ -49,8 +50,12 @@ interface RtcpLike {
     mediaSourceSsrc?: number;
     fir?: { ssrc: number }[];
     lost?: unknown;
+    bitrate?: bigint | number;
   };
 }
+
+/** A probe asks for the next layer's bitrate plus this margin. */
+const PROBE_MARGIN = 1.1;
 
 /** The most report blocks read from one RR/SR (the count field allows 31). */
 const MAX_REPORT_BLOCKS = 31;
@@ -73,6 +78,10 @@ export class PeerMedia {
   #nackTimer: TimerHandle | undefined;
   #nackAt: number | undefined;
   #lastRembAt = 0;
+  /** The subscriber side: bandwidth estimate of this connection, shared by its forwarded tracks. */
+  readonly #bwe = new BandwidthEstimator();
+  #bweChanges = 0;
+  #probeTrack: DownTrack | undefined;
   #firSeq = 0;
   #closed = false;
 
@@ -216,9 +225,72 @@ export class PeerMedia {
     for (const dt of this.#down.values()) {
       dt.tick(now);
     }
+    this.#allocate(now);
     if (now - this.#lastRembAt >= REMB_INTERVAL_MS) {
       this.#lastRembAt = now;
       this.#sendRemb();
+    }
+  }
+
+  /** Estimated bandwidth of this subscriber connection (bit/s; Infinity = no limit seen). */
+  get bandwidthEstimateBps(): number {
+    return this.#bwe.estimateBps;
+  }
+
+  /**
+   * Shares the bandwidth estimate among the forwarded video tracks (evenly, after audio), which caps their
+   * layer choice; runs padding probes when a cap holds a track below the layer it asked for.
+   */
+  #allocate(now: number): void {
+    const down = [...this.#down.values()].filter((d) => !d.closed);
+    if (down.length === 0) {
+      return;
+    }
+    let sendBps = 0;
+    let audioBps = 0;
+    const video: DownTrack[] = [];
+    for (const d of down) {
+      const bps = d.rateBytesPerS * 8;
+      sendBps += bps;
+      if (d.track.kind === 'video') {
+        video.push(d);
+      } else {
+        audioBps += bps;
+      }
+    }
+    this.#bwe.setSendRate(sendBps);
+    this.#bwe.tick(now);
+    const est = this.#bwe.estimateBps;
+    if (this.#bwe.changes !== this.#bweChanges) {
+      this.#bweChanges = this.#bwe.changes;
+      if (Number.isFinite(est)) {
+        this.#ctx.counters.observeEstimate(est);
+      }
+    }
+    const cap = Number.isFinite(est) ? Math.max(1, est - audioBps) / Math.max(1, video.length) : est;
+    for (const d of video) {
+      d.setMaxBitrate(cap, now);
+    }
+    const probing = this.#bwe.probing;
+    if (probing !== undefined) {
+      if (this.#bwe.probeActive(now) && this.#probeTrack !== undefined && !this.#probeTrack.closed) {
+        const extraBps = Math.max(0, probing.targetBps - sendBps);
+        this.#probeTrack.addProbeBytes((extraBps / 8) * (MEDIA_TICK_MS / 1000));
+      }
+      return;
+    }
+    for (const d of video) {
+      const next = d.heldBackLayerBitrate();
+      if (next === undefined) {
+        continue;
+      }
+      const target = sendBps - d.rateBytesPerS * 8 + next * PROBE_MARGIN;
+      if (this.#bwe.mayProbe(target, now)) {
+        this.#bwe.startProbe(target, now);
+        this.#probeTrack = d;
+        this.#ctx.counters.probes++;
+      }
+      return;
     }
   }
 
@@ -355,9 +427,23 @@ export class PeerMedia {
     }
     const now = this.#ctx.clock.now();
     if ((p.type === 200 || p.type === 201) && Array.isArray(p.reports)) {
+      let loss: number | undefined;
       for (const b of p.reports.slice(0, MAX_REPORT_BLOCKS)) {
-        this.#down.get(b.ssrc)?.onReceiverReport(b, now);
+        const dt = this.#down.get(b.ssrc);
+        if (dt !== undefined) {
+          dt.onReceiverReport(b, now);
+          loss = Math.max(loss ?? 0, dt.lossFraction);
+        }
       }
+      if (loss !== undefined) {
+        this.#bwe.onLoss(loss, now);
+      }
+    }
+    if (p.type === 206 && p.feedback?.count === 15 && p.feedback.bitrate !== undefined) {
+      if (this.#down.size > 0) {
+        this.#bwe.onRemb(Number(p.feedback.bitrate), now);
+      }
+      return;
     }
     if (p.type === 205 && p.feedback?.count === 1) {
       const dt = this.#down.get(p.feedback.mediaSourceSsrc ?? -1);

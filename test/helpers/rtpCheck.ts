@@ -108,7 +108,8 @@ export class StreamChecker {
       this.#highest = ext;
     }
     let d: Vp8 | undefined;
-    if (this.#video) {
+    if (this.#video && r.payload.length > 0) {
+      // (An empty payload is a padding-only packet, e.g. a bandwidth probe: it has no descriptor.)
       d = vp8(r.payload);
       if (d === undefined && this.#badDescriptors.length < 5) {
         this.#badDescriptors.push(`bad VP8 descriptor at seq ${r.seq}`);
