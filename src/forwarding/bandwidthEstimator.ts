@@ -188,9 +188,11 @@ export class BandwidthEstimator {
   }
 
   #trim(now: number): void {
-    while (this.#rembs.length > 0 && now - this.#rembs[0]!.at > this.#o.recentMs) {
-      this.#rembs.shift();
+    let drop = 0;
+    while (drop < this.#rembs.length && now - (this.#rembs[drop]?.at ?? now) > this.#o.recentMs) {
+      drop++;
     }
+    this.#rembs.splice(0, drop);
     if (this.#rembs.length > 256) {
       this.#rembs.splice(0, this.#rembs.length - 256);
     }

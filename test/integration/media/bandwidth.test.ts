@@ -42,9 +42,9 @@ t.test('a capped subscriber link moves the subscriber down a layer, and back up 
   let lastMoveAt = Date.now();
   let longestStall = 0;
   let width = 0;
-  let polling = true;
+  const polling = { on: true };
   const poll = (async () => {
-    while (polling) {
+    while (polling.on) {
       const r = await inbound(sub).catch(() => undefined);
       const now = Date.now();
       if (r?.framesDecoded !== undefined && r.framesDecoded > lastFrames) {
@@ -57,7 +57,7 @@ t.test('a capped subscriber link moves the subscriber down a layer, and back up 
     }
   })();
   t.teardown(() => {
-    polling = false;
+    polling.on = false;
   });
 
   await sleep(3000);
@@ -86,7 +86,7 @@ t.test('a capped subscriber link moves the subscriber down a layer, and back up 
   t.comment(`back on 1280×720 ${upMs} ms after the cap was lifted`);
   t.ok(upMs <= 25_000, 'moved back up (generous bound; the target is 15 s)');
   await sleep(1000);
-  polling = false;
+  polling.on = false;
   await poll;
   const final = await inbound(sub);
   t.comment(
