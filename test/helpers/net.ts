@@ -1,5 +1,6 @@
 /** Loopback helpers for tests: free ports, polling an URL, waiting for a child process to exit. */
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export function freePort(): Promise<number> {
@@ -94,4 +95,22 @@ export async function udpPortsInRange(min: number, max: number): Promise<number[
     }
   }
   return [...ports].sort((a, b) => a - b);
+}
+
+/**
+ * UDP datagrams the kernel dropped because a socket's receive buffer was full (all sockets of the machine,
+ * /proc/net/snmp `Udp: RcvbufErrors`); 0 where unavailable. Lets a test tell its own loss from the machine's.
+ */
+export function udpReceiveBufferErrors(): number {
+  try {
+    const lines = readFileSync('/proc/net/snmp', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('Udp:'));
+    const names = lines[0]?.split(/\s+/) ?? [];
+    const values = lines[1]?.split(/\s+/) ?? [];
+    const i = names.indexOf('RcvbufErrors');
+    return i < 0 ? 0 : Number(values[i] ?? 0);
+  } catch {
+    return 0;
+  }
 }

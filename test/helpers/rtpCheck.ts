@@ -248,15 +248,18 @@ export class SeqLedger {
 }
 
 /**
- * Opus is not NACKed (no `nack` feedback for audio), so a packet the network lost stays lost: on a loaded
- * loopback (werift-notes §11, kernel buffer overflow) a few can go. Allowed: at most 1 % of the packets.
+ * Packets lost in the network and never repaired. Video is NACKed (repairs fill most holes), Opus is not;
+ * on a loaded 2-core loopback with several browsers the kernel does drop datagrams (werift-notes §11), and a
+ * repair can come too late for the test client's own NACK logic. Loss is the loss test's subject (counted
+ * there against what a relay dropped); here it is only bounded: at most 2 % of the packets.
  */
-export function audioLoss(
+export function fewHoles(
   t: { ok: (v: unknown, m: string) => void; comment: (m: string) => void },
   report: StreamReport,
+  what: string,
 ): void {
   if (report.seqBreaks > 0) {
-    t.comment(`audio: ${report.seqBreaks} packets lost in the network: ${report.holes.join('; ')}`);
+    t.comment(`${what}: ${report.seqBreaks} packets lost in the network: ${report.holes.join('; ')}`);
   }
-  t.ok(report.seqBreaks <= report.packets / 100, 'audio: at most 1 % lost (Opus is not NACKed)');
+  t.ok(report.seqBreaks <= report.packets / 50, `${what}: at most 2 % lost in the network`);
 }

@@ -10,7 +10,7 @@ import t from 'tap';
 import { startCallStack } from '../../helpers/callStack.js';
 import { asChromium, asWerift, joinWithMedia, resize, streamOf, subscribe } from '../../helpers/mediaCall.js';
 import { closeBrowser, launchBrowser, type ChromiumPeer } from '../../helpers/peers/index.js';
-import { audioLoss, StreamChecker } from '../../helpers/rtpCheck.js';
+import { fewHoles, StreamChecker } from '../../helpers/rtpCheck.js';
 import { waitFor } from '../../helpers/stack.js';
 
 const ARTIFACTS = 'test-artifacts/media';
@@ -125,11 +125,11 @@ t.test(
       [],
       'werift subscriber: continuous seq, timestamps, picture ids, TL0PICIDX',
     );
-    t.equal(video.report.seqBreaks, 0, `werift subscriber: no hole (${video.report.holes.join('; ')})`);
+    fewHoles(t, video.report, 'werift subscriber video');
     t.equal(video.report.ssrcs.size, 1, 'one SSRC across all switches');
     t.ok(audio.report.packets > 100, `audio flowed throughout (${audio.report.packets} packets)`);
     t.same(audio.report.problems, [], 'audio continuous across video switches');
-    audioLoss(t, audio.report);
+    fewHoles(t, audio.report, 'audio');
     const final = (await inboundVideo(sub))!;
     t.ok(final.framesDecoded! > after.framesDecoded!, 'bob still decoding');
   },

@@ -12,6 +12,7 @@ import { asWerift, joinWithMedia, streamOf, subscribe, type MediaClient } from '
 import { RelayedPeer } from '../../helpers/peers/relayedPeer.js';
 import type { TestPeer } from '../../helpers/peers/types.js';
 import { SeqLedger } from '../../helpers/rtpCheck.js';
+import { udpReceiveBufferErrors } from '../../helpers/net.js';
 import { waitFor } from '../../helpers/stack.js';
 import { UdpRelay, type Direction } from '../../helpers/udpRelay.js';
 
@@ -89,11 +90,21 @@ t.test('NACK repair: publisher leg and subscriber leg at 0 %, 2 % and 10 % rando
   await sleep(2000); // warm-up: connection start-up is not what is measured
 
   const nacksBefore = await metric(cs, 'sfu_nack_sent_total');
+  const kernelBefore = udpReceiveBufferErrors();
   const cleanFrom = bob.ledger.highest!;
   await sleep(5000);
   const nacksClean = (await metric(cs, 'sfu_nack_sent_total')) - nacksBefore;
-  t.comment(`0 % loss: ${bob.ledger.highest! - cleanFrom} packets at bob, ${nacksClean} NACKed upstream`);
-  t.equal(nacksClean, 0, 'no loss: the SFU sends no NACK upstream');
+  const kernelDrops = udpReceiveBufferErrors() - kernelBefore;
+  t.comment(
+    `0 % loss: ${bob.ledger.highest! - cleanFrom} packets at bob, ${nacksClean} NACKed upstream, ` +
+      `${kernelDrops} datagrams dropped by this machine's kernel meanwhile`,
+  );
+  if (kernelDrops === 0) {
+    t.equal(nacksClean, 0, 'no loss: the SFU sends no NACK upstream');
+  } else {
+    // The machine itself lost datagrams (full socket buffers under load): NACKs are then right, but few.
+    t.ok(nacksClean <= kernelDrops * 10, 'no relay loss: NACKs only for what the kernel dropped');
+  }
   t.equal(bob.ledger.holes(cleanFrom, bob.ledger.highest!), 0, 'no loss: nothing missing');
 
   for (const [loss, need] of [

@@ -118,3 +118,72 @@ t.test('helpers: wrap-aware comparison and distance', async (t) => {
   t.equal(seqDiff(10, 5, 8), 5);
   t.equal(seqDiff(5, 10, 8), -5);
 });
+
+/** Inserted outputs (padding probes): later inputs move up, earlier (late) inputs keep their outputs. */
+const insertRows: {
+  in?: number;
+  out?: number;
+  insert?: number;
+  first?: number;
+  drop?: boolean;
+  note: string;
+}[] = [
+  { in: 0, out: 0, note: 'first' },
+  { in: 1, out: 1, note: '' },
+  { insert: 3, first: 2, note: 'three padding outputs after 1: 2, 3, 4' },
+  { in: 2, out: 5, note: 'the next input continues after them' },
+  { in: 4, out: 7, note: 'a loss (3) keeps its hole' },
+  { in: 3, out: 6, note: 'its late retransmission maps into the hole' },
+  { in: 1, out: 1, note: 'an input from before the insert keeps its output' },
+  { in: 5, drop: true, note: 'a drop after an insert' },
+  { insert: 2, first: 8, note: 'two more after 7' },
+  { in: 6, out: 10, note: 'drop and insert both apply' },
+  { in: 5, note: 'the dropped input stays dropped' },
+];
+
+t.test('inserted outputs across start offsets', async (t) => {
+  for (const b of [16, 15, 8] as const) {
+    const starts = sweeps[b];
+    const mask = (1 << b) - 1;
+    for (const start of starts) {
+      const m = new SeqManager(b);
+      for (const r of insertRows) {
+        if (r.insert !== undefined) {
+          t.equal(m.insert(r.insert), (start + r.first!) & mask, `${b}-bit from ${start}: ${r.note}`);
+          continue;
+        }
+        const input = (start + r.in!) & mask;
+        if (r.drop === true) {
+          m.drop(input);
+          continue;
+        }
+        const want = r.out === undefined ? undefined : (start + r.out) & mask;
+        t.equal(m.input(input), want, `${b}-bit from ${start}: in ${input} → ${want} ${r.note}`);
+      }
+    }
+  }
+  t.equal(new SeqManager(16).insert(3), undefined, 'nothing to insert after before the first input');
+  const m = new SeqManager(16);
+  m.input(10);
+  t.equal(m.insert(0), undefined, 'zero outputs: nothing reserved');
+  t.equal(m.input(11), 11);
+});
+
+t.test('a switch after an insert continues after the inserted outputs', async (t) => {
+  const m = new SeqManager(16);
+  m.input(100);
+  m.insert(5); // 101…105
+  m.sync(999);
+  t.equal(m.input(1000), 106);
+});
+
+t.test('many inserts stay bounded', async (t) => {
+  const m = new SeqManager(16);
+  m.input(0);
+  let out = 0;
+  for (let i = 1; i < 3000; i++) {
+    m.insert(1);
+    out += 2;
+    t.equal(m.input(i), out & 0xffff);
+  }
+});
