@@ -776,3 +776,34 @@ t.test('a layer keeps flowing long after its switch (more than half the seq spac
     t.equal(mismatched, 0, `from seq ${first}: forwarded seq passes through`);
   }
 });
+
+t.test(
+  'padding slots for probes: reserved after the last packet, the next one continues after them',
+  async (t) => {
+    for (const s of STARTS) {
+      const f = new Forwarder({ clockRate: 90000, keyframeGated: true });
+      f.setTarget(0);
+      t.equal(f.padding(3), undefined, `from ${s.seq}: nothing before the first packet`);
+      const pkt = (seq: number, ts: number, key = false): ForwarderPacket => ({
+        layer: 0,
+        seq: (s.seq + seq) & 0xffff,
+        ts: (s.ts + ts) >>> 0,
+        marker: true,
+        payloadSize: 100,
+        keyframe: key,
+      });
+      f.decide(pkt(0, 0, true), NOW0);
+      f.decide(pkt(1, 3000), NOW0 + 33);
+      const slot = f.padding(4);
+      t.same(
+        slot,
+        { seq: (s.seq + 2) & 0xffff, ts: (s.ts + 3000) >>> 0 },
+        `from ${s.seq}: slots 2–5, last ts`,
+      );
+      const next = f.decide(pkt(2, 6000), NOW0 + 66) as Forward;
+      t.equal(next.seq, (s.seq + 6) & 0xffff, `from ${s.seq}: the next packet after the padding`);
+      const late = f.decide(pkt(1, 3000), NOW0 + 70) as Forward;
+      t.equal(late.seq, (s.seq + 1) & 0xffff, `from ${s.seq}: a late retransmission keeps its number`);
+    }
+  },
+);
