@@ -158,7 +158,7 @@ function nackAll(sender: number, media: number, first: number, count: number): U
 }
 
 t.test(
-  'a NACK storm from a subscriber does not raise what the SFU sends it above 2× the stream',
+  'a NACK storm does not raise what the SFU sends above 2× the stream; impossible feedback is ignored',
   async (t) => {
     const cs = await startCallStack(t);
     const alice = await cs.client('alice', { kind: 'wrtc' });
@@ -211,5 +211,40 @@ t.test(
     const received = await metric(cs, 'sfu_nack_received_total');
     t.ok(received > 0 && received <= storms * 512, 'NACKed seqs counted, bounded per NACK packet');
     t.equal(peer.connectionState(), 'connected', 'the subscriber is still connected');
+
+    // Impossible feedback values: bounded, ignored, never a crash or a stall.
+    const receivedBefore = await metric(cs, 'sfu_nack_received_total');
+    const bad = [
+      nackAll(1, ssrc, 65530, 17 * 255), // 255 full FCI entries (4,335 seqs) wrapping past 65535
+      rtcp(205, 1, [1, ssrc], Buffer.from([0xff, 0xff, 0xff, 0xff])), // PID 65535 with every BLP bit
+      rtcp(206, 15, [1, 0], Buffer.from('REMB\x01\x00\x00\x00', 'latin1'), [ssrc]), // REMB of 0 bit/s
+      rtcp(206, 15, [1, 0], Buffer.from('REMB\x01\xff\xff\xff', 'latin1'), [ssrc]), // 2^63 × 262143 bit/s
+      // Transport-wide CC claiming 65,535 packet statuses with one chunk (never negotiated, still parsed).
+      rtcp(205, 15, [1, ssrc], Buffer.from([0, 1, 0xff, 0xff, 0, 0, 0, 1, 0x20, 0x01])),
+      rtcp(205, 1, [1, ssrc], Buffer.alloc(0)), // a NACK without FCI
+    ];
+    for (const b of bad) {
+      await peer.sendRtcp(b);
+    }
+    const seqBefore = seq;
+    await sleep(1500);
+    const receivedNow = (await metric(cs, 'sfu_nack_received_total')) - receivedBefore;
+    t.ok(receivedNow <= 2 * 512, `NACKed seqs taken from the bad packets are bounded (${receivedNow})`);
+    t.not(seq, seqBefore, 'video still flows after the bad feedback');
+    t.equal(peer.connectionState(), 'connected', 'still connected');
   },
 );
+
+/** One RTCP packet: header (V=2, FMT/count, PT, length), the given 32-bit words, `body`, then `after`. */
+function rtcp(pt: number, fmt: number, words: number[], body: Buffer, after: number[] = []): Buffer {
+  const pad = (4 - (body.length % 4)) % 4;
+  const len = 4 + 4 * words.length + body.length + pad + 4 * after.length;
+  const b = Buffer.alloc(len);
+  b[0] = 0x80 | fmt;
+  b[1] = pt;
+  b.writeUInt16BE(len / 4 - 1, 2);
+  words.forEach((w, i) => b.writeUInt32BE(w >>> 0, 4 + 4 * i));
+  body.copy(b, 4 + 4 * words.length);
+  after.forEach((w, i) => b.writeUInt32BE(w >>> 0, 4 + 4 * words.length + body.length + pad + 4 * i));
+  return b;
+}
