@@ -34,6 +34,7 @@ t.test(
     const bob = await cs.client('bob', { kind: 'chromium' });
     const carol = await cs.client('carol');
     await joinWithMedia(cs, alice, { audio: true, video: { simulcast: true } });
+    const connectedAt = Date.now();
     const b = await joinWithMedia(cs, bob, {});
     const c = await joinWithMedia(cs, carol, {});
     const s = await streamOf(b, alice.userId, { audio: true, video: true });
@@ -49,6 +50,8 @@ t.test(
       20_000,
       'the publisher sends q, h and f',
     );
+    const rampMs = Date.now() - connectedAt;
+    t.comment(`the publisher sent all three layers ${rampMs} ms after connecting (the target is 10 s)`);
     const layersSent = (await pub.stats())
       .filter((x) => x.type === 'outbound-rtp' && x.kind === 'video')
       .map((x) => `${x.rid}:${x.frameWidth}x${x.frameHeight}`)
