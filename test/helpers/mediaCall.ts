@@ -31,7 +31,11 @@ const ALIVE_INTERVAL_MS = 5000;
  * like a real client (§5.5): `m.call.pong` to every B ping, and `alive` every 5 s once the client has spoken
  * dialect A (its first subscribe), so calls longer than `keepalive.timeout_s` stay up.
  */
-export async function joinWithMedia(cs: CallStack, c: CallClient, media: OfferOptions): Promise<MediaClient> {
+export async function joinWithMedia(
+  cs: Pick<CallStack, 'focusRef'>,
+  c: CallClient,
+  media: OfferOptions,
+): Promise<MediaClient> {
   const msgs: DcMessage[] = [];
   const sentA = { value: false };
   let answered = 0;

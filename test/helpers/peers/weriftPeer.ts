@@ -60,6 +60,7 @@ export class WeriftPeer implements TestPeer {
   #audioTimer: NodeJS.Timeout | undefined;
   /** RFC 6464 level sent with each audio packet (−dBov, 0 = loudest, 127 = silence). */
   #audioLevel = 127;
+  #audioSent = 0;
   readonly #rtpCbs: ((r: ReceivedRtp) => void)[] = [];
   #closing: Promise<void> | undefined;
 
@@ -122,6 +123,90 @@ export class WeriftPeer implements TestPeer {
   }
 
   /** Every RTP packet received from now on (decrypted; the SFU's forwarded media). */
+  /**
+   * Synthetic VP8 video on the peer's video transceiver (the bench's publisher): `fps` frames of
+   * `packetsPerFrame` packets of `payloadBytes`, a VP8 payload descriptor with a 15-bit picture id, a
+   * keyframe header (with `width`×`height`) every `keyframeIntervalMs` and after every PLI, and in the last 8
+   * bytes of every packet its send time (process.hrtime.bigint(), comparable across processes). Returns a
+   * counter of packets sent and a stop function.
+   */
+  startSyntheticVideo(o: {
+    fps: number;
+    packetsPerFrame: number;
+    payloadBytes: number;
+    keyframeIntervalMs: number;
+    width: number;
+    height: number;
+  }): { sent: () => number; stop: () => void } {
+    const tr = this.#pc.getTransceivers().find((x) => x.kind === 'video');
+    if (tr === undefined) {
+      throw new Error('werift peer: no video transceiver');
+    }
+    const sender = tr.sender;
+    let seq = 0;
+    let ts = 0;
+    let pid = 0;
+    let sent = 0;
+    let keyframeDue = true;
+    let lastKeyframeAt = 0;
+    sender.onPictureLossIndication.subscribe(() => {
+      keyframeDue = true;
+    });
+    const size = Math.max(32, o.payloadBytes);
+    const timer = setInterval(
+      () => {
+        if (this.#pc.connectionState !== 'connected') {
+          return;
+        }
+        const now = Date.now();
+        const key = keyframeDue || now - lastKeyframeAt >= o.keyframeIntervalMs;
+        if (key) {
+          keyframeDue = false;
+          lastKeyframeAt = now;
+        }
+        for (let i = 0; i < o.packetsPerFrame; i++) {
+          const payload = Buffer.alloc(size);
+          // Descriptor: X=1, S=1 on the first packet (partition 0); I=1; M=1 + 15-bit picture id.
+          payload[0] = i === 0 ? 0x90 : 0x80;
+          payload[1] = 0x80;
+          payload[2] = 0x80 | ((pid >> 8) & 0x7f);
+          payload[3] = pid & 0xff;
+          if (i === 0) {
+            // VP8 frame tag: bit 0 = 0 for a keyframe; show_frame. Keyframes: start code and size.
+            payload[4] = key ? 0x10 : 0x11;
+            if (key) {
+              payload[7] = 0x9d;
+              payload[8] = 0x01;
+              payload[9] = 0x2a;
+              payload.writeUInt16LE(o.width & 0x3fff, 10);
+              payload.writeUInt16LE(o.height & 0x3fff, 12);
+            }
+          }
+          payload.writeBigUInt64BE(process.hrtime.bigint(), size - 8);
+          const header = new RtpHeader({
+            sequenceNumber: seq,
+            timestamp: ts,
+            marker: i === o.packetsPerFrame - 1,
+          });
+          seq = (seq + 1) & 0xffff;
+          sent++;
+          sender.sendRtp(new RtpPacket(header, payload)).catch(() => {
+            // closing
+          });
+        }
+        pid = (pid + 1) & 0x7fff;
+        ts = (ts + Math.round(90000 / o.fps)) >>> 0;
+      },
+      Math.round(1000 / o.fps),
+    );
+    return {
+      sent: () => sent,
+      stop: () => {
+        clearInterval(timer);
+      },
+    };
+  }
+
   /** Sends raw RTCP bytes (one complete packet) on the peer's (bundled) transport. */
   async sendRtcp(bytes: Uint8Array): Promise<void> {
     const dtls = this.#pc.getTransceivers()[0]?.receiver.dtlsTransport;
@@ -130,6 +215,11 @@ export class WeriftPeer implements TestPeer {
     }
     const packet = { serialize: () => Buffer.from(bytes) };
     await dtls.sendRtcp([packet as never]);
+  }
+
+  /** Audio packets sent so far. */
+  get audioSent(): number {
+    return this.#audioSent;
   }
 
   /** The audio level (−dBov 0–127; 0 = loudest) carried by the following audio packets. */
@@ -283,6 +373,7 @@ export class WeriftPeer implements TestPeer {
       });
       seq = (seq + 1) & 0xffff;
       ts = (ts + 960) >>> 0;
+      this.#audioSent++;
       sender.sendRtp(new RtpPacket(header, OPUS_SILENCE)).catch(() => {
         // closing: nothing to report
       });

@@ -1,0 +1,166 @@
+/**
+ * A bench load process: real werift peers driven through the test homeserver and the data channel exactly
+ * like the test clients (CallClient, dialect A subscribe). Ops: `publisher` (synthetic VP8 + Opus),
+ * `subscribers` (each subscribes to a publisher's audio and video and counts what arrives: packets, holes,
+ * latency from the send time in the payload), `windowStart` / `windowEnd` (counters and this process's CPU
+ * over the measurement window), `stop`.
+ */
+import { CallClient, type FocusRef } from '../../test/helpers/callClient.js';
+import { joinWithMedia, streamOf, subscribe } from '../../test/helpers/mediaCall.js';
+import { WeriftPeer } from '../../test/helpers/peers/weriftPeer.js';
+import { waitFor } from '../../test/helpers/stack.js';
+import { serve } from './rpc.js';
+
+export interface UserCreds {
+  userId: string;
+  accessToken: string;
+  deviceId: string;
+}
+
+export interface Env {
+  hsUrl: string;
+  roomId: string;
+  focus: FocusRef;
+}
+
+export interface VideoShape {
+  fps: number;
+  packetsPerFrame: number;
+  payloadBytes: number;
+  keyframeIntervalMs: number;
+  width: number;
+  height: number;
+}
+
+interface Sub {
+  client: CallClient;
+  audio: number;
+  video: number;
+  firstAt: number | undefined;
+}
+
+/** Latency samples kept per window (a uniform sample beyond this). */
+const MAX_SAMPLES = 50_000;
+
+const clients: CallClient[] = [];
+const subs: Sub[] = [];
+let publisher: { peer: WeriftPeer; video: { sent: () => number; stop: () => void } } | undefined;
+let latencies: number[] = [];
+let seen = 0;
+let window: { cpu: NodeJS.CpuUsage; at: number; audioSent: number; videoSent: number } | undefined;
+
+function newClient(env: Env, u: UserCreds): { c: CallClient; peer: WeriftPeer } {
+  const peer = new WeriftPeer();
+  const c = new CallClient({
+    hsUrl: env.hsUrl,
+    userId: u.userId,
+    accessToken: u.accessToken,
+    deviceId: u.deviceId,
+    peer,
+  });
+  clients.push(c);
+  return { c, peer };
+}
+
+function sample(ms: number): void {
+  seen++;
+  if (latencies.length < MAX_SAMPLES) {
+    latencies.push(ms);
+  } else {
+    const j = Math.floor(Math.random() * seen);
+    if (j < MAX_SAMPLES) {
+      latencies[j] = ms;
+    }
+  }
+}
+
+serve(
+  {
+    publisher: async (a: { env: Env; user: UserCreds; video: VideoShape }) => {
+      const { c, peer } = newClient(a.env, a.user);
+      await c.publishMembership(a.env.roomId, a.env.focus);
+      await joinWithMedia({ focusRef: a.env.focus }, c, { audio: true, video: true });
+      publisher = { peer, video: peer.startSyntheticVideo(a.video) };
+      return { userId: a.user.userId };
+    },
+    subscribers: async (a: {
+      env: Env;
+      users: UserCreds[];
+      owner: string;
+      width: number;
+      height: number;
+    }) => {
+      const joined = await Promise.all(
+        a.users.map(async (u) => {
+          const { c, peer } = newClient(a.env, u);
+          await c.publishMembership(a.env.roomId, a.env.focus);
+          const mc = await joinWithMedia({ focusRef: a.env.focus }, c, {});
+          const s = await streamOf(mc, a.owner, { audio: true, video: true });
+          const sub: Sub = { client: c, audio: 0, video: 0, firstAt: undefined };
+          subs.push(sub);
+          peer.onRtp((r) => {
+            sub.firstAt ??= Date.now();
+            if (r.kind === 'audio') {
+              sub.audio++;
+              return;
+            }
+            sub.video++;
+            if (r.payload.length >= 16) {
+              const sentNs = r.payload.readBigUInt64BE(r.payload.length - 8);
+              sample(Number(process.hrtime.bigint() - sentNs) / 1e6);
+            }
+          });
+          const t0 = Date.now();
+          await subscribe(
+            mc,
+            [
+              { stream_id: s.streamId, track_id: s.audio! },
+              { stream_id: s.streamId, track_id: s.video!, width: a.width, height: a.height },
+            ],
+            `sub-${u.deviceId}`,
+          );
+          await waitFor(() => sub.video > 0, 30_000, `${u.userId} receives video`);
+          return { joinToFirstRtpMs: (sub.firstAt ?? Date.now()) - t0 };
+        }),
+      );
+      return joined;
+    },
+    windowStart: () => {
+      latencies = [];
+      seen = 0;
+      for (const s of subs) {
+        s.audio = 0;
+        s.video = 0;
+      }
+      window = {
+        cpu: process.cpuUsage(),
+        at: performance.now(),
+        audioSent: publisher?.peer.audioSent ?? 0,
+        videoSent: publisher?.video.sent() ?? 0,
+      };
+      return {};
+    },
+    windowEnd: () => {
+      const w = window;
+      if (w === undefined) {
+        throw new Error('no window started');
+      }
+      const cpu = process.cpuUsage(w.cpu);
+      return {
+        wallMs: performance.now() - w.at,
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        sent: {
+          audio: (publisher?.peer.audioSent ?? 0) - w.audioSent,
+          video: (publisher?.video.sent() ?? 0) - w.videoSent,
+        },
+        received: subs.map((s) => ({ audio: s.audio, video: s.video })),
+        latencyMs: latencies,
+      };
+    },
+  },
+  async () => {
+    publisher?.video.stop();
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+  },
+);
+process.send?.({ id: 0, ok: true, result: 'ready' });

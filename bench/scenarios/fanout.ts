@@ -1,0 +1,175 @@
+/**
+ * `fanout`: one publisher (synthetic VP8 at 270 pkt/s — 30 fps × 9 packets of 1,150 B — plus Opus at
+ * 50 pkt/s) and N subscribers of both tracks. Per N: a fresh SFU process, the publisher in one load process,
+ * the subscribers spread over load processes (at most ≈ 6k received pkt/s each), a warm-up, then a window in
+ * which the SFU's CPU (/proc/<pid>/stat), the load processes' CPU, packets sent and delivered, and the
+ * latency the SFU adds (send time in the payload, same monotonic clock) are measured.
+ */
+import { fileURLToPath } from 'node:url';
+import { cpuMs, rssBytes } from '../lib/procStat.js';
+import { Child } from '../lib/rpc.js';
+import { percentile, round } from '../lib/stats.js';
+import type { Env, UserCreds, VideoShape } from '../lib/worker.js';
+
+const HOST = fileURLToPath(new URL('../lib/host.ts', import.meta.url));
+const WORKER = fileURLToPath(new URL('../lib/worker.ts', import.meta.url));
+
+export const VIDEO: VideoShape = {
+  fps: 30,
+  packetsPerFrame: 9,
+  payloadBytes: 1150,
+  keyframeIntervalMs: 3000,
+  width: 1280,
+  height: 720,
+};
+const IN_PPS = VIDEO.fps * VIDEO.packetsPerFrame + 50;
+/** Received packets per second one werift load process is given at most (performance.md §2). */
+const PPS_PER_WORKER = 6000;
+/** A load process above this share of one core is saturated: its figures are not trusted. */
+const SATURATED = 0.9;
+
+export interface FanoutPoint {
+  subs: number;
+  seconds: number;
+  inPps: number;
+  outPps: number;
+  sfuCpuPct: number;
+  usPerForwarded: number | undefined;
+  usPerReceived: number | undefined;
+  delivered: number;
+  expected: number;
+  deliveredRatio: number;
+  latencyMs: { p50?: number; p95?: number; p99?: number; max?: number };
+  joinToFirstRtpMs: { p50?: number; max?: number };
+  clientCpuPct: number[];
+  valid: boolean;
+  invalidReason?: string;
+  sfuRssBytes?: number;
+  sfuLagMaxMs: number;
+  nackSent: number;
+  nackReceived: number;
+  retransmitted: number;
+}
+
+interface WindowEnd {
+  wallMs: number;
+  cpuMs: number;
+  sent: { audio: number; video: number };
+  received: { audio: number; video: number }[];
+  latencyMs: number[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function delta(a: Record<string, number>, b: Record<string, number>, key: string): number {
+  return (b[key] ?? 0) - (a[key] ?? 0);
+}
+
+export async function fanoutPoint(
+  subs: number,
+  seconds: number,
+  log: (s: string) => void,
+  warmupS = 2,
+): Promise<FanoutPoint> {
+  const children: Child[] = [];
+  try {
+    const host = new Child(HOST, 'sfu');
+    children.push(host);
+    await host.ready;
+    const info = await host.call<{ hsUrl: string; roomId: string; focus: Env['focus']; pid: number }>('info');
+    const env: Env = { hsUrl: info.hsUrl, roomId: info.roomId, focus: info.focus };
+    const pub = new Child(WORKER, 'publisher');
+    children.push(pub);
+    await pub.ready;
+    const pubUser = await host.call<UserCreds>('user', { localpart: 'pub' });
+    await pub.call('publisher', { env, user: pubUser, video: VIDEO });
+    const nWorkers = Math.max(1, Math.ceil((subs * IN_PPS) / PPS_PER_WORKER));
+    const workers: Child[] = [];
+    for (let i = 0; i < nWorkers; i++) {
+      const w = new Child(WORKER, `subscribers-${i}`);
+      children.push(w);
+      workers.push(w);
+    }
+    await Promise.all(workers.map((w) => w.ready));
+    const joins: number[] = [];
+    await Promise.all(
+      workers.map(async (w, i) => {
+        const users: UserCreds[] = [];
+        for (let j = i; j < subs; j += nWorkers) {
+          users.push(await host.call<UserCreds>('user', { localpart: `sub${j}` }));
+        }
+        const r = await w.call<{ joinToFirstRtpMs: number }[]>(
+          'subscribers',
+          { env, users, owner: pubUser.userId, width: 1280, height: 720 },
+          120_000,
+        );
+        joins.push(...r.map((x) => x.joinToFirstRtpMs));
+      }),
+    );
+    log(`fanout ${subs}: ${subs} subscribers receiving, warming up ${warmupS} s`);
+    await sleep(warmupS * 1000);
+
+    const loads = [pub, ...workers];
+    const c0 = await host.call<Record<string, number>>('windowStart');
+    await Promise.all(loads.map((w) => w.call('windowStart')));
+    const cpu0 = cpuMs(host.pid) ?? 0;
+    const t0 = performance.now();
+    await sleep(seconds * 1000);
+    const cpu1 = cpuMs(host.pid) ?? 0;
+    const wallMs = performance.now() - t0;
+    const ends = await Promise.all(loads.map((w) => w.call<WindowEnd>('windowEnd')));
+    const hostEnd = await host.call<{ lagMaxMs: number; counters: Record<string, number> }>('windowEnd');
+    const sfuRss = rssBytes(host.pid);
+
+    const pubEnd = ends[0]!;
+    const sent = pubEnd.sent.audio + pubEnd.sent.video;
+    const received = ends.slice(1).flatMap((e) => e.received);
+    const delivered = received.reduce((n, r) => n + r.audio + r.video, 0);
+    const expected = sent * subs;
+    const sfuCpu = cpu1 - cpu0;
+    const clientCpuPct = ends.map((e) => round((e.cpuMs / e.wallMs) * 100) ?? 0);
+    const saturated = clientCpuPct.some((p) => p > SATURATED * 100);
+    const lat = ends
+      .slice(1)
+      .flatMap((e) => e.latencyMs)
+      .sort((a, b) => a - b);
+    const c1 = hostEnd.counters;
+    const sortedJoins = [...joins].sort((a, b) => a - b);
+    return {
+      subs,
+      seconds: round(wallMs / 1000, 2) ?? seconds,
+      inPps: round((sent * 1000) / wallMs) ?? 0,
+      outPps: round((delivered * 1000) / wallMs) ?? 0,
+      sfuCpuPct: round((sfuCpu / wallMs) * 100) ?? 0,
+      usPerForwarded: round(delivered > 0 ? (sfuCpu * 1000) / delivered : undefined),
+      usPerReceived: round(sent > 0 ? (sfuCpu * 1000) / sent : undefined),
+      delivered,
+      expected,
+      deliveredRatio: round(expected > 0 ? delivered / expected : 0, 4) ?? 0,
+      latencyMs: {
+        ...pick('p50', round(percentile(lat, 50), 2)),
+        ...pick('p95', round(percentile(lat, 95), 2)),
+        ...pick('p99', round(percentile(lat, 99), 2)),
+        ...pick('max', round(lat.at(-1), 2)),
+      },
+      joinToFirstRtpMs: {
+        ...pick('p50', percentile(sortedJoins, 50)),
+        ...pick('max', sortedJoins.at(-1)),
+      },
+      clientCpuPct,
+      valid: !saturated,
+      ...(saturated ? { invalidReason: 'a load process was saturated (> 90 % of a core)' } : {}),
+      ...(sfuRss !== undefined ? { sfuRssBytes: sfuRss } : {}),
+      sfuLagMaxMs: round(hostEnd.lagMaxMs) ?? 0,
+      nackSent: delta(c0, c1, 'sfu_nack_sent_total'),
+      nackReceived: delta(c0, c1, 'sfu_nack_received_total'),
+      retransmitted: delta(c0, c1, 'sfu_retransmitted_packets_total{result=sent}'),
+    };
+  } finally {
+    await Promise.all(children.reverse().map((c) => c.stop().catch(() => undefined)));
+  }
+}
+
+function pick<K extends string>(k: K, v: number | undefined): Partial<Record<K, number>> {
+  return v === undefined ? {} : ({ [k]: v } as Record<K, number>);
+}
