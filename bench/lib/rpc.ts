@@ -103,7 +103,11 @@ export class Child {
     if (this.#exited) {
       return;
     }
-    const exited = new Promise<void>((r) => this.process.once('exit', () => r()));
+    const exited = new Promise<void>((r) => {
+      this.process.once('exit', () => {
+        r();
+      });
+    });
     await this.call('stop', {}, graceMs).catch(() => undefined);
     const timer = setTimeout(() => {
       this.process.kill('SIGKILL');
