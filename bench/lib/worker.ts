@@ -120,7 +120,7 @@ serve(
             `sub-${u.deviceId}`,
           );
           await waitFor(() => sub.video > 0, 30_000, `${u.userId} receives video`);
-          return { joinToFirstRtpMs: (sub.firstAt ?? Date.now()) - t0 };
+          return { subscribeToFirstRtpMs: (sub.firstAt ?? Date.now()) - t0 };
         }),
       );
       return joined;

@@ -40,7 +40,7 @@ export interface FanoutPoint {
   expected: number;
   deliveredRatio: number;
   latencyMs: { p50?: number; p95?: number; p99?: number; max?: number };
-  joinToFirstRtpMs: { p50?: number; max?: number };
+  subscribeToFirstRtpMs: { p50?: number; max?: number };
   clientCpuPct: number[];
   valid: boolean;
   invalidReason?: string;
@@ -98,12 +98,12 @@ export async function fanoutPoint(
         for (let j = i; j < subs; j += nWorkers) {
           users.push(await host.call<UserCreds>('user', { localpart: `sub${j}` }));
         }
-        const r = await w.call<{ joinToFirstRtpMs: number }[]>(
+        const r = await w.call<{ subscribeToFirstRtpMs: number }[]>(
           'subscribers',
           { env, users, owner: pubUser.userId, width: 1280, height: 720 },
           120_000,
         );
-        joins.push(...r.map((x) => x.joinToFirstRtpMs));
+        joins.push(...r.map((x) => x.subscribeToFirstRtpMs));
       }),
     );
     log(`fanout ${subs}: ${subs} subscribers receiving, warming up ${warmupS} s`);
@@ -152,7 +152,7 @@ export async function fanoutPoint(
         ...pick('p99', round(percentile(lat, 99), 2)),
         ...pick('max', round(lat.at(-1), 2)),
       },
-      joinToFirstRtpMs: {
+      subscribeToFirstRtpMs: {
         ...pick('p50', percentile(sortedJoins, 50)),
         ...pick('max', sortedJoins.at(-1)),
       },

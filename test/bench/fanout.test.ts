@@ -1,0 +1,45 @@
+/**
+ * Bench smoke test: the fanout harness itself works end to end (SFU process, publisher and subscriber
+ * processes, measurement window) and delivers at least 99 % of the expected packets on loopback. No timing
+ * threshold: the figures are printed, not judged (speed targets live in bench/).
+ */
+import t from 'tap';
+import { parseArgs, UsageError } from '../../bench/run.js';
+import { fanoutPoint } from '../../bench/scenarios/fanout.js';
+
+t.test('fanout with 2 subscribers for 2 s', async (t) => {
+  const p = await fanoutPoint(2, 2, (s) => { t.comment(s); }, 1);
+  t.comment(JSON.stringify(p));
+  t.equal(p.subs, 2);
+  t.ok(p.inPps > 0 && p.outPps > 0, 'packets in and out');
+  t.ok(p.expected > 0, 'the publisher sent packets in the window');
+  t.ok(p.deliveredRatio >= 0.99, `delivered ≥ 99 % of expected (${(p.deliveredRatio * 100).toFixed(2)} %)`);
+  t.ok(p.usPerForwarded !== undefined && p.usPerForwarded > 0, 'CPU per forwarded packet measured');
+  t.ok(p.latencyMs.p50 !== undefined, 'latency measured');
+  t.equal(p.clientCpuPct.length, 2, 'publisher and one subscriber process measured');
+});
+
+t.test('arguments: defaults, bounds and errors', async (t) => {
+  t.same(parseArgs(['fanout']), {
+    scenario: 'fanout',
+    subs: [1, 5, 20],
+    seconds: 10,
+    repeats: 1,
+    out: undefined,
+  });
+  t.same(parseArgs(['fanout', '--subs', '1,5,20', '--seconds', '10']).subs, [1, 5, 20]);
+  const bad: string[][] = [
+    [],
+    ['--subs'],
+    ['fanout', '--subs', '0'],
+    ['fanout', '--subs', '41'],
+    ['fanout', '--seconds', '61'],
+    ['fanout', '--seconds', 'x'],
+    ['fanout', '--repeats', '6'],
+    ['fanout', '--what', '1'],
+    ['fanout', '--subs'],
+  ];
+  for (const argv of bad) {
+    t.throws(() => parseArgs(argv), UsageError, JSON.stringify(argv));
+  }
+});
