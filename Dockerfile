@@ -15,7 +15,6 @@ COPY packages ./packages
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-COPY bench ./bench
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS deps
