@@ -8,6 +8,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { VERSION } from '../src/version.js';
+import { fanoutPlot } from './lib/plot.js';
 import { machine } from './lib/procStat.js';
 import { spread } from './lib/stats.js';
 import { fanoutPoint, VIDEO, type FanoutPoint } from './scenarios/fanout.js';
@@ -146,6 +147,12 @@ async function main(): Promise<void> {
   const file = `${dir.replace(/\/$/, '')}/${args.scenario}-${String(result['at']).replace(/[:.]/g, '-')}.json`;
   writeFileSync(file, text);
   log(`wrote ${file}`);
+  const svg = await fanoutPlot(result);
+  if (svg !== undefined) {
+    const svgFile = file.replace(/\.json$/, '.svg');
+    writeFileSync(svgFile, svg);
+    log(`wrote ${svgFile}`);
+  }
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -30,10 +30,10 @@ export class Child {
   #next = 1;
   #exited = false;
 
-  constructor(path: string, name: string, env: Record<string, string> = {}) {
+  constructor(path: string, name: string, env: Record<string, string> = {}, execArgv: string[] = []) {
     this.name = name;
     this.process = fork(path, [], {
-      execArgv: EXEC_ARGV,
+      execArgv: [...EXEC_ARGV, ...execArgv],
       env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', ...env },
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],

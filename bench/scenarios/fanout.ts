@@ -73,7 +73,14 @@ export async function fanoutPoint(
 ): Promise<FanoutPoint> {
   const children: Child[] = [];
   try {
-    const host = new Child(HOST, 'sfu');
+    // BENCH_PROFILE_DIR: the SFU process writes a V8 CPU profile there when it exits (bench/README.md).
+    const profileDir = process.env['BENCH_PROFILE_DIR'];
+    const host = new Child(
+      HOST,
+      'sfu',
+      {},
+      profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
+    );
     children.push(host);
     await host.ready;
     const info = await host.call<{ hsUrl: string; roomId: string; focus: Env['focus']; pid: number }>('info');

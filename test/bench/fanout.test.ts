@@ -8,7 +8,14 @@ import { parseArgs, UsageError } from '../../bench/run.js';
 import { fanoutPoint } from '../../bench/scenarios/fanout.js';
 
 t.test('fanout with 2 subscribers for 2 s', async (t) => {
-  const p = await fanoutPoint(2, 2, (s) => { t.comment(s); }, 1);
+  const p = await fanoutPoint(
+    2,
+    2,
+    (s) => {
+      t.comment(s);
+    },
+    1,
+  );
   t.comment(JSON.stringify(p));
   t.equal(p.subs, 2);
   t.ok(p.inPps > 0 && p.outPps > 0, 'packets in and out');
