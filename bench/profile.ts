@@ -69,7 +69,6 @@ export function topSelfTime(p: Profile, top: number): { name: string; where: str
 function collect(p: Profile): { name: string; where: string; n: number }[] {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<string, { name: string; where: string; n: number }>();
-  let total = 0;
   const add = (node: ProfileNode | undefined, count: number) => {
     if (node === undefined || count === 0) {
       return;
@@ -81,7 +80,6 @@ function collect(p: Profile): { name: string; where: string; n: number }[] {
     const e = self.get(key) ?? { name, where, n: 0 };
     e.n += count;
     self.set(key, e);
-    total += count;
   };
   if (p.samples !== undefined && p.samples.length > 0) {
     const counts = new Map<number, number>();
@@ -96,7 +94,6 @@ function collect(p: Profile): { name: string; where: string; n: number }[] {
       add(n, n.hitCount ?? 0);
     }
   }
-  void total;
   return [...self.values()].sort((a, b) => b.n - a.n);
 }
 
