@@ -4,6 +4,8 @@
  * (homeserver URL, room, focus), `user` (a user with a device, joined to the room), `window` (start/stop a
  * measurement window: event-loop lag, SFU counters) and `stop`.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startCallStack, type CallStack } from '../../test/helpers/callStack.js';
 import { serve } from './rpc.js';
@@ -27,6 +29,10 @@ const cs: CallStack = await startCallStack(shim, {
 const lag = monitorEventLoopDelay({ resolution: 10 });
 lag.enable();
 let n = 0;
+/** BENCH_PROFILE_DIR: a V8 CPU profile of the measurement window only, written there. */
+const profileDir = process.env['BENCH_PROFILE_DIR'];
+const inspector = profileDir === undefined ? undefined : new Session();
+inspector?.connect();
 
 async function counters(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
@@ -58,16 +64,29 @@ serve(
       cs.hs.join(u.userId, cs.roomId);
       return { userId: u.userId, accessToken: u.accessToken, deviceId: u.deviceId };
     },
-    windowStart: () => {
+    windowStart: async () => {
       lag.reset();
+      if (inspector !== undefined) {
+        await inspector.post('Profiler.enable');
+        await inspector.post('Profiler.start');
+      }
       return counters();
     },
-    windowEnd: async () => ({
-      lagMaxMs: lag.max / 1e6,
-      counters: await counters(),
-      memory: process.memoryUsage(),
-      users: n,
-    }),
+    windowEnd: async () => {
+      let profile: string | undefined;
+      if (inspector !== undefined && profileDir !== undefined) {
+        const r = await inspector.post('Profiler.stop');
+        profile = `${profileDir}/sfu-window-${process.pid}.cpuprofile`;
+        writeFileSync(profile, JSON.stringify(r.profile));
+      }
+      return {
+        lagMaxMs: lag.max / 1e6,
+        counters: await counters(),
+        memory: process.memoryUsage(),
+        users: n,
+        ...(profile !== undefined ? { profile } : {}),
+      };
+    },
   },
   async () => {
     for (const fn of teardowns.reverse()) {

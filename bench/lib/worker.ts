@@ -36,16 +36,26 @@ interface Sub {
   client: CallClient;
   audio: number;
   video: number;
+  /** Retransmitted copies (a sequence number seen before in this window): not counted as delivered. */
+  duplicates: number;
+  /** Sequence numbers seen in this window, per kind. */
+  seen: { audio: Uint8Array; video: Uint8Array };
+  /** Send times (monotonic ms) of the distinct video packets received in this window. */
+  videoSentAt: number[];
   firstAt: number | undefined;
 }
 
 /** Latency samples kept per window (a uniform sample beyond this). */
 const MAX_SAMPLES = 50_000;
+/** Send times kept per subscriber and window (60 s at 270 pkt/s, with room). */
+const MAX_SENT_TIMES = 40_000;
 
 const clients: CallClient[] = [];
 const subs: Sub[] = [];
 let publisher: { peer: WeriftPeer; video: { sent: () => number; stop: () => void } } | undefined;
 let latencies: number[] = [];
+/** Send times (monotonic ms) of the publisher's video packets since the window started. */
+const publisherSentAt: number[] = [];
 let seen = 0;
 let window: { cpu: NodeJS.CpuUsage; at: number; audioSent: number; videoSent: number } | undefined;
 
@@ -80,7 +90,17 @@ serve(
       const { c, peer } = newClient(a.env, a.user);
       await c.publishMembership(a.env.roomId, a.env.focus);
       await joinWithMedia({ focusRef: a.env.focus }, c, { audio: true, video: true });
-      publisher = { peer, video: peer.startSyntheticVideo(a.video) };
+      publisher = {
+        peer,
+        video: peer.startSyntheticVideo({
+          ...a.video,
+          onSent: (ns) => {
+            if (publisherSentAt.length < MAX_SENT_TIMES) {
+              publisherSentAt.push(Number(ns) / 1e6);
+            }
+          },
+        }),
+      };
       return { userId: a.user.userId };
     },
     subscribers: async (a: {
@@ -96,10 +116,24 @@ serve(
           await c.publishMembership(a.env.roomId, a.env.focus);
           const mc = await joinWithMedia({ focusRef: a.env.focus }, c, {});
           const s = await streamOf(mc, a.owner, { audio: true, video: true });
-          const sub: Sub = { client: c, audio: 0, video: 0, firstAt: undefined };
+          const sub: Sub = {
+            client: c,
+            audio: 0,
+            video: 0,
+            duplicates: 0,
+            seen: { audio: new Uint8Array(65536), video: new Uint8Array(65536) },
+            videoSentAt: [],
+            firstAt: undefined,
+          };
           subs.push(sub);
           peer.onRtp((r) => {
             sub.firstAt ??= Date.now();
+            const seen = r.kind === 'audio' ? sub.seen.audio : sub.seen.video;
+            if (seen[r.seq] === 1) {
+              sub.duplicates++;
+              return;
+            }
+            seen[r.seq] = 1;
             if (r.kind === 'audio') {
               sub.audio++;
               return;
@@ -108,6 +142,9 @@ serve(
             if (r.payload.length >= 16) {
               const sentNs = r.payload.readBigUInt64BE(r.payload.length - 8);
               sample(Number(process.hrtime.bigint() - sentNs) / 1e6);
+              if (sub.videoSentAt.length < MAX_SENT_TIMES) {
+                sub.videoSentAt.push(Number(sentNs) / 1e6);
+              }
             }
           });
           const t0 = Date.now();
@@ -131,7 +168,12 @@ serve(
       for (const s of subs) {
         s.audio = 0;
         s.video = 0;
+        s.duplicates = 0;
+        s.seen.audio.fill(0);
+        s.seen.video.fill(0);
+        s.videoSentAt = [];
       }
+      publisherSentAt.length = 0;
       window = {
         cpu: process.cpuUsage(),
         at: performance.now(),
@@ -140,7 +182,8 @@ serve(
       };
       return {};
     },
-    windowEnd: () => {
+    windowEnd: (a: { fromMs: number; toMs: number }) => {
+      const inWindow = (t: number) => t >= a.fromMs && t < a.toMs;
       const w = window;
       if (w === undefined) {
         throw new Error('no window started');
@@ -153,7 +196,13 @@ serve(
           audio: (publisher?.peer.audioSent ?? 0) - w.audioSent,
           video: (publisher?.video.sent() ?? 0) - w.videoSent,
         },
-        received: subs.map((s) => ({ audio: s.audio, video: s.video })),
+        received: subs.map((s) => ({
+          audio: s.audio,
+          video: s.video,
+          duplicates: s.duplicates,
+          videoInWindow: s.videoSentAt.filter(inWindow).length,
+        })),
+        videoSentInWindow: publisherSentAt.filter(inWindow).length,
         latencyMs: latencies,
       };
     },

@@ -27,6 +27,8 @@ const IN_PPS = VIDEO.fps * VIDEO.packetsPerFrame + 50;
 const PPS_PER_WORKER = 6000;
 /** A load process above this share of one core is saturated: its figures are not trusted. */
 const SATURATED = 0.9;
+/** After the window, wait this long for packets sent in it before counting. */
+const GRACE_MS = 300;
 
 export interface FanoutPoint {
   subs: number;
@@ -36,7 +38,10 @@ export interface FanoutPoint {
   sfuCpuPct: number;
   usPerForwarded: number | undefined;
   usPerReceived: number | undefined;
+  /** Distinct packets the subscribers received in the window (retransmitted copies not counted). */
   delivered: number;
+  duplicates: number;
+  /** Video packets the publisher sent within the window × subscribers (what `deliveredRatio` is judged on). */
   expected: number;
   deliveredRatio: number;
   latencyMs: { p50?: number; p95?: number; p99?: number; max?: number };
@@ -55,7 +60,8 @@ interface WindowEnd {
   wallMs: number;
   cpuMs: number;
   sent: { audio: number; video: number };
-  received: { audio: number; video: number }[];
+  received: { audio: number; video: number; duplicates: number; videoInWindow: number }[];
+  videoSentInWindow: number;
   latencyMs: number[];
 }
 
@@ -73,14 +79,8 @@ export async function fanoutPoint(
 ): Promise<FanoutPoint> {
   const children: Child[] = [];
   try {
-    // BENCH_PROFILE_DIR: the SFU process writes a V8 CPU profile there when it exits (bench/README.md).
-    const profileDir = process.env['BENCH_PROFILE_DIR'];
-    const host = new Child(
-      HOST,
-      'sfu',
-      {},
-      profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
-    );
+    // BENCH_PROFILE_DIR (inherited): the SFU process writes a CPU profile of the window there.
+    const host = new Child(HOST, 'sfu');
     children.push(host);
     await host.ready;
     const info = await host.call<{ hsUrl: string; roomId: string; focus: Env['focus']; pid: number }>('info');
@@ -121,10 +121,13 @@ export async function fanoutPoint(
     await Promise.all(loads.map((w) => w.call('windowStart')));
     const cpu0 = cpuMs(host.pid) ?? 0;
     const t0 = performance.now();
+    const fromMs = Number(process.hrtime.bigint()) / 1e6;
     await sleep(seconds * 1000);
     const cpu1 = cpuMs(host.pid) ?? 0;
     const wallMs = performance.now() - t0;
-    const ends = await Promise.all(loads.map((w) => w.call<WindowEnd>('windowEnd')));
+    const toMs = Number(process.hrtime.bigint()) / 1e6;
+    await sleep(GRACE_MS); // packets sent before the end are still on their way
+    const ends = await Promise.all(loads.map((w) => w.call<WindowEnd>('windowEnd', { fromMs, toMs })));
     const hostEnd = await host.call<{ lagMaxMs: number; counters: Record<string, number> }>('windowEnd');
     const sfuRss = rssBytes(host.pid);
 
@@ -132,7 +135,11 @@ export async function fanoutPoint(
     const sent = pubEnd.sent.audio + pubEnd.sent.video;
     const received = ends.slice(1).flatMap((e) => e.received);
     const delivered = received.reduce((n, r) => n + r.audio + r.video, 0);
-    const expected = sent * subs;
+    const duplicates = received.reduce((n, r) => n + r.duplicates, 0);
+    // Delivery is judged on video packets SENT within the window (their send time is in the payload), so
+    // the processes' windows need not line up; CPU per packet uses every packet delivered in the window.
+    const expected = pubEnd.videoSentInWindow * subs;
+    const deliveredInWindow = received.reduce((n, r) => n + r.videoInWindow, 0);
     const sfuCpu = cpu1 - cpu0;
     const clientCpuPct = ends.map((e) => round((e.cpuMs / e.wallMs) * 100) ?? 0);
     const saturated = clientCpuPct.some((p) => p > SATURATED * 100);
@@ -151,8 +158,9 @@ export async function fanoutPoint(
       usPerForwarded: round(delivered > 0 ? (sfuCpu * 1000) / delivered : undefined),
       usPerReceived: round(sent > 0 ? (sfuCpu * 1000) / sent : undefined),
       delivered,
+      duplicates,
       expected,
-      deliveredRatio: round(expected > 0 ? delivered / expected : 0, 4) ?? 0,
+      deliveredRatio: round(expected > 0 ? deliveredInWindow / expected : 0, 4) ?? 0,
       latencyMs: {
         ...pick('p50', round(percentile(lat, 50), 2)),
         ...pick('p95', round(percentile(lat, 95), 2)),

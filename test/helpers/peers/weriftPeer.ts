@@ -137,6 +137,8 @@ export class WeriftPeer implements TestPeer {
     keyframeIntervalMs: number;
     width: number;
     height: number;
+    /** Called with each packet's send time (the value written into it). */
+    onSent?: (ns: bigint) => void;
   }): { sent: () => number; stop: () => void } {
     const tr = this.#pc.getTransceivers().find((x) => x.kind === 'video');
     if (tr === undefined) {
@@ -182,7 +184,9 @@ export class WeriftPeer implements TestPeer {
               payload.writeUInt16LE(o.height & 0x3fff, 12);
             }
           }
-          payload.writeBigUInt64BE(process.hrtime.bigint(), size - 8);
+          const at = process.hrtime.bigint();
+          payload.writeBigUInt64BE(at, size - 8);
+          o.onSent?.(at);
           const header = new RtpHeader({
             sequenceNumber: seq,
             timestamp: ts,
