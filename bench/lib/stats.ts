@@ -22,7 +22,8 @@ export function spread(values: readonly number[]): Spread | undefined {
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   const median = s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-  return { min: s[0]!, median, max: s[s.length - 1]! };
+  const r = (v: number) => Math.round(v * 1000) / 1000;
+  return { min: r(s[0]!), median: r(median), max: r(s[s.length - 1]!) };
 }
 
 export function round(v: number | undefined, digits = 1): number | undefined {
