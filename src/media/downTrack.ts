@@ -1,8 +1,9 @@
 /**
  * One forwarded track towards one subscriber (its sendonly transceiver): the pure Forwarder decides per
- * packet, then the packet is applied on a COPY (werift-notes pitfall 1): a new header with the subscription's
- * stable SSRC, the subscriber's payload type and extension ids (pitfall 2), the munged seq/ts, and — for VP8 —
- * a copied payload with the picture id / TL0PICIDX rewritten. Sent with dtlsTransport.sendRtp (werift's
+ * packet, then the packet is applied on a COPY (werift-notes pitfall 1): a new header — written straight
+ * to bytes (rtp/rtpHeader.ts), no werift RtpHeader object — with the subscription's stable SSRC, the
+ * subscriber's payload type and extension ids (pitfall 2), the munged seq/ts, and — for VP8 — a copied
+ * payload with the picture id / TL0PICIDX rewritten. Sent with dtlsTransport.sendRtp (werift's
  * sender cache, offsets and SR loop are bypassed); the SFU sends this stream's RTCP SRs itself.
  *
  * Loss recovery downstream: every packet sent is kept (header + payload objects, never mutated afterwards) in
@@ -10,7 +11,7 @@
  * per packet, and within a byte budget equal to the stream's own rate, so a NACK storm can at most double
  * what this stream sends. The RTT comes from the subscriber's receiver reports on our SRs.
  */
-import { RtcpSenderInfo, RtcpSrPacket, RtpHeader, type RTCRtpTransceiver } from 'werift';
+import { RtcpSenderInfo, RtcpSrPacket, type RtpHeader, type RTCRtpTransceiver } from 'werift';
 import { Forwarder } from '../forwarding/forwarder.js';
 import { RetransmitBuffer } from '../forwarding/retransmitBuffer.js';
 import { alignTimestamp, forwardedSenderReport } from '../forwarding/rtpClock.js';
@@ -21,6 +22,7 @@ import {
   type NegotiatedExtension,
 } from '../rtp/headerExtensions.js';
 import { ntpFromUnixMs } from '../rtp/rtcpFeedback.js';
+import { WireRtpHeader } from '../rtp/rtpHeader.js';
 import { writeVp8PictureId, writeVp8Tl0PicIdx } from '../rtp/vp8.js';
 import { selectLayer } from '../simulcast/selectLayer.js';
 import type { MediaCounters } from './mediaMetrics.js';
@@ -49,8 +51,13 @@ const MAX_PADDING_PER_FRAME = 40;
 const MAX_PROBE_BACKLOG_BYTES = PADDING_BYTES * MAX_PADDING_PER_FRAME * 2;
 
 interface SentPacket {
-  header: RtpHeader;
+  header: WireRtpHeader;
   payload: Buffer;
+}
+
+/** werift's SRTP reads only `ssrc`, `sequenceNumber`, `serializeSize` and `serialize()` of a header. */
+function asWerift(h: WireRtpHeader): RtpHeader {
+  return h as unknown as RtpHeader;
 }
 
 export interface ReceiverReportBlock {
@@ -80,10 +87,6 @@ export interface DownTrackStats {
   bytes: number;
   currentLayer: number | undefined;
   targetLayer: number | undefined;
-}
-
-function toBuffer(u: Uint8Array): Buffer {
-  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
 function fmtp(params: string | undefined, key: string): string | undefined {
@@ -276,7 +279,7 @@ export class DownTrack implements TrackSink {
       this.#rtxTokens -= size;
       buf.markResent(seq, now);
       counters.retransmits.sent++;
-      void dtls.sendRtp(p.payload, p.header);
+      void dtls.sendRtp(p.payload, asWerift(p.header));
     }
   }
 
@@ -365,17 +368,13 @@ export class DownTrack implements TrackSink {
       dtls.transportSequenceNumber = (dtls.transportSequenceNumber + 1) & 0xffff;
       transportSeq = dtls.transportSequenceNumber;
     }
-    const extensions = forwardedExtensions(plan, now, transportSeq, sp.audioLevel).map((e) => ({
-      id: e.id,
-      payload: toBuffer(e.payload),
-    }));
-    const header = new RtpHeader({
+    const header = new WireRtpHeader({
       ssrc: this.ssrc,
       payloadType: pt,
       sequenceNumber: d.seq,
       timestamp: d.ts,
       marker: d.marker,
-      extensions,
+      extensions: forwardedExtensions(plan, now, transportSeq, sp.audioLevel),
     });
     this.#packets = (this.#packets + 1) >>> 0;
     this.#bytes = (this.#bytes + payload.length) >>> 0;
@@ -384,7 +383,7 @@ export class DownTrack implements TrackSink {
     // Kept as is for retransmission: neither the header nor the payload is written after this point (the
     // publisher's payload, when not rewritten, is a per-packet buffer nobody mutates).
     this.#sent?.put(d.seq, now, { header, payload });
-    void dtls.sendRtp(payload, header);
+    void dtls.sendRtp(payload, asWerift(header));
     if (d.marker && this.#probeBytes > 0) {
       this.#sendPadding(pt, plan, now);
     }
@@ -438,21 +437,17 @@ export class DownTrack implements TrackSink {
         dtls.transportSequenceNumber = (dtls.transportSequenceNumber + 1) & 0xffff;
         transportSeq = dtls.transportSequenceNumber;
       }
-      const header = new RtpHeader({
+      const header = new WireRtpHeader({
         ssrc: this.ssrc,
         payloadType: pt,
         sequenceNumber: (slot.seq + i) & 0xffff,
         timestamp: slot.ts,
         marker: false,
         padding: true,
-        paddingSize: PADDING_BYTES,
-        extensions: forwardedExtensions(plan, now, transportSeq, undefined).map((e) => ({
-          id: e.id,
-          payload: toBuffer(e.payload),
-        })),
+        extensions: forwardedExtensions(plan, now, transportSeq, undefined),
       });
       this.#paddingSent++;
-      void dtls.sendRtp(payload, header);
+      void dtls.sendRtp(payload, asWerift(header));
     }
   }
 
