@@ -4,6 +4,8 @@
  * participants, time and packet rate, and stops every process it started.
  *
  *   fanout  --subs 1,5,20 --seconds 10 --repeats 1     1 publisher × N subscribers
+ *   join    --joins 20                                 N subscribers joining one at a time: invite → RTP
+ *   memory  --joins 50                                 the same, reported as SFU RSS per participant
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,10 +14,13 @@ import { fanoutPlot } from './lib/plot.js';
 import { machine } from './lib/procStat.js';
 import { spread } from './lib/stats.js';
 import { fanoutPoint, VIDEO, type FanoutPoint } from './scenarios/fanout.js';
+import { sequentialJoins } from './scenarios/join.js';
 
 const MAX_SUBS = 40;
 const MAX_SECONDS = 60;
 const MAX_REPEATS = 5;
+const MAX_JOINS = 50;
+const SCENARIOS = ['fanout', 'join', 'memory'] as const;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -26,15 +31,28 @@ export interface BenchArgs {
   subs: number[];
   seconds: number;
   repeats: number;
+  joins: number | undefined;
   out: string | undefined;
 }
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
   const [scenario, ...rest] = argv;
   if (scenario === undefined || scenario.startsWith('-')) {
-    throw new UsageError('usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1]');
+    throw new UsageError(
+      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] | join|memory [--joins N]',
+    );
   }
-  const a: BenchArgs = { scenario, subs: [1, 5, 20], seconds: 10, repeats: 1, out: undefined };
+  if (!(SCENARIOS as readonly string[]).includes(scenario)) {
+    throw new UsageError(`unknown scenario ${scenario} (have: ${SCENARIOS.join(', ')})`);
+  }
+  const a: BenchArgs = {
+    scenario,
+    subs: [1, 5, 20],
+    seconds: 10,
+    repeats: 1,
+    joins: undefined,
+    out: undefined,
+  };
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i];
     const value = rest[i + 1];
@@ -51,6 +69,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         break;
       case '--repeats':
         a.repeats = int(value, '--repeats', 1, MAX_REPEATS);
+        break;
+      case '--joins':
+        a.joins = int(value, '--joins', 1, MAX_JOINS);
         break;
       case '--out':
         a.out = value;
@@ -124,6 +145,27 @@ function weriftVersion(): string {
   }
 }
 
+export async function runJoins(
+  scenario: string,
+  joins: number,
+  log: (s: string) => void,
+): Promise<Record<string, unknown>> {
+  const r = await sequentialJoins(joins, log);
+  log(
+    `${scenario}: invite → first RTP p50/p95/max ${r.joinToFirstRtpMs.p50}/${r.joinToFirstRtpMs.p95}/` +
+      `${r.joinToFirstRtpMs.max} ms; SFU RSS ${((r.rssPerSubscriberBytes ?? 0) / 1024).toFixed(0)} KiB and heap ` +
+      `${((r.heapPerSubscriberBytes ?? 0) / 1024).toFixed(0)} KiB per subscriber`,
+  );
+  return {
+    scenario,
+    target: 'sfu',
+    at: new Date().toISOString(),
+    machine: machine(),
+    versions: { sfu: VERSION, werift: weriftVersion() },
+    ...r,
+  };
+}
+
 async function main(): Promise<void> {
   const log = (s: string) => process.stderr.write(`${s}\n`);
   let args: BenchArgs;
@@ -134,12 +176,10 @@ async function main(): Promise<void> {
     process.exitCode = 64;
     return;
   }
-  if (args.scenario !== 'fanout') {
-    log(`unknown scenario ${args.scenario} (have: fanout)`);
-    process.exitCode = 64;
-    return;
-  }
-  const result = await runFanout(args, log);
+  const result =
+    args.scenario === 'fanout'
+      ? await runFanout(args, log)
+      : await runJoins(args.scenario, args.joins ?? (args.scenario === 'join' ? 20 : 50), log);
   const text = JSON.stringify(result, null, 2);
   process.stdout.write(`${text}\n`);
   const dir = args.out ?? fileURLToPath(new URL('./results/', import.meta.url));

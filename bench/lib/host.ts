@@ -64,6 +64,10 @@ serve(
       cs.hs.join(u.userId, cs.roomId);
       return { userId: u.userId, accessToken: u.accessToken, deviceId: u.deviceId };
     },
+    memory: () => {
+      globalThis.gc?.();
+      return { memory: process.memoryUsage() };
+    },
     windowStart: async () => {
       lag.reset();
       if (inspector !== undefined) {

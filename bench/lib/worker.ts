@@ -114,6 +114,7 @@ serve(
         a.users.map(async (u) => {
           const { c, peer } = newClient(a.env, u);
           await c.publishMembership(a.env.roomId, a.env.focus);
+          const invitedAt = Date.now(); // joinWithMedia sends the invite first
           const mc = await joinWithMedia({ focusRef: a.env.focus }, c, {});
           const s = await streamOf(mc, a.owner, { audio: true, video: true });
           const sub: Sub = {
@@ -157,7 +158,8 @@ serve(
             `sub-${u.deviceId}`,
           );
           await waitFor(() => sub.video > 0, 30_000, `${u.userId} receives video`);
-          return { subscribeToFirstRtpMs: (sub.firstAt ?? Date.now()) - t0 };
+          const first = sub.firstAt ?? Date.now();
+          return { subscribeToFirstRtpMs: first - t0, joinToFirstRtpMs: first - invitedAt };
         }),
       );
       return joined;

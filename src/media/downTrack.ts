@@ -29,8 +29,12 @@ import type { MediaCounters } from './mediaMetrics.js';
 import type { PublishedTrack, PublisherCodec, SourcePacket, TrackSink } from './publishedTrack.js';
 
 const SR_INTERVAL_MS = 1000;
-/** Retransmission buffer: 1,024 packets (≥ 1 s up to ≈ 10 Mbit/s of video) and at most 1.5 s old. */
-const RTX_BUFFER_PACKETS = 1024;
+/**
+ * Retransmission buffer: 512 packets (≥ 1 s up to ≈ 4.7 Mbit/s of 1,150-byte packets, ≈ 1.9 s of a 720p
+ * stream) and at most 1.5 s old. It is most of a subscriber's memory (bench `memory`: 1,024 slots cost
+ * ≈ 1.2 MB per forwarded video track).
+ */
+const RTX_BUFFER_PACKETS = 512;
 const RTX_BUFFER_MS = 1500;
 /**
  * The retransmission budget refills at 90 % of the stream's rate, with bursts of 0.25 s of it, so a NACK

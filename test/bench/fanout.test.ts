@@ -45,6 +45,8 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
     ['fanout', '--repeats', '6'],
     ['fanout', '--what', '1'],
     ['fanout', '--subs'],
+    ['nope'],
+    ['join', '--joins', '51'],
   ];
   for (const argv of bad) {
     t.throws(() => parseArgs(argv), UsageError, JSON.stringify(argv));
