@@ -20,6 +20,7 @@ import {
 import { InvalidStateError, toError } from '../util/errors.js';
 import { TypedEmitter } from '../util/events.js';
 import type { DownTrack } from './downTrack.js';
+import './noDefaultStun.js'; // no STUN request to werift's default public server (see the module)
 import { PeerMedia, type MediaContext } from './peerMedia.js';
 import type { PublishedTrack } from './publishedTrack.js';
 
