@@ -6,6 +6,7 @@
  *   fanout  --subs 1,5,20 --seconds 10 --repeats 1     1 publisher × N subscribers
  *   join    --joins 20                                 N subscribers joining one at a time: invite → RTP
  *   memory  --joins 50                                 the same, reported as SFU RSS per participant
+ *   switch  --rounds 10                                320×180 ↔ 1280×720: subscribe → new layer's keyframe
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,12 +16,14 @@ import { machine } from './lib/procStat.js';
 import { spread } from './lib/stats.js';
 import { fanoutPoint, VIDEO, type FanoutPoint } from './scenarios/fanout.js';
 import { sequentialJoins } from './scenarios/join.js';
+import { switchRounds } from './scenarios/switch.js';
 
 const MAX_SUBS = 40;
 const MAX_SECONDS = 60;
 const MAX_REPEATS = 5;
 const MAX_JOINS = 50;
-const SCENARIOS = ['fanout', 'join', 'memory'] as const;
+const MAX_ROUNDS = 30;
+const SCENARIOS = ['fanout', 'join', 'memory', 'switch'] as const;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -32,6 +35,7 @@ export interface BenchArgs {
   seconds: number;
   repeats: number;
   joins: number | undefined;
+  rounds: number;
   out: string | undefined;
 }
 
@@ -39,7 +43,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   const [scenario, ...rest] = argv;
   if (scenario === undefined || scenario.startsWith('-')) {
     throw new UsageError(
-      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] | join|memory [--joins N]',
+      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] | join|memory [--joins N] | switch [--rounds N]',
     );
   }
   if (!(SCENARIOS as readonly string[]).includes(scenario)) {
@@ -51,6 +55,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     seconds: 10,
     repeats: 1,
     joins: undefined,
+    rounds: 10,
     out: undefined,
   };
   for (let i = 0; i < rest.length; i++) {
@@ -72,6 +77,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         break;
       case '--joins':
         a.joins = int(value, '--joins', 1, MAX_JOINS);
+        break;
+      case '--rounds':
+        a.rounds = int(value, '--rounds', 1, MAX_ROUNDS);
         break;
       case '--out':
         a.out = value;
@@ -166,6 +174,22 @@ export async function runJoins(
   };
 }
 
+export async function runSwitch(rounds: number, log: (s: string) => void): Promise<Record<string, unknown>> {
+  const r = await switchRounds(rounds, log);
+  log(
+    `switch: up p50/p95/max ${r.upMs.p50}/${r.upMs.p95}/${r.upMs.max} ms, ` +
+      `down ${r.downMs.p50}/${r.downMs.p95}/${r.downMs.max} ms`,
+  );
+  return {
+    scenario: 'switch',
+    target: 'sfu',
+    at: new Date().toISOString(),
+    machine: machine(),
+    versions: { sfu: VERSION, werift: weriftVersion() },
+    ...r,
+  };
+}
+
 async function main(): Promise<void> {
   const log = (s: string) => process.stderr.write(`${s}\n`);
   let args: BenchArgs;
@@ -179,7 +203,9 @@ async function main(): Promise<void> {
   const result =
     args.scenario === 'fanout'
       ? await runFanout(args, log)
-      : await runJoins(args.scenario, args.joins ?? (args.scenario === 'join' ? 20 : 50), log);
+      : args.scenario === 'switch'
+        ? await runSwitch(args.rounds, log)
+        : await runJoins(args.scenario, args.joins ?? (args.scenario === 'join' ? 20 : 50), log);
   const text = JSON.stringify(result, null, 2);
   process.stdout.write(`${text}\n`);
   const dir = args.out ?? fileURLToPath(new URL('./results/', import.meta.url));

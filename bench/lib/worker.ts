@@ -6,8 +6,10 @@
  * over the measurement window), `stop`.
  */
 import { CallClient, type FocusRef } from '../../test/helpers/callClient.js';
-import { joinWithMedia, streamOf, subscribe } from '../../test/helpers/mediaCall.js';
+import { joinWithMedia, resize, streamOf, subscribe } from '../../test/helpers/mediaCall.js';
 import { WeriftPeer } from '../../test/helpers/peers/weriftPeer.js';
+import { WrtcPeer } from '../../test/helpers/peers/wrtcPeer.js';
+import { StreamChecker } from '../../test/helpers/rtpCheck.js';
 import { waitFor } from '../../test/helpers/stack.js';
 import { serve } from './rpc.js';
 
@@ -102,6 +104,58 @@ serve(
         }),
       };
       return { userId: a.user.userId };
+    },
+    /** A libwebrtc publisher sending real 3-layer VP8 simulcast (q/h/f) + Opus, for `switch`. */
+    simulcastPublisher: async (a: { env: Env; user: UserCreds }) => {
+      const c = new CallClient({
+        hsUrl: a.env.hsUrl,
+        userId: a.user.userId,
+        accessToken: a.user.accessToken,
+        deviceId: a.user.deviceId,
+        peer: new WrtcPeer(),
+      });
+      clients.push(c);
+      await c.publishMembership(a.env.roomId, a.env.focus);
+      await joinWithMedia({ focusRef: a.env.focus }, c, { audio: true, video: { simulcast: true } });
+      return {};
+    },
+    /**
+     * One subscriber that alternates between 320×180 and 1280×720 `rounds` times: per change, the time from
+     * its `subscribe` to the first keyframe of the new layer (where the SFU switches).
+     */
+    switcher: async (a: { env: Env; user: UserCreds; owner: string; rounds: number }) => {
+      const { c, peer } = newClient(a.env, a.user);
+      await c.publishMembership(a.env.roomId, a.env.focus);
+      const mc = await joinWithMedia({ focusRef: a.env.focus }, c, {});
+      const s = await streamOf(mc, a.owner, { video: true });
+      const check = new StreamChecker(true);
+      peer.onRtp((r) => {
+        if (r.kind === 'video') {
+          check.add(r);
+        }
+      });
+      const seen = (w: number, after: number) =>
+        check.report.keyframes.find((k) => k.width === w && k.at >= after);
+      await subscribe(mc, [{ stream_id: s.streamId, track_id: s.video!, width: 320, height: 180 }], 'sw-0');
+      await waitFor(() => seen(320, 0) !== undefined, 30_000, 'the low layer');
+      // The publisher's top layer needs the SFU's REMB to start: wait until a first switch up succeeds.
+      const upMs: number[] = [];
+      const downMs: number[] = [];
+      for (let i = 0; i < a.rounds + 1; i++) {
+        for (const [w, h, into] of [
+          [1280, 720, upMs],
+          [320, 180, downMs],
+        ] as const) {
+          const at = Date.now();
+          resize(mc, s.streamId, s.video!, w, h, `sw-${i}-${w}`);
+          await waitFor(() => seen(w, at) !== undefined, 30_000, `${w}×${h} keyframe`);
+          if (i > 0) {
+            into.push(seen(w, at)!.at - at); // round 0 is the warm-up (the top layer ramping up)
+          }
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+      return { upMs, downMs, problems: check.report.problems };
     },
     subscribers: async (a: {
       env: Env;

@@ -47,6 +47,7 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
     ['fanout', '--subs'],
     ['nope'],
     ['join', '--joins', '51'],
+    ['switch', '--rounds', '31'],
   ];
   for (const argv of bad) {
     t.throws(() => parseArgs(argv), UsageError, JSON.stringify(argv));
