@@ -32,9 +32,13 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
     subs: [1, 5, 20],
     seconds: 10,
     repeats: 1,
+    joins: undefined,
+    rounds: 10,
     out: undefined,
   });
   t.same(parseArgs(['fanout', '--subs', '1,5,20', '--seconds', '10']).subs, [1, 5, 20]);
+  t.equal(parseArgs(['join', '--joins', '50']).joins, 50);
+  t.equal(parseArgs(['switch', '--rounds', '3']).rounds, 3);
   const bad: string[][] = [
     [],
     ['--subs'],
