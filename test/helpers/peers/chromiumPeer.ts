@@ -187,6 +187,8 @@ export interface RtpStats {
   framesDecoded?: number;
   framesDropped?: number;
   freezeCount?: number;
+  /** Seconds spent frozen (Chromium: inter-frame delay over max(3 × average, average + 150 ms)). */
+  totalFreezesDuration?: number;
   keyFramesDecoded?: number;
   frameWidth?: number;
   frameHeight?: number;
@@ -261,7 +263,8 @@ const PAGE_SCRIPT = `(() => {
         if (r.type === 'inbound-rtp') {
           out.push({ type: r.type, kind: r.kind, mid: r.mid, ssrc: r.ssrc, packets: r.packetsReceived,
             packetsLost: r.packetsLost, framesDecoded: r.framesDecoded, framesDropped: r.framesDropped,
-            freezeCount: r.freezeCount, keyFramesDecoded: r.keyFramesDecoded, frameWidth: r.frameWidth,
+            freezeCount: r.freezeCount, totalFreezesDuration: r.totalFreezesDuration,
+            keyFramesDecoded: r.keyFramesDecoded, frameWidth: r.frameWidth,
             frameHeight: r.frameHeight });
         } else if (r.type === 'outbound-rtp') {
           out.push({ type: r.type, kind: r.kind, mid: r.mid, rid: r.rid, ssrc: r.ssrc, packets: r.packetsSent,

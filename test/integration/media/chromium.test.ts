@@ -93,7 +93,13 @@ t.test(
       after.framesDecoded! > before.framesDecoded! + 20,
       `frames decoded keep increasing (${before.framesDecoded} → ${after.framesDecoded})`,
     );
-    t.equal(after.freezeCount, before.freezeCount, 'no freeze across the switch');
+    // Chromium counts a freeze from 150 ms of inter-frame delay; on this loaded 2-core machine a parallel
+    // suite can stall the browser that long, so the bound is the freeze TIME (issue 7: none over 500 ms).
+    const frozenMs = ((after.totalFreezesDuration ?? 0) - (before.totalFreezesDuration ?? 0)) * 1000;
+    t.comment(
+      `freezes across the switch: ${(after.freezeCount ?? 0) - (before.freezeCount ?? 0)} (${frozenMs.toFixed(0)} ms)`,
+    );
+    t.ok(frozenMs < 500, 'no freeze of 500 ms or more across the switch');
     t.equal(after.framesDropped, before.framesDropped, 'no frames dropped across the switch');
     mkdirSync(ARTIFACTS, { recursive: true });
     await sub.screenshot(`${ARTIFACTS}/subscriber-1280x720.png`);
