@@ -59,6 +59,18 @@ interface SentPacket {
   payload: Buffer;
 }
 
+/** The transport-wide sequence number of the next packet sent on `dtls`, when transport-cc is negotiated. */
+function nextTransportSeq(
+  plan: ExtensionPlan,
+  dtls: { transportSequenceNumber: number },
+): number | undefined {
+  if (plan.transportCcId === undefined) {
+    return undefined;
+  }
+  dtls.transportSequenceNumber = (dtls.transportSequenceNumber + 1) & 0xffff;
+  return dtls.transportSequenceNumber;
+}
+
 /** werift's SRTP reads only `ssrc`, `sequenceNumber`, `serializeSize` and `serialize()` of a header. */
 function asWerift(h: WireRtpHeader): RtpHeader {
   return h as unknown as RtpHeader;
@@ -367,18 +379,13 @@ export class DownTrack implements TrackSink {
       }
     }
     const plan = this.#extensionPlan();
-    let transportSeq: number | undefined;
-    if (plan.transportCcId !== undefined) {
-      dtls.transportSequenceNumber = (dtls.transportSequenceNumber + 1) & 0xffff;
-      transportSeq = dtls.transportSequenceNumber;
-    }
     const header = new WireRtpHeader({
       ssrc: this.ssrc,
       payloadType: pt,
       sequenceNumber: d.seq,
       timestamp: d.ts,
       marker: d.marker,
-      extensions: forwardedExtensions(plan, now, transportSeq, sp.audioLevel),
+      extensions: forwardedExtensions(plan, now, nextTransportSeq(plan, dtls), sp.audioLevel),
     });
     this.#packets = (this.#packets + 1) >>> 0;
     this.#bytes = (this.#bytes + payload.length) >>> 0;
@@ -436,11 +443,6 @@ export class DownTrack implements TrackSink {
     const payload = Buffer.alloc(PADDING_BYTES);
     payload[PADDING_BYTES - 1] = PADDING_BYTES;
     for (let i = 0; i < n; i++) {
-      let transportSeq: number | undefined;
-      if (plan.transportCcId !== undefined) {
-        dtls.transportSequenceNumber = (dtls.transportSequenceNumber + 1) & 0xffff;
-        transportSeq = dtls.transportSequenceNumber;
-      }
       const header = new WireRtpHeader({
         ssrc: this.ssrc,
         payloadType: pt,
@@ -448,7 +450,7 @@ export class DownTrack implements TrackSink {
         timestamp: slot.ts,
         marker: false,
         padding: true,
-        extensions: forwardedExtensions(plan, now, transportSeq, undefined),
+        extensions: forwardedExtensions(plan, now, nextTransportSeq(plan, dtls), undefined),
       });
       this.#paddingSent++;
       void dtls.sendRtp(payload, asWerift(header));
