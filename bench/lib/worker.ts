@@ -7,7 +7,7 @@
  */
 import { CallClient, type FocusRef } from '../../test/helpers/callClient.js';
 import { joinWithMedia, resize, streamOf, subscribe } from '../../test/helpers/mediaCall.js';
-import { WeriftPeer } from '../../test/helpers/peers/weriftPeer.js';
+import { WeriftPeer, type SyntheticVideo } from '../../test/helpers/peers/weriftPeer.js';
 import { WrtcPeer } from '../../test/helpers/peers/wrtcPeer.js';
 import { StreamChecker } from '../../test/helpers/rtpCheck.js';
 import { waitFor } from '../../test/helpers/stack.js';
@@ -23,15 +23,6 @@ export interface Env {
   hsUrl: string;
   roomId: string;
   focus: FocusRef;
-}
-
-export interface VideoShape {
-  fps: number;
-  packetsPerFrame: number;
-  payloadBytes: number;
-  keyframeIntervalMs: number;
-  width: number;
-  height: number;
 }
 
 interface Sub {
@@ -88,7 +79,7 @@ function sample(ms: number): void {
 
 serve(
   {
-    publisher: async (a: { env: Env; user: UserCreds; video: VideoShape }) => {
+    publisher: async (a: { env: Env; user: UserCreds; video: SyntheticVideo }) => {
       const { c, peer } = newClient(a.env, a.user);
       await c.publishMembership(a.env.roomId, a.env.focus);
       await joinWithMedia({ focusRef: a.env.focus }, c, { audio: true, video: true });

@@ -9,12 +9,13 @@ import { fileURLToPath } from 'node:url';
 import { cpuMs, rssBytes } from '../lib/procStat.js';
 import { Child } from '../lib/rpc.js';
 import { percentile, round } from '../lib/stats.js';
-import type { Env, UserCreds, VideoShape } from '../lib/worker.js';
+import type { SyntheticVideo } from '../../test/helpers/peers/weriftPeer.js';
+import type { Env, UserCreds } from '../lib/worker.js';
 
 const HOST = fileURLToPath(new URL('../lib/host.ts', import.meta.url));
 const WORKER = fileURLToPath(new URL('../lib/worker.ts', import.meta.url));
 
-export const VIDEO: VideoShape = {
+export const VIDEO: SyntheticVideo = {
   fps: 30,
   packetsPerFrame: 9,
   payloadBytes: 1150,

@@ -78,6 +78,23 @@ function vp8(p: Buffer): Vp8 | undefined {
   return out;
 }
 
+/**
+ * A 16-bit sequence number extended to the cycle nearest the highest extended one seen so far (late packets
+ * land below it); the first one starts one cycle up, leaving room below for late packets.
+ */
+function extendSeq(seq: number, highest: number | undefined): number {
+  if (highest === undefined) {
+    return seq + 65536;
+  }
+  let ext = highest - (highest & 0xffff) + seq;
+  if (ext - highest > 32768) {
+    ext -= 65536;
+  } else if (highest - ext > 32768) {
+    ext += 65536;
+  }
+  return ext;
+}
+
 interface Seen {
   ext: number;
   ts: number;
@@ -103,7 +120,7 @@ export class StreamChecker {
   add(r: ReceivedRtp): void {
     this.#packets++;
     this.#ssrcs.add(r.ssrc);
-    const ext = this.#extend(r.seq);
+    const ext = extendSeq(r.seq, this.#highest);
     if (this.#highest === undefined || ext > this.#highest) {
       this.#highest = ext;
     }
@@ -179,20 +196,6 @@ export class StreamChecker {
     }
     return rep;
   }
-
-  #extend(seq: number): number {
-    const h = this.#highest;
-    if (h === undefined) {
-      return seq + 65536;
-    }
-    let ext = h - (h & 0xffff) + seq;
-    if (ext - h > 32768) {
-      ext -= 65536;
-    } else if (h - ext > 32768) {
-      ext += 65536;
-    }
-    return ext;
-  }
 }
 
 /**
@@ -205,7 +208,7 @@ export class SeqLedger {
   duplicates = 0;
 
   add(seq: number): void {
-    const ext = this.#extend(seq & 0xffff);
+    const ext = extendSeq(seq & 0xffff, this.#highest);
     if (this.#got.has(ext)) {
       this.duplicates++;
       return;
@@ -230,20 +233,6 @@ export class SeqLedger {
       }
     }
     return n;
-  }
-
-  #extend(seq: number): number {
-    if (this.#highest === undefined) {
-      return seq + 65536; // room below for late packets
-    }
-    const cycle = this.#highest - (this.#highest & 0xffff);
-    let ext = cycle + seq;
-    if (ext - this.#highest > 32768) {
-      ext -= 65536;
-    } else if (this.#highest - ext > 32768) {
-      ext += 65536;
-    }
-    return ext;
   }
 }
 

@@ -51,6 +51,16 @@ export interface ReceivedRtp {
   at: number;
 }
 
+/** The shape of `startSyntheticVideo`'s stream. */
+export interface SyntheticVideo {
+  fps: number;
+  packetsPerFrame: number;
+  payloadBytes: number;
+  keyframeIntervalMs: number;
+  width: number;
+  height: number;
+}
+
 export class WeriftPeer implements TestPeer {
   readonly kind = 'werift' as const;
   readonly #pc: RTCPeerConnection;
@@ -123,7 +133,6 @@ export class WeriftPeer implements TestPeer {
     });
   }
 
-  /** Every RTP packet received from now on (decrypted; the SFU's forwarded media). */
   /**
    * Synthetic VP8 video on the peer's video transceiver (the bench's publisher): `fps` frames of
    * `packetsPerFrame` packets of `payloadBytes`, a VP8 payload descriptor with a 15-bit picture id, a
@@ -131,16 +140,12 @@ export class WeriftPeer implements TestPeer {
    * bytes of every packet its send time (process.hrtime.bigint(), comparable across processes). Returns a
    * counter of packets sent and a stop function.
    */
-  startSyntheticVideo(o: {
-    fps: number;
-    packetsPerFrame: number;
-    payloadBytes: number;
-    keyframeIntervalMs: number;
-    width: number;
-    height: number;
-    /** Called with each packet's send time (the value written into it). */
-    onSent?: (ns: bigint) => void;
-  }): { sent: () => number; stop: () => void } {
+  startSyntheticVideo(
+    o: SyntheticVideo & {
+      /** Called with each packet's send time (the value written into it). */
+      onSent?: (ns: bigint) => void;
+    },
+  ): { sent: () => number; stop: () => void } {
     const tr = this.#pc.getTransceivers().find((x) => x.kind === 'video');
     if (tr === undefined) {
       throw new Error('werift peer: no video transceiver');
@@ -232,6 +237,7 @@ export class WeriftPeer implements TestPeer {
     this.#audioLevel = Math.max(0, Math.min(127, Math.round(dBov)));
   }
 
+  /** Every RTP packet received from now on (decrypted; the SFU's forwarded media). */
   onRtp(cb: (r: ReceivedRtp) => void): void {
     this.#rtpCbs.push(cb);
   }
