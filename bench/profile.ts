@@ -54,19 +54,16 @@ export function byArea(rows: { name: string; where: string; n: number }[]): Reco
   return out;
 }
 
-export function selfTimes(p: Profile): { name: string; where: string; n: number }[] {
-  return collect(p);
-}
-
 export function topSelfTime(p: Profile, top: number): { name: string; where: string; pct: number }[] {
-  const rows = collect(p).filter((r) => !IDLE.has(r.name));
+  const rows = selfTimes(p).filter((r) => !IDLE.has(r.name));
   const total = rows.reduce((n, r) => n + r.n, 0);
   return rows
     .slice(0, top)
     .map((e) => ({ name: e.name, where: e.where, pct: Math.round((e.n / Math.max(1, total)) * 1000) / 10 }));
 }
 
-function collect(p: Profile): { name: string; where: string; n: number }[] {
+/** Self-time samples per function and location, most first. */
+export function selfTimes(p: Profile): { name: string; where: string; n: number }[] {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<string, { name: string; where: string; n: number }>();
   const add = (node: ProfileNode | undefined, count: number) => {

@@ -33,3 +33,22 @@ export function round(v: number | undefined, digits = 1): number | undefined {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
 }
+
+export type QuantileKey = 'p50' | 'p95' | 'p99' | 'max';
+
+/** The named quantiles of an ascending list (absent when it is empty), rounded to `digits` when given. */
+export function quantiles<K extends QuantileKey>(
+  sorted: readonly number[],
+  keys: readonly K[],
+  digits?: number,
+): Partial<Record<K, number>> {
+  const out: Partial<Record<K, number>> = {};
+  for (const k of keys) {
+    const v = k === 'max' ? sorted.at(-1) : percentile(sorted, Number(k.slice(1)));
+    const r = digits === undefined ? v : round(v, digits);
+    if (r !== undefined) {
+      out[k] = r;
+    }
+  }
+  return out;
+}

@@ -5,15 +5,11 @@
  * which the SFU's CPU (/proc/<pid>/stat), the load processes' CPU, packets sent and delivered, and the
  * latency the SFU adds (send time in the payload, same monotonic clock) are measured.
  */
-import { fileURLToPath } from 'node:url';
 import { cpuMs, rssBytes } from '../lib/procStat.js';
-import { Child } from '../lib/rpc.js';
-import { percentile, round } from '../lib/stats.js';
+import { BenchProcesses } from '../lib/processes.js';
+import { quantiles, round } from '../lib/stats.js';
 import type { SyntheticVideo } from '../../test/helpers/peers/weriftPeer.js';
-import type { Env, UserCreds } from '../lib/worker.js';
-
-const HOST = fileURLToPath(new URL('../lib/host.ts', import.meta.url));
-const WORKER = fileURLToPath(new URL('../lib/worker.ts', import.meta.url));
+import type { UserCreds } from '../lib/worker.js';
 
 export const VIDEO: SyntheticVideo = {
   fps: 30,
@@ -78,27 +74,15 @@ export async function fanoutPoint(
   log: (s: string) => void,
   warmupS = 2,
 ): Promise<FanoutPoint> {
-  const children: Child[] = [];
+  const procs = new BenchProcesses();
   try {
     // BENCH_PROFILE_DIR (inherited): the SFU process writes a CPU profile of the window there.
-    const host = new Child(HOST, 'sfu');
-    children.push(host);
-    await host.ready;
-    const info = await host.call<{ hsUrl: string; roomId: string; focus: Env['focus']; pid: number }>('info');
-    const env: Env = { hsUrl: info.hsUrl, roomId: info.roomId, focus: info.focus };
-    const pub = new Child(WORKER, 'publisher');
-    children.push(pub);
-    await pub.ready;
+    const { host, env } = await procs.sfu();
+    const pub = await procs.worker('publisher');
     const pubUser = await host.call<UserCreds>('user', { localpart: 'pub' });
     await pub.call('publisher', { env, user: pubUser, video: VIDEO });
     const nWorkers = Math.max(1, Math.ceil((subs * IN_PPS) / PPS_PER_WORKER));
-    const workers: Child[] = [];
-    for (let i = 0; i < nWorkers; i++) {
-      const w = new Child(WORKER, `subscribers-${i}`);
-      children.push(w);
-      workers.push(w);
-    }
-    await Promise.all(workers.map((w) => w.ready));
+    const workers = await procs.workers(Array.from({ length: nWorkers }, (_, i) => `subscribers-${i}`));
     const joins: number[] = [];
     await Promise.all(
       workers.map(async (w, i) => {
@@ -162,16 +146,8 @@ export async function fanoutPoint(
       duplicates,
       expected,
       deliveredRatio: round(expected > 0 ? deliveredInWindow / expected : 0, 4) ?? 0,
-      latencyMs: {
-        ...pick('p50', round(percentile(lat, 50), 2)),
-        ...pick('p95', round(percentile(lat, 95), 2)),
-        ...pick('p99', round(percentile(lat, 99), 2)),
-        ...pick('max', round(lat.at(-1), 2)),
-      },
-      subscribeToFirstRtpMs: {
-        ...pick('p50', percentile(sortedJoins, 50)),
-        ...pick('max', sortedJoins.at(-1)),
-      },
+      latencyMs: quantiles(lat, ['p50', 'p95', 'p99', 'max'], 2),
+      subscribeToFirstRtpMs: quantiles(sortedJoins, ['p50', 'max']),
       clientCpuPct,
       valid: !saturated,
       ...(saturated ? { invalidReason: 'a load process was saturated (> 90 % of a core)' } : {}),
@@ -182,10 +158,6 @@ export async function fanoutPoint(
       retransmitted: delta(c0, c1, 'sfu_retransmitted_packets_total{result=sent}'),
     };
   } finally {
-    await Promise.all(children.reverse().map((c) => c.stop().catch(() => undefined)));
+    await procs.stopAll();
   }
-}
-
-function pick<K extends string>(k: K, v: number | undefined): Partial<Record<K, number>> {
-  return v === undefined ? {} : ({ [k]: v } as Record<K, number>);
 }

@@ -4,15 +4,11 @@
  * RTP packet at that subscriber (and from its `subscribe`), and the SFU process's RSS / V8 heap after it,
  * so the memory per participant is the slope. A fresh SFU process per run.
  */
-import { fileURLToPath } from 'node:url';
 import { rssBytes } from '../lib/procStat.js';
-import { Child } from '../lib/rpc.js';
-import { percentile, round } from '../lib/stats.js';
-import type { Env, UserCreds } from '../lib/worker.js';
+import { BenchProcesses } from '../lib/processes.js';
+import { quantiles, round } from '../lib/stats.js';
+import type { UserCreds } from '../lib/worker.js';
 import { VIDEO } from './fanout.js';
-
-const HOST = fileURLToPath(new URL('../lib/host.ts', import.meta.url));
-const WORKER = fileURLToPath(new URL('../lib/worker.ts', import.meta.url));
 
 export interface JoinSample {
   n: number;
@@ -50,17 +46,10 @@ function slope(xs: number[], ys: number[]): number | undefined {
 }
 
 export async function sequentialJoins(joins: number, log: (s: string) => void): Promise<JoinResult> {
-  const children: Child[] = [];
+  const procs = new BenchProcesses();
   try {
-    const host = new Child(HOST, 'sfu', {}, ['--expose-gc']);
-    children.push(host);
-    await host.ready;
-    const info = await host.call<{ hsUrl: string; roomId: string; focus: Env['focus'] }>('info');
-    const env: Env = { hsUrl: info.hsUrl, roomId: info.roomId, focus: info.focus };
-    const pub = new Child(WORKER, 'publisher');
-    const subs = new Child(WORKER, 'subscribers');
-    children.push(pub, subs);
-    await Promise.all([pub.ready, subs.ready]);
+    const { host, env } = await procs.sfu(['--expose-gc']);
+    const [pub, subs] = await Promise.all([procs.worker('publisher'), procs.worker('subscribers')]);
     const pubUser = await host.call<UserCreds>('user', { localpart: 'pub' });
     await pub.call('publisher', { env, user: pubUser, video: VIDEO });
     const mem = async () => {
@@ -87,8 +76,8 @@ export async function sequentialJoins(joins: number, log: (s: string) => void): 
     const withRss = samples.filter((s) => s.sfuRssBytes !== undefined);
     return {
       joins,
-      joinToFirstRtpMs: spreadOf(j),
-      subscribeToFirstRtpMs: spreadOf(sub),
+      joinToFirstRtpMs: quantiles(j, ['p50', 'p95', 'max']),
+      subscribeToFirstRtpMs: quantiles(sub, ['p50', 'p95', 'max']),
       rssPerSubscriberBytes: round(
         slope(
           withRss.map((s) => s.n),
@@ -107,23 +96,6 @@ export async function sequentialJoins(joins: number, log: (s: string) => void): 
       samples,
     };
   } finally {
-    await Promise.all(children.reverse().map((c) => c.stop().catch(() => undefined)));
+    await procs.stopAll();
   }
-}
-
-function spreadOf(sorted: number[]): { p50?: number; p95?: number; max?: number } {
-  const out: { p50?: number; p95?: number; max?: number } = {};
-  const p50 = percentile(sorted, 50);
-  const p95 = percentile(sorted, 95);
-  if (p50 !== undefined) {
-    out.p50 = p50;
-  }
-  if (p95 !== undefined) {
-    out.p95 = p95;
-  }
-  const max = sorted.at(-1);
-  if (max !== undefined) {
-    out.max = max;
-  }
-  return out;
 }

@@ -4,13 +4,9 @@
  * layer at the subscriber — where the SFU switches (PLI to the publisher, keyframe, switch on it) — so it
  * includes the publisher's keyframe time. The first round (the top layer ramping up) is not counted.
  */
-import { fileURLToPath } from 'node:url';
-import { Child } from '../lib/rpc.js';
-import { percentile } from '../lib/stats.js';
-import type { Env, UserCreds } from '../lib/worker.js';
-
-const HOST = fileURLToPath(new URL('../lib/host.ts', import.meta.url));
-const WORKER = fileURLToPath(new URL('../lib/worker.ts', import.meta.url));
+import { BenchProcesses } from '../lib/processes.js';
+import { quantiles } from '../lib/stats.js';
+import type { UserCreds } from '../lib/worker.js';
 
 export interface SwitchResult {
   rounds: number;
@@ -20,35 +16,20 @@ export interface SwitchResult {
 }
 
 function summary(v: number[]): { p50?: number; p95?: number; max?: number; all: number[] } {
-  const s = [...v].sort((a, b) => a - b);
-  const out: { p50?: number; p95?: number; max?: number; all: number[] } = { all: v };
-  const p50 = percentile(s, 50);
-  const p95 = percentile(s, 95);
-  const max = s.at(-1);
-  if (p50 !== undefined) {
-    out.p50 = p50;
-  }
-  if (p95 !== undefined) {
-    out.p95 = p95;
-  }
-  if (max !== undefined) {
-    out.max = max;
-  }
-  return out;
+  return {
+    ...quantiles(
+      [...v].sort((a, b) => a - b),
+      ['p50', 'p95', 'max'],
+    ),
+    all: v,
+  };
 }
 
 export async function switchRounds(rounds: number, log: (s: string) => void): Promise<SwitchResult> {
-  const children: Child[] = [];
+  const procs = new BenchProcesses();
   try {
-    const host = new Child(HOST, 'sfu');
-    children.push(host);
-    await host.ready;
-    const info = await host.call<{ hsUrl: string; roomId: string; focus: Env['focus'] }>('info');
-    const env: Env = { hsUrl: info.hsUrl, roomId: info.roomId, focus: info.focus };
-    const pub = new Child(WORKER, 'publisher');
-    const sub = new Child(WORKER, 'subscriber');
-    children.push(pub, sub);
-    await Promise.all([pub.ready, sub.ready]);
+    const { host, env } = await procs.sfu();
+    const [pub, sub] = await Promise.all([procs.worker('publisher'), procs.worker('subscriber')]);
     const pubUser = await host.call<UserCreds>('user', { localpart: 'pub' });
     await pub.call('simulcastPublisher', { env, user: pubUser }, 60_000);
     const user = await host.call<UserCreds>('user', { localpart: 'sub' });
@@ -60,6 +41,6 @@ export async function switchRounds(rounds: number, log: (s: string) => void): Pr
     );
     return { rounds, upMs: summary(r.upMs), downMs: summary(r.downMs), continuityProblems: r.problems };
   } finally {
-    await Promise.all(children.reverse().map((c) => c.stop().catch(() => undefined)));
+    await procs.stopAll();
   }
 }
