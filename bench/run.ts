@@ -4,17 +4,22 @@
  * participants, time and packet rate, and stops every process it started.
  *
  *   fanout  --subs 1,5,20 --seconds 10 --repeats 1     1 publisher × N subscribers
+ *           [--vs janus]                               the same load on Janus's VideoRoom, alternating
  *   join    --joins 20                                 N subscribers joining one at a time: invite → RTP
  *   memory  --joins 50                                 the same, reported as SFU RSS per participant
  *   switch  --rounds 10                                320×180 ↔ 1280×720: subscribe → new layer's keyframe
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { VERSION } from '../src/version.js';
+import { JANUS_BIN, janusInstalled, JanusUnavailableError } from './lib/janusServer.js';
+import { BenchNetns, NetnsError } from './lib/netns.js';
 import { fanoutPlot } from './lib/plot.js';
 import { machine } from './lib/procStat.js';
-import { spread } from './lib/stats.js';
-import { fanoutPoint, VIDEO, type FanoutPoint } from './scenarios/fanout.js';
+import { round, spread } from './lib/stats.js';
+import { fanoutPoint, VIDEO, type FanoutPoint, type Target } from './scenarios/fanout.js';
 import { sequentialJoins } from './scenarios/join.js';
 import { switchRounds } from './scenarios/switch.js';
 
@@ -37,13 +42,15 @@ export interface BenchArgs {
   joins: number | undefined;
   rounds: number;
   out: string | undefined;
+  /** `--vs janus`: also measure Janus in the same run. */
+  vs: 'janus' | undefined;
 }
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
   const [scenario, ...rest] = argv;
   if (scenario === undefined || scenario.startsWith('-')) {
     throw new UsageError(
-      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] | join|memory [--joins N] | switch [--rounds N]',
+      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] [--vs janus] | join|memory [--joins N] | switch [--rounds N]',
     );
   }
   if (!(SCENARIOS as readonly string[]).includes(scenario)) {
@@ -57,6 +64,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     joins: undefined,
     rounds: 10,
     out: undefined,
+    vs: undefined,
   };
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i];
@@ -84,6 +92,12 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       case '--out':
         a.out = value;
         break;
+      case '--vs':
+        if (value !== 'janus' || scenario !== 'fanout') {
+          throw new UsageError(`--vs: only \`fanout --vs janus\` is supported, got ${JSON.stringify(value)}`);
+        }
+        a.vs = value;
+        break;
       default:
         throw new UsageError(`unknown option ${flag}`);
     }
@@ -99,22 +113,16 @@ function int(v: string, name: string, min: number, max: number): number {
   return n;
 }
 
-export async function runFanout(a: BenchArgs, log: (s: string) => void): Promise<Record<string, unknown>> {
-  const runs: FanoutPoint[][] = [];
-  for (let r = 0; r < a.repeats; r++) {
-    const points: FanoutPoint[] = [];
-    for (const n of a.subs) {
-      const p = await fanoutPoint(n, a.seconds, log);
-      log(
-        `fanout ${n}: ${p.outPps} pkt/s out, SFU ${p.sfuCpuPct} % CPU, ${p.usPerForwarded ?? '-'} µs/forwarded, ` +
-          `delivered ${(p.deliveredRatio * 100).toFixed(2)} %, latency p50/p99 ${p.latencyMs.p50}/${p.latencyMs.p99} ms` +
-          (p.valid ? '' : ` (INVALID: ${p.invalidReason})`),
-      );
-      points.push(p);
-    }
-    runs.push(points);
-  }
-  const summary = a.subs.map((n, i) => {
+function describe(p: FanoutPoint): string {
+  return (
+    `fanout ${p.subs} (${p.target}): ${p.outPps} pkt/s out, CPU ${p.sfuCpuPct} %, ${p.usPerForwarded ?? '-'} µs/forwarded, ` +
+    `delivered ${(p.deliveredRatio * 100).toFixed(2)} %, latency p50/p99 ${p.latencyMs.p50}/${p.latencyMs.p99} ms` +
+    (p.valid ? '' : ` (INVALID: ${p.invalidReason})`)
+  );
+}
+
+function summarise(subs: readonly number[], runs: readonly FanoutPoint[][]) {
+  return subs.map((n, i) => {
     const ps = runs.map((r) => r[i]!).filter((p) => p.valid);
     const of = (f: (p: FanoutPoint) => number | undefined) =>
       spread(ps.map(f).filter((v): v is number => v !== undefined));
@@ -130,18 +138,99 @@ export async function runFanout(a: BenchArgs, log: (s: string) => void): Promise
       clientCpuPctMax: of((p) => Math.max(...p.clientCpuPct)),
     };
   });
-  return {
+}
+
+/**
+ * `fanout`; with `--vs janus` every data point is measured on both servers back to back, alternating which
+ * goes first per repeat, and the summary gets Janus's figures and the ratio SFU ÷ Janus of CPU µs per
+ * forwarded packet (median over repeats; min–max from pairing the extremes).
+ */
+export async function runFanout(a: BenchArgs, log: (s: string) => void): Promise<Record<string, unknown>> {
+  if (a.vs === 'janus' && !janusInstalled()) {
+    throw new JanusUnavailableError(
+      `--vs janus: ${JANUS_BIN} not found; install it with \`apt-get install -y janus\``,
+    );
+  }
+  const ns = a.vs === 'janus' ? BenchNetns.create() : undefined;
+  const runs: FanoutPoint[][] = [];
+  const janusRuns: FanoutPoint[][] = [];
+  try {
+    for (let r = 0; r < a.repeats; r++) {
+      const points: FanoutPoint[] = [];
+      const janusPoints: FanoutPoint[] = [];
+      for (const n of a.subs) {
+        const order: Target[] =
+          ns === undefined ? [{ name: 'sfu' }] : [{ name: 'sfu' }, { name: 'janus', ns }];
+        if (r % 2 === 1) {
+          order.reverse();
+        }
+        for (const target of order) {
+          const p = await fanoutPoint(n, a.seconds, log, 2, target);
+          log(describe(p));
+          (p.target === 'sfu' ? points : janusPoints).push(p);
+        }
+      }
+      runs.push(points);
+      if (ns !== undefined) {
+        janusRuns.push(janusPoints);
+      }
+    }
+  } finally {
+    ns?.delete();
+  }
+  const summary = summarise(a.subs, runs);
+  const base = {
     scenario: 'fanout',
     target: 'sfu',
     at: new Date().toISOString(),
     machine: machine(),
-    versions: { sfu: VERSION, werift: weriftVersion() },
+    versions: {
+      sfu: VERSION,
+      werift: weriftVersion(),
+      ...(ns !== undefined ? { janus: janusVersion() } : {}),
+    },
     load: { video: VIDEO, audioPps: 50, inPps: VIDEO.fps * VIDEO.packetsPerFrame + 50 },
     seconds: a.seconds,
     repeats: a.repeats,
     summary,
     runs,
   };
+  if (ns === undefined) {
+    return base;
+  }
+  const janusSummary = summarise(a.subs, janusRuns);
+  const ratio = summary.map((s, i) => {
+    const j = janusSummary[i]!.usPerForwarded;
+    const m = s.usPerForwarded;
+    return {
+      subs: s.subs,
+      sfuOverJanus:
+        m === undefined || j === undefined
+          ? undefined
+          : {
+              min: round(m.min / j.max, 2),
+              median: round(m.median / j.median, 2),
+              max: round(m.max / j.min, 2),
+            },
+    };
+  });
+  for (const r of ratio) {
+    log(`fanout ${r.subs}: SFU ÷ Janus CPU µs per forwarded packet = ${r.sfuOverJanus?.median ?? '-'}`);
+  }
+  return {
+    ...base,
+    janus: { eventLoops: cpus().length, summary: janusSummary, runs: janusRuns },
+    ratio,
+  };
+}
+
+function janusVersion(): string {
+  try {
+    const out = execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'janus'], { timeout: 5000 });
+    return out.toString().trim() || 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 function weriftVersion(): string {
@@ -200,12 +289,22 @@ async function main(): Promise<void> {
     process.exitCode = 64;
     return;
   }
-  const result =
-    args.scenario === 'fanout'
-      ? await runFanout(args, log)
-      : args.scenario === 'switch'
-        ? await runSwitch(args.rounds, log)
-        : await runJoins(args.scenario, args.joins ?? (args.scenario === 'join' ? 20 : 50), log);
+  let result: Record<string, unknown>;
+  try {
+    result =
+      args.scenario === 'fanout'
+        ? await runFanout(args, log)
+        : args.scenario === 'switch'
+          ? await runSwitch(args.rounds, log)
+          : await runJoins(args.scenario, args.joins ?? (args.scenario === 'join' ? 20 : 50), log);
+  } catch (e) {
+    if (e instanceof JanusUnavailableError || e instanceof NetnsError) {
+      log(e.message);
+      process.exitCode = 69; // EX_UNAVAILABLE
+      return;
+    }
+    throw e;
+  }
   const text = JSON.stringify(result, null, 2);
   process.stdout.write(`${text}\n`);
   const dir = args.out ?? fileURLToPath(new URL('./results/', import.meta.url));

@@ -11,34 +11,41 @@ const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
 export class BenchProcesses {
   readonly #children: Child[] = [];
+  readonly #extra: (() => Promise<void> | void)[] = [];
 
   /** Starts the SFU process; `execArgv` adds Node flags (e.g. `--expose-gc`). */
   async sfu(execArgv: string[] = []): Promise<{ host: Child; env: Env }> {
-    const host = new Child(HOST, 'sfu', {}, execArgv);
+    const host = new Child(HOST, 'sfu', { execArgv });
     this.#children.push(host);
     await host.ready;
     const info = await host.call<{ hsUrl: string; roomId: string; focus: Env['focus'] }>('info');
     return { host, env: { hsUrl: info.hsUrl, roomId: info.roomId, focus: info.focus } };
   }
 
-  /** Starts one load process. */
-  async worker(name: string): Promise<Child> {
-    const w = new Child(WORKER, name);
-    this.#children.push(w);
-    await w.ready;
-    return w;
+  /** Starts one load process; `prefix` runs it under a command (e.g. inside a network namespace). */
+  async worker(name: string, prefix?: string[]): Promise<Child> {
+    const [w] = await this.workers([name], prefix);
+    return w!;
   }
 
   /** Starts one load process per name, in parallel. */
-  async workers(names: readonly string[]): Promise<Child[]> {
-    const ws = names.map((n) => new Child(WORKER, n));
+  async workers(names: readonly string[], prefix?: string[]): Promise<Child[]> {
+    const ws = names.map((n) => new Child(WORKER, n, prefix !== undefined ? { prefix } : {}));
     this.#children.push(...ws);
     await Promise.all(ws.map((w) => w.ready));
     return ws;
   }
 
+  /** Stops something else with the processes (e.g. Janus), after them. */
+  onStop(fn: () => Promise<void> | void): void {
+    this.#extra.push(fn);
+  }
+
   async stopAll(): Promise<void> {
     const all = this.#children.splice(0).reverse();
     await Promise.all(all.map((c) => c.stop().catch(() => undefined)));
+    for (const fn of this.#extra.splice(0).reverse()) {
+      await fn();
+    }
   }
 }

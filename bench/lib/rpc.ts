@@ -30,11 +30,23 @@ export class Child {
   #next = 1;
   #exited = false;
 
-  constructor(path: string, name: string, env: Record<string, string> = {}, execArgv: string[] = []) {
+  /**
+   * `prefix`: a command the child runs under (e.g. `ip netns exec <ns>`); the IPC channel's descriptor is
+   * inherited through it.
+   */
+  constructor(
+    path: string,
+    name: string,
+    o: { env?: Record<string, string>; execArgv?: string[]; prefix?: string[] } = {},
+  ) {
     this.name = name;
+    const [prefixCmd, ...prefixArgs] = o.prefix ?? [];
+    const node = [...EXEC_ARGV, ...(o.execArgv ?? [])];
     this.process = fork(path, [], {
-      execArgv: [...EXEC_ARGV, ...execArgv],
-      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', ...env },
+      ...(prefixCmd !== undefined
+        ? { execPath: prefixCmd, execArgv: [...prefixArgs, process.execPath, ...node] }
+        : { execArgv: node }),
+      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', ...o.env },
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });

@@ -2,8 +2,9 @@
  * A bench load process: real werift peers driven through the test homeserver and the data channel exactly
  * like the test clients (CallClient, dialect A subscribe). Ops: `publisher` (synthetic VP8 + Opus),
  * `subscribers` (each subscribes to a publisher's audio and video and counts what arrives: packets, holes,
- * latency from the send time in the payload), `windowStart` / `windowEnd` (counters and this process's CPU
- * over the measurement window), `stop`.
+ * latency from the send time in the payload), `janusPublisher` / `janusSubscribers` (the same load on Janus's
+ * VideoRoom, for `--vs janus`), `windowStart` / `windowEnd` (counters and this process's CPU over the
+ * measurement window), `stop`.
  */
 import { CallClient, type FocusRef } from '../../test/helpers/callClient.js';
 import { joinWithMedia, resize, streamOf, subscribe } from '../../test/helpers/mediaCall.js';
@@ -11,6 +12,8 @@ import { WeriftPeer, type SyntheticVideo } from '../../test/helpers/peers/werift
 import { WrtcPeer } from '../../test/helpers/peers/wrtcPeer.js';
 import { StreamChecker } from '../../test/helpers/rtpCheck.js';
 import { waitFor } from '../../test/helpers/stack.js';
+import { JanusSession } from './janusClient.js';
+import { createRoom, publish, subscribeFeed } from './janusLoad.js';
 import { serve } from './rpc.js';
 
 export interface UserCreds {
@@ -26,7 +29,6 @@ export interface Env {
 }
 
 interface Sub {
-  client: CallClient;
   audio: number;
   video: number;
   /** Retransmitted copies (a sequence number seen before in this window): not counted as delivered. */
@@ -44,6 +46,9 @@ const MAX_SAMPLES = 50_000;
 const MAX_SENT_TIMES = 40_000;
 
 const clients: CallClient[] = [];
+/** Janus load: sessions and peers (no CallClient there). */
+const janusSessions: JanusSession[] = [];
+const janusPeers: WeriftPeer[] = [];
 const subs: Sub[] = [];
 let publisher: { peer: WeriftPeer; video: { sent: () => number; stop: () => void } } | undefined;
 let latencies: number[] = [];
@@ -77,23 +82,60 @@ function sample(ms: number): void {
   }
 }
 
+/** The publisher's synthetic video, each packet's send time kept for the window. */
+function startVideo(peer: WeriftPeer, video: SyntheticVideo): { sent: () => number; stop: () => void } {
+  return peer.startSyntheticVideo({
+    ...video,
+    onSent: (ns) => {
+      if (publisherSentAt.length < MAX_SENT_TIMES) {
+        publisherSentAt.push(Number(ns) / 1e6);
+      }
+    },
+  });
+}
+
+/** A subscriber's counters, fed by every RTP packet `peer` receives from now on. */
+function countInto(peer: WeriftPeer): Sub {
+  const sub: Sub = {
+    audio: 0,
+    video: 0,
+    duplicates: 0,
+    seen: { audio: new Uint8Array(65536), video: new Uint8Array(65536) },
+    videoSentAt: [],
+    firstAt: undefined,
+  };
+  subs.push(sub);
+  peer.onRtp((r) => {
+    sub.firstAt ??= Date.now();
+    const seen = r.kind === 'audio' ? sub.seen.audio : sub.seen.video;
+    if (seen[r.seq] === 1) {
+      sub.duplicates++;
+      return;
+    }
+    seen[r.seq] = 1;
+    if (r.kind === 'audio') {
+      sub.audio++;
+      return;
+    }
+    sub.video++;
+    if (r.payload.length >= 16) {
+      const sentNs = r.payload.readBigUInt64BE(r.payload.length - 8);
+      sample(Number(process.hrtime.bigint() - sentNs) / 1e6);
+      if (sub.videoSentAt.length < MAX_SENT_TIMES) {
+        sub.videoSentAt.push(Number(sentNs) / 1e6);
+      }
+    }
+  });
+  return sub;
+}
+
 serve(
   {
     publisher: async (a: { env: Env; user: UserCreds; video: SyntheticVideo }) => {
       const { c, peer } = newClient(a.env, a.user);
       await c.publishMembership(a.env.roomId, a.env.focus);
       await joinWithMedia({ focusRef: a.env.focus }, c, { audio: true, video: true });
-      publisher = {
-        peer,
-        video: peer.startSyntheticVideo({
-          ...a.video,
-          onSent: (ns) => {
-            if (publisherSentAt.length < MAX_SENT_TIMES) {
-              publisherSentAt.push(Number(ns) / 1e6);
-            }
-          },
-        }),
-      };
+      publisher = { peer, video: startVideo(peer, a.video) };
       return { userId: a.user.userId };
     },
     /** A libwebrtc publisher sending real 3-layer VP8 simulcast (q/h/f) + Opus, for `switch`. */
@@ -162,37 +204,7 @@ serve(
           const invitedAt = Date.now(); // joinWithMedia sends the invite first
           const mc = await joinWithMedia({ focusRef: a.env.focus }, c, {});
           const s = await streamOf(mc, a.owner, { audio: true, video: true });
-          const sub: Sub = {
-            client: c,
-            audio: 0,
-            video: 0,
-            duplicates: 0,
-            seen: { audio: new Uint8Array(65536), video: new Uint8Array(65536) },
-            videoSentAt: [],
-            firstAt: undefined,
-          };
-          subs.push(sub);
-          peer.onRtp((r) => {
-            sub.firstAt ??= Date.now();
-            const seen = r.kind === 'audio' ? sub.seen.audio : sub.seen.video;
-            if (seen[r.seq] === 1) {
-              sub.duplicates++;
-              return;
-            }
-            seen[r.seq] = 1;
-            if (r.kind === 'audio') {
-              sub.audio++;
-              return;
-            }
-            sub.video++;
-            if (r.payload.length >= 16) {
-              const sentNs = r.payload.readBigUInt64BE(r.payload.length - 8);
-              sample(Number(process.hrtime.bigint() - sentNs) / 1e6);
-              if (sub.videoSentAt.length < MAX_SENT_TIMES) {
-                sub.videoSentAt.push(Number(sentNs) / 1e6);
-              }
-            }
-          });
+          const sub = countInto(peer);
           const t0 = Date.now();
           await subscribe(
             mc,
@@ -208,6 +220,39 @@ serve(
         }),
       );
       return joined;
+    },
+    /** Janus: creates `room` and publishes the same synthetic VP8 + Opus into it from `address`. */
+    janusPublisher: async (a: { url: string; address: string; room: number; video: SyntheticVideo }) => {
+      const session = await JanusSession.create(a.url);
+      janusSessions.push(session);
+      await createRoom(session, a.room);
+      const peer = new WeriftPeer({ address: a.address });
+      janusPeers.push(peer);
+      const feed = await publish(session, peer, a.room);
+      publisher = { peer, video: startVideo(peer, a.video) };
+      return { feed };
+    },
+    /** Janus: `count` subscribers of `feed`, counted like the SFU's. */
+    janusSubscribers: async (a: {
+      url: string;
+      address: string;
+      room: number;
+      feed: number;
+      count: number;
+    }) => {
+      const session = await JanusSession.create(a.url);
+      janusSessions.push(session);
+      return Promise.all(
+        Array.from({ length: a.count }, async () => {
+          const peer = new WeriftPeer({ address: a.address });
+          janusPeers.push(peer);
+          const sub = countInto(peer);
+          const t0 = Date.now();
+          await subscribeFeed(session, peer, a.room, a.feed);
+          await waitFor(() => sub.video > 0, 30_000, 'a Janus subscriber receives video');
+          return { subscribeToFirstRtpMs: (sub.firstAt ?? Date.now()) - t0 };
+        }),
+      );
     },
     windowStart: () => {
       latencies = [];
@@ -256,7 +301,11 @@ serve(
   },
   async () => {
     publisher?.video.stop();
-    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await Promise.all([
+      ...clients.map((c) => c.close().catch(() => undefined)),
+      ...janusPeers.map((p) => p.close().catch(() => undefined)),
+      ...janusSessions.map((s) => s.destroy()),
+    ]);
   },
 );
 process.send?.({ id: 0, ok: true, result: 'ready' });

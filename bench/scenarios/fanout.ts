@@ -3,10 +3,14 @@
  * 50 pkt/s) and N subscribers of both tracks. Per N: a fresh SFU process, the publisher in one load process,
  * the subscribers spread over load processes (at most ≈ 6k received pkt/s each), a warm-up, then a window in
  * which the SFU's CPU (/proc/<pid>/stat), the load processes' CPU, packets sent and delivered, and the
- * latency the SFU adds (send time in the payload, same monotonic clock) are measured.
+ * latency the SFU adds (send time in the payload, same monotonic clock) are measured. With `--vs janus` the
+ * same load runs against Janus's VideoRoom in the same invocation (bench/lib/janusLoad.ts).
  */
+import { JANUS_HTTP, JanusServer } from '../lib/janusServer.js';
+import { BenchNetns, CLIENT_ADDRESS } from '../lib/netns.js';
 import { cpuMs, rssBytes } from '../lib/procStat.js';
 import { BenchProcesses } from '../lib/processes.js';
+import type { Child } from '../lib/rpc.js';
 import { quantiles, round } from '../lib/stats.js';
 import type { SyntheticVideo } from '../../test/helpers/peers/weriftPeer.js';
 import type { UserCreds } from '../lib/worker.js';
@@ -28,10 +32,13 @@ const SATURATED = 0.9;
 const GRACE_MS = 300;
 
 export interface FanoutPoint {
+  /** Which server was measured: our SFU, or Janus (`--vs janus`). */
+  target: 'sfu' | 'janus';
   subs: number;
   seconds: number;
   inPps: number;
   outPps: number;
+  /** The server's CPU (our SFU or Janus) over the window, % of one core. */
   sfuCpuPct: number;
   usPerForwarded: number | undefined;
   usPerReceived: number | undefined;
@@ -47,10 +54,11 @@ export interface FanoutPoint {
   valid: boolean;
   invalidReason?: string;
   sfuRssBytes?: number;
-  sfuLagMaxMs: number;
-  nackSent: number;
-  nackReceived: number;
-  retransmitted: number;
+  /** Our SFU only (its own event-loop lag and counters). */
+  sfuLagMaxMs?: number;
+  nackSent?: number;
+  nackReceived?: number;
+  retransmitted?: number;
 }
 
 interface WindowEnd {
@@ -68,96 +76,158 @@ function delta(a: Record<string, number>, b: Record<string, number>, key: string
   return (b[key] ?? 0) - (a[key] ?? 0);
 }
 
+/** One target's processes, ready for the window: the server's pid, the load (publisher first), joins. */
+interface Prepared {
+  pid: number;
+  loads: Child[];
+  joins: number[];
+  /** Our SFU's own counters and event-loop lag over the window (Janus has none we read). */
+  host?: Child;
+}
+
+function workersFor(subs: number): number {
+  return Math.max(1, Math.ceil((subs * IN_PPS) / PPS_PER_WORKER));
+}
+
+async function prepareSfu(procs: BenchProcesses, subs: number): Promise<Prepared> {
+  // BENCH_PROFILE_DIR (inherited): the SFU process writes a CPU profile of the window there.
+  const { host, env } = await procs.sfu();
+  const pub = await procs.worker('publisher');
+  const pubUser = await host.call<UserCreds>('user', { localpart: 'pub' });
+  await pub.call('publisher', { env, user: pubUser, video: VIDEO });
+  const nWorkers = workersFor(subs);
+  const workers = await procs.workers(Array.from({ length: nWorkers }, (_, i) => `subscribers-${i}`));
+  const joins: number[] = [];
+  await Promise.all(
+    workers.map(async (w, i) => {
+      const users: UserCreds[] = [];
+      for (let j = i; j < subs; j += nWorkers) {
+        users.push(await host.call<UserCreds>('user', { localpart: `sub${j}` }));
+      }
+      const r = await w.call<{ subscribeToFirstRtpMs: number }[]>(
+        'subscribers',
+        { env, users, owner: pubUser.userId, width: 1280, height: 720 },
+        120_000,
+      );
+      joins.push(...r.map((x) => x.subscribeToFirstRtpMs));
+    }),
+  );
+  return { pid: host.pid, loads: [pub, ...workers], joins, host };
+}
+
+/** Janus in its namespace, the same publisher and subscribers in theirs (performance.md §2). */
+async function prepareJanus(procs: BenchProcesses, subs: number, ns: BenchNetns): Promise<Prepared> {
+  const janus = await JanusServer.start(ns);
+  procs.onStop(() => janus.stop());
+  const inClients = BenchNetns.exec(ns.clients);
+  const pub = await procs.worker('janus-publisher', inClients);
+  const room = 1000 + subs;
+  const base = { url: JANUS_HTTP, address: CLIENT_ADDRESS, room };
+  const { feed } = await pub.call<{ feed: number }>('janusPublisher', { ...base, video: VIDEO });
+  const nWorkers = workersFor(subs);
+  const workers = await procs.workers(
+    Array.from({ length: nWorkers }, (_, i) => `janus-subscribers-${i}`),
+    inClients,
+  );
+  const joins: number[] = [];
+  await Promise.all(
+    workers.map(async (w, i) => {
+      const count = Math.floor(subs / nWorkers) + (i < subs % nWorkers ? 1 : 0);
+      const r = await w.call<{ subscribeToFirstRtpMs: number }[]>(
+        'janusSubscribers',
+        { ...base, feed, count },
+        120_000,
+      );
+      joins.push(...r.map((x) => x.subscribeToFirstRtpMs));
+    }),
+  );
+  return { pid: janus.pid, loads: [pub, ...workers], joins };
+}
+
+/**
+ * One data point: a fresh server with `subs` subscribers, a warm-up, a `seconds` window. `target` is our
+ * SFU, or Janus (then `ns` is the bench's namespace pair).
+ */
 export async function fanoutPoint(
   subs: number,
   seconds: number,
   log: (s: string) => void,
   warmupS = 2,
+  target: Target = { name: 'sfu' },
 ): Promise<FanoutPoint> {
   const procs = new BenchProcesses();
   try {
-    // BENCH_PROFILE_DIR (inherited): the SFU process writes a CPU profile of the window there.
-    const { host, env } = await procs.sfu();
-    const pub = await procs.worker('publisher');
-    const pubUser = await host.call<UserCreds>('user', { localpart: 'pub' });
-    await pub.call('publisher', { env, user: pubUser, video: VIDEO });
-    const nWorkers = Math.max(1, Math.ceil((subs * IN_PPS) / PPS_PER_WORKER));
-    const workers = await procs.workers(Array.from({ length: nWorkers }, (_, i) => `subscribers-${i}`));
-    const joins: number[] = [];
-    await Promise.all(
-      workers.map(async (w, i) => {
-        const users: UserCreds[] = [];
-        for (let j = i; j < subs; j += nWorkers) {
-          users.push(await host.call<UserCreds>('user', { localpart: `sub${j}` }));
-        }
-        const r = await w.call<{ subscribeToFirstRtpMs: number }[]>(
-          'subscribers',
-          { env, users, owner: pubUser.userId, width: 1280, height: 720 },
-          120_000,
-        );
-        joins.push(...r.map((x) => x.subscribeToFirstRtpMs));
-      }),
-    );
-    log(`fanout ${subs}: ${subs} subscribers receiving, warming up ${warmupS} s`);
+    const prep =
+      target.name === 'sfu' ? await prepareSfu(procs, subs) : await prepareJanus(procs, subs, target.ns);
+    log(`fanout ${subs} (${target.name}): ${subs} subscribers receiving, warming up ${warmupS} s`);
     await sleep(warmupS * 1000);
-
-    const loads = [pub, ...workers];
-    const c0 = await host.call<Record<string, number>>('windowStart');
-    await Promise.all(loads.map((w) => w.call('windowStart')));
-    const cpu0 = cpuMs(host.pid) ?? 0;
-    const t0 = performance.now();
-    const fromMs = Number(process.hrtime.bigint()) / 1e6;
-    await sleep(seconds * 1000);
-    const cpu1 = cpuMs(host.pid) ?? 0;
-    const wallMs = performance.now() - t0;
-    const toMs = Number(process.hrtime.bigint()) / 1e6;
-    await sleep(GRACE_MS); // packets sent before the end are still on their way
-    const ends = await Promise.all(loads.map((w) => w.call<WindowEnd>('windowEnd', { fromMs, toMs })));
-    const hostEnd = await host.call<{ lagMaxMs: number; counters: Record<string, number> }>('windowEnd');
-    const sfuRss = rssBytes(host.pid);
-
-    const pubEnd = ends[0]!;
-    const sent = pubEnd.sent.audio + pubEnd.sent.video;
-    const received = ends.slice(1).flatMap((e) => e.received);
-    const delivered = received.reduce((n, r) => n + r.audio + r.video, 0);
-    const duplicates = received.reduce((n, r) => n + r.duplicates, 0);
-    // Delivery is judged on video packets SENT within the window (their send time is in the payload), so
-    // the processes' windows need not line up; CPU per packet uses every packet delivered in the window.
-    const expected = pubEnd.videoSentInWindow * subs;
-    const deliveredInWindow = received.reduce((n, r) => n + r.videoInWindow, 0);
-    const sfuCpu = cpu1 - cpu0;
-    const clientCpuPct = ends.map((e) => round((e.cpuMs / e.wallMs) * 100) ?? 0);
-    const saturated = clientCpuPct.some((p) => p > SATURATED * 100);
-    const lat = ends
-      .slice(1)
-      .flatMap((e) => e.latencyMs)
-      .sort((a, b) => a - b);
-    const c1 = hostEnd.counters;
-    const sortedJoins = [...joins].sort((a, b) => a - b);
-    return {
-      subs,
-      seconds: round(wallMs / 1000, 2) ?? seconds,
-      inPps: round((sent * 1000) / wallMs) ?? 0,
-      outPps: round((delivered * 1000) / wallMs) ?? 0,
-      sfuCpuPct: round((sfuCpu / wallMs) * 100) ?? 0,
-      usPerForwarded: round(delivered > 0 ? (sfuCpu * 1000) / delivered : undefined),
-      usPerReceived: round(sent > 0 ? (sfuCpu * 1000) / sent : undefined),
-      delivered,
-      duplicates,
-      expected,
-      deliveredRatio: round(expected > 0 ? deliveredInWindow / expected : 0, 4) ?? 0,
-      latencyMs: quantiles(lat, ['p50', 'p95', 'p99', 'max'], 2),
-      subscribeToFirstRtpMs: quantiles(sortedJoins, ['p50', 'max']),
-      clientCpuPct,
-      valid: !saturated,
-      ...(saturated ? { invalidReason: 'a load process was saturated (> 90 % of a core)' } : {}),
-      ...(sfuRss !== undefined ? { sfuRssBytes: sfuRss } : {}),
-      sfuLagMaxMs: round(hostEnd.lagMaxMs) ?? 0,
-      nackSent: delta(c0, c1, 'sfu_nack_sent_total'),
-      nackReceived: delta(c0, c1, 'sfu_nack_received_total'),
-      retransmitted: delta(c0, c1, 'sfu_retransmitted_packets_total{result=sent}'),
-    };
+    return { target: target.name, ...(await measure(prep, subs, seconds)) };
   } finally {
     await procs.stopAll();
   }
+}
+
+export type Target = { name: 'sfu' } | { name: 'janus'; ns: BenchNetns };
+
+async function measure(prep: Prepared, subs: number, seconds: number): Promise<Omit<FanoutPoint, 'target'>> {
+  const { pid, loads, joins, host } = prep;
+  const c0 = (await host?.call<Record<string, number>>('windowStart')) ?? {};
+  await Promise.all(loads.map((w) => w.call('windowStart')));
+  const cpu0 = cpuMs(pid) ?? 0;
+  const t0 = performance.now();
+  const fromMs = Number(process.hrtime.bigint()) / 1e6;
+  await sleep(seconds * 1000);
+  const cpu1 = cpuMs(pid) ?? 0;
+  const wallMs = performance.now() - t0;
+  const toMs = Number(process.hrtime.bigint()) / 1e6;
+  await sleep(GRACE_MS); // packets sent before the end are still on their way
+  const ends = await Promise.all(loads.map((w) => w.call<WindowEnd>('windowEnd', { fromMs, toMs })));
+  const hostEnd = await host?.call<{ lagMaxMs: number; counters: Record<string, number> }>('windowEnd');
+  const serverRss = rssBytes(pid);
+
+  const pubEnd = ends[0]!;
+  const sent = pubEnd.sent.audio + pubEnd.sent.video;
+  const received = ends.slice(1).flatMap((e) => e.received);
+  const delivered = received.reduce((n, r) => n + r.audio + r.video, 0);
+  const duplicates = received.reduce((n, r) => n + r.duplicates, 0);
+  // Delivery is judged on video packets SENT within the window (their send time is in the payload), so
+  // the processes' windows need not line up; CPU per packet uses every packet delivered in the window.
+  const expected = pubEnd.videoSentInWindow * subs;
+  const deliveredInWindow = received.reduce((n, r) => n + r.videoInWindow, 0);
+  const serverCpu = cpu1 - cpu0;
+  const clientCpuPct = ends.map((e) => round((e.cpuMs / e.wallMs) * 100) ?? 0);
+  const saturated = clientCpuPct.some((p) => p > SATURATED * 100);
+  const lat = ends
+    .slice(1)
+    .flatMap((e) => e.latencyMs)
+    .sort((a, b) => a - b);
+  const sortedJoins = [...joins].sort((a, b) => a - b);
+  const c1 = hostEnd?.counters;
+  return {
+    subs,
+    seconds: round(wallMs / 1000, 2) ?? seconds,
+    inPps: round((sent * 1000) / wallMs) ?? 0,
+    outPps: round((delivered * 1000) / wallMs) ?? 0,
+    sfuCpuPct: round((serverCpu / wallMs) * 100) ?? 0,
+    usPerForwarded: round(delivered > 0 ? (serverCpu * 1000) / delivered : undefined),
+    usPerReceived: round(sent > 0 ? (serverCpu * 1000) / sent : undefined),
+    delivered,
+    duplicates,
+    expected,
+    deliveredRatio: round(expected > 0 ? deliveredInWindow / expected : 0, 4) ?? 0,
+    latencyMs: quantiles(lat, ['p50', 'p95', 'p99', 'max'], 2),
+    subscribeToFirstRtpMs: quantiles(sortedJoins, ['p50', 'max']),
+    clientCpuPct,
+    valid: !saturated,
+    ...(saturated ? { invalidReason: 'a load process was saturated (> 90 % of a core)' } : {}),
+    ...(serverRss !== undefined ? { sfuRssBytes: serverRss } : {}),
+    ...(hostEnd !== undefined && c1 !== undefined
+      ? {
+          sfuLagMaxMs: round(hostEnd.lagMaxMs) ?? 0,
+          nackSent: delta(c0, c1, 'sfu_nack_sent_total'),
+          nackReceived: delta(c0, c1, 'sfu_nack_received_total'),
+          retransmitted: delta(c0, c1, 'sfu_retransmitted_packets_total{result=sent}'),
+        }
+      : {}),
+  };
 }

@@ -35,7 +35,9 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
     joins: undefined,
     rounds: 10,
     out: undefined,
+    vs: undefined,
   });
+  t.equal(parseArgs(['fanout', '--vs', 'janus']).vs, 'janus');
   t.same(parseArgs(['fanout', '--subs', '1,5,20', '--seconds', '10']).subs, [1, 5, 20]);
   t.equal(parseArgs(['join', '--joins', '50']).joins, 50);
   t.equal(parseArgs(['switch', '--rounds', '3']).rounds, 3);
@@ -52,6 +54,8 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
     ['nope'],
     ['join', '--joins', '51'],
     ['switch', '--rounds', '31'],
+    ['fanout', '--vs', 'mediasoup'],
+    ['join', '--vs', 'janus'],
   ];
   for (const argv of bad) {
     t.throws(() => parseArgs(argv), UsageError, JSON.stringify(argv));

@@ -12,8 +12,13 @@ export const SIMULCAST_LAYERS = [
 
 /** `candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> ...` on UDP/127.0.0.1. */
 export function isLoopbackUdpCandidate(candidate: string): boolean {
+  return isUdpCandidateOn(candidate, LOOPBACK);
+}
+
+/** A UDP candidate on exactly `address`. */
+export function isUdpCandidateOn(candidate: string, address: string): boolean {
   const parts = candidate.replace(/^a=/, '').trim().split(/\s+/);
-  return parts.length >= 8 && parts[2]?.toLowerCase() === 'udp' && parts[4] === LOOPBACK;
+  return parts.length >= 8 && parts[2]?.toLowerCase() === 'udp' && parts[4] === address;
 }
 
 /**
@@ -73,14 +78,17 @@ export class PeerEvents {
   readonly #dataCbs: ((text: string) => void)[] = [];
   readonly #data: string[] = [];
   readonly #waiters = new Set<Waiter>();
+  readonly #address: string;
   #lastWasEnd = false;
   #down = false;
 
-  constructor(name: string) {
+  /** `address`: the one address whose candidates are emitted (default 127.0.0.1). */
+  constructor(name: string, address: string = LOOPBACK) {
     this.#name = name;
+    this.#address = address;
   }
 
-  /** Emits a gathered candidate if it is UDP on loopback (others are dropped), or the end marker `""`. */
+  /** Emits a gathered candidate if it is UDP on the peer's address (others are dropped), or the end marker `""`. */
   candidate(c: LocalCandidate): void {
     if (this.#down) {
       return;
@@ -91,7 +99,7 @@ export class PeerEvents {
       }
       this.#lastWasEnd = true;
       c = { candidate: '' };
-    } else if (!isLoopbackUdpCandidate(c.candidate)) {
+    } else if (!isUdpCandidateOn(c.candidate, this.#address)) {
       return;
     } else {
       this.#lastWasEnd = false;

@@ -64,7 +64,7 @@ export interface SyntheticVideo {
 export class WeriftPeer implements TestPeer {
   readonly kind = 'werift' as const;
   readonly #pc: RTCPeerConnection;
-  readonly #events = new PeerEvents('werift peer');
+  readonly #events: PeerEvents;
   readonly #tracks: MediaStreamTrack[] = [];
   readonly #held = new HeldCandidates<RemoteCandidate>();
   #dc: RTCDataChannel | undefined;
@@ -75,12 +75,18 @@ export class WeriftPeer implements TestPeer {
   readonly #rtpCbs: ((r: ReceivedRtp) => void)[] = [];
   #closing: Promise<void> | undefined;
 
-  constructor() {
+  /**
+   * `address`: the one IPv4 address to gather on (default 127.0.0.1); the bench's Janus load uses an address
+   * of the namespace it created.
+   */
+  constructor(o: { address?: string } = {}) {
+    const address = o.address ?? LOOPBACK;
+    this.#events = new PeerEvents('werift peer', address);
     this.#pc = new RTCPeerConnection({
       iceServers: [],
       bundlePolicy: 'max-bundle',
-      iceAdditionalHostAddresses: [LOOPBACK],
-      iceInterfaceAddresses: { udp4: LOOPBACK },
+      iceAdditionalHostAddresses: [address],
+      iceInterfaceAddresses: { udp4: address },
       iceUseIpv6: false,
       iceUseTcp: false,
       // Fresh codec objects per PC: werift mutates them (werift-notes §2).
