@@ -8,6 +8,7 @@
  *   join    --joins 20                                 N subscribers joining one at a time: invite → RTP
  *   memory  --joins 50                                 the same, reported as SFU RSS per participant
  *   switch  --rounds 10                                320×180 ↔ 1280×720: subscribe → new layer's keyframe
+ *   meeting --participants 2,4,…,16 --seconds 10       everyone publishes simulcast, everyone sees everyone
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { machine } from './lib/procStat.js';
 import { round, spread } from './lib/stats.js';
 import { fanoutPoint, VIDEO, type FanoutPoint, type Target } from './scenarios/fanout.js';
 import { sequentialJoins } from './scenarios/join.js';
+import { LAYERS, LIMITS, meetingSteps } from './scenarios/meeting.js';
 import { switchRounds } from './scenarios/switch.js';
 
 const MAX_SUBS = 40;
@@ -28,7 +30,8 @@ const MAX_SECONDS = 60;
 const MAX_REPEATS = 5;
 const MAX_JOINS = 50;
 const MAX_ROUNDS = 30;
-const SCENARIOS = ['fanout', 'join', 'memory', 'switch'] as const;
+const MAX_PARTICIPANTS = 20;
+const SCENARIOS = ['fanout', 'join', 'memory', 'switch', 'meeting'] as const;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -41,6 +44,8 @@ export interface BenchArgs {
   repeats: number;
   joins: number | undefined;
   rounds: number;
+  /** `meeting`: the participant counts to step through (until one fails). */
+  participants: number[];
   out: string | undefined;
   /** `--vs janus`: also measure Janus in the same run. */
   vs: 'janus' | undefined;
@@ -50,7 +55,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   const [scenario, ...rest] = argv;
   if (scenario === undefined || scenario.startsWith('-')) {
     throw new UsageError(
-      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] [--vs janus] | join|memory [--joins N] | switch [--rounds N]',
+      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] [--vs janus] | join|memory [--joins N] | switch [--rounds N] | meeting [--participants 2,4,6] [--seconds 10]',
     );
   }
   if (!(SCENARIOS as readonly string[]).includes(scenario)) {
@@ -63,6 +68,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     repeats: 1,
     joins: undefined,
     rounds: 10,
+    participants: [2, 4, 6, 8, 10, 12, 14, 16],
     out: undefined,
     vs: undefined,
   };
@@ -88,6 +94,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         break;
       case '--rounds':
         a.rounds = int(value, '--rounds', 1, MAX_ROUNDS);
+        break;
+      case '--participants':
+        a.participants = value.split(',').map((x) => int(x, '--participants', 2, MAX_PARTICIPANTS));
         break;
       case '--out':
         a.out = value;
@@ -279,8 +288,34 @@ export async function runSwitch(rounds: number, log: (s: string) => void): Promi
   };
 }
 
+export async function runMeeting(a: BenchArgs, log: (s: string) => void): Promise<Record<string, unknown>> {
+  const r = await meetingSteps(a.participants, a.seconds, log);
+  log(
+    `meeting: largest passing N = ${r.largestPassing}${r.limitedBy !== undefined ? ` (next: ${r.limitedBy})` : ''}`,
+  );
+  return {
+    scenario: 'meeting',
+    target: 'sfu',
+    at: new Date().toISOString(),
+    machine: machine(),
+    versions: { sfu: VERSION, werift: weriftVersion() },
+    load: { layers: LAYERS, audioPps: 50, subscribedLayer: '640x360' },
+    limits: LIMITS,
+    seconds: a.seconds,
+    ...r,
+  };
+}
+
 async function main(): Promise<void> {
   const log = (s: string) => process.stderr.write(`${s}\n`);
+  // Exit handlers (the bench's network namespaces, with Janus inside) also run on Ctrl-C / SIGTERM; the load
+  // and SFU processes stop by themselves when their IPC channel closes.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      log(`${sig}: stopping`);
+      process.exit(130);
+    });
+  }
   let args: BenchArgs;
   try {
     args = parseArgs(process.argv.slice(2));
@@ -296,7 +331,9 @@ async function main(): Promise<void> {
         ? await runFanout(args, log)
         : args.scenario === 'switch'
           ? await runSwitch(args.rounds, log)
-          : await runJoins(args.scenario, args.joins ?? (args.scenario === 'join' ? 20 : 50), log);
+          : args.scenario === 'meeting'
+            ? await runMeeting(args, log)
+            : await runJoins(args.scenario, args.joins ?? (args.scenario === 'join' ? 20 : 50), log);
   } catch (e) {
     if (e instanceof JanusUnavailableError || e instanceof NetnsError) {
       log(e.message);

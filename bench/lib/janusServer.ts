@@ -54,7 +54,6 @@ media: {
 }
 nat: {
   ice_enforce_list = "v0"
-  nice_debug = ${process.env['JANUS_NICE_DEBUG'] ? 'true' : 'false'}
   ignore_mdns = true
 }
 plugins: {
@@ -130,7 +129,7 @@ export class JanusServer {
         '-F',
         dir,
         '-o',
-        ...(process.env['JANUS_LOG'] ? ['-L', process.env['JANUS_LOG']] : []),
+        ...(process.env['BENCH_JANUS_LOG'] ? ['-L', process.env['BENCH_JANUS_LOG']] : []),
       ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -15,9 +15,9 @@ export class NetnsError extends Error {
   override name = 'NetnsError';
 }
 
-function ip(args: string[]): void {
+function ip(args: string[]): string {
   try {
-    execFileSync(IP, args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 });
+    return execFileSync(IP, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 }).toString();
   } catch (e) {
     const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim();
     throw new NetnsError(
@@ -39,7 +39,12 @@ export class BenchNetns {
   }
 
   static create(): BenchNetns {
+    BenchNetns.removeStale();
     const ns = new BenchNetns(`sfubench-${process.pid}`);
+    // Also on an exit by a signal or an error (run.ts turns SIGINT/SIGTERM into an exit).
+    process.once('exit', () => {
+      ns.delete();
+    });
     try {
       ip(['netns', 'add', ns.server]);
       ip(['netns', 'add', ns.clients]);
@@ -64,17 +69,53 @@ export class BenchNetns {
     return [IP, 'netns', 'exec', name];
   }
 
+  /** Kills what still runs inside and deletes both namespaces (synchronous: usable in an exit handler). */
   delete(): void {
     if (this.#deleted) {
       return;
     }
     this.#deleted = true;
-    for (const name of [this.server, this.clients]) {
-      try {
-        ip(['netns', 'delete', name]);
-      } catch {
-        // never created, or already gone
+    removeNamespace(this.server);
+    removeNamespace(this.clients);
+  }
+
+  /** Namespaces left by a bench run that was killed (its pid is gone), with whatever still runs in them. */
+  static removeStale(): void {
+    let list: string;
+    try {
+      list = ip(['netns', 'list']);
+    } catch {
+      return;
+    }
+    for (const line of list.split('\n')) {
+      const m = /^(sfubench-(\d+)-[jc])\b/.exec(line);
+      if (m !== null && !alive(Number(m[2]))) {
+        removeNamespace(m[1]!);
       }
     }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function removeNamespace(name: string): void {
+  try {
+    for (const pid of ip(['netns', 'pids', name]).split(/\s+/).filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+    ip(['netns', 'delete', name]);
+  } catch {
+    // never created, or already gone
   }
 }

@@ -138,7 +138,11 @@ export function serve(handlers: Record<string, (args: never) => unknown>, onStop
         if (m.op === 'stop') {
           await onStop();
           reply = { id: m.id, ok: true };
-          process.send?.(reply, () => process.exit(0));
+          if (process.connected) {
+            process.send?.(reply, () => process.exit(0));
+          } else {
+            process.exit(0);
+          }
           return;
         }
         const h = handlers[m.op];
@@ -149,7 +153,9 @@ export function serve(handlers: Record<string, (args: never) => unknown>, onStop
       } catch (e) {
         reply = { id: m.id, ok: false, error: e instanceof Error ? e.message : String(e) };
       }
-      process.send?.(reply);
+      if (process.connected) {
+        process.send?.(reply); // else the parent is gone: `disconnect` below stops this process
+      }
     })();
   });
   process.on('disconnect', () => {

@@ -3,11 +3,18 @@
  * like the test clients (CallClient, dialect A subscribe). Ops: `publisher` (synthetic VP8 + Opus),
  * `subscribers` (each subscribes to a publisher's audio and video and counts what arrives: packets, holes,
  * latency from the send time in the payload), `janusPublisher` / `janusSubscribers` (the same load on Janus's
- * VideoRoom, for `--vs janus`), `windowStart` / `windowEnd` (counters and this process's CPU over the
+ * VideoRoom, for `--vs janus`), `meetingJoin` / `meetingSubscribe` (participants publishing synthetic
+ * simulcast and subscribing to each other), `windowStart` / `windowEnd` (counters and this process's CPU over the
  * measurement window), `stop`.
  */
 import { CallClient, type FocusRef } from '../../test/helpers/callClient.js';
-import { joinWithMedia, resize, streamOf, subscribe } from '../../test/helpers/mediaCall.js';
+import {
+  joinWithMedia,
+  resize,
+  streamOf,
+  subscribe,
+  type MediaClient,
+} from '../../test/helpers/mediaCall.js';
 import { WeriftPeer, type SyntheticVideo } from '../../test/helpers/peers/weriftPeer.js';
 import { WrtcPeer } from '../../test/helpers/peers/wrtcPeer.js';
 import { StreamChecker } from '../../test/helpers/rtpCheck.js';
@@ -33,8 +40,8 @@ interface Sub {
   video: number;
   /** Retransmitted copies (a sequence number seen before in this window): not counted as delivered. */
   duplicates: number;
-  /** Sequence numbers seen in this window, per kind. */
-  seen: { audio: Uint8Array; video: Uint8Array };
+  /** Sequence numbers seen in this window, per received SSRC. */
+  seen: Map<number, Uint8Array>;
   /** Send times (monotonic ms) of the distinct video packets received in this window. */
   videoSentAt: number[];
   firstAt: number | undefined;
@@ -54,6 +61,10 @@ let publisher: { peer: WeriftPeer; video: { sent: () => number; stop: () => void
 let latencies: number[] = [];
 /** Send times (monotonic ms) of the publisher's video packets since the window started. */
 const publisherSentAt: number[] = [];
+/** `meeting`: this process's participants (each publishes synthetic simulcast and subscribes to the others). */
+const participants: { mc: MediaClient; userId: string; video: { stop: () => void } }[] = [];
+/** `meeting`: send times (monotonic ms) per rid of the participants' video packets since the window started. */
+const simulcastSentAt = new Map<string, number[]>();
 let seen = 0;
 let window: { cpu: NodeJS.CpuUsage; at: number; audioSent: number; videoSent: number } | undefined;
 
@@ -100,14 +111,18 @@ function countInto(peer: WeriftPeer): Sub {
     audio: 0,
     video: 0,
     duplicates: 0,
-    seen: { audio: new Uint8Array(65536), video: new Uint8Array(65536) },
+    seen: new Map(),
     videoSentAt: [],
     firstAt: undefined,
   };
   subs.push(sub);
   peer.onRtp((r) => {
     sub.firstAt ??= Date.now();
-    const seen = r.kind === 'audio' ? sub.seen.audio : sub.seen.video;
+    let seen = sub.seen.get(r.ssrc);
+    if (seen === undefined) {
+      seen = new Uint8Array(65536);
+      sub.seen.set(r.ssrc, seen);
+    }
     if (seen[r.seq] === 1) {
       sub.duplicates++;
       return;
@@ -254,6 +269,53 @@ serve(
         }),
       );
     },
+    /** `meeting`: participants that publish synthetic 3-layer simulcast + Opus (no subscriptions yet). */
+    meetingJoin: async (a: {
+      env: Env;
+      users: UserCreds[];
+      layers: (SyntheticVideo & { rid: string })[];
+    }) => {
+      return Promise.all(
+        a.users.map(async (u) => {
+          const { c, peer } = newClient(a.env, u);
+          await c.publishMembership(a.env.roomId, a.env.focus);
+          const mc = await joinWithMedia({ focusRef: a.env.focus }, c, {
+            audio: true,
+            video: { simulcast: true },
+          });
+          const video = peer.startSyntheticSimulcast(a.layers, (rid, ns) => {
+            let list = simulcastSentAt.get(rid);
+            if (list === undefined) {
+              list = [];
+              simulcastSentAt.set(rid, list);
+            }
+            if (list.length < MAX_SENT_TIMES) {
+              list.push(Number(ns) / 1e6);
+            }
+          });
+          participants.push({ mc, userId: u.userId, video });
+          countInto(peer);
+          return u.userId;
+        }),
+      );
+    },
+    /** `meeting`: every participant here subscribes to every other one's audio + video at `width`×`height`. */
+    meetingSubscribe: async (a: { owners: string[]; width: number; height: number }) => {
+      await Promise.all(
+        participants.map(async (p, i) => {
+          const tracks: { stream_id: string; track_id: string; width?: number; height?: number }[] = [];
+          for (const owner of a.owners.filter((o) => o !== p.userId)) {
+            const s = await streamOf(p.mc, owner, { audio: true, video: true });
+            tracks.push(
+              { stream_id: s.streamId, track_id: s.audio! },
+              { stream_id: s.streamId, track_id: s.video!, width: a.width, height: a.height },
+            );
+          }
+          await subscribe(p.mc, tracks, `meeting-${i}`);
+        }),
+      );
+      return {};
+    },
     windowStart: () => {
       latencies = [];
       seen = 0;
@@ -261,11 +323,11 @@ serve(
         s.audio = 0;
         s.video = 0;
         s.duplicates = 0;
-        s.seen.audio.fill(0);
-        s.seen.video.fill(0);
+        s.seen.clear();
         s.videoSentAt = [];
       }
       publisherSentAt.length = 0;
+      simulcastSentAt.clear();
       window = {
         cpu: process.cpuUsage(),
         at: performance.now(),
@@ -295,12 +357,18 @@ serve(
           videoInWindow: s.videoSentAt.filter(inWindow).length,
         })),
         videoSentInWindow: publisherSentAt.filter(inWindow).length,
+        simulcastSentInWindow: Object.fromEntries(
+          [...simulcastSentAt].map(([rid, list]) => [rid, list.filter(inWindow).length]),
+        ),
         latencyMs: latencies,
       };
     },
   },
   async () => {
     publisher?.video.stop();
+    for (const p of participants) {
+      p.video.stop();
+    }
     await Promise.all([
       ...clients.map((c) => c.close().catch(() => undefined)),
       ...janusPeers.map((p) => p.close().catch(() => undefined)),

@@ -34,6 +34,7 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
     repeats: 1,
     joins: undefined,
     rounds: 10,
+    participants: [2, 4, 6, 8, 10, 12, 14, 16],
     out: undefined,
     vs: undefined,
   });
@@ -41,6 +42,7 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
   t.same(parseArgs(['fanout', '--subs', '1,5,20', '--seconds', '10']).subs, [1, 5, 20]);
   t.equal(parseArgs(['join', '--joins', '50']).joins, 50);
   t.equal(parseArgs(['switch', '--rounds', '3']).rounds, 3);
+  t.same(parseArgs(['meeting', '--participants', '2,3']).participants, [2, 3]);
   const bad: string[][] = [
     [],
     ['--subs'],
@@ -55,6 +57,8 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
     ['join', '--joins', '51'],
     ['switch', '--rounds', '31'],
     ['fanout', '--vs', 'mediasoup'],
+    ['meeting', '--participants', '1'],
+    ['meeting', '--participants', '21'],
     ['join', '--vs', 'janus'],
   ];
   for (const argv of bad) {

@@ -4,7 +4,7 @@
  * an audio track sends Opus silence frames (50 pps once DTLS is up); a video track is a transceiver whose
  * m-line (and, with simulcast, `a=rid`/`a=simulcast` lines) is negotiated but which sends no RTP.
  */
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import {
   MediaStream,
   MediaStreamTrack,
@@ -59,6 +59,39 @@ export interface SyntheticVideo {
   keyframeIntervalMs: number;
   width: number;
   height: number;
+}
+
+/**
+ * One synthetic VP8 packet: a payload descriptor (X=1, S=1 on the frame's first packet, I=1 + 15-bit picture
+ * id), on the first packet a frame tag (keyframes with the start code and `width`×`height`), and in the last 8
+ * bytes the send time (process.hrtime.bigint(), comparable across processes).
+ */
+function syntheticVp8(
+  size: number,
+  index: number,
+  pid: number,
+  key: boolean,
+  o: { width: number; height: number },
+): { payload: Buffer; at: bigint } {
+  const payload = Buffer.alloc(size);
+  payload[0] = index === 0 ? 0x90 : 0x80;
+  payload[1] = 0x80;
+  payload[2] = 0x80 | ((pid >> 8) & 0x7f);
+  payload[3] = pid & 0xff;
+  if (index === 0) {
+    // VP8 frame tag: bit 0 = 0 for a keyframe; show_frame. Keyframes: start code and size.
+    payload[4] = key ? 0x10 : 0x11;
+    if (key) {
+      payload[7] = 0x9d;
+      payload[8] = 0x01;
+      payload[9] = 0x2a;
+      payload.writeUInt16LE(o.width & 0x3fff, 10);
+      payload.writeUInt16LE(o.height & 0x3fff, 12);
+    }
+  }
+  const at = process.hrtime.bigint();
+  payload.writeBigUInt64BE(at, size - 8);
+  return { payload, at };
 }
 
 export class WeriftPeer implements TestPeer {
@@ -179,25 +212,7 @@ export class WeriftPeer implements TestPeer {
           lastKeyframeAt = now;
         }
         for (let i = 0; i < o.packetsPerFrame; i++) {
-          const payload = Buffer.alloc(size);
-          // Descriptor: X=1, S=1 on the first packet (partition 0); I=1; M=1 + 15-bit picture id.
-          payload[0] = i === 0 ? 0x90 : 0x80;
-          payload[1] = 0x80;
-          payload[2] = 0x80 | ((pid >> 8) & 0x7f);
-          payload[3] = pid & 0xff;
-          if (i === 0) {
-            // VP8 frame tag: bit 0 = 0 for a keyframe; show_frame. Keyframes: start code and size.
-            payload[4] = key ? 0x10 : 0x11;
-            if (key) {
-              payload[7] = 0x9d;
-              payload[8] = 0x01;
-              payload[9] = 0x2a;
-              payload.writeUInt16LE(o.width & 0x3fff, 10);
-              payload.writeUInt16LE(o.height & 0x3fff, 12);
-            }
-          }
-          const at = process.hrtime.bigint();
-          payload.writeBigUInt64BE(at, size - 8);
+          const { payload, at } = syntheticVp8(size, i, pid, key, o);
           o.onSent?.(at);
           const header = new RtpHeader({
             sequenceNumber: seq,
@@ -219,6 +234,97 @@ export class WeriftPeer implements TestPeer {
       sent: () => sent,
       stop: () => {
         clearInterval(timer);
+      },
+    };
+  }
+
+  /**
+   * Synthetic VP8 simulcast on the peer's video transceiver (negotiated with `video: { simulcast: true }`):
+   * werift's sender cannot send simulcast, so each layer is written here with its own SSRC, sequence,
+   * picture ids and the negotiated MID and RID header extensions, straight to the DTLS transport's SRTP. A
+   * PLI for a layer's SSRC makes that layer's next frame a keyframe. Packets as in `startSyntheticVideo`.
+   */
+  startSyntheticSimulcast(
+    layers: readonly (SyntheticVideo & { rid: string })[],
+    onSent?: (rid: string, ns: bigint) => void,
+  ): { sent: () => Record<string, number>; stop: () => void } {
+    const tr = this.#pc.getTransceivers().find((x) => x.kind === 'video');
+    const pt = tr?.codecs[0]?.payloadType;
+    if (tr === undefined || pt === undefined || tr.mid == null) {
+      throw new Error('werift peer: no negotiated video transceiver');
+    }
+    const mid = Buffer.from(tr.mid);
+    const extId = (uri: string) => tr.headerExtensions.find((e) => e.uri === uri)?.id;
+    const midId = extId(useSdesMid().uri);
+    const ridId = extId(useSdesRTPStreamId().uri);
+    const dtls = tr.sender.dtlsTransport;
+    const sent: Record<string, number> = {};
+    const timers: NodeJS.Timeout[] = [];
+    const keyframeDue = new Map<number, boolean>();
+    const sub = dtls.onRtcp.subscribe((packet) => {
+      if (packet.type === 206 && packet.feedback.count === 1) {
+        const media = (packet.feedback as { mediaSsrc: number }).mediaSsrc;
+        if (keyframeDue.has(media)) {
+          keyframeDue.set(media, true);
+        }
+      }
+    });
+    for (const l of layers) {
+      const ssrc = randomInt(1, 2 ** 32 - 1);
+      keyframeDue.set(ssrc, true);
+      sent[l.rid] = 0;
+      let seq = randomInt(0, 65536);
+      let ts = randomInt(0, 2 ** 32 - 1);
+      let pid = randomInt(0, 32768);
+      let lastKeyframeAt = 0;
+      const extensions = [
+        ...(midId !== undefined ? [{ id: midId, payload: mid }] : []),
+        ...(ridId !== undefined ? [{ id: ridId, payload: Buffer.from(l.rid) }] : []),
+      ];
+      const size = Math.max(32, l.payloadBytes);
+      timers.push(
+        setInterval(
+          () => {
+            if (this.#pc.connectionState !== 'connected') {
+              return;
+            }
+            const now = Date.now();
+            const key = keyframeDue.get(ssrc) === true || now - lastKeyframeAt >= l.keyframeIntervalMs;
+            if (key) {
+              keyframeDue.set(ssrc, false);
+              lastKeyframeAt = now;
+            }
+            for (let i = 0; i < l.packetsPerFrame; i++) {
+              const { payload, at } = syntheticVp8(size, i, pid, key, l);
+              onSent?.(l.rid, at);
+              const header = new RtpHeader({
+                ssrc,
+                payloadType: pt,
+                sequenceNumber: seq,
+                timestamp: ts,
+                marker: i === l.packetsPerFrame - 1,
+                extensions,
+              });
+              seq = (seq + 1) & 0xffff;
+              sent[l.rid]!++;
+              dtls.sendRtp(payload, header).catch(() => {
+                // closing
+              });
+            }
+            pid = (pid + 1) & 0x7fff;
+            ts = (ts + Math.round(90000 / l.fps)) >>> 0;
+          },
+          Math.round(1000 / l.fps),
+        ),
+      );
+    }
+    return {
+      sent: () => ({ ...sent }),
+      stop: () => {
+        for (const t of timers) {
+          clearInterval(t);
+        }
+        sub.unSubscribe();
       },
     };
   }
