@@ -1,13 +1,13 @@
-/** `node --import @tapjs/typescript/import bench/plot.ts <fanout result.json>`: writes the SVG beside it. */
+/** `node --import @tapjs/typescript/import bench/plot.ts <fanout or meeting result.json>`: writes the SVG beside it. */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { fanoutPlot } from './lib/plot.js';
+import { plotFor } from './lib/plot.js';
 
 const file = process.argv[2];
 if (file === undefined) {
-  process.stderr.write('usage: bench/plot.ts <bench/results/fanout-….json>\n');
+  process.stderr.write('usage: bench/plot.ts <bench/results/<fanout|meeting>-….json>\n');
   process.exitCode = 64;
 } else {
-  const svg = await fanoutPlot(JSON.parse(readFileSync(file, 'utf8')));
+  const svg = await plotFor(JSON.parse(readFileSync(file, 'utf8')));
   if (svg === undefined) {
     process.stderr.write('nothing to plot\n');
     process.exitCode = 1;

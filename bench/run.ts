@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { VERSION } from '../src/version.js';
 import { JANUS_BIN, janusInstalled, JanusUnavailableError } from './lib/janusServer.js';
 import { BenchNetns, NetnsError } from './lib/netns.js';
-import { fanoutPlot } from './lib/plot.js';
+import { plotFor } from './lib/plot.js';
 import { machine } from './lib/procStat.js';
 import { round, spread } from './lib/stats.js';
 import { fanoutPoint, VIDEO, type FanoutPoint, type Target } from './scenarios/fanout.js';
@@ -126,7 +126,8 @@ function describe(p: FanoutPoint): string {
   return (
     `fanout ${p.subs} (${p.target}): ${p.outPps} pkt/s out, CPU ${p.sfuCpuPct} %, ${p.usPerForwarded ?? '-'} µs/forwarded, ` +
     `delivered ${(p.deliveredRatio * 100).toFixed(2)} %, latency p50/p99 ${p.latencyMs.p50}/${p.latencyMs.p99} ms` +
-    (p.valid ? '' : ` (INVALID: ${p.invalidReason})`)
+    (p.valid ? '' : ` (INVALID: ${p.invalidReason})`) +
+    (p.overloaded ? ' (OVERLOADED: under 99 % delivered)' : '')
   );
 }
 
@@ -138,6 +139,7 @@ function summarise(subs: readonly number[], runs: readonly FanoutPoint[][]) {
     return {
       subs: n,
       validRuns: ps.length,
+      overloadedRuns: ps.filter((p) => p.overloaded).length,
       usPerForwarded: of((p) => p.usPerForwarded),
       sfuCpuPct: of((p) => p.sfuCpuPct),
       outPps: of((p) => p.outPps),
@@ -349,7 +351,7 @@ async function main(): Promise<void> {
   const file = `${dir.replace(/\/$/, '')}/${args.scenario}-${String(result['at']).replace(/[:.]/g, '-')}.json`;
   writeFileSync(file, text);
   log(`wrote ${file}`);
-  const svg = await fanoutPlot(result);
+  const svg = await plotFor(result);
   if (svg !== undefined) {
     const svgFile = file.replace(/\.json$/, '.svg');
     writeFileSync(svgFile, svg);

@@ -1,7 +1,8 @@
 /**
- * SVG plots of bench results with Vega-Lite (rendered headless by Vega, no canvas): CPU µs per forwarded
- * packet against subscribers, one line per target (our SFU, Janus when measured), with the min–max range
- * over repeats as error bars.
+ * SVG plots of bench results with Vega-Lite (rendered headless by Vega, no canvas): for `fanout`, CPU µs per
+ * forwarded packet against subscribers, one line per target (our SFU, Janus when measured), with the min–max
+ * range over repeats as error bars; for `meeting`, latency (p50/p95/p99) against participants, with the
+ * 20 ms limit drawn.
  */
 import { View, parse } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
@@ -67,4 +68,62 @@ export async function fanoutPlot(result: unknown): Promise<string | undefined> {
   return rows.length === 0
     ? undefined
     : fanoutSvg(rows, `fanout: CPU per forwarded packet (${String(r.at)})`);
+}
+
+interface MeetingResult {
+  at?: unknown;
+  points?: { participants: number; latencyMs: { p50?: number; p95?: number; p99?: number } }[];
+  limits?: { latencyP99Ms: number };
+}
+
+/** The plot of one meeting result file (latency quantiles against N); undefined without points. */
+export async function meetingPlot(result: unknown): Promise<string | undefined> {
+  const r = result as MeetingResult;
+  const rows: { participants: number; quantile: string; ms: number }[] = [];
+  for (const p of r.points ?? []) {
+    for (const q of ['p50', 'p95', 'p99'] as const) {
+      const ms = p.latencyMs[q];
+      if (ms !== undefined) {
+        rows.push({ participants: p.participants, quantile: q, ms });
+      }
+    }
+  }
+  if (rows.length === 0) {
+    return undefined;
+  }
+  const limit = r.limits?.latencyP99Ms ?? 20;
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: `meeting: latency added vs participants (${String(r.at)})`,
+    width: 480,
+    height: 280,
+    layer: [
+      {
+        data: { values: rows },
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'participants', type: 'quantitative', title: 'participants' },
+          y: { field: 'ms', type: 'quantitative', title: 'latency (ms)' },
+          color: { field: 'quantile', type: 'nominal', title: null },
+        },
+      },
+      {
+        data: { values: [{ limit }] },
+        mark: { type: 'rule', strokeDash: [4, 4] },
+        encoding: { y: { field: 'limit', type: 'quantitative' } },
+      },
+    ],
+  };
+  const view = new View(parse(compile(spec).spec), { renderer: 'none' });
+  return view.toSVG();
+}
+
+/** The plot that fits a result file's scenario, if any. */
+export async function plotFor(result: unknown): Promise<string | undefined> {
+  const scenario = (result as { scenario?: unknown }).scenario;
+  return scenario === 'meeting'
+    ? meetingPlot(result)
+    : scenario === 'fanout'
+      ? fanoutPlot(result)
+      : undefined;
 }

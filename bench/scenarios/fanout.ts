@@ -28,6 +28,8 @@ const IN_PPS = VIDEO.fps * VIDEO.packetsPerFrame + 50;
 const PPS_PER_WORKER = 6000;
 /** A load process above this share of one core is saturated: its figures are not trusted. */
 const SATURATED = 0.9;
+/** A server that delivers less than this share of what was sent in the window has fallen behind. */
+const OVERLOADED_BELOW = 0.99;
 /** After the window, wait this long for packets sent in it before counting. */
 const GRACE_MS = 300;
 
@@ -53,6 +55,8 @@ export interface FanoutPoint {
   clientCpuPct: number[];
   valid: boolean;
   invalidReason?: string;
+  /** The server fell behind: it delivered under 99 % of what was sent in the window (valid, but saturated). */
+  overloaded: boolean;
   sfuRssBytes?: number;
   /** Our SFU only (its own event-loop lag and counters). */
   sfuLagMaxMs?: number;
@@ -219,6 +223,7 @@ async function measure(prep: Prepared, subs: number, seconds: number): Promise<O
     subscribeToFirstRtpMs: quantiles(sortedJoins, ['p50', 'max']),
     clientCpuPct,
     valid: !saturated,
+    overloaded: expected > 0 && deliveredInWindow / expected < OVERLOADED_BELOW,
     ...(saturated ? { invalidReason: 'a load process was saturated (> 90 % of a core)' } : {}),
     ...(serverRss !== undefined ? { sfuRssBytes: serverRss } : {}),
     ...(hostEnd !== undefined && c1 !== undefined

@@ -3,15 +3,16 @@
  * packet, then the packet is applied on a COPY (werift-notes pitfall 1): a new header — written straight
  * to bytes (rtp/rtpHeader.ts), no werift RtpHeader object — with the subscription's stable SSRC, the
  * subscriber's payload type and extension ids (pitfall 2), the munged seq/ts, and — for VP8 — a copied
- * payload with the picture id / TL0PICIDX rewritten. Sent with dtlsTransport.sendRtp (werift's
- * sender cache, offsets and SR loop are bypassed); the SFU sends this stream's RTCP SRs itself.
+ * payload with the picture id / TL0PICIDX rewritten. Encrypted with the transport's SRTP context and sent on
+ * its UDP socket in one call (media/srtpSend.ts: werift's sender cache, offsets, SR loop and promise chain
+ * are bypassed); the SFU sends this stream's RTCP SRs itself.
  *
  * Loss recovery downstream: every packet sent is kept (header + payload objects, never mutated afterwards) in
  * a RetransmitBuffer of ≥ 1 s; a subscriber NACK is answered with exactly those bytes, at most once per RTT
  * per packet, and within a byte budget equal to the stream's own rate, so a NACK storm can at most double
  * what this stream sends. The RTT comes from the subscriber's receiver reports on our SRs.
  */
-import { RtcpSenderInfo, RtcpSrPacket, type RtpHeader, type RTCRtpTransceiver } from 'werift';
+import { RtcpSenderInfo, RtcpSrPacket, type RTCRtpTransceiver } from 'werift';
 import { Forwarder } from '../forwarding/forwarder.js';
 import { RetransmitBuffer } from '../forwarding/retransmitBuffer.js';
 import { alignTimestamp, forwardedSenderReport } from '../forwarding/rtpClock.js';
@@ -27,6 +28,7 @@ import { writeVp8PictureId, writeVp8Tl0PicIdx } from '../rtp/vp8.js';
 import { selectLayer } from '../simulcast/selectLayer.js';
 import type { MediaCounters } from './mediaMetrics.js';
 import type { PublishedTrack, PublisherCodec, SourcePacket, TrackSink } from './publishedTrack.js';
+import { sendSrtp } from './srtpSend.js';
 
 const SR_INTERVAL_MS = 1000;
 /**
@@ -69,11 +71,6 @@ function nextTransportSeq(
   }
   dtls.transportSequenceNumber = (dtls.transportSequenceNumber + 1) & 0xffff;
   return dtls.transportSequenceNumber;
-}
-
-/** werift's SRTP reads only `ssrc`, `sequenceNumber`, `serializeSize` and `serialize()` of a header. */
-function asWerift(h: WireRtpHeader): RtpHeader {
-  return h as unknown as RtpHeader;
 }
 
 export interface ReceiverReportBlock {
@@ -295,7 +292,7 @@ export class DownTrack implements TrackSink {
       this.#rtxTokens -= size;
       buf.markResent(seq, now);
       counters.retransmits.sent++;
-      void dtls.sendRtp(p.payload, asWerift(p.header));
+      sendSrtp(dtls, p.payload, p.header);
     }
   }
 
@@ -394,7 +391,7 @@ export class DownTrack implements TrackSink {
     // Kept as is for retransmission: neither the header nor the payload is written after this point (the
     // publisher's payload, when not rewritten, is a per-packet buffer nobody mutates).
     this.#sent?.put(d.seq, now, { header, payload });
-    void dtls.sendRtp(payload, asWerift(header));
+    sendSrtp(dtls, payload, header);
     if (d.marker && this.#probeBytes > 0) {
       this.#sendPadding(pt, plan, now);
     }
@@ -453,7 +450,7 @@ export class DownTrack implements TrackSink {
         extensions: forwardedExtensions(plan, now, nextTransportSeq(plan, dtls), undefined),
       });
       this.#paddingSent++;
-      void dtls.sendRtp(payload, asWerift(header));
+      sendSrtp(dtls, payload, header);
     }
   }
 

@@ -1,9 +1,12 @@
 /**
  * Bench smoke test: the fanout harness itself works end to end (SFU process, publisher and subscriber
- * processes, measurement window) and delivers at least 99 % of the expected packets on loopback. No timing
+ * processes, measurement window) and delivers at least 99 % of the expected packets on loopback; the same
+ * for the Janus side-by-side when Janus is installed (in the bench's own network namespaces). No timing
  * threshold: the figures are printed, not judged (speed targets live in bench/).
  */
 import t from 'tap';
+import { janusInstalled } from '../../bench/lib/janusServer.js';
+import { BenchNetns } from '../../bench/lib/netns.js';
 import { parseArgs, UsageError } from '../../bench/run.js';
 import { fanoutPoint } from '../../bench/scenarios/fanout.js';
 
@@ -24,6 +27,35 @@ t.test('fanout with 2 subscribers for 2 s', async (t) => {
   t.ok(p.usPerForwarded !== undefined && p.usPerForwarded > 0, 'CPU per forwarded packet measured');
   t.ok(p.latencyMs.p50 !== undefined, 'latency measured');
   t.equal(p.clientCpuPct.length, 2, 'publisher and one subscriber process measured');
+});
+
+function janusSkip(): string | false {
+  if (!janusInstalled()) {
+    return 'janus is not installed (apt-get install -y janus)';
+  }
+  return process.getuid?.() === 0 ? false : 'network namespaces need root';
+}
+
+t.test('fanout --vs janus harness: Janus with 2 subscribers for 2 s', { skip: janusSkip() }, async (t) => {
+  const ns = BenchNetns.create();
+  t.teardown(() => {
+    ns.delete();
+  });
+  const p = await fanoutPoint(
+    2,
+    2,
+    (s) => {
+      t.comment(s);
+    },
+    1,
+    { name: 'janus', ns },
+  );
+  t.comment(JSON.stringify(p));
+  t.equal(p.target, 'janus');
+  t.ok(p.expected > 0, 'the publisher sent packets in the window');
+  t.ok(p.deliveredRatio >= 0.99, `delivered ≥ 99 % of expected (${(p.deliveredRatio * 100).toFixed(2)} %)`);
+  t.ok(p.usPerForwarded !== undefined && p.usPerForwarded > 0, "Janus's CPU per forwarded packet measured");
+  t.equal(p.nackSent, undefined, 'no SFU counters for Janus');
 });
 
 t.test('arguments: defaults, bounds and errors', async (t) => {

@@ -1,0 +1,114 @@
+/**
+ * The SFU's send path for forwarded RTP: encrypt with the transport's SRTP context and hand the datagram to
+ * the nominated ICE pair's UDP socket in the same call. werift's `dtlsTransport.sendRtp` does the same work
+ * through four nested async functions (DTLS transport → ICE connection → STUN protocol → UDP transport), i.e.
+ * four promises per packet, which at fan-out is one of the larger costs per forwarded packet (bench/README.md).
+ *
+ * Same rules as werift's path: nothing is sent before DTLS is connected, without a nominated pair, or after
+ * ICE consent expired (RFC 7675); statistics are kept on the same fields. Where the transport is not the
+ * shape this relies on (a TCP/TURN pair, or a werift whose internals moved), it falls back to werift's
+ * `sendRtp`, so a werift upgrade degrades speed, not behaviour (test/unit/media/srtpSend.test.ts pins both).
+ */
+import type { RTCDtlsTransport, RtpHeader } from 'werift';
+
+/** What werift's SRTP reads of a header: `ssrc`, `sequenceNumber`, `serializeSize`, `serialize()`. */
+export interface SrtpHeader {
+  readonly ssrc: number;
+  readonly sequenceNumber: number;
+  readonly serializeSize: number;
+  serialize(size: number): Buffer;
+}
+
+interface UdpLike {
+  readonly type?: string;
+  readonly closed?: boolean;
+  readonly socket?: {
+    send: (msg: Buffer, port: number, address: string) => void;
+    on: (event: 'error', cb: (e: Error) => void) => unknown;
+  };
+}
+
+interface PairLike {
+  readonly remoteAddr?: readonly [string, number];
+  readonly protocol?: { readonly transport?: UdpLike };
+  packetsSent: number;
+  bytesSent: number;
+}
+
+interface ConnectionLike {
+  readonly nominated?: PairLike;
+  canSendApplicationData?: () => boolean;
+}
+
+interface DtlsInternals {
+  readonly state: string;
+  readonly srtp?: { encrypt: (payload: Buffer, header: SrtpHeader) => Buffer };
+  readonly iceTransport?: { readonly connection?: ConnectionLike };
+  bytesSent: number;
+  packetsSent: number;
+}
+
+/** Sockets given an 'error' listener: a send error without a callback is emitted there, and werift adds none. */
+const guarded = new WeakSet<object>();
+let sendErrors = 0;
+
+/** Send errors the UDP sockets reported since start (they would otherwise be an uncaught 'error' event). */
+export function srtpSendErrors(): number {
+  return sendErrors;
+}
+
+function onSocketError(): void {
+  sendErrors++;
+}
+
+/** How a packet left: `direct` (socket.send here), `werift` (fallback), or not at all. */
+export type SendResult = 'direct' | 'werift' | 'not_ready' | 'encrypt_failed';
+
+/**
+ * Encrypts and sends one RTP packet (`payload` is not modified). Never throws; the result says which path
+ * was taken.
+ */
+export function sendSrtp(dtls: RTCDtlsTransport, payload: Buffer, header: SrtpHeader): SendResult {
+  const d = dtls as unknown as DtlsInternals;
+  if (d.state !== 'connected') {
+    return 'not_ready';
+  }
+  const srtp = d.srtp;
+  const conn = d.iceTransport?.connection;
+  const pair = conn?.nominated;
+  const transport = pair?.protocol?.transport;
+  const socket = transport?.socket;
+  const addr = pair?.remoteAddr;
+  if (
+    srtp === undefined ||
+    conn === undefined ||
+    pair === undefined ||
+    transport?.type !== 'udp' ||
+    socket === undefined ||
+    addr === undefined ||
+    typeof conn.canSendApplicationData !== 'function'
+  ) {
+    void dtls.sendRtp(payload, header as unknown as RtpHeader).catch(() => undefined);
+    return 'werift';
+  }
+  if (transport.closed === true || !conn.canSendApplicationData()) {
+    return 'not_ready';
+  }
+  let enc: Buffer;
+  try {
+    enc = srtp.encrypt(payload, header);
+  } catch {
+    return 'encrypt_failed';
+  }
+  if (!guarded.has(socket)) {
+    guarded.add(socket);
+    socket.on('error', onSocketError);
+  }
+  // An IP literal: like werift's own path, no callback (send errors go to the 'error' listener above).
+  socket.send(enc, addr[1], addr[0]);
+  d.bytesSent += enc.length;
+  d.packetsSent++;
+  pair.packetsSent++;
+  pair.bytesSent += enc.length;
+  return 'direct';
+}

@@ -1,0 +1,198 @@
+/**
+ * media/srtpSend: the forwarded-RTP send path. With two real werift peers on loopback it takes the direct
+ * path (one socket.send per packet) and the receiver decrypts what it sent — this pins the werift internals it
+ * relies on; with transports of other shapes it falls back to werift's sendRtp, and it sends nothing before
+ * DTLS is connected or after ICE consent is gone. A socket send error is counted, not thrown.
+ */
+import { createSocket } from 'node:dgram';
+import t from 'tap';
+import { MediaStreamTrack, RTCPeerConnection, useVP8, type RTCDtlsTransport, type RtpPacket } from 'werift';
+import '../../../src/media/noDefaultStun.js';
+import { sendSrtp, srtpSendErrors } from '../../../src/media/srtpSend.js';
+import { WireRtpHeader } from '../../../src/rtp/rtpHeader.js';
+
+const loopback = {
+  iceServers: [],
+  iceAdditionalHostAddresses: ['127.0.0.1'],
+  iceInterfaceAddresses: { udp4: '127.0.0.1' },
+  iceUseIpv6: false,
+  iceUseTcp: false,
+};
+
+function header(seq: number): WireRtpHeader {
+  return new WireRtpHeader({
+    ssrc: 0x1234_5678,
+    payloadType: 96,
+    sequenceNumber: seq,
+    timestamp: seq * 3000,
+    marker: true,
+    extensions: [],
+  });
+}
+
+async function waitUntil(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) {
+      throw new Error(`timed out: ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+t.test('two werift peers: the direct path, decrypted by the receiver', async (t) => {
+  const a = new RTCPeerConnection({ ...loopback, codecs: { video: [useVP8()] } });
+  const b = new RTCPeerConnection({ ...loopback, codecs: { video: [useVP8()] } });
+  t.teardown(async () => {
+    await a.close();
+    await b.close();
+  });
+  a.onIceCandidate.subscribe((c) => void (c ? b.addIceCandidate(c) : undefined));
+  b.onIceCandidate.subscribe((c) => void (c ? a.addIceCandidate(c) : undefined));
+  const tr = a.addTransceiver(new MediaStreamTrack({ kind: 'video' }), { direction: 'sendonly' });
+  const got: RtpPacket[] = [];
+  b.onTrack.subscribe((track) => {
+    track.onReceiveRtp.subscribe((rtp) => {
+      got.push(rtp);
+    });
+  });
+  await a.setLocalDescription(await a.createOffer());
+  await b.setRemoteDescription(a.localDescription!);
+  await b.setLocalDescription(await b.createAnswer());
+  await a.setRemoteDescription(b.localDescription!);
+  await waitUntil(
+    () => a.connectionState === 'connected' && b.connectionState === 'connected',
+    20_000,
+    'connected',
+  );
+  const dtls: RTCDtlsTransport = tr.sender.dtlsTransport;
+  const sentBefore = dtls.packetsSent;
+  const results = [];
+  for (let seq = 65530; seq < 65540; seq++) {
+    // Announce the SSRC to the receiver's router the way werift's sender does (the m-line's SSRC).
+    const h = new WireRtpHeader({
+      ssrc: tr.sender.ssrc,
+      payloadType: tr.codecs[0]!.payloadType,
+      sequenceNumber: seq & 0xffff,
+      timestamp: seq * 3000,
+      marker: true,
+      extensions: [],
+    });
+    results.push(sendSrtp(dtls, Buffer.from([0x90, 0x80, 0x80, seq & 0xff, 0x10, 1, 2, 3]), h));
+  }
+  t.same(new Set(results), new Set(['direct']), 'every packet took the direct path');
+  t.equal(dtls.packetsSent - sentBefore, 10, 'the transport statistics count them');
+  await waitUntil(() => got.length >= 10, 10_000, 'the receiver decrypts ten packets');
+  t.same(
+    got.map((p) => p.header.sequenceNumber),
+    [65530, 65531, 65532, 65533, 65534, 65535, 0, 1, 2, 3],
+    'in order, across the sequence wrap',
+  );
+  t.same(
+    got.map((p) => p.payload[3]),
+    [250, 251, 252, 253, 254, 255, 0, 1, 2, 3],
+    'payloads intact',
+  );
+});
+
+interface FakeOpts {
+  state?: string;
+  type?: string;
+  consent?: boolean;
+  encrypt?: (payload: Buffer, h: { serialize: () => Buffer }) => Buffer;
+  socket?: {
+    send: (m: Buffer, port: number, addr: string) => void;
+    on: (e: 'error', cb: (e: Error) => void) => unknown;
+  };
+}
+
+function fakeDtls(o: FakeOpts) {
+  const fallback: Buffer[] = [];
+  const pair = {
+    remoteAddr: ['127.0.0.1', 9] as const,
+    protocol: { transport: { type: o.type ?? 'udp', closed: false, socket: o.socket } },
+    packetsSent: 0,
+    bytesSent: 0,
+  };
+  const dtls = {
+    state: o.state ?? 'connected',
+    srtp: {
+      encrypt:
+        o.encrypt ?? ((p: Buffer, h: { serialize: () => Buffer }) => Buffer.concat([h.serialize(), p])),
+    },
+    iceTransport: { connection: { nominated: pair, canSendApplicationData: () => o.consent ?? true } },
+    bytesSent: 0,
+    packetsSent: 0,
+    sendRtp: (payload: Buffer) => {
+      fallback.push(payload);
+      return Promise.resolve(payload.length);
+    },
+  };
+  return { dtls: dtls as unknown as RTCDtlsTransport, fallback, pair };
+}
+
+t.test('a real UDP socket: what is sent, and the statistics', async (t) => {
+  const rx = createSocket('udp4');
+  const tx = createSocket('udp4');
+  t.teardown(() => {
+    rx.close();
+    tx.close();
+  });
+  await new Promise<void>((r) => rx.bind(0, '127.0.0.1', r));
+  const port = rx.address().port;
+  const got: Buffer[] = [];
+  rx.on('message', (m) => got.push(m));
+  const { dtls, pair } = fakeDtls({ socket: tx });
+  (pair as { remoteAddr: readonly [string, number] }).remoteAddr = ['127.0.0.1', port];
+  t.equal(sendSrtp(dtls, Buffer.from('payload'), header(7)), 'direct');
+  await waitUntil(() => got.length === 1, 5000, 'datagram');
+  t.same(
+    got[0],
+    Buffer.concat([header(7).serialize(), Buffer.from('payload')]),
+    'the encrypted bytes as they came out',
+  );
+  t.equal(pair.packetsSent, 1);
+  t.equal(pair.bytesSent, got[0]!.length);
+});
+
+t.test('fallback, refusals, failures', async (t) => {
+  const sent: Buffer[] = [];
+  const socket = { send: (m: Buffer) => void sent.push(m), on: () => undefined };
+  const tcp = fakeDtls({ type: 'tcp', socket });
+  t.equal(sendSrtp(tcp.dtls, Buffer.from('x'), header(1)), 'werift', 'a TCP pair: werift sends it');
+  t.equal(tcp.fallback.length, 1);
+  const noSocket = fakeDtls({});
+  t.equal(
+    sendSrtp(noSocket.dtls, Buffer.from('x'), header(1)),
+    'werift',
+    'internals not found: werift sends it',
+  );
+  t.equal(sendSrtp(fakeDtls({ state: 'connecting', socket }).dtls, Buffer.from('x'), header(1)), 'not_ready');
+  t.equal(
+    sendSrtp(fakeDtls({ consent: false, socket }).dtls, Buffer.from('x'), header(1)),
+    'not_ready',
+    'no consent: nothing sent',
+  );
+  const failing = fakeDtls({
+    socket,
+    encrypt: () => {
+      throw new Error('no keys');
+    },
+  });
+  t.equal(
+    sendSrtp(failing.dtls, Buffer.from('x'), header(1)),
+    'encrypt_failed',
+    'an SRTP failure is a result, not a throw',
+  );
+  t.equal(sent.length, 0, 'nothing reached the socket');
+});
+
+t.test('a socket send error is counted, not an uncaught error event', async (t) => {
+  const tx = createSocket('udp4');
+  t.teardown(() => tx.close());
+  const { dtls } = fakeDtls({ socket: tx });
+  t.equal(sendSrtp(dtls, Buffer.from('x'), header(1)), 'direct');
+  const before = srtpSendErrors();
+  tx.emit('error', new Error('EPERM'));
+  t.equal(srtpSendErrors(), before + 1);
+});
