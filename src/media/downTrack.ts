@@ -292,7 +292,7 @@ export class DownTrack implements TrackSink {
       this.#rtxTokens -= size;
       buf.markResent(seq, now);
       counters.retransmits.sent++;
-      sendSrtp(dtls, p.payload, p.header);
+      counters.sends[sendSrtp(dtls, p.payload, p.header)]++;
     }
   }
 
@@ -391,7 +391,7 @@ export class DownTrack implements TrackSink {
     // Kept as is for retransmission: neither the header nor the payload is written after this point (the
     // publisher's payload, when not rewritten, is a per-packet buffer nobody mutates).
     this.#sent?.put(d.seq, now, { header, payload });
-    sendSrtp(dtls, payload, header);
+    this.#counters.sends[sendSrtp(dtls, payload, header)]++;
     if (d.marker && this.#probeBytes > 0) {
       this.#sendPadding(pt, plan, now);
     }
@@ -450,7 +450,7 @@ export class DownTrack implements TrackSink {
         extensions: forwardedExtensions(plan, now, nextTransportSeq(plan, dtls), undefined),
       });
       this.#paddingSent++;
-      sendSrtp(dtls, payload, header);
+      this.#counters.sends[sendSrtp(dtls, payload, header)]++;
     }
   }
 

@@ -5,10 +5,12 @@
  * sfu_keyframe_requests_total{reason}, sfu_forwarded_bytes_total; loss recovery: sfu_nack_sent_total,
  * sfu_nack_received_total, sfu_nack_repaired_total, sfu_retransmitted_packets_total{result},
  * sfu_rtx_packets_total{direction}; bandwidth: sfu_bandwidth_estimate_bps (histogram, observed per
- * subscriber stream once per estimate update, no per-user labels).
+ * subscriber stream once per estimate update, no per-user labels); send path: sfu_rtp_sends_total{path},
+ * sfu_udp_send_errors_total.
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { DROP_REASONS, type DropReason } from '../forwarding/dropReason.js';
+import { SEND_RESULTS, srtpSendErrors, type SendResult } from './srtpSend.js';
 
 export type KeyframeReason = 'start' | 'switch' | 'subscriber' | 'retry';
 export type SwitchDirection = 'up' | 'down' | 'start';
@@ -39,6 +41,8 @@ export class MediaCounters {
   readonly rtx = { in: 0, out: 0 };
   /** Bandwidth probes started towards subscribers. */
   probes = 0;
+  /** How forwarded packets left (media/srtpSend.ts): direct, werift (fallback), or not at all. */
+  readonly sends: Record<SendResult, number> = { direct: 0, werift: 0, not_ready: 0, encrypt_failed: 0 };
   /** Estimates waiting for the histogram (drained at scrape time; bounded). */
   readonly estimates: number[] = [];
 
@@ -135,6 +139,16 @@ export function registerMediaMetrics(registry: Registry, m: MediaCounters): void
         value: m.keyframeRequests[r],
       })),
   );
+  pulled(
+    registry,
+    'sfu_rtp_sends_total',
+    'Forwarded RTP packets by send path: direct (one socket send), werift (fallback), not_ready, encrypt_failed',
+    ['path'],
+    () => SEND_RESULTS.map((r) => ({ labels: { path: r }, value: m.sends[r] })),
+  );
+  pulled(registry, 'sfu_udp_send_errors_total', 'UDP send errors reported by media sockets', [], () => [
+    { labels: {}, value: srtpSendErrors() },
+  ]);
   pulled(registry, 'sfu_forwarded_bytes_total', 'RTP payload bytes forwarded to subscribers', [], () => [
     { labels: {}, value: m.forwardedBytes },
   ]);

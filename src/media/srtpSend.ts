@@ -62,7 +62,8 @@ function onSocketError(): void {
 }
 
 /** How a packet left: `direct` (socket.send here), `werift` (fallback), or not at all. */
-export type SendResult = 'direct' | 'werift' | 'not_ready' | 'encrypt_failed';
+export const SEND_RESULTS = ['direct', 'werift', 'not_ready', 'encrypt_failed'] as const;
+export type SendResult = (typeof SEND_RESULTS)[number];
 
 /**
  * Encrypts and sends one RTP packet (`payload` is not modified). Never throws; the result says which path

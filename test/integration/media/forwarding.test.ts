@@ -72,6 +72,9 @@ t.test(
     fewHoles(t, audio.report, 'audio');
     const m = await cs.sfu.metrics.registry.getSingleMetricAsString('sfu_layer_switches_total');
     t.match(m, /direction="up"} [1-9]/, 'a switch up counted');
+    const sends = await cs.sfu.metrics.registry.getSingleMetricAsString('sfu_rtp_sends_total');
+    t.match(sends, /path="direct"} [1-9]/, 'forwarded packets left by the direct send path');
+    t.notMatch(sends, /path="werift"} [1-9]/, 'none needed the werift fallback (a UDP pair)');
     t.match(m, /direction="down"} [1-9]/, 'a switch down counted');
   },
 );
