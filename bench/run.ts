@@ -21,7 +21,7 @@ import { plotFor } from './lib/plot.js';
 import { machine } from './lib/procStat.js';
 import { round, spread } from './lib/stats.js';
 import { fanoutPoint, VIDEO, type FanoutPoint, type Target } from './scenarios/fanout.js';
-import { sequentialJoins } from './scenarios/join.js';
+import { JOIN_VIDEO, sequentialJoins } from './scenarios/join.js';
 import { LAYERS, LIMITS, meetingSteps } from './scenarios/meeting.js';
 import { switchRounds } from './scenarios/switch.js';
 
@@ -125,7 +125,8 @@ function int(v: string, name: string, min: number, max: number): number {
 function describe(p: FanoutPoint): string {
   return (
     `fanout ${p.subs} (${p.target}): ${p.outPps} pkt/s out, CPU ${p.sfuCpuPct} %, ${p.usPerForwarded ?? '-'} µs/forwarded, ` +
-    `delivered ${(p.deliveredRatio * 100).toFixed(2)} %, latency p50/p99 ${p.latencyMs.p50}/${p.latencyMs.p99} ms` +
+    `delivered ${(p.deliveredRatio * 100).toFixed(2)} %, latency p50/p99 ${p.latencyMs.p50}/${p.latencyMs.p99} ms, ` +
+    `kernel UDP drops ${p.kernelUdpDrops ?? '-'}` +
     (p.valid ? '' : ` (INVALID: ${p.invalidReason})`) +
     (p.overloaded ? ' (OVERLOADED: under 99 % delivered)' : '')
   );
@@ -270,6 +271,7 @@ export async function runJoins(
     at: new Date().toISOString(),
     machine: machine(),
     versions: { sfu: VERSION, werift: weriftVersion() },
+    load: { video: JOIN_VIDEO, audioPps: 50 },
     ...r,
   };
 }

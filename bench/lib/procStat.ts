@@ -2,6 +2,7 @@
  * CPU time of any process from /proc/<pid>/stat (utime + stime, in clock ticks of 10 ms), the same method
  * for our SFU and for Janus (performance.md §5); and machine facts for the result files.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
@@ -39,4 +40,27 @@ export function machine(): Record<string, unknown> {
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
   };
+}
+
+/**
+ * UDP datagrams the kernel dropped for a full socket receive buffer (`Udp: RcvbufErrors` of /proc/net/snmp),
+ * in the current network namespace or in `netns`; undefined where unreadable. Tells the bench's loss at a
+ * socket (SFU's, Janus's or a load peer's) from loss inside a server.
+ */
+export function udpRcvbufErrors(netns?: string): number | undefined {
+  try {
+    const text =
+      netns === undefined
+        ? readFileSync('/proc/net/snmp', 'utf8')
+        : execFileSync('/usr/sbin/ip', ['netns', 'exec', netns, 'cat', '/proc/net/snmp'], {
+            timeout: 5000,
+          }).toString();
+    const lines = text.split('\n').filter((l) => l.startsWith('Udp:'));
+    const names = lines[0]?.split(/\s+/) ?? [];
+    const values = lines[1]?.split(/\s+/) ?? [];
+    const i = names.indexOf('RcvbufErrors');
+    return i < 0 ? undefined : Number(values[i]);
+  } catch {
+    return undefined;
+  }
 }

@@ -105,6 +105,9 @@ function startVideo(peer: WeriftPeer, video: SyntheticVideo): { sent: () => numb
   });
 }
 
+/** SO_RCVBUF for the load peers: 4 MiB (this machine's net.core.rmem_max), ≈ 1 s of what a load process receives. */
+const LOAD_RECEIVE_BUFFER = 4 * 1024 * 1024;
+
 /** A subscriber's counters, fed by every RTP packet `peer` receives from now on. */
 function countInto(peer: WeriftPeer): Sub {
   const sub: Sub = {
@@ -218,6 +221,7 @@ serve(
           await c.publishMembership(a.env.roomId, a.env.focus);
           const invitedAt = Date.now(); // joinWithMedia sends the invite first
           const mc = await joinWithMedia({ focusRef: a.env.focus }, c, {});
+          peer.setReceiveBufferSize(LOAD_RECEIVE_BUFFER);
           const s = await streamOf(mc, a.owner, { audio: true, video: true });
           const sub = countInto(peer);
           const t0 = Date.now();
@@ -264,6 +268,7 @@ serve(
           const sub = countInto(peer);
           const t0 = Date.now();
           await subscribeFeed(session, peer, a.room, a.feed);
+          peer.setReceiveBufferSize(LOAD_RECEIVE_BUFFER);
           await waitFor(() => sub.video > 0, 30_000, 'a Janus subscriber receives video');
           return { subscribeToFirstRtpMs: (sub.firstAt ?? Date.now()) - t0 };
         }),
@@ -283,6 +288,7 @@ serve(
             audio: true,
             video: { simulcast: true },
           });
+          peer.setReceiveBufferSize(LOAD_RECEIVE_BUFFER);
           const video = peer.startSyntheticSimulcast(a.layers, (rid, ns) => {
             let list = simulcastSentAt.get(rid);
             if (list === undefined) {

@@ -8,7 +8,7 @@
  */
 import { JANUS_HTTP, JanusServer } from '../lib/janusServer.js';
 import { BenchNetns, CLIENT_ADDRESS } from '../lib/netns.js';
-import { cpuMs, rssBytes } from '../lib/procStat.js';
+import { cpuMs, rssBytes, udpRcvbufErrors } from '../lib/procStat.js';
 import { BenchProcesses } from '../lib/processes.js';
 import type { Child } from '../lib/rpc.js';
 import { quantiles, round } from '../lib/stats.js';
@@ -58,6 +58,12 @@ export interface FanoutPoint {
   /** The server fell behind: it delivered under 99 % of what was sent in the window (valid, but saturated). */
   overloaded: boolean;
   sfuRssBytes?: number;
+  /**
+   * Datagrams the kernel dropped at full socket receive buffers during the window, in the namespaces of the
+   * run (ours: the whole machine's default namespace; Janus: its and the load's): loss at a socket, not in a
+   * server.
+   */
+  kernelUdpDrops?: number;
   /** Our SFU only (its own event-loop lag and counters). */
   sfuLagMaxMs?: number;
   nackSent?: number;
@@ -87,6 +93,8 @@ interface Prepared {
   joins: number[];
   /** Our SFU's own counters and event-loop lag over the window (Janus has none we read). */
   host?: Child;
+  /** Network namespaces whose kernel UDP drops count (undefined: the bench's own). */
+  namespaces?: string[];
 }
 
 function workersFor(subs: number): number {
@@ -145,7 +153,7 @@ async function prepareJanus(procs: BenchProcesses, subs: number, ns: BenchNetns)
       joins.push(...r.map((x) => x.subscribeToFirstRtpMs));
     }),
   );
-  return { pid: janus.pid, loads: [pub, ...workers], joins };
+  return { pid: janus.pid, loads: [pub, ...workers], joins, namespaces: [ns.server, ns.clients] };
 }
 
 /**
@@ -175,7 +183,13 @@ export type Target = { name: 'sfu' } | { name: 'janus'; ns: BenchNetns };
 
 async function measure(prep: Prepared, subs: number, seconds: number): Promise<Omit<FanoutPoint, 'target'>> {
   const { pid, loads, joins, host } = prep;
+  const drops = () =>
+    (prep.namespaces ?? [undefined]).reduce<number | undefined>((n, ns) => {
+      const v = udpRcvbufErrors(ns);
+      return n === undefined || v === undefined ? undefined : n + v;
+    }, 0);
   const c0 = (await host?.call<Record<string, number>>('windowStart')) ?? {};
+  const drops0 = drops();
   await Promise.all(loads.map((w) => w.call('windowStart')));
   const cpu0 = cpuMs(pid) ?? 0;
   const t0 = performance.now();
@@ -184,6 +198,7 @@ async function measure(prep: Prepared, subs: number, seconds: number): Promise<O
   const cpu1 = cpuMs(pid) ?? 0;
   const wallMs = performance.now() - t0;
   const toMs = Number(process.hrtime.bigint()) / 1e6;
+  const drops1 = drops();
   await sleep(GRACE_MS); // packets sent before the end are still on their way
   const ends = await Promise.all(loads.map((w) => w.call<WindowEnd>('windowEnd', { fromMs, toMs })));
   const hostEnd = await host?.call<{ lagMaxMs: number; counters: Record<string, number> }>('windowEnd');
@@ -226,6 +241,7 @@ async function measure(prep: Prepared, subs: number, seconds: number): Promise<O
     overloaded: expected > 0 && deliveredInWindow / expected < OVERLOADED_BELOW,
     ...(saturated ? { invalidReason: 'a load process was saturated (> 90 % of a core)' } : {}),
     ...(serverRss !== undefined ? { sfuRssBytes: serverRss } : {}),
+    ...(drops0 !== undefined && drops1 !== undefined ? { kernelUdpDrops: drops1 - drops0 } : {}),
     ...(hostEnd !== undefined && c1 !== undefined
       ? {
           sfuLagMaxMs: round(hostEnd.lagMaxMs) ?? 0,

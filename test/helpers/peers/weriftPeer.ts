@@ -5,6 +5,7 @@
  * m-line (and, with simulcast, `a=rid`/`a=simulcast` lines) is negotiated but which sends no RTP.
  */
 import { randomInt, randomUUID } from 'node:crypto';
+import type { Socket } from 'node:dgram';
 import {
   MediaStream,
   MediaStreamTrack,
@@ -327,6 +328,28 @@ export class WeriftPeer implements TestPeer {
         sub.unSubscribe();
       },
     };
+  }
+
+  /**
+   * Sets SO_RCVBUF of the peer's UDP sockets (capped by the kernel at net.core.rmem_max): the bench's load
+   * peers take the largest, so a scheduling stall on a busy machine does not drop datagrams at the client.
+   * Returns how many sockets were set.
+   */
+  setReceiveBufferSize(bytes: number): number {
+    type Ice = { connection?: { protocols?: { transport?: { socket?: Socket } }[] } };
+    const transports = (this.#pc as unknown as { iceTransports: Ice[] }).iceTransports;
+    let n = 0;
+    for (const t of transports) {
+      for (const p of t.connection?.protocols ?? []) {
+        try {
+          p.transport?.socket?.setRecvBufferSize(bytes);
+          n++;
+        } catch {
+          // a socket that is not bound (yet) or closed
+        }
+      }
+    }
+    return n;
   }
 
   /** Sends raw RTCP bytes (one complete packet) on the peer's (bundled) transport. */
