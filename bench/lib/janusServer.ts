@@ -1,8 +1,9 @@
 /**
  * Janus (Debian's `janus` package, 1.1.2 here) as the bench's comparison SFU, run by hand with a private config
- * (performance.md §2): only the VideoRoom plugin and the HTTP transport (plain JSON, 127.0.0.1 inside the
- * bench's namespace), no STUN/TURN, mDNS ignored, loggers and event handlers off, `event_loops` = cores,
- * candidates on the namespace's v0 (10.233.0.1). The bench installs nothing: without Janus it says how to.
+ * (performance.md §2): only the VideoRoom plugin and the HTTP transport (plain JSON, on 10.233.0.1 inside the
+ * bench's namespace: reachable from the load's namespace only), no STUN/TURN, mDNS ignored, loggers and event
+ * handlers off, `event_loops` = cores, candidates on v0 (10.233.0.1). `BENCH_JANUS_LOG=<file>` keeps its log
+ * (its stdout is block-buffered). The bench installs nothing: without Janus it says how to.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
