@@ -42,6 +42,8 @@ interface Sub {
   duplicates: number;
   /** Sequence numbers seen in this window, per received SSRC. */
   seen: Map<number, Uint8Array>;
+  /** Distinct video packets received in this window, by the layer width written in their payload. */
+  videoByWidth: Map<number, number>;
   /** Send times (monotonic ms) of the distinct video packets received in this window. */
   videoSentAt: number[];
   firstAt: number | undefined;
@@ -115,6 +117,7 @@ function countInto(peer: WeriftPeer): Sub {
     video: 0,
     duplicates: 0,
     seen: new Map(),
+    videoByWidth: new Map(),
     videoSentAt: [],
     firstAt: undefined,
   };
@@ -136,6 +139,10 @@ function countInto(peer: WeriftPeer): Sub {
       return;
     }
     sub.video++;
+    if (r.payload.length >= 18) {
+      const w = r.payload.readUInt16BE(r.payload.length - 10);
+      sub.videoByWidth.set(w, (sub.videoByWidth.get(w) ?? 0) + 1);
+    }
     if (r.payload.length >= 16) {
       const sentNs = r.payload.readBigUInt64BE(r.payload.length - 8);
       sample(Number(process.hrtime.bigint() - sentNs) / 1e6);
@@ -330,6 +337,7 @@ serve(
         s.video = 0;
         s.duplicates = 0;
         s.seen.clear();
+        s.videoByWidth.clear();
         s.videoSentAt = [];
       }
       publisherSentAt.length = 0;
@@ -361,6 +369,7 @@ serve(
           video: s.video,
           duplicates: s.duplicates,
           videoInWindow: s.videoSentAt.filter(inWindow).length,
+          videoByWidth: Object.fromEntries(s.videoByWidth),
         })),
         videoSentInWindow: publisherSentAt.filter(inWindow).length,
         simulcastSentInWindow: Object.fromEntries(

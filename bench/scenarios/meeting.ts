@@ -62,6 +62,8 @@ export interface MeetingPoint {
   usPerForwarded: number | undefined;
   expected: number;
   deliveredInWindow: number;
+  /** Video packets of a layer other than the one subscribed (by the width in the synthetic payload). */
+  otherLayerPackets: number;
   loss: number;
   latencyMs: { p50?: number; p95?: number; p99?: number; max?: number };
   clientCpuPct: number[];
@@ -75,7 +77,13 @@ export interface MeetingPoint {
 interface WindowEnd {
   wallMs: number;
   cpuMs: number;
-  received: { audio: number; video: number; duplicates: number; videoInWindow: number }[];
+  received: {
+    audio: number;
+    video: number;
+    duplicates: number;
+    videoInWindow: number;
+    videoByWidth: Record<string, number>;
+  }[];
   simulcastSentInWindow: Record<string, number>;
   latencyMs: number[];
 }
@@ -133,6 +141,16 @@ export async function meetingPoint(
     const expected = ends.reduce((k, e) => k + (e.simulcastSentInWindow[WANTED.rid] ?? 0), 0) * (n - 1);
     const deliveredInWindow = received.reduce((k, r) => k + r.videoInWindow, 0);
     const loss = expected > 0 ? Math.max(0, 1 - deliveredInWindow / expected) : 1;
+    // Every subscription asked for 640×360: packets of another layer (by the width in their payload) are a
+    // wrong layer choice, and would also hide loss in the count above.
+    const otherLayer = received.reduce(
+      (k, r) =>
+        k +
+        Object.entries(r.videoByWidth)
+          .filter(([w]) => Number(w) !== WANTED.width)
+          .reduce((a, [, v]) => a + v, 0),
+      0,
+    );
     const cpu = cpu1 - cpu0;
     const clientCpuPct = ends.map((e) => round((e.cpuMs / e.wallMs) * 100) ?? 0);
     const lat = ends.flatMap((e) => e.latencyMs).sort((a, b) => a - b);
@@ -144,6 +162,9 @@ export async function meetingPoint(
     }
     if (loss > LIMITS.loss) {
       failed.push(`loss ${(loss * 100).toFixed(3)} % > ${LIMITS.loss * 100} %`);
+    }
+    if (otherLayer > 0) {
+      failed.push(`${otherLayer} packets of another layer than ${WANTED.width}×${WANTED.height} received`);
     }
     if (sfuCpu > LIMITS.sfuCpu) {
       failed.push(`SFU CPU ${(sfuCpu * 100).toFixed(1)} % > ${LIMITS.sfuCpu * 100} %`);
@@ -167,6 +188,7 @@ export async function meetingPoint(
       usPerForwarded: round(delivered > 0 ? (cpu * 1000) / delivered : undefined),
       expected,
       deliveredInWindow,
+      otherLayerPackets: otherLayer,
       loss: round(loss, 5) ?? 1,
       latencyMs,
       clientCpuPct,

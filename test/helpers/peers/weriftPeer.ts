@@ -64,8 +64,9 @@ export interface SyntheticVideo {
 
 /**
  * One synthetic VP8 packet: a payload descriptor (X=1, S=1 on the frame's first packet, I=1 + 15-bit picture
- * id), on the first packet a frame tag (keyframes with the start code and `width`×`height`), and in the last 8
- * bytes the send time (process.hrtime.bigint(), comparable across processes).
+ * id), on the first packet a frame tag (keyframes with the start code and `width`×`height`), in the last 8
+ * bytes the send time (process.hrtime.bigint(), comparable across processes) and in the 2 bytes before them
+ * the stream's `width` (which layer a packet belongs to, on every packet).
  */
 function syntheticVp8(
   size: number,
@@ -90,6 +91,7 @@ function syntheticVp8(
       payload.writeUInt16LE(o.height & 0x3fff, 12);
     }
   }
+  payload.writeUInt16BE(o.width & 0xffff, size - 10);
   const at = process.hrtime.bigint();
   payload.writeBigUInt64BE(at, size - 8);
   return { payload, at };
