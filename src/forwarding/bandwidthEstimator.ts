@@ -12,9 +12,12 @@
  *   (1 − loss / 2).
  * - Going up: a REMB that stays at least `rembRiseRatio` above the estimate for `recentMs` raises it to that
  *   REMB; otherwise a probe — extra padding at the rate the next layer needs, for `probeMs` — succeeds when
- *   no congestion signal arrives during it and `settleMs` after, and then the estimate becomes the probe's
- *   target; a probe that meets congestion fails without lowering the estimate. Probes wait `holdMs` after congestion and `probeIntervalMs` between attempts, doubling after
- *   each failure up to `maxProbeIntervalMs`.
+ *   no congestion signal arrives during it and `settleMs` after AND a receiver report arrived after the
+ *   padding ended (its loss fraction covers the probe: silence is not evidence — on a loaded machine the
+ *   feedback can come late), and then the estimate becomes the probe's target; a probe that meets congestion,
+ *   or gets no receiver report within `evidenceMs` of its end, fails without lowering the estimate. Probes
+ *   wait `holdMs` after congestion and `probeIntervalMs` between attempts, doubling after each probe that met
+ *   congestion up to `maxProbeIntervalMs` (an inconclusive probe does not back off).
  * - Bad input (NaN, negative, zero or absurd bitrates, fractions outside 0–1) is ignored.
  */
 
@@ -27,6 +30,8 @@ export interface BandwidthOptions {
   holdMs: number;
   probeMs: number;
   settleMs: number;
+  /** How long after a probe's padding a receiver report may take to come (else the probe failed). */
+  evidenceMs: number;
   probeIntervalMs: number;
   maxProbeIntervalMs: number;
   minBps: number;
@@ -42,6 +47,7 @@ export const DEFAULT_BANDWIDTH_OPTIONS: BandwidthOptions = {
   holdMs: 2000,
   probeMs: 600,
   settleMs: 800,
+  evidenceMs: 3000,
   probeIntervalMs: 2500,
   maxProbeIntervalMs: 8000,
   minBps: 30_000,
@@ -61,6 +67,8 @@ export class BandwidthEstimator {
   /** Recent REMBs (time, bps), oldest first, within `recentMs`. */
   readonly #rembs: { at: number; bps: number }[] = [];
   #lastCongestionAt = Number.NEGATIVE_INFINITY;
+  /** When the last valid loss report (receiver report) arrived. */
+  #lastLossReportAt = Number.NEGATIVE_INFINITY;
   #probe: Probe | undefined;
   #lastProbeEndAt = Number.NEGATIVE_INFINITY;
   #probeInterval: number;
@@ -123,6 +131,7 @@ export class BandwidthEstimator {
     if (!Number.isFinite(fraction) || fraction < 0 || fraction > 1) {
       return;
     }
+    this.#lastLossReportAt = Math.max(this.#lastLossReportAt, now);
     const high = this.#probe !== undefined ? this.#o.probeLossHigh : this.#o.lossHigh;
     if (fraction > high && this.#sendBps > 0) {
       this.#congestion(now, this.#sendBps * (1 - fraction / 2));
@@ -151,11 +160,24 @@ export class BandwidthEstimator {
     return this.#probe !== undefined && now - this.#probe.startedAt < this.#o.probeMs;
   }
 
-  /** Ends a probe that ran its course without congestion. */
+  /**
+   * Ends a probe that ran its course: succeeded when no congestion came and a receiver report arrived after
+   * its padding; failed when no such report came within `evidenceMs`.
+   */
   tick(now: number): ProbeOutcome | undefined {
     const p = this.#probe;
     if (p === undefined || now - p.startedAt < this.#o.probeMs + this.#o.settleMs) {
       return undefined;
+    }
+    const paddingEnd = p.startedAt + this.#o.probeMs;
+    if (this.#lastLossReportAt < paddingEnd) {
+      if (now - paddingEnd < this.#o.evidenceMs) {
+        return undefined; // waiting for a report that covers the probe
+      }
+      // Inconclusive, not congestion: try again after the current interval (no back-off).
+      this.#probe = undefined;
+      this.#lastProbeEndAt = now;
+      return 'failed';
     }
     this.#probe = undefined;
     this.#lastProbeEndAt = now;

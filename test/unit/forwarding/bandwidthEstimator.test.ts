@@ -70,10 +70,34 @@ t.test('probes: hold, success, failure and back-off', async (t) => {
   t.notOk(e.mayProbe(1_700_000, 3000 + 4999), 'back-off doubled to 5 s (and the 2 s hold)');
   t.ok(e.mayProbe(1_700_000, 8000));
   e.startProbe(1_700_000, 8000);
-  t.equal(e.tick(9400), 'succeeded', 'no congestion through probe and settle');
+  e.onLoss(0, 8599); // a report during the padding does not cover it
+  t.equal(e.tick(9400), undefined, 'no receiver report after the padding yet: still open');
+  e.onLoss(0.01, 9500);
+  t.equal(
+    e.tick(9500),
+    'succeeded',
+    'no congestion through probe and settle, and a report after the padding',
+  );
   t.equal(e.estimateBps, 1_700_000, 'the estimate becomes the target');
-  t.notOk(e.mayProbe(2_000_000, 9400 + 2499), 'interval reset to 2.5 s after success');
-  t.ok(e.mayProbe(2_000_000, 9400 + 2500));
+  t.notOk(e.mayProbe(2_000_000, 9500 + 2499), 'interval reset to 2.5 s after success');
+  t.ok(e.mayProbe(2_000_000, 9500 + 2500));
+});
+
+t.test('a probe without a receiver report after it proves nothing: it fails after evidenceMs', async (t) => {
+  const e = new BandwidthEstimator({ holdMs: 0 });
+  e.setSendRate(1_500_000);
+  e.onRemb(5_000_000, 0);
+  e.onRemb(800_000, 100); // congestion: estimate 800 kbit/s
+  t.equal(e.estimateBps, 800_000);
+  e.startProbe(1_700_000, 2600);
+  t.same(e.probing, { targetBps: 1_700_000 });
+  // Padding until 3200, settled at 4000; no report comes.
+  t.equal(e.tick(4000), undefined, 'settled, but no evidence yet');
+  t.equal(e.tick(3200 + 2999), undefined, 'still waiting just before evidenceMs');
+  t.equal(e.tick(3200 + 3000), 'failed', 'no report within 3 s of the padding: failed');
+  t.equal(e.estimateBps, 800_000, 'the estimate is not raised, nor lowered');
+  t.notOk(e.mayProbe(1_700_000, 6200 + 2499), 'the next probe after the usual 2.5 s');
+  t.ok(e.mayProbe(1_700_000, 6200 + 2500), 'inconclusive is not congestion: no back-off');
 });
 
 t.test('repeated failures back off up to 8 s', async (t) => {
