@@ -35,6 +35,26 @@ export interface Env {
   focus: FocusRef;
 }
 
+/** What `windowEnd` replies: this load process's CPU, what it sent and received, latency samples. */
+export interface WindowEnd {
+  wallMs: number;
+  cpuMs: number;
+  /** The fanout publisher's packets sent in the window (0 without one). */
+  sent: { audio: number; video: number };
+  received: {
+    audio: number;
+    video: number;
+    duplicates: number;
+    videoInWindow: number;
+    videoByWidth: Record<string, number>;
+  }[];
+  /** The fanout publisher's video packets whose send time is in the window. */
+  videoSentInWindow: number;
+  /** `meeting`: the participants' video packets whose send time is in the window, per rid. */
+  simulcastSentInWindow: Record<string, number>;
+  latencyMs: number[];
+}
+
 interface Sub {
   audio: number;
   video: number;
@@ -350,7 +370,7 @@ serve(
       };
       return {};
     },
-    windowEnd: (a: { fromMs: number; toMs: number }) => {
+    windowEnd: (a: { fromMs: number; toMs: number }): WindowEnd => {
       const inWindow = (t: number) => t >= a.fromMs && t < a.toMs;
       const w = window;
       if (w === undefined) {

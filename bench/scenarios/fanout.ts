@@ -8,11 +8,11 @@
  */
 import { JANUS_HTTP, JanusServer } from '../lib/janusServer.js';
 import { BenchNetns, CLIENT_ADDRESS } from '../lib/netns.js';
-import { cpuMs, rssBytes, udpRcvbufErrors } from '../lib/procStat.js';
 import { BenchProcesses } from '../lib/processes.js';
 import type { Child } from '../lib/rpc.js';
 import { quantiles, round } from '../lib/stats.js';
 import type { SyntheticVideo } from '../../test/helpers/peers/weriftPeer.js';
+import { measureWindow } from '../lib/window.js';
 import type { UserCreds } from '../lib/worker.js';
 
 export const VIDEO: SyntheticVideo = {
@@ -30,8 +30,6 @@ const PPS_PER_WORKER = 6000;
 const SATURATED = 0.9;
 /** A server that delivers less than this share of what was sent in the window has fallen behind. */
 const OVERLOADED_BELOW = 0.99;
-/** After the window, wait this long for packets sent in it before counting. */
-const GRACE_MS = 300;
 
 export interface FanoutPoint {
   /** Which server was measured: our SFU, or Janus (`--vs janus`). */
@@ -69,15 +67,6 @@ export interface FanoutPoint {
   nackSent?: number;
   nackReceived?: number;
   retransmitted?: number;
-}
-
-interface WindowEnd {
-  wallMs: number;
-  cpuMs: number;
-  sent: { audio: number; video: number };
-  received: { audio: number; video: number; duplicates: number; videoInWindow: number }[];
-  videoSentInWindow: number;
-  latencyMs: number[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -182,27 +171,10 @@ export async function fanoutPoint(
 export type Target = { name: 'sfu' } | { name: 'janus'; ns: BenchNetns };
 
 async function measure(prep: Prepared, subs: number, seconds: number): Promise<Omit<FanoutPoint, 'target'>> {
-  const { pid, loads, joins, host } = prep;
-  const drops = () =>
-    (prep.namespaces ?? [undefined]).reduce<number | undefined>((n, ns) => {
-      const v = udpRcvbufErrors(ns);
-      return n === undefined || v === undefined ? undefined : n + v;
-    }, 0);
-  const c0 = (await host?.call<Record<string, number>>('windowStart')) ?? {};
-  const drops0 = drops();
-  await Promise.all(loads.map((w) => w.call('windowStart')));
-  const cpu0 = cpuMs(pid) ?? 0;
-  const t0 = performance.now();
-  const fromMs = Number(process.hrtime.bigint()) / 1e6;
-  await sleep(seconds * 1000);
-  const cpu1 = cpuMs(pid) ?? 0;
-  const wallMs = performance.now() - t0;
-  const toMs = Number(process.hrtime.bigint()) / 1e6;
-  const drops1 = drops();
-  await sleep(GRACE_MS); // packets sent before the end are still on their way
-  const ends = await Promise.all(loads.map((w) => w.call<WindowEnd>('windowEnd', { fromMs, toMs })));
-  const hostEnd = await host?.call<{ lagMaxMs: number; counters: Record<string, number> }>('windowEnd');
-  const serverRss = rssBytes(pid);
+  const { joins } = prep;
+  const w = await measureWindow({ ...prep, seconds });
+  const { ends, wallMs, hostEnd } = w;
+  const c0 = w.hostStart;
 
   const pubEnd = ends[0]!;
   const sent = pubEnd.sent.audio + pubEnd.sent.video;
@@ -213,7 +185,7 @@ async function measure(prep: Prepared, subs: number, seconds: number): Promise<O
   // the processes' windows need not line up; CPU per packet uses every packet delivered in the window.
   const expected = pubEnd.videoSentInWindow * subs;
   const deliveredInWindow = received.reduce((n, r) => n + r.videoInWindow, 0);
-  const serverCpu = cpu1 - cpu0;
+  const serverCpu = w.serverCpuMs;
   const clientCpuPct = ends.map((e) => round((e.cpuMs / e.wallMs) * 100) ?? 0);
   const saturated = clientCpuPct.some((p) => p > SATURATED * 100);
   const lat = ends
@@ -240,8 +212,8 @@ async function measure(prep: Prepared, subs: number, seconds: number): Promise<O
     valid: !saturated,
     overloaded: expected > 0 && deliveredInWindow / expected < OVERLOADED_BELOW,
     ...(saturated ? { invalidReason: 'a load process was saturated (> 90 % of a core)' } : {}),
-    ...(serverRss !== undefined ? { sfuRssBytes: serverRss } : {}),
-    ...(drops0 !== undefined && drops1 !== undefined ? { kernelUdpDrops: drops1 - drops0 } : {}),
+    ...(w.serverRssBytes !== undefined ? { sfuRssBytes: w.serverRssBytes } : {}),
+    ...(w.kernelUdpDrops !== undefined ? { kernelUdpDrops: w.kernelUdpDrops } : {}),
     ...(hostEnd !== undefined && c1 !== undefined
       ? {
           sfuLagMaxMs: round(hostEnd.lagMaxMs) ?? 0,

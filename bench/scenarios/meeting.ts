@@ -6,10 +6,10 @@
  * point where a load process was saturated (> 90 % of a core) measures the load, not the SFU: the step ends
  * there too and the result says so.
  */
-import { cpuMs, rssBytes } from '../lib/procStat.js';
 import { BenchProcesses } from '../lib/processes.js';
 import { quantiles, round } from '../lib/stats.js';
 import type { SyntheticVideo } from '../../test/helpers/peers/weriftPeer.js';
+import { measureWindow } from '../lib/window.js';
 import type { UserCreds } from '../lib/worker.js';
 
 const KEYFRAME_MS = 3000;
@@ -49,7 +49,6 @@ const PUBLISH_PPS = LAYERS.reduce((n, l) => n + l.fps * l.packetsPerFrame, 0) + 
 /** Packets per second (received + half the sent ones) one werift load process is given at most. */
 const PPS_PER_WORKER = 6000;
 const SATURATED = 0.9;
-const GRACE_MS = 300;
 export const LIMITS = { latencyP99Ms: 20, loss: 0.001, sfuCpu: 0.95 };
 
 export interface MeetingPoint {
@@ -72,20 +71,6 @@ export interface MeetingPoint {
   valid: boolean;
   passed: boolean;
   failed: string[];
-}
-
-interface WindowEnd {
-  wallMs: number;
-  cpuMs: number;
-  received: {
-    audio: number;
-    video: number;
-    duplicates: number;
-    videoInWindow: number;
-    videoByWidth: Record<string, number>;
-  }[];
-  simulcastSentInWindow: Record<string, number>;
-  latencyMs: number[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -121,19 +106,18 @@ export async function meetingPoint(
     log(`meeting ${n}: ${n} participants subscribed to each other, warming up ${warmupS} s`);
     await sleep(warmupS * 1000);
 
-    await host.call('windowStart');
-    await Promise.all(workers.map((w) => w.call('windowStart')));
-    const cpu0 = cpuMs(host.pid) ?? 0;
-    const t0 = performance.now();
-    const fromMs = Number(process.hrtime.bigint()) / 1e6;
-    await sleep(seconds * 1000);
-    const cpu1 = cpuMs(host.pid) ?? 0;
-    const wallMs = performance.now() - t0;
-    const toMs = Number(process.hrtime.bigint()) / 1e6;
-    await sleep(GRACE_MS);
-    const ends = await Promise.all(workers.map((w) => w.call<WindowEnd>('windowEnd', { fromMs, toMs })));
-    const hostEnd = await host.call<{ lagMaxMs: number }>('windowEnd');
-    const rss = rssBytes(host.pid);
+    const {
+      ends,
+      wallMs,
+      serverCpuMs: cpu,
+      serverRssBytes: rss,
+      hostEnd,
+    } = await measureWindow({
+      pid: host.pid,
+      loads: workers,
+      host,
+      seconds,
+    });
 
     const received = ends.flatMap((e) => e.received);
     const delivered = received.reduce((k, r) => k + r.audio + r.video, 0);
@@ -151,7 +135,6 @@ export async function meetingPoint(
           .reduce((a, [, v]) => a + v, 0),
       0,
     );
-    const cpu = cpu1 - cpu0;
     const clientCpuPct = ends.map((e) => round((e.cpuMs / e.wallMs) * 100) ?? 0);
     const lat = ends.flatMap((e) => e.latencyMs).sort((a, b) => a - b);
     const latencyMs = quantiles(lat, ['p50', 'p95', 'p99', 'max'], 2);
@@ -193,7 +176,7 @@ export async function meetingPoint(
       latencyMs,
       clientCpuPct,
       ...(rss !== undefined ? { sfuRssBytes: rss } : {}),
-      sfuLagMaxMs: round(hostEnd.lagMaxMs) ?? 0,
+      sfuLagMaxMs: round(hostEnd?.lagMaxMs) ?? 0,
       valid,
       passed: failed.length === 0,
       failed,
