@@ -6,38 +6,16 @@
  * alternate, median of 7 rounds of 5,000 packets each.
  * `node --import @tapjs/typescript/import bench/micro/srtpSend.ts`
  */
-import { MediaStreamTrack, RTCPeerConnection, useVP8, type RtpHeader } from 'werift';
-import '../../src/media/noDefaultStun.js';
+import type { RtpHeader } from 'werift';
 import { sendSrtp } from '../../src/media/srtpSend.js';
 import { WireRtpHeader } from '../../src/rtp/rtpHeader.js';
+import { connectedWeriftPair } from '../../test/helpers/peers/weriftPair.js';
 
 const N = 5000;
 const ROUNDS = 7;
-const loopback = {
-  iceServers: [],
-  iceAdditionalHostAddresses: ['127.0.0.1'],
-  iceInterfaceAddresses: { udp4: '127.0.0.1' },
-  iceUseIpv6: false,
-  iceUseTcp: false,
-  codecs: { video: [useVP8()] },
-};
 
-const a = new RTCPeerConnection(loopback);
-const b = new RTCPeerConnection(loopback);
-a.onIceCandidate.subscribe((c) => void (c ? b.addIceCandidate(c) : undefined));
-b.onIceCandidate.subscribe((c) => void (c ? a.addIceCandidate(c) : undefined));
-const tr = a.addTransceiver(new MediaStreamTrack({ kind: 'video' }), { direction: 'sendonly' });
-await a.setLocalDescription(await a.createOffer());
-await b.setRemoteDescription(a.localDescription!);
-await b.setLocalDescription(await b.createAnswer());
-await a.setRemoteDescription(b.localDescription!);
-const deadline = Date.now() + 20_000;
-while (a.connectionState !== 'connected' && Date.now() < deadline) {
-  await new Promise((r) => setTimeout(r, 20));
-}
-if (a.connectionState !== 'connected') {
-  throw new Error('not connected');
-}
+const pair = await connectedWeriftPair();
+const tr = pair.sender;
 const dtls = tr.sender.dtlsTransport;
 const payload = Buffer.alloc(1150, 7);
 let seq = 0;
@@ -77,6 +55,5 @@ for (let r = 0; r < ROUNDS; r++) {
 const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)]!;
 const out = Object.fromEntries(Object.entries(res).map(([k, v]) => [k, Math.round(median(v) * 100) / 100]));
 process.stdout.write(`${JSON.stringify({ microsecondsPerPacket: out, rounds: ROUNDS, packets: N })}\n`);
-await a.close();
-await b.close();
+await pair.close();
 process.exit(0);

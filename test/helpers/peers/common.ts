@@ -10,6 +10,20 @@ export const SIMULCAST_LAYERS = [
   { rid: 'f', scaleResolutionDownBy: 1 },
 ] as const;
 
+/**
+ * The ICE settings of every werift test peer: gather on `address` only (werift's interface filter, plus the
+ * address itself — werift-notes §5), UDP over IPv4, no STUN/TURN.
+ */
+export function weriftIce(address: string = LOOPBACK) {
+  return {
+    iceServers: [],
+    iceAdditionalHostAddresses: [address],
+    iceInterfaceAddresses: { udp4: address },
+    iceUseIpv6: false,
+    iceUseTcp: false,
+  };
+}
+
 /** `candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> ...` on UDP/127.0.0.1. */
 export function isLoopbackUdpCandidate(candidate: string): boolean {
   return isUdpCandidateOn(candidate, LOOPBACK);

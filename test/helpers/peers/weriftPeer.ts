@@ -30,6 +30,7 @@ import {
   SIMULCAST_LAYERS,
   simulcastWanted,
   trickleSdp,
+  weriftIce,
 } from './common.js';
 import type { LocalCandidate, OfferOptions, RemoteCandidate, TestPeer } from './types.js';
 
@@ -119,12 +120,8 @@ export class WeriftPeer implements TestPeer {
     const address = o.address ?? LOOPBACK;
     this.#events = new PeerEvents('werift peer', address);
     this.#pc = new RTCPeerConnection({
-      iceServers: [],
+      ...weriftIce(address),
       bundlePolicy: 'max-bundle',
-      iceAdditionalHostAddresses: [address],
-      iceInterfaceAddresses: { udp4: address },
-      iceUseIpv6: false,
-      iceUseTcp: false,
       // Fresh codec objects per PC: werift mutates them (werift-notes §2).
       codecs: { audio: [useOPUS()], video: [useVP8()] },
       headerExtensions: {

@@ -6,18 +6,10 @@
  */
 import { createSocket } from 'node:dgram';
 import t from 'tap';
-import { MediaStreamTrack, RTCPeerConnection, useVP8, type RTCDtlsTransport, type RtpPacket } from 'werift';
-import '../../../src/media/noDefaultStun.js';
+import type { RTCDtlsTransport, RtpPacket } from 'werift';
 import { sendSrtp, srtpSendErrors } from '../../../src/media/srtpSend.js';
 import { WireRtpHeader } from '../../../src/rtp/rtpHeader.js';
-
-const loopback = {
-  iceServers: [],
-  iceAdditionalHostAddresses: ['127.0.0.1'],
-  iceInterfaceAddresses: { udp4: '127.0.0.1' },
-  iceUseIpv6: false,
-  iceUseTcp: false,
-};
+import { connectedWeriftPair } from '../../helpers/peers/weriftPair.js';
 
 function header(seq: number): WireRtpHeader {
   return new WireRtpHeader({
@@ -41,30 +33,14 @@ async function waitUntil(cond: () => boolean, ms: number, what: string): Promise
 }
 
 t.test('two werift peers: the direct path, decrypted by the receiver', async (t) => {
-  const a = new RTCPeerConnection({ ...loopback, codecs: { video: [useVP8()] } });
-  const b = new RTCPeerConnection({ ...loopback, codecs: { video: [useVP8()] } });
-  t.teardown(async () => {
-    await a.close();
-    await b.close();
-  });
-  a.onIceCandidate.subscribe((c) => void (c ? b.addIceCandidate(c) : undefined));
-  b.onIceCandidate.subscribe((c) => void (c ? a.addIceCandidate(c) : undefined));
-  const tr = a.addTransceiver(new MediaStreamTrack({ kind: 'video' }), { direction: 'sendonly' });
   const got: RtpPacket[] = [];
-  b.onTrack.subscribe((track) => {
-    track.onReceiveRtp.subscribe((rtp) => {
+  const pair = await connectedWeriftPair({
+    onRtp: (rtp) => {
       got.push(rtp);
-    });
+    },
   });
-  await a.setLocalDescription(await a.createOffer());
-  await b.setRemoteDescription(a.localDescription!);
-  await b.setLocalDescription(await b.createAnswer());
-  await a.setRemoteDescription(b.localDescription!);
-  await waitUntil(
-    () => a.connectionState === 'connected' && b.connectionState === 'connected',
-    20_000,
-    'connected',
-  );
+  t.teardown(pair.close);
+  const tr = pair.sender;
   const dtls: RTCDtlsTransport = tr.sender.dtlsTransport;
   const sentBefore = dtls.packetsSent;
   const results = [];
