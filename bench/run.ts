@@ -12,10 +12,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { VERSION } from '../src/version.js';
-import { JANUS_BIN, janusInstalled, JanusUnavailableError } from './lib/janusServer.js';
+import { JANUS_BIN, JANUS_EVENT_LOOPS, janusInstalled, JanusUnavailableError } from './lib/janusServer.js';
 import { BenchNetns, NetnsError } from './lib/netns.js';
 import { plotFor } from './lib/plot.js';
 import { machine } from './lib/procStat.js';
@@ -231,7 +230,7 @@ export async function runFanout(a: BenchArgs, log: (s: string) => void): Promise
   }
   return {
     ...base,
-    janus: { eventLoops: cpus().length, summary: janusSummary, runs: janusRuns },
+    janus: { eventLoops: JANUS_EVENT_LOOPS, summary: janusSummary, runs: janusRuns },
     ratio,
   };
 }

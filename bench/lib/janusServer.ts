@@ -16,6 +16,8 @@ export const JANUS_BIN = '/usr/bin/janus';
 export const JANUS_HTTP = `http://${JANUS_ADDRESS}:8088/janus`;
 const READY_LINE = /HTTP webserver started/;
 const START_TIMEOUT_MS = 20_000;
+/** One event loop per core (performance.md §2: the default threading costs ≈ 2× more). */
+export const JANUS_EVENT_LOOPS = cpus().length;
 
 const OTHER_PLUGINS = [
   'audiobridge',
@@ -40,15 +42,15 @@ export function janusInstalled(): boolean {
   return existsSync(JANUS_BIN);
 }
 
-function configs(dir: string, eventLoops: number, debugLevel: number): Record<string, string> {
+function configs(dir: string): Record<string, string> {
   const so = (names: string[]) => names.map((n) => `libjanus_${n}.so`).join(',');
   return {
     'janus.jcfg': `general: {
   configs_folder = "${dir}"
   server_name = "sfubench"
   interface = "${JANUS_ADDRESS}"
-  debug_level = ${debugLevel}
-  event_loops = ${eventLoops}
+  debug_level = 4
+  event_loops = ${JANUS_EVENT_LOOPS}
 }
 media: {
   rtp_port_range = "20000-40000"
@@ -91,18 +93,16 @@ admin: {
 
 export class JanusServer {
   readonly pid: number;
-  readonly eventLoops: number;
   readonly #child: ChildProcess;
   readonly #dir: string;
   readonly #exited: Promise<void>;
   /** Janus's last log lines (for errors). */
-  readonly tail: string[] = [];
+  readonly #tail: string[] = [];
 
-  private constructor(child: ChildProcess, dir: string, eventLoops: number) {
+  private constructor(child: ChildProcess, dir: string) {
     this.#child = child;
     this.#dir = dir;
     this.pid = child.pid ?? 0;
-    this.eventLoops = eventLoops;
     this.#exited = new Promise((r) =>
       child.once('exit', () => {
         r();
@@ -111,12 +111,12 @@ export class JanusServer {
   }
 
   /** Starts Janus inside `ns` and waits until its HTTP transport listens. */
-  static async start(ns: BenchNetns, eventLoops = cpus().length, debugLevel = 4): Promise<JanusServer> {
+  static async start(ns: BenchNetns): Promise<JanusServer> {
     if (!janusInstalled()) {
       throw new JanusUnavailableError(`${JANUS_BIN} not found: install it with \`apt-get install -y janus\``);
     }
     const dir = mkdtempSync(join(tmpdir(), 'sfubench-janus-'));
-    for (const [name, text] of Object.entries(configs(dir, eventLoops, debugLevel))) {
+    for (const [name, text] of Object.entries(configs(dir))) {
       writeFileSync(join(dir, name), text);
     }
     const [cmd, ...pre] = BenchNetns.exec(ns.server);
@@ -136,8 +136,8 @@ export class JanusServer {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    const server = new JanusServer(child, dir, eventLoops);
-    const tail = server.tail;
+    const server = new JanusServer(child, dir);
+    const tail = server.#tail;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(
