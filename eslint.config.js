@@ -1,6 +1,7 @@
 // ESLint flat config: typescript-eslint strict + type-checked rules, Prettier for formatting,
-// and the one-way module dependency rule of the architecture
-// (protocol → rtp → simulcast → forwarding → media → conference → appservice → http → main).
+// the one-way module dependency rule of the architecture
+// (protocol → rtp → simulcast → forwarding → media → conference → appservice → http → main), and the purity
+// of protocol, rtp, simulcast, forwarding and appservice/membership (docs/architecture.md).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
@@ -12,6 +13,52 @@ function forbiddenFor(layer) {
   return layers.slice(idx + 1).map((l) => `**/${l}/**`);
 }
 const pure = ['protocol', 'rtp', 'simulcast', 'forwarding'];
+
+// Pure code takes time as an argument or an injected Clock (src/util/clock.ts) and reports through return
+// values, never through logs or metrics: no timer or clock globals, no observability imports.
+const timeGlobals = [
+  'setTimeout',
+  'setInterval',
+  'clearTimeout',
+  'clearInterval',
+  'setImmediate',
+  'clearImmediate',
+  'queueMicrotask',
+  'Date',
+  'performance',
+];
+const noTimeGlobals = {
+  'no-restricted-globals': [
+    'error',
+    ...timeGlobals.map((name) => ({
+      name,
+      message: 'pure code takes `now` as an argument or an injected Clock (src/util/clock.ts)',
+    })),
+  ],
+  'no-restricted-properties': [
+    'error',
+    ...['globalThis', 'global', 'window', 'self'].flatMap((object) =>
+      timeGlobals.map((property) => ({
+        object,
+        property,
+        message: 'pure code takes `now` as an argument or an injected Clock (src/util/clock.ts)',
+      })),
+    ),
+  ],
+};
+const impureModules = [
+  '**/observability/**',
+  'pino',
+  'pino/*',
+  'prom-client',
+  'prom-client/*',
+  'node:timers',
+  'node:timers/*',
+  'timers',
+  'timers/*',
+  'node:perf_hooks',
+  'perf_hooks',
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tap/**', 'coverage/**', 'packages/**', 'test-artifacts/**'] },
@@ -54,18 +101,42 @@ export default tseslint.config(
                   'werift/*',
                   'fastify',
                   'fastify/*',
-                  'pino',
-                  'prom-client',
                   'matrix-appservice-bridge',
                   'node:dgram',
                   'node:net',
+                  ...impureModules,
                 ]
               : []),
           ],
         },
       ],
+      ...(pure.includes(layer) ? noTimeGlobals : {}),
     },
   })),
+  {
+    // The membership store is pure too (a replica of it must answer synchronously on a worker thread).
+    files: ['src/appservice/membership/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...forbiddenFor('appservice'),
+            '**/main.js',
+            'werift',
+            'werift/*',
+            'fastify',
+            'fastify/*',
+            'matrix-appservice-bridge',
+            'node:dgram',
+            'node:net',
+            ...impureModules,
+          ],
+        },
+      ],
+      ...noTimeGlobals,
+    },
+  },
   {
     files: ['src/{util,config}/**/*.ts'],
     rules: {

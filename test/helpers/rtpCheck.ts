@@ -238,7 +238,7 @@ export class SeqLedger {
 
 /**
  * Packets lost in the network and never repaired. Video is NACKed (repairs fill most holes), Opus is not;
- * on a loaded 2-core loopback with several browsers the kernel does drop datagrams (werift-notes §11), and a
+ * on a loaded 2-core loopback with several browsers the kernel does drop datagrams (werift-notes pitfall 11), and a
  * repair can come too late for the test client's own NACK logic. Loss is the loss test's subject (counted
  * there against what a relay dropped); here it is only bounded: at most 2 % of the packets.
  */
