@@ -110,6 +110,7 @@ export const configSchema: SchemaObject = {
       required: [],
       properties: { membership_wait_s: { type: 'number', minimum: 0, maximum: 300, default: 5 } },
     },
+    // Reserved until cascading (protocol.md §8) is implemented: accepted, read by nothing yet.
     cascade: {
       type: 'object',
       additionalProperties: false,

@@ -58,6 +58,7 @@ export interface AuthConfig {
   membership_wait_s: number;
 }
 
+/** Reserved until cascading (protocol.md §8) is implemented: validated, read by nothing yet. */
 export interface CascadeConfig {
   auto: boolean;
   initiate_grace_s: number;

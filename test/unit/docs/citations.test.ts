@@ -13,7 +13,7 @@ import {
   headingIds,
   sourceFiles,
   type CheckedDoc,
-} from './citations.js';
+} from '../../helpers/citations.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 /** The folders whose comments cite the docs (those that exist in this checkout), plus the notes themselves. */
