@@ -2,7 +2,8 @@
  * The `/sync` fallback for receiving to-device messages (protocol.md §2.4 b, `to_device.transport: sync`):
  * long-polls `/sync` as the focus device (`user_id` + `org.matrix.msc3202.device_id` and the MSC4326
  * `device_id`) and feeds to-device events, joined rooms' state, timeline and sticky events (MSC4354) and invites
- * to the focus user into the same event bus the appservice push uses. Backs off 2 s after a failure; stops on close().
+ * to the focus user into the same event bus the appservice push uses. Backs off 2 s after a failure; stops on
+ * close().
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../util/clock.js';
