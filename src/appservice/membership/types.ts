@@ -12,8 +12,8 @@ export const CALL_MEMBER_TYPES: readonly string[] = ['m.call.member', 'org.matri
 export const RTC_MEMBER_TYPES: readonly string[] = ['m.rtc.member', 'org.matrix.msc4143.rtc.member'];
 
 /**
- * `legacy` = format (a) §3.1, `memberships` = format (b) §3.2, `session` = format (c) §3.3, `sticky` = format (d)
- * §3.3b.
+ * `legacy` = format (a) §3.1, `memberships` = format (b) §3.2, `session` = format (c) §3.3,
+ * `sticky` = format (d) §3.3b.
  */
 export type MembershipFormat = 'legacy' | 'memberships' | 'session' | 'sticky';
 

@@ -1,5 +1,6 @@
 // Format (d) in the MembershipStore (protocol.md §3.3b, §3.4, §3.7): sticky memberships grant, expire, are
-// replaced per sticky key, end on leave, and are revoked like the other formats — all at explicit clock readings.
+// replaced per sticky key, end on leave, and are revoked like the other formats, all at explicit clock
+// readings.
 import t from 'tap';
 import { MembershipStore } from '../../../../src/appservice/membership/store.js';
 import {
