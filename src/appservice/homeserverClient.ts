@@ -240,6 +240,24 @@ export class HomeserverClient {
     return Array.isArray(res) ? (res as unknown[]) : [];
   }
 
+  /** One page of `GET /rooms/{id}/messages` (newest first with `dir: 'b'`); `end` absent = no more pages. */
+  async roomMessages(
+    roomId: string,
+    page: { dir: 'b' | 'f'; from?: string; limit: number; filter?: Record<string, unknown> },
+  ): Promise<{ chunk: unknown[]; end?: string }> {
+    const res = await this.request('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages`, {
+      query: {
+        dir: page.dir,
+        from: page.from,
+        limit: page.limit,
+        filter: page.filter === undefined ? undefined : JSON.stringify(page.filter),
+      },
+    });
+    const chunk = isRecord(res) && Array.isArray(res['chunk']) ? (res['chunk'] as unknown[]) : [];
+    const end = isRecord(res) && typeof res['end'] === 'string' ? res['end'] : undefined;
+    return end === undefined ? { chunk } : { chunk, end };
+  }
+
   async joinRoom(roomId: string): Promise<void> {
     await this.request('POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, { body: {} });
   }

@@ -6,13 +6,13 @@ export class MembershipMetrics {
   readonly #decisions: Counter<'result' | 'reason'>;
   readonly #revocations: Counter<'reason'>;
   readonly #ignored: Counter<'reason'>;
-  #count: () => FormatCounts = () => ({ legacy: 0, memberships: 0, session: 0 });
+  #count: () => FormatCounts = () => ({ legacy: 0, memberships: 0, session: 0, sticky: 0 });
 
   constructor(registry: Registry, eventsIgnored: Counter<'reason'>) {
     const registers = [registry];
     const gauge: Gauge<'format'> = new Gauge({
       name: 'sfu_memberships',
-      help: 'Live call memberships known to the SFU, by format (legacy, memberships, session)',
+      help: 'Live call memberships known to the SFU, by format (legacy, memberships, session, sticky)',
       labelNames: ['format'],
       registers,
       collect: () => {
@@ -20,6 +20,7 @@ export class MembershipMetrics {
         gauge.set({ format: 'legacy' }, c.legacy);
         gauge.set({ format: 'memberships' }, c.memberships);
         gauge.set({ format: 'session' }, c.session);
+        gauge.set({ format: 'sticky' }, c.sticky);
       },
     });
     this.#decisions = new Counter({

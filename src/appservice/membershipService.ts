@@ -1,6 +1,7 @@
 /**
  * The impure shell around the pure MembershipStore: feeds it room events from the bus, bootstraps rooms
- * from `GET /state` (at start-up and whenever the focus user joins a room), auto-joins allowed invites,
+ * from `GET /state` and their format (d) sticky events from `/messages` (at start-up and whenever the focus user
+ * joins a room), auto-joins allowed invites,
  * arms ONE timer at the next membership expiry so expiries are reported even when nothing else happens,
  * and publishes the change stream ('revoked', 'terminated') the conference layer listens to.
  */
@@ -24,6 +25,7 @@ import type { HomeserverClient } from './homeserverClient.js';
 import type { MembershipMetrics } from './membershipMetrics.js';
 import { MembershipStore } from './membership/store.js';
 import type { IgnoreReason, TerminatedCall } from './membership/types.js';
+import { recoverStickyEvents, type StickyRecoveryOptions } from './stickyRecovery.js';
 
 export type MembershipEvents = {
   revoked: [Revocation];
@@ -48,10 +50,19 @@ export interface MembershipServiceOptions {
   /** Server names and room ids whose invites are accepted; empty = [serverName]. */
   autoJoinAllow: readonly string[];
   store?: MembershipStore;
+  /** Paging of the format (d) recovery from `/messages` (§3.3b). */
+  stickyRecovery?: StickyRecoveryOptions;
 }
 
 /** Ignore reasons worth counting: call-related state that could not be used (not plain pass-through). */
-const COUNTED: ReadonlySet<IgnoreReason> = new Set(['malformed', 'stale', 'bad_state_key', 'bad_content']);
+const COUNTED: ReadonlySet<IgnoreReason> = new Set([
+  'malformed',
+  'stale',
+  'bad_state_key',
+  'bad_content',
+  'not_sticky',
+  'bad_sticky_key',
+]);
 
 function serverOf(id: string): string | undefined {
   const i = id.indexOf(':');
@@ -138,19 +149,23 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
     if (this.#closed) {
       return;
     }
-    const now = this.#o.clock.now();
     if (ev.type === 'm.room.member' && ev.state_key === this.#o.focus.user_id) {
       this.#onFocusMembership(ev);
     }
-    const res = this.store.applyEvent(ev, now);
+    this.#apply(ev, ev.event_id, ev.room_id);
+  }
+
+  /** Feeds one room event to the store at the current time; counts what it ignored and publishes the result. */
+  #apply(ev: unknown, eventId: string | undefined, roomId: string): void {
+    const res = this.store.applyEvent(ev, this.#o.clock.now());
     if (res.ignored !== undefined && COUNTED.has(res.ignored)) {
       this.#o.metrics.ignored(res.ignored);
-      this.#o.log.debug({ event_id: ev.event_id, type: ev.type, reason: res.ignored }, 'state event ignored');
+      this.#o.log.debug({ event_id: eventId, roomId, reason: res.ignored }, 'call member event ignored');
     }
     if (res.skippedEntries > 0) {
       this.#o.metrics.ignored('bad_entry', res.skippedEntries);
     }
-    this.#publish(res.revocations, res.terminated, res.applied ? ev.room_id : null);
+    this.#publish(res.revocations, res.terminated, res.applied ? roomId : null);
   }
 
   #onFocusMembership(ev: RoomEvent): void {
@@ -203,10 +218,36 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
       }
       this.#publish(res.revocations, res.terminated, roomId);
       this.#o.log.debug({ roomId, events: events.length }, 'room bootstrapped');
-      return true;
     } catch (e) {
       this.#o.log.warn({ roomId, err: toError(e).message }, 'room state bootstrap failed');
       return false;
+    }
+    await this.#recoverSticky(roomId);
+    return true;
+  }
+
+  /** §3.3b: sticky member events are not in `/state`; read the last hour of the room's timeline. */
+  async #recoverSticky(roomId: string): Promise<void> {
+    try {
+      const found = await recoverStickyEvents(
+        this.#o.client,
+        roomId,
+        this.#o.clock.now(),
+        this.#o.stickyRecovery,
+      );
+      if (this.#closed) {
+        return;
+      }
+      for (const ev of found.events) {
+        this.#apply(ev, typeof ev['event_id'] === 'string' ? ev['event_id'] : undefined, roomId);
+      }
+      const log = found.truncated ? this.#o.log.warn.bind(this.#o.log) : this.#o.log.debug.bind(this.#o.log);
+      log(
+        { roomId, events: found.events.length, pages: found.pages, truncated: found.truncated },
+        found.truncated ? 'sticky member recovery stopped at its page limit' : 'sticky members recovered',
+      );
+    } catch (e) {
+      this.#o.log.warn({ roomId, err: toError(e).message }, 'sticky member recovery failed');
     }
   }
 

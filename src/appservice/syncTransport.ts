@@ -1,8 +1,9 @@
 /**
  * The `/sync` fallback for receiving to-device messages (protocol.md §2.4 b, `to_device.transport: sync`):
  * long-polls `/sync` as the focus device (`user_id` + `org.matrix.msc3202.device_id` and the MSC4326
- * `device_id`) and feeds to-device events, joined rooms' state/timeline and invites to the focus user into
- * the same event bus the appservice push uses. Backs off 2 s after a failure; stops on close().
+ * `device_id`) and feeds to-device events, joined rooms' state, timeline and sticky events (MSC4354) and invites
+ * to the focus user into the same event bus the appservice push uses. Backs off 2 s after a failure; stops on
+ * close().
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../util/clock.js';
@@ -101,7 +102,14 @@ export class SyncTransport {
     for (const section of ['join', 'leave'] as const) {
       const map = isRecord(rooms[section]) ? rooms[section] : {};
       for (const [roomId, room] of Object.entries(map)) {
-        for (const raw of [...arrayAt(room, 'state', 'events'), ...arrayAt(room, 'timeline', 'events')]) {
+        const events = [
+          ...arrayAt(room, 'state', 'events'),
+          ...arrayAt(room, 'timeline', 'events'),
+          // MSC4354: unexpired sticky events outside the timeline (format (d) memberships, §3.3b).
+          ...arrayAt(room, 'sticky', 'events'),
+          ...arrayAt(room, 'msc4354_sticky', 'events'),
+        ];
+        for (const raw of events) {
           const ev: unknown = isRecord(raw) ? { ...raw, room_id: roomId } : raw;
           if (isRoomEvent(ev)) {
             await bus.dispatch('room_event', ev);

@@ -2,7 +2,8 @@
  * A Matrix user's device joining a conference through a focus, written from docs/protocol.md alone and speaking
  * only the real Client-Server HTTP API with its own access token:
  *
- * - membership: the per-device format (c) state event (§3.3) naming the focus as `focus_active`;
+ * - membership: the per-device format (c) state event (§3.3) naming the focus as `focus_active`, or (option
+ *   `sticky`) a format (d) sticky member event (§3.3b, stickyMember.ts);
  * - to-device out (§4.1–4.2): `m.call.invite` with the offer and MSC3077 metadata, then its own candidates as
  *   batched `m.call.candidates` ending with `{candidate: ""}`, `m.call.select_answer`, `m.call.negotiate`,
  *   `m.call.hangup`; one FIFO, so the invite always precedes its candidates;
@@ -17,6 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { ClientHttp } from './callClientHttp.js';
 import type { LocalCandidate, OfferOptions, TestPeer } from './peers/types.js';
+import { DEFAULT_STICKY_MS, newMemberId, stickyMemberContent, stickySendPath } from './stickyMember.js';
 
 export const CALL_MEMBER_TYPE = 'org.matrix.msc3401.call.member';
 export const FOCUS_TYPE = 'org.matrix.msc3898';
@@ -67,6 +69,8 @@ export interface MembershipOptions {
   scope?: string;
   /** `created_ts` (default now). */
   createdTs?: number;
+  /** Write format (d) instead (§3.3b): a sticky member event, sticky `durationMs` (default 1 h). */
+  sticky?: { durationMs?: number };
 }
 
 export interface InviteOptions {
@@ -201,6 +205,9 @@ export class CallClient {
   #candidatesHooked = false;
   #appliedNegotiations = 0;
   #closing: Promise<void> | undefined;
+  /** The format (d) membership published last (its sticky key is reused until a leave). */
+  #sticky: { memberId: string; durationMs: number } | undefined;
+  #stickyTxn = 0;
 
   constructor(opts: CallClientOptions) {
     this.userId = opts.userId;
@@ -226,6 +233,12 @@ export class CallClient {
 
   /** PUTs the format (c) per-device membership naming `focus`; returns the event id. */
   async publishMembership(roomId: string, focus: FocusRef, opts: MembershipOptions = {}): Promise<string> {
+    if (opts.sticky !== undefined) {
+      const memberId = this.#sticky?.memberId ?? newMemberId(this.deviceId);
+      this.#sticky = { memberId, durationMs: opts.sticky.durationMs ?? DEFAULT_STICKY_MS };
+      const content = stickyMemberContent(this.userId, this.deviceId, memberId, focus, opts.callId ?? '');
+      return this.#sendSticky(roomId, content);
+    }
     const ref = { type: FOCUS_TYPE, user_id: focus.user_id, device_id: focus.device_id };
     const content = {
       application: 'm.call',
@@ -240,9 +253,27 @@ export class CallClient {
     return this.#putMemberState(roomId, content);
   }
 
-  /** Leaves: the same state key with content `{}`. */
+  /** Leaves: the same state key with content `{}` (format (d): a sticky event holding only the sticky key). */
   async leaveMembership(roomId: string): Promise<string> {
+    if (this.#sticky !== undefined) {
+      const id = await this.#sendSticky(roomId, { msc4354_sticky_key: this.#sticky.memberId });
+      this.#sticky = undefined;
+      return id;
+    }
     return this.#putMemberState(roomId, {});
+  }
+
+  async #sendSticky(roomId: string, content: Record<string, unknown>): Promise<string> {
+    const txnId = `sticky.${Date.now()}.${++this.#stickyTxn}`;
+    const res = await this.#http.request(
+      'PUT',
+      stickySendPath(roomId, txnId, this.#sticky!.durationMs),
+      content,
+    );
+    if (!isObject(res) || typeof res['event_id'] !== 'string') {
+      throw new Error(`sticky send answered ${JSON.stringify(res)}`);
+    }
+    return res['event_id'];
   }
 
   async #putMemberState(roomId: string, content: Record<string, unknown>): Promise<string> {

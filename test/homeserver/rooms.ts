@@ -330,12 +330,19 @@ export class RoomStore {
     return this.#appendState(room, sender, type, stateKey, content);
   }
 
-  sendMessage(sender: string, roomId: string, type: string, content: Record<string, unknown>): ClientEvent {
+  /** `top`: extra top-level event fields, e.g. MSC4354 `sticky` (sticky.ts). */
+  sendMessage(
+    sender: string,
+    roomId: string,
+    type: string,
+    content: Record<string, unknown>,
+    top: Record<string, unknown> = {},
+  ): ClientEvent {
     const room = this.resolve(roomId);
     if (room.membership(sender) !== 'join') {
       throw forbidden(`${sender} is not in the room`);
     }
-    return this.#append(room, sender, type, undefined, content).event;
+    return this.#append(room, sender, type, undefined, content, top).event;
   }
 
   /** Like Synapse, re-sending the current state (same sender and content) returns the existing event. */
@@ -363,8 +370,10 @@ export class RoomStore {
     type: string,
     stateKey: string | undefined,
     content: Record<string, unknown>,
+    top: Record<string, unknown> = {},
   ): StoredEvent {
     const event: ClientEvent = {
+      ...structuredClone(top),
       event_id: newEventId(),
       room_id: room.roomId,
       sender,

@@ -11,6 +11,7 @@ import { HttpClient } from './httpClient.js';
 import { isValidLocalpart } from './ids.js';
 import { accountRoutes } from './routes/account.js';
 import { appserviceRoutes } from './routes/appservice.js';
+import { messagesRoutes } from './routes/messages.js';
 import { roomRoutes } from './routes/rooms.js';
 import { roomStateRoutes } from './routes/roomState.js';
 import { syncRoutes } from './routes/sync.js';
@@ -333,6 +334,7 @@ export async function startTestHomeserver(opts: TestHomeserverOptions): Promise<
   toDeviceRoutes(router, ctx);
   syncRoutes(router, ctx);
   appserviceRoutes(router, ctx);
+  messagesRoutes(router, ctx);
 
   await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });
   const address = app.server.address() as AddressInfo;

@@ -2,12 +2,14 @@
  * `GET /sync` (client-server/sync.yaml), correct but minimal. Tokens are `s<stream position>`. To-device
  * messages follow Synapse: a request with `since=N` acknowledges (deletes) the device's messages up to N and
  * returns everything after it. Rooms: joined rooms get new timeline events (and the state before the join when
- * the join is new), invites get stripped `invite_state`, rooms left since `since` appear under `leave`.
+ * the join is new, and then the unexpired MSC4354 sticky events the timeline lacks: sticky.ts), invites get
+ * stripped `invite_state`, rooms left since `since` appear under `leave`.
  * Filters are ignored.
  */
 import { invalidParam } from './errors.js';
 import type { Room, StoredEvent } from './rooms.js';
 import type { Change, HomeserverState } from './state.js';
+import { stickySections } from './sticky.js';
 import type { ClientEvent } from './types.js';
 
 export interface SyncParams {
@@ -22,7 +24,10 @@ type EventWithoutRoomId = Omit<ClientEvent, 'room_id'>;
 export interface SyncResponse {
   next_batch: string;
   rooms: {
-    join: Record<string, { state: { events: EventWithoutRoomId[] }; timeline: TimelineBatch }>;
+    join: Record<
+      string,
+      { state: { events: EventWithoutRoomId[] }; timeline: TimelineBatch } & ReturnType<typeof stickySections>
+    >;
     invite: Record<string, { invite_state: { events: StrippedStateEvent[] } }>;
     leave: Record<string, { state: { events: EventWithoutRoomId[] }; timeline: TimelineBatch }>;
     knock: Record<string, never>;
@@ -97,7 +102,7 @@ export function buildSync(state: HomeserverState, p: SyncParams): { body: SyncRe
     }
   }
   for (const room of state.rooms.all()) {
-    addRoom(body, room, p, head);
+    addRoom(body, room, p, head, state);
   }
   const rooms = body.rooms;
   const hasData =
@@ -106,7 +111,7 @@ export function buildSync(state: HomeserverState, p: SyncParams): { body: SyncRe
   return { body, hasData };
 }
 
-function addRoom(body: SyncResponse, room: Room, p: SyncParams, head: number): void {
+function addRoom(body: SyncResponse, room: Room, p: SyncParams, head: number, state: HomeserverState): void {
   const mine = myMembershipEvents(room, p.userId);
   const latest = mine.at(-1);
   if (latest === undefined) {
@@ -138,6 +143,7 @@ function addRoom(body: SyncResponse, room: Room, p: SyncParams, head: number): v
       body.rooms.join[room.roomId] = {
         state: { events: room.stateAt(head).map((s) => withoutRoomId(s.event)) },
         timeline: { events: [], limited: false, prev_batch: `s${head}` },
+        ...stickySections(room, head, state.now(), new Set()),
       };
       return;
     }
@@ -154,6 +160,7 @@ function addRoom(body: SyncResponse, room: Room, p: SyncParams, head: number): v
         limited: false,
         prev_batch: prevBatch,
       },
+      ...(wasJoined ? {} : stickySections(room, head, state.now(), new Set(timeline))),
     };
     return;
   }

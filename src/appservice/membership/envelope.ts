@@ -1,13 +1,16 @@
 /**
  * A raw Matrix client event (`unknown`) → a typed room state change the reducer understands, or the reason it is
  * ignored. Checks the envelope (room_id, state_key, sender, origin_server_ts, content) and dispatches the content
- * of the tracked types: `m.room.member`, `m.call` / `org.matrix.msc3401.call`, and the call member types. Pure.
+ * of the tracked types: `m.room.member`, `m.call` / `org.matrix.msc3401.call`, the call member types, and the
+ * format (d) sticky `rtc.member` timeline events (§3.3b). Pure.
  */
 import { isNonEmptyString, isObject, parseCallMemberContent, type ParsedCallMember } from './parse.js';
+import { parseRtcMember, type ParsedRtcMember } from './sticky.js';
 import {
   CALL_MEMBER_TYPES,
   CALL_TYPES,
   ROOM_MEMBER_TYPE,
+  RTC_MEMBER_TYPES,
   type IgnoreReason,
   type RoomMembership,
 } from './types.js';
@@ -35,13 +38,22 @@ export interface CallMemberEvent extends EventBase {
   readonly parsed: ParsedCallMember;
 }
 
-export type StateChange = RoomMemberEvent | CallEvent | CallMemberEvent;
+/** A format (d) value for the sticky key `(sender, stateKey)`; `stateKey` holds the sticky key. */
+export interface RtcMemberEvent extends EventBase {
+  readonly kind: 'rtc_member';
+  readonly parsed: Extract<ParsedRtcMember, { kind: 'value' }>;
+}
+
+export type StateChange = RoomMemberEvent | CallEvent | CallMemberEvent | RtcMemberEvent;
 
 export type ParsedEvent =
   | StateChange
   | {
       readonly kind: 'ignored';
-      readonly reason: Extract<IgnoreReason, 'malformed' | 'not_state' | 'unknown_type'>;
+      readonly reason: Extract<
+        IgnoreReason,
+        'malformed' | 'not_state' | 'unknown_type' | 'not_sticky' | 'bad_sticky_key'
+      >;
     };
 
 const MEMBERSHIPS: readonly string[] = ['join', 'leave', 'ban', 'invite', 'knock'];
@@ -50,12 +62,19 @@ function isRoomMembership(x: unknown): x is RoomMembership {
   return typeof x === 'string' && MEMBERSHIPS.includes(x);
 }
 
-/** Never throws; anything not understood is `ignored` with a reason for `sfu_events_ignored_total{reason}`. */
-export function parseEvent(event: unknown): ParsedEvent {
+/**
+ * Never throws; anything not understood is `ignored` with a reason for `sfu_events_ignored_total{reason}`.
+ * `receivedAt` is the SFU's clock when the event arrived (it bounds a format (d) event's stickiness); omitted,
+ * `origin_server_ts` is taken as is.
+ */
+export function parseEvent(event: unknown, receivedAt = Number.POSITIVE_INFINITY): ParsedEvent {
   if (!isObject(event) || typeof event.type !== 'string') {
     return { kind: 'ignored', reason: 'malformed' };
   }
   const { type, state_key: stateKey, room_id: roomId, sender, origin_server_ts: ts, content } = event;
+  if (stateKey === undefined && RTC_MEMBER_TYPES.includes(type)) {
+    return parseSticky(event, receivedAt);
+  }
   if (stateKey === undefined) {
     return { kind: 'ignored', reason: 'not_state' };
   }
@@ -93,4 +112,24 @@ export function parseEvent(event: unknown): ParsedEvent {
     ...base,
     parsed: parseCallMemberContent(content, { stateKey, sender, originServerTs: ts }),
   };
+}
+
+/** Format (d): a timeline event; its slot is `(type, sender, sticky key)`. */
+function parseSticky(event: Record<string, unknown>, receivedAt: number): ParsedEvent {
+  const { type, room_id: roomId, sender, origin_server_ts: ts, content } = event;
+  if (
+    typeof type !== 'string' ||
+    !isNonEmptyString(roomId) ||
+    !isNonEmptyString(sender) ||
+    typeof ts !== 'number' ||
+    !Number.isFinite(ts) ||
+    !isObject(content)
+  ) {
+    return { kind: 'ignored', reason: 'malformed' };
+  }
+  const parsed = parseRtcMember(event, content, { sender, originServerTs: ts, receivedAt });
+  if (parsed.kind !== 'value') {
+    return { kind: 'ignored', reason: parsed.kind };
+  }
+  return { kind: 'rtc_member', roomId, eventType: type, stateKey: parsed.stickyKey, sender, ts, parsed };
 }

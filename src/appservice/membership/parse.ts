@@ -75,7 +75,7 @@ export interface CallMemberContext {
 
 export interface ParsedCallMember {
   /** `empty` = content `{}` (no membership, for (c) "left"); `unknown` = no format recognized. */
-  readonly format: MembershipFormat | 'empty' | 'unknown';
+  readonly format: Exclude<MembershipFormat, 'sticky'> | 'empty' | 'unknown';
   readonly entries: readonly MembershipEntry[];
   readonly skipped: number;
   /** Set when the whole event contributes nothing although it is a well-formed state event. */

@@ -1,11 +1,14 @@
 /**
  * One room's reducer state: the latest held event per tracked (type, state_key) slot — each user's
  * `m.room.member` (with its sender, to tell a leave from a kick), each `m.call` / `org.matrix.msc3401.call`
- * (terminated or not), and each call member event's valid entries — plus a per-user index of entries.
+ * (terminated or not), and each call member event's valid entries — and the latest format (d) value per
+ * (type, sender, sticky key) — plus a per-user index of entries.
  * Ordering rule: an event older (`origin_server_ts`) than the one held for its slot is not applied; ties go to
- * the later arrival. No liveness or time here; see liveness.ts.
+ * the later arrival. No liveness here; see liveness.ts. Sticky slots are dropped once no event of theirs can
+ * still be sticky (pruneSticky).
  */
 import type { StateChange } from './envelope.js';
+import { MAX_STICKY_DURATION_MS } from './sticky.js';
 import { CALL_TYPES, ROOM_MEMBER_TYPE, type MembershipEntry, type RoomMembership } from './types.js';
 
 export interface RoomMemberRecord {
@@ -17,7 +20,14 @@ export interface RoomMemberRecord {
 type Slot =
   | ({ readonly kind: 'room_member' } & RoomMemberRecord)
   | { readonly kind: 'call'; readonly ts: number; readonly terminated: boolean }
-  | { readonly kind: 'call_member'; readonly ts: number; readonly entries: readonly MembershipEntry[] };
+  | { readonly kind: 'call_member'; readonly ts: number; readonly entries: readonly MembershipEntry[] }
+  | {
+      readonly kind: 'rtc_member';
+      readonly ts: number;
+      /** `min(origin_server_ts, received)`. */
+      readonly start: number;
+      readonly entries: readonly MembershipEntry[];
+    };
 
 /** Which users' standing may have changed: a set, or every user of the room (an `m.call` change). */
 export type Affected =
@@ -25,6 +35,13 @@ export type Affected =
 
 function slotKey(eventType: string, stateKey: string): string {
   return JSON.stringify([eventType, stateKey]);
+}
+
+/** Sticky slots have three parts, so they never collide with state slots. */
+function changeKey(change: StateChange): string {
+  return change.kind === 'rtc_member'
+    ? JSON.stringify([change.eventType, change.sender, change.stateKey])
+    : slotKey(change.eventType, change.stateKey);
 }
 
 export class RoomState {
@@ -39,7 +56,7 @@ export class RoomState {
 
   /** Applies a change of this room; undefined when it is older than the held event of its slot (stale). */
   apply(change: StateChange): Affected | undefined {
-    const key = slotKey(change.eventType, change.stateKey);
+    const key = changeKey(change);
     const held = this.#slots.get(key);
     if (held !== undefined && change.ts < held.ts) {
       return undefined;
@@ -67,7 +84,40 @@ export class RoomState {
         this.#set(key, { kind: 'call_member', ts: change.ts, entries: change.parsed.entries });
         return { kind: 'users', users };
       }
+      case 'rtc_member': {
+        const { entry, start } = change.parsed;
+        this.#set(key, { kind: 'rtc_member', ts: change.ts, start, entries: entry ? [entry] : [] });
+        return { kind: 'users', users: new Set([change.sender]) };
+      }
     }
+  }
+
+  /** Carries every sticky slot of `previous` over (a `/state` answer holds none of them). */
+  adoptSticky(previous: RoomState): void {
+    for (const [key, prev] of previous.#slots) {
+      if (prev.kind === 'rtc_member') {
+        this.#set(key, prev);
+      }
+    }
+  }
+
+  /**
+   * Drops the sticky slots no event of theirs can still be sticky for (`start + 1 h <= now`: an older event for
+   * the same key would have expired too); `emptyOnly` keeps the ones still holding an entry. Returns the count.
+   */
+  pruneSticky(now: number, emptyOnly: boolean): number {
+    let n = 0;
+    for (const [key, slot] of [...this.#slots]) {
+      if (
+        slot.kind === 'rtc_member' &&
+        slot.start + MAX_STICKY_DURATION_MS <= now &&
+        (!emptyOnly || slot.entries.length === 0)
+      ) {
+        this.#set(key, undefined);
+        n++;
+      }
+    }
+    return n;
   }
 
   /**
@@ -124,13 +174,18 @@ export class RoomState {
     }
   }
 
-  #set(key: string, slot: Slot): void {
+  /** Replaces (or, with undefined, removes) a slot and re-indexes its entries. */
+  #set(key: string, slot: Slot | undefined): void {
     for (const e of entriesOf(this.#slots.get(key))) {
       const perSlot = this.#byUser.get(e.userId);
       perSlot?.delete(key);
       if (perSlot?.size === 0) {
         this.#byUser.delete(e.userId);
       }
+    }
+    if (slot === undefined) {
+      this.#slots.delete(key);
+      return;
     }
     this.#slots.set(key, slot);
     const byUser = new Map<string, MembershipEntry[]>();
@@ -154,5 +209,5 @@ export class RoomState {
 }
 
 function entriesOf(slot: Slot | undefined): readonly MembershipEntry[] {
-  return slot?.kind === 'call_member' ? slot.entries : [];
+  return slot?.kind === 'call_member' || slot?.kind === 'rtc_member' ? slot.entries : [];
 }

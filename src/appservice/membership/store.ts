@@ -26,6 +26,9 @@ function skippedOf(change: StateChange): number {
 }
 
 function rejectedOf(change: StateChange): IgnoreReason | undefined {
+  if (change.kind === 'rtc_member') {
+    return change.parsed.invalid ? 'bad_content' : undefined;
+  }
   return change.kind === 'call_member' ? change.parsed.rejected : undefined;
 }
 
@@ -34,9 +37,12 @@ export class MembershipStore implements MembershipOracle {
   /** roomId → userId → last published snapshot (only non-empty snapshots are kept). */
   readonly #published = new Map<string, Map<string, UserSnapshot>>();
 
-  /** Applies one event from a transaction or /sync. Never throws; never grants on malformed input. */
+  /**
+   * Applies one event from a transaction, /sync or /messages, received at `now`. Never throws; never grants on
+   * malformed input.
+   */
   applyEvent(event: unknown, now: number): ApplyResult {
-    const parsed = parseEvent(event);
+    const parsed = parseEvent(event, now);
     if (parsed.kind === 'ignored') {
       return { applied: false, ignored: parsed.reason, skippedEntries: 0, revocations: [], terminated: [] };
     }
@@ -55,11 +61,16 @@ export class MembershipStore implements MembershipOracle {
         ? [{ roomId: parsed.roomId, callId: parsed.stateKey }]
         : [];
     const rejected = rejectedOf(parsed);
+    const revocations = this.#republish(parsed.roomId, affected, now);
+    if (parsed.kind === 'rtc_member') {
+      // Entries stay until expire() has reported them; empty sticky slots can go at once.
+      room.pruneSticky(now, true);
+    }
     return {
       applied: true,
       ...(rejected !== undefined ? { ignored: rejected } : {}),
       skippedEntries: skippedOf(parsed),
-      revocations: this.#republish(parsed.roomId, affected, now),
+      revocations,
       terminated,
     };
   }
@@ -67,7 +78,8 @@ export class MembershipStore implements MembershipOracle {
   /**
    * Replaces a room's state with a `GET /rooms/{id}/state` answer (events carry no room_id; `roomId` is used).
    * A held event strictly newer than the answer's event for the same slot is kept (it arrived while the answer
-   * was in flight). Returns the revocations relative to the state held before.
+   * was in flight), and so is every held format (d) value (sticky events are not state). Returns the
+   * revocations relative to the state held before.
    */
   bootstrapRoom(roomId: string, stateEvents: readonly unknown[], now: number): BootstrapResult {
     const fresh = new RoomState(roomId);
@@ -77,7 +89,7 @@ export class MembershipStore implements MembershipOracle {
     };
     let skippedEntries = 0;
     for (const raw of stateEvents) {
-      const parsed = parseEvent(isObject(raw) ? { ...raw, room_id: roomId } : raw);
+      const parsed = parseEvent(isObject(raw) ? { ...raw, room_id: roomId } : raw, now);
       if (parsed.kind === 'ignored') {
         count(parsed.reason);
         continue;
@@ -96,6 +108,7 @@ export class MembershipStore implements MembershipOracle {
     const terminated: TerminatedCall[] = [];
     if (previous !== undefined) {
       fresh.adoptNewer(previous);
+      fresh.adoptSticky(previous);
       const before = previous.terminatedCallIds();
       for (const callId of fresh.terminatedCallIds()) {
         if (!before.has(callId)) {
@@ -128,6 +141,8 @@ export class MembershipStore implements MembershipOracle {
     const roomIds = new Set([...this.#rooms.keys(), ...this.#published.keys()]);
     for (const roomId of roomIds) {
       out.push(...this.#republish(roomId, { kind: 'all' }, now));
+      // Every entry expired by `now` has just been reported: sticky slots past any stickiness can go.
+      this.#rooms.get(roomId)?.pruneSticky(now, false);
     }
     return out;
   }
@@ -190,7 +205,7 @@ export class MembershipStore implements MembershipOracle {
 
   /** Live entries by format, for the `sfu_memberships{format}` gauge. */
   countByFormat(now: number): FormatCounts {
-    const counts: FormatCounts = { legacy: 0, memberships: 0, session: 0 };
+    const counts: FormatCounts = { legacy: 0, memberships: 0, session: 0, sticky: 0 };
     for (const room of this.#rooms.values()) {
       for (const e of room.allEntries()) {
         if (isLive(room, e, now)) {

@@ -8,9 +8,14 @@ import type { FocusRef, Revocation } from '../../conference/ports.js';
 export const ROOM_MEMBER_TYPE = 'm.room.member';
 export const CALL_TYPES: readonly string[] = ['m.call', 'org.matrix.msc3401.call'];
 export const CALL_MEMBER_TYPES: readonly string[] = ['m.call.member', 'org.matrix.msc3401.call.member'];
+/** Format (d) sticky timeline events (§3.3b): stable and MSC4143 unstable type. */
+export const RTC_MEMBER_TYPES: readonly string[] = ['m.rtc.member', 'org.matrix.msc4143.rtc.member'];
 
-/** `legacy` = format (a) §3.1, `memberships` = format (b) §3.2, `session` = format (c) §3.3. */
-export type MembershipFormat = 'legacy' | 'memberships' | 'session';
+/**
+ * `legacy` = format (a) §3.1, `memberships` = format (b) §3.2, `session` = format (c) §3.3,
+ * `sticky` = format (d) §3.3b.
+ */
+export type MembershipFormat = 'legacy' | 'memberships' | 'session' | 'sticky';
 
 export type RoomMembership = 'join' | 'leave' | 'ban' | 'invite' | 'knock';
 
@@ -19,7 +24,7 @@ export interface MembershipEntry {
   readonly format: MembershipFormat;
   readonly userId: string;
   readonly deviceId: string;
-  /** Format (a): `m.call_id`; (b), (c): `call_id` (may be `""`). */
+  /** Format (a): `m.call_id`; (b), (c): `call_id` (may be `""`); (d): `slot_id` after `#`. */
   readonly callId: string;
   readonly scope?: string;
   readonly application?: string;
@@ -32,12 +37,20 @@ export interface MembershipEntry {
 }
 
 /**
- * Why an event grants nothing. `malformed`, `not_state`, `unknown_type` and `stale` leave the held state untouched;
- * `bad_state_key` and `bad_content` are call member events that still replace their state slot (they are the
- * room's current state for that key) but contribute no membership.
+ * Why an event grants nothing. `malformed`, `not_state`, `unknown_type`, `stale`, `not_sticky` (a format (d)
+ * event without a valid `sticky.duration_ms`) and `bad_sticky_key` (no usable sticky key) leave the held state
+ * untouched; `bad_state_key` and `bad_content` are call member events that still replace their slot (they are the
+ * room's current state for that key, or the latest value of that sticky key) but contribute no membership.
  */
 export type IgnoreReason =
-  'malformed' | 'not_state' | 'unknown_type' | 'stale' | 'bad_state_key' | 'bad_content';
+  | 'malformed'
+  | 'not_state'
+  | 'unknown_type'
+  | 'stale'
+  | 'bad_state_key'
+  | 'bad_content'
+  | 'not_sticky'
+  | 'bad_sticky_key';
 
 /** A conference whose `m.call` state just gained `m.terminated`. */
 export interface TerminatedCall {
@@ -68,4 +81,5 @@ export interface FormatCounts {
   legacy: number;
   memberships: number;
   session: number;
+  sticky: number;
 }

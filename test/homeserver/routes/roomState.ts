@@ -1,7 +1,7 @@
 /**
  * Room state and events: rooms.yaml (GET /state, GET /state/{eventType}/{stateKey} with `format`),
  * room_state.yaml (PUT /state/{eventType}/{stateKey}; the state key may be empty, trailing slash optional),
- * room_send.yaml (PUT /send/{eventType}/{txnId}, idempotent per requester and path).
+ * room_send.yaml (PUT /send/{eventType}/{txnId}, idempotent per requester and path; MSC4354 sticky_duration_ms).
  */
 import type { ServerContext } from '../context.js';
 import { forbidden, invalidParam, notFound } from '../errors.js';
@@ -10,6 +10,7 @@ import type { RouteContext, Router } from '../routing.js';
 import { validators } from '../schemas.js';
 import { withoutRoomId } from '../sync.js';
 import type { ClientEvent } from '../types.js';
+import { stickyFromQuery } from '../sticky.js';
 import { roomIdParam } from './rooms.js';
 
 const ROOM = '/_matrix/client/v3/rooms/:roomId';
@@ -81,14 +82,15 @@ export function roomStateRoutes(router: Router, ctx: ServerContext): void {
     url: `${ROOM}/send/:eventType/:txnId`,
     auth: 'required',
     body: validators.eventContent,
-    handler: ({ requester, params, body, record }) => {
+    handler: ({ requester, params, body, record, query }) => {
       const r = requester!;
       const key = `send|${r.userId}|${r.deviceId ?? `as:${r.appservice?.id ?? ''}`}|${record.rawPath}`;
       const cached = ctx.txns.get(key);
       if (cached !== undefined) {
         return { body: cached };
       }
-      const event = rooms.sendMessage(r.userId, roomIdParam(params.roomId), params.eventType!, body);
+      const sticky = stickyFromQuery(query);
+      const event = rooms.sendMessage(r.userId, roomIdParam(params.roomId), params.eventType!, body, sticky);
       const result = { event_id: event.event_id };
       ctx.txns.set(key, result);
       return { body: result };

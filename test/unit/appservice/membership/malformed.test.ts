@@ -122,7 +122,7 @@ const NOTHING = {
   allowed: [false, false, false, false, false, false],
   resolved: { kind: 'none' },
   foci: [],
-  counts: { legacy: 0, memberships: 0, session: 0 },
+  counts: { legacy: 0, memberships: 0, session: 0, sticky: 0 },
   nextExpiry: undefined,
 };
 

@@ -44,8 +44,8 @@ t.test('each format, from the protocol.md fixtures', async (t) => {
   });
   t.same(store.authorize(q(BOB, 'BOBDEV'), T0), { allowed: true, expiresAt: T0 + HOUR });
   t.same(store.authorize(q(CAROL, 'CAROLDEV'), T0), { allowed: true, expiresAt: T0 + 4 * HOUR });
-  t.same(store.countByFormat(T0), { legacy: 1, memberships: 1, session: 1 });
-  t.same(store.countByFormat(T0 + HOUR), { legacy: 0, memberships: 0, session: 1 });
+  t.same(store.countByFormat(T0), { legacy: 1, memberships: 1, session: 1, sticky: 0 });
+  t.same(store.countByFormat(T0 + HOUR), { legacy: 0, memberships: 0, session: 1, sticky: 0 });
   t.same(store.fociInUse(ROOM, CONF, T0), [SFU]);
 });
 
@@ -193,7 +193,7 @@ t.test('call termination', async (t) => {
     expiresAt: T0 + HOUR,
   });
   t.same(store.fociInUse(ROOM, CONF, T0), []);
-  t.same(store.countByFormat(T0), { legacy: 0, memberships: 1, session: 0 });
+  t.same(store.countByFormat(T0), { legacy: 0, memberships: 1, session: 0, sticky: 0 });
   // the m.call (stable type) twin terminating the same call again reports nothing new
   t.same(
     store.applyEvent(call(CONF, { 'm.terminated': 'call_ended' }, { type: 'm.call', ts: T0 + 1 }), T0)
@@ -320,7 +320,7 @@ t.test('both call member event types count, each its own slot', async (t) => {
   const store = storeWith([member(BOB, 'join'), stable, memberships(BOB, [rtc('U')])]);
   t.same(store.authorize(q(BOB, 'S'), T0), { allowed: true, expiresAt: T0 + HOUR });
   t.same(store.authorize(q(BOB, 'U'), T0), { allowed: true, expiresAt: T0 + HOUR });
-  t.same(store.countByFormat(T0), { legacy: 0, memberships: 2, session: 0 });
+  t.same(store.countByFormat(T0), { legacy: 0, memberships: 2, session: 0, sticky: 0 });
 });
 
 t.test('ignored event kinds are reported for the metrics', async (t) => {
