@@ -8,8 +8,8 @@
 import type { Logger } from 'pino';
 import type { RTCPeerConnection, RTCRtpTransceiver, RtpPacket } from 'werift';
 import { BandwidthEstimator } from '../forwarding/bandwidthEstimator.js';
-import { firPacket, pliPacket, rembPacket, unixMsFromNtp } from '../rtp/rtcpFeedback.js';
-import { nackPacket, normaliseNackList } from '../rtp/rtcpNack.js';
+import { firPacket, pliPacket, readRtcp, rembPacket, type ReportBlock } from '../rtp/rtcpFeedback.js';
+import { nackPacket } from '../rtp/rtcpNack.js';
 import type { RemoteMediaTrack } from '../protocol/sdp.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { toError } from '../util/errors.js';
@@ -39,26 +39,9 @@ interface TappableReceiver {
   nack?: { addPacket: (p: RtpPacket) => void };
 }
 
-interface RtcpLike {
-  type: number;
-  ssrc?: number;
-  senderInfo?: { ntpTimestamp: bigint; rtpTimestamp: number };
-  reports?: { ssrc: number; fractionLost: number; lsr: number; dlsr: number }[];
-  feedback?: {
-    count: number;
-    mediaSsrc?: number;
-    mediaSourceSsrc?: number;
-    fir?: { ssrc: number }[];
-    lost?: unknown;
-    bitrate?: bigint | number;
-  };
-}
-
 /** A probe asks for the next layer's bitrate plus this margin. */
 const PROBE_MARGIN = 1.1;
 
-/** The most report blocks read from one RR/SR (the count field allows 31). */
-const MAX_REPORT_BLOCKS = 31;
 /** NACK timer granularity floor. */
 const MIN_NACK_WAIT_MS = 2;
 
@@ -420,60 +403,65 @@ export class PeerMedia {
     });
   }
 
+  /** One RTCP packet from this peer, read into the typed feedback union (rtp/rtcpFeedback.ts). */
   #onRtcp(packet: unknown): void {
-    const p = packet as RtcpLike;
     if (this.#closed) {
       return;
     }
+    const fb = readRtcp(packet);
     const now = this.#ctx.clock.now();
-    if ((p.type === 200 || p.type === 201) && Array.isArray(p.reports)) {
-      let loss: number | undefined;
-      for (const b of p.reports.slice(0, MAX_REPORT_BLOCKS)) {
-        const dt = this.#down.get(b.ssrc);
+    switch (fb.kind) {
+      case 'sr':
+        this.#onReportBlocks(fb.reports, now);
+        for (const { track } of this.#published.values()) {
+          if (track.onSenderReport(fb.ssrc, fb.ntpMs, fb.rtpTs, now)) {
+            break;
+          }
+        }
+        return;
+      case 'rr':
+        this.#onReportBlocks(fb.reports, now);
+        return;
+      case 'remb':
+        if (this.#down.size > 0) {
+          this.#bwe.onRemb(fb.bitrateBps, now);
+        }
+        return;
+      case 'nack': {
+        const dt = fb.mediaSsrc === undefined ? undefined : this.#down.get(fb.mediaSsrc);
+        this.#ctx.counters.nackReceived += fb.seqs.length;
         if (dt !== undefined) {
-          dt.onReceiverReport(b, now);
-          loss = Math.max(loss ?? 0, dt.lossFraction);
+          dt.onNack(fb.seqs, now);
+        } else {
+          this.#ctx.counters.retransmits.missing += fb.seqs.length;
         }
+        return;
       }
-      if (loss !== undefined) {
-        this.#bwe.onLoss(loss, now);
-      }
-    }
-    if (p.type === 206 && p.feedback?.count === 15 && p.feedback.bitrate !== undefined) {
-      if (this.#down.size > 0) {
-        this.#bwe.onRemb(Number(p.feedback.bitrate), now);
-      }
-      return;
-    }
-    if (p.type === 205 && p.feedback?.count === 1) {
-      const dt = this.#down.get(p.feedback.mediaSourceSsrc ?? -1);
-      const seqs = normaliseNackList(p.feedback.lost);
-      this.#ctx.counters.nackReceived += seqs.length;
-      if (dt !== undefined) {
-        dt.onNack(seqs, now);
-      } else {
-        this.#ctx.counters.retransmits.missing += seqs.length;
-      }
-      return;
-    }
-    if (p.type === 200 && p.ssrc !== undefined && p.senderInfo !== undefined) {
-      const ntpMs = unixMsFromNtp(p.senderInfo.ntpTimestamp);
-      for (const { track } of this.#published.values()) {
-        if (track.onSenderReport(p.ssrc, ntpMs, p.senderInfo.rtpTimestamp, now)) {
-          break;
-        }
-      }
-      return;
-    }
-    if (p.type === 206 && p.feedback !== undefined) {
-      const fb = p.feedback;
-      if (fb.count === 1 && fb.mediaSsrc !== undefined) {
+      case 'pli':
         this.#down.get(fb.mediaSsrc)?.onSubscriberKeyframeRequest();
-      } else if (fb.count === 4 && Array.isArray(fb.fir)) {
-        for (const e of fb.fir.slice(0, 32)) {
-          this.#down.get(e.ssrc)?.onSubscriberKeyframeRequest();
+        return;
+      case 'fir':
+        for (const ssrc of fb.ssrcs) {
+          this.#down.get(ssrc)?.onSubscriberKeyframeRequest();
         }
+        return;
+      case 'unknown':
+        return; // transport-cc, SDES, BYE, ... or unreadable: nothing to act on
+    }
+  }
+
+  /** Report blocks about our forwarded streams: their RTT and loss, and the worst loss to the estimator. */
+  #onReportBlocks(reports: readonly ReportBlock[], now: number): void {
+    let loss: number | undefined;
+    for (const b of reports) {
+      const dt = this.#down.get(b.ssrc);
+      if (dt !== undefined) {
+        dt.onReceiverReport(b, now);
+        loss = Math.max(loss ?? 0, dt.lossFraction);
       }
+    }
+    if (loss !== undefined) {
+      this.#bwe.onLoss(loss, now);
     }
   }
 }
