@@ -14,15 +14,16 @@
  */
 import { RtcpSenderInfo, RtcpSrPacket, type RTCRtpTransceiver } from 'werift';
 import { Forwarder } from '../forwarding/forwarder.js';
-import { RetransmitBuffer } from '../forwarding/retransmitBuffer.js';
+import { lossFraction, resendWindowMs, Retransmitter, RttEstimator } from '../forwarding/retransmitPolicy.js';
 import { alignTimestamp, forwardedSenderReport } from '../forwarding/rtpClock.js';
+import { SendRate } from '../forwarding/sendRate.js';
 import {
   forwardedExtensions,
   planExtensions,
   type ExtensionPlan,
   type NegotiatedExtension,
 } from '../rtp/headerExtensions.js';
-import { ntpFromUnixMs } from '../rtp/rtcpFeedback.js';
+import { lsrFromNtp, ntpFromUnixMs, type ReportBlock } from '../rtp/rtcpFeedback.js';
 import { WireRtpHeader } from '../rtp/rtpHeader.js';
 import { writeVp8PictureId, writeVp8Tl0PicIdx } from '../rtp/vp8.js';
 import { selectLayer } from '../simulcast/selectLayer.js';
@@ -31,25 +32,6 @@ import type { PublishedTrack, PublisherCodec, SourcePacket, TrackSink } from './
 import { sendSrtp } from './srtpSend.js';
 
 const SR_INTERVAL_MS = 1000;
-/**
- * Retransmission buffer: 512 packets (≥ 1 s up to ≈ 4.7 Mbit/s of 1,150-byte packets, ≈ 1.9 s of a 720p
- * stream) and at most 1.5 s old. It is most of a subscriber's memory (bench `memory`: 1,024 slots cost
- * ≈ 1.2 MB per forwarded video track).
- */
-const RTX_BUFFER_PACKETS = 512;
-const RTX_BUFFER_MS = 1500;
-/**
- * The retransmission budget refills at 90 % of the stream's rate, with bursts of 0.25 s of it, so a NACK
- * storm can never make the SFU send more than twice the stream; a resent packet is charged with its RTP,
- * extension and SRTP overhead (40 bytes).
- */
-const RTX_BUDGET_SHARE = 0.9;
-const RTX_BURST_S = 0.25;
-const RTX_PACKET_OVERHEAD = 40;
-/** Before the stream's rate is known, and as a floor: 64 kbit/s. */
-const RTX_MIN_RATE_BYTES = 8000;
-const RATE_WINDOW_MS = 500;
-const DEFAULT_RTT_MS = 20;
 /** Probe padding: 255-byte padding-only packets, at most this many after one frame. */
 const PADDING_BYTES = 255;
 const MAX_PADDING_PER_FRAME = 40;
@@ -61,6 +43,8 @@ interface SentPacket {
   payload: Buffer;
 }
 
+const payloadBytes = (p: SentPacket): number => p.payload.length;
+
 /** The transport-wide sequence number of the next packet sent on `dtls`, when transport-cc is negotiated. */
 function nextTransportSeq(
   plan: ExtensionPlan,
@@ -71,12 +55,6 @@ function nextTransportSeq(
   }
   dtls.transportSequenceNumber = (dtls.transportSequenceNumber + 1) & 0xffff;
   return dtls.transportSequenceNumber;
-}
-
-export interface ReceiverReportBlock {
-  fractionLost: number;
-  lsr: number;
-  dlsr: number;
 }
 
 interface SubscriberCodec {
@@ -129,16 +107,11 @@ export class DownTrack implements TrackSink {
   #bytes = 0;
   #lastSrAt = 0;
   #lastKeyframeRequestAt = Number.NEGATIVE_INFINITY;
-  readonly #sent: RetransmitBuffer<SentPacket> | undefined;
-  /** Our recent SRs: LSR (middle 32 bits of their NTP time) → when sent, for RTT from receiver reports. */
-  readonly #srSent: { lsr: number; at: number }[] = [];
-  #rttMs: number | undefined;
+  /** Sent video packets and the rules for resending them (forwarding/retransmitPolicy.ts). */
+  readonly #rtx: Retransmitter<SentPacket> | undefined;
+  readonly #rtt = new RttEstimator();
+  readonly #rate: SendRate;
   #lossFraction = 0;
-  #rateBytesPerS = 0;
-  #rateWindowStart = 0;
-  #rateWindowBytes = 0;
-  #rtxTokens = RTX_MIN_RATE_BYTES * RTX_BURST_S;
-  #rtxRefilledAt = 0;
   /** The bandwidth cap from the subscriber's estimate (bit/s; Infinity = none). */
   #maxBitrateBps = Number.POSITIVE_INFINITY;
   #probeBytes = 0;
@@ -155,10 +128,8 @@ export class DownTrack implements TrackSink {
     this.#fwd = new Forwarder({ clockRate: this.#clockRate, keyframeGated: o.track.kind === 'video' });
     this.#width = o.width;
     this.#height = o.height;
-    this.#rateWindowStart = o.now;
-    this.#rtxRefilledAt = o.now;
-    this.#sent =
-      o.track.kind === 'video' ? new RetransmitBuffer(RTX_BUFFER_PACKETS, RTX_BUFFER_MS) : undefined;
+    this.#rate = new SendRate(o.now);
+    this.#rtx = o.track.kind === 'video' ? new Retransmitter(payloadBytes, o.now) : undefined;
     o.track.addSink(this);
     this.#reselect(o.now);
   }
@@ -246,7 +217,7 @@ export class DownTrack implements TrackSink {
 
   /** Round-trip time to the subscriber from its receiver reports (undefined before one). */
   get rttMs(): number | undefined {
-    return this.#rttMs;
+    return this.#rtt.rttMs;
   }
 
   /** The subscriber's last reported loss fraction for this stream (0–1). */
@@ -256,7 +227,7 @@ export class DownTrack implements TrackSink {
 
   /** What this stream sends, bytes per second (last 0.5 s window). */
   get rateBytesPerS(): number {
-    return this.#rateBytesPerS;
+    return this.#rate.bytesPerS;
   }
 
   /**
@@ -264,52 +235,30 @@ export class DownTrack implements TrackSink {
    * the packet first sent, unless unknown, older than the buffer, resent within an RTT, or over budget.
    */
   onNack(seqs: readonly number[], now: number): void {
-    const buf = this.#sent;
+    const rtx = this.#rtx;
     const counters = this.#counters;
-    if (buf === undefined || this.#closed) {
+    if (rtx === undefined || this.#closed) {
       counters.retransmits.missing += seqs.length;
       return;
     }
-    this.#refillRtx(now);
+    rtx.refill(now, this.#rate.bytesPerS);
     const dtls = this.transceiver.sender.dtlsTransport;
-    const minResendMs = Math.max(5, 0.8 * (this.#rttMs ?? DEFAULT_RTT_MS));
+    const windowMs = resendWindowMs(this.#rtt.rttMs);
     for (const seq of seqs) {
-      const verdict = buf.check(seq, now, minResendMs);
-      if (verdict !== 'send') {
-        counters.retransmits[verdict]++;
+      const p = rtx.answer(seq, now, windowMs);
+      if (typeof p === 'string') {
+        counters.retransmits[p]++;
         continue;
       }
-      const p = buf.get(seq);
-      if (p === undefined) {
-        counters.retransmits.missing++;
-        continue;
-      }
-      const size = p.payload.length + RTX_PACKET_OVERHEAD;
-      if (this.#rtxTokens < size) {
-        counters.retransmits.rate_limited++;
-        continue;
-      }
-      this.#rtxTokens -= size;
-      buf.markResent(seq, now);
       counters.retransmits.sent++;
       counters.sends[sendSrtp(dtls, p.payload, p.header)]++;
     }
   }
 
   /** A report block about this stream from the subscriber (RR or SR): loss fraction and RTT. */
-  onReceiverReport(block: ReceiverReportBlock, now: number): void {
-    this.#lossFraction = Math.max(0, Math.min(255, block.fractionLost | 0)) / 256;
-    if (block.lsr === 0) {
-      return;
-    }
-    const sr = this.#srSent.find((x) => x.lsr === block.lsr >>> 0);
-    if (sr === undefined) {
-      return;
-    }
-    const rtt = now - sr.at - (block.dlsr >>> 0) / 65.536;
-    if (rtt >= 0 && rtt < 10_000) {
-      this.#rttMs = this.#rttMs === undefined ? rtt : this.#rttMs * 0.75 + rtt * 0.25;
-    }
+  onReceiverReport(block: ReportBlock, now: number): void {
+    this.#lossFraction = lossFraction(block.fractionLost);
+    this.#rtt.onReport(block.lsr, block.dlsr, now);
   }
 
   onLayersChanged(now: number): void {
@@ -386,11 +335,11 @@ export class DownTrack implements TrackSink {
     });
     this.#packets = (this.#packets + 1) >>> 0;
     this.#bytes = (this.#bytes + payload.length) >>> 0;
-    this.#rateWindowBytes += payload.length + 12;
+    this.#rate.add(payload.length + 12);
     this.#counters.packetOut(this.track.kind, payload.length);
     // Kept as is for retransmission: neither the header nor the payload is written after this point (the
     // publisher's payload, when not rewritten, is a per-packet buffer nobody mutates).
-    this.#sent?.put(d.seq, now, { header, payload });
+    this.#rtx?.remember(d.seq, now, { header, payload });
     this.#counters.sends[sendSrtp(dtls, payload, header)]++;
     if (d.marker && this.#probeBytes > 0) {
       this.#sendPadding(pt, plan, now);
@@ -399,11 +348,7 @@ export class DownTrack implements TrackSink {
 
   /** Periodic (the subscriber's peer ticks it): keyframe retries while waiting, and this stream's SR. */
   tick(now: number): void {
-    if (now - this.#rateWindowStart >= RATE_WINDOW_MS) {
-      this.#rateBytesPerS = (this.#rateWindowBytes * 1000) / (now - this.#rateWindowStart);
-      this.#rateWindowBytes = 0;
-      this.#rateWindowStart = now;
-    }
+    this.#rate.tick(now);
     if (this.#closed || !this.#isReady()) {
       return;
     }
@@ -419,7 +364,7 @@ export class DownTrack implements TrackSink {
       return;
     }
     this.#closed = true;
-    this.#sent?.clear();
+    this.#rtx?.clear();
     this.track.removeSink(this);
   }
 
@@ -452,13 +397,6 @@ export class DownTrack implements TrackSink {
       this.#paddingSent++;
       this.#counters.sends[sendSrtp(dtls, payload, header)]++;
     }
-  }
-
-  #refillRtx(now: number): void {
-    const rate = Math.max(RTX_MIN_RATE_BYTES, this.#rateBytesPerS * RTX_BUDGET_SHARE);
-    const elapsed = Math.max(0, now - this.#rtxRefilledAt) / 1000;
-    this.#rtxRefilledAt = Math.max(this.#rtxRefilledAt, now);
-    this.#rtxTokens = Math.min(rate * RTX_BURST_S, this.#rtxTokens + rate * elapsed);
   }
 
   #isReady(): boolean {
@@ -552,10 +490,7 @@ export class DownTrack implements TrackSink {
       now,
     );
     const ntp = ntpFromUnixMs(sr.ntpMs);
-    this.#srSent.push({ lsr: Number((ntp >> 16n) & 0xffffffffn), at: now });
-    if (this.#srSent.length > 4) {
-      this.#srSent.shift();
-    }
+    this.#rtt.onSenderReportSent(lsrFromNtp(ntp), now);
     const packet = new RtcpSrPacket({
       ssrc: this.ssrc,
       senderInfo: new RtcpSenderInfo({
