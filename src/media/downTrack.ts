@@ -13,7 +13,14 @@
  * what this stream sends. The RTT comes from the subscriber's receiver reports on our SRs.
  */
 import { RtcpSenderInfo, RtcpSrPacket, type RTCRtpTransceiver } from 'werift';
+import { heldBackBitrate, layerUnderCap, type LayerWant } from '../forwarding/allocation.js';
 import { Forwarder } from '../forwarding/forwarder.js';
+import {
+  addProbeBacklog,
+  backlogAfterPadding,
+  PADDING_BYTES,
+  paddingPacketsDue,
+} from '../forwarding/probePolicy.js';
 import { lossFraction, resendWindowMs, Retransmitter, RttEstimator } from '../forwarding/retransmitPolicy.js';
 import { alignTimestamp, forwardedSenderReport } from '../forwarding/rtpClock.js';
 import { SendRate } from '../forwarding/sendRate.js';
@@ -26,17 +33,11 @@ import {
 import { lsrFromNtp, ntpFromUnixMs, type ReportBlock } from '../rtp/rtcpFeedback.js';
 import { WireRtpHeader } from '../rtp/rtpHeader.js';
 import { writeVp8PictureId, writeVp8Tl0PicIdx } from '../rtp/vp8.js';
-import { selectLayer } from '../simulcast/selectLayer.js';
 import type { MediaCounters } from './mediaMetrics.js';
 import type { PublishedTrack, PublisherCodec, SourcePacket, TrackSink } from './publishedTrack.js';
 import { sendSrtp } from './srtpSend.js';
 
 const SR_INTERVAL_MS = 1000;
-/** Probe padding: 255-byte padding-only packets, at most this many after one frame. */
-const PADDING_BYTES = 255;
-const MAX_PADDING_PER_FRAME = 40;
-/** Probe bytes not sent within this many frames are forgotten (no catch-up bursts). */
-const MAX_PROBE_BACKLOG_BYTES = PADDING_BYTES * MAX_PADDING_PER_FRAME * 2;
 
 interface SentPacket {
   header: WireRtpHeader;
@@ -172,26 +173,13 @@ export class DownTrack implements TrackSink {
     if (this.track.kind !== 'video' || !Number.isFinite(this.#maxBitrateBps)) {
       return undefined;
     }
-    const view = this.track.selectable();
-    const want = { width: this.#width, height: this.#height, muted: this.track.muted };
-    const uncapped = selectLayer(view.layers, want);
-    const capped = selectLayer(view.layers, { ...want, maxBitrateBps: this.#maxBitrateBps });
-    if (uncapped === undefined || capped === undefined || capped >= uncapped) {
-      return undefined;
-    }
-    for (let i = capped + 1; i <= uncapped; i++) {
-      const l = view.layers[i];
-      if (l?.active === true && l.bitrateBps !== undefined) {
-        return l.bitrateBps;
-      }
-    }
-    return undefined;
+    return heldBackBitrate(this.track.selectable().layers, this.#want(), this.#maxBitrateBps);
   }
 
   /** Probe padding to send after the next frames (bytes; the subscriber's peer spreads a probe over ticks). */
   addProbeBytes(bytes: number): void {
-    if (Number.isFinite(bytes) && bytes > 0 && this.track.kind === 'video') {
-      this.#probeBytes = Math.min(MAX_PROBE_BACKLOG_BYTES, this.#probeBytes + bytes);
+    if (this.track.kind === 'video') {
+      this.#probeBytes = addProbeBacklog(this.#probeBytes, bytes);
     }
   }
 
@@ -375,12 +363,12 @@ export class DownTrack implements TrackSink {
    * them. Not kept for retransmission.
    */
   #sendPadding(pt: number, plan: ExtensionPlan, now: number): void {
-    const n = Math.min(MAX_PADDING_PER_FRAME, Math.ceil(this.#probeBytes / PADDING_BYTES));
+    const n = paddingPacketsDue(this.#probeBytes);
     const slot = this.#fwd.padding(n);
     if (slot === undefined) {
       return;
     }
-    this.#probeBytes = Math.max(0, this.#probeBytes - n * PADDING_BYTES);
+    this.#probeBytes = backlogAfterPadding(this.#probeBytes, n);
     const dtls = this.transceiver.sender.dtlsTransport;
     const payload = Buffer.alloc(PADDING_BYTES);
     payload[PADDING_BYTES - 1] = PADDING_BYTES;
@@ -414,17 +402,16 @@ export class DownTrack implements TrackSink {
       return;
     }
     const view = this.track.selectable();
-    const idx = selectLayer(view.layers, {
-      width: this.#width,
-      height: this.#height,
-      muted: this.track.muted,
-      ...(Number.isFinite(this.#maxBitrateBps) ? { maxBitrateBps: this.#maxBitrateBps } : {}),
-    });
+    const idx = layerUnderCap(view.layers, this.#want(), this.#maxBitrateBps);
     const target = idx === undefined ? undefined : view.ids[idx];
     if (target !== this.#fwd.target) {
       this.#fwd.setTarget(target);
     }
     this.#requestIfWaiting(now, true);
+  }
+
+  #want(): LayerWant {
+    return { width: this.#width, height: this.#height, muted: this.track.muted };
   }
 
   #requestIfWaiting(now: number, fresh: boolean): void {

@@ -7,7 +7,9 @@
  */
 import type { Logger } from 'pino';
 import type { RTCPeerConnection, RTCRtpTransceiver, RtpPacket } from 'werift';
+import { sendTotals, videoCapBps } from '../forwarding/allocation.js';
 import { BandwidthEstimator } from '../forwarding/bandwidthEstimator.js';
+import { planProbe } from '../forwarding/probePolicy.js';
 import { firPacket, pliPacket, readRtcp, rembPacket, type ReportBlock } from '../rtp/rtcpFeedback.js';
 import { nackPacket } from '../rtp/rtcpNack.js';
 import type { RemoteMediaTrack } from '../protocol/sdp.js';
@@ -38,9 +40,6 @@ interface TappableReceiver {
   handleRtpByRid: (packet: RtpPacket, rid: string, extensions: unknown) => void;
   nack?: { addPacket: (p: RtpPacket) => void };
 }
-
-/** A probe asks for the next layer's bitrate plus this margin. */
-const PROBE_MARGIN = 1.1;
 
 /** NACK timer granularity floor. */
 const MIN_NACK_WAIT_MS = 2;
@@ -229,19 +228,11 @@ export class PeerMedia {
     if (down.length === 0) {
       return;
     }
-    let sendBps = 0;
-    let audioBps = 0;
-    const video: DownTrack[] = [];
-    for (const d of down) {
-      const bps = d.rateBytesPerS * 8;
-      sendBps += bps;
-      if (d.track.kind === 'video') {
-        video.push(d);
-      } else {
-        audioBps += bps;
-      }
-    }
-    this.#bwe.setSendRate(sendBps);
+    const video = down.filter((d) => d.track.kind === 'video');
+    const totals = sendTotals(
+      down.map((d) => ({ video: d.track.kind === 'video', rateBps: d.rateBytesPerS * 8 })),
+    );
+    this.#bwe.setSendRate(totals.sendBps);
     this.#bwe.tick(now);
     const est = this.#bwe.estimateBps;
     if (this.#bwe.changes !== this.#bweChanges) {
@@ -250,30 +241,33 @@ export class PeerMedia {
         this.#ctx.counters.observeEstimate(est);
       }
     }
-    const cap = Number.isFinite(est) ? Math.max(1, est - audioBps) / Math.max(1, video.length) : est;
+    const cap = videoCapBps(est, totals);
     for (const d of video) {
       d.setMaxBitrate(cap, now);
     }
-    const probing = this.#bwe.probing;
-    if (probing !== undefined) {
-      if (this.#bwe.probeActive(now) && this.#probeTrack !== undefined && !this.#probeTrack.closed) {
-        const extraBps = Math.max(0, probing.targetBps - sendBps);
-        this.#probeTrack.addProbeBytes((extraBps / 8) * (MEDIA_TICK_MS / 1000));
-      }
-      return;
-    }
-    for (const d of video) {
-      const next = d.heldBackLayerBitrate();
-      if (next === undefined) {
-        continue;
-      }
-      const target = sendBps - d.rateBytesPerS * 8 + next * PROBE_MARGIN;
-      if (this.#bwe.mayProbe(target, now)) {
-        this.#bwe.startProbe(target, now);
-        this.#probeTrack = d;
+    const plan = planProbe({
+      probingTargetBps: this.#bwe.probing?.targetBps,
+      probeActive: this.#bwe.probeActive(now),
+      sendBps: totals.sendBps,
+      tickMs: MEDIA_TICK_MS,
+      video,
+      rateBps: (d) => d.rateBytesPerS * 8,
+      heldBackBps: (d) => d.heldBackLayerBitrate(),
+      mayProbe: (target) => this.#bwe.mayProbe(target, now),
+    });
+    switch (plan.kind) {
+      case 'pad':
+        if (this.#probeTrack !== undefined && !this.#probeTrack.closed) {
+          this.#probeTrack.addProbeBytes(plan.bytes);
+        }
+        return;
+      case 'start':
+        this.#bwe.startProbe(plan.targetBps, now);
+        this.#probeTrack = plan.track;
         this.#ctx.counters.probes++;
-      }
-      return;
+        return;
+      case 'idle':
+        return;
     }
   }
 
