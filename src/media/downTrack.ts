@@ -5,14 +5,10 @@
  * subscriber's payload type and extension ids (pitfall 2), the munged seq/ts, and — for VP8 — a copied
  * payload with the picture id / TL0PICIDX rewritten. Encrypted with the transport's SRTP context and sent on
  * its UDP socket in one call (media/srtpSend.ts: werift's sender cache, offsets, SR loop and promise chain
- * are bypassed); the SFU sends this stream's RTCP SRs itself.
- *
- * Loss recovery downstream: every packet sent is kept (header + payload objects, never mutated afterwards) in
- * a RetransmitBuffer of ≥ 1 s; a subscriber NACK is answered with exactly those bytes, at most once per RTT
- * per packet, and within a byte budget equal to the stream's own rate, so a NACK storm can at most double
- * what this stream sends. The RTT comes from the subscriber's receiver reports on our SRs.
+ * are bypassed). Loss recovery downstream, the subscriber's reports and this stream's SRs:
+ * media/downstreamRtcp.ts.
  */
-import { RtcpSenderInfo, RtcpSrPacket, type RTCRtpTransceiver } from 'werift';
+import type { RTCRtpTransceiver } from 'werift';
 import { heldBackBitrate, layerUnderCap, type LayerWant } from '../forwarding/allocation.js';
 import { Forwarder } from '../forwarding/forwarder.js';
 import {
@@ -21,30 +17,20 @@ import {
   PADDING_BYTES,
   paddingPacketsDue,
 } from '../forwarding/probePolicy.js';
-import { lossFraction, resendWindowMs, Retransmitter, RttEstimator } from '../forwarding/retransmitPolicy.js';
 import { alignTimestamp, forwardedSenderReport } from '../forwarding/rtpClock.js';
-import { SendRate } from '../forwarding/sendRate.js';
 import {
   forwardedExtensions,
   planExtensions,
   type ExtensionPlan,
   type NegotiatedExtension,
 } from '../rtp/headerExtensions.js';
-import { lsrFromNtp, ntpFromUnixMs, type ReportBlock } from '../rtp/rtcpFeedback.js';
+import type { ReportBlock } from '../rtp/rtcpFeedback.js';
 import { WireRtpHeader } from '../rtp/rtpHeader.js';
 import { writeVp8PictureId, writeVp8Tl0PicIdx } from '../rtp/vp8.js';
 import type { MediaCounters } from './mediaMetrics.js';
 import type { PublishedTrack, PublisherCodec, SourcePacket, TrackSink } from './publishedTrack.js';
+import { DownstreamRtcp } from './downstreamRtcp.js';
 import { sendSrtp } from './srtpSend.js';
-
-const SR_INTERVAL_MS = 1000;
-
-interface SentPacket {
-  header: WireRtpHeader;
-  payload: Buffer;
-}
-
-const payloadBytes = (p: SentPacket): number => p.payload.length;
 
 /** The transport-wide sequence number of the next packet sent on `dtls`, when transport-cc is negotiated. */
 function nextTransportSeq(
@@ -106,13 +92,8 @@ export class DownTrack implements TrackSink {
   #closed = false;
   #packets = 0;
   #bytes = 0;
-  #lastSrAt = 0;
   #lastKeyframeRequestAt = Number.NEGATIVE_INFINITY;
-  /** Sent video packets and the rules for resending them (forwarding/retransmitPolicy.ts). */
-  readonly #rtx: Retransmitter<SentPacket> | undefined;
-  readonly #rtt = new RttEstimator();
-  readonly #rate: SendRate;
-  #lossFraction = 0;
+  readonly #rtcp: DownstreamRtcp;
   /** The bandwidth cap from the subscriber's estimate (bit/s; Infinity = none). */
   #maxBitrateBps = Number.POSITIVE_INFINITY;
   #probeBytes = 0;
@@ -129,8 +110,7 @@ export class DownTrack implements TrackSink {
     this.#fwd = new Forwarder({ clockRate: this.#clockRate, keyframeGated: o.track.kind === 'video' });
     this.#width = o.width;
     this.#height = o.height;
-    this.#rate = new SendRate(o.now);
-    this.#rtx = o.track.kind === 'video' ? new Retransmitter(payloadBytes, o.now) : undefined;
+    this.#rtcp = new DownstreamRtcp(o.track.kind === 'video', o.counters, o.now);
     o.track.addSink(this);
     this.#reselect(o.now);
   }
@@ -205,17 +185,17 @@ export class DownTrack implements TrackSink {
 
   /** Round-trip time to the subscriber from its receiver reports (undefined before one). */
   get rttMs(): number | undefined {
-    return this.#rtt.rttMs;
+    return this.#rtcp.rttMs;
   }
 
   /** The subscriber's last reported loss fraction for this stream (0–1). */
   get lossFraction(): number {
-    return this.#lossFraction;
+    return this.#rtcp.lossFraction;
   }
 
   /** What this stream sends, bytes per second (last 0.5 s window). */
   get rateBytesPerS(): number {
-    return this.#rate.bytesPerS;
+    return this.#rtcp.rateBytesPerS;
   }
 
   /**
@@ -223,30 +203,16 @@ export class DownTrack implements TrackSink {
    * the packet first sent, unless unknown, older than the buffer, resent within an RTT, or over budget.
    */
   onNack(seqs: readonly number[], now: number): void {
-    const rtx = this.#rtx;
-    const counters = this.#counters;
-    if (rtx === undefined || this.#closed) {
-      counters.retransmits.missing += seqs.length;
+    if (this.#closed) {
+      this.#counters.retransmits.missing += seqs.length;
       return;
     }
-    rtx.refill(now, this.#rate.bytesPerS);
-    const dtls = this.transceiver.sender.dtlsTransport;
-    const windowMs = resendWindowMs(this.#rtt.rttMs);
-    for (const seq of seqs) {
-      const p = rtx.answer(seq, now, windowMs);
-      if (typeof p === 'string') {
-        counters.retransmits[p]++;
-        continue;
-      }
-      counters.retransmits.sent++;
-      counters.sends[sendSrtp(dtls, p.payload, p.header)]++;
-    }
+    this.#rtcp.onNack(seqs, now, this.transceiver.sender.dtlsTransport);
   }
 
   /** A report block about this stream from the subscriber (RR or SR): loss fraction and RTT. */
   onReceiverReport(block: ReportBlock, now: number): void {
-    this.#lossFraction = lossFraction(block.fractionLost);
-    this.#rtt.onReport(block.lsr, block.dlsr, now);
+    this.#rtcp.onReport(block, now);
   }
 
   onLayersChanged(now: number): void {
@@ -323,11 +289,10 @@ export class DownTrack implements TrackSink {
     });
     this.#packets = (this.#packets + 1) >>> 0;
     this.#bytes = (this.#bytes + payload.length) >>> 0;
-    this.#rate.add(payload.length + 12);
     this.#counters.packetOut(this.track.kind, payload.length);
     // Kept as is for retransmission: neither the header nor the payload is written after this point (the
     // publisher's payload, when not rewritten, is a per-packet buffer nobody mutates).
-    this.#rtx?.remember(d.seq, now, { header, payload });
+    this.#rtcp.sent(d.seq, now, header, payload);
     this.#counters.sends[sendSrtp(dtls, payload, header)]++;
     if (d.marker && this.#probeBytes > 0) {
       this.#sendPadding(pt, plan, now);
@@ -336,13 +301,12 @@ export class DownTrack implements TrackSink {
 
   /** Periodic (the subscriber's peer ticks it): keyframe retries while waiting, and this stream's SR. */
   tick(now: number): void {
-    this.#rate.tick(now);
+    this.#rtcp.tick(now);
     if (this.#closed || !this.#isReady()) {
       return;
     }
     this.#requestIfWaiting(now, false);
-    if (this.#fwd.started && now - this.#lastSrAt >= SR_INTERVAL_MS) {
-      this.#lastSrAt = now;
+    if (this.#fwd.started && this.#rtcp.takeSenderReportSlot(now)) {
       this.#sendSenderReport(now);
     }
   }
@@ -352,7 +316,7 @@ export class DownTrack implements TrackSink {
       return;
     }
     this.#closed = true;
-    this.#rtx?.clear();
+    this.#rtcp.clear();
     this.track.removeSink(this);
   }
 
@@ -476,19 +440,7 @@ export class DownTrack implements TrackSink {
       },
       now,
     );
-    const ntp = ntpFromUnixMs(sr.ntpMs);
-    this.#rtt.onSenderReportSent(lsrFromNtp(ntp), now);
-    const packet = new RtcpSrPacket({
-      ssrc: this.ssrc,
-      senderInfo: new RtcpSenderInfo({
-        ntpTimestamp: ntp,
-        rtpTimestamp: sr.rtpTs,
-        packetCount: this.#packets,
-        octetCount: this.#bytes,
-      }),
-    });
-    void this.transceiver.sender.dtlsTransport.sendRtcp([packet]).catch(() => {
-      // the transport is closing
-    });
+    const counts = { packets: this.#packets, bytes: this.#bytes };
+    this.#rtcp.sendSenderReport(this.transceiver.sender.dtlsTransport, this.ssrc, sr, counts, now);
   }
 }

@@ -7,9 +7,6 @@
  */
 import type { Logger } from 'pino';
 import type { RTCPeerConnection, RTCRtpTransceiver, RtpPacket } from 'werift';
-import { sendTotals, videoCapBps } from '../forwarding/allocation.js';
-import { BandwidthEstimator } from '../forwarding/bandwidthEstimator.js';
-import { planProbe } from '../forwarding/probePolicy.js';
 import { firPacket, pliPacket, readRtcp, rembPacket, type ReportBlock } from '../rtp/rtcpFeedback.js';
 import { nackPacket } from '../rtp/rtcpNack.js';
 import type { RemoteMediaTrack } from '../protocol/sdp.js';
@@ -18,6 +15,8 @@ import { toError } from '../util/errors.js';
 import { DownTrack } from './downTrack.js';
 import type { MediaCounters } from './mediaMetrics.js';
 import { PublishedTrack } from './publishedTrack.js';
+import { sendRtcpBytes } from './rtcpSend.js';
+import { SubscriberBandwidth } from './subscriberBandwidth.js';
 
 export const MEDIA_TICK_MS = 100;
 const REMB_INTERVAL_MS = 1000;
@@ -44,11 +43,6 @@ interface TappableReceiver {
 /** NACK timer granularity floor. */
 const MIN_NACK_WAIT_MS = 2;
 
-/** A pre-serialised RTCP packet in the shape werift's sendRtcp takes. */
-function raw(bytes: Uint8Array): { serialize: () => Buffer } {
-  return { serialize: () => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
-}
-
 export class PeerMedia {
   readonly #pc: RTCPeerConnection;
   readonly #ctx: MediaContext;
@@ -61,15 +55,14 @@ export class PeerMedia {
   #nackAt: number | undefined;
   #lastRembAt = 0;
   /** The subscriber side: bandwidth estimate of this connection, shared by its forwarded tracks. */
-  readonly #bwe = new BandwidthEstimator();
-  #bweChanges = 0;
-  #probeTrack: DownTrack | undefined;
+  readonly #bandwidth: SubscriberBandwidth;
   #firSeq = 0;
   #closed = false;
 
   constructor(pc: RTCPeerConnection, ctx: MediaContext) {
     this.#pc = pc;
     this.#ctx = ctx;
+    this.#bandwidth = new SubscriberBandwidth(ctx.counters, MEDIA_TICK_MS);
     this.#schedule();
   }
 
@@ -207,7 +200,7 @@ export class PeerMedia {
     for (const dt of this.#down.values()) {
       dt.tick(now);
     }
-    this.#allocate(now);
+    this.#bandwidth.allocate(this.#down.values(), now);
     if (now - this.#lastRembAt >= REMB_INTERVAL_MS) {
       this.#lastRembAt = now;
       this.#sendRemb();
@@ -216,59 +209,7 @@ export class PeerMedia {
 
   /** Estimated bandwidth of this subscriber connection (bit/s; Infinity = no limit seen). */
   get bandwidthEstimateBps(): number {
-    return this.#bwe.estimateBps;
-  }
-
-  /**
-   * Shares the bandwidth estimate among the forwarded video tracks (evenly, after audio), which caps their
-   * layer choice; runs padding probes when a cap holds a track below the layer it asked for.
-   */
-  #allocate(now: number): void {
-    const down = [...this.#down.values()].filter((d) => !d.closed);
-    if (down.length === 0) {
-      return;
-    }
-    const video = down.filter((d) => d.track.kind === 'video');
-    const totals = sendTotals(
-      down.map((d) => ({ video: d.track.kind === 'video', rateBps: d.rateBytesPerS * 8 })),
-    );
-    this.#bwe.setSendRate(totals.sendBps);
-    this.#bwe.tick(now);
-    const est = this.#bwe.estimateBps;
-    if (this.#bwe.changes !== this.#bweChanges) {
-      this.#bweChanges = this.#bwe.changes;
-      if (Number.isFinite(est)) {
-        this.#ctx.counters.observeEstimate(est);
-      }
-    }
-    const cap = videoCapBps(est, totals);
-    for (const d of video) {
-      d.setMaxBitrate(cap, now);
-    }
-    const plan = planProbe({
-      probingTargetBps: this.#bwe.probing?.targetBps,
-      probeActive: this.#bwe.probeActive(now),
-      sendBps: totals.sendBps,
-      tickMs: MEDIA_TICK_MS,
-      video,
-      rateBps: (d) => d.rateBytesPerS * 8,
-      heldBackBps: (d) => d.heldBackLayerBitrate(),
-      mayProbe: (target) => this.#bwe.mayProbe(target, now),
-    });
-    switch (plan.kind) {
-      case 'pad':
-        if (this.#probeTrack !== undefined && !this.#probeTrack.closed) {
-          this.#probeTrack.addProbeBytes(plan.bytes);
-        }
-        return;
-      case 'start':
-        this.#bwe.startProbe(plan.targetBps, now);
-        this.#probeTrack = plan.track;
-        this.#ctx.counters.probes++;
-        return;
-      case 'idle':
-        return;
-    }
+    return this.#bandwidth.estimateBps;
   }
 
   /** REMB at `media.publisher_remb_bps` naming every video layer SSRC of this publisher, per transport. */
@@ -288,10 +229,7 @@ export class PeerMedia {
       byTransport.set(dtls, entry);
     }
     for (const [dtls, e] of byTransport) {
-      const pkt = raw(rembPacket(e.sender, this.#ctx.publisherRembBps, e.ssrcs));
-      void dtls.sendRtcp([pkt as never]).catch(() => {
-        // closing
-      });
+      sendRtcpBytes(dtls, rembPacket(e.sender, this.#ctx.publisherRembBps, e.ssrcs));
     }
   }
 
@@ -326,9 +264,7 @@ export class PeerMedia {
         if (dtls.state !== 'connected') {
           return;
         }
-        void dtls.sendRtcp([raw(nackPacket(sender, ssrc, seqs)) as never]).catch(() => {
-          // closing
-        });
+        sendRtcpBytes(dtls, nackPacket(sender, ssrc, seqs));
       });
       if (at !== undefined && (next === undefined || at < next)) {
         next = at;
@@ -350,9 +286,7 @@ export class PeerMedia {
     const pli = fb.some((f) => f.type === 'nack' && f.parameter === 'pli');
     const fir = fb.some((f) => f.type === 'ccm' && f.parameter === 'fir');
     const bytes = !pli && fir ? firPacket(sender, ssrc, this.#firSeq++ & 0xff) : pliPacket(sender, ssrc);
-    void dtls.sendRtcp([raw(bytes) as never]).catch(() => {
-      // closing
-    });
+    sendRtcpBytes(dtls, bytes);
   }
 
   #tap(tr: RTCRtpTransceiver, track: PublishedTrack): void {
@@ -418,7 +352,7 @@ export class PeerMedia {
         return;
       case 'remb':
         if (this.#down.size > 0) {
-          this.#bwe.onRemb(fb.bitrateBps, now);
+          this.#bandwidth.onRemb(fb.bitrateBps, now);
         }
         return;
       case 'nack': {
@@ -455,7 +389,7 @@ export class PeerMedia {
       }
     }
     if (loss !== undefined) {
-      this.#bwe.onLoss(loss, now);
+      this.#bandwidth.onLoss(loss, now);
     }
   }
 }

@@ -1,9 +1,9 @@
 /**
  * RTCP feedback, both ways (RFC 3550 / RFC 4585 / RFC 5104 / draft-alvestrand-rmcat-remb).
  *
- * Out: PLI, FIR and REMB the SFU writes itself, as complete compound-ready packets. werift cannot send FIR
- * (FullIntraRequest is not exported) and its REMB needs the exponent/mantissa precomputed, so all three are
- * built here.
+ * Out: SR, PLI, FIR and REMB the SFU writes itself, as complete compound-ready packets. werift cannot send
+ * FIR (FullIntraRequest is not exported) and its REMB needs the exponent/mantissa precomputed, so these are
+ * built here (the SR without werift's per-packet objects).
  *
  * In: {@link readRtcp} turns one RTCP packet as werift's parser delivers it on `dtlsTransport.onRtcp` (an
  * object read as `unknown`: werift's classes are not trusted to hold what their types say) into the typed
@@ -12,6 +12,9 @@
  */
 import { normaliseNackList } from './rtcpNack.js';
 
+const PT_SR = 200;
+const PT_RR = 201;
+const PT_RTPFB = 205;
 const PT_PSFB = 206;
 
 function header(fmt: number, lengthWords: number): Uint8Array {
@@ -43,6 +46,30 @@ export function firPacket(senderSsrc: number, targetSsrc: number, seqNr: number)
   writeU32(buf, 8, 0);
   writeU32(buf, 12, targetSsrc);
   buf[16] = seqNr & 0xff;
+  return buf;
+}
+
+/**
+ * Sender Report (RFC 3550 §6.4.1) without report blocks: 28 bytes. All fields 32-bit unsigned (the caller
+ * wraps them), the NTP time 64-bit.
+ */
+export function senderReportPacket(
+  ssrc: number,
+  ntp: bigint,
+  rtpTs: number,
+  packetCount: number,
+  octetCount: number,
+): Uint8Array {
+  const buf = new Uint8Array(28);
+  const view = new DataView(buf.buffer);
+  buf[0] = 0x80; // V=2, P=0, RC=0
+  buf[1] = PT_SR;
+  view.setUint16(2, 6); // 7 words - 1
+  view.setUint32(4, ssrc >>> 0);
+  view.setBigUint64(8, BigInt.asUintN(64, ntp));
+  view.setUint32(16, rtpTs >>> 0);
+  view.setUint32(20, packetCount >>> 0);
+  view.setUint32(24, octetCount >>> 0);
   return buf;
 }
 
@@ -148,10 +175,6 @@ export type RtcpFeedback =
   | { readonly kind: 'remb'; readonly bitrateBps: number }
   | { readonly kind: 'unknown'; readonly reason: RtcpDropReason };
 
-const RTCP_SR = 200;
-const RTCP_RR = 201;
-const RTCP_RTPFB = 205;
-const RTCP_PSFB = 206;
 const FMT_NACK = 1;
 const FMT_PLI = 1;
 const FMT_FIR = 4;
@@ -255,13 +278,13 @@ export function readRtcp(packet: unknown): RtcpFeedback {
     return unknown('malformed');
   }
   switch (packet.type) {
-    case RTCP_SR:
+    case PT_SR:
       return senderReport(packet);
-    case RTCP_RR:
+    case PT_RR:
       return { kind: 'rr', reports: reportBlocks(packet.reports) };
-    case RTCP_RTPFB:
+    case PT_RTPFB:
       return isObject(packet.feedback) ? transportFeedback(packet.feedback) : unknown('unsupported_feedback');
-    case RTCP_PSFB:
+    case PT_PSFB:
       return isObject(packet.feedback) ? payloadFeedback(packet.feedback) : unknown('unsupported_feedback');
     default:
       return unknown('unsupported_type');
