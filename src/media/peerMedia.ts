@@ -222,7 +222,7 @@ export class PeerMedia {
         continue;
       }
       const entry = byTransport.get(dtls) ?? {
-        sender: (transceiver.receiver as unknown as TappableReceiver).rtcpSsrc,
+        sender: transceiver.receiver.rtcpSsrc,
         ssrcs: [],
       };
       entry.ssrcs.push(...ssrcs);
@@ -259,7 +259,7 @@ export class PeerMedia {
     let next: number | undefined;
     for (const { track, transceiver } of this.#published.values()) {
       const dtls = transceiver.receiver.dtlsTransport;
-      const sender = (transceiver.receiver as unknown as TappableReceiver).rtcpSsrc;
+      const sender = transceiver.receiver.rtcpSsrc;
       const at = track.flushNacks(now, (ssrc, seqs) => {
         if (dtls.state !== 'connected') {
           return;
@@ -281,7 +281,7 @@ export class PeerMedia {
     if (dtls.state !== 'connected') {
       return;
     }
-    const sender = (tr.receiver as unknown as TappableReceiver).rtcpSsrc;
+    const sender = tr.receiver.rtcpSsrc;
     const fb = tr.codecs[0]?.rtcpFeedback ?? [];
     const pli = fb.some((f) => f.type === 'nack' && f.parameter === 'pli');
     const fir = fb.some((f) => f.type === 'ccm' && f.parameter === 'fir');
