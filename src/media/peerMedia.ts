@@ -1,9 +1,11 @@
 /**
  * The media side of one werift peer connection: the tracks its client publishes (one PublishedTrack per
  * receiving m-line, fed by a tap on werift's receivers), the tracks forwarded to it (DownTracks), RTCP
- * dispatch (publisher SRs; subscriber PLI/FIR), REMB towards the publisher (protocol.md §7, werift-notes
- * pitfall 7) and one periodic tick (layer stalls, keyframe retries, SRs). werift's receive-side NACK generator
- * is switched off on every receiver (pitfall 3: it floods simulcast publishers).
+ * dispatch over the typed feedback union (rtp/rtcpFeedback.ts `readRtcp`: publisher SRs; subscriber reports,
+ * NACK, PLI/FIR, REMB), the subscriber's bandwidth (media/subscriberBandwidth.ts), REMB, NACK and keyframe
+ * requests towards the publisher (protocol.md §7, werift-notes pitfall 7) and one periodic tick (layer
+ * stalls, keyframe retries, SRs, allocation). werift's receive-side NACK generator is switched off on every
+ * receiver (pitfall 3: it floods simulcast publishers).
  */
 import type { Logger } from 'pino';
 import type { RTCPeerConnection, RTCRtpTransceiver, RtpPacket } from 'werift';
