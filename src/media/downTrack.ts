@@ -5,16 +5,18 @@
  * subscriber's payload type and extension ids (pitfall 2), the munged seq/ts, and — for VP8 — a copied
  * payload with the picture id / TL0PICIDX rewritten. Encrypted with the transport's SRTP context and sent on
  * its UDP socket in one call (media/srtpSend.ts: werift's sender cache, offsets, SR loop and promise chain
- * are bypassed); the SFU sends this stream's RTCP SRs itself.
- *
- * Loss recovery downstream: every packet sent is kept (header + payload objects, never mutated afterwards) in
- * a RetransmitBuffer of ≥ 1 s; a subscriber NACK is answered with exactly those bytes, at most once per RTT
- * per packet, and within a byte budget equal to the stream's own rate, so a NACK storm can at most double
- * what this stream sends. The RTT comes from the subscriber's receiver reports on our SRs.
+ * are bypassed). Loss recovery downstream, the subscriber's reports and this stream's SRs:
+ * media/downstreamRtcp.ts.
  */
-import { RtcpSenderInfo, RtcpSrPacket, type RTCRtpTransceiver } from 'werift';
+import type { RTCRtpTransceiver } from 'werift';
+import { heldBackBitrate, layerUnderCap, type LayerWant } from '../forwarding/allocation.js';
 import { Forwarder } from '../forwarding/forwarder.js';
-import { RetransmitBuffer } from '../forwarding/retransmitBuffer.js';
+import {
+  addProbeBacklog,
+  backlogAfterPadding,
+  PADDING_BYTES,
+  paddingPacketsDue,
+} from '../forwarding/probePolicy.js';
 import { alignTimestamp, forwardedSenderReport } from '../forwarding/rtpClock.js';
 import {
   forwardedExtensions,
@@ -22,44 +24,13 @@ import {
   type ExtensionPlan,
   type NegotiatedExtension,
 } from '../rtp/headerExtensions.js';
-import { ntpFromUnixMs } from '../rtp/rtcpFeedback.js';
+import type { ReportBlock } from '../rtp/rtcpFeedback.js';
 import { WireRtpHeader } from '../rtp/rtpHeader.js';
 import { writeVp8PictureId, writeVp8Tl0PicIdx } from '../rtp/vp8.js';
-import { selectLayer } from '../simulcast/selectLayer.js';
 import type { MediaCounters } from './mediaMetrics.js';
 import type { PublishedTrack, PublisherCodec, SourcePacket, TrackSink } from './publishedTrack.js';
+import { DownstreamRtcp } from './downstreamRtcp.js';
 import { sendSrtp } from './srtpSend.js';
-
-const SR_INTERVAL_MS = 1000;
-/**
- * Retransmission buffer: 512 packets (≥ 1 s up to ≈ 4.7 Mbit/s of 1,150-byte packets, ≈ 1.9 s of a 720p
- * stream) and at most 1.5 s old. It is most of a subscriber's memory (bench `memory`: 1,024 slots cost
- * ≈ 1.2 MB per forwarded video track).
- */
-const RTX_BUFFER_PACKETS = 512;
-const RTX_BUFFER_MS = 1500;
-/**
- * The retransmission budget refills at 90 % of the stream's rate, with bursts of 0.25 s of it, so a NACK
- * storm can never make the SFU send more than twice the stream; a resent packet is charged with its RTP,
- * extension and SRTP overhead (40 bytes).
- */
-const RTX_BUDGET_SHARE = 0.9;
-const RTX_BURST_S = 0.25;
-const RTX_PACKET_OVERHEAD = 40;
-/** Before the stream's rate is known, and as a floor: 64 kbit/s. */
-const RTX_MIN_RATE_BYTES = 8000;
-const RATE_WINDOW_MS = 500;
-const DEFAULT_RTT_MS = 20;
-/** Probe padding: 255-byte padding-only packets, at most this many after one frame. */
-const PADDING_BYTES = 255;
-const MAX_PADDING_PER_FRAME = 40;
-/** Probe bytes not sent within this many frames are forgotten (no catch-up bursts). */
-const MAX_PROBE_BACKLOG_BYTES = PADDING_BYTES * MAX_PADDING_PER_FRAME * 2;
-
-interface SentPacket {
-  header: WireRtpHeader;
-  payload: Buffer;
-}
 
 /** The transport-wide sequence number of the next packet sent on `dtls`, when transport-cc is negotiated. */
 function nextTransportSeq(
@@ -71,12 +42,6 @@ function nextTransportSeq(
   }
   dtls.transportSequenceNumber = (dtls.transportSequenceNumber + 1) & 0xffff;
   return dtls.transportSequenceNumber;
-}
-
-export interface ReceiverReportBlock {
-  fractionLost: number;
-  lsr: number;
-  dlsr: number;
 }
 
 interface SubscriberCodec {
@@ -127,18 +92,8 @@ export class DownTrack implements TrackSink {
   #closed = false;
   #packets = 0;
   #bytes = 0;
-  #lastSrAt = 0;
   #lastKeyframeRequestAt = Number.NEGATIVE_INFINITY;
-  readonly #sent: RetransmitBuffer<SentPacket> | undefined;
-  /** Our recent SRs: LSR (middle 32 bits of their NTP time) → when sent, for RTT from receiver reports. */
-  readonly #srSent: { lsr: number; at: number }[] = [];
-  #rttMs: number | undefined;
-  #lossFraction = 0;
-  #rateBytesPerS = 0;
-  #rateWindowStart = 0;
-  #rateWindowBytes = 0;
-  #rtxTokens = RTX_MIN_RATE_BYTES * RTX_BURST_S;
-  #rtxRefilledAt = 0;
+  readonly #rtcp: DownstreamRtcp;
   /** The bandwidth cap from the subscriber's estimate (bit/s; Infinity = none). */
   #maxBitrateBps = Number.POSITIVE_INFINITY;
   #probeBytes = 0;
@@ -155,10 +110,7 @@ export class DownTrack implements TrackSink {
     this.#fwd = new Forwarder({ clockRate: this.#clockRate, keyframeGated: o.track.kind === 'video' });
     this.#width = o.width;
     this.#height = o.height;
-    this.#rateWindowStart = o.now;
-    this.#rtxRefilledAt = o.now;
-    this.#sent =
-      o.track.kind === 'video' ? new RetransmitBuffer(RTX_BUFFER_PACKETS, RTX_BUFFER_MS) : undefined;
+    this.#rtcp = new DownstreamRtcp(o.track.kind === 'video', o.counters, o.now);
     o.track.addSink(this);
     this.#reselect(o.now);
   }
@@ -201,26 +153,13 @@ export class DownTrack implements TrackSink {
     if (this.track.kind !== 'video' || !Number.isFinite(this.#maxBitrateBps)) {
       return undefined;
     }
-    const view = this.track.selectable();
-    const want = { width: this.#width, height: this.#height, muted: this.track.muted };
-    const uncapped = selectLayer(view.layers, want);
-    const capped = selectLayer(view.layers, { ...want, maxBitrateBps: this.#maxBitrateBps });
-    if (uncapped === undefined || capped === undefined || capped >= uncapped) {
-      return undefined;
-    }
-    for (let i = capped + 1; i <= uncapped; i++) {
-      const l = view.layers[i];
-      if (l?.active === true && l.bitrateBps !== undefined) {
-        return l.bitrateBps;
-      }
-    }
-    return undefined;
+    return heldBackBitrate(this.track.selectable().layers, this.#want(), this.#maxBitrateBps);
   }
 
   /** Probe padding to send after the next frames (bytes; the subscriber's peer spreads a probe over ticks). */
   addProbeBytes(bytes: number): void {
-    if (Number.isFinite(bytes) && bytes > 0 && this.track.kind === 'video') {
-      this.#probeBytes = Math.min(MAX_PROBE_BACKLOG_BYTES, this.#probeBytes + bytes);
+    if (this.track.kind === 'video') {
+      this.#probeBytes = addProbeBacklog(this.#probeBytes, bytes);
     }
   }
 
@@ -246,17 +185,17 @@ export class DownTrack implements TrackSink {
 
   /** Round-trip time to the subscriber from its receiver reports (undefined before one). */
   get rttMs(): number | undefined {
-    return this.#rttMs;
+    return this.#rtcp.rttMs;
   }
 
   /** The subscriber's last reported loss fraction for this stream (0–1). */
   get lossFraction(): number {
-    return this.#lossFraction;
+    return this.#rtcp.lossFraction;
   }
 
   /** What this stream sends, bytes per second (last 0.5 s window). */
   get rateBytesPerS(): number {
-    return this.#rateBytesPerS;
+    return this.#rtcp.rateBytesPerS;
   }
 
   /**
@@ -264,52 +203,16 @@ export class DownTrack implements TrackSink {
    * the packet first sent, unless unknown, older than the buffer, resent within an RTT, or over budget.
    */
   onNack(seqs: readonly number[], now: number): void {
-    const buf = this.#sent;
-    const counters = this.#counters;
-    if (buf === undefined || this.#closed) {
-      counters.retransmits.missing += seqs.length;
+    if (this.#closed) {
+      this.#counters.retransmits.missing += seqs.length;
       return;
     }
-    this.#refillRtx(now);
-    const dtls = this.transceiver.sender.dtlsTransport;
-    const minResendMs = Math.max(5, 0.8 * (this.#rttMs ?? DEFAULT_RTT_MS));
-    for (const seq of seqs) {
-      const verdict = buf.check(seq, now, minResendMs);
-      if (verdict !== 'send') {
-        counters.retransmits[verdict]++;
-        continue;
-      }
-      const p = buf.get(seq);
-      if (p === undefined) {
-        counters.retransmits.missing++;
-        continue;
-      }
-      const size = p.payload.length + RTX_PACKET_OVERHEAD;
-      if (this.#rtxTokens < size) {
-        counters.retransmits.rate_limited++;
-        continue;
-      }
-      this.#rtxTokens -= size;
-      buf.markResent(seq, now);
-      counters.retransmits.sent++;
-      counters.sends[sendSrtp(dtls, p.payload, p.header)]++;
-    }
+    this.#rtcp.onNack(seqs, now, this.transceiver.sender.dtlsTransport);
   }
 
   /** A report block about this stream from the subscriber (RR or SR): loss fraction and RTT. */
-  onReceiverReport(block: ReceiverReportBlock, now: number): void {
-    this.#lossFraction = Math.max(0, Math.min(255, block.fractionLost | 0)) / 256;
-    if (block.lsr === 0) {
-      return;
-    }
-    const sr = this.#srSent.find((x) => x.lsr === block.lsr >>> 0);
-    if (sr === undefined) {
-      return;
-    }
-    const rtt = now - sr.at - (block.dlsr >>> 0) / 65.536;
-    if (rtt >= 0 && rtt < 10_000) {
-      this.#rttMs = this.#rttMs === undefined ? rtt : this.#rttMs * 0.75 + rtt * 0.25;
-    }
+  onReceiverReport(block: ReportBlock, now: number): void {
+    this.#rtcp.onReport(block, now);
   }
 
   onLayersChanged(now: number): void {
@@ -386,11 +289,10 @@ export class DownTrack implements TrackSink {
     });
     this.#packets = (this.#packets + 1) >>> 0;
     this.#bytes = (this.#bytes + payload.length) >>> 0;
-    this.#rateWindowBytes += payload.length + 12;
     this.#counters.packetOut(this.track.kind, payload.length);
     // Kept as is for retransmission: neither the header nor the payload is written after this point (the
     // publisher's payload, when not rewritten, is a per-packet buffer nobody mutates).
-    this.#sent?.put(d.seq, now, { header, payload });
+    this.#rtcp.sent(d.seq, now, header, payload);
     this.#counters.sends[sendSrtp(dtls, payload, header)]++;
     if (d.marker && this.#probeBytes > 0) {
       this.#sendPadding(pt, plan, now);
@@ -399,17 +301,12 @@ export class DownTrack implements TrackSink {
 
   /** Periodic (the subscriber's peer ticks it): keyframe retries while waiting, and this stream's SR. */
   tick(now: number): void {
-    if (now - this.#rateWindowStart >= RATE_WINDOW_MS) {
-      this.#rateBytesPerS = (this.#rateWindowBytes * 1000) / (now - this.#rateWindowStart);
-      this.#rateWindowBytes = 0;
-      this.#rateWindowStart = now;
-    }
+    this.#rtcp.tick(now);
     if (this.#closed || !this.#isReady()) {
       return;
     }
     this.#requestIfWaiting(now, false);
-    if (this.#fwd.started && now - this.#lastSrAt >= SR_INTERVAL_MS) {
-      this.#lastSrAt = now;
+    if (this.#fwd.started && this.#rtcp.takeSenderReportSlot(now)) {
       this.#sendSenderReport(now);
     }
   }
@@ -419,7 +316,7 @@ export class DownTrack implements TrackSink {
       return;
     }
     this.#closed = true;
-    this.#sent?.clear();
+    this.#rtcp.clear();
     this.track.removeSink(this);
   }
 
@@ -430,12 +327,12 @@ export class DownTrack implements TrackSink {
    * them. Not kept for retransmission.
    */
   #sendPadding(pt: number, plan: ExtensionPlan, now: number): void {
-    const n = Math.min(MAX_PADDING_PER_FRAME, Math.ceil(this.#probeBytes / PADDING_BYTES));
+    const n = paddingPacketsDue(this.#probeBytes);
     const slot = this.#fwd.padding(n);
     if (slot === undefined) {
       return;
     }
-    this.#probeBytes = Math.max(0, this.#probeBytes - n * PADDING_BYTES);
+    this.#probeBytes = backlogAfterPadding(this.#probeBytes, n);
     const dtls = this.transceiver.sender.dtlsTransport;
     const payload = Buffer.alloc(PADDING_BYTES);
     payload[PADDING_BYTES - 1] = PADDING_BYTES;
@@ -454,13 +351,6 @@ export class DownTrack implements TrackSink {
     }
   }
 
-  #refillRtx(now: number): void {
-    const rate = Math.max(RTX_MIN_RATE_BYTES, this.#rateBytesPerS * RTX_BUDGET_SHARE);
-    const elapsed = Math.max(0, now - this.#rtxRefilledAt) / 1000;
-    this.#rtxRefilledAt = Math.max(this.#rtxRefilledAt, now);
-    this.#rtxTokens = Math.min(rate * RTX_BURST_S, this.#rtxTokens + rate * elapsed);
-  }
-
   #isReady(): boolean {
     const t = this.transceiver;
     const dir = t.currentDirection;
@@ -476,17 +366,16 @@ export class DownTrack implements TrackSink {
       return;
     }
     const view = this.track.selectable();
-    const idx = selectLayer(view.layers, {
-      width: this.#width,
-      height: this.#height,
-      muted: this.track.muted,
-      ...(Number.isFinite(this.#maxBitrateBps) ? { maxBitrateBps: this.#maxBitrateBps } : {}),
-    });
+    const idx = layerUnderCap(view.layers, this.#want(), this.#maxBitrateBps);
     const target = idx === undefined ? undefined : view.ids[idx];
     if (target !== this.#fwd.target) {
       this.#fwd.setTarget(target);
     }
     this.#requestIfWaiting(now, true);
+  }
+
+  #want(): LayerWant {
+    return { width: this.#width, height: this.#height, muted: this.track.muted };
   }
 
   #requestIfWaiting(now: number, fresh: boolean): void {
@@ -551,22 +440,7 @@ export class DownTrack implements TrackSink {
       },
       now,
     );
-    const ntp = ntpFromUnixMs(sr.ntpMs);
-    this.#srSent.push({ lsr: Number((ntp >> 16n) & 0xffffffffn), at: now });
-    if (this.#srSent.length > 4) {
-      this.#srSent.shift();
-    }
-    const packet = new RtcpSrPacket({
-      ssrc: this.ssrc,
-      senderInfo: new RtcpSenderInfo({
-        ntpTimestamp: ntp,
-        rtpTimestamp: sr.rtpTs,
-        packetCount: this.#packets,
-        octetCount: this.#bytes,
-      }),
-    });
-    void this.transceiver.sender.dtlsTransport.sendRtcp([packet]).catch(() => {
-      // the transport is closing
-    });
+    const counts = { packets: this.#packets, bytes: this.#bytes };
+    this.#rtcp.sendSenderReport(this.transceiver.sender.dtlsTransport, this.ssrc, sr, counts, now);
   }
 }

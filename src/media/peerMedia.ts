@@ -1,21 +1,24 @@
 /**
  * The media side of one werift peer connection: the tracks its client publishes (one PublishedTrack per
  * receiving m-line, fed by a tap on werift's receivers), the tracks forwarded to it (DownTracks), RTCP
- * dispatch (publisher SRs; subscriber PLI/FIR), REMB towards the publisher (protocol.md §7, werift-notes
- * pitfall 7) and one periodic tick (layer stalls, keyframe retries, SRs). werift's receive-side NACK generator
- * is switched off on every receiver (pitfall 3: it floods simulcast publishers).
+ * dispatch over the typed feedback union (rtp/rtcpFeedback.ts `readRtcp`: publisher SRs; subscriber reports,
+ * NACK, PLI/FIR, REMB), the subscriber's bandwidth (media/subscriberBandwidth.ts), REMB, NACK and keyframe
+ * requests towards the publisher (protocol.md §7, werift-notes pitfall 7) and one periodic tick (layer
+ * stalls, keyframe retries, SRs, allocation). werift's receive-side NACK generator is switched off on every
+ * receiver (pitfall 3: it floods simulcast publishers).
  */
 import type { Logger } from 'pino';
 import type { RTCPeerConnection, RTCRtpTransceiver, RtpPacket } from 'werift';
-import { BandwidthEstimator } from '../forwarding/bandwidthEstimator.js';
-import { firPacket, pliPacket, rembPacket, unixMsFromNtp } from '../rtp/rtcpFeedback.js';
-import { nackPacket, normaliseNackList } from '../rtp/rtcpNack.js';
+import { firPacket, pliPacket, readRtcp, rembPacket, type ReportBlock } from '../rtp/rtcpFeedback.js';
+import { nackPacket } from '../rtp/rtcpNack.js';
 import type { RemoteMediaTrack } from '../protocol/sdp.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { toError } from '../util/errors.js';
 import { DownTrack } from './downTrack.js';
 import type { MediaCounters } from './mediaMetrics.js';
 import { PublishedTrack } from './publishedTrack.js';
+import { sendRtcpBytes } from './rtcpSend.js';
+import { SubscriberBandwidth } from './subscriberBandwidth.js';
 
 export const MEDIA_TICK_MS = 100;
 const REMB_INTERVAL_MS = 1000;
@@ -39,33 +42,8 @@ interface TappableReceiver {
   nack?: { addPacket: (p: RtpPacket) => void };
 }
 
-interface RtcpLike {
-  type: number;
-  ssrc?: number;
-  senderInfo?: { ntpTimestamp: bigint; rtpTimestamp: number };
-  reports?: { ssrc: number; fractionLost: number; lsr: number; dlsr: number }[];
-  feedback?: {
-    count: number;
-    mediaSsrc?: number;
-    mediaSourceSsrc?: number;
-    fir?: { ssrc: number }[];
-    lost?: unknown;
-    bitrate?: bigint | number;
-  };
-}
-
-/** A probe asks for the next layer's bitrate plus this margin. */
-const PROBE_MARGIN = 1.1;
-
-/** The most report blocks read from one RR/SR (the count field allows 31). */
-const MAX_REPORT_BLOCKS = 31;
 /** NACK timer granularity floor. */
 const MIN_NACK_WAIT_MS = 2;
-
-/** A pre-serialised RTCP packet in the shape werift's sendRtcp takes. */
-function raw(bytes: Uint8Array): { serialize: () => Buffer } {
-  return { serialize: () => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
-}
 
 export class PeerMedia {
   readonly #pc: RTCPeerConnection;
@@ -79,15 +57,14 @@ export class PeerMedia {
   #nackAt: number | undefined;
   #lastRembAt = 0;
   /** The subscriber side: bandwidth estimate of this connection, shared by its forwarded tracks. */
-  readonly #bwe = new BandwidthEstimator();
-  #bweChanges = 0;
-  #probeTrack: DownTrack | undefined;
+  readonly #bandwidth: SubscriberBandwidth;
   #firSeq = 0;
   #closed = false;
 
   constructor(pc: RTCPeerConnection, ctx: MediaContext) {
     this.#pc = pc;
     this.#ctx = ctx;
+    this.#bandwidth = new SubscriberBandwidth(ctx.counters, MEDIA_TICK_MS);
     this.#schedule();
   }
 
@@ -225,7 +202,7 @@ export class PeerMedia {
     for (const dt of this.#down.values()) {
       dt.tick(now);
     }
-    this.#allocate(now);
+    this.#bandwidth.allocate(this.#down.values(), now);
     if (now - this.#lastRembAt >= REMB_INTERVAL_MS) {
       this.#lastRembAt = now;
       this.#sendRemb();
@@ -234,64 +211,7 @@ export class PeerMedia {
 
   /** Estimated bandwidth of this subscriber connection (bit/s; Infinity = no limit seen). */
   get bandwidthEstimateBps(): number {
-    return this.#bwe.estimateBps;
-  }
-
-  /**
-   * Shares the bandwidth estimate among the forwarded video tracks (evenly, after audio), which caps their
-   * layer choice; runs padding probes when a cap holds a track below the layer it asked for.
-   */
-  #allocate(now: number): void {
-    const down = [...this.#down.values()].filter((d) => !d.closed);
-    if (down.length === 0) {
-      return;
-    }
-    let sendBps = 0;
-    let audioBps = 0;
-    const video: DownTrack[] = [];
-    for (const d of down) {
-      const bps = d.rateBytesPerS * 8;
-      sendBps += bps;
-      if (d.track.kind === 'video') {
-        video.push(d);
-      } else {
-        audioBps += bps;
-      }
-    }
-    this.#bwe.setSendRate(sendBps);
-    this.#bwe.tick(now);
-    const est = this.#bwe.estimateBps;
-    if (this.#bwe.changes !== this.#bweChanges) {
-      this.#bweChanges = this.#bwe.changes;
-      if (Number.isFinite(est)) {
-        this.#ctx.counters.observeEstimate(est);
-      }
-    }
-    const cap = Number.isFinite(est) ? Math.max(1, est - audioBps) / Math.max(1, video.length) : est;
-    for (const d of video) {
-      d.setMaxBitrate(cap, now);
-    }
-    const probing = this.#bwe.probing;
-    if (probing !== undefined) {
-      if (this.#bwe.probeActive(now) && this.#probeTrack !== undefined && !this.#probeTrack.closed) {
-        const extraBps = Math.max(0, probing.targetBps - sendBps);
-        this.#probeTrack.addProbeBytes((extraBps / 8) * (MEDIA_TICK_MS / 1000));
-      }
-      return;
-    }
-    for (const d of video) {
-      const next = d.heldBackLayerBitrate();
-      if (next === undefined) {
-        continue;
-      }
-      const target = sendBps - d.rateBytesPerS * 8 + next * PROBE_MARGIN;
-      if (this.#bwe.mayProbe(target, now)) {
-        this.#bwe.startProbe(target, now);
-        this.#probeTrack = d;
-        this.#ctx.counters.probes++;
-      }
-      return;
-    }
+    return this.#bandwidth.estimateBps;
   }
 
   /** REMB at `media.publisher_remb_bps` naming every video layer SSRC of this publisher, per transport. */
@@ -304,17 +224,14 @@ export class PeerMedia {
         continue;
       }
       const entry = byTransport.get(dtls) ?? {
-        sender: (transceiver.receiver as unknown as TappableReceiver).rtcpSsrc,
+        sender: transceiver.receiver.rtcpSsrc,
         ssrcs: [],
       };
       entry.ssrcs.push(...ssrcs);
       byTransport.set(dtls, entry);
     }
     for (const [dtls, e] of byTransport) {
-      const pkt = raw(rembPacket(e.sender, this.#ctx.publisherRembBps, e.ssrcs));
-      void dtls.sendRtcp([pkt as never]).catch(() => {
-        // closing
-      });
+      sendRtcpBytes(dtls, rembPacket(e.sender, this.#ctx.publisherRembBps, e.ssrcs));
     }
   }
 
@@ -344,14 +261,12 @@ export class PeerMedia {
     let next: number | undefined;
     for (const { track, transceiver } of this.#published.values()) {
       const dtls = transceiver.receiver.dtlsTransport;
-      const sender = (transceiver.receiver as unknown as TappableReceiver).rtcpSsrc;
+      const sender = transceiver.receiver.rtcpSsrc;
       const at = track.flushNacks(now, (ssrc, seqs) => {
         if (dtls.state !== 'connected') {
           return;
         }
-        void dtls.sendRtcp([raw(nackPacket(sender, ssrc, seqs)) as never]).catch(() => {
-          // closing
-        });
+        sendRtcpBytes(dtls, nackPacket(sender, ssrc, seqs));
       });
       if (at !== undefined && (next === undefined || at < next)) {
         next = at;
@@ -368,14 +283,12 @@ export class PeerMedia {
     if (dtls.state !== 'connected') {
       return;
     }
-    const sender = (tr.receiver as unknown as TappableReceiver).rtcpSsrc;
+    const sender = tr.receiver.rtcpSsrc;
     const fb = tr.codecs[0]?.rtcpFeedback ?? [];
     const pli = fb.some((f) => f.type === 'nack' && f.parameter === 'pli');
     const fir = fb.some((f) => f.type === 'ccm' && f.parameter === 'fir');
     const bytes = !pli && fir ? firPacket(sender, ssrc, this.#firSeq++ & 0xff) : pliPacket(sender, ssrc);
-    void dtls.sendRtcp([raw(bytes) as never]).catch(() => {
-      // closing
-    });
+    sendRtcpBytes(dtls, bytes);
   }
 
   #tap(tr: RTCRtpTransceiver, track: PublishedTrack): void {
@@ -420,60 +333,65 @@ export class PeerMedia {
     });
   }
 
+  /** One RTCP packet from this peer, read into the typed feedback union (rtp/rtcpFeedback.ts). */
   #onRtcp(packet: unknown): void {
-    const p = packet as RtcpLike;
     if (this.#closed) {
       return;
     }
+    const fb = readRtcp(packet);
     const now = this.#ctx.clock.now();
-    if ((p.type === 200 || p.type === 201) && Array.isArray(p.reports)) {
-      let loss: number | undefined;
-      for (const b of p.reports.slice(0, MAX_REPORT_BLOCKS)) {
-        const dt = this.#down.get(b.ssrc);
+    switch (fb.kind) {
+      case 'sr':
+        this.#onReportBlocks(fb.reports, now);
+        for (const { track } of this.#published.values()) {
+          if (track.onSenderReport(fb.ssrc, fb.ntpMs, fb.rtpTs, now)) {
+            break;
+          }
+        }
+        return;
+      case 'rr':
+        this.#onReportBlocks(fb.reports, now);
+        return;
+      case 'remb':
+        if (this.#down.size > 0) {
+          this.#bandwidth.onRemb(fb.bitrateBps, now);
+        }
+        return;
+      case 'nack': {
+        const dt = fb.mediaSsrc === undefined ? undefined : this.#down.get(fb.mediaSsrc);
+        this.#ctx.counters.nackReceived += fb.seqs.length;
         if (dt !== undefined) {
-          dt.onReceiverReport(b, now);
-          loss = Math.max(loss ?? 0, dt.lossFraction);
+          dt.onNack(fb.seqs, now);
+        } else {
+          this.#ctx.counters.retransmits.missing += fb.seqs.length;
         }
+        return;
       }
-      if (loss !== undefined) {
-        this.#bwe.onLoss(loss, now);
-      }
-    }
-    if (p.type === 206 && p.feedback?.count === 15 && p.feedback.bitrate !== undefined) {
-      if (this.#down.size > 0) {
-        this.#bwe.onRemb(Number(p.feedback.bitrate), now);
-      }
-      return;
-    }
-    if (p.type === 205 && p.feedback?.count === 1) {
-      const dt = this.#down.get(p.feedback.mediaSourceSsrc ?? -1);
-      const seqs = normaliseNackList(p.feedback.lost);
-      this.#ctx.counters.nackReceived += seqs.length;
-      if (dt !== undefined) {
-        dt.onNack(seqs, now);
-      } else {
-        this.#ctx.counters.retransmits.missing += seqs.length;
-      }
-      return;
-    }
-    if (p.type === 200 && p.ssrc !== undefined && p.senderInfo !== undefined) {
-      const ntpMs = unixMsFromNtp(p.senderInfo.ntpTimestamp);
-      for (const { track } of this.#published.values()) {
-        if (track.onSenderReport(p.ssrc, ntpMs, p.senderInfo.rtpTimestamp, now)) {
-          break;
-        }
-      }
-      return;
-    }
-    if (p.type === 206 && p.feedback !== undefined) {
-      const fb = p.feedback;
-      if (fb.count === 1 && fb.mediaSsrc !== undefined) {
+      case 'pli':
         this.#down.get(fb.mediaSsrc)?.onSubscriberKeyframeRequest();
-      } else if (fb.count === 4 && Array.isArray(fb.fir)) {
-        for (const e of fb.fir.slice(0, 32)) {
-          this.#down.get(e.ssrc)?.onSubscriberKeyframeRequest();
+        return;
+      case 'fir':
+        for (const ssrc of fb.ssrcs) {
+          this.#down.get(ssrc)?.onSubscriberKeyframeRequest();
         }
+        return;
+      case 'unknown':
+        return; // transport-cc, SDES, BYE, ... or unreadable: nothing to act on
+    }
+  }
+
+  /** Report blocks about our forwarded streams: their RTT and loss, and the worst loss to the estimator. */
+  #onReportBlocks(reports: readonly ReportBlock[], now: number): void {
+    let loss: number | undefined;
+    for (const b of reports) {
+      const dt = this.#down.get(b.ssrc);
+      if (dt !== undefined) {
+        dt.onReceiverReport(b, now);
+        loss = Math.max(loss ?? 0, dt.lossFraction);
       }
+    }
+    if (loss !== undefined) {
+      this.#bandwidth.onLoss(loss, now);
     }
   }
 }

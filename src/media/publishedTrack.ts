@@ -14,8 +14,8 @@ import { isH264Keyframe } from '../rtp/h264.js';
 import { NackGenerator } from '../rtp/nackGenerator.js';
 import { EXT_URI, findExtension, parseAudioLevel } from '../rtp/headerExtensions.js';
 import { parseVp8Descriptor, vp8KeyframeSize, type Vp8Descriptor } from '../rtp/vp8.js';
-import { effectiveSize, orderLayers, type LayerFacts, type Size } from '../simulcast/layerOrder.js';
-import type { SelectableLayer } from '../simulcast/selectLayer.js';
+import type { Size } from '../simulcast/layerOrder.js';
+import { layerTable, rankOf, type LayerTable } from '../simulcast/layerTable.js';
 import type { Clock } from '../util/clock.js';
 import { toError } from '../util/errors.js';
 import type { KeyframeReason, MediaCounters } from './mediaMetrics.js';
@@ -83,11 +83,8 @@ export interface PublishedTrackDeps {
   onLoss?: () => void;
 }
 
-export interface SelectableView {
-  /** Layer ids, lowest quality first. */
-  ids: number[];
-  layers: SelectableLayer[];
-}
+/** The track's layer table (simulcast/layerTable.ts): ids and rows, lowest quality first. */
+export type SelectableView = LayerTable;
 
 export class PublishedTrack {
   readonly kind: 'audio' | 'video';
@@ -187,35 +184,12 @@ export class PublishedTrack {
 
   /** Layers lowest quality first, with what selection needs. */
   selectable(): SelectableView {
-    const facts: LayerFacts[] = this.#layers.map((l) => ({
-      rid: l.rid,
-      ...(l.restricted !== undefined ? { restricted: l.restricted } : {}),
-      ...(l.measured !== undefined ? { measured: l.measured } : {}),
-      ...(l.bitrateBps !== undefined ? { bitrateBps: l.bitrateBps } : {}),
-    }));
-    const order = orderLayers(facts);
-    const ids: number[] = [];
-    const layers: SelectableLayer[] = [];
-    order.forEach((i, rank) => {
-      const l = this.#layers[i];
-      const f = facts[i];
-      if (l === undefined || f === undefined) {
-        return;
-      }
-      ids.push(l.id);
-      const size = effectiveSize(f, rank, order.length, this.#declared);
-      layers.push({
-        size,
-        active: l.active,
-        ...(l.bitrateBps !== undefined ? { bitrateBps: l.bitrateBps } : {}),
-      });
-    });
-    return { ids, layers };
+    return layerTable(this.#layers, this.#declared);
   }
 
   /** Position of a layer in quality order (0 = lowest), -1 if unknown. */
   rankOf(layerId: number): number {
-    return this.selectable().ids.indexOf(layerId);
+    return rankOf(this.selectable(), layerId);
   }
 
   /** The last sender report of a layer (for timestamp alignment on switches and forwarded SRs). */

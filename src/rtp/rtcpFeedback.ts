@@ -1,9 +1,20 @@
 /**
- * RTCP feedback the SFU writes itself (RFC 4585 / RFC 5104 / draft-alvestrand-rmcat-remb): PLI, FIR and REMB,
- * as complete compound-ready packets. werift cannot send FIR (FullIntraRequest is not exported) and its REMB
- * needs the exponent/mantissa precomputed, so all three are built here. Pure.
+ * RTCP feedback, both ways (RFC 3550 / RFC 4585 / RFC 5104 / draft-alvestrand-rmcat-remb).
+ *
+ * Out: SR, PLI, FIR and REMB the SFU writes itself, as complete compound-ready packets. werift cannot send
+ * FIR (FullIntraRequest is not exported) and its REMB needs the exponent/mantissa precomputed, so these are
+ * built here (the SR without werift's per-packet objects).
+ *
+ * In: {@link readRtcp} turns one RTCP packet as werift's parser delivers it on `dtlsTransport.onRtcp` (an
+ * object read as `unknown`: werift's classes are not trusted to hold what their types say) into the typed
+ * {@link RtcpFeedback} union the media layer switches over exhaustively; anything it does not act on, or
+ * cannot read, is `unknown` with a named reason. Pure.
  */
+import { normaliseNackList } from './rtcpNack.js';
 
+const PT_SR = 200;
+const PT_RR = 201;
+const PT_RTPFB = 205;
 const PT_PSFB = 206;
 
 function header(fmt: number, lengthWords: number): Uint8Array {
@@ -35,6 +46,30 @@ export function firPacket(senderSsrc: number, targetSsrc: number, seqNr: number)
   writeU32(buf, 8, 0);
   writeU32(buf, 12, targetSsrc);
   buf[16] = seqNr & 0xff;
+  return buf;
+}
+
+/**
+ * Sender Report (RFC 3550 §6.4.1) without report blocks: 28 bytes. All fields 32-bit unsigned (the caller
+ * wraps them), the NTP time 64-bit.
+ */
+export function senderReportPacket(
+  ssrc: number,
+  ntp: bigint,
+  rtpTs: number,
+  packetCount: number,
+  octetCount: number,
+): Uint8Array {
+  const buf = new Uint8Array(28);
+  const view = new DataView(buf.buffer);
+  buf[0] = 0x80; // V=2, P=0, RC=0
+  buf[1] = PT_SR;
+  view.setUint16(2, 6); // 7 words - 1
+  view.setUint32(4, ssrc >>> 0);
+  view.setBigUint64(8, BigInt.asUintN(64, ntp));
+  view.setUint32(16, rtpTs >>> 0);
+  view.setUint32(20, packetCount >>> 0);
+  view.setUint32(24, octetCount >>> 0);
   return buf;
 }
 
@@ -81,4 +116,177 @@ export function unixMsFromNtp(ntp: bigint): number {
   const secs = (raw < 2 ** 31 ? raw + 2 ** 32 : raw) - 2_208_988_800;
   const frac = Number(ntp & 0xffffffffn);
   return secs * 1000 + (frac * 1000) / 2 ** 32;
+}
+
+/** The middle 32 bits of an NTP timestamp: what a receiver report echoes as LSR (RFC 3550 §6.4.1). */
+export function lsrFromNtp(ntp: bigint): number {
+  return Number((ntp >> 16n) & 0xffffffffn);
+}
+
+/** The most report blocks read from one RR/SR (the 5-bit count field allows 31). */
+export const MAX_REPORT_BLOCKS = 31;
+/** The most FIR entries read from one FIR packet. */
+export const MAX_FIR_ENTRIES = 32;
+
+/** One reception report block (RFC 3550 §6.4.1): about our stream `ssrc`, from its receiver. */
+export interface ReportBlock {
+  readonly ssrc: number;
+  /** 8-bit fixed point (0–255 = 0–255/256). */
+  readonly fractionLost: number;
+  /** Middle 32 bits of the NTP time of our last SR it saw (0: none). */
+  readonly lsr: number;
+  /** Delay since that SR, in 1/65536 s. */
+  readonly dlsr: number;
+}
+
+/** Why an RTCP packet was not turned into feedback the SFU acts on. */
+export type RtcpDropReason =
+  /** Not an object with a numeric packet type. */
+  | 'malformed'
+  /** A packet type the SFU does not read (SDES, BYE, APP, XR, ...). */
+  | 'unsupported_type'
+  /**
+   * RTPFB/PSFB with a format the SFU does not read (e.g. transport-cc, SLI, RPSI); werift leaves `feedback`
+   * undefined for the formats it does not parse.
+   */
+  | 'unsupported_feedback'
+  /** A known format with fields missing or of the wrong type. */
+  | 'malformed_feedback';
+
+export type RtcpFeedback =
+  /** A sender report: the sender's clock, plus its report blocks about our streams (if any). */
+  | {
+      readonly kind: 'sr';
+      readonly ssrc: number;
+      readonly ntpMs: number;
+      readonly rtpTs: number;
+      readonly reports: readonly ReportBlock[];
+    }
+  /** A receiver report (or an SR whose sender info is unreadable: its blocks still count). */
+  | { readonly kind: 'rr'; readonly reports: readonly ReportBlock[] }
+  | { readonly kind: 'pli'; readonly mediaSsrc: number }
+  /** FIR: the SSRCs asked for a keyframe (at most {@link MAX_FIR_ENTRIES}). */
+  | { readonly kind: 'fir'; readonly ssrcs: readonly number[] }
+  /**
+   * Generic NACK: 16-bit sequence numbers, de-duplicated, at most MAX_NACK_SEQS (rtcpNack.ts);
+   * `mediaSsrc` undefined when the packet did not name one.
+   */
+  | { readonly kind: 'nack'; readonly mediaSsrc: number | undefined; readonly seqs: readonly number[] }
+  | { readonly kind: 'remb'; readonly bitrateBps: number }
+  | { readonly kind: 'unknown'; readonly reason: RtcpDropReason };
+
+const FMT_NACK = 1;
+const FMT_PLI = 1;
+const FMT_FIR = 4;
+const FMT_REMB = 15;
+
+type Fields = Readonly<Record<string, unknown>>;
+
+function isObject(v: unknown): v is Fields {
+  return typeof v === 'object' && v !== null;
+}
+
+function isNum(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+const unknown = (reason: RtcpDropReason): RtcpFeedback => ({ kind: 'unknown', reason });
+
+/** The readable report blocks (numeric ssrc, fractionLost, lsr, dlsr), at most {@link MAX_REPORT_BLOCKS}. */
+function reportBlocks(v: unknown): ReportBlock[] {
+  const out: ReportBlock[] = [];
+  if (!Array.isArray(v)) {
+    return out;
+  }
+  const list = v as readonly unknown[];
+  const n = Math.min(list.length, MAX_REPORT_BLOCKS);
+  for (let i = 0; i < n; i++) {
+    const b = list[i];
+    if (isObject(b) && isNum(b.ssrc) && isNum(b.fractionLost) && isNum(b.lsr) && isNum(b.dlsr)) {
+      out.push({ ssrc: b.ssrc, fractionLost: b.fractionLost, lsr: b.lsr, dlsr: b.dlsr });
+    }
+  }
+  return out;
+}
+
+function senderReport(p: Fields): RtcpFeedback {
+  const reports = reportBlocks(p.reports);
+  const info = p.senderInfo;
+  if (
+    !isNum(p.ssrc) ||
+    !isObject(info) ||
+    typeof info.ntpTimestamp !== 'bigint' ||
+    !isNum(info.rtpTimestamp)
+  ) {
+    return { kind: 'rr', reports };
+  }
+  return {
+    kind: 'sr',
+    ssrc: p.ssrc,
+    ntpMs: unixMsFromNtp(info.ntpTimestamp),
+    rtpTs: info.rtpTimestamp,
+    reports,
+  };
+}
+
+function transportFeedback(fb: Fields): RtcpFeedback {
+  if (fb.count !== FMT_NACK) {
+    return unknown('unsupported_feedback');
+  }
+  if (!Array.isArray(fb.lost)) {
+    return unknown('malformed_feedback');
+  }
+  return {
+    kind: 'nack',
+    mediaSsrc: isNum(fb.mediaSourceSsrc) ? fb.mediaSourceSsrc : undefined,
+    seqs: normaliseNackList(fb.lost),
+  };
+}
+
+function payloadFeedback(fb: Fields): RtcpFeedback {
+  switch (fb.count) {
+    case FMT_REMB: {
+      const b = fb.bitrate;
+      const bps = typeof b === 'bigint' ? Number(b) : b;
+      return isNum(bps) ? { kind: 'remb', bitrateBps: bps } : unknown('malformed_feedback');
+    }
+    case FMT_PLI:
+      return isNum(fb.mediaSsrc) ? { kind: 'pli', mediaSsrc: fb.mediaSsrc } : unknown('malformed_feedback');
+    case FMT_FIR: {
+      if (!Array.isArray(fb.fir)) {
+        return unknown('malformed_feedback');
+      }
+      const ssrcs: number[] = [];
+      for (const e of (fb.fir as readonly unknown[]).slice(0, MAX_FIR_ENTRIES)) {
+        if (isObject(e) && isNum(e.ssrc)) {
+          ssrcs.push(e.ssrc);
+        }
+      }
+      return { kind: 'fir', ssrcs };
+    }
+    default:
+      return unknown('unsupported_feedback');
+  }
+}
+
+/**
+ * One RTCP packet as werift parsed it (RtcpSrPacket, RtcpRrPacket, RtcpTransportLayerFeedback,
+ * RtcpPayloadSpecificFeedback, ...) → the feedback the SFU acts on. Never throws.
+ */
+export function readRtcp(packet: unknown): RtcpFeedback {
+  if (!isObject(packet) || !isNum(packet.type)) {
+    return unknown('malformed');
+  }
+  switch (packet.type) {
+    case PT_SR:
+      return senderReport(packet);
+    case PT_RR:
+      return { kind: 'rr', reports: reportBlocks(packet.reports) };
+    case PT_RTPFB:
+      return isObject(packet.feedback) ? transportFeedback(packet.feedback) : unknown('unsupported_feedback');
+    case PT_PSFB:
+      return isObject(packet.feedback) ? payloadFeedback(packet.feedback) : unknown('unsupported_feedback');
+    default:
+      return unknown('unsupported_type');
+  }
 }

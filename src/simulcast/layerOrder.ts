@@ -80,6 +80,14 @@ export function effectiveSize(
   if (facts.restricted !== undefined) {
     return facts.restricted;
   }
+  return declaredSizeAt(rank, count, declared);
+}
+
+/**
+ * The size the publisher's declared (top-layer) size implies for the layer at `rank` of `count`: each lower
+ * layer half of the next. Undefined without a usable declared size.
+ */
+export function declaredSizeAt(rank: number, count: number, declared: Size | undefined): Size | undefined {
   if (declared !== undefined && declared.width > 0 && declared.height > 0) {
     const div = 2 ** (count - 1 - rank);
     return { width: Math.round(declared.width / div), height: Math.round(declared.height / div) };

@@ -147,3 +147,97 @@ t.test('bad values are ignored', async (t) => {
   e.onRemb(1, 20);
   t.equal(e.estimateBps, 30_000, 'a tiny REMB is floored at 30 kbit/s');
 });
+
+t.test('probe outcome rows: what happens during and after a probe decides it', async (t) => {
+  type Ev = ['loss', number, number] | ['remb', number, number] | ['tick', number];
+  // Every row: estimate 800 kbit/s after congestion at 100; a probe to 1.7 Mbit/s starts at 2600, pads
+  // until 3200, settles until 4000, and waits for evidence until 6200.
+  const rows: [string, Ev[], (string | undefined)[], number][] = [
+    [
+      'a report after the padding, no congestion',
+      [
+        ['loss', 0.01, 3300],
+        ['tick', 4000],
+      ],
+      ['succeeded'],
+      1_700_000,
+    ],
+    [
+      'the tick before settling decides nothing',
+      [
+        ['loss', 0, 3300],
+        ['tick', 3999],
+      ],
+      [undefined],
+      800_000,
+    ],
+    [
+      'a report only during the padding: inconclusive, failed after 3 s',
+      [
+        ['loss', 0, 3100],
+        ['tick', 4000],
+        ['tick', 6199],
+        ['tick', 6200],
+      ],
+      [undefined, undefined, 'failed'],
+      800_000,
+    ],
+    [
+      'exactly 5 % loss while probing is not congestion',
+      [
+        ['loss', 0.05, 3300],
+        ['tick', 4000],
+      ],
+      ['succeeded'],
+      1_700_000,
+    ],
+    [
+      'over 5 % loss while probing: failed at once',
+      [
+        ['loss', 0.06, 3000],
+        ['tick', 4000],
+      ],
+      [undefined],
+      800_000,
+    ],
+    [
+      'a REMB drop under the send rate while probing: failed at once',
+      [
+        ['remb', 1_000_000, 2700],
+        ['remb', 500_000, 3000],
+        ['tick', 4000],
+      ],
+      [undefined],
+      800_000,
+    ],
+    [
+      'loss during the settle period: failed',
+      [
+        ['loss', 0.2, 3600],
+        ['loss', 0, 3700],
+        ['tick', 4000],
+      ],
+      [undefined],
+      800_000,
+    ],
+  ];
+  for (const [name, events, wantTicks, wantEstimate] of rows) {
+    const e = new BandwidthEstimator({ holdMs: 0 });
+    e.setSendRate(1_500_000);
+    e.onRemb(5_000_000, 0);
+    e.onRemb(800_000, 100);
+    e.startProbe(1_700_000, 2600);
+    const ticks: (string | undefined)[] = [];
+    for (const ev of events) {
+      if (ev[0] === 'loss') {
+        e.onLoss(ev[1], ev[2]);
+      } else if (ev[0] === 'remb') {
+        e.onRemb(ev[1], ev[2]);
+      } else {
+        ticks.push(e.tick(ev[1]));
+      }
+    }
+    t.strictSame(ticks, wantTicks, `${name}: outcomes`);
+    t.equal(e.estimateBps, wantEstimate, `${name}: estimate`);
+  }
+});

@@ -3,12 +3,14 @@
  * §4.3.1, draft-alvestrand-rmcat-remb §2.2), the REMB exponent/mantissa, and NTP ↔ Unix ms conversions.
  */
 import t from 'tap';
+import { RtcpSenderInfo, RtcpSrPacket } from 'werift';
 import {
   firPacket,
   ntpFromUnixMs,
   pliPacket,
   rembMantissa,
   rembPacket,
+  senderReportPacket,
   unixMsFromNtp,
 } from '../../../src/rtp/rtcpFeedback.js';
 
@@ -226,4 +228,27 @@ t.test('NTP fits its 64-bit field across the 2036 era rollover', async (t) => {
   t.ok(ntpFromUnixMs(ms) < 2n ** 64n, 'at the rollover: fits');
   t.equal(ntpFromUnixMs(ms) >> 32n, 0n, 'era 1 starts again at second 0');
   t.ok(Math.abs(unixMsFromNtp(ntpFromUnixMs(ms + 1500)) - (ms + 1500)) < 1, 'era 1 reads back as after 2036');
+});
+
+t.test('SR: 28 bytes, the same as werift writes (the SFU used its RtcpSrPacket before)', async (t) => {
+  const rows: [number, bigint, number, number, number][] = [
+    [MEDIA, ntpFromUnixMs(1_764_000_000_123), 0x1234_5678, 1000, 1_150_000],
+    [0, 0n, 0, 0, 0],
+    [0xffff_ffff, 0xffff_ffff_ffff_ffffn, 0xffff_ffff, 0xffff_ffff, 0xffff_ffff],
+  ];
+  for (const [ssrc, ntp, rtpTs, packets, octets] of rows) {
+    const ours = senderReportPacket(ssrc, ntp, rtpTs, packets, octets);
+    const theirs = new RtcpSrPacket({
+      ssrc,
+      senderInfo: new RtcpSenderInfo({
+        ntpTimestamp: ntp,
+        rtpTimestamp: rtpTs,
+        packetCount: packets,
+        octetCount: octets,
+      }),
+    }).serialize();
+    t.equal(ours.length, 28, 'length');
+    t.equal(lengthField(ours), 6, 'length field: 7 words - 1');
+    t.strictSame(Buffer.from(ours), theirs, `ssrc ${ssrc}`);
+  }
 });

@@ -1,0 +1,122 @@
+/**
+ * The RTCP side of one forwarded stream (a DownTrack's): loss recovery downstream and the stream's reports.
+ * Every video packet sent is kept (header + payload objects, never mutated afterwards) and a subscriber NACK
+ * is answered with exactly those bytes under the rules of forwarding/retransmitPolicy.ts (at most once per
+ * RTT per packet, within a budget of 90 % of the stream's own rate, so a NACK storm can at most double what
+ * the stream sends). The subscriber's report blocks give the loss fraction and — on our SRs, one a second,
+ * written here — the RTT.
+ */
+import type { RTCDtlsTransport } from 'werift';
+import { lossFraction, resendWindowMs, Retransmitter, RttEstimator } from '../forwarding/retransmitPolicy.js';
+import { SendRate } from '../forwarding/sendRate.js';
+import { lsrFromNtp, ntpFromUnixMs, senderReportPacket, type ReportBlock } from '../rtp/rtcpFeedback.js';
+import type { WireRtpHeader } from '../rtp/rtpHeader.js';
+import type { MediaCounters } from './mediaMetrics.js';
+import { sendRtcpBytes } from './rtcpSend.js';
+import { sendSrtp } from './srtpSend.js';
+
+const SR_INTERVAL_MS = 1000;
+/** RTP header bytes counted into the send rate per packet. */
+const RTP_HEADER_BYTES = 12;
+
+interface SentPacket {
+  header: WireRtpHeader;
+  payload: Buffer;
+}
+
+const payloadBytes = (p: SentPacket): number => p.payload.length;
+
+export class DownstreamRtcp {
+  readonly #counters: MediaCounters;
+  /** Sent video packets (audio is not retransmitted). */
+  readonly #rtx: Retransmitter<SentPacket> | undefined;
+  readonly #rtt = new RttEstimator();
+  readonly #rate: SendRate;
+  #lossFraction = 0;
+  #lastSrAt = 0;
+
+  constructor(video: boolean, counters: MediaCounters, now: number) {
+    this.#counters = counters;
+    this.#rate = new SendRate(now);
+    this.#rtx = video ? new Retransmitter(payloadBytes, now) : undefined;
+  }
+
+  /** Round-trip time to the subscriber from its receiver reports (undefined before one). */
+  get rttMs(): number | undefined {
+    return this.#rtt.rttMs;
+  }
+
+  /** The subscriber's last reported loss fraction for this stream (0–1). */
+  get lossFraction(): number {
+    return this.#lossFraction;
+  }
+
+  /** What this stream sends, bytes per second (last 0.5 s window). */
+  get rateBytesPerS(): number {
+    return this.#rate.bytesPerS;
+  }
+
+  /** A media packet went out with output sequence number `seq` (kept as is for retransmission). */
+  sent(seq: number, now: number, header: WireRtpHeader, payload: Buffer): void {
+    this.#rate.add(payload.length + RTP_HEADER_BYTES);
+    this.#rtx?.remember(seq, now, { header, payload });
+  }
+
+  /** Closes the send-rate window when due. */
+  tick(now: number): void {
+    this.#rate.tick(now);
+  }
+
+  /** A subscriber NACK (sequence numbers already bounded and 16-bit): resends what the rules allow. */
+  onNack(seqs: readonly number[], now: number, dtls: RTCDtlsTransport): void {
+    const rtx = this.#rtx;
+    const counters = this.#counters;
+    if (rtx === undefined) {
+      counters.retransmits.missing += seqs.length;
+      return;
+    }
+    rtx.refill(now, this.#rate.bytesPerS);
+    const windowMs = resendWindowMs(this.#rtt.rttMs);
+    for (const seq of seqs) {
+      const p = rtx.answer(seq, now, windowMs);
+      if (typeof p === 'string') {
+        counters.retransmits[p]++;
+        continue;
+      }
+      counters.retransmits.sent++;
+      counters.sends[sendSrtp(dtls, p.payload, p.header)]++;
+    }
+  }
+
+  /** A report block about this stream from the subscriber (RR or SR): loss fraction and RTT. */
+  onReport(block: ReportBlock, now: number): void {
+    this.#lossFraction = lossFraction(block.fractionLost);
+    this.#rtt.onReport(block.lsr, block.dlsr, now);
+  }
+
+  /** Whether this stream's SR is due (then it counts as sent now). */
+  takeSenderReportSlot(now: number): boolean {
+    if (now - this.#lastSrAt < SR_INTERVAL_MS) {
+      return false;
+    }
+    this.#lastSrAt = now;
+    return true;
+  }
+
+  /** Sends this stream's SR (remembered for the RTT of the reports that will echo it). */
+  sendSenderReport(
+    dtls: RTCDtlsTransport,
+    ssrc: number,
+    sr: { ntpMs: number; rtpTs: number },
+    counts: { packets: number; bytes: number },
+    now: number,
+  ): void {
+    const ntp = ntpFromUnixMs(sr.ntpMs);
+    this.#rtt.onSenderReportSent(lsrFromNtp(ntp), now);
+    sendRtcpBytes(dtls, senderReportPacket(ssrc, ntp, sr.rtpTs, counts.packets, counts.bytes));
+  }
+
+  clear(): void {
+    this.#rtx?.clear();
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The bandwidth of one subscriber connection: its estimate (forwarding/bandwidthEstimator.ts, fed from the
+ * subscriber's REMB and receiver-report loss), shared every media tick among the connection's forwarded
+ * tracks as caps on their layer choice (forwarding/allocation.ts), and the padding probes that try to lift a
+ * cap (forwarding/probePolicy.ts). The policies are pure; this class applies them to the DownTracks.
+ */
+import { sendTotals, videoCapBps } from '../forwarding/allocation.js';
+import { BandwidthEstimator } from '../forwarding/bandwidthEstimator.js';
+import { planProbe } from '../forwarding/probePolicy.js';
+import type { DownTrack } from './downTrack.js';
+import type { MediaCounters } from './mediaMetrics.js';
+
+export class SubscriberBandwidth {
+  readonly #counters: MediaCounters;
+  readonly #tickMs: number;
+  readonly #bwe = new BandwidthEstimator();
+  #changes = 0;
+  #probeTrack: DownTrack | undefined;
+
+  /** `tickMs`: how often {@link allocate} runs. */
+  constructor(counters: MediaCounters, tickMs: number) {
+    this.#counters = counters;
+    this.#tickMs = tickMs;
+  }
+
+  /** bit/s; Infinity = no limit seen. */
+  get estimateBps(): number {
+    return this.#bwe.estimateBps;
+  }
+
+  onRemb(bps: number, now: number): void {
+    this.#bwe.onRemb(bps, now);
+  }
+
+  /** The worst loss fraction (0–1) a receiver report gave for our streams. */
+  onLoss(fraction: number, now: number): void {
+    this.#bwe.onLoss(fraction, now);
+  }
+
+  /**
+   * Shares the estimate among the forwarded video tracks (evenly, after audio), which caps their layer
+   * choice; runs padding probes when a cap holds a track below the layer it asked for.
+   */
+  allocate(tracks: Iterable<DownTrack>, now: number): void {
+    const down = [...tracks].filter((d) => !d.closed);
+    if (down.length === 0) {
+      return;
+    }
+    const video = down.filter((d) => d.track.kind === 'video');
+    const totals = sendTotals(
+      down.map((d) => ({ video: d.track.kind === 'video', rateBps: d.rateBytesPerS * 8 })),
+    );
+    this.#bwe.setSendRate(totals.sendBps);
+    this.#bwe.tick(now);
+    const est = this.#bwe.estimateBps;
+    if (this.#bwe.changes !== this.#changes) {
+      this.#changes = this.#bwe.changes;
+      if (Number.isFinite(est)) {
+        this.#counters.observeEstimate(est);
+      }
+    }
+    const cap = videoCapBps(est, totals);
+    for (const d of video) {
+      d.setMaxBitrate(cap, now);
+    }
+    const plan = planProbe({
+      probingTargetBps: this.#bwe.probing?.targetBps,
+      probeActive: this.#bwe.probeActive(now),
+      sendBps: totals.sendBps,
+      tickMs: this.#tickMs,
+      video,
+      rateBps: (d) => d.rateBytesPerS * 8,
+      heldBackBps: (d) => d.heldBackLayerBitrate(),
+      mayProbe: (target) => this.#bwe.mayProbe(target, now),
+    });
+    switch (plan.kind) {
+      case 'pad':
+        if (this.#probeTrack !== undefined && !this.#probeTrack.closed) {
+          this.#probeTrack.addProbeBytes(plan.bytes);
+        }
+        return;
+      case 'start':
+        this.#bwe.startProbe(plan.targetBps, now);
+        this.#probeTrack = plan.track;
+        this.#counters.probes++;
+        return;
+      case 'idle':
+        return;
+    }
+  }
+}
