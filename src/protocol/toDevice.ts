@@ -1,6 +1,6 @@
 /**
  * Incoming to-device call events → typed values (protocol.md §4.1, §4.2, §8), and the outgoing builders
- * (re-exported from callContent.ts). Pure: never throws, no I/O.
+ * (re-exported from callContent.ts; the event types are in callEvent.ts). Pure: never throws, no I/O.
  *
  * Error codes: a missing field, a field of the wrong JSON type or one that breaks its structural rule (length,
  * range, integer, `!` prefix, the `type` of an SDP object, an empty candidates array) is `M_BAD_JSON`; a
