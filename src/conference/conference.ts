@@ -129,6 +129,17 @@ export class Conference implements ConferenceCore {
       );
   }
 
+  /** Resolves once the queue is empty, including work queued meanwhile (at most 100 rounds; shutdown, tests). */
+  async idle(): Promise<void> {
+    for (let round = 0; round < 100; round++) {
+      await this.#queue.drain();
+      await Promise.resolve();
+      if (this.#queue.pending === 0) {
+        return;
+      }
+    }
+  }
+
   /** Queues the conference's own follow-up work (timers, peer and data-channel events); errors are logged. */
   later(what: string, task: () => void | Promise<void>): void {
     void this.#queue.push(task).catch((e: unknown) => {
