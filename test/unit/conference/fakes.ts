@@ -120,6 +120,8 @@ export class FakePeer implements PeerPort {
   readonly remoteCandidates: { candidate: string }[] = [];
   readonly frames: string[] = [];
   readonly acceptedAnswers: string[] = [];
+  /** When set, adding a remote candidate fails with it (a failing task). */
+  candidateError: Error | undefined;
   rollbacks = 0;
   offers = 0;
   dcOpen = false;
@@ -199,6 +201,9 @@ export class FakePeer implements PeerPort {
   }
 
   addRemoteCandidate(c: { candidate: string }): Promise<void> {
+    if (this.candidateError !== undefined) {
+      return Promise.reject(this.candidateError);
+    }
     this.remoteCandidates.push(c);
     return Promise.resolve();
   }
