@@ -140,8 +140,12 @@ t.test('commands run one at a time, in dispatch order', async (t) => {
   const r = rig();
   const ids = idsOf('alice');
   const ref = refOf(ids);
-  // Dispatched back to back without waiting: candidates and hangup must wait for the invite's answer.
-  const results = await Promise.all([
+  let open = (): void => undefined;
+  r.media.gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  // Dispatched back to back while the invite's offer is still being applied: the others must wait for it.
+  const pending = [
     r.conf.dispatch({
       kind: 'invite',
       ids,
@@ -151,15 +155,18 @@ t.test('commands run one at a time, in dispatch order', async (t) => {
     r.conf.dispatch({ kind: 'candidates', session: ref, candidates: [{ candidate: 'candidate:1' }] }),
     r.conf.dispatch({ kind: 'hangup', session: ref }),
     r.conf.dispatch({ kind: 'candidates', session: ref, candidates: [{ candidate: 'candidate:2' }] }),
-  ]);
-  t.ok(results.every((x) => x.ok));
+  ];
+  await new Promise((resolve) => setImmediate(resolve));
   const peer = r.media.peers[0];
+  t.same(peer?.events, [], 'nothing reached the peer before its offer was applied');
+  open();
+  const results = await Promise.all(pending);
+  t.ok(results.every((x) => x.ok));
   t.same(
-    peer?.remoteCandidates.map((c) => c.candidate),
-    ['candidate:1'],
-    'the first batch reached the session; the one after the hangup found none',
+    peer?.events,
+    ['answer', 'candidate:candidate:1', 'close'],
+    'answer, then the first batch, then the hangup; the batch after the hangup found no session',
   );
-  t.ok(peer?.closed);
   t.same(
     r.signal.take().map((s) => s.type),
     ['m.call.answer', 'm.call.candidates'],

@@ -120,6 +120,10 @@ export class FakePeer implements PeerPort {
   readonly remoteCandidates: { candidate: string }[] = [];
   readonly frames: string[] = [];
   readonly acceptedAnswers: string[] = [];
+  /** What the conference did to this peer, in order (answer, candidate:<c>, close). */
+  readonly events: string[] = [];
+  /** When set, answer() waits for it (a slow peer). */
+  gate: Promise<void> | undefined;
   /** When set, adding a remote candidate fails with it (a failing task). */
   candidateError: Error | undefined;
   rollbacks = 0;
@@ -133,13 +137,15 @@ export class FakePeer implements PeerPort {
 
   constructor(readonly createdFor: string) {}
 
-  answer(offerSdp: string): Promise<string> {
+  async answer(offerSdp: string): Promise<string> {
+    await this.gate;
     if (offerSdp.includes('BAD')) {
-      return Promise.reject(new Error('unparsable offer'));
+      throw new Error('unparsable offer');
     }
     this.remoteSdp = offerSdp;
     this.#syncSources();
-    return Promise.resolve(`answer-to:${offerSdp.length}`);
+    this.events.push('answer');
+    return `answer-to:${offerSdp.length}`;
   }
 
   offer(): Promise<string> {
@@ -205,6 +211,7 @@ export class FakePeer implements PeerPort {
       return Promise.reject(this.candidateError);
     }
     this.remoteCandidates.push(c);
+    this.events.push(`candidate:${c.candidate}`);
     return Promise.resolve();
   }
 
@@ -218,6 +225,7 @@ export class FakePeer implements PeerPort {
 
   close(): Promise<void> {
     this.closed = true;
+    this.events.push('close');
     return Promise.resolve();
   }
 
@@ -276,12 +284,15 @@ export class FakePeer implements PeerPort {
 export class FakeMedia implements MediaPort {
   readonly peers: FakePeer[] = [];
   failNext = false;
+  /** Handed to every new peer (see FakePeer.gate). */
+  gate: Promise<void> | undefined;
   createPeer(offerSdp: string): FakePeer {
     if (this.failNext) {
       this.failNext = false;
       throw new Error('no port left');
     }
     const p = new FakePeer(offerSdp);
+    p.gate = this.gate;
     this.peers.push(p);
     return p;
   }
