@@ -29,9 +29,6 @@ import { snapshotFor } from './metadataView.js';
 import { Router } from './router.js';
 import { participantKey, type Session } from './session.js';
 
-export type { ConferenceServices, EndOptions } from './core.js';
-export { denyMessage } from './refusal.js';
-
 export interface ConferenceDeps extends ConferenceServices {
   /** Told (from the queue) when a session starts or ends and when the conference is empty. */
   host: ConferenceHost;

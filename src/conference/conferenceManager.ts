@@ -6,9 +6,8 @@
  */
 import { parseCallEvent, type CallEvent } from '../protocol/toDevice.js';
 import type { TimerHandle } from '../util/clock.js';
-import type { ConferenceCommand } from './commands.js';
 import { Conference } from './conference.js';
-import type { ConferenceHost, ConferenceRef, SessionRef } from './conferencePorts.js';
+import { IndexHost, sessionCommand } from './conferenceIndex.js';
 import type { ConferenceServices } from './core.js';
 import type { ConferenceMetrics } from './metrics.js';
 import type { Revocation } from './ports.js';
@@ -50,38 +49,6 @@ interface EarlyCandidates {
 }
 
 const EARLY_CANDIDATE_KEYS = 256;
-
-/** What one conference tells the manager: its sessions go into the manager's index, and when it is empty. */
-class IndexHost implements ConferenceHost {
-  conf: Conference | undefined;
-  readonly #index: Map<string, Conference>;
-  readonly #conferences: Map<string, Conference>;
-
-  constructor(index: Map<string, Conference>, conferences: Map<string, Conference>) {
-    this.#index = index;
-    this.#conferences = conferences;
-  }
-
-  sessionStarted(_c: ConferenceRef, s: SessionRef): void {
-    if (this.conf !== undefined) {
-      this.#index.set(sessionIndexKey(s.userId, s.deviceId, s.callId, s.senderSessionId), this.conf);
-    }
-  }
-
-  sessionEnded(_c: ConferenceRef, s: SessionRef): void {
-    const key = sessionIndexKey(s.userId, s.deviceId, s.callId, s.senderSessionId);
-    if (this.#index.get(key) === this.conf) {
-      this.#index.delete(key);
-    }
-  }
-
-  empty(c: ConferenceRef): void {
-    const key = JSON.stringify([c.roomId, c.confId]);
-    if (this.#conferences.get(key) === this.conf && this.conf?.size === 0) {
-      this.#conferences.delete(key);
-    }
-  }
-}
 
 export class ConferenceManager {
   readonly #d: ConferenceManagerDeps;
@@ -421,25 +388,5 @@ export class ConferenceManager {
     this.#forRoom(r.roomId, (c) => {
       void c.dispatch({ kind: 'recheck', device: { userId: r.userId, deviceId: r.deviceId } });
     });
-  }
-}
-
-/** The command for a to-device event of a live session (protocol.md §4.2). */
-function sessionCommand(sender: string, e: Exclude<CallEvent, InviteEvent>): ConferenceCommand {
-  const session: SessionRef = {
-    userId: sender,
-    deviceId: e.deviceId,
-    callId: e.callId,
-    senderSessionId: e.senderSessionId,
-  };
-  switch (e.type) {
-    case 'm.call.candidates':
-      return { kind: 'candidates', session, candidates: e.candidates };
-    case 'm.call.select_answer':
-      return { kind: 'selectAnswer', session, selectedPartyId: e.selectedPartyId };
-    case 'm.call.negotiate':
-      return { kind: 'negotiate', session, description: e.description, metadata: e.metadata ?? {} };
-    case 'm.call.hangup':
-      return { kind: 'hangup', session, ...(e.reason !== undefined ? { reason: e.reason } : {}) };
   }
 }

@@ -31,7 +31,7 @@ export interface Publication {
   /** The owner's participant key. */
   readonly owner: string;
   readonly origin: PublicationOrigin;
-  /** The published track (set when the description was applied; undefined for a non-sending m-line). */
+  /** The published track of the m-line (undefined for a non-sending one). */
   readonly source: TrackSourcePort | undefined;
 }
 
@@ -94,18 +94,25 @@ export class Router<M extends RouterMember> {
     if (m.state === 'closed') {
       return;
     }
-    const tracks = m.peer.remoteTracks();
-    const publications = tracks.map((t): Publication => ({
-      key: trackKey(t.streamId, t.trackId),
-      streamId: t.streamId,
-      trackId: t.trackId,
-      kind: t.kind,
-      mid: t.mid,
-      sending: t.sending,
-      owner: m.participant,
-      origin: SESSION_ORIGIN,
-      source: t.mid === undefined ? undefined : m.peer.publishedTrack(t.mid),
-    }));
+    const peer = m.peer;
+    const tracks = peer.remoteTracks();
+    const publications = tracks.map((t): Publication => {
+      const mid = t.mid;
+      return {
+        key: trackKey(t.streamId, t.trackId),
+        streamId: t.streamId,
+        trackId: t.trackId,
+        kind: t.kind,
+        mid,
+        sending: t.sending,
+        owner: m.participant,
+        origin: SESSION_ORIGIN,
+        // The media layer's track of the m-line, read by mid (a map lookup, no SDP) when asked.
+        get source() {
+          return mid === undefined ? undefined : peer.publishedTrack(mid);
+        },
+      };
+    });
     this.#owners.set(m.participant, { member: m, tracks, publications });
   }
 
