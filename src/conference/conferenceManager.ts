@@ -6,10 +6,13 @@
  */
 import { parseCallEvent, type CallEvent } from '../protocol/toDevice.js';
 import type { TimerHandle } from '../util/clock.js';
-import { Conference, type ConferenceServices } from './conference.js';
+import { Conference } from './conference.js';
+import { IndexHost, sessionCommand } from './conferenceIndex.js';
+import type { ConferenceServices } from './core.js';
+import type { ConferenceMetrics } from './metrics.js';
 import type { Revocation } from './ports.js';
 import { sendRefusal, type CallAddress } from './refusal.js';
-import { participantKey, sessionIndexKey, type Session, type SessionIds } from './session.js';
+import { participantKey, sessionIndexKey, type SessionIds } from './session.js';
 
 /** The change stream of the membership module. */
 export interface MembershipChanges {
@@ -19,6 +22,7 @@ export interface MembershipChanges {
 }
 
 export interface ConferenceManagerDeps extends ConferenceServices {
+  metrics: ConferenceMetrics;
   changes: MembershipChanges;
   membershipWaitMs: number;
 }
@@ -49,10 +53,12 @@ const EARLY_CANDIDATE_KEYS = 256;
 export class ConferenceManager {
   readonly #d: ConferenceManagerDeps;
   readonly #conferences = new Map<string, Conference>();
-  readonly #index = new Map<string, { conf: Conference; session: Session }>();
+  /** sessionIndexKey → the conference holding that session. */
+  readonly #index = new Map<string, Conference>();
   readonly #held = new Map<string, HeldInvite>();
   readonly #early = new Map<string, EarlyCandidates>();
   #closed = false;
+  #instances = 0;
 
   constructor(deps: ConferenceManagerDeps) {
     this.#d = deps;
@@ -61,13 +67,13 @@ export class ConferenceManager {
       this.#onRevoked(r);
     });
     deps.changes.on('terminated', (t) => {
-      this.#forRoom(t.roomId, (c) => void c.run('terminated', () => c.recheck(() => true)));
+      this.#forRoom(t.roomId, (c) => void c.dispatch({ kind: 'recheck' }));
     });
     deps.changes.on('changed', (roomId) => {
       this.#retryHeld();
       if (roomId !== undefined) {
         // e.g. a format (a) membership whose session_id changed (protocol.md §3.1).
-        this.#forRoom(roomId, (c) => void c.run('state changed', () => c.recheck(() => true)));
+        this.#forRoom(roomId, (c) => void c.dispatch({ kind: 'recheck' }));
       }
     });
   }
@@ -114,21 +120,7 @@ export class ConferenceManager {
       this.#onNoSession(ev.sender, e);
       return;
     }
-    const { conf, session } = found;
-    switch (e.type) {
-      case 'm.call.candidates':
-        void conf.run('candidates', () => conf.candidates(session, e.candidates));
-        return;
-      case 'm.call.select_answer':
-        void conf.run('select_answer', () => conf.selectAnswer(session, e.selectedPartyId));
-        return;
-      case 'm.call.negotiate':
-        void conf.run('negotiate', () => conf.negotiate(session, e.description, e.metadata ?? {}));
-        return;
-      case 'm.call.hangup':
-        void conf.run('hangup', () => conf.remoteHangup(session, e.reason));
-        return;
-    }
+    void found.dispatch(sessionCommand(ev.sender, e));
   }
 
   /** Hangs up every session (user_hangup) and stops; idempotent. */
@@ -146,7 +138,7 @@ export class ConferenceManager {
     }
     this.#early.clear();
     await Promise.all(
-      [...this.#conferences.values()].map((c) => c.run('shutdown', () => c.closeAll('shutdown'))),
+      [...this.#conferences.values()].map((c) => c.dispatch({ kind: 'shutdown', reason: 'shutdown' })),
     );
   }
 
@@ -175,7 +167,7 @@ export class ConferenceManager {
         this.#dispatchInvite(res.roomId, sender, e, this.#takeEarly(sender, e));
         return;
       case 'ambiguous':
-        this.#d.metrics.invites.inc({ result: 'refused' });
+        this.#d.metrics.invite('refused');
         this.#refuse(this.#address(sender, e), 'M_INVALID_PARAM', 'ambiguous room, send room_id');
         return;
       case 'none': {
@@ -184,7 +176,7 @@ export class ConferenceManager {
             return;
           }
           this.#held.delete(pkey);
-          this.#d.metrics.invites.inc({ result: 'refused' });
+          this.#d.metrics.invite('refused');
           this.#d.log.info(
             { userId: sender, deviceId: e.deviceId, confId: e.confId },
             'invite refused: no membership',
@@ -220,7 +212,7 @@ export class ConferenceManager {
       if (res.kind === 'room') {
         this.#dispatchInvite(res.roomId, h.sender, h.event, h.candidates);
       } else {
-        this.#d.metrics.invites.inc({ result: 'refused' });
+        this.#d.metrics.invite('refused');
         this.#refuse(this.#address(h.sender, h.event), 'M_INVALID_PARAM', 'ambiguous room, send room_id');
       }
     }
@@ -237,20 +229,8 @@ export class ConferenceManager {
       roomId,
       confId: e.confId,
     };
-    void conf.run('invite', async () => {
-      await conf.invite(ids, e.sdp, e.metadata);
-      if (conf.size === 0) {
-        // Refused and nobody else here: do not keep an empty conference around.
-        this.#prune(conf);
-        return;
-      }
-      if (candidates.length > 0) {
-        const found = this.#index.get(sessionIndexKey(sender, e.deviceId, e.callId, e.senderSessionId));
-        if (found !== undefined) {
-          await conf.candidates(found.session, candidates);
-        }
-      }
-    });
+    // A refused invite that leaves the conference empty drops it (ConferenceHost.empty).
+    void conf.dispatch({ kind: 'invite', ids, sdp: e.sdp, metadata: e.metadata, candidates });
   }
 
   // --- other events -------------------------------------------------------------------------
@@ -334,19 +314,23 @@ export class ConferenceManager {
       'malformed call event refused',
     );
     if (ev.type === 'm.call.invite') {
-      this.#d.metrics.invites.inc({ result: 'refused' });
+      this.#d.metrics.invite('refused');
     }
     // A malformed event for a live session ends it: the client will see the hangup anyway.
     if (r.senderSessionId !== undefined) {
       const found = this.#index.get(sessionIndexKey(ev.sender, r.deviceId, r.callId, r.senderSessionId));
       if (found !== undefined) {
-        const { conf, session } = found;
-        void conf.run('malformed event', () =>
-          conf.end(session, 'malformed_event', {
-            notify: 'unknown_error',
-            error: { errcode: parsed.errcode, error: parsed.error },
-          }),
-        );
+        void found.dispatch({
+          kind: 'malformed',
+          session: {
+            userId: ev.sender,
+            deviceId: r.deviceId,
+            callId: r.callId,
+            senderSessionId: r.senderSessionId,
+          },
+          errcode: parsed.errcode,
+          error: parsed.error,
+        });
         return;
       }
     }
@@ -384,31 +368,12 @@ export class ConferenceManager {
     let conf = this.#conferences.get(key);
     if (conf === undefined || conf.closed) {
       const { changes: _changes, membershipWaitMs: _wait, ...services } = this.#d;
-      const created: Conference = new Conference(roomId, confId, {
-        ...services,
-        onSessionStart: (s) => this.#index.set(s.indexKey, { conf: created, session: s }),
-        onSessionEnd: (s) => {
-          if (this.#index.get(s.indexKey)?.session === s) {
-            this.#index.delete(s.indexKey);
-          }
-        },
-        onEmpty: () => {
-          if (this.#conferences.get(key) === created) {
-            this.#conferences.delete(key);
-          }
-        },
-      });
-      conf = created;
+      const host = new IndexHost(this.#index, this.#conferences);
+      conf = new Conference(roomId, confId, { ...services, host, instance: ++this.#instances });
+      host.conf = conf;
       this.#conferences.set(key, conf);
     }
     return conf;
-  }
-
-  #prune(conf: Conference): void {
-    const key = JSON.stringify([conf.roomId, conf.confId]);
-    if (this.#conferences.get(key) === conf && conf.size === 0) {
-      this.#conferences.delete(key);
-    }
   }
 
   #forRoom(roomId: string, fn: (c: Conference) => void): void {
@@ -421,9 +386,7 @@ export class ConferenceManager {
 
   #onRevoked(r: Revocation): void {
     this.#forRoom(r.roomId, (c) => {
-      void c.run('revoked', () =>
-        c.recheck((s) => s.ids.userId === r.userId && s.ids.deviceId === r.deviceId),
-      );
+      void c.dispatch({ kind: 'recheck', device: { userId: r.userId, deviceId: r.deviceId } });
     });
   }
 }

@@ -1,7 +1,12 @@
-/** Conference-layer metrics: sessions, invites by result, ICE connect time, dropped signalling events. */
+/**
+ * Conference-layer metrics: sessions, invites by result, ICE connect time, dropped signalling events. Conferences
+ * see them through ConferenceMetricsPort (methods, no prom-client types).
+ */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Dialect } from '../protocol/dc/types.js';
+import type { ConferenceMetricsPort, InviteResult, RenegotiationInitiator } from './conferencePorts.js';
 
-export class ConferenceMetrics {
+export class ConferenceMetrics implements ConferenceMetricsPort {
   readonly invites: Counter<'result'>;
   readonly iceConnectSeconds: Histogram;
   readonly signallingIgnored: Counter<'reason'>;
@@ -60,5 +65,27 @@ export class ConferenceMetrics {
 
   setSessionCounter(fn: () => number): void {
     this.#sessions = fn;
+  }
+
+  // --- ConferenceMetricsPort -------------------------------------------------------------------
+
+  invite(result: InviteResult): void {
+    this.invites.inc({ result });
+  }
+
+  sessionEnded(reason: string): void {
+    this.sessionsEnded.inc({ reason });
+  }
+
+  iceConnected(seconds: number): void {
+    this.iceConnectSeconds.observe(seconds);
+  }
+
+  dcMessage(dialect: Dialect | 'unknown', kind: string, result: 'ok' | 'error'): void {
+    this.dcMessages.inc({ dialect, kind, result });
+  }
+
+  renegotiation(initiator: RenegotiationInitiator, result: string): void {
+    this.renegotiations.inc({ initiator, result });
   }
 }

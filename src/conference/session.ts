@@ -2,10 +2,8 @@
  * A participant's current call in one conference: its identifiers (protocol.md §4.3 key and the fields
  * every reply must echo) and its peer connection. The Conference owns it and drives its lifecycle.
  */
-import type { DownTrack } from '../media/downTrack.js';
-import type { Peer } from '../media/peer.js';
 import type { StreamMetadata } from '../protocol/dc/types.js';
-import type { RTCRtpTransceiver } from 'werift';
+import type { ForwardedTrackPort, ForwardingSlot, PeerPort } from './conferencePorts.js';
 import type { DcChannel } from './dcChannel.js';
 import type { Negotiator } from './negotiator.js';
 
@@ -14,11 +12,11 @@ export interface Subscription {
   readonly streamId: string;
   readonly trackId: string;
   readonly kind: 'audio' | 'video';
-  readonly transceiver: RTCRtpTransceiver;
+  readonly transceiver: ForwardingSlot;
   width: number;
   height: number;
   /** The media forwarding into the transceiver (undefined if the published track could not be found). */
-  downTrack: DownTrack | undefined;
+  downTrack: ForwardedTrackPort | undefined;
 }
 
 export function trackKey(streamId: string, trackId: string): string {
@@ -52,7 +50,7 @@ export function sessionIndexKey(
 
 export class Session {
   readonly ids: SessionIds;
-  readonly peer: Peer;
+  readonly peer: PeerPort;
   readonly createdAt: number;
   state: SessionState = 'answering';
   answeredAt: number | undefined;
@@ -70,7 +68,7 @@ export class Session {
   readonly sentCandidates = new Set<string>();
   connectedAt: number | undefined;
 
-  constructor(ids: SessionIds, peer: Peer, now: number) {
+  constructor(ids: SessionIds, peer: PeerPort, now: number) {
     this.ids = ids;
     this.peer = peer;
     this.createdAt = now;
@@ -78,10 +76,6 @@ export class Session {
 
   get participant(): string {
     return participantKey(this.ids.userId, this.ids.deviceId);
-  }
-
-  get indexKey(): string {
-    return sessionIndexKey(this.ids.userId, this.ids.deviceId, this.ids.callId, this.ids.senderSessionId);
   }
 
   /** Log bindings (the conference's logger already carries roomId and confId). */

@@ -1,0 +1,221 @@
+/**
+ * The data-channel operations of one conference (protocol.md §5.2), both dialects: subscribe / unsubscribe /
+ * track_subscription, publish / offer / B negotiate offer (client offers, with glare handling of §5.4),
+ * unpublish, answer, metadata, alive and connect; replies `ack` / `error` with the errcodes of §5.3. Messages
+ * arrive parsed (DcChannel) and run on the conference's queue, one at a time in arrival order.
+ */
+import { mergeMetadata } from '../protocol/dc/metadata.js';
+import type { DcMessage, StreamMetadata } from '../protocol/dc/types.js';
+import { toError } from '../util/errors.js';
+import type { ConferenceCore } from './core.js';
+import type { SubscribeRequest, TrackRef } from './router.js';
+import type { Session } from './session.js';
+
+export class DcOps {
+  readonly #c: ConferenceCore;
+
+  constructor(core: ConferenceCore) {
+    this.#c = core;
+  }
+
+  async handle(s: Session, msg: DcMessage): Promise<void> {
+    const dc = s.dc;
+    if (s.state === 'closed' || dc === undefined) {
+      return;
+    }
+    switch (msg.kind) {
+      case 'alive':
+        dc.ack(msg.id);
+        return;
+      case 'metadata':
+        s.metadata = mergeMetadata(s.metadata, msg.metadata, {
+          user_id: s.ids.userId,
+          device_id: s.ids.deviceId,
+        });
+        dc.ack(msg.id);
+        this.#c.broadcastMetadata(s);
+        return;
+      case 'connect':
+        this.#connect(s, msg.id, msg.foci);
+        return;
+      case 'subscribe':
+        await this.#subscribe(s, msg.id, [], msg.tracks);
+        return;
+      case 'unsubscribe':
+        await this.#subscribe(s, msg.id, msg.tracks, []);
+        return;
+      case 'track_subscription':
+        await this.#subscribe(s, undefined, msg.unsubscribe, msg.subscribe);
+        return;
+      case 'publish':
+      case 'offer':
+        await this.#clientOffer(s, msg.id, msg.sdp, msg.metadata);
+        return;
+      case 'unpublish':
+        dropPublished(s, msg.tracks);
+        if (msg.sdp !== undefined) {
+          await this.#clientOffer(s, msg.id, msg.sdp, undefined);
+        } else {
+          dc.ack(msg.id);
+          this.#c.broadcastMetadata(s);
+          await this.#c.router.prune();
+        }
+        return;
+      case 'answer':
+        await this.#answer(s, msg.id, msg.sdp);
+        return;
+      case 'ack':
+      case 'ping':
+      case 'error':
+      case 'active_speaker':
+        // Server-to-client kinds: the parser refuses them from clients.
+        return;
+    }
+  }
+
+  #connect(
+    s: Session,
+    id: string | undefined,
+    foci: readonly { user_id: string; device_id: string }[],
+  ): void {
+    const { oracle, clock } = this.#c.services;
+    const named = oracle.fociInUse(this.#c.roomId, this.#c.confId, clock.now());
+    const unknown = foci.filter(
+      (f) => !named.some((n) => n.user_id === f.user_id && n.device_id === f.device_id),
+    );
+    if (unknown.length > 0) {
+      s.dc?.error(
+        id,
+        'M_FORBIDDEN',
+        `no live member of this conference names ${unknown.map((f) => `${f.user_id}/${f.device_id}`).join(', ')}`,
+      );
+    } else {
+      s.dc?.error(id, 'M_UNRECOGNIZED', 'cascading (connect) is not implemented by this SFU yet');
+    }
+  }
+
+  /** Applies unsubscribes, then subscribes (§5.2); acks or reports the failed entries; offers if m-lines changed. */
+  async #subscribe(
+    s: Session,
+    id: string | undefined,
+    stop: readonly TrackRef[],
+    start: readonly SubscribeRequest[],
+  ): Promise<void> {
+    const dc = s.dc;
+    if (dc === undefined) {
+      return;
+    }
+    const r = this.#c.router.subscribe(s, stop, start);
+    if (r.own.length > 0) {
+      dc.error(id, 'M_INVALID_PARAM', 'cannot subscribe to your own tracks', r.own);
+    } else if (r.notFound.length > 0) {
+      dc.error(
+        id,
+        'M_NOT_FOUND',
+        `unknown track ${r.notFound.map((f) => f.track_id).join(', ')}`,
+        r.notFound,
+      );
+    } else {
+      dc.ack(id);
+    }
+    if (r.changed) {
+      await s.negotiator?.request();
+    }
+  }
+
+  /** A client offer (publish, renegotiation, B negotiate): glare rollback, metadata first, answer, re-offer. */
+  async #clientOffer(
+    s: Session,
+    id: string | undefined,
+    sdp: string,
+    metadata: StreamMetadata | undefined,
+  ): Promise<void> {
+    const dc = s.dc;
+    const negotiator = s.negotiator;
+    if (dc === undefined || negotiator === undefined) {
+      return;
+    }
+    const { metrics } = this.#c.services;
+    const taken = this.#c.router.takenTrack(s, sdp);
+    if (taken !== undefined) {
+      dc.error(
+        id,
+        'M_INVALID_PARAM',
+        `track ${taken.trackId} of stream ${taken.streamId} is already published by someone else`,
+        [{ stream_id: taken.streamId, track_id: taken.trackId }],
+      );
+      return;
+    }
+    if (await negotiator.beforeClientOffer()) {
+      metrics.renegotiation('sfu', 'rolled_back');
+    }
+    if (metadata !== undefined) {
+      s.metadata = mergeMetadata(s.metadata, metadata, { user_id: s.ids.userId, device_id: s.ids.deviceId });
+    }
+    let answer: string;
+    try {
+      answer = await s.peer.answer(sdp);
+    } catch (e) {
+      this.#c.router.sync(s);
+      metrics.renegotiation('client', 'failed');
+      dc.error(id, 'M_INVALID_PARAM', `the offer could not be applied: ${toError(e).message}`);
+      await negotiator.afterClientOffer();
+      return;
+    }
+    this.#c.router.sync(s);
+    metrics.renegotiation('client', 'answered');
+    dc.send({
+      kind: 'answer',
+      ...(id !== undefined ? { id } : {}),
+      sdp: answer,
+      metadata: this.#c.metadataFor(s),
+    });
+    this.#c.broadcastMetadata(s);
+    await this.#c.router.prune();
+    await negotiator.afterClientOffer();
+  }
+
+  /** The client's answer to an SFU offer (§5.4: a late or stale one is refused in A, logged in B). */
+  async #answer(s: Session, id: string | undefined, sdp: string): Promise<void> {
+    const dc = s.dc;
+    const negotiator = s.negotiator;
+    if (dc === undefined || negotiator === undefined) {
+      return;
+    }
+    const { metrics } = this.#c.services;
+    let result;
+    try {
+      result = await negotiator.answer(id, sdp);
+    } catch (e) {
+      metrics.renegotiation('sfu', 'failed');
+      dc.error(id, 'M_INVALID_PARAM', `the answer could not be applied: ${toError(e).message}`);
+      return;
+    }
+    if (result === 'applied') {
+      metrics.renegotiation('sfu', 'answered');
+    } else if (dc.dialect === 'A') {
+      dc.error(
+        id,
+        'M_INVALID_PARAM',
+        result === 'no_offer' ? 'no SFU offer is pending' : 'answer to a stale offer',
+      );
+    } else {
+      this.#c.log.debug({ ...s.logFields, result }, 'late answer discarded');
+    }
+  }
+}
+
+/** Removes stopped tracks from a publisher's metadata (unpublish). */
+function dropPublished(s: Session, tracks: readonly TrackRef[]): void {
+  const next: StreamMetadata = structuredClone(s.metadata);
+  for (const t of tracks) {
+    const stream = next[t.streamId];
+    if (stream?.tracks !== undefined) {
+      Reflect.deleteProperty(stream.tracks, t.trackId);
+      if (Object.keys(stream.tracks).length === 0) {
+        Reflect.deleteProperty(next, t.streamId);
+      }
+    }
+  }
+  s.metadata = next;
+}

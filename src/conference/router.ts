@@ -1,0 +1,306 @@
+/**
+ * The conference's routing of tracks (protocol.md §6, §7): a registry of publications — each
+ * `(stream_id, track_id)` a publisher's applied description carries, with its owner, its origin (a session
+ * today; a link's trunk once cascading lands, §8) and its source (the published track) — and of every
+ * session's subscriptions. Publications are registered when a remote description is applied (`sync`) and
+ * dropped when the publisher leaves (`remove`), so lookups (forwarding, the 100 ms speaker tick, metadata
+ * snapshots) never parse SDP. Runs inside the conference's queue like everything else in it.
+ */
+import type { Logger } from 'pino';
+import type { StreamMetadata } from '../protocol/dc/types.js';
+import { remoteMediaTracks, type RemoteMediaTrack } from '../protocol/sdp.js';
+import type { Clock } from '../util/clock.js';
+import type { SpeakerSource } from './activeSpeaker.js';
+import type { PeerPort, TrackSourcePort } from './conferencePorts.js';
+import { snapshotFor, type Publisher } from './metadataView.js';
+import { trackKey, type SessionState, type Subscription } from './session.js';
+
+/** Where a publication's media comes from: a client's session, or (cascading, §8) a link's trunk. */
+export type PublicationOrigin =
+  { readonly kind: 'session' } | { readonly kind: 'link'; readonly link: string };
+
+export interface Publication {
+  /** trackKey(streamId, trackId). */
+  readonly key: string;
+  readonly streamId: string;
+  readonly trackId: string;
+  readonly kind: 'audio' | 'video';
+  readonly mid: string | undefined;
+  /** The m-line sends (a stopped or recvonly one still names its ids, and keeps them taken). */
+  readonly sending: boolean;
+  /** The owner's participant key. */
+  readonly owner: string;
+  readonly origin: PublicationOrigin;
+  /** The published track of the m-line (undefined for a non-sending one). */
+  readonly source: TrackSourcePort | undefined;
+}
+
+/** What the router needs of a session (Session implements it). */
+export interface RouterMember {
+  readonly participant: string;
+  readonly ids: { readonly userId: string; readonly deviceId: string };
+  readonly createdAt: number;
+  readonly metadata: StreamMetadata;
+  readonly state: SessionState;
+  readonly peer: PeerPort;
+  readonly subscriptions: Map<string, Subscription>;
+  readonly negotiator: { request(): Promise<void> } | undefined;
+  readonly logFields: Record<string, string>;
+}
+
+export interface RouterDeps<M extends RouterMember> {
+  clock: Clock;
+  log: Logger;
+  /** The conference's live sessions, in the order they started. */
+  sessions(): readonly M[];
+  /** A forwarded track ended on its own (the conference queues a prune). */
+  forwardEnded(): void;
+}
+
+export type TrackRef = { readonly streamId: string; readonly trackId: string };
+export type SubscribeRequest = TrackRef & { readonly width?: number; readonly height?: number };
+export type TrackId = { stream_id: string; track_id: string };
+
+export interface SubscribeOutcome {
+  /** m-lines were added or released: the subscriber needs an SFU offer. */
+  changed: boolean;
+  /** Requested tracks that are not available to this subscriber (§5.2: M_NOT_FOUND). */
+  notFound: TrackId[];
+  /** Requested tracks the subscriber publishes itself (§5.3: M_INVALID_PARAM). */
+  own: TrackId[];
+}
+
+interface OwnerEntry<M> {
+  readonly member: M;
+  readonly tracks: readonly RemoteMediaTrack[];
+  readonly publications: readonly Publication[];
+}
+
+const SESSION_ORIGIN: PublicationOrigin = { kind: 'session' };
+
+export class Router<M extends RouterMember> {
+  readonly #d: RouterDeps<M>;
+  /** By owner participant key, in registration order. */
+  readonly #owners = new Map<string, OwnerEntry<M>>();
+
+  constructor(deps: RouterDeps<M>) {
+    this.#d = deps;
+  }
+
+  // --- publications -----------------------------------------------------------------------------
+
+  /** Registers what `m`'s current remote description publishes (call after every applied description). */
+  sync(m: M): void {
+    if (m.state === 'closed') {
+      return;
+    }
+    const peer = m.peer;
+    const tracks = peer.remoteTracks();
+    const publications = tracks.map((t): Publication => {
+      const mid = t.mid;
+      return {
+        key: trackKey(t.streamId, t.trackId),
+        streamId: t.streamId,
+        trackId: t.trackId,
+        kind: t.kind,
+        mid,
+        sending: t.sending,
+        owner: m.participant,
+        origin: SESSION_ORIGIN,
+        // The media layer's track of the m-line, read by mid (a map lookup, no SDP) when asked.
+        get source() {
+          return mid === undefined ? undefined : peer.publishedTrack(mid);
+        },
+      };
+    });
+    this.#owners.set(m.participant, { member: m, tracks, publications });
+  }
+
+  /** Drops the publications of `m` (it left). */
+  remove(m: M): void {
+    if (this.#owners.get(m.participant)?.member === m) {
+      this.#owners.delete(m.participant);
+    }
+  }
+
+  /** The publications of `m` (empty once it closed). */
+  publicationsOf(m: M): readonly Publication[] {
+    const e = this.#owners.get(m.participant);
+    return e?.member !== m || m.state === 'closed' ? [] : e.publications;
+  }
+
+  /** Every session as a publisher for metadata snapshots (protocol.md §6). */
+  publishers(): Publisher[] {
+    return this.#d.sessions().map((x) => {
+      const e = this.#owners.get(x.participant);
+      return {
+        key: x.participant,
+        owner: { user_id: x.ids.userId, device_id: x.ids.deviceId },
+        since: x.createdAt,
+        metadata: x.metadata,
+        tracks: x.state === 'closed' || e?.member !== x ? [] : e.tracks,
+      };
+    });
+  }
+
+  /** The stream metadata of the other participants available to `m`. */
+  availableTo(m: M): StreamMetadata {
+    return snapshotFor(m.participant, this.publishers());
+  }
+
+  /** The sending publication of `(streamId, trackId)` with a source, owned by a live session other than `except`. */
+  find(streamId: string, trackId: string, except?: M): Publication | undefined {
+    const key = trackKey(streamId, trackId);
+    for (const x of this.#d.sessions()) {
+      if (x === except || x.state === 'closed') {
+        continue;
+      }
+      const p = this.publicationsOf(x).find((q) => q.key === key && q.sending);
+      if (p?.source !== undefined) {
+        return p;
+      }
+    }
+    return undefined;
+  }
+
+  /** A `(stream_id, track_id)` that `sdp` sends and another session already publishes (§6: the first keeps it). */
+  takenTrack(m: M, sdp: string): TrackRef | undefined {
+    const others = this.#d.sessions().filter((x) => x !== m);
+    for (const t of remoteMediaTracks(sdp)) {
+      const key = trackKey(t.streamId, t.trackId);
+      if (t.sending && others.some((x) => this.publicationsOf(x).some((p) => p.key === key))) {
+        return { streamId: t.streamId, trackId: t.trackId };
+      }
+    }
+    return undefined;
+  }
+
+  /** Mute flags and declared sizes from a publisher's metadata reach its published tracks (layer choice). */
+  applyPublisherState(m: M): void {
+    for (const p of this.publicationsOf(m)) {
+      if (p.source === undefined) {
+        continue;
+      }
+      const stream = m.metadata[p.streamId];
+      p.source.setMuted(p.kind === 'video' ? stream?.video_muted === true : stream?.audio_muted === true);
+      const info = stream?.tracks?.[p.trackId];
+      const w = info?.width ?? 0;
+      const h = info?.height ?? 0;
+      p.source.setDeclaredSize(w > 0 && h > 0 ? { width: w, height: h } : undefined);
+    }
+  }
+
+  /** Every published audio track, for the active-speaker detector. */
+  speakerSources(): SpeakerSource[] {
+    const out: SpeakerSource[] = [];
+    for (const x of this.#d.sessions()) {
+      for (const p of this.publicationsOf(x)) {
+        const source = p.kind === 'audio' ? p.source : undefined;
+        if (source === undefined) {
+          continue;
+        }
+        out.push({
+          key: `${x.participant}|${p.streamId}`,
+          speaker: { user_id: x.ids.userId, device_id: x.ids.deviceId, stream_id: p.streamId },
+          muted: x.metadata[p.streamId]?.audio_muted === true,
+          take: () => source.takeLoudness(),
+        });
+      }
+    }
+    return out;
+  }
+
+  // --- subscriptions ----------------------------------------------------------------------------
+
+  /** Applies unsubscribes, then subscribes (§5.2); a resize only re-picks the layer. */
+  subscribe(s: M, stop: readonly TrackRef[], start: readonly SubscribeRequest[]): SubscribeOutcome {
+    const out: SubscribeOutcome = { changed: false, notFound: [], own: [] };
+    for (const t of stop) {
+      const key = trackKey(t.streamId, t.trackId);
+      const sub = s.subscriptions.get(key);
+      if (sub !== undefined) {
+        this.release(s, key, sub);
+        out.changed = true;
+      }
+    }
+    const available = this.availableTo(s);
+    const own = this.publicationsOf(s);
+    for (const t of start) {
+      const key = trackKey(t.streamId, t.trackId);
+      const existing = s.subscriptions.get(key);
+      if (existing !== undefined) {
+        existing.width = t.width ?? 0;
+        existing.height = t.height ?? 0; // no renegotiation
+        existing.downTrack?.setRequested(existing.width, existing.height, this.#d.clock.now());
+        continue;
+      }
+      if (own.some((o) => o.key === key)) {
+        out.own.push({ stream_id: t.streamId, track_id: t.trackId });
+        continue;
+      }
+      const kind = available[t.streamId]?.tracks?.[t.trackId]?.kind;
+      if (kind === undefined) {
+        out.notFound.push({ stream_id: t.streamId, track_id: t.trackId });
+        continue;
+      }
+      const sub: Subscription = {
+        streamId: t.streamId,
+        trackId: t.trackId,
+        kind,
+        transceiver: s.peer.addForwardingTransceiver(kind, t.streamId, t.trackId),
+        width: t.width ?? 0,
+        height: t.height ?? 0,
+        downTrack: undefined,
+      };
+      s.subscriptions.set(key, sub);
+      this.#forward(s, sub);
+      out.changed = true;
+    }
+    return out;
+  }
+
+  /** Stops one subscription: its forwarding ends and its m-line goes inactive (kept for reuse). */
+  release(s: M, key: string, sub: Subscription): void {
+    if (sub.downTrack !== undefined) {
+      s.peer.stopForwarding(sub.downTrack);
+      sub.downTrack = undefined;
+    }
+    s.peer.releaseForwardingTransceiver(sub.transceiver);
+    s.subscriptions.delete(key);
+  }
+
+  /** Forwarded tracks that are no longer available end; each subscriber that lost one gets an SFU offer. */
+  async prune(): Promise<void> {
+    const publishers = this.publishers();
+    for (const x of this.#d.sessions()) {
+      const available = snapshotFor(x.participant, publishers);
+      let changed = false;
+      for (const [key, sub] of x.subscriptions) {
+        if (available[sub.streamId]?.tracks?.[sub.trackId] === undefined || sub.downTrack?.closed === true) {
+          this.release(x, key, sub);
+          changed = true;
+        }
+      }
+      if (changed) {
+        await x.negotiator?.request();
+      }
+    }
+  }
+
+  /** Connects a new subscription to the publisher's track (the media path of protocol.md §7). */
+  #forward(s: M, sub: Subscription): void {
+    const source = this.find(sub.streamId, sub.trackId, s)?.source;
+    if (source === undefined) {
+      this.#d.log.warn(
+        { ...s.logFields, streamId: sub.streamId, trackId: sub.trackId },
+        'no published track to forward',
+      );
+      return;
+    }
+    const dt = s.peer.forward(sub.transceiver, source, sub.width, sub.height);
+    dt.onEnded = () => {
+      this.#d.forwardEnded();
+    };
+    sub.downTrack = dt;
+  }
+}
