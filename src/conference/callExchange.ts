@@ -63,7 +63,7 @@ export class CallExchange {
     }
     if (existing !== undefined) {
       metrics.invite('replaced');
-      await this.#c.end(existing, 'replaced', { notify: 'user_hangup' });
+      await this.#c.end(existing, 'replaced', { notify: 'user_hangup', replacing: true });
     }
     if (this.#c.size >= limits.max_participants) {
       metrics.invite('refused');

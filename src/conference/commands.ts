@@ -13,15 +13,17 @@ export interface CandidateInit {
   readonly usernameFragment?: string;
 }
 
+/** An authorized-room invite (§4.3); `candidates` that arrived before it are added after the answer. */
+export interface InviteCommand {
+  readonly kind: 'invite';
+  readonly ids: SessionIds;
+  readonly sdp: string;
+  readonly metadata: Record<string, unknown>;
+  readonly candidates?: readonly CandidateInit[];
+}
+
 export type ConferenceCommand =
-  /** An authorized-room invite (§4.3); `candidates` that arrived before it are added after the answer. */
-  | {
-      readonly kind: 'invite';
-      readonly ids: SessionIds;
-      readonly sdp: string;
-      readonly metadata: Record<string, unknown>;
-      readonly candidates?: readonly CandidateInit[];
-    }
+  | InviteCommand
   | {
       readonly kind: 'candidates';
       readonly session: SessionRef;

@@ -18,7 +18,8 @@ import {
   type CommandResult,
   type ConferenceCommand,
 } from './commands.js';
-import type { ConferenceHost, ConferenceRef, SessionRef } from './conferencePorts.js';
+import type { ConferenceRef, SessionRef } from './conferencePorts.js';
+import type { ConferenceHost } from './host.js';
 import type { ConferenceCore, ConferenceServices, EndOptions } from './core.js';
 import { DcChannel } from './dcChannel.js';
 import { DcOps } from './dcOps.js';
@@ -147,10 +148,15 @@ export class Conference implements ConferenceCore {
   async #execute(cmd: ConferenceCommand): Promise<void> {
     switch (cmd.kind) {
       case 'invite':
+        if (this.#closed) {
+          // Queued before the conference emptied and closed: the owner hands it to the current conference.
+          await this.#host.reroute(cmd);
+          return;
+        }
         await this.#calls.invite(cmd.ids, cmd.sdp, cmd.metadata);
         if (this.size === 0) {
-          // Refused and nobody else here: the owner need not keep an empty conference around.
-          this.#host.empty(this.ref);
+          // Refused (or a replacement that did not start) and nobody else here: close.
+          this.#close();
           return;
         }
         if (cmd.candidates !== undefined && cmd.candidates.length > 0) {
@@ -272,11 +278,19 @@ export class Conference implements ConferenceCore {
       { ...s.logFields, reason, hangup: opts.notify, durationMs: clock.now() - s.createdAt },
       'session ended',
     );
-    if (this.#sessions.size === 0) {
-      this.#closed = true;
-      this.#speaker.stop();
-      this.#host.empty(this.ref);
+    if (this.#sessions.size === 0 && opts.replacing !== true) {
+      this.#close();
     }
+  }
+
+  /** No session is left: stop the speaker timer and let the owner forget this conference. */
+  #close(): void {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    this.#speaker.stop();
+    this.#host.empty(this.ref);
   }
 
   dest(s: Session): Dest {

@@ -3,10 +3,16 @@
  * tells it (ConferenceHost), and sessionCommand turns a to-device event of a live session into its command.
  */
 import type { CallEvent } from '../protocol/toDevice.js';
-import type { ConferenceCommand } from './commands.js';
+import type { ConferenceCommand, InviteCommand } from './commands.js';
 import type { Conference } from './conference.js';
-import type { ConferenceHost, ConferenceRef, SessionRef } from './conferencePorts.js';
+import type { ConferenceRef, SessionRef } from './conferencePorts.js';
+import type { ConferenceHost } from './host.js';
 import { sessionIndexKey } from './session.js';
+
+/** The manager's open conference for a key (a new one when none is open). */
+export interface ConferenceLookup {
+  conference(roomId: string, confId: string): Conference;
+}
 
 /** What one conference tells the manager: its sessions go into the manager's index, and when it is empty. */
 export class IndexHost implements ConferenceHost {
@@ -14,9 +20,23 @@ export class IndexHost implements ConferenceHost {
   readonly #index: Map<string, Conference>;
   readonly #conferences: Map<string, Conference>;
 
-  constructor(index: Map<string, Conference>, conferences: Map<string, Conference>) {
+  readonly #current: ConferenceLookup;
+
+  constructor(
+    index: Map<string, Conference>,
+    conferences: Map<string, Conference>,
+    current: ConferenceLookup,
+  ) {
     this.#index = index;
     this.#conferences = conferences;
+    this.#current = current;
+  }
+
+  async reroute(cmd: InviteCommand): Promise<void> {
+    const conf = this.#current.conference(cmd.ids.roomId, cmd.ids.confId);
+    if (conf !== this.conf) {
+      await conf.dispatch(cmd);
+    }
   }
 
   sessionStarted(_c: ConferenceRef, s: SessionRef): void {

@@ -368,7 +368,9 @@ export class ConferenceManager {
     let conf = this.#conferences.get(key);
     if (conf === undefined || conf.closed) {
       const { changes: _changes, membershipWaitMs: _wait, ...services } = this.#d;
-      const host = new IndexHost(this.#index, this.#conferences);
+      const host = new IndexHost(this.#index, this.#conferences, {
+        conference: (r, c) => this.#conference(r, c),
+      });
       conf = new Conference(roomId, confId, { ...services, host, instance: ++this.#instances });
       host.conf = conf;
       this.#conferences.set(key, conf);

@@ -6,7 +6,7 @@
  *   satisfy them structurally. TrackSourcePort and ForwardedTrackPort are the narrow views of a published
  *   track (today's PublishedTrack) and of a forwarded one (DownTrack).
  * - ConferenceMetricsPort: the conference's counters (ConferenceMetrics implements it over prom-client).
- * - ConferenceHost: what the conference tells its owner (the manager keeps an index of sessions).
+ * - ConferenceHost (host.ts): what the conference tells its owner.
  * The membership port (MembershipOracle, synchronous over the pure store) and the SignallingPort are in ports.ts.
  */
 import type { IceCandidateInit, RemoteMediaTrack } from '../protocol/sdp.js';
@@ -96,12 +96,4 @@ export interface SessionRef {
   readonly deviceId: string;
   readonly callId: string;
   readonly senderSessionId: string;
-}
-
-/** Told by the conference, from its queue. */
-export interface ConferenceHost {
-  sessionStarted(conf: ConferenceRef, session: SessionRef): void;
-  sessionEnded(conf: ConferenceRef, session: SessionRef): void;
-  /** No session is left (the last one ended, or a refused invite left the conference empty). */
-  empty(conf: ConferenceRef): void;
 }

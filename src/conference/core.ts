@@ -32,6 +32,11 @@ export interface EndOptions {
   /** Hangup sent to the client; null = none (the client hung up, or cannot be reached). */
   notify: HangupReason | null;
   error?: { errcode: string; error: string };
+  /**
+   * The session is being replaced by a new invite of the same device: the conference stays open even if this
+   * was its last session (the invite closes it if the new session does not start).
+   */
+  replacing?: boolean;
 }
 
 export interface ConferenceCore {

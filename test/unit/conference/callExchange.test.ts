@@ -137,11 +137,13 @@ t.test('refusals: no authorization, a full conference, no peer, a bad offer', as
     },
   ]);
   t.same(r.host.events, ['empty'], 'a refused first invite leaves the conference empty');
+  t.ok(r.conf.closed, 'and closes it (the owner opens a new one for the next invite)');
 
-  await join(r, 'alice');
-  r.signal.take();
-  await t.rejects(join(r, 'bob'));
-  t.match(r.signal.take(), [
+  const full = rig({ max_participants: 1 });
+  await join(full, 'alice');
+  full.signal.take();
+  await t.rejects(join(full, 'bob'));
+  t.match(full.signal.take(), [
     { type: 'm.call.hangup', content: { 'org.matrix.msc3898.error': { errcode: 'M_LIMIT_EXCEEDED' } } },
   ]);
 
@@ -303,4 +305,54 @@ t.test('keep-alive timeout and ICE failure hang up with their reasons', async (t
     { type: 'm.call.hangup', content: { call_id: 'call-bob', reason: 'ice_failed' } },
   ]);
   t.ok(r.metrics.calls.includes('ice'), 'the connect time was observed');
+});
+
+t.test(
+  'a lone participant replacing its session keeps the conference open (nothing closes under it)',
+  async (t) => {
+    const r = rig();
+    await join(r, 'alice');
+    r.signal.take();
+    await join(r, 'alice', idsOf('alice', { callId: 'call-alice-2' }));
+    t.notOk(r.conf.closed, 'the conference is still open');
+    t.notOk(r.host.events.includes('empty'), 'the owner is not told it is empty');
+    t.equal(r.conf.size, 1);
+    r.signal.take();
+    // A second participant joins the same conference and is told of alice's stream.
+    await join(r, 'bob');
+    const bobAnswer = r.signal.take().find((s) => s.type === 'm.call.answer');
+    t.same(Object.keys(bobAnswer?.content[METADATA_KEY] as object), ['alice-s']);
+  },
+);
+
+t.test('a replacement that is refused closes the conference it left empty', async (t) => {
+  const r = rig();
+  await join(r, 'alice');
+  r.signal.take();
+  await r.conf.dispatch({
+    kind: 'invite',
+    ids: idsOf('alice', { callId: 'call-alice-2' }),
+    sdp: BAD_SDP,
+    metadata: {},
+  });
+  t.equal(r.conf.size, 0);
+  t.ok(r.conf.closed, 'closed once the replacement did not start');
+  t.equal(r.host.events.filter((e) => e === 'empty').length, 1, 'the owner is told once');
+});
+
+t.test('an invite queued on a conference that closed meanwhile goes to the owner', async (t) => {
+  const r = rig();
+  await join(r, 'alice');
+  r.signal.take();
+  const hangup = r.conf.dispatch({ kind: 'hangup', session: refOf(idsOf('alice')) });
+  const late = r.conf.dispatch({
+    kind: 'invite',
+    ids: idsOf('bob'),
+    sdp: sdpOf([{ kind: 'audio', stream: 'bob-s', track: 'bob-a' }]),
+    metadata: {},
+  });
+  await Promise.all([hangup, late]);
+  t.ok(r.conf.closed);
+  t.equal(r.conf.size, 0, 'bob did not start in the closed conference');
+  t.equal(r.host.events.at(-1), 'reroute:@bob:example.org|BOBDEV|call-bob');
 });

@@ -5,8 +5,9 @@
  */
 import { pino, type Logger } from 'pino';
 import { Conference } from '../../../src/conference/conference.js';
+import type { InviteCommand } from '../../../src/conference/commands.js';
+import type { ConferenceHost } from '../../../src/conference/host.js';
 import type {
-  ConferenceHost,
   ConferenceMetricsPort,
   ConferenceRef,
   ForwardedTrackPort,
@@ -367,6 +368,9 @@ export class FakeHost implements ConferenceHost {
   }
   empty(): void {
     this.events.push('empty');
+  }
+  async reroute(cmd: InviteCommand): Promise<void> {
+    this.events.push(`reroute:${cmd.ids.userId}|${cmd.ids.deviceId}|${cmd.ids.callId}`);
   }
 }
 

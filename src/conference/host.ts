@@ -1,0 +1,16 @@
+/**
+ * ConferenceHost: what a conference tells its owner (the manager keeps an index of sessions and the map of
+ * conferences). Plain methods on an object, no closures cross the boundary.
+ */
+import type { InviteCommand } from './commands.js';
+import type { ConferenceRef, SessionRef } from './conferencePorts.js';
+
+/** Told by the conference, from its queue. */
+export interface ConferenceHost {
+  sessionStarted(conf: ConferenceRef, session: SessionRef): void;
+  sessionEnded(conf: ConferenceRef, session: SessionRef): void;
+  /** No session is left (the last one ended, or a refused invite left the conference empty). */
+  empty(conf: ConferenceRef): void;
+  /** An invite that reached this conference after it closed: dispatched to the conference now current for its key. */
+  reroute(cmd: InviteCommand): Promise<void>;
+}
