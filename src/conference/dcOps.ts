@@ -53,6 +53,7 @@ export class DcOps {
         return;
       case 'unpublish':
         dropPublished(s, msg.tracks);
+        this.#c.router.unpublish(s, msg.tracks);
         if (msg.sdp !== undefined) {
           await this.#clientOffer(s, msg.id, msg.sdp, undefined);
         } else {

@@ -74,6 +74,8 @@ interface OwnerEntry<M> {
   readonly member: M;
   readonly tracks: readonly RemoteMediaTrack[];
   readonly publications: readonly Publication[];
+  /** Track keys unpublished without a new description (§5.2): not sending until the metadata names them again. */
+  readonly unpublished: ReadonlySet<string>;
 }
 
 const SESSION_ORIGIN: PublicationOrigin = { kind: 'session' };
@@ -94,8 +96,42 @@ export class Router<M extends RouterMember> {
     if (m.state === 'closed') {
       return;
     }
+    const prev = this.#owners.get(m.participant);
+    const held = prev?.member === m ? prev.unpublished : undefined;
+    this.#register(m, m.peer.remoteTracks(), held);
+  }
+
+  /**
+   * `unpublish` without a description (§5.2): the tracks stop being published at once (their m-lines still
+   * send); they stay stopped across later descriptions until the publisher's metadata names them again.
+   */
+  unpublish(m: M, refs: readonly TrackRef[]): void {
+    const e = this.#owners.get(m.participant);
+    if (e?.member !== m || m.state === 'closed') {
+      return;
+    }
+    const unpublished = new Set(e.unpublished);
+    for (const r of refs) {
+      unpublished.add(trackKey(r.streamId, r.trackId));
+    }
+    this.#register(m, m.peer.remoteTracks(), unpublished);
+  }
+
+  #register(m: M, remote: readonly RemoteMediaTrack[], held: ReadonlySet<string> | undefined): void {
     const peer = m.peer;
-    const tracks = peer.remoteTracks();
+    const unpublished = new Set<string>();
+    for (const key of held ?? []) {
+      const [streamId, trackId] = JSON.parse(key) as [string, string];
+      if (m.metadata[streamId]?.tracks?.[trackId] === undefined) {
+        unpublished.add(key);
+      }
+    }
+    const tracks =
+      unpublished.size === 0
+        ? remote
+        : remote.map((t) =>
+            unpublished.has(trackKey(t.streamId, t.trackId)) ? { ...t, sending: false } : t,
+          );
     const publications = tracks.map((t): Publication => {
       const mid = t.mid;
       return {
@@ -113,7 +149,7 @@ export class Router<M extends RouterMember> {
         },
       };
     });
-    this.#owners.set(m.participant, { member: m, tracks, publications });
+    this.#owners.set(m.participant, { member: m, tracks, publications, unpublished });
   }
 
   /** Drops the publications of `m` (it left). */
@@ -195,7 +231,7 @@ export class Router<M extends RouterMember> {
     const out: SpeakerSource[] = [];
     for (const x of this.#d.sessions()) {
       for (const p of this.publicationsOf(x)) {
-        const source = p.kind === 'audio' ? p.source : undefined;
+        const source = p.kind === 'audio' && p.sending ? p.source : undefined;
         if (source === undefined) {
           continue;
         }

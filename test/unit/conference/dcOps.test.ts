@@ -210,6 +210,54 @@ t.test(
 );
 
 t.test(
+  'A unpublish of one track of a stream stops that track at once; its stream stays (§5.2)',
+  async (t) => {
+    const p = await pair('A');
+    await say(p, p.bob, {
+      op: 'subscribe',
+      id: '1',
+      start: [
+        { stream_id: 'alice-s', track_id: 'alice-v' },
+        { stream_id: 'alice-s', track_id: 'alice-a' },
+      ],
+    });
+    await say(p, p.bob, { op: 'answer', id: 'sfu-1', sdp: 'ok' });
+    const forwarded = [...p.bob.forwarded];
+    t.equal(forwarded.length, 2);
+    t.same(
+      await say(p, p.alice, {
+        op: 'unpublish',
+        id: '14',
+        stop: [{ stream_id: 'alice-s', track_id: 'alice-v' }],
+      }),
+      [{ op: 'ack', id: '14' }],
+    );
+    const sent = p.bob.sent();
+    t.match(sent[0], { op: 'metadata', metadata: { 'alice-s': { tracks: { 'alice-a': {} } } } });
+    t.notOk(
+      Object.keys(
+        (sent[0] as { metadata: Record<string, { tracks: object }> }).metadata['alice-s']?.tracks ?? {},
+      ).includes('alice-v'),
+      'alice-v is gone from bob’s metadata',
+    );
+    t.match(sent[1], { op: 'offer' }, 'bob gets an SFU offer for the released m-line');
+    const video = forwarded.find((f) => f.slot.kind === 'video');
+    const audio = forwarded.find((f) => f.slot.kind === 'audio');
+    t.equal(video?.closed, true, 'alice-v forwarding ended');
+    t.equal(audio?.closed, false, 'alice-a still forwarded');
+    t.match(
+      await say(p, p.bob, {
+        op: 'subscribe',
+        id: '2',
+        start: [{ stream_id: 'alice-s', track_id: 'alice-v' }],
+      }),
+      [{ op: 'error', id: '2', errcode: 'M_NOT_FOUND' }],
+      'an unpublished track cannot be subscribed',
+    );
+  },
+);
+
+t.test(
   'A offer during an outstanding SFU offer: rolled back, answered, re-offered (the SFU is polite)',
   async (t) => {
     const p = await pair('A');
