@@ -1,13 +1,14 @@
 /**
- * PublishedTrack with werift packet objects and a fake clock: malformed and unknown input is counted and
+ * PublishedTrack fed packet views over RTP bytes, with a fake clock: malformed and unknown input is counted and
  * dropped without throwing, a failing subscriber never stops the others, layers stall after 2 s without RTP
  * (and come back), keyframe sizes are measured, keyframe requests are throttled per SSRC.
  */
 import { pino } from 'pino';
 import t from 'tap';
-import { RtpHeader, RtpPacket } from 'werift';
 import { MediaCounters } from '../../../src/media/mediaMetrics.js';
 import { PublishedTrack, type SourcePacket, type TrackSink } from '../../../src/media/publishedTrack.js';
+import { RtpPacketView } from '../../../src/rtp/packetView.js';
+import { writeRtpHeader } from '../../../src/rtp/rtpHeader.js';
 import { FakeClock } from '../../helpers/fakeClock.js';
 
 const VP8 = { payloadType: 96, mimeType: 'video/VP8', clockRate: 90000 };
@@ -32,16 +33,33 @@ function setup(rids: string[] = ['q', 'h', 'f']) {
   return { clock, counters, requests, track };
 }
 
+/** A view over one RTP packet's bytes (a fresh view per packet: the tests keep none past `handle`). */
+function rtp(ssrc: number, seq: number, pt: number, payload: number[]): RtpPacketView {
+  const head = writeRtpHeader({
+    ssrc,
+    sequenceNumber: seq,
+    timestamp: seq * 3000,
+    payloadType: pt,
+    marker: false,
+    extensions: [],
+  });
+  const v = new RtpPacketView();
+  v.reset(Buffer.concat([head, Buffer.from(payload)]));
+  return v;
+}
+
 /** A VP8 packet: descriptor X=1,S=1 with a 15-bit picture id, then a keyframe header of `w`×`h` (or a delta). */
-function vp8Packet(ssrc: number, seq: number, key: { w: number; h: number } | undefined, pt = 96): RtpPacket {
+function vp8Packet(
+  ssrc: number,
+  seq: number,
+  key: { w: number; h: number } | undefined,
+  pt = 96,
+): RtpPacketView {
   const desc = [0x90, 0x80, 0x80, 0x01]; // X S | I | M=1 pid 0x0001
   const body = key
     ? [0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, key.w & 0xff, key.w >> 8, key.h & 0xff, key.h >> 8, 0, 0]
     : [0x11, 0x02, 0x00, 0, 0, 0];
-  return new RtpPacket(
-    new RtpHeader({ ssrc, sequenceNumber: seq, timestamp: seq * 3000, payloadType: pt }),
-    Buffer.from([...desc, ...body]),
-  );
+  return rtp(ssrc, seq, pt, [...desc, ...body]);
 }
 
 function sink(onPacket: (p: SourcePacket) => void = () => undefined) {
@@ -65,7 +83,7 @@ t.test('malformed and unknown packets are counted and dropped, never thrown', as
   const { counters, track } = setup();
   const a = sink();
   track.addSink(a.impl);
-  const truncated = new RtpPacket(new RtpHeader({ ssrc: 1, payloadType: 96 }), Buffer.from([0x90])); // X set, no X byte
+  const truncated = rtp(1, 0, 96, [0x90]); // X set, no X byte
   t.doesNotThrow(() => {
     track.handle(truncated, 'q');
   });
@@ -75,7 +93,7 @@ t.test('malformed and unknown packets are counted and dropped, never thrown', as
   track.handle(vp8Packet(99, 2, undefined), 'x');
   t.equal(counters.dropped.unknown_stream, 2, 'unknown rid');
   t.equal(a.s.packets.length, 0, 'nothing reached the subscriber');
-  track.handle(new RtpPacket(new RtpHeader({ ssrc: 1, payloadType: 96 }), Buffer.alloc(0)), 'q');
+  track.handle(rtp(1, 0, 96, []), 'q');
   t.equal(a.s.packets.length, 1, 'padding-only reaches the forwarder (which drops it without a seq hole)');
   t.equal(a.s.packets[0]?.fwd.payloadSize, 0);
 });
