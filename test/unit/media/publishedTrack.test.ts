@@ -179,3 +179,89 @@ t.test('closing the track tells its subscribers', async (t) => {
   track.addSink(late.impl);
   t.equal(late.s.closed, true, 'a subscriber added after close is told at once');
 });
+
+t.test(
+  'codec handlers: chosen once per codec list, by payload type; H.264 keyframes; audio levels',
+  async (t) => {
+    const clock = new FakeClock();
+    const counters = new MediaCounters();
+    let codecs = [
+      { payloadType: 96, mimeType: 'video/VP8', clockRate: 90000 },
+      { payloadType: 102, mimeType: 'video/H264', clockRate: 90000, parameters: 'packetization-mode=1' },
+    ];
+    const video = new PublishedTrack({
+      kind: 'video',
+      mid: '1',
+      rids: [],
+      restrictions: new Map(),
+      clock,
+      counters,
+      log: pino({ level: 'silent' }),
+      pliMinIntervalMs: 500,
+      codecs: () => codecs,
+      extensions: () => [],
+      requestKeyframe: () => undefined,
+    });
+    const seen: { name: string; keyframe: boolean; pt: number }[] = [];
+    const entries: object[] = [];
+    const b = sink((p) => {
+      seen.push({ name: p.codec.handler.name, keyframe: p.fwd.keyframe, pt: p.codec.payloadType });
+      entries.push(p.codec);
+    });
+    video.addSink(b.impl);
+    video.handle(rtp(7, 1, 102, [0x65, 0x88]), undefined); // IDR
+    video.handle(rtp(7, 2, 102, [0x41, 0x9a]), undefined); // non-IDR
+    video.handle(rtp(7, 3, 102, [0x7c, 0x85, 0]), undefined); // FU-A start of an IDR
+    video.handle(rtp(7, 4, 102, [0x7c, 0x05, 0]), undefined); // FU-A middle
+    video.handle(rtp(7, 5, 96, [0x10, 0x10, 0x02, 0x00]), undefined); // VP8 keyframe start
+    video.handle(rtp(7, 6, 96, [0x10, 0x11, 0x02, 0x00]), undefined); // VP8 delta
+    t.same(seen, [
+      { name: 'h264', keyframe: true, pt: 102 },
+      { name: 'h264', keyframe: false, pt: 102 },
+      { name: 'h264', keyframe: true, pt: 102 },
+      { name: 'h264', keyframe: false, pt: 102 },
+      { name: 'vp8', keyframe: true, pt: 96 },
+      { name: 'vp8', keyframe: false, pt: 96 },
+    ]);
+    t.equal(counters.packets.in_video, 6);
+    t.equal(entries[3], entries[0], 'the same codec entry (and handler) while the list is the same');
+    codecs = [{ payloadType: 102, mimeType: 'video/VP8', clockRate: 90000 }]; // renegotiated: 102 is VP8 now
+    video.handle(rtp(7, 8, 102, [0x10, 0x10, 0x02, 0x00]), undefined);
+    t.same(seen.at(-1), { name: 'vp8', keyframe: true, pt: 102 }, 'a new list: handlers chosen again');
+
+    const audio = new PublishedTrack({
+      kind: 'audio',
+      mid: '0',
+      rids: [],
+      restrictions: new Map(),
+      clock,
+      counters,
+      log: pino({ level: 'silent' }),
+      pliMinIntervalMs: 500,
+      codecs: () => [{ payloadType: 111, mimeType: 'audio/opus', clockRate: 48000 }],
+      extensions: () => [{ uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level', id: 5 }],
+      requestKeyframe: () => undefined,
+    });
+    const levels: (number | undefined)[] = [];
+    audio.addSink(sink((p) => levels.push(p.audioLevel?.[0])).impl);
+    const withLevel = (seq: number, level: number) => {
+      const head = writeRtpHeader({
+        ssrc: 9,
+        sequenceNumber: seq,
+        timestamp: seq * 960,
+        payloadType: 111,
+        marker: false,
+        extensions: [{ id: 5, payload: Uint8Array.of(0x80 | level) }],
+      });
+      const v = new RtpPacketView();
+      v.reset(Buffer.concat([head, Buffer.from([0xf8, 0xff, 0xfe])]));
+      return v;
+    };
+    audio.handle(withLevel(1, 0), undefined); // 0 dBov: loudest
+    audio.handle(withLevel(2, 127), undefined); // silence
+    audio.handle(rtp(9, 3, 111, [0xf8]), undefined); // no level
+    t.same(levels, [0x80, 0xff, undefined], "the publisher's level element, passed to subscribers as is");
+    t.same(audio.takeLoudness(), { sum: 1, count: 2 }, 'loudness of the packets that carried a level');
+    t.equal(counters.packets.in_audio, 3);
+  },
+);
