@@ -118,7 +118,11 @@ export class IngestDemux {
     return this.#routes.size;
   }
 
-  /** One decrypted RTP packet, `buf[offset, offset + length)`. Never throws. */
+  /**
+   * One decrypted RTP packet, `buf[offset, offset + length)`. Never throws. The bytes must not change
+   * afterwards: subscribers keep the payload (retransmission buffers). werift decrypts into a fresh buffer per
+   * packet; a receive path that reuses a slab must hand over a copy of what it keeps.
+   */
   receive(buf: Uint8Array, offset = 0, length: number = buf.length - offset): void {
     const v = this.#view;
     if (!v.reset(buf, offset, length)) {
