@@ -25,6 +25,8 @@ import type { PublisherCodec, SelectableView, TrackCodec, TrackSink, TrackSource
 export type { PublisherCodec, SelectableView, SourcePacket, TrackSink } from './track.js';
 export { LAYER_STALL_MS } from './trackLayers.js';
 
+const EMPTY = Buffer.alloc(0);
+
 /** The per-packet objects a track reuses (a sink never keeps a SourcePacket past `onPacket`). */
 interface MutablePacket {
   layer: number;
@@ -383,16 +385,9 @@ export class PublishedTrack implements TrackSource {
     return this.#codecByPt.get(pt);
   }
 
+  /** The one SourcePacket object of this track, pointed at the current packet (fields set by `handle`). */
   #packet(view: RtpPacketView, fwd: ForwarderPacket, codec: TrackCodec): MutablePacket {
-    this.#sp ??= {
-      layer: 0,
-      view,
-      payload: view.payload(),
-      fwd,
-      codec,
-      facts: this.#facts,
-      audioLevel: undefined,
-    };
+    this.#sp ??= { layer: 0, view, payload: EMPTY, fwd, codec, facts: this.#facts, audioLevel: undefined };
     this.#sp.view = view;
     return this.#sp;
   }
