@@ -27,7 +27,7 @@ export interface ForwarderPacket {
   payloadSize: number;
   /** The packet starts a keyframe (VP8 S=1, PID=0, P=0; H.264 IDR/SPS). */
   keyframe: boolean;
-  vp8?: Vp8Fields;
+  vp8?: Vp8Fields | undefined;
 }
 
 export interface Forward {

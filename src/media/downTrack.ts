@@ -26,10 +26,10 @@ import {
 } from '../rtp/headerExtensions.js';
 import type { ReportBlock } from '../rtp/rtcpFeedback.js';
 import { WireRtpHeader } from '../rtp/rtpHeader.js';
-import { writeVp8PictureId, writeVp8Tl0PicIdx } from '../rtp/vp8.js';
 import type { MediaCounters } from './mediaMetrics.js';
-import type { PublishedTrack, PublisherCodec, SourcePacket, TrackSink } from './publishedTrack.js';
+import type { NegotiatedCodec } from './codec/handler.js';
 import { DownstreamRtcp } from './downstreamRtcp.js';
+import type { SourcePacket, TrackCodec, TrackSink, TrackSource } from './track.js';
 import { sendSrtp } from './srtpSend.js';
 
 /** The transport-wide sequence number of the next packet sent on `dtls`, when transport-cc is negotiated. */
@@ -44,14 +44,8 @@ function nextTransportSeq(
   return dtls.transportSequenceNumber;
 }
 
-interface SubscriberCodec {
-  payloadType: number;
-  mimeType: string;
-  parameters?: string | undefined;
-}
-
 export interface DownTrackOptions {
-  track: PublishedTrack;
+  track: TrackSource;
   transceiver: RTCRtpTransceiver;
   counters: MediaCounters;
   pliMinIntervalMs: number;
@@ -67,15 +61,8 @@ export interface DownTrackStats {
   targetLayer: number | undefined;
 }
 
-function fmtp(params: string | undefined, key: string): string | undefined {
-  return params
-    ?.split(';')
-    .map((p) => p.trim().split('='))
-    .find(([k]) => k === key)?.[1];
-}
-
 export class DownTrack implements TrackSink {
-  readonly track: PublishedTrack;
+  readonly track: TrackSource;
   readonly transceiver: RTCRtpTransceiver;
   readonly #counters: MediaCounters;
   readonly #pliMinIntervalMs: number;
@@ -86,8 +73,9 @@ export class DownTrack implements TrackSink {
   #planSrc: readonly NegotiatedExtension[] | undefined;
   #planMid: string | null | undefined;
   #plan: ExtensionPlan = {};
-  #ptSrc: readonly SubscriberCodec[] | undefined;
-  #ptByMime = new Map<string, number>();
+  #ptSrc: readonly NegotiatedCodec[] | undefined;
+  /** The subscriber payload type of each publisher codec (-1: the subscriber has no such codec). */
+  #ptByCodec = new Map<TrackCodec, number>();
   #ready = false;
   #closed = false;
   #packets = 0;
@@ -267,17 +255,8 @@ export class DownTrack implements TrackSink {
             : 'down';
       this.#counters.switches[dir]++;
     }
-    let payload = sp.rtp.payload;
-    const vp8 = sp.vp8;
-    if (vp8 !== undefined && (d.pictureId !== undefined || d.tl0PicIdx !== undefined)) {
-      payload = Buffer.from(payload); // copy-then-rewrite: the publisher's buffer is shared
-      if (d.pictureId !== undefined) {
-        writeVp8PictureId(payload, vp8, d.pictureId);
-      }
-      if (d.tl0PicIdx !== undefined) {
-        writeVp8Tl0PicIdx(payload, vp8, d.tl0PicIdx);
-      }
-    }
+    // The codec's rewrite (VP8: picture id / TL0PICIDX) works on a copy: the publisher's payload is shared.
+    const payload = sp.codec.handler.rewrite(sp.payload, sp.facts, d);
     const plan = this.#extensionPlan();
     const header = new WireRtpHeader({
       ssrc: this.ssrc,
@@ -391,29 +370,19 @@ export class DownTrack implements TrackSink {
     this.track.requestKeyframe(target, reason);
   }
 
-  #payloadType(codec: PublisherCodec): number | undefined {
-    const src = this.transceiver.codecs as readonly SubscriberCodec[];
+  /** The subscriber's payload type for a publisher codec: the codec handler picks once per codec list. */
+  #payloadType(codec: TrackCodec): number | undefined {
+    const src = this.transceiver.codecs as readonly NegotiatedCodec[];
     if (src !== this.#ptSrc) {
       this.#ptSrc = src;
-      this.#ptByMime = new Map();
+      this.#ptByCodec = new Map();
     }
-    const key = `${codec.mimeType.toLowerCase()}|${fmtp(codec.parameters, 'packetization-mode') ?? ''}`;
-    let pt = this.#ptByMime.get(key);
+    let pt = this.#ptByCodec.get(codec);
     if (pt === undefined) {
-      const mime = codec.mimeType.toLowerCase();
-      const same = src.filter((c) => c.mimeType.toLowerCase() === mime);
-      const mode = fmtp(codec.parameters, 'packetization-mode') ?? '0';
-      const match =
-        same.find(
-          (c) => (fmtp(c.parameters, 'packetization-mode') ?? '0') === mode || mime !== 'video/h264',
-        ) ?? same[0];
-      if (match === undefined) {
-        return undefined;
-      }
-      pt = match.payloadType;
-      this.#ptByMime.set(key, pt);
+      pt = codec.handler.pick(codec, src)?.payloadType ?? -1;
+      this.#ptByCodec.set(codec, pt);
     }
-    return pt;
+    return pt < 0 ? undefined : pt;
   }
 
   #extensionPlan(): ExtensionPlan {

@@ -23,6 +23,7 @@ import type { DownTrack } from './downTrack.js';
 import './noDefaultStun.js'; // no STUN request to werift's default public server (see the module)
 import { PeerMedia, type MediaContext } from './peerMedia.js';
 import type { PublishedTrack } from './publishedTrack.js';
+import type { TrackSource } from './track.js';
 
 export type PeerState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
 
@@ -167,7 +168,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
   }
 
   /** Starts forwarding a published track (of any peer) on one of this peer's forwarding transceivers. */
-  forward(tr: RTCRtpTransceiver, track: PublishedTrack, width: number, height: number): DownTrack {
+  forward(tr: RTCRtpTransceiver, track: TrackSource, width: number, height: number): DownTrack {
     this.#assertOpen();
     return this.#media.forward(tr, track, width, height);
   }

@@ -1,24 +1,27 @@
 /**
  * The media side of one werift peer connection: the tracks its client publishes (one PublishedTrack per
- * receiving m-line, fed by a tap on werift's receivers), the tracks forwarded to it (DownTracks), RTCP
- * dispatch over the typed feedback union (rtp/rtcpFeedback.ts `readRtcp`: publisher SRs; subscriber reports,
- * NACK, PLI/FIR, REMB), the subscriber's bandwidth (media/subscriberBandwidth.ts), REMB, NACK and keyframe
- * requests towards the publisher (protocol.md §7, werift-notes pitfall 7) and one periodic tick (layer
- * stalls, keyframe retries, SRs, allocation). werift's receive-side NACK generator is switched off on every
- * receiver (pitfall 3: it floods simulcast publishers).
+ * receiving m-line, fed by its transport's ingest demux through receiveWiring.ts), the tracks forwarded to it
+ * (DownTracks), RTCP dispatch over the typed feedback union (rtp/rtcpFeedback.ts `readRtcp`: publisher SRs;
+ * subscriber reports, NACK, PLI/FIR, REMB), the subscriber's bandwidth (media/subscriberBandwidth.ts), REMB,
+ * NACK and keyframe requests towards the publisher (protocol.md §7, werift-notes pitfall 7) and one periodic
+ * tick (layer stalls, keyframe retries, SRs, allocation). werift's receive-side NACK generator is switched off
+ * on every receiver (pitfall 3: it floods simulcast publishers).
  */
 import type { Logger } from 'pino';
-import type { RTCPeerConnection, RTCRtpTransceiver, RtpPacket } from 'werift';
+import type { RTCPeerConnection, RTCRtpTransceiver } from 'werift';
 import { firPacket, pliPacket, readRtcp, rembPacket, type ReportBlock } from '../rtp/rtcpFeedback.js';
 import { nackPacket } from '../rtp/rtcpNack.js';
 import type { RemoteMediaTrack } from '../protocol/sdp.js';
+import { signalledSsrcs } from '../protocol/sdpSsrc.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { toError } from '../util/errors.js';
 import { DownTrack } from './downTrack.js';
 import type { MediaCounters } from './mediaMetrics.js';
 import { PublishedTrack } from './publishedTrack.js';
+import { ReceiveWiring } from './receiveWiring.js';
 import { sendRtcpBytes } from './rtcpSend.js';
 import { SubscriberBandwidth } from './subscriberBandwidth.js';
+import type { TrackSource } from './track.js';
 
 export const MEDIA_TICK_MS = 100;
 const REMB_INTERVAL_MS = 1000;
@@ -33,15 +36,6 @@ export interface MediaContext {
 
 type Dtls = RTCRtpTransceiver['sender']['dtlsTransport'];
 
-/** The werift receiver members the tap uses (instance properties in werift 0.24.4). */
-interface TappableReceiver {
-  rtcpSsrc: number;
-  trackBySSRC: Record<number, { rid?: string } | undefined>;
-  handleRtpBySsrc: (packet: RtpPacket, extensions: unknown) => void;
-  handleRtpByRid: (packet: RtpPacket, rid: string, extensions: unknown) => void;
-  nack?: { addPacket: (p: RtpPacket) => void };
-}
-
 /** NACK timer granularity floor. */
 const MIN_NACK_WAIT_MS = 2;
 
@@ -50,7 +44,7 @@ export class PeerMedia {
   readonly #ctx: MediaContext;
   readonly #published = new Map<string, { track: PublishedTrack; transceiver: RTCRtpTransceiver }>();
   readonly #down = new Map<number, DownTrack>();
-  readonly #tapped = new WeakSet<object>();
+  readonly #receive: ReceiveWiring;
   readonly #rtcpTransports = new WeakSet<object>();
   #timer: TimerHandle | undefined;
   #nackTimer: TimerHandle | undefined;
@@ -65,6 +59,7 @@ export class PeerMedia {
     this.#pc = pc;
     this.#ctx = ctx;
     this.#bandwidth = new SubscriberBandwidth(ctx.counters, MEDIA_TICK_MS);
+    this.#receive = new ReceiveWiring(ctx.counters, ctx.log);
     this.#schedule();
   }
 
@@ -89,6 +84,7 @@ export class PeerMedia {
     if (this.#closed) {
       return;
     }
+    const ssrcs = signalledSsrcs(this.#pc.remoteDescription?.sdp ?? '');
     const sending = new Map<string, RemoteMediaTrack>();
     for (const r of remote) {
       if (r.sending && r.mid !== undefined) {
@@ -107,12 +103,14 @@ export class PeerMedia {
         if (existing !== undefined) {
           existing.track.close();
           this.#published.delete(mid);
+          this.#receive.unbind(tr, existing.track);
         }
         continue;
       }
       const restrictions = new Map(Object.entries(r.ridSizes));
       if (existing !== undefined) {
         existing.track.updateRids(r.rids, restrictions);
+        this.#receive.bind(tr, existing.track, r.rids, ssrcs.get(mid) ?? []);
         continue;
       }
       const track = new PublishedTrack({
@@ -134,12 +132,25 @@ export class PeerMedia {
         },
       });
       this.#published.set(mid, { track, transceiver: tr });
-      this.#tap(tr, track);
+      this.#receive.bind(tr, track, r.rids, ssrcs.get(mid) ?? []);
     }
   }
 
+  /**
+   * Routes an SSRC that no m-line signals (a link's trunk SSRC, protocol.md §8.2) to the published track of
+   * m-line `mid`, as its layer `rid`. False when there is no such track.
+   */
+  announce(ssrc: number, mid: string, rid?: string): boolean {
+    const p = this.#published.get(mid);
+    if (p === undefined) {
+      return false;
+    }
+    this.#receive.ingest(p.transceiver.receiver.dtlsTransport).announce(ssrc, p.track, rid);
+    return true;
+  }
+
   /** Starts forwarding `track` on one of this peer's sendonly transceivers. */
-  forward(transceiver: RTCRtpTransceiver, track: PublishedTrack, width: number, height: number): DownTrack {
+  forward(transceiver: RTCRtpTransceiver, track: TrackSource, width: number, height: number): DownTrack {
     const existing = this.#down.get(transceiver.sender.ssrc);
     existing?.close();
     const dt = new DownTrack({
@@ -179,6 +190,7 @@ export class PeerMedia {
       track.close();
     }
     this.#published.clear();
+    this.#receive.clear();
   }
 
   #schedule(): void {
@@ -289,34 +301,6 @@ export class PeerMedia {
     const fir = fb.some((f) => f.type === 'ccm' && f.parameter === 'fir');
     const bytes = !pli && fir ? firPacket(sender, ssrc, this.#firSeq++ & 0xff) : pliPacket(sender, ssrc);
     sendRtcpBytes(dtls, bytes);
-  }
-
-  #tap(tr: RTCRtpTransceiver, track: PublishedTrack): void {
-    const r = tr.receiver as unknown as TappableReceiver;
-    if (this.#tapped.has(r)) {
-      return;
-    }
-    this.#tapped.add(r);
-    if (r.nack !== undefined) {
-      r.nack.addPacket = () => undefined; // our own NACK generator replaces werift's (pitfall 3)
-    }
-    const bySsrc = r.handleRtpBySsrc;
-    const byRid = r.handleRtpByRid;
-    const feed = (packet: RtpPacket, rid: string | undefined) => {
-      try {
-        track.handle(packet, rid ?? r.trackBySSRC[packet.header.ssrc]?.rid);
-      } catch (e) {
-        this.#ctx.log.error({ err: toError(e), mid: track.mid }, 'forwarding failed for a packet');
-      }
-    };
-    r.handleRtpBySsrc = (packet, extensions) => {
-      feed(packet, undefined);
-      bySsrc(packet, extensions);
-    };
-    r.handleRtpByRid = (packet, rid, extensions) => {
-      feed(packet, rid);
-      byRid(packet, rid, extensions);
-    };
   }
 
   #listenRtcp(dtls: Dtls | undefined): void {

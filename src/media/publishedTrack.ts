@@ -1,66 +1,42 @@
 /**
- * One track a publisher sends (one m-line of its connection): its simulcast layers (by rid, else one layer),
- * per-layer activity, bitrate, measured keyframe size and last sender report; per-packet classification
- * done ONCE for all subscribers (layer, codec, VP8 descriptor, keyframe, audio level); fan-out to the
- * subscribers' down tracks; throttled keyframe requests per layer SSRC. A sink's error never stops the others.
+ * One track a publisher sends (one m-line of its connection), a TrackSource (track.ts): its layer table
+ * (trackLayers.ts: simulcast layers by rid, else one layer); per-packet classification done ONCE for all
+ * subscribers from the packet view (layer; the codec handler chosen once per payload type: keyframe, VP8
+ * descriptor, keyframe size; audio level); fan-out to the subscribers' down tracks; loss tracking (NACKs) and
+ * throttled keyframe requests per layer SSRC. A sink's error never stops the others.
  */
-import type { RtpPacket } from 'werift';
 import type { Logger } from 'pino';
 import type { ForwarderPacket } from '../forwarding/forwarder.js';
 import { KeyframeThrottle } from '../forwarding/keyframeThrottle.js';
 import type { SenderClock } from '../forwarding/rtpClock.js';
 import { loudness } from '../rtp/audioLevel.js';
-import { isH264Keyframe } from '../rtp/h264.js';
+import { EXT_URI } from '../rtp/headerExtensions.js';
 import { NackGenerator } from '../rtp/nackGenerator.js';
-import { EXT_URI, findExtension, parseAudioLevel } from '../rtp/headerExtensions.js';
-import { parseVp8Descriptor, vp8KeyframeSize, type Vp8Descriptor } from '../rtp/vp8.js';
+import type { RtpPacketView } from '../rtp/packetView.js';
 import type { Size } from '../simulcast/layerOrder.js';
-import { layerTable, rankOf, type LayerTable } from '../simulcast/layerTable.js';
+import { rankOf } from '../simulcast/layerTable.js';
 import type { Clock } from '../util/clock.js';
 import { toError } from '../util/errors.js';
+import { chooseCodecHandler } from './codec/chooser.js';
+import type { PayloadFacts } from './codec/handler.js';
 import type { KeyframeReason, MediaCounters } from './mediaMetrics.js';
+import { TrackLayers } from './trackLayers.js';
+import type { PublisherCodec, SelectableView, TrackCodec, TrackSink, TrackSource } from './track.js';
 
-/** A layer without RTP for this long is not flowing (protocol.md §7). */
-export const LAYER_STALL_MS = 2000;
-const BITRATE_WINDOW_MS = 1000;
+export type { PublisherCodec, SelectableView, SourcePacket, TrackSink } from './track.js';
+export { LAYER_STALL_MS } from './trackLayers.js';
 
-export interface PublisherCodec {
-  payloadType: number;
-  mimeType: string;
-  clockRate: number;
-  parameters?: string | undefined;
-}
+const EMPTY = Buffer.alloc(0);
 
-export interface SourcePacket {
-  readonly layer: number;
-  /** The publisher's packet: read only, shared by every subscriber. */
-  readonly rtp: RtpPacket;
-  readonly fwd: ForwarderPacket;
-  readonly codec: PublisherCodec;
-  readonly vp8: Vp8Descriptor | undefined;
-  readonly audioLevel: Uint8Array | undefined;
-}
-
-export interface TrackSink {
-  onPacket(p: SourcePacket, now: number): void;
-  onLayersChanged(now: number): void;
-  onTrackClosed(): void;
-}
-
-interface Layer {
-  readonly id: number;
-  readonly rid: string | undefined;
-  ssrc: number | undefined;
-  lastPacketAt: number | undefined;
-  active: boolean;
-  measured: Size | undefined;
-  restricted: Size | undefined;
-  windowStart: number;
-  windowBytes: number;
-  bitrateBps: number | undefined;
-  sr: (SenderClock & { receivedAt: number }) | undefined;
-  /** Loss tracking of the layer's current SSRC (only when the m-line negotiated `nack`). */
-  nack: NackGenerator | undefined;
+/** The per-packet objects a track reuses (a sink never keeps a SourcePacket past `onPacket`). */
+interface MutablePacket {
+  layer: number;
+  view: RtpPacketView;
+  payload: Buffer;
+  fwd: ForwarderPacket;
+  codec: TrackCodec;
+  facts: PayloadFacts;
+  audioLevel: Uint8Array | undefined;
 }
 
 export interface PublishedTrackDeps {
@@ -83,24 +59,29 @@ export interface PublishedTrackDeps {
   onLoss?: () => void;
 }
 
-/** The track's layer table (simulcast/layerTable.ts): ids and rows, lowest quality first. */
-export type SelectableView = LayerTable;
-
-export class PublishedTrack {
+export class PublishedTrack implements TrackSource {
   readonly kind: 'audio' | 'video';
   readonly mid: string;
   readonly #d: PublishedTrackDeps;
-  readonly #layers: Layer[] = [];
-  readonly #byRid = new Map<string, Layer>();
-  readonly #bySsrc = new Map<number, Layer>();
+  readonly #layers = new TrackLayers();
   readonly #sinks = new Set<TrackSink>();
   readonly #throttle: KeyframeThrottle;
   #codecSrc: readonly PublisherCodec[] | undefined;
-  #codecByPt = new Map<number, PublisherCodec>();
-  #extSrc: readonly { uri: string; id: number }[] | undefined;
-  #nackSrc: readonly PublisherCodec[] | undefined;
+  #codecByPt = new Map<number, TrackCodec>();
   #nackOk = false;
-  #extIds = new Map<string, number>();
+  #extSrc: readonly { uri: string; id: number }[] | undefined;
+  #audioLevelId = -1;
+  readonly #facts: PayloadFacts = { keyframe: false, vp8: undefined, size: undefined };
+  readonly #fwd: ForwarderPacket = {
+    layer: 0,
+    seq: 0,
+    ts: 0,
+    marker: false,
+    payloadSize: 0,
+    keyframe: false,
+    vp8: undefined,
+  };
+  #sp: MutablePacket | undefined;
   #muted = false;
   #loudnessSum = 0;
   #loudnessCount = 0;
@@ -125,7 +106,7 @@ export class PublishedTrack {
   }
 
   get simulcast(): boolean {
-    return this.#byRid.size > 0;
+    return this.#layers.simulcast;
   }
 
   /** Clock rate of the track's codec (from the negotiated codecs; 90 kHz video / 48 kHz audio otherwise). */
@@ -135,19 +116,7 @@ export class PublishedTrack {
 
   /** Adds layers for new rids (renegotiation keeps the existing ones). */
   updateRids(rids: readonly string[], restrictions: ReadonlyMap<string, Size>): void {
-    for (const rid of rids) {
-      const existing = this.#byRid.get(rid);
-      if (existing !== undefined) {
-        existing.restricted = restrictions.get(rid);
-        continue;
-      }
-      const layer = this.#newLayer(rid);
-      layer.restricted = restrictions.get(rid);
-      this.#byRid.set(rid, layer);
-    }
-    if (this.#layers.length === 0) {
-      this.#newLayer(undefined);
-    }
+    this.#layers.updateRids(rids, restrictions, this.#d.clock.now());
   }
 
   setMuted(muted: boolean): void {
@@ -184,7 +153,7 @@ export class PublishedTrack {
 
   /** Layers lowest quality first, with what selection needs. */
   selectable(): SelectableView {
-    return layerTable(this.#layers, this.#declared);
+    return this.#layers.selectable(this.#declared);
   }
 
   /** Position of a layer in quality order (0 = lowest), -1 if unknown. */
@@ -194,12 +163,12 @@ export class PublishedTrack {
 
   /** The last sender report of a layer (for timestamp alignment on switches and forwarded SRs). */
   senderClock(layerId: number): (SenderClock & { receivedAt: number }) | undefined {
-    return this.#layers[layerId]?.sr;
+    return this.#layers.get(layerId)?.sr;
   }
 
   /** The publisher's RTCP SR for one of this track's SSRCs. False if the SSRC is not this track's. */
   onSenderReport(ssrc: number, ntpMs: number, rtpTs: number, now: number): boolean {
-    const layer = this.#bySsrc.get(ssrc);
+    const layer = this.#layers.bySsrc(ssrc);
     if (layer === undefined) {
       return false;
     }
@@ -209,11 +178,11 @@ export class PublishedTrack {
 
   /** The SSRCs currently known for this track's layers. */
   ssrcs(): number[] {
-    return [...this.#bySsrc.keys()];
+    return this.#layers.ssrcs();
   }
 
   hasSsrc(ssrc: number): boolean {
-    return this.#bySsrc.has(ssrc);
+    return this.#layers.bySsrc(ssrc) !== undefined;
   }
 
   /** A throttled keyframe request for one layer (nothing while its SSRC is unknown). */
@@ -221,7 +190,7 @@ export class PublishedTrack {
     if (this.kind !== 'video' || this.#closed) {
       return;
     }
-    const ssrc = this.#layers[layerId]?.ssrc;
+    const ssrc = this.#layers.get(layerId)?.ssrc;
     if (ssrc === undefined) {
       return;
     }
@@ -236,27 +205,31 @@ export class PublishedTrack {
     }
   }
 
-  /** One RTP packet from the publisher (`rid` when the router knows it). Never throws. */
-  handle(rtp: RtpPacket, rid: string | undefined): void {
+  /**
+   * One RTP packet from the publisher (`rid` when the ingest knows it), as a view valid during this call.
+   * Classified once (layer, codec handler: keyframe, VP8 descriptor, size; audio level), then fanned out.
+   * Never throws.
+   */
+  handle(view: RtpPacketView, rid: string | undefined): void {
     if (this.#closed) {
       return;
     }
     const now = this.#d.clock.now();
     const counters = this.#d.counters;
     counters.packetIn(this.kind);
-    const codec = this.#codec(rtp.header.payloadType);
-    const layer = this.#layerFor(rtp.header.ssrc, rid);
+    const codec = this.#codec(view.pt);
+    const layer = this.#layers.layerFor(view.ssrc, rid);
     if (codec === undefined || layer === undefined) {
       counters.drop('unknown_stream');
       return;
     }
-    const payload = rtp.payload;
-    if (layer.nack === undefined && this.#nackNegotiated()) {
+    const size = view.payloadLength;
+    if (layer.nack === undefined && this.#nackOk) {
       layer.nack = new NackGenerator();
     }
     if (layer.nack !== undefined) {
       const before = layer.nack.missingCount;
-      const arrival = layer.nack.onPacket(rtp.header.sequenceNumber, now);
+      const arrival = layer.nack.onPacket(view.seq, now);
       if (arrival === 'repair') {
         counters.nackRepaired++;
       } else if (layer.nack.missingCount > before) {
@@ -265,67 +238,55 @@ export class PublishedTrack {
     }
     let changed = false;
     layer.lastPacketAt = now;
-    layer.windowBytes += payload.length;
+    layer.windowBytes += size;
     if (!layer.active) {
       layer.active = true;
       changed = true;
     }
-    let keyframe = false;
-    let vp8: Vp8Descriptor | undefined;
-    const mime = codec.mimeType.toLowerCase();
-    if (payload.length > 0) {
-      if (mime === 'video/vp8') {
-        vp8 = parseVp8Descriptor(payload);
-        if (vp8 === undefined) {
-          counters.drop('malformed');
-          return;
-        }
-        keyframe = vp8.keyframe;
-        if (keyframe) {
-          const size = vp8KeyframeSize(payload, vp8, vp8.length);
-          if (
-            size !== undefined &&
-            (size.width !== layer.measured?.width || size.height !== layer.measured.height)
-          ) {
-            layer.measured = size;
-            changed = true;
-          }
-        }
-      } else if (mime === 'video/h264') {
-        keyframe = isH264Keyframe(payload);
-      }
+    const facts = this.#facts;
+    if (size === 0) {
+      facts.keyframe = false;
+      facts.vp8 = undefined;
+      facts.size = undefined;
+    } else if (!codec.handler.inspect(view.buffer, view.payloadOffset, size, facts)) {
+      counters.drop('malformed');
+      return;
     }
-    const fwd: ForwarderPacket = {
-      layer: layer.id,
-      seq: rtp.header.sequenceNumber,
-      ts: rtp.header.timestamp,
-      marker: rtp.header.marker,
-      payloadSize: payload.length,
-      keyframe,
-    };
-    if (vp8 !== undefined) {
-      fwd.vp8 = {
-        ...(vp8.pictureId !== undefined ? { pictureId: vp8.pictureId } : {}),
-        ...(vp8.pictureIdBits !== undefined ? { pictureIdBits: vp8.pictureIdBits } : {}),
-        ...(vp8.tl0PicIdx !== undefined ? { tl0PicIdx: vp8.tl0PicIdx } : {}),
-        ...(vp8.tid !== undefined ? { tid: vp8.tid } : {}),
-      };
+    const measured = facts.size;
+    if (
+      measured !== undefined &&
+      (measured.width !== layer.measured?.width || measured.height !== layer.measured.height)
+    ) {
+      layer.measured = measured;
+      changed = true;
     }
-    const audioLevel =
-      this.kind === 'audio'
-        ? findExtension(rtp.header.extensions, this.#extensionIds(), EXT_URI.audioLevel)
-        : undefined;
-    if (audioLevel !== undefined) {
-      const level = parseAudioLevel(audioLevel);
-      if (level !== undefined) {
-        this.#loudnessSum += loudness(level.level);
+    const fwd = this.#fwd;
+    fwd.layer = layer.id;
+    fwd.seq = view.seq;
+    fwd.ts = view.ts;
+    fwd.marker = view.marker;
+    fwd.payloadSize = size;
+    fwd.keyframe = facts.keyframe;
+    fwd.vp8 = facts.vp8;
+    let audioLevel: Uint8Array | undefined;
+    if (this.kind === 'audio' && this.#audioLevelId > 0) {
+      audioLevel = view.extensionBytes(this.#audioLevelId);
+      if (audioLevel !== undefined && audioLevel.length > 0) {
+        this.#loudnessSum += loudness((audioLevel[0] as number) & 0x7f);
         this.#loudnessCount++;
       }
     }
     if (changed) {
       this.#notifyLayers(now);
     }
-    const sp: SourcePacket = { layer: layer.id, rtp, fwd, codec, vp8, audioLevel };
+    if (this.#sinks.size === 0) {
+      return;
+    }
+    const sp = this.#packet(view, fwd, codec);
+    sp.layer = layer.id;
+    sp.payload = view.payload();
+    sp.codec = codec;
+    sp.audioLevel = audioLevel;
     for (const sink of this.#sinks) {
       try {
         sink.onPacket(sp, now);
@@ -341,7 +302,7 @@ export class PublishedTrack {
    */
   flushNacks(now: number, send: (ssrc: number, seqs: number[]) => void): number | undefined {
     let next: number | undefined;
-    for (const l of this.#layers) {
+    for (const l of this.#layers.all) {
       if (l.nack === undefined || l.ssrc === undefined) {
         continue;
       }
@@ -375,27 +336,12 @@ export class PublishedTrack {
 
   /** The publisher-leg RTT measured from NACK repairs of any layer (undefined before one). */
   get nackRttMs(): number | undefined {
-    return this.#layers.find((l) => l.nack !== undefined)?.nack?.rttMs;
+    return this.#layers.all.find((l) => l.nack !== undefined)?.nack?.rttMs;
   }
 
   /** Periodic: layer stalls (no RTP for 2 s) and bitrate windows. */
   tick(now: number): void {
-    let changed = false;
-    for (const l of this.#layers) {
-      const active = l.lastPacketAt !== undefined && now - l.lastPacketAt < LAYER_STALL_MS;
-      if (active !== l.active) {
-        l.active = active;
-        changed = true;
-      }
-      const elapsed = now - l.windowStart;
-      if (elapsed >= BITRATE_WINDOW_MS) {
-        l.bitrateBps =
-          l.lastPacketAt === undefined ? undefined : Math.round((l.windowBytes * 8000) / elapsed);
-        l.windowBytes = 0;
-        l.windowStart = now;
-      }
-    }
-    if (changed) {
+    if (this.#layers.tick(now)) {
       this.#notifyLayers(now);
     }
   }
@@ -416,85 +362,35 @@ export class PublishedTrack {
     }
   }
 
-  #newLayer(rid: string | undefined): Layer {
-    const layer: Layer = {
-      id: this.#layers.length,
-      rid,
-      ssrc: undefined,
-      lastPacketAt: undefined,
-      active: false,
-      measured: undefined,
-      restricted: undefined,
-      windowStart: this.#d.clock.now(),
-      windowBytes: 0,
-      bitrateBps: undefined,
-      sr: undefined,
-      nack: undefined,
-    };
-    this.#layers.push(layer);
-    return layer;
-  }
-
-  #layerFor(ssrc: number, rid: string | undefined): Layer | undefined {
-    if (rid !== undefined) {
-      const layer = this.#byRid.get(rid);
-      if (layer !== undefined && layer.ssrc !== ssrc) {
-        if (layer.ssrc !== undefined) {
-          this.#bySsrc.delete(layer.ssrc);
-        }
-        layer.ssrc = ssrc;
-        layer.nack = undefined;
-        this.#bySsrc.set(ssrc, layer);
-      }
-      return layer;
-    }
-    const known = this.#bySsrc.get(ssrc);
-    if (known !== undefined || this.simulcast) {
-      return known;
-    }
-    // No simulcast: one layer; a new SSRC (e.g. a restarted encoder) replaces the old one.
-    const only = this.#layers[0];
-    if (only === undefined) {
-      return undefined;
-    }
-    if (only.ssrc !== undefined) {
-      this.#bySsrc.delete(only.ssrc);
-    }
-    only.ssrc = ssrc;
-    only.sr = undefined;
-    only.nack = undefined;
-    this.#bySsrc.set(ssrc, only);
-    return only;
-  }
-
-  /** Whether the m-line's codec negotiated generic NACK (`a=rtcp-fb:<pt> nack`). */
-  #nackNegotiated(): boolean {
+  /**
+   * The codec of a payload type, its handler chosen once per codec list (re-read only when werift replaces
+   * the list on renegotiation); with it, whether the m-line negotiated generic NACK (`a=rtcp-fb:<pt> nack`)
+   * and the publisher's audio level extension id.
+   */
+  #codec(pt: number): TrackCodec | undefined {
     const src = this.#d.codecs();
-    if (src !== this.#nackSrc) {
-      this.#nackSrc = src;
+    if (src !== this.#codecSrc) {
+      this.#codecSrc = src;
+      this.#codecByPt = new Map(
+        src.map((c) => [c.payloadType, { ...c, handler: chooseCodecHandler(c.mimeType) }]),
+      );
       const c = src[0] as
         (PublisherCodec & { rtcpFeedback?: readonly { type: string; parameter?: string }[] }) | undefined;
       this.#nackOk = c?.rtcpFeedback?.some((f) => f.type === 'nack' && (f.parameter ?? '') === '') ?? false;
     }
-    return this.#nackOk;
-  }
-
-  #codec(pt: number): PublisherCodec | undefined {
-    const src = this.#d.codecs();
-    if (src !== this.#codecSrc) {
-      this.#codecSrc = src;
-      this.#codecByPt = new Map(src.map((c) => [c.payloadType, c]));
+    const ext = this.#d.extensions();
+    if (ext !== this.#extSrc) {
+      this.#extSrc = ext;
+      this.#audioLevelId = ext.find((e) => e.uri === EXT_URI.audioLevel)?.id ?? -1;
     }
     return this.#codecByPt.get(pt);
   }
 
-  #extensionIds(): ReadonlyMap<string, number> {
-    const src = this.#d.extensions();
-    if (src !== this.#extSrc) {
-      this.#extSrc = src;
-      this.#extIds = new Map(src.map((e) => [e.uri, e.id]));
-    }
-    return this.#extIds;
+  /** The one SourcePacket object of this track, pointed at the current packet (fields set by `handle`). */
+  #packet(view: RtpPacketView, fwd: ForwarderPacket, codec: TrackCodec): MutablePacket {
+    this.#sp ??= { layer: 0, view, payload: EMPTY, fwd, codec, facts: this.#facts, audioLevel: undefined };
+    this.#sp.view = view;
+    return this.#sp;
   }
 
   #notifyLayers(now: number): void {

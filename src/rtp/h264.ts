@@ -13,20 +13,21 @@ function isKeyNal(type: number): boolean {
   return type === NAL_IDR || type === NAL_SPS;
 }
 
-export function isH264Keyframe(payload: Uint8Array): boolean {
-  if (payload.length < 1) {
+/** Whether `payload[offset, end)` (default: all of it) starts a keyframe. */
+export function isH264Keyframe(payload: Uint8Array, offset = 0, end: number = payload.length): boolean {
+  if (offset < 0 || end > payload.length || end - offset < 1) {
     return false;
   }
-  const type = (payload[0] as number) & 0x1f;
+  const type = (payload[offset] as number) & 0x1f;
   if (type >= 1 && type <= 23) {
     return isKeyNal(type);
   }
   if (type === STAP_A) {
     // STAP-A: 1-byte header, then (16-bit size, NAL unit) pairs.
-    let pos = 1;
-    while (pos + 2 < payload.length) {
+    let pos = offset + 1;
+    while (pos + 2 < end) {
       const size = ((payload[pos] as number) << 8) | (payload[pos + 1] as number);
-      if (size === 0 || pos + 2 + size > payload.length) {
+      if (size === 0 || pos + 2 + size > end) {
         return false;
       }
       if (isKeyNal((payload[pos + 2] as number) & 0x1f)) {
@@ -37,10 +38,10 @@ export function isH264Keyframe(payload: Uint8Array): boolean {
     return false;
   }
   if (type === FU_A) {
-    if (payload.length < 2) {
+    if (end - offset < 2) {
       return false;
     }
-    const fu = payload[1] as number;
+    const fu = payload[offset + 1] as number;
     return (fu & 0x80) !== 0 && isKeyNal(fu & 0x1f);
   }
   return false;

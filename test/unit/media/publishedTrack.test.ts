@@ -1,13 +1,14 @@
 /**
- * PublishedTrack with werift packet objects and a fake clock: malformed and unknown input is counted and
+ * PublishedTrack fed packet views over RTP bytes, with a fake clock: malformed and unknown input is counted and
  * dropped without throwing, a failing subscriber never stops the others, layers stall after 2 s without RTP
  * (and come back), keyframe sizes are measured, keyframe requests are throttled per SSRC.
  */
 import { pino } from 'pino';
 import t from 'tap';
-import { RtpHeader, RtpPacket } from 'werift';
 import { MediaCounters } from '../../../src/media/mediaMetrics.js';
 import { PublishedTrack, type SourcePacket, type TrackSink } from '../../../src/media/publishedTrack.js';
+import { RtpPacketView } from '../../../src/rtp/packetView.js';
+import { writeRtpHeader } from '../../../src/rtp/rtpHeader.js';
 import { FakeClock } from '../../helpers/fakeClock.js';
 
 const VP8 = { payloadType: 96, mimeType: 'video/VP8', clockRate: 90000 };
@@ -32,16 +33,33 @@ function setup(rids: string[] = ['q', 'h', 'f']) {
   return { clock, counters, requests, track };
 }
 
+/** A view over one RTP packet's bytes (a fresh view per packet: the tests keep none past `handle`). */
+function rtp(ssrc: number, seq: number, pt: number, payload: number[]): RtpPacketView {
+  const head = writeRtpHeader({
+    ssrc,
+    sequenceNumber: seq,
+    timestamp: seq * 3000,
+    payloadType: pt,
+    marker: false,
+    extensions: [],
+  });
+  const v = new RtpPacketView();
+  v.reset(Buffer.concat([head, Buffer.from(payload)]));
+  return v;
+}
+
 /** A VP8 packet: descriptor X=1,S=1 with a 15-bit picture id, then a keyframe header of `w`×`h` (or a delta). */
-function vp8Packet(ssrc: number, seq: number, key: { w: number; h: number } | undefined, pt = 96): RtpPacket {
+function vp8Packet(
+  ssrc: number,
+  seq: number,
+  key: { w: number; h: number } | undefined,
+  pt = 96,
+): RtpPacketView {
   const desc = [0x90, 0x80, 0x80, 0x01]; // X S | I | M=1 pid 0x0001
   const body = key
     ? [0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, key.w & 0xff, key.w >> 8, key.h & 0xff, key.h >> 8, 0, 0]
     : [0x11, 0x02, 0x00, 0, 0, 0];
-  return new RtpPacket(
-    new RtpHeader({ ssrc, sequenceNumber: seq, timestamp: seq * 3000, payloadType: pt }),
-    Buffer.from([...desc, ...body]),
-  );
+  return rtp(ssrc, seq, pt, [...desc, ...body]);
 }
 
 function sink(onPacket: (p: SourcePacket) => void = () => undefined) {
@@ -65,7 +83,7 @@ t.test('malformed and unknown packets are counted and dropped, never thrown', as
   const { counters, track } = setup();
   const a = sink();
   track.addSink(a.impl);
-  const truncated = new RtpPacket(new RtpHeader({ ssrc: 1, payloadType: 96 }), Buffer.from([0x90])); // X set, no X byte
+  const truncated = rtp(1, 0, 96, [0x90]); // X set, no X byte
   t.doesNotThrow(() => {
     track.handle(truncated, 'q');
   });
@@ -75,7 +93,7 @@ t.test('malformed and unknown packets are counted and dropped, never thrown', as
   track.handle(vp8Packet(99, 2, undefined), 'x');
   t.equal(counters.dropped.unknown_stream, 2, 'unknown rid');
   t.equal(a.s.packets.length, 0, 'nothing reached the subscriber');
-  track.handle(new RtpPacket(new RtpHeader({ ssrc: 1, payloadType: 96 }), Buffer.alloc(0)), 'q');
+  track.handle(rtp(1, 0, 96, []), 'q');
   t.equal(a.s.packets.length, 1, 'padding-only reaches the forwarder (which drops it without a seq hole)');
   t.equal(a.s.packets[0]?.fwd.payloadSize, 0);
 });
@@ -161,3 +179,89 @@ t.test('closing the track tells its subscribers', async (t) => {
   track.addSink(late.impl);
   t.equal(late.s.closed, true, 'a subscriber added after close is told at once');
 });
+
+t.test(
+  'codec handlers: chosen once per codec list, by payload type; H.264 keyframes; audio levels',
+  async (t) => {
+    const clock = new FakeClock();
+    const counters = new MediaCounters();
+    let codecs = [
+      { payloadType: 96, mimeType: 'video/VP8', clockRate: 90000 },
+      { payloadType: 102, mimeType: 'video/H264', clockRate: 90000, parameters: 'packetization-mode=1' },
+    ];
+    const video = new PublishedTrack({
+      kind: 'video',
+      mid: '1',
+      rids: [],
+      restrictions: new Map(),
+      clock,
+      counters,
+      log: pino({ level: 'silent' }),
+      pliMinIntervalMs: 500,
+      codecs: () => codecs,
+      extensions: () => [],
+      requestKeyframe: () => undefined,
+    });
+    const seen: { name: string; keyframe: boolean; pt: number }[] = [];
+    const entries: object[] = [];
+    const b = sink((p) => {
+      seen.push({ name: p.codec.handler.name, keyframe: p.fwd.keyframe, pt: p.codec.payloadType });
+      entries.push(p.codec);
+    });
+    video.addSink(b.impl);
+    video.handle(rtp(7, 1, 102, [0x65, 0x88]), undefined); // IDR
+    video.handle(rtp(7, 2, 102, [0x41, 0x9a]), undefined); // non-IDR
+    video.handle(rtp(7, 3, 102, [0x7c, 0x85, 0]), undefined); // FU-A start of an IDR
+    video.handle(rtp(7, 4, 102, [0x7c, 0x05, 0]), undefined); // FU-A middle
+    video.handle(rtp(7, 5, 96, [0x10, 0x10, 0x02, 0x00]), undefined); // VP8 keyframe start
+    video.handle(rtp(7, 6, 96, [0x10, 0x11, 0x02, 0x00]), undefined); // VP8 delta
+    t.same(seen, [
+      { name: 'h264', keyframe: true, pt: 102 },
+      { name: 'h264', keyframe: false, pt: 102 },
+      { name: 'h264', keyframe: true, pt: 102 },
+      { name: 'h264', keyframe: false, pt: 102 },
+      { name: 'vp8', keyframe: true, pt: 96 },
+      { name: 'vp8', keyframe: false, pt: 96 },
+    ]);
+    t.equal(counters.packets.in_video, 6);
+    t.equal(entries[3], entries[0], 'the same codec entry (and handler) while the list is the same');
+    codecs = [{ payloadType: 102, mimeType: 'video/VP8', clockRate: 90000 }]; // renegotiated: 102 is VP8 now
+    video.handle(rtp(7, 8, 102, [0x10, 0x10, 0x02, 0x00]), undefined);
+    t.same(seen.at(-1), { name: 'vp8', keyframe: true, pt: 102 }, 'a new list: handlers chosen again');
+
+    const audio = new PublishedTrack({
+      kind: 'audio',
+      mid: '0',
+      rids: [],
+      restrictions: new Map(),
+      clock,
+      counters,
+      log: pino({ level: 'silent' }),
+      pliMinIntervalMs: 500,
+      codecs: () => [{ payloadType: 111, mimeType: 'audio/opus', clockRate: 48000 }],
+      extensions: () => [{ uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level', id: 5 }],
+      requestKeyframe: () => undefined,
+    });
+    const levels: (number | undefined)[] = [];
+    audio.addSink(sink((p) => levels.push(p.audioLevel?.[0])).impl);
+    const withLevel = (seq: number, level: number) => {
+      const head = writeRtpHeader({
+        ssrc: 9,
+        sequenceNumber: seq,
+        timestamp: seq * 960,
+        payloadType: 111,
+        marker: false,
+        extensions: [{ id: 5, payload: Uint8Array.of(0x80 | level) }],
+      });
+      const v = new RtpPacketView();
+      v.reset(Buffer.concat([head, Buffer.from([0xf8, 0xff, 0xfe])]));
+      return v;
+    };
+    audio.handle(withLevel(1, 0), undefined); // 0 dBov: loudest
+    audio.handle(withLevel(2, 127), undefined); // silence
+    audio.handle(rtp(9, 3, 111, [0xf8]), undefined); // no level
+    t.same(levels, [0x80, 0xff, undefined], "the publisher's level element, passed to subscribers as is");
+    t.same(audio.takeLoudness(), { sum: 1, count: 2 }, 'loudness of the packets that carried a level');
+    t.equal(counters.packets.in_audio, 3);
+  },
+);

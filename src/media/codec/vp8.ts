@@ -1,0 +1,43 @@
+/**
+ * VP8 (RFC 7741): the payload descriptor is parsed once per packet for all subscribers (a truncated one is
+ * malformed), a keyframe is S=1, PID=0, P=0, and its frame header carries the frame size (layer ordering).
+ * Per subscriber, the picture id and TL0PICIDX are rewritten on a copy (the publisher's bytes are shared).
+ */
+import { parseVp8Descriptor, vp8KeyframeSize, writeVp8PictureId, writeVp8Tl0PicIdx } from '../../rtp/vp8.js';
+import { sameMime, type CodecHandler } from './handler.js';
+
+export const vp8Handler: CodecHandler = {
+  name: 'vp8',
+  inspect(buf, offset, length, facts) {
+    const end = offset + length;
+    const d = parseVp8Descriptor(buf, offset, end);
+    facts.vp8 = d;
+    facts.size = undefined;
+    if (d === undefined) {
+      facts.keyframe = false;
+      return false;
+    }
+    facts.keyframe = d.keyframe;
+    if (d.keyframe) {
+      facts.size = vp8KeyframeSize(buf.subarray(0, end), d, offset + d.length);
+    }
+    return true;
+  },
+  pick(publisher, subscriber) {
+    return sameMime(publisher, subscriber)[0];
+  },
+  rewrite(payload, facts, r) {
+    const d = facts.vp8;
+    if (d === undefined || (r.pictureId === undefined && r.tl0PicIdx === undefined)) {
+      return payload;
+    }
+    const copy = Buffer.from(payload); // copy-then-rewrite: the publisher's buffer is shared
+    if (r.pictureId !== undefined) {
+      writeVp8PictureId(copy, d, r.pictureId);
+    }
+    if (r.tl0PicIdx !== undefined) {
+      writeVp8Tl0PicIdx(copy, d, r.tl0PicIdx);
+    }
+    return copy;
+  },
+};

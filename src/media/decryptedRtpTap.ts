@@ -1,0 +1,62 @@
+/**
+ * Where werift hands decrypted RTP up: each DTLS transport decrypts an incoming SRTP datagram with
+ * `dtlsTransport.srtp.decrypt(data)` and only then builds werift's RtpPacket for its router and receivers
+ * (werift@0.24.4: RTCDtlsTransport.startSrtp). The tap wraps that `decrypt` so the plaintext bytes go to the
+ * SFU's ingest first (synchronously, before werift's own handling, which continues unchanged: receiver
+ * statistics, RTCP receiver reports). `srtp` is replaced on every SRTP (re)start, so the tap turns the
+ * property into an accessor that wraps each new session. Returns false where werift's shape is not this one.
+ */
+import type { RTCDtlsTransport } from 'werift';
+
+interface SrtpLike {
+  decrypt: (data: Buffer) => Buffer;
+}
+
+const wrapped = new WeakSet<object>();
+const tapped = new WeakSet<object>();
+
+function wrap(session: unknown, sink: (dec: Buffer) => void): void {
+  if (typeof session !== 'object' || session === null || wrapped.has(session)) {
+    return;
+  }
+  const s = session as Partial<SrtpLike>;
+  if (typeof s.decrypt !== 'function') {
+    return;
+  }
+  wrapped.add(session);
+  const decrypt = s.decrypt.bind(s);
+  s.decrypt = (data: Buffer) => {
+    const dec = decrypt(data); // an authentication failure throws to werift, which drops the packet
+    try {
+      sink(dec);
+    } catch {
+      // the sink never throws (IngestDemux.receive); werift's handling must go on regardless
+    }
+    return dec;
+  };
+}
+
+/** Feeds every RTP packet this transport decrypts to `sink` (once per transport; later calls are no-ops). */
+export function tapDecryptedRtp(dtls: RTCDtlsTransport, sink: (dec: Buffer) => void): boolean {
+  const d = dtls as unknown as { srtp?: unknown };
+  if (tapped.has(d)) {
+    return true;
+  }
+  const desc = Object.getOwnPropertyDescriptor(d, 'srtp');
+  if (desc === undefined || !('value' in desc) || desc.configurable !== true) {
+    return false;
+  }
+  tapped.add(d);
+  let current: unknown = desc.value;
+  wrap(current, sink);
+  Object.defineProperty(d, 'srtp', {
+    configurable: true,
+    enumerable: true,
+    get: () => current,
+    set: (v: unknown) => {
+      current = v;
+      wrap(v, sink);
+    },
+  });
+  return true;
+}

@@ -1,0 +1,152 @@
+/**
+ * The layer table of one published track: its simulcast layers (one per rid, else a single layer), each
+ * bound to the SSRC it currently arrives on, with per-layer activity (a layer without RTP for 2 s is not
+ * flowing, protocol.md §7), bitrate window, measured keyframe size, `a=rid` restriction, last sender report
+ * and loss tracking. Selection order comes from simulcast/layerOrder.ts. No I/O.
+ */
+import type { SenderClock } from '../forwarding/rtpClock.js';
+import type { NackGenerator } from '../rtp/nackGenerator.js';
+import type { Size } from '../simulcast/layerOrder.js';
+import { layerTable } from '../simulcast/layerTable.js';
+import type { SelectableView } from './track.js';
+
+/** A layer without RTP for this long is not flowing (protocol.md §7). */
+export const LAYER_STALL_MS = 2000;
+const BITRATE_WINDOW_MS = 1000;
+
+export interface Layer {
+  readonly id: number;
+  readonly rid: string | undefined;
+  ssrc: number | undefined;
+  lastPacketAt: number | undefined;
+  active: boolean;
+  measured: Size | undefined;
+  restricted: Size | undefined;
+  windowStart: number;
+  windowBytes: number;
+  bitrateBps: number | undefined;
+  sr: (SenderClock & { receivedAt: number }) | undefined;
+  /** Loss tracking of the layer's current SSRC (only when the m-line negotiated `nack`). */
+  nack: NackGenerator | undefined;
+}
+
+export class TrackLayers {
+  readonly #layers: Layer[] = [];
+  readonly #byRid = new Map<string, Layer>();
+  readonly #bySsrc = new Map<number, Layer>();
+
+  /** Adds layers for new rids (existing ones keep their state; restrictions are updated). */
+  updateRids(rids: readonly string[], restrictions: ReadonlyMap<string, Size>, now: number): void {
+    for (const rid of rids) {
+      const existing = this.#byRid.get(rid);
+      if (existing !== undefined) {
+        existing.restricted = restrictions.get(rid);
+        continue;
+      }
+      const layer = this.#newLayer(rid, now);
+      layer.restricted = restrictions.get(rid);
+      this.#byRid.set(rid, layer);
+    }
+    if (this.#layers.length === 0) {
+      this.#newLayer(undefined, now);
+    }
+  }
+
+  get simulcast(): boolean {
+    return this.#byRid.size > 0;
+  }
+
+  get all(): readonly Layer[] {
+    return this.#layers;
+  }
+
+  get(id: number): Layer | undefined {
+    return this.#layers[id];
+  }
+
+  bySsrc(ssrc: number): Layer | undefined {
+    return this.#bySsrc.get(ssrc);
+  }
+
+  /** The SSRCs currently bound to layers. */
+  ssrcs(): number[] {
+    return [...this.#bySsrc.keys()];
+  }
+
+  /**
+   * The layer of a packet: by rid (re-binding the rid's layer to a new SSRC), else by a bound SSRC; without
+   * simulcast a new SSRC (e.g. a restarted encoder) replaces the single layer's. Undefined: not this track's.
+   */
+  layerFor(ssrc: number, rid: string | undefined): Layer | undefined {
+    if (rid !== undefined) {
+      const layer = this.#byRid.get(rid);
+      if (layer !== undefined && layer.ssrc !== ssrc) {
+        this.#bind(layer, ssrc);
+      }
+      return layer;
+    }
+    const known = this.#bySsrc.get(ssrc);
+    if (known !== undefined || this.simulcast) {
+      return known;
+    }
+    const only = this.#layers[0];
+    if (only !== undefined) {
+      this.#bind(only, ssrc);
+      only.sr = undefined;
+    }
+    return only;
+  }
+
+  /** Layers lowest quality first, with what selection needs (`declared`: the size from metadata). */
+  selectable(declared: Size | undefined): SelectableView {
+    return layerTable(this.#layers, declared);
+  }
+
+  /** Layer stalls and bitrate windows; true when a layer's activity changed. */
+  tick(now: number): boolean {
+    let changed = false;
+    for (const l of this.#layers) {
+      const active = l.lastPacketAt !== undefined && now - l.lastPacketAt < LAYER_STALL_MS;
+      if (active !== l.active) {
+        l.active = active;
+        changed = true;
+      }
+      const elapsed = now - l.windowStart;
+      if (elapsed >= BITRATE_WINDOW_MS) {
+        l.bitrateBps =
+          l.lastPacketAt === undefined ? undefined : Math.round((l.windowBytes * 8000) / elapsed);
+        l.windowBytes = 0;
+        l.windowStart = now;
+      }
+    }
+    return changed;
+  }
+
+  #bind(layer: Layer, ssrc: number): void {
+    if (layer.ssrc !== undefined) {
+      this.#bySsrc.delete(layer.ssrc);
+    }
+    layer.ssrc = ssrc;
+    layer.nack = undefined;
+    this.#bySsrc.set(ssrc, layer);
+  }
+
+  #newLayer(rid: string | undefined, now: number): Layer {
+    const layer: Layer = {
+      id: this.#layers.length,
+      rid,
+      ssrc: undefined,
+      lastPacketAt: undefined,
+      active: false,
+      measured: undefined,
+      restricted: undefined,
+      windowStart: now,
+      windowBytes: 0,
+      bitrateBps: undefined,
+      sr: undefined,
+      nack: undefined,
+    };
+    this.#layers.push(layer);
+    return layer;
+  }
+}

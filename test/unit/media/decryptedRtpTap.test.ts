@@ -1,0 +1,91 @@
+/**
+ * media/decryptedRtpTap on stand-in transports shaped like werift 0.24.4's: the plaintext of every decrypt
+ * reaches the sink before werift gets it back, for the SRTP session present when tapped and for each one werift
+ * assigns later (an SRTP restart); tapping twice wraps once; a throwing sink never breaks werift's path; an
+ * authentication failure still throws to werift; a transport of another shape is refused, not patched.
+ */
+import t from 'tap';
+import type { RTCDtlsTransport } from 'werift';
+import { tapDecryptedRtp } from '../../../src/media/decryptedRtpTap.js';
+
+class Session {
+  constructor(readonly tag: number) {}
+  decrypt = (data: Buffer): Buffer => {
+    if (data[0] === 0xff) {
+      throw new Error('SRTP authentication failed');
+    }
+    return Buffer.from([this.tag, ...data]);
+  };
+}
+
+class Transport {
+  srtp: Session | undefined;
+  constructor(s?: Session) {
+    this.srtp = s;
+  }
+  /** What werift does per datagram: decrypt through the current session. */
+  receive(data: Buffer): Buffer {
+    return this.srtp!.decrypt(data);
+  }
+}
+
+const asDtls = (x: object) => x as unknown as RTCDtlsTransport;
+
+t.test('the sink sees each plaintext, for the current and every later session', async (t) => {
+  const tr = new Transport(new Session(1));
+  const seen: number[][] = [];
+  t.equal(
+    tapDecryptedRtp(asDtls(tr), (d) => seen.push([...d])),
+    true,
+  );
+  t.same([...tr.receive(Buffer.from([7]))], [1, 7], 'werift still gets the plaintext');
+  tr.srtp = new Session(2); // werift's updateSrtpSession
+  t.same([...tr.receive(Buffer.from([8]))], [2, 8]);
+  t.same(seen, [
+    [1, 7],
+    [2, 8],
+  ]);
+  t.equal(
+    tapDecryptedRtp(asDtls(tr), (d) => seen.push([...d])),
+    true,
+    'tapping again is a no-op',
+  );
+  tr.receive(Buffer.from([9]));
+  t.equal(seen.length, 3, 'one sink call per packet');
+});
+
+t.test('a session assigned after tapping an unstarted transport', async (t) => {
+  const tr = new Transport();
+  const seen: number[] = [];
+  t.equal(
+    tapDecryptedRtp(asDtls(tr), (d) => seen.push(d[1]!)),
+    true,
+  );
+  t.equal(tr.srtp, undefined);
+  tr.srtp = new Session(3);
+  tr.receive(Buffer.from([4]));
+  t.same(seen, [4]);
+});
+
+t.test('failures: sink errors are contained, authentication errors reach werift', async (t) => {
+  const tr = new Transport(new Session(1));
+  tapDecryptedRtp(asDtls(tr), () => {
+    throw new Error('sink bug');
+  });
+  t.same([...tr.receive(Buffer.from([5]))], [1, 5], 'a throwing sink does not stop werift');
+  t.throws(() => tr.receive(Buffer.from([0xff])), /authentication/, 'werift drops it as before');
+});
+
+t.test('another shape is refused', async (t) => {
+  t.equal(
+    tapDecryptedRtp(asDtls({}), () => undefined),
+    false,
+    'no srtp property',
+  );
+  const frozen = Object.freeze({ srtp: new Session(1) });
+  t.equal(
+    tapDecryptedRtp(asDtls(frozen), () => undefined),
+    false,
+    'not configurable',
+  );
+});
