@@ -7,18 +7,12 @@
  * simulcast and subscribing to each other), `windowStart` / `windowEnd` (counters and this process's CPU over the
  * measurement window), `stop`.
  */
-import { CallClient, type FocusRef } from '../../test/helpers/callClient.js';
-import {
-  joinWithMedia,
-  resize,
-  streamOf,
-  subscribe,
-  type MediaClient,
-} from '../../test/helpers/mediaCall.js';
-import { WeriftPeer, type SyntheticVideo } from '../../test/helpers/peers/weriftPeer.js';
-import { WrtcPeer } from '../../test/helpers/peers/wrtcPeer.js';
-import { StreamChecker } from '../../test/helpers/rtpCheck.js';
-import { waitFor } from '../../test/helpers/stack.js';
+import { CallClient, type FocusRef } from '../../client/callClient.js';
+import { joinWithMedia, resize, streamOf, subscribe, type MediaClient } from '../../harness/mediaCall.js';
+import { WeriftPeer, type SyntheticVideo } from '../../harness/peers/weriftPeer.js';
+import { WrtcPeer } from '../../harness/peers/wrtcPeer.js';
+import { StreamChecker } from '../../harness/rtpCheck.js';
+import { waitFor } from '../../harness/stack.js';
 import { JanusSession } from './janusClient.js';
 import { createRoom, publish, subscribeFeed } from './janusLoad.js';
 import { serve } from './rpc.js';

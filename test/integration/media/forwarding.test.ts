@@ -5,10 +5,10 @@
  * arrives (VP8 keyframe sizes), across switches up and down; the audio continues across video switches.
  */
 import t from 'tap';
-import { startCallStack } from '../../helpers/callStack.js';
-import { asWerift, joinWithMedia, resize, streamOf, subscribe } from '../../helpers/mediaCall.js';
-import { fewHoles, StreamChecker } from '../../helpers/rtpCheck.js';
-import { waitFor } from '../../helpers/stack.js';
+import { startCallStack } from '../../../harness/callStack.js';
+import { asWerift, joinWithMedia, resize, streamOf, subscribe } from '../../../harness/mediaCall.js';
+import { fewHoles, StreamChecker } from '../../../harness/rtpCheck.js';
+import { waitFor } from '../../../harness/stack.js';
 
 t.test(
   'wrtc simulcast publisher → werift subscriber: low layer, switch up and down, continuous',

@@ -4,11 +4,11 @@
  * a libwebrtc client (@roamhq/wrtc) and headless Chromium.
  */
 import t from 'tap';
-import type { CallClient } from '../../helpers/callClient.js';
-import { CONF, startCallStack, type CallStack } from '../../helpers/callStack.js';
-import { closeBrowser } from '../../helpers/peers/index.js';
-import type { TapTest } from '../../helpers/sfu.js';
-import { waitFor } from '../../helpers/stack.js';
+import type { CallClient } from '../../../client/callClient.js';
+import { CONF, startCallStack, type CallStack } from '../../../harness/callStack.js';
+import { closeBrowser } from '../../../harness/peers/index.js';
+import type { TapTest } from '../../../harness/sfu.js';
+import { waitFor } from '../../../harness/stack.js';
 
 t.teardown(() => closeBrowser());
 

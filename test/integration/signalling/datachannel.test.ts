@@ -6,10 +6,10 @@ import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { parseDcFrame } from '../../../src/protocol/dc/parse.js';
 import type { DcMessage } from '../../../src/protocol/dc/types.js';
-import type { CallClient } from '../../helpers/callClient.js';
-import type { OfferOptions } from '../../helpers/peers/index.js';
-import { CONF, startCallStack, type CallStack } from '../../helpers/callStack.js';
-import { waitFor } from '../../helpers/stack.js';
+import type { CallClient } from '../../../client/callClient.js';
+import type { OfferOptions } from '../../../harness/peers/index.js';
+import { CONF, startCallStack, type CallStack } from '../../../harness/callStack.js';
+import { waitFor } from '../../../harness/stack.js';
 
 interface Inbox {
   frames: { raw: string; msg: DcMessage | undefined; dialect: string | undefined }[];

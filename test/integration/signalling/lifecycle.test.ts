@@ -4,11 +4,11 @@
  * mid-call, duplicate and out-of-order delivery.
  */
 import t from 'tap';
-import type { CallClient } from '../../helpers/callClient.js';
-import { CONF, startCallStack, type CallStack } from '../../helpers/callStack.js';
-import { udpPortsInRange } from '../../helpers/net.js';
-import type { TapTest } from '../../helpers/sfu.js';
-import { MEDIA_PORTS, waitFor } from '../../helpers/stack.js';
+import type { CallClient } from '../../../client/callClient.js';
+import { CONF, startCallStack, type CallStack } from '../../../harness/callStack.js';
+import { udpPortsInRange } from '../../../harness/net.js';
+import type { TapTest } from '../../../harness/sfu.js';
+import { MEDIA_PORTS, waitFor } from '../../../harness/stack.js';
 
 const FAST = { auth: { membership_wait_s: 0.5 } };
 

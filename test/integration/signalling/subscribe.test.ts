@@ -6,10 +6,10 @@
 import t from 'tap';
 import { parseDcFrame } from '../../../src/protocol/dc/parse.js';
 import type { DcMessage, StreamMetadata } from '../../../src/protocol/dc/types.js';
-import { metadataFromSdp, type CallClient } from '../../helpers/callClient.js';
-import { CONF, startCallStack, type CallStack } from '../../helpers/callStack.js';
-import type { TapTest } from '../../helpers/sfu.js';
-import { waitFor } from '../../helpers/stack.js';
+import { metadataFromSdp, type CallClient } from '../../../client/callClient.js';
+import { CONF, startCallStack, type CallStack } from '../../../harness/callStack.js';
+import type { TapTest } from '../../../harness/sfu.js';
+import { waitFor } from '../../../harness/stack.js';
 
 interface Inbox {
   msgs: DcMessage[];

@@ -2,9 +2,9 @@
  * Media-test flows over the call stack: join with media, learn the others' streams from metadata, subscribe
  * over the data channel (dialect A) and answer every SFU offer automatically, and resize.
  */
-import { parseDcFrame } from '../../src/protocol/dc/parse.js';
-import type { DcMessage, StreamMetadata } from '../../src/protocol/dc/types.js';
-import type { CallClient } from './callClient.js';
+import { parseDcFrame } from '../src/protocol/dc/parse.js';
+import type { DcMessage, StreamMetadata } from '../src/protocol/dc/types.js';
+import type { CallClient } from '../client/callClient.js';
 import { CONF, type CallStack } from './callStack.js';
 import { ChromiumPeer } from './peers/chromiumPeer.js';
 import { RelayedPeer } from './peers/relayedPeer.js';

@@ -15,8 +15,8 @@
  * Client-side failures (HTTP errors, SDP the peer refused) go to `errors`.
  */
 import { randomBytes } from 'node:crypto';
-import { ClientHttp } from './callClientHttp.js';
-import type { LocalCandidate, OfferOptions, TestPeer } from './peers/types.js';
+import { ClientHttp } from './matrix.js';
+import type { LocalCandidate, OfferOptions, TestPeer } from '../harness/peers/types.js';
 
 export const CALL_MEMBER_TYPE = 'org.matrix.msc3401.call.member';
 export const FOCUS_TYPE = 'org.matrix.msc3898';

@@ -3,7 +3,7 @@
  * clients (a user with a device, joined to the room, with a real WebRTC peer and optionally a membership
  * naming the focus).
  */
-import { CallClient, type FocusRef, type MembershipOptions } from './callClient.js';
+import { CallClient, type FocusRef, type MembershipOptions } from '../client/callClient.js';
 import { createPeer, type PeerKind } from './peers/index.js';
 import { RelayedPeer } from './peers/relayedPeer.js';
 import type { UdpRelay } from './udpRelay.js';
