@@ -15,7 +15,7 @@ import {
   METADATA_KEY,
   memberStateKey,
   SYNC_POLL_MS,
-} from '../../../client/callClient.js';
+} from '../../../client/index.js';
 import { isLoopbackUdpCandidate } from '../../../harness/peers/common.js';
 import {
   closeBrowser,

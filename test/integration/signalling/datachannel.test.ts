@@ -6,16 +6,15 @@ import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { parseDcFrame } from '../../../src/protocol/dc/parse.js';
 import type { DcMessage } from '../../../src/protocol/dc/types.js';
-import type { CallClient } from '../../../client/callClient.js';
 import type { OfferOptions } from '../../../harness/peers/index.js';
-import { CONF, startCallStack, type CallStack } from '../../../harness/callStack.js';
+import { CONF, startCallStack, type CallStack, type TestCallClient } from '../../../harness/callStack.js';
 import { waitFor } from '../../../harness/stack.js';
 
 interface Inbox {
   frames: { raw: string; msg: DcMessage | undefined; dialect: string | undefined }[];
 }
 
-function listen(c: CallClient): Inbox {
+function listen(c: TestCallClient): Inbox {
   const inbox: Inbox = { frames: [] };
   c.peer.onData((raw) => {
     const r = parseDcFrame(raw, { maxBytes: 1 << 20, maxListEntries: 10_000 }, 'server');
@@ -26,7 +25,7 @@ function listen(c: CallClient): Inbox {
 
 async function join(
   cs: CallStack,
-  c: CallClient,
+  c: TestCallClient,
   offerOpts: OfferOptions = { dataChannel: true, audio: true },
   metadata?: Record<string, unknown>,
 ) {

@@ -6,8 +6,8 @@
 import t from 'tap';
 import { parseDcFrame } from '../../../src/protocol/dc/parse.js';
 import type { DcMessage, StreamMetadata } from '../../../src/protocol/dc/types.js';
-import { metadataFromSdp, type CallClient } from '../../../client/callClient.js';
-import { CONF, startCallStack, type CallStack } from '../../../harness/callStack.js';
+import { metadataFromSdp } from '../../../client/index.js';
+import { CONF, startCallStack, type CallStack, type TestCallClient } from '../../../harness/callStack.js';
 import type { TapTest } from '../../../harness/sfu.js';
 import { waitFor } from '../../../harness/stack.js';
 
@@ -15,7 +15,7 @@ interface Inbox {
   msgs: DcMessage[];
 }
 
-function listen(c: CallClient): Inbox {
+function listen(c: TestCallClient): Inbox {
   const inbox: Inbox = { msgs: [] };
   c.peer.onData((raw) => {
     const r = parseDcFrame(raw, { maxBytes: 1 << 20, maxListEntries: 10_000 }, 'server');
@@ -46,7 +46,7 @@ async function next<K extends DcMessage['kind']>(
   return found!;
 }
 
-async function join(cs: CallStack, c: CallClient, media: { audio?: boolean; video?: boolean } = {}) {
+async function join(cs: CallStack, c: TestCallClient, media: { audio?: boolean; video?: boolean } = {}) {
   await c.invite({ focus: cs.focusRef, confId: CONF, offerOpts: { dataChannel: true, ...media } });
   await c.waitForAnswer(15_000);
   await c.peer.waitConnected(15_000);
