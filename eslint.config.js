@@ -12,6 +12,8 @@ function forbiddenFor(layer) {
   return layers.slice(idx + 1).map((l) => `**/${l}/**`);
 }
 const pure = ['protocol', 'rtp', 'simulcast', 'forwarding'];
+const clientAlone =
+  'client/ is an independent second implementation of docs/protocol.md: it imports nothing of the project.';
 /** What test code (test/, bench/, harness/) may do that product code may not. */
 const testRelaxations = {
   '@typescript-eslint/no-non-null-assertion': 'off',
@@ -104,8 +106,46 @@ export default tseslint.config(
   // client/ and harness/ (issue 13): the protocol client is product code (strict, browser-safe, an independent
   // second implementation of docs/protocol.md); harness/ is test code shared by test/ and bench/.
   {
+    files: ['client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/src/**', '**/harness/**', '**/test/**', '**/bench/**'], message: clientAlone },
+            { group: ['node:*', 'werift', 'werift/*'], message: 'client/ runs in a browser too.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        ...['Buffer', 'process', 'require', '__dirname', '__filename', 'global'].map((name) => ({
+          name,
+          message: 'client/ runs in a browser too.',
+        })),
+      ],
+    },
+  },
+  {
     files: ['harness/**/*.ts'],
-    rules: testRelaxations,
+    rules: {
+      ...testRelaxations,
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ group: ['**/test/**', '**/bench/**'], message: 'harness/ serves test/ and bench/.' }],
+        },
+      ],
+    },
+  },
+  {
+    files: ['bench/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/test/**'], message: 'bench/ takes shared helpers from harness/.' }] },
+      ],
+    },
   },
   {
     files: ['**/*.js'],
