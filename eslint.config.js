@@ -91,17 +91,7 @@ export default tseslint.config(
   },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
-    rules: {
-      '@typescript-eslint/no-non-null-assertion': 'off',
-      '@typescript-eslint/no-unsafe-assignment': 'off',
-      '@typescript-eslint/no-unsafe-member-access': 'off',
-      '@typescript-eslint/no-unsafe-argument': 'off',
-      '@typescript-eslint/no-unsafe-call': 'off',
-      '@typescript-eslint/no-unsafe-return': 'off',
-      // tap's t.test() returns a promise that tap itself tracks.
-      '@typescript-eslint/no-floating-promises': 'off',
-      'no-console': 'off',
-    },
+    rules: testRelaxations,
   },
   // client/ and harness/ (issue 13): the protocol client is product code (strict, browser-safe, an independent
   // second implementation of docs/protocol.md); harness/ is test code shared by test/ and bench/.
