@@ -4,12 +4,13 @@
  * glare (the SFU rolls back and re-offers); unknown tracks and own tracks refused.
  */
 import t from 'tap';
-import { parseDcFrame } from '../../../src/protocol/dc/parse.js';
-import type { DcMessage, StreamMetadata } from '../../../src/protocol/dc/types.js';
-import { metadataFromSdp } from '../../../client/index.js';
+import { dc, metadataFromSdp, type StreamMetadata } from '../../../client/index.js';
 import { CONF, startCallStack, type CallStack, type TestCallClient } from '../../../harness/callStack.js';
 import type { TapTest } from '../../../harness/sfu.js';
 import { waitFor } from '../../../harness/stack.js';
+
+/** Frames are read by the client's own reader (client/dc), not the SFU's parser. */
+type DcMessage = dc.FocusMessage;
 
 interface Inbox {
   msgs: DcMessage[];
@@ -18,7 +19,7 @@ interface Inbox {
 function listen(c: TestCallClient): Inbox {
   const inbox: Inbox = { msgs: [] };
   c.peer.onData((raw) => {
-    const r = parseDcFrame(raw, { maxBytes: 1 << 20, maxListEntries: 10_000 }, 'server');
+    const r = dc.readFocusFrame(raw);
     if (r.ok) {
       inbox.msgs.push(r.message);
     }
