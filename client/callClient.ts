@@ -14,7 +14,13 @@
 import { CallExchange, type CallState, type InviteOptions, type ToDeviceEvent } from './callExchange.js';
 import { randomHex } from './ids.js';
 import { MatrixApi, MatrixHttp, type FetchLike } from './matrix.js';
-import { formatC, type FocusRef, type MembershipOptions, type MembershipWriter } from './membership.js';
+import {
+  formatC,
+  type FocusRef,
+  type MembershipOptions,
+  type MembershipWrite,
+  type MembershipWriter,
+} from './membership.js';
 import type { CallPeer } from './peer.js';
 import { SyncLoop } from './sync.js';
 import { Waiters } from './waiters.js';
@@ -128,7 +134,7 @@ export class CallClient<P extends CallPeer = CallPeer> {
     return this.#write(roomId, this.#membership.leave(this));
   }
 
-  async #write(roomId: string, w: ReturnType<MembershipWriter['leave']>): Promise<string> {
+  async #write(roomId: string, w: MembershipWrite): Promise<string> {
     if (w.kind === 'state') {
       return this.#api.putState(roomId, w.eventType, w.stateKey, w.content);
     }
