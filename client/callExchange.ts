@@ -10,62 +10,11 @@ import { describeError, isObject, newCallId } from './ids.js';
 import type { MatrixApi } from './matrix.js';
 import type { FocusRef } from './membership.js';
 import { METADATA_KEY, metadataFromSdp } from './metadata.js';
-import type { CallPeer, LocalCandidate, OfferOptions } from './peer.js';
+import type { CallPeer } from './peer.js';
+import type { CallState, ExchangeRecord, InviteOptions, ToDeviceEvent } from './callTypes.js';
+import { CandidateBatch } from './candidateBatch.js';
 
-/** A to-device event as `/sync` returns it. */
-export interface ToDeviceEvent {
-  type: string;
-  sender: string;
-  content: Record<string, unknown>;
-}
-
-export interface InviteOptions {
-  focus: FocusRef;
-  confId: string;
-  roomId?: string;
-  callId?: string;
-  sessionId?: string;
-  /** MSC3077 stream metadata (default: derived from the offer's `a=msid` lines). */
-  metadata?: Record<string, unknown>;
-  offerOpts: OfferOptions;
-  /** `lifetime` (default 60000). */
-  lifetime?: number;
-  /** Send `m.call.select_answer` naming the focus once the answer is applied (§10; default true). */
-  selectAnswer?: boolean;
-  /** Merged over the invite content last (negative tests). */
-  extra?: Record<string, unknown>;
-}
-
-/** One call (call_id) this client placed. */
-export interface CallState {
-  readonly callId: string;
-  readonly confId: string;
-  readonly sessionId: string;
-  readonly focus: FocusRef;
-  readonly roomId: string | undefined;
-  readonly selectAnswer: boolean;
-  offerSdp: string;
-  invites: number;
-  answers: number;
-  /** Next outgoing `seq`. */
-  seq: number;
-  answer: Record<string, unknown> | undefined;
-  remoteCandidatesEnded: boolean;
-  remoteHangup: Record<string, unknown> | undefined;
-  localHangup: boolean;
-  /** To-device `m.call.negotiate` offers sent and not answered yet. */
-  pendingNegotiate: number;
-}
-
-/** What the exchange records; the call client exposes these lists. */
-export interface ExchangeRecord {
-  readonly received: ToDeviceEvent[];
-  readonly sent: { type: string; to: FocusRef; content: Record<string, unknown> }[];
-  readonly violations: string[];
-  readonly errors: string[];
-  readonly hangups: Record<string, unknown>[];
-  readonly negotiateAnswers: Record<string, unknown>[];
-}
+export type { CallState, ExchangeRecord, InviteOptions, ToDeviceEvent } from './callTypes.js';
 
 export interface CallExchangeOptions {
   api: MatrixApi;
@@ -92,9 +41,7 @@ export class CallExchange {
   #sendChain: Promise<void> = Promise.resolve();
   #incoming: Promise<void> = Promise.resolve();
   #txn = 0;
-  #batch: LocalCandidate[] = [];
-  #batchTimer: ReturnType<typeof setTimeout> | undefined;
-  #candidatesHooked = false;
+  #batch: CandidateBatch | undefined;
   #closing = false;
 
   constructor(o: CallExchangeOptions) {
@@ -224,9 +171,7 @@ export class CallExchange {
   /** Drops unsent candidates and stops sending new ones; resolves once every send and apply has settled. */
   async close(): Promise<void> {
     this.#closing = true;
-    clearTimeout(this.#batchTimer);
-    this.#batchTimer = undefined;
-    this.#batch = [];
+    this.#batch?.close();
     await this.#sendChain;
     await this.#incoming;
   }
@@ -270,48 +215,29 @@ export class CallExchange {
     return p;
   }
 
+  /** From the first invite on, the peer's candidates go to the current call in batches. */
   #hookCandidates(): void {
-    if (this.#candidatesHooked) {
+    if (this.#batch !== undefined) {
       return;
     }
-    this.#candidatesHooked = true;
-    this.#o.peer.onCandidate((c) => {
-      if (this.#closing) {
+    const batch = new CandidateBatch(this.#o.candidateBatchMs, (candidates) => {
+      const call = this.#current;
+      if (call === undefined) {
         return;
       }
-      this.#batch.push(
-        c.candidate === ''
-          ? { candidate: '' }
-          : {
-              candidate: c.candidate,
-              ...(c.sdpMid === undefined ? {} : { sdpMid: c.sdpMid }),
-              ...(c.sdpMLineIndex === undefined ? {} : { sdpMLineIndex: c.sdpMLineIndex }),
-            },
+      this.#enqueue('m.call.candidates', call.focus, { ...this.#base(call), candidates }).catch(
+        (err: unknown) => {
+          this.#o.record.errors.push(`m.call.candidates: ${describeError(err)}`);
+        },
       );
-      if (c.candidate === '') {
-        this.#flushCandidates();
-      } else {
-        this.#batchTimer ??= setTimeout(() => {
-          this.#flushCandidates();
-        }, this.#o.candidateBatchMs);
-      }
     });
-  }
-
-  #flushCandidates(): void {
-    clearTimeout(this.#batchTimer);
-    this.#batchTimer = undefined;
-    const call = this.#current;
-    if (this.#batch.length === 0 || call === undefined) {
-      return;
+    if (this.#closing) {
+      batch.close();
     }
-    const candidates = this.#batch;
-    this.#batch = [];
-    this.#enqueue('m.call.candidates', call.focus, { ...this.#base(call), candidates }).catch(
-      (err: unknown) => {
-        this.#o.record.errors.push(`m.call.candidates: ${describeError(err)}`);
-      },
-    );
+    this.#batch = batch;
+    this.#o.peer.onCandidate((c) => {
+      batch.add(c);
+    });
   }
 
   async #handle(ev: ToDeviceEvent, call: CallState): Promise<void> {
