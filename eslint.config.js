@@ -13,6 +13,20 @@ function forbiddenFor(layer) {
   return layers.slice(idx + 1).map((l) => `**/${l}/**`);
 }
 const pure = ['protocol', 'rtp', 'simulcast', 'forwarding'];
+const clientAlone =
+  'client/ is an independent second implementation of docs/protocol.md: it imports nothing of the project.';
+/** What test code (test/, bench/, harness/) may do that product code may not. */
+const testRelaxations = {
+  '@typescript-eslint/no-non-null-assertion': 'off',
+  '@typescript-eslint/no-unsafe-assignment': 'off',
+  '@typescript-eslint/no-unsafe-member-access': 'off',
+  '@typescript-eslint/no-unsafe-argument': 'off',
+  '@typescript-eslint/no-unsafe-call': 'off',
+  '@typescript-eslint/no-unsafe-return': 'off',
+  // tap's t.test() returns a promise that tap itself tracks.
+  '@typescript-eslint/no-floating-promises': 'off',
+  'no-console': 'off',
+};
 
 // Pure code takes time as an argument or an injected Clock (src/util/clock.ts) and reports through return
 // values, never through logs or metrics: no timer or clock globals, no observability imports.
@@ -148,16 +162,50 @@ export default tseslint.config(
   },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: testRelaxations,
+  },
+  // client/ and harness/ (issue 13): the protocol client is product code (strict, browser-safe, an independent
+  // second implementation of docs/protocol.md); harness/ is test code shared by test/ and bench/.
+  {
+    files: ['client/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-non-null-assertion': 'off',
-      '@typescript-eslint/no-unsafe-assignment': 'off',
-      '@typescript-eslint/no-unsafe-member-access': 'off',
-      '@typescript-eslint/no-unsafe-argument': 'off',
-      '@typescript-eslint/no-unsafe-call': 'off',
-      '@typescript-eslint/no-unsafe-return': 'off',
-      // tap's t.test() returns a promise that tap itself tracks.
-      '@typescript-eslint/no-floating-promises': 'off',
-      'no-console': 'off',
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/src/**', '**/harness/**', '**/test/**', '**/bench/**'], message: clientAlone },
+            { group: ['node:*', 'werift', 'werift/*'], message: 'client/ runs in a browser too.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        ...['Buffer', 'process', 'require', '__dirname', '__filename', 'global'].map((name) => ({
+          name,
+          message: 'client/ runs in a browser too.',
+        })),
+      ],
+    },
+  },
+  {
+    files: ['harness/**/*.ts'],
+    rules: {
+      ...testRelaxations,
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ group: ['**/test/**', '**/bench/**'], message: 'harness/ serves test/ and bench/.' }],
+        },
+      ],
+    },
+  },
+  {
+    files: ['bench/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/test/**'], message: 'bench/ takes shared helpers from harness/.' }] },
+      ],
     },
   },
   {

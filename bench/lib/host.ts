@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { startCallStack, type CallStack } from '../../test/helpers/callStack.js';
+import { startCallStack, type CallStack } from '../../harness/callStack.js';
 import { serve } from './rpc.js';
 
 const teardowns: (() => unknown)[] = [];

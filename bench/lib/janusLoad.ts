@@ -3,8 +3,8 @@
  * on our SFU: a publisher joins and publishes its offer (`joinandconfigure`), each subscriber joins the feed,
  * answers Janus's offer and sends `start`. Janus puts its candidates in its SDP; ours are trickled.
  */
-import type { WeriftPeer } from '../../test/helpers/peers/weriftPeer.js';
-import type { LocalCandidate } from '../../test/helpers/peers/types.js';
+import type { WeriftPeer } from '../../harness/peers/weriftPeer.js';
+import type { LocalCandidate } from '../../harness/peers/types.js';
 import type { JanusSession, Json } from './janusClient.js';
 
 const CONNECT_TIMEOUT_MS = 20_000;

@@ -7,18 +7,13 @@
  * simulcast and subscribing to each other), `windowStart` / `windowEnd` (counters and this process's CPU over the
  * measurement window), `stop`.
  */
-import { CallClient, type FocusRef } from '../../test/helpers/callClient.js';
-import {
-  joinWithMedia,
-  resize,
-  streamOf,
-  subscribe,
-  type MediaClient,
-} from '../../test/helpers/mediaCall.js';
-import { WeriftPeer, type SyntheticVideo } from '../../test/helpers/peers/weriftPeer.js';
-import { WrtcPeer } from '../../test/helpers/peers/wrtcPeer.js';
-import { StreamChecker } from '../../test/helpers/rtpCheck.js';
-import { waitFor } from '../../test/helpers/stack.js';
+import { CallClient, type FocusRef } from '../../client/index.js';
+import { joinWithMedia, resize, streamOf, subscribe, type MediaClient } from '../../harness/mediaCall.js';
+import { WeriftPeer, type SyntheticVideo } from '../../harness/peers/weriftPeer.js';
+import { WrtcPeer } from '../../harness/peers/wrtcPeer.js';
+import type { TestCallClient } from '../../harness/callStack.js';
+import { StreamChecker } from '../../harness/rtpCheck.js';
+import { waitFor } from '../../harness/stack.js';
 import { JanusSession } from './janusClient.js';
 import { createRoom, publish, subscribeFeed } from './janusLoad.js';
 import { serve } from './rpc.js';
@@ -74,7 +69,7 @@ const MAX_SAMPLES = 50_000;
 /** Send times kept per subscriber and window (60 s at 270 pkt/s, with room). */
 const MAX_SENT_TIMES = 40_000;
 
-const clients: CallClient[] = [];
+const clients: TestCallClient[] = [];
 /** Janus load: sessions and peers (no CallClient there). */
 const janusSessions: JanusSession[] = [];
 const janusPeers: WeriftPeer[] = [];
@@ -90,7 +85,7 @@ const simulcastSentAt = new Map<string, number[]>();
 let seen = 0;
 let window: { cpu: NodeJS.CpuUsage; at: number; audioSent: number; videoSent: number } | undefined;
 
-function newClient(env: Env, u: UserCreds): { c: CallClient; peer: WeriftPeer } {
+function newClient(env: Env, u: UserCreds): { c: TestCallClient; peer: WeriftPeer } {
   const peer = new WeriftPeer();
   const c = new CallClient({
     hsUrl: env.hsUrl,

@@ -9,7 +9,7 @@
 import type { RtpHeader } from 'werift';
 import { sendSrtp } from '../../src/media/srtpSend.js';
 import { WireRtpHeader } from '../../src/rtp/rtpHeader.js';
-import { connectedWeriftPair } from '../../test/helpers/peers/weriftPair.js';
+import { connectedWeriftPair } from '../../harness/peers/weriftPair.js';
 
 const N = 5000;
 const ROUNDS = 7;

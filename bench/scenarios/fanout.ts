@@ -11,7 +11,7 @@ import { BenchNetns, CLIENT_ADDRESS } from '../lib/netns.js';
 import { BenchProcesses } from '../lib/processes.js';
 import type { Child } from '../lib/rpc.js';
 import { quantiles, round } from '../lib/stats.js';
-import type { SyntheticVideo } from '../../test/helpers/peers/weriftPeer.js';
+import type { SyntheticVideo } from '../../harness/peers/weriftPeer.js';
 import { measureWindow } from '../lib/window.js';
 import type { UserCreds } from '../lib/worker.js';
 

@@ -9,7 +9,7 @@ import { rssBytes } from '../lib/procStat.js';
 import { BenchProcesses } from '../lib/processes.js';
 import { quantiles, round } from '../lib/stats.js';
 import type { UserCreds } from '../lib/worker.js';
-import type { SyntheticVideo } from '../../test/helpers/peers/weriftPeer.js';
+import type { SyntheticVideo } from '../../harness/peers/weriftPeer.js';
 
 /**
  * The publisher's video: a 360p-like stream (30 fps × 2 packets of 1,000 B ≈ 60 pkt/s, the layer a meeting

@@ -8,7 +8,7 @@
  */
 import { BenchProcesses } from '../lib/processes.js';
 import { quantiles, round } from '../lib/stats.js';
-import type { SyntheticVideo } from '../../test/helpers/peers/weriftPeer.js';
+import type { SyntheticVideo } from '../../harness/peers/weriftPeer.js';
 import { measureWindow } from '../lib/window.js';
 import type { UserCreds } from '../lib/worker.js';
 

@@ -4,8 +4,8 @@
  * (30 s limit). DEV_HS_URL (default http://127.0.0.1:8008) points at the dev homeserver.
  */
 import { randomBytes } from 'node:crypto';
-import { CallClient } from '../helpers/callClient.js';
-import { WeriftPeer } from '../helpers/peers/index.js';
+import { CallClient } from '../../client/index.js';
+import { WeriftPeer } from '../../harness/peers/index.js';
 
 const hsUrl = process.env['DEV_HS_URL'] ?? 'http://127.0.0.1:8008';
 const out = (s: string) => process.stdout.write(`${s}\n`);

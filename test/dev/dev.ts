@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { generateRegistration } from '../../src/appservice/registration.js';
 import { validateConfig } from '../../src/config/load.js';
 import { Sfu } from '../../src/sfu.js';
-import { startTestHomeserver } from '../homeserver/index.js';
+import { startTestHomeserver } from '../../harness/homeserver/index.js';
 
 const env = (name: string, def: number): number => {
   const v = Number(process.env[name] ?? def);

@@ -1,7 +1,7 @@
 /** `npm run dev` starts the SFU with the test homeserver, and `npm run dev:call` connects two clients through it. */
 import { spawn } from 'node:child_process';
 import t from 'tap';
-import { freePort, waitExit } from '../helpers/net.js';
+import { freePort, waitExit } from '../../harness/net.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 

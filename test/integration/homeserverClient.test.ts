@@ -6,9 +6,9 @@ import {
   HomeserverUnavailableError,
   MatrixHttpError,
 } from '../../src/appservice/homeserverClient.js';
-import { startTestHomeserver } from '../homeserver/index.js';
+import { startTestHomeserver } from '../../harness/homeserver/index.js';
 import { refClock } from '../helpers/refClock.js';
-import { AS_TOKEN, testRegistration } from '../helpers/sfu.js';
+import { AS_TOKEN, testRegistration } from '../../harness/sfu.js';
 
 const clock = refClock;
 

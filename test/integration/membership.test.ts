@@ -5,9 +5,9 @@
 import t from 'tap';
 import type { Revocation } from '../../src/conference/ports.js';
 import { CONF, session } from '../fixtures/matrix/events.js';
-import type { TestHomeserver } from '../homeserver/index.js';
-import type { Teardown } from '../helpers/sfu.js';
-import { startStack, waitFor } from '../helpers/stack.js';
+import type { TestHomeserver } from '../../harness/homeserver/index.js';
+import type { Teardown } from '../../harness/sfu.js';
+import { startStack, waitFor } from '../../harness/stack.js';
 
 const FOCUS = { user_id: '@sfu:example.org', device_id: 'SFUDEV1' };
 const focusRef = { type: 'org.matrix.msc3898', ...FOCUS };

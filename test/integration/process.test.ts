@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { parse, stringify } from 'yaml';
-import { startTestHomeserver, type AsRegistration } from '../homeserver/index.js';
-import { freePort, pollUntil, waitExit } from '../helpers/net.js';
+import { startTestHomeserver, type AsRegistration } from '../../harness/homeserver/index.js';
+import { freePort, pollUntil, waitExit } from '../../harness/net.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const main = join(root, 'dist/src/main.js');

@@ -12,9 +12,9 @@ import {
   type ToDeviceDestination,
   type ToDeviceSenderOptions,
 } from '../../src/appservice/toDeviceSender.js';
-import { startTestHomeserver } from '../homeserver/index.js';
+import { startTestHomeserver } from '../../harness/homeserver/index.js';
 import { refClock } from '../helpers/refClock.js';
-import { AS_TOKEN, testRegistration, type Teardown } from '../helpers/sfu.js';
+import { AS_TOKEN, testRegistration, type Teardown } from '../../harness/sfu.js';
 
 const clock = refClock;
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { startTestHomeserver } from '../../homeserver/index.js';
+import { startTestHomeserver } from '../../../harness/homeserver/index.js';
 import { call, enc, registration, SERVER, SFU } from './fixtures/helpers.js';
 
 const AS = 'm.login.application_service';

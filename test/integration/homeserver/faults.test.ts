@@ -1,5 +1,5 @@
 import t from 'tap';
-import { startTestHomeserver } from '../../homeserver/index.js';
+import { startTestHomeserver } from '../../../harness/homeserver/index.js';
 import { call, SERVER } from './fixtures/helpers.js';
 
 t.test('failNext injects rate limits and server errors, then the real answer', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { startTestHomeserver } from '../../homeserver/index.js';
+import { startTestHomeserver } from '../../../harness/homeserver/index.js';
 import { call, enc, SERVER } from './fixtures/helpers.js';
 
 /** The errcode a test-homeserver hook throws. */

@@ -3,7 +3,7 @@
  * sends and what the SFU reads back (AS push, /sync, /messages), and the requests a real server refuses.
  */
 import t from 'tap';
-import { startTestHomeserver } from '../../homeserver/index.js';
+import { startTestHomeserver } from '../../../harness/homeserver/index.js';
 import {
   call,
   enc,

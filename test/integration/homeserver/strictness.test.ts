@@ -1,5 +1,5 @@
 import t from 'tap';
-import { startTestHomeserver } from '../../homeserver/index.js';
+import { startTestHomeserver } from '../../../harness/homeserver/index.js';
 import { call, enc, registration, SERVER, SFU } from './fixtures/helpers.js';
 
 t.test('authentication is strict', async (t) => {

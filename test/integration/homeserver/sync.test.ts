@@ -1,5 +1,5 @@
 import t from 'tap';
-import { startTestHomeserver } from '../../homeserver/index.js';
+import { startTestHomeserver } from '../../../harness/homeserver/index.js';
 import { call, registration, SERVER, SFU } from './fixtures/helpers.js';
 
 const SYNC = '/_matrix/client/v3/sync';

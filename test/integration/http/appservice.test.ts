@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { RoomEvent, ToDeviceEvent } from '../../../src/appservice/events.js';
-import { asApp, buildTestSfu, HS_TOKEN, testConfig, type Teardown } from '../../helpers/sfu.js';
+import { asApp, buildTestSfu, HS_TOKEN, testConfig, type Teardown } from '../../../harness/sfu.js';
 
 const auth = { authorization: `Bearer ${HS_TOKEN}` };
 const json = { 'content-type': 'application/json' };

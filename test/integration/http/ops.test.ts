@@ -1,5 +1,5 @@
 import t from 'tap';
-import { buildTestSfu, opsApp, testConfig } from '../../helpers/sfu.js';
+import { buildTestSfu, opsApp, testConfig } from '../../../harness/sfu.js';
 
 t.test('separate listeners by default; one when the ports are equal', async (t) => {
   const a = buildTestSfu();

@@ -5,9 +5,9 @@
  * speaker, and not at all for someone else's short bursts.
  */
 import t from 'tap';
-import { startCallStack } from '../../helpers/callStack.js';
-import { asWerift, joinWithMedia } from '../../helpers/mediaCall.js';
-import { waitFor } from '../../helpers/stack.js';
+import { startCallStack } from '../../../harness/callStack.js';
+import { asWerift, joinWithMedia } from '../../../harness/mediaCall.js';
+import { waitFor } from '../../../harness/stack.js';
 
 const LOUD = 10; // −10 dBov: speech close to the microphone
 const SILENT = 127;

@@ -6,11 +6,11 @@
  * throughout: the picture must keep moving (the longest stall is measured).
  */
 import t from 'tap';
-import { startCallStack } from '../../helpers/callStack.js';
-import { asChromium, joinWithMedia, streamOf, subscribe } from '../../helpers/mediaCall.js';
-import { closeBrowser, launchBrowser, type ChromiumPeer } from '../../helpers/peers/index.js';
-import { waitFor } from '../../helpers/stack.js';
-import { UdpRelay } from '../../helpers/udpRelay.js';
+import { startCallStack } from '../../../harness/callStack.js';
+import { asChromium, joinWithMedia, streamOf, subscribe } from '../../../harness/mediaCall.js';
+import { closeBrowser, launchBrowser, type ChromiumPeer } from '../../../harness/peers/index.js';
+import { waitFor } from '../../../harness/stack.js';
+import { UdpRelay } from '../../../harness/udpRelay.js';
 
 t.before(async () => {
   await launchBrowser();

@@ -7,11 +7,18 @@
  */
 import { mkdirSync } from 'node:fs';
 import t from 'tap';
-import { startCallStack } from '../../helpers/callStack.js';
-import { asChromium, asWerift, joinWithMedia, resize, streamOf, subscribe } from '../../helpers/mediaCall.js';
-import { closeBrowser, launchBrowser, type ChromiumPeer } from '../../helpers/peers/index.js';
-import { fewHoles, StreamChecker } from '../../helpers/rtpCheck.js';
-import { waitFor } from '../../helpers/stack.js';
+import { startCallStack } from '../../../harness/callStack.js';
+import {
+  asChromium,
+  asWerift,
+  joinWithMedia,
+  resize,
+  streamOf,
+  subscribe,
+} from '../../../harness/mediaCall.js';
+import { closeBrowser, launchBrowser, type ChromiumPeer } from '../../../harness/peers/index.js';
+import { fewHoles, StreamChecker } from '../../../harness/rtpCheck.js';
+import { waitFor } from '../../../harness/stack.js';
 
 const ARTIFACTS = 'test-artifacts/media';
 

@@ -5,10 +5,10 @@
  * arrives (VP8 keyframe sizes), across switches up and down; the audio continues across video switches.
  */
 import t from 'tap';
-import { startCallStack } from '../../helpers/callStack.js';
-import { asWerift, joinWithMedia, resize, streamOf, subscribe } from '../../helpers/mediaCall.js';
-import { fewHoles, StreamChecker } from '../../helpers/rtpCheck.js';
-import { waitFor } from '../../helpers/stack.js';
+import { startCallStack } from '../../../harness/callStack.js';
+import { asWerift, joinWithMedia, resize, streamOf, subscribe } from '../../../harness/mediaCall.js';
+import { fewHoles, StreamChecker } from '../../../harness/rtpCheck.js';
+import { waitFor } from '../../../harness/stack.js';
 
 t.test(
   'wrtc simulcast publisher → werift subscriber: low layer, switch up and down, continuous',
@@ -76,6 +76,8 @@ t.test(
     t.match(sends, /path="direct"} [1-9]/, 'forwarded packets left by the direct send path');
     t.notMatch(sends, /path="werift"} [1-9]/, 'none needed the werift fallback (a UDP pair)');
     t.match(m, /direction="down"} [1-9]/, 'a switch down counted');
+    t.same(b.dc.violations, [], 'every data-channel frame the SFU sent kept §5');
+    t.same(b.c.violations, [], 'every to-device event the SFU sent kept §4.4');
   },
 );
 
@@ -100,7 +102,7 @@ t.test('three subscribers at three sizes on one publisher get three different la
         }
       });
       await subscribe(mc, [{ stream_id: s.streamId, track_id: s.video!, width: w, height: h }], `s${i}`);
-      return { w, h, check };
+      return { w, h, check, mc };
     }),
   );
   // A layer the publisher has not started yet (libwebrtc ramps up its top layer once the SFU's REMB
@@ -132,5 +134,6 @@ t.test('three subscribers at three sizes on one publisher get three different la
     );
     t.same(s.check.report.problems, [], `${s.w}×${s.h}: continuous`);
     fewHoles(t, s.check.report, `${s.w}×${s.h}`);
+    t.same([...s.mc.dc.violations, ...s.mc.c.violations], [], `${s.w}×${s.h}: the SFU kept §4.4 and §5`);
   }
 });

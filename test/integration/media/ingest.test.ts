@@ -13,7 +13,7 @@ import { sendSrtp } from '../../../src/media/srtpSend.js';
 import { signalledSsrcs } from '../../../src/protocol/sdpSsrc.js';
 import { WireRtpHeader } from '../../../src/rtp/rtpHeader.js';
 import { FakeClock } from '../../helpers/fakeClock.js';
-import { connectedWeriftPair } from '../../helpers/peers/weriftPair.js';
+import { connectedWeriftPair } from '../../../harness/peers/weriftPair.js';
 
 const TRUNK_Q = 0x7e57_0001;
 const TRUNK_H = 0x7e57_0002;

@@ -7,14 +7,20 @@
  * And a subscriber that NACKs everything, repeatedly, cannot make the SFU send it more than twice the stream.
  */
 import t from 'tap';
-import { startCallStack, type CallStack } from '../../helpers/callStack.js';
-import { asWerift, joinWithMedia, streamOf, subscribe, type MediaClient } from '../../helpers/mediaCall.js';
-import { RelayedPeer } from '../../helpers/peers/relayedPeer.js';
-import type { TestPeer } from '../../helpers/peers/types.js';
-import { SeqLedger } from '../../helpers/rtpCheck.js';
-import { udpReceiveBufferErrors } from '../../helpers/net.js';
-import { waitFor } from '../../helpers/stack.js';
-import { UdpRelay, type Direction } from '../../helpers/udpRelay.js';
+import { startCallStack, type CallStack } from '../../../harness/callStack.js';
+import {
+  asWerift,
+  joinWithMedia,
+  streamOf,
+  subscribe,
+  type MediaClient,
+} from '../../../harness/mediaCall.js';
+import { RelayedPeer } from '../../../harness/peers/relayedPeer.js';
+import type { TestPeer } from '../../../harness/peers/types.js';
+import { SeqLedger } from '../../../harness/rtpCheck.js';
+import { udpReceiveBufferErrors } from '../../../harness/net.js';
+import { waitFor } from '../../../harness/stack.js';
+import { UdpRelay, type Direction } from '../../../harness/udpRelay.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -3,7 +3,11 @@
  * SFUDEV1) by reading its to-device inbox and answering through the homeserver with a werift peer.
  */
 import t from 'tap';
-import { startTestHomeserver, type TestHomeserver, type ToDeviceMessage } from '../../homeserver/index.js';
+import {
+  startTestHomeserver,
+  type TestHomeserver,
+  type ToDeviceMessage,
+} from '../../../harness/homeserver/index.js';
 import {
   CALL_MEMBER_TYPE,
   CallClient,
@@ -11,8 +15,8 @@ import {
   METADATA_KEY,
   memberStateKey,
   SYNC_POLL_MS,
-} from '../../helpers/callClient.js';
-import { isLoopbackUdpCandidate } from '../../helpers/peers/common.js';
+} from '../../../client/index.js';
+import { isLoopbackUdpCandidate } from '../../../harness/peers/common.js';
 import {
   closeBrowser,
   createPeer,
@@ -21,7 +25,7 @@ import {
   type LocalCandidate,
   type PeerKind,
   type TestPeer,
-} from '../../helpers/peers/index.js';
+} from '../../../harness/peers/index.js';
 
 const TIMEOUT_MS = 15_000;
 const CONF = '1700000000000aBcD';

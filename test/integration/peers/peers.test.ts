@@ -10,8 +10,8 @@ import {
   type LocalCandidate,
   type PeerKind,
   type TestPeer,
-} from '../../helpers/peers/index.js';
-import { isLoopbackUdpCandidate } from '../../helpers/peers/common.js';
+} from '../../../harness/peers/index.js';
+import { isLoopbackUdpCandidate } from '../../../harness/peers/common.js';
 
 const TIMEOUT_MS = 15_000;
 

@@ -4,15 +4,14 @@
  * a libwebrtc client (@roamhq/wrtc) and headless Chromium.
  */
 import t from 'tap';
-import type { CallClient } from '../../helpers/callClient.js';
-import { CONF, startCallStack, type CallStack } from '../../helpers/callStack.js';
-import { closeBrowser } from '../../helpers/peers/index.js';
-import type { TapTest } from '../../helpers/sfu.js';
-import { waitFor } from '../../helpers/stack.js';
+import { CONF, startCallStack, type CallStack, type TestCallClient } from '../../../harness/callStack.js';
+import { closeBrowser } from '../../../harness/peers/index.js';
+import type { TapTest } from '../../../harness/sfu.js';
+import { waitFor } from '../../../harness/stack.js';
 
 t.teardown(() => closeBrowser());
 
-async function connect(t: TapTest, cs: CallStack, c: CallClient): Promise<void> {
+async function connect(t: TapTest, cs: CallStack, c: TestCallClient): Promise<void> {
   const started = Date.now();
   await c.invite({ focus: cs.focusRef, confId: CONF, offerOpts: { dataChannel: true } });
   const answer = await c.waitForAnswer(15_000);

@@ -4,21 +4,22 @@
  */
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { parseDcFrame } from '../../../src/protocol/dc/parse.js';
-import type { DcMessage } from '../../../src/protocol/dc/types.js';
-import type { CallClient } from '../../helpers/callClient.js';
-import type { OfferOptions } from '../../helpers/peers/index.js';
-import { CONF, startCallStack, type CallStack } from '../../helpers/callStack.js';
-import { waitFor } from '../../helpers/stack.js';
+import { dc } from '../../../client/index.js';
+import type { OfferOptions } from '../../../harness/peers/index.js';
+import { CONF, startCallStack, type CallStack, type TestCallClient } from '../../../harness/callStack.js';
+import { waitFor } from '../../../harness/stack.js';
+
+/** Frames are read by the client's own reader (client/dc), not the SFU's parser. */
+type DcMessage = dc.FocusMessage;
 
 interface Inbox {
   frames: { raw: string; msg: DcMessage | undefined; dialect: string | undefined }[];
 }
 
-function listen(c: CallClient): Inbox {
+function listen(c: TestCallClient): Inbox {
   const inbox: Inbox = { frames: [] };
   c.peer.onData((raw) => {
-    const r = parseDcFrame(raw, { maxBytes: 1 << 20, maxListEntries: 10_000 }, 'server');
+    const r = dc.readFocusFrame(raw);
     inbox.frames.push({ raw, msg: r.ok ? r.message : undefined, dialect: r.ok ? r.dialect : undefined });
   });
   return inbox;
@@ -26,7 +27,7 @@ function listen(c: CallClient): Inbox {
 
 async function join(
   cs: CallStack,
-  c: CallClient,
+  c: TestCallClient,
   offerOpts: OfferOptions = { dataChannel: true, audio: true },
   metadata?: Record<string, unknown>,
 ) {

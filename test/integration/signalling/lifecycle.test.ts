@@ -4,15 +4,14 @@
  * mid-call, duplicate and out-of-order delivery.
  */
 import t from 'tap';
-import type { CallClient } from '../../helpers/callClient.js';
-import { CONF, startCallStack, type CallStack } from '../../helpers/callStack.js';
-import { udpPortsInRange } from '../../helpers/net.js';
-import type { TapTest } from '../../helpers/sfu.js';
-import { MEDIA_PORTS, waitFor } from '../../helpers/stack.js';
+import { CONF, startCallStack, type CallStack, type TestCallClient } from '../../../harness/callStack.js';
+import { udpPortsInRange } from '../../../harness/net.js';
+import type { TapTest } from '../../../harness/sfu.js';
+import { MEDIA_PORTS, waitFor } from '../../../harness/stack.js';
 
 const FAST = { auth: { membership_wait_s: 0.5 } };
 
-async function connected(cs: CallStack, c: CallClient, extra: { callId?: string } = {}): Promise<void> {
+async function connected(cs: CallStack, c: TestCallClient, extra: { callId?: string } = {}): Promise<void> {
   await c.invite({ focus: cs.focusRef, confId: CONF, offerOpts: { dataChannel: true }, ...extra });
   await c.waitForAnswer(15_000);
   await c.peer.waitConnected(15_000);
@@ -47,7 +46,7 @@ t.test('refusals: hangup with the error object, no peer created, no port open', 
   const cs = await startCallStack(t, { config: FAST });
   const cases: {
     name: string;
-    setup: () => Promise<CallClient>;
+    setup: () => Promise<TestCallClient>;
     invite?: Record<string, unknown>;
     errcode: string;
   }[] = [

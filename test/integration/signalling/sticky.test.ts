@@ -5,11 +5,10 @@
  * it) → recovered from `/messages` at start-up; a sticky leave mid-call ends the session.
  */
 import t from 'tap';
-import { CallClient } from '../../helpers/callClient.js';
-import { CONF, startCallStack } from '../../helpers/callStack.js';
-import { createPeer } from '../../helpers/peers/index.js';
-import { RTC_MEMBER_TYPE } from '../../helpers/stickyMember.js';
-import { startStack, waitFor } from '../../helpers/stack.js';
+import { CallClient, RTC_MEMBER_TYPE } from '../../../client/index.js';
+import { CONF, startCallStack } from '../../../harness/callStack.js';
+import { createPeer } from '../../../harness/peers/index.js';
+import { startStack, waitFor } from '../../../harness/stack.js';
 
 const FAST = { auth: { membership_wait_s: 0.5 } };
 const FOCUS = { user_id: '@sfu:example.org', device_id: 'SFUDEV1' };

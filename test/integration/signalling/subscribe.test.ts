@@ -4,21 +4,22 @@
  * glare (the SFU rolls back and re-offers); unknown tracks and own tracks refused.
  */
 import t from 'tap';
-import { parseDcFrame } from '../../../src/protocol/dc/parse.js';
-import type { DcMessage, StreamMetadata } from '../../../src/protocol/dc/types.js';
-import { metadataFromSdp, type CallClient } from '../../helpers/callClient.js';
-import { CONF, startCallStack, type CallStack } from '../../helpers/callStack.js';
-import type { TapTest } from '../../helpers/sfu.js';
-import { waitFor } from '../../helpers/stack.js';
+import { dc, metadataFromSdp, type StreamMetadata } from '../../../client/index.js';
+import { CONF, startCallStack, type CallStack, type TestCallClient } from '../../../harness/callStack.js';
+import type { TapTest } from '../../../harness/sfu.js';
+import { waitFor } from '../../../harness/stack.js';
+
+/** Frames are read by the client's own reader (client/dc), not the SFU's parser. */
+type DcMessage = dc.FocusMessage;
 
 interface Inbox {
   msgs: DcMessage[];
 }
 
-function listen(c: CallClient): Inbox {
+function listen(c: TestCallClient): Inbox {
   const inbox: Inbox = { msgs: [] };
   c.peer.onData((raw) => {
-    const r = parseDcFrame(raw, { maxBytes: 1 << 20, maxListEntries: 10_000 }, 'server');
+    const r = dc.readFocusFrame(raw);
     if (r.ok) {
       inbox.msgs.push(r.message);
     }
@@ -46,7 +47,7 @@ async function next<K extends DcMessage['kind']>(
   return found!;
 }
 
-async function join(cs: CallStack, c: CallClient, media: { audio?: boolean; video?: boolean } = {}) {
+async function join(cs: CallStack, c: TestCallClient, media: { audio?: boolean; video?: boolean } = {}) {
   await c.invite({ focus: cs.focusRef, confId: CONF, offerOpts: { dataChannel: true, ...media } });
   await c.waitForAnswer(15_000);
   await c.peer.waitConnected(15_000);

@@ -3,7 +3,7 @@ import t from 'tap';
 import { parse, stringify } from 'yaml';
 import { generateRegistration, validateRegistrationObject } from '../../../src/appservice/registration.js';
 import { ConfigError } from '../../../src/util/errors.js';
-import { testConfig, testRegistration } from '../../helpers/sfu.js';
+import { testConfig, testRegistration } from '../../../harness/sfu.js';
 
 const example = parse(
   readFileSync(new URL('../../../registration.example.yaml', import.meta.url), 'utf8'),

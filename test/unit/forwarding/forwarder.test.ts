@@ -11,7 +11,7 @@ import t from 'tap';
 import type { DropReason } from '../../../src/forwarding/dropReason.js';
 import { Forwarder } from '../../../src/forwarding/forwarder.js';
 import type { Decision, Forward, ForwarderPacket } from '../../../src/forwarding/forwarder.js';
-import type { TapTest } from '../../helpers/sfu.js';
+import type { TapTest } from '../../../harness/sfu.js';
 
 interface Offsets {
   seq: number;

@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { KeyframeThrottle } from '../../../src/forwarding/keyframeThrottle.js';
-import type { TapTest } from '../../helpers/sfu.js';
+import type { TapTest } from '../../../harness/sfu.js';
 
 const A = 0x1111_1111;
 const B = 0xffff_ffff;

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { peerConfig } from '../../../src/media/peerConfig.js';
-import { testConfig } from '../../helpers/sfu.js';
+import { testConfig } from '../../../harness/sfu.js';
 
 t.test('no STUN server, the configured port range, BUNDLE only when offered', async (t) => {
   const media = testConfig().media;

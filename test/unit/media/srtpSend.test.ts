@@ -9,7 +9,7 @@ import t from 'tap';
 import type { RTCDtlsTransport, RtpPacket } from 'werift';
 import { sendSrtp, srtpSendErrors } from '../../../src/media/srtpSend.js';
 import { WireRtpHeader } from '../../../src/rtp/rtpHeader.js';
-import { connectedWeriftPair } from '../../helpers/peers/weriftPair.js';
+import { connectedWeriftPair } from '../../../harness/peers/weriftPair.js';
 
 function header(seq: number): WireRtpHeader {
   return new WireRtpHeader({

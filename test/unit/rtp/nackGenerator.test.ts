@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { NackGenerator } from '../../../src/rtp/nackGenerator.js';
-import type { TapTest } from '../../helpers/sfu.js';
+import type { TapTest } from '../../../harness/sfu.js';
 
 const OFFSETS = [0, 1000, 65530, 65535, 32767];
 const OPTS = { reorderMs: 5, minRetryMs: 15, maxRetries: 3, maxAgeMs: 1000, maxMissing: 8, maxGap: 100 };

@@ -6,7 +6,7 @@ import t from 'tap';
 import { seqDiff, seqHigherThan } from '../../../src/rtp/seq.js';
 import { SeqManager } from '../../../src/rtp/seqManager.js';
 import type { SeqBits } from '../../../src/rtp/seq.js';
-import type { TapTest } from '../../helpers/sfu.js';
+import type { TapTest } from '../../../harness/sfu.js';
 
 interface Row {
   in: number;

@@ -3,11 +3,11 @@
  * transactions to the SFU's appservice port, the SFU calls the homeserver with its as_token.
  */
 import { pino } from 'pino';
-import type { Registration } from '../../src/appservice/registration.js';
-import type { Config } from '../../src/config/types.js';
-import { Metrics } from '../../src/observability/metrics.js';
-import { Sfu } from '../../src/sfu.js';
-import { startTestHomeserver, type TestHomeserver, type TestHomeserverOptions } from '../homeserver/index.js';
+import type { Registration } from '../src/appservice/registration.js';
+import type { Config } from '../src/config/types.js';
+import { Metrics } from '../src/observability/metrics.js';
+import { Sfu } from '../src/sfu.js';
+import { startTestHomeserver, type TestHomeserver, type TestHomeserverOptions } from './homeserver/index.js';
 import { freePort } from './net.js';
 import { testConfig, testRegistration, type Teardown } from './sfu.js';
 

@@ -20,7 +20,7 @@ import {
   type RTCDataChannel,
   type RTCRtpSender,
 } from 'werift';
-import '../../../src/media/noDefaultStun.js'; // test peers stay on loopback: no default public STUN server
+import '../../src/media/noDefaultStun.js'; // test peers stay on loopback: no default public STUN server
 import {
   connectionFailure,
   dataChannelLabel,

@@ -3,14 +3,17 @@
  * clients (a user with a device, joined to the room, with a real WebRTC peer and optionally a membership
  * naming the focus).
  */
-import { CallClient, type FocusRef, type MembershipOptions } from './callClient.js';
-import { createPeer, type PeerKind } from './peers/index.js';
+import { CallClient, type FocusRef, type MembershipOptions } from '../client/index.js';
+import { createPeer, type PeerKind, type TestPeer } from './peers/index.js';
 import { RelayedPeer } from './peers/relayedPeer.js';
 import type { UdpRelay } from './udpRelay.js';
 import { startStack, waitFor, type Stack, type StackOptions } from './stack.js';
 import type { Teardown } from './sfu.js';
 
 export const CONF = '1700000000000aBcD';
+
+/** A call client driving one of the real test peers. */
+export type TestCallClient = CallClient<TestPeer>;
 
 export interface CallStack extends Stack {
   roomId: string;
@@ -24,9 +27,9 @@ export interface CallStack extends Stack {
       /** Put this peer's media path behind the relay (loss, delay, bandwidth per direction). */
       relay?: UdpRelay;
     },
-  ): Promise<CallClient>;
+  ): Promise<TestCallClient>;
   /** A second client for the same user and device (its own peer and sender_session_id). */
-  sameDevice(c: CallClient, opts?: { kind?: PeerKind; sessionId?: string }): Promise<CallClient>;
+  sameDevice(c: TestCallClient, opts?: { kind?: PeerKind; sessionId?: string }): Promise<TestCallClient>;
 }
 
 export async function startCallStack(t: Teardown, opts: StackOptions = {}): Promise<CallStack> {

@@ -1,11 +1,10 @@
 /**
  * Media-test flows over the call stack: join with media, learn the others' streams from metadata, subscribe
- * over the data channel (dialect A) and answer every SFU offer automatically, and resize.
+ * over the data channel (dialect A) and answer every SFU offer automatically, and resize. The data channel is
+ * the client's own (client/dc): an independent reading of protocol.md §5, not the SFU's parser.
  */
-import { parseDcFrame } from '../../src/protocol/dc/parse.js';
-import type { DcMessage, StreamMetadata } from '../../src/protocol/dc/types.js';
-import type { CallClient } from './callClient.js';
-import { CONF, type CallStack } from './callStack.js';
+import { dc, type StreamMetadata } from '../client/index.js';
+import { CONF, type CallStack, type TestCallClient } from './callStack.js';
 import { ChromiumPeer } from './peers/chromiumPeer.js';
 import { RelayedPeer } from './peers/relayedPeer.js';
 import type { OfferOptions, TestPeer } from './peers/types.js';
@@ -13,8 +12,10 @@ import { WeriftPeer } from './peers/weriftPeer.js';
 import { waitFor } from './stack.js';
 
 export interface MediaClient {
-  c: CallClient;
-  msgs: DcMessage[];
+  c: TestCallClient;
+  /** The client side of the signalling data channel. */
+  dc: dc.DcSession;
+  msgs: dc.FocusMessage[];
   /** Latest metadata snapshot received. */
   metadata(): StreamMetadata;
   /** SFU offers answered so far. */
@@ -23,9 +24,6 @@ export interface MediaClient {
   spokeA(): void;
 }
 
-/** What a real client does every `keepalive.interval_s` (protocol.md §5.5): dialect A sends `alive`. */
-const ALIVE_INTERVAL_MS = 5000;
-
 /**
  * Joins with the given media, then answers every SFU offer on the data channel, and keeps the session alive
  * like a real client (§5.5): `m.call.pong` to every B ping, and `alive` every 5 s once the client has spoken
@@ -33,66 +31,28 @@ const ALIVE_INTERVAL_MS = 5000;
  */
 export async function joinWithMedia(
   cs: Pick<CallStack, 'focusRef'>,
-  c: CallClient,
+  c: TestCallClient,
   media: OfferOptions,
 ): Promise<MediaClient> {
-  const msgs: DcMessage[] = [];
-  const sentA = { value: false };
-  let answered = 0;
-  let chain = Promise.resolve();
-  c.peer.onData((raw) => {
-    const r = parseDcFrame(raw, { maxBytes: 1 << 20, maxListEntries: 10_000 }, 'server');
-    if (!r.ok) {
-      return;
-    }
-    const m = r.message;
-    msgs.push(m);
-    if (m.kind === 'ping') {
-      try {
-        c.peer.sendData(JSON.stringify({ type: 'm.call.pong', content: {} }));
-      } catch {
-        // closing
-      }
-    }
-    if (m.kind === 'offer') {
-      chain = chain.then(async () => {
-        await c.peer.setRemoteDescription({ type: 'offer', sdp: m.sdp });
-        const sdp = await c.peer.createAnswer();
-        c.peer.sendData(JSON.stringify({ op: 'answer', ...(m.id !== undefined ? { id: m.id } : {}), sdp }));
-        answered++;
-      });
-    }
-  });
+  const session = new dc.DcSession(c.peer);
   await c.invite({ focus: cs.focusRef, confId: CONF, offerOpts: { dataChannel: true, ...media } });
   await c.waitForAnswer(20_000);
   await c.peer.waitConnected(20_000);
   await c.peer.waitDataChannelOpen(20_000);
-  const alive = setInterval(() => {
-    if (sentA.value && c.peer.connectionState() === 'connected') {
-      try {
-        c.peer.sendData(JSON.stringify({ op: 'alive' }));
-      } catch {
-        // closing
-      }
-    }
-  }, ALIVE_INTERVAL_MS);
-  alive.unref();
   const close = c.close.bind(c);
   c.close = async () => {
-    clearInterval(alive);
+    session.close();
     await close();
   };
   return {
     spokeA: () => {
-      sentA.value = true;
+      session.markSpokeA();
     },
     c,
-    msgs,
-    metadata: () => {
-      const m = msgs.filter((x) => x.kind === 'metadata').at(-1);
-      return m?.kind === 'metadata' ? m.metadata : {};
-    },
-    answered: () => answered,
+    dc: session,
+    msgs: session.messages,
+    metadata: () => session.metadata,
+    answered: () => session.answered,
   };
 }
 
@@ -138,8 +98,7 @@ export async function subscribe(
   id: string,
 ): Promise<void> {
   const before = mc.answered();
-  mc.spokeA();
-  mc.c.peer.sendData(JSON.stringify({ op: 'subscribe', id, start: tracks }));
+  mc.dc.send(dc.subscribeFrame('A', tracks, id), 'A');
   await waitFor(
     () => mc.msgs.some((m) => (m.kind === 'ack' || m.kind === 'error') && m.id === id),
     15_000,
@@ -161,12 +120,9 @@ export function resize(
   h: number,
   id: string,
 ): void {
-  mc.c.peer.sendData(
-    JSON.stringify({
-      op: 'subscribe',
-      id,
-      start: [{ stream_id: streamId, track_id: trackId, width: w, height: h }],
-    }),
+  mc.dc.send(
+    dc.subscribeFrame('A', [{ stream_id: streamId, track_id: trackId, width: w, height: h }], id),
+    'A',
   );
 }
 

@@ -1,16 +1,13 @@
 /**
- * One small interface over three real WebRTC client implementations (werift, @roamhq/wrtc, Chromium through
- * playwright-core), so tests can play a Matrix call client's peer connection with any of them. Every peer uses
- * no STUN/TURN server and announces only loopback (127.0.0.1, UDP) candidates; signalling is trickle ICE:
- * returned SDPs carry no `a=candidate` lines, candidates come through `onCandidate`.
+ * The WebRTC peer connection the client drives, as an interface: the client never creates one itself, so the same
+ * code runs with a browser's RTCPeerConnection wrapper, werift, @roamhq/wrtc or headless Chromium. Signalling is
+ * trickle ICE: the SDPs a peer returns carry no `a=candidate` lines, its candidates come through `onCandidate`.
  */
-
-export type PeerKind = 'werift' | 'wrtc' | 'chromium';
 
 export interface OfferOptions {
   /** Create the (signalling) data channel in this offer; a string is its label (default `datachannel`). */
   dataChannel?: boolean | string;
-  /** Add one outgoing audio track (a real source where the implementation has one). */
+  /** Add one outgoing audio track. */
   audio?: boolean;
   /** Add one outgoing video track; `simulcast: true` sends RIDs `q`/`h`/`f` (scale 4/2/1). */
   video?: boolean | { simulcast: boolean };
@@ -31,12 +28,11 @@ export interface LocalCandidate {
   sdpMLineIndex?: number;
 }
 
-export interface TestPeer {
-  readonly kind: PeerKind;
+export interface CallPeer {
   /** Adds tracks/transceivers and the data channel, returns the offer SDP (trickle: candidates come via onCandidate). */
   createOffer(opts: OfferOptions): Promise<string>;
   setRemoteDescription(d: { type: 'offer' | 'answer'; sdp: string }): Promise<void>;
-  /** Answers the remote offer set last (SFU-initiated renegotiation, or a peer-to-peer answerer). */
+  /** Answers the remote offer set last (SFU-initiated renegotiation). */
   createAnswer(): Promise<string>;
   /** `candidate: ""` = end of candidates. */
   addIceCandidate(c: RemoteCandidate): Promise<void>;
@@ -51,6 +47,6 @@ export interface TestPeer {
   /** Messages received before the first callback are delivered to it; later callbacks see only new ones. */
   onData(cb: (text: string) => void): void;
   connectionState(): string;
-  /** Idempotent; stops every source and timer and releases sockets (and, for Chromium, the page). */
+  /** Idempotent; stops every source and timer and releases the connection. */
   close(): Promise<void>;
 }

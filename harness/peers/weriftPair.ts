@@ -3,7 +3,7 @@
  * one sendonly video transceiver, `b` receives. For tests and micro-benchmarks of the send path itself.
  */
 import { MediaStreamTrack, RTCPeerConnection, useVP8, type RTCRtpTransceiver, type RtpPacket } from 'werift';
-import '../../../src/media/noDefaultStun.js';
+import '../../src/media/noDefaultStun.js';
 import { weriftIce } from './common.js';
 
 export interface WeriftPair {

@@ -311,7 +311,9 @@ export async function startTestHomeserver(opts: TestHomeserverOptions): Promise<
   const app = Fastify({
     logger: false,
     routerOptions: { maxParamLength: 1000 },
-    forceCloseConnections: 'idle',
+    // Every connection, not only idle ones: a client's fetch pool may hold a connected socket that never sent a
+    // request, which Node counts as active until its headers timeout (60 s).
+    forceCloseConnections: true,
     return503OnClosing: false,
   });
   const ctx: ServerContext = {

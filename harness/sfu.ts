@@ -1,10 +1,10 @@
 /** Builds an in-memory Sfu (nothing listens) with a test config, a fixed registration and a silent logger. */
 import { pino } from 'pino';
-import type { Registration } from '../../src/appservice/registration.js';
-import { validateConfig } from '../../src/config/load.js';
-import type { Config } from '../../src/config/types.js';
-import { Metrics } from '../../src/observability/metrics.js';
-import { Sfu } from '../../src/sfu.js';
+import type { Registration } from '../src/appservice/registration.js';
+import { validateConfig } from '../src/config/load.js';
+import type { Config } from '../src/config/types.js';
+import { Metrics } from '../src/observability/metrics.js';
+import { Sfu } from '../src/sfu.js';
 
 /** A tap subtest (what `t.test(name, async (t) => …)` hands its callback). */
 export type TapTest = import('@tapjs/test').Test<import('@tapjs/test').BuiltPlugins> &
