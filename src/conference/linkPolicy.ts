@@ -11,7 +11,9 @@
  * one that is not lingers `linger_s`, then is hung up with `user_hangup` unless it is needed again meanwhile.
  *
  * Contract with the caller: after an `invite` action, the next `evaluate` either lists a link to that focus or
- * is preceded by `inviteFailed`; a link that disappears from the view is reported with `linkEnded`.
+ * is preceded by `inviteFailed`; a link that reaches `connected` is reported with `linkConnected`; a hangup
+ * action's link leaves the view before the next `evaluate`; a link that disappears from the view is reported with
+ * `linkEnded` — except one hung up by a crossing or a replacement (`onInvite`), since the focus stays linked.
  */
 import { compareFoci, focusKey, sameFocus, type FocusId } from './focusId.js';
 
