@@ -110,7 +110,8 @@ export const configSchema: SchemaObject = {
       required: [],
       properties: { membership_wait_s: { type: 'number', minimum: 0, maximum: 300, default: 5 } },
     },
-    // Reserved until cascading (protocol.md §8) is implemented: accepted, read by nothing yet.
+    // Reserved until cascading (protocol.md §8) is implemented: accepted, read by nothing yet (the pure link
+    // policies in src/conference/linkPolicy.ts and linkLiveness.ts take these values once wired). Defaults: §9.
     cascade: {
       type: 'object',
       additionalProperties: false,
@@ -118,7 +119,13 @@ export const configSchema: SchemaObject = {
       required: [],
       properties: {
         auto: { type: 'boolean', default: true },
-        initiate_grace_s: { type: 'number', minimum: 0, maximum: 3600, default: 10 },
+        initiate_grace_s: { type: 'number', minimum: 0, maximum: 3600, default: 3 },
+        link_alive_s: { type: 'number', exclusiveMinimum: 0, maximum: 60, default: 1 },
+        max_links: { type: 'integer', minimum: 1, maximum: 1000, default: 8 },
+        max_link_bps: { type: 'integer', minimum: 64000, maximum: 100000000000, default: 20000000 },
+        relink_grace_s: { type: 'number', minimum: 0, maximum: 3600, default: 20 },
+        linger_s: { type: 'number', minimum: 0, maximum: 86400, default: 30 },
+        keep_lowest_layer: { type: 'boolean', default: false },
       },
     },
     limits: {

@@ -59,9 +59,24 @@ export interface AuthConfig {
 }
 
 /** Reserved until cascading (protocol.md §8) is implemented: validated, read by nothing yet. */
+/** protocol.md §8, §9: reserved until cascading is wired (accepted and validated, read by nothing yet). */
 export interface CascadeConfig {
+  /** Link automatically to the other foci members of the conference name (§8.1). */
   auto: boolean;
+  /** Seconds the higher-sorting focus waits for the lower one's invite (plus 0–1 s jitter). */
   initiate_grace_s: number;
+  /** Seconds between `alive` messages on a link; 3 missed ones suspend it (§8.7). */
+  link_alive_s: number;
+  /** Links per conference. */
+  max_links: number;
+  /** Cap on each link's send rate, on top of its estimate (§8.5). */
+  max_link_bps: number;
+  /** Seconds a suspended or broken link's remote tracks are kept for a relink (§8.7). */
+  relink_grace_s: number;
+  /** Seconds an unneeded link lingers before its hangup (§8.7). */
+  linger_s: number;
+  /** Always demand the lowest layer of a relayed video track (§8.3). */
+  keep_lowest_layer: boolean;
 }
 
 export interface LimitsConfig {

@@ -55,6 +55,30 @@ t.test('defaults fill omitted sections', async (t) => {
   t.equal(c.logging.level, 'info');
 });
 
+t.test('cascade defaults are those of protocol.md §9 (reserved keys, read by nothing yet)', async (t) => {
+  const c = validateConfig(minimal);
+  t.same(c.cascade, {
+    auto: true,
+    initiate_grace_s: 3,
+    link_alive_s: 1,
+    max_links: 8,
+    max_link_bps: 20_000_000,
+    relink_grace_s: 20,
+    linger_s: 30,
+    keep_lowest_layer: false,
+  });
+  const set = validateConfig({
+    ...minimal,
+    cascade: { auto: false, initiate_grace_s: 0, max_links: 2, linger_s: 0, keep_lowest_layer: true },
+  });
+  t.same(
+    [set.cascade.auto, set.cascade.initiate_grace_s, set.cascade.max_links, set.cascade.linger_s],
+    [false, 0, 2, 0],
+  );
+  t.equal(set.cascade.keep_lowest_layer, true);
+  t.equal(set.cascade.relink_grace_s, 20, 'omitted keys keep their defaults');
+});
+
 t.test('validation does not mutate its input', async (t) => {
   const input = structuredClone(minimal);
   validateConfig(input);
@@ -134,6 +158,51 @@ const invalid: { name: string; input: unknown; expect: string }[] = [
     expect: 'config.limits.max_participants: must be >= 1',
   },
   { name: 'not a mapping', input: ['a'], expect: 'config: must be a YAML mapping' },
+  {
+    name: 'cascade grace negative',
+    input: { ...minimal, cascade: { initiate_grace_s: -1 } },
+    expect: 'config.cascade.initiate_grace_s: must be >= 0',
+  },
+  {
+    name: 'cascade alive interval zero',
+    input: { ...minimal, cascade: { link_alive_s: 0 } },
+    expect: 'config.cascade.link_alive_s: must be > 0',
+  },
+  {
+    name: 'cascade max_links not an integer',
+    input: { ...minimal, cascade: { max_links: 2.5 } },
+    expect: 'config.cascade.max_links: must be integer',
+  },
+  {
+    name: 'cascade max_links zero',
+    input: { ...minimal, cascade: { max_links: 0 } },
+    expect: 'config.cascade.max_links: must be >= 1',
+  },
+  {
+    name: 'cascade max_link_bps too small',
+    input: { ...minimal, cascade: { max_link_bps: 1000 } },
+    expect: 'config.cascade.max_link_bps: must be >= 64000',
+  },
+  {
+    name: 'cascade relink grace negative',
+    input: { ...minimal, cascade: { relink_grace_s: -5 } },
+    expect: 'config.cascade.relink_grace_s: must be >= 0',
+  },
+  {
+    name: 'cascade linger too long',
+    input: { ...minimal, cascade: { linger_s: 86401 } },
+    expect: 'config.cascade.linger_s: must be <= 86400',
+  },
+  {
+    name: 'cascade keep_lowest_layer not boolean',
+    input: { ...minimal, cascade: { keep_lowest_layer: 'yes' } },
+    expect: 'config.cascade.keep_lowest_layer: must be boolean',
+  },
+  {
+    name: 'cascade unknown key',
+    input: { ...minimal, cascade: { max_link: 3 } },
+    expect: 'config.cascade.max_link: unknown key',
+  },
 ];
 
 t.test('invalid configs name the path of each problem', async (t) => {

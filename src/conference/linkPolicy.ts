@@ -1,0 +1,470 @@
+/**
+ * When this focus links to the other foci of a conference, and when it lets a link go (protocol.md §8.1, §8.7
+ * teardown). Pure: no timers, no I/O. The caller passes `now` (ms) and a random source for the grace jitter, and
+ * calls `evaluate` again on every membership or link change and at the returned `nextDeadline`; it carries out
+ * the returned actions (to-device invites and hangups) and reports what became of them.
+ *
+ * Triggers (§8.1): the `connect` op, or (`cascade.auto`) both foci having at least one live member of the
+ * conference. The focus that sorts lower (focusId.ts) invites at once, the other after `initiate_grace_s` plus
+ * 0–1 s of jitter if no link exists by then. A failed invite is retried after 1, 2, 4 … 30 s while the trigger
+ * holds. A link is *needed* while a local participant is left and a live membership names the remote focus;
+ * one that is not lingers `linger_s`, then is hung up with `user_hangup` unless it is needed again meanwhile.
+ *
+ * Contract with the caller: after an `invite` action, the next `evaluate` either lists a link to that focus or
+ * is preceded by `inviteFailed`; a link that reaches `connected` is reported with `linkConnected`; a hangup
+ * action's link leaves the view before the next `evaluate`; a link that disappears from the view is reported with
+ * `linkEnded` — except one hung up by a crossing or a replacement (`onInvite`), since the focus stays linked.
+ */
+import { compareFoci, focusKey, sameFocus, type FocusId } from './focusId.js';
+
+export interface LinkPolicyConfig {
+  /** `cascade.auto`. */
+  readonly auto: boolean;
+  /** `cascade.initiate_grace_s` × 1000. */
+  readonly initiateGraceMs: number;
+  /** `cascade.max_links`. */
+  readonly maxLinks: number;
+  /** `cascade.linger_s` × 1000. */
+  readonly lingerMs: number;
+}
+
+/** The §9 keys this policy reads, in the config's units. */
+export function linkPolicyConfig(c: {
+  auto: boolean;
+  initiate_grace_s: number;
+  max_links: number;
+  linger_s: number;
+}): LinkPolicyConfig {
+  return {
+    auto: c.auto,
+    initiateGraceMs: c.initiate_grace_s * 1000,
+    maxLinks: c.max_links,
+    lingerMs: c.linger_s * 1000,
+  };
+}
+
+/** Live memberships of the conference (§3.4–3.6) that name `focus` as their active focus (§3.5). */
+export interface FocusPresence {
+  readonly focus: FocusId;
+  readonly liveMembers: number;
+}
+
+/** `inviting`: our invite awaits its answer; `answering`: theirs is being answered. */
+export type LinkState = 'inviting' | 'answering' | 'connected' | 'suspended';
+
+export interface LinkView {
+  readonly remote: FocusId;
+  readonly callId: string;
+  readonly initiator: 'self' | 'remote';
+  readonly state: LinkState;
+}
+
+export interface ConferenceView {
+  /** Per named focus (this one included); foci no live membership names may be absent. */
+  readonly foci: readonly FocusPresence[];
+  /** Local participants' sessions. */
+  readonly localParticipants: number;
+  /** The conference's links, in any state. */
+  readonly links: readonly LinkView[];
+}
+
+export type InviteReason = 'lower' | 'grace' | 'retry' | 'connect' | 'relink';
+export type HangupWhy = 'linger' | 'crossing';
+
+export type LinkAction =
+  | { readonly kind: 'invite'; readonly remote: FocusId; readonly reason: InviteReason }
+  /** Always `user_hangup` on the wire (§4.5). */
+  | { readonly kind: 'hangup'; readonly remote: FocusId; readonly callId: string; readonly why: HangupWhy };
+
+export type RemoteStatus =
+  /** A link exists (any state) and is needed. */
+  | 'linked'
+  /** An invite was sent; its link is not in the view yet. */
+  | 'invited'
+  /** The higher focus waits for the lower one's invite until `at`. */
+  | 'grace'
+  /** A failed invite is retried at `at`. */
+  | 'backoff'
+  /** The link is not needed and is hung up at `at` unless it is needed again. */
+  | 'lingering'
+  /** The trigger holds but `cascade.max_links` links exist. */
+  | 'max_links'
+  /** No trigger holds and no link exists. */
+  | 'idle';
+
+export interface RemoteDecision {
+  readonly remote: FocusId;
+  readonly status: RemoteStatus;
+  readonly at?: number;
+}
+
+export interface LinkDecision {
+  readonly actions: readonly LinkAction[];
+  /** One row per remote focus that is named by a live membership or has a link, in §8.1 byte order. */
+  readonly remotes: readonly RemoteDecision[];
+  /** When to call `evaluate` again if nothing changes before; undefined: only on a change. */
+  readonly nextDeadline: number | undefined;
+}
+
+export type IncomingInviteDecision =
+  | { readonly kind: 'accept' }
+  /** Refuse with a hangup carrying `errcode` (§3.7). */
+  | { readonly kind: 'refuse'; readonly errcode: 'M_FORBIDDEN' | 'M_LIMIT_EXCEEDED' }
+  /** The same call_id again (a re-delivered invite): nothing to do. */
+  | { readonly kind: 'duplicate' }
+  /** Crossing invites: the link started by the lower focus survives; `hangup` (ours or theirs) ends with
+   * `user_hangup`. `keep: 'theirs'` means: answer the incoming invite. */
+  | { readonly kind: 'crossing'; readonly keep: 'ours' | 'theirs'; readonly hangup: string }
+  /** An invite from an already-linked focus replaces the old link (§8.7 restart, §4.3): answer it, hang up
+   * `hangup` with `user_hangup`, re-send the demand (linkLiveness `replaced`). */
+  | { readonly kind: 'replace'; readonly hangup: readonly string[] };
+
+export type ConnectOutcome =
+  | { readonly focus: FocusId; readonly outcome: 'invited' | 'exists' | 'self' }
+  | {
+      readonly focus: FocusId;
+      readonly outcome: 'refused';
+      readonly errcode: 'M_FORBIDDEN' | 'M_LIMIT_EXCEEDED';
+    };
+
+/** Why a link left the view. `relink`: liveness gave up on it (§8.7), re-invite at once from either side;
+ * `teardown`: this policy's own linger hangup; `failed`: anything else (refusal, remote hangup, ICE failure). */
+export type LinkEndCause = 'failed' | 'relink' | 'teardown';
+
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_CAP_MS = 30_000;
+const JITTER_MS = 1000;
+
+/** Delay before retry number `failures` (1, 2, 4 … capped at 30 s). */
+export function retryDelayMs(failures: number): number {
+  const exp = Math.min(Math.max(failures, 1) - 1, 16);
+  return Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** exp);
+}
+
+interface Book {
+  readonly remote: FocusId;
+  failures: number;
+  retryAt: number | undefined;
+  graceAt: number | undefined;
+  lingerAt: number | undefined;
+  /** A `connect` op asked for this link; holds while the link is needed. */
+  connectRequested: boolean;
+  /** Liveness gave up on the link: re-invite at once whichever side sorts lower. */
+  relink: boolean;
+  /** An invite action was returned and its link has not shown up yet. */
+  outstanding: boolean;
+}
+
+export class LinkPolicy {
+  readonly #self: FocusId;
+  readonly #cfg: LinkPolicyConfig;
+  readonly #random: () => number;
+  readonly #books = new Map<string, Book>();
+
+  /** `random` returns values in [0, 1) (Math.random in production, a fixed sequence in tests). */
+  constructor(self: FocusId, cfg: LinkPolicyConfig, random: () => number) {
+    this.#self = self;
+    this.#cfg = cfg;
+    this.#random = random;
+  }
+
+  evaluate(view: ConferenceView, now: number): LinkDecision {
+    const actions: LinkAction[] = [];
+    const remotes: RemoteDecision[] = [];
+    let nextDeadline: number | undefined;
+    const row = (status: RemoteStatus, remote: FocusId, when?: number): void => {
+      if (when === undefined) {
+        remotes.push({ remote, status });
+        return;
+      }
+      remotes.push({ remote, status, at: when });
+      nextDeadline = nextDeadline === undefined ? when : Math.min(nextDeadline, when);
+    };
+    const localLive = this.#liveMembers(view, this.#self);
+    const localPresent = localLive > 0 || view.localParticipants > 0;
+    let linkCount = this.#linkCount(view);
+
+    for (const remote of this.#remotes(view)) {
+      const key = focusKey(remote);
+      const book = this.#book(remote);
+      const remoteLive = this.#liveMembers(view, remote);
+      const needed = localPresent && remoteLive > 0;
+      const links = view.links.filter((l) => sameFocus(l.remote, remote));
+      if (!needed) {
+        book.connectRequested = false;
+        book.relink = false;
+      }
+
+      if (links.length > 0) {
+        book.outstanding = false;
+        book.graceAt = undefined;
+        book.retryAt = undefined;
+        const survivors = this.#resolveDuplicates(links, actions);
+        if (needed) {
+          book.lingerAt = undefined;
+          row('linked', remote);
+          continue;
+        }
+        book.lingerAt ??= now + this.#cfg.lingerMs;
+        if (now < book.lingerAt) {
+          row('lingering', remote, book.lingerAt);
+          continue;
+        }
+        for (const l of survivors) {
+          actions.push({ kind: 'hangup', remote, callId: l.callId, why: 'linger' });
+        }
+        book.lingerAt = undefined;
+        row('idle', remote);
+        continue;
+      }
+
+      book.lingerAt = undefined;
+      const auto = this.#cfg.auto && localLive > 0 && remoteLive > 0;
+      const trigger = needed && (auto || book.connectRequested || book.relink);
+      if (!trigger) {
+        this.#books.delete(key);
+        row('idle', remote);
+        continue;
+      }
+      if (book.outstanding) {
+        row('invited', remote);
+        continue;
+      }
+      let reason: InviteReason;
+      if (book.retryAt !== undefined) {
+        if (now < book.retryAt) {
+          row('backoff', remote, book.retryAt);
+          continue;
+        }
+        reason = 'retry';
+      } else if (book.relink) {
+        reason = 'relink';
+      } else if (book.connectRequested) {
+        reason = 'connect';
+      } else if (compareFoci(this.#self, remote) < 0) {
+        reason = 'lower';
+      } else {
+        book.graceAt ??= now + this.#cfg.initiateGraceMs + this.#jitter();
+        if (now < book.graceAt) {
+          row('grace', remote, book.graceAt);
+          continue;
+        }
+        reason = 'grace';
+      }
+      if (linkCount >= this.#cfg.maxLinks) {
+        row('max_links', remote);
+        continue;
+      }
+      linkCount++;
+      book.outstanding = true;
+      book.graceAt = undefined;
+      actions.push({ kind: 'invite', remote, reason });
+      row('invited', remote);
+    }
+    return { actions, remotes, nextDeadline };
+  }
+
+  /** Our invite to `remote` was refused, timed out or could not be sent. */
+  inviteFailed(remote: FocusId, now: number): void {
+    const book = this.#book(remote);
+    book.outstanding = false;
+    book.failures++;
+    book.retryAt = now + retryDelayMs(book.failures);
+  }
+
+  /** The link to `remote` reached `connected`: the retry schedule starts over. */
+  linkConnected(remote: FocusId): void {
+    const book = this.#book(remote);
+    book.failures = 0;
+    book.retryAt = undefined;
+    book.relink = false;
+  }
+
+  /** The link to `remote` is gone (hung up by either side or failed). */
+  linkEnded(remote: FocusId, now: number, cause: LinkEndCause): void {
+    const book = this.#book(remote);
+    book.outstanding = false;
+    book.lingerAt = undefined;
+    switch (cause) {
+      case 'teardown':
+        this.#books.delete(focusKey(remote));
+        return;
+      case 'relink':
+        book.relink = true;
+        book.retryAt = undefined;
+        return;
+      case 'failed':
+        book.failures++;
+        book.retryAt = now + retryDelayMs(book.failures);
+        return;
+    }
+  }
+
+  /** An `m.call.invite` with `org.matrix.msc3898.cascade` from `remote` (§8.1 authorization, crossing, bounds). */
+  onInvite(remote: FocusId, callId: string, view: ConferenceView): IncomingInviteDecision {
+    if (sameFocus(remote, this.#self) || this.#liveMembers(view, remote) === 0) {
+      return { kind: 'refuse', errcode: 'M_FORBIDDEN' };
+    }
+    const links = view.links.filter((l) => sameFocus(l.remote, remote));
+    if (links.some((l) => l.callId === callId)) {
+      return { kind: 'duplicate' };
+    }
+    if (links.length === 0) {
+      return this.#linkCount(view) >= this.#cfg.maxLinks
+        ? { kind: 'refuse', errcode: 'M_LIMIT_EXCEEDED' }
+        : { kind: 'accept' };
+    }
+    const ours = links.find((l) => l.initiator === 'self' && l.state === 'inviting');
+    if (ours !== undefined) {
+      return compareFoci(this.#self, remote) < 0
+        ? { kind: 'crossing', keep: 'ours', hangup: callId }
+        : { kind: 'crossing', keep: 'theirs', hangup: ours.callId };
+    }
+    return { kind: 'replace', hangup: links.map((l) => l.callId) };
+  }
+
+  /**
+   * The `connect` op (§8.1): each focus must be named by a live member of the conference, else `M_FORBIDDEN`
+   * for that entry; an existing link (or invite) is a no-op; otherwise the focus is invited at once (skipping
+   * any grace or backoff), within `cascade.max_links`.
+   */
+  connect(
+    foci: readonly FocusId[],
+    view: ConferenceView,
+    now: number,
+  ): { results: readonly ConnectOutcome[]; decision: LinkDecision } {
+    const pending: FocusId[] = [];
+    const early = new Map<string, ConnectOutcome>();
+    for (const focus of foci) {
+      const key = focusKey(focus);
+      if (early.has(key) || pending.some((p) => sameFocus(p, focus))) {
+        continue;
+      }
+      const book = this.#books.get(key);
+      if (sameFocus(focus, this.#self)) {
+        early.set(key, { focus, outcome: 'self' });
+      } else if (this.#liveMembers(view, focus) === 0) {
+        early.set(key, { focus, outcome: 'refused', errcode: 'M_FORBIDDEN' });
+      } else if (view.links.some((l) => sameFocus(l.remote, focus)) || book?.outstanding === true) {
+        early.set(key, { focus, outcome: 'exists' });
+      } else {
+        const b = this.#book(focus);
+        b.connectRequested = true;
+        b.retryAt = undefined;
+        b.graceAt = undefined;
+        pending.push(focus);
+      }
+    }
+    const decision = this.evaluate(view, now);
+    const results = foci.map((focus): ConnectOutcome => {
+      const done = early.get(focusKey(focus));
+      if (done !== undefined) {
+        return { ...done, focus };
+      }
+      const invited = decision.actions.some((a) => a.kind === 'invite' && sameFocus(a.remote, focus));
+      if (invited) {
+        return { focus, outcome: 'invited' };
+      }
+      const row = decision.remotes.find((r) => sameFocus(r.remote, focus));
+      if (row?.status === 'max_links') {
+        return { focus, outcome: 'refused', errcode: 'M_LIMIT_EXCEEDED' };
+      }
+      // Not needed (no local participant left): nothing to link.
+      return { focus, outcome: 'refused', errcode: 'M_FORBIDDEN' };
+    });
+    return { results, decision };
+  }
+
+  #liveMembers(view: ConferenceView, focus: FocusId): number {
+    let n = 0;
+    for (const p of view.foci) {
+      if (sameFocus(p.focus, focus)) {
+        n += Math.max(0, p.liveMembers);
+      }
+    }
+    return n;
+  }
+
+  /** Remote foci with a link, plus the ones an invite is out to. */
+  #linkCount(view: ConferenceView): number {
+    const keys = new Set<string>();
+    for (const l of view.links) {
+      keys.add(focusKey(l.remote));
+    }
+    for (const [key, book] of this.#books) {
+      if (book.outstanding) {
+        keys.add(key);
+      }
+    }
+    keys.delete(focusKey(this.#self));
+    return keys.size;
+  }
+
+  /** Every remote focus named by a live membership or linked, in byte order (max_links goes to the lowest). */
+  #remotes(view: ConferenceView): FocusId[] {
+    const byKey = new Map<string, FocusId>();
+    for (const p of view.foci) {
+      if (p.liveMembers > 0) {
+        byKey.set(focusKey(p.focus), p.focus);
+      }
+    }
+    for (const l of view.links) {
+      byKey.set(focusKey(l.remote), l.remote);
+    }
+    for (const [key, book] of this.#books) {
+      if (book.outstanding || book.retryAt !== undefined) {
+        byKey.set(key, book.remote);
+      }
+    }
+    byKey.delete(focusKey(this.#self));
+    return [...byKey.values()].sort(compareFoci);
+  }
+
+  /**
+   * Two links to one focus are crossing invites seen late: the one the lower focus started survives, the other
+   * is hung up. Returns the survivors.
+   */
+  #resolveDuplicates(links: readonly LinkView[], actions: LinkAction[]): readonly LinkView[] {
+    if (links.length < 2) {
+      return links;
+    }
+    const remote = links[0]?.remote;
+    if (remote === undefined) {
+      return links;
+    }
+    const lowerStarts: LinkView['initiator'] = compareFoci(this.#self, remote) < 0 ? 'self' : 'remote';
+    const keep = links.find((l) => l.initiator === lowerStarts) ?? links[0];
+    for (const l of links) {
+      if (l !== keep) {
+        actions.push({ kind: 'hangup', remote, callId: l.callId, why: 'crossing' });
+      }
+    }
+    return keep === undefined ? [] : [keep];
+  }
+
+  #book(remote: FocusId): Book {
+    const key = focusKey(remote);
+    let book = this.#books.get(key);
+    if (book === undefined) {
+      book = {
+        remote,
+        failures: 0,
+        retryAt: undefined,
+        graceAt: undefined,
+        lingerAt: undefined,
+        connectRequested: false,
+        relink: false,
+        outstanding: false,
+      };
+      this.#books.set(key, book);
+    }
+    return book;
+  }
+
+  /** 0 ≤ jitter < 1 s, whatever the injected source returns. */
+  #jitter(): number {
+    const r = this.#random();
+    const clamped = Number.isFinite(r) ? Math.min(Math.max(r, 0), 0.999_999) : 0;
+    return clamped * JITTER_MS;
+  }
+}
