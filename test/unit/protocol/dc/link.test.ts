@@ -14,11 +14,7 @@ import { serializeLinkFrame } from '../../../../src/protocol/dc/linkSerialize.js
 import { LINK_OPS, type LinkMessage, type LinkParseResult } from '../../../../src/protocol/dc/linkTypes.js';
 import { parseDcFrame } from '../../../../src/protocol/dc/parse.js';
 import { serializeDc } from '../../../../src/protocol/dc/serialize.js';
-import {
-  DC_ERRCODES,
-  type DcParseLimits,
-  type StreamMetadata,
-} from '../../../../src/protocol/dc/types.js';
+import { DC_ERRCODES, type DcParseLimits, type StreamMetadata } from '../../../../src/protocol/dc/types.js';
 
 /** Small list limit, as in the session fixtures, so over-limit rows stay readable. */
 const LIMITS: DcParseLimits = { maxBytes: 65536, maxListEntries: 8 };
