@@ -7,6 +7,9 @@
 import {
   MAX_DIMENSION,
   MAX_ID_CHARS,
+  MAX_LAYERS,
+  MAX_RID_CHARS,
+  MAX_SSRC,
   type DcErrcode,
   type FailedTrack,
   type FocusRef,
@@ -68,6 +71,24 @@ export function isDimension(v: number): boolean {
   return Number.isInteger(v) && v >= 0 && v <= MAX_DIMENSION;
 }
 
+/** An RTP SSRC: an unsigned 32-bit integer (the type is checked separately). */
+export function isSsrc(v: number): boolean {
+  return Number.isInteger(v) && v >= 0 && v <= MAX_SSRC;
+}
+
+const RID = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_RID_CHARS}}$`);
+
+/** A rid as links use it (RFC 8851 rid-id, 1–16 characters). */
+export function isRid(s: string): boolean {
+  return RID.test(s);
+}
+
+/**
+ * `'session'`: a client's data channel (§5), where link fields are unknown keys and dropped. `'link'`: a link
+ * between foci (§8), where `ssrc`, `layers` and the `layers` op are read and validated.
+ */
+export type DcChannel = 'session' | 'link';
+
 interface Problem {
   readonly errcode: DcErrcode;
   readonly error: string;
@@ -83,11 +104,17 @@ export class BadJson extends Error {
 
 export class Checker {
   readonly maxListEntries: number;
+  readonly channel: DcChannel;
   #invalid: Problem | undefined;
   #limit: Problem | undefined;
 
-  constructor(maxListEntries: number) {
+  constructor(maxListEntries: number, channel: DcChannel = 'session') {
     this.maxListEntries = maxListEntries;
+    this.channel = channel;
+  }
+
+  get link(): boolean {
+    return this.channel === 'link';
   }
 
   bad(error: string): never {
@@ -153,30 +180,76 @@ export class Checker {
     return v === 0 ? 0 : v; // -0
   }
 
+  /** A trunk SSRC: another type is `M_BAD_JSON`, a number that is not a uint32 `M_INVALID_PARAM`. */
+  ssrc(v: unknown, path: string): number {
+    if (typeof v !== 'number') {
+      return this.bad(`${path} must be an integer, got ${describe(v)}`);
+    }
+    if (!isSsrc(v)) {
+      this.invalid(`${path} must be an integer 0–${MAX_SSRC}, got ${v}`);
+    }
+    return v;
+  }
+
+  /** A rid: another type is `M_BAD_JSON`, a string outside the rid syntax `M_INVALID_PARAM`. */
+  rid(v: unknown, path: string): string {
+    const s = this.string(v, path);
+    if (!isRid(s)) {
+      this.invalid(`${path} must be 1–${MAX_RID_CHARS} of A-Z a-z 0-9 - _, got ${quote(s)}`);
+    }
+    return s;
+  }
+
+  /**
+   * A list of rids (§8.3 demand, §8.5 `sending`): unique, at most {@link MAX_LAYERS} (else
+   * `M_LIMIT_EXCEEDED`); an empty list is `M_INVALID_PARAM` unless `allowEmpty`.
+   */
+  rids(v: unknown, path: string, allowEmpty: boolean): string[] {
+    const list = this.array(v, path);
+    const rids = list.map((e, i) => this.rid(e, `${path}[${i}]`));
+    if (list.length === 0 && !allowEmpty) {
+      this.invalid(`${path} must not be empty`);
+    }
+    if (list.length > MAX_LAYERS) {
+      this.limit(`${path} has ${list.length} entries, more than ${MAX_LAYERS}`);
+    }
+    const dup = rids.find((r, i) => rids.indexOf(r) !== i);
+    if (dup !== undefined) {
+      this.invalid(`${path} names rid ${quote(dup)} twice`);
+    }
+    return rids;
+  }
+
   array(v: unknown, path: string): unknown[] {
     return Array.isArray(v) ? v : this.bad(`${path} must be an array, got ${describe(v)}`);
   }
 
-  /** A subscription list: at most `maxListEntries` entries of `{stream_id, track_id, width?, height?}`. */
-  trackList(v: unknown, path: string): TrackRef[] {
+  /**
+   * A subscription list: at most `maxListEntries` entries of `{stream_id, track_id, width?, height?}`, plus
+   * `layers?` when `withLayers` (a link's `subscribe`, §8.3; elsewhere the key is dropped like any other).
+   */
+  trackList(v: unknown, path: string, withLayers = false): TrackRef[] {
     const list = this.array(v, path);
     if (list.length > this.maxListEntries) {
       this.limit(`${path} has ${list.length} entries, more than ${this.maxListEntries}`);
     }
-    return list.map((e, i) => this.trackRef(e, `${path}[${i}]`));
+    return list.map((e, i) => this.trackRef(e, `${path}[${i}]`, withLayers));
   }
 
-  trackRef(v: unknown, path: string): TrackRef {
+  trackRef(v: unknown, path: string, withLayers = false): TrackRef {
     const o = this.object(v, path);
     const streamId = this.string(get(o, 'stream_id'), `${path}.stream_id`);
     const trackId = this.string(get(o, 'track_id'), `${path}.track_id`);
     const width = this.optionalDimension(get(o, 'width'), `${path}.width`);
     const height = this.optionalDimension(get(o, 'height'), `${path}.height`);
+    const rawLayers = withLayers ? get(o, 'layers') : undefined;
+    const layers = absent(rawLayers) ? undefined : this.rids(rawLayers, `${path}.layers`, false);
     return {
       streamId,
       trackId,
       ...(width !== undefined ? { width } : {}),
       ...(height !== undefined ? { height } : {}),
+      ...(layers !== undefined ? { layers } : {}),
     };
   }
 

@@ -5,6 +5,7 @@
  * `height`) are kept; other keys are dropped, never errors. Pure.
  */
 import { BadJson, Checker, absent, get, isDimension, isObject, quote, setOwn } from './check.js';
+import { checkLinkMetadata, readLinkTrackFields } from './linkMetadata.js';
 import type { DcErrcode, StreamInfo, StreamMetadata, TrackInfo } from './types.js';
 
 export const STREAM_PURPOSES = ['m.usermedia', 'm.screenshare'] as const;
@@ -29,13 +30,19 @@ function readTrack(c: Checker, v: unknown, path: string): TrackInfo {
     ...(kind !== undefined ? { kind } : {}),
     ...(width !== undefined ? { width } : {}),
     ...(height !== undefined ? { height } : {}),
+    ...(c.link ? readLinkTrackFields(c, o, kind, path) : {}),
   };
+}
+
+function memberField(c: Checker, v: unknown, path: string): string | undefined {
+  return c.link ? c.string(v, path) : c.optionalString(v, path);
 }
 
 function readStream(c: Checker, v: unknown, path: string): StreamInfo {
   const o = c.object(v, path);
-  const userId = c.optionalString(get(o, 'user_id'), `${path}.user_id`);
-  const deviceId = c.optionalString(get(o, 'device_id'), `${path}.device_id`);
+  // A relayed stream is authorized by its member's membership (§8.1), so a link must name the member.
+  const userId = memberField(c, get(o, 'user_id'), `${path}.user_id`);
+  const deviceId = memberField(c, get(o, 'device_id'), `${path}.device_id`);
   const purpose = c.optionalEnum(get(o, 'purpose'), `${path}.purpose`, STREAM_PURPOSES);
   const audioMuted = c.optionalBoolean(get(o, 'audio_muted'), `${path}.audio_muted`);
   const videoMuted = c.optionalBoolean(get(o, 'video_muted'), `${path}.video_muted`);
@@ -60,7 +67,8 @@ function readStream(c: Checker, v: unknown, path: string): StreamInfo {
 
 /**
  * Reads §6 metadata inside a parse: an object of stream objects. A mistyped field or a bad `purpose`/`kind`
- * is `M_BAD_JSON` (thrown); a width/height outside 0–16384 is recorded as `M_INVALID_PARAM`.
+ * is `M_BAD_JSON` (thrown); a width/height outside 0–16384 is recorded as `M_INVALID_PARAM`. A link-mode
+ * checker also reads and checks the link fields (linkMetadata.ts, §8.2).
  */
 export function readStreamMetadata(c: Checker, v: unknown, path: string): StreamMetadata {
   const o = c.object(v, path);
@@ -68,15 +76,22 @@ export function readStreamMetadata(c: Checker, v: unknown, path: string): Stream
   for (const [streamId, stream] of Object.entries(o)) {
     setOwn(out, streamId, readStream(c, stream, key(path, streamId)));
   }
+  if (c.link) {
+    checkLinkMetadata(c, out, path);
+  }
   return out;
 }
 
-/** Validates metadata from any source with the data-channel rules (e.g. an invite's, §4.2). */
+/**
+ * Validates metadata from any source with the data-channel rules (e.g. an invite's, §4.2). With
+ * `link: {maxTracks}` it applies the link rules of §8.2 (e.g. the metadata of a link invite).
+ */
 export function parseStreamMetadata(
   raw: unknown,
   path = 'sdp_stream_metadata',
+  link?: { maxTracks: number },
 ): { ok: true; metadata: StreamMetadata } | { ok: false; errcode: DcErrcode; error: string } {
-  const c = new Checker(Infinity);
+  const c = link === undefined ? new Checker(Infinity) : new Checker(link.maxTracks, 'link');
   try {
     const metadata = readStreamMetadata(c, raw, path);
     const problem = c.problem;

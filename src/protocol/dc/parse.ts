@@ -34,6 +34,7 @@ import {
   type DcEventType,
   type DcMessage,
   type DcOp,
+  type DcParseFailure,
   type DcParseLimits,
   type DcParseResult,
   type DcSender,
@@ -43,7 +44,7 @@ import {
 
 const EVENT_TYPES: readonly string[] = Object.values(DC_EVENT_TYPES);
 
-function fail(errcode: DcErrcode, error: string, dialect?: Dialect, id?: string): DcParseResult {
+export function fail(errcode: DcErrcode, error: string, dialect?: Dialect, id?: string): DcParseFailure {
   return {
     ok: false,
     errcode,
@@ -69,14 +70,15 @@ function idPart(id: string | undefined): { id?: string } {
   return id !== undefined ? { id } : {};
 }
 
-function bodyA(c: Checker, op: DcOp, o: JsonObject, id: string | undefined): DcMessage {
+/** The body of a dialect A message (a link-mode checker also reads the link fields, §8.2–§8.3). */
+export function bodyA(c: Checker, op: DcOp, o: JsonObject, id: string | undefined): DcMessage {
   switch (op) {
     case 'subscribe':
     case 'select':
       return {
         kind: 'subscribe',
         ...idPart(id),
-        tracks: c.trackList(get(o, 'start'), 'start'),
+        tracks: c.trackList(get(o, 'start'), 'start', c.link),
         ...(op === 'select' ? { alias: 'select' as const } : {}),
       };
     case 'unsubscribe':
@@ -201,15 +203,14 @@ function activeSpeaker(c: Checker, o: JsonObject, prefix: string): DcMessage {
   };
 }
 
-/** Runs a body parser and applies the errcode priority (see the module comment). */
-function run(
+/** Runs a body parser with `c` and applies the errcode priority (see the module comment). */
+export function runBody<M>(
   dialect: Dialect,
   id: string | undefined,
-  limits: DcParseLimits,
-  body: (c: Checker) => DcMessage,
-): DcParseResult {
-  const c = new Checker(limits.maxListEntries);
-  let message: DcMessage;
+  c: Checker,
+  body: (c: Checker) => M,
+): { ok: true; dialect: Dialect; message: M } | DcParseFailure {
+  let message: M;
   try {
     message = body(c);
   } catch (e) {
@@ -224,7 +225,17 @@ function run(
     : fail(problem.errcode, problem.error, dialect, id);
 }
 
-function parseA(o: JsonObject, op: string, limits: DcParseLimits, from: DcSender): DcParseResult {
+function run(
+  dialect: Dialect,
+  id: string | undefined,
+  limits: DcParseLimits,
+  body: (c: Checker) => DcMessage,
+): DcParseResult {
+  return runBody(dialect, id, new Checker(limits.maxListEntries), body);
+}
+
+/** The `id` of a dialect A request: absent, or 1–64 characters (else `M_BAD_JSON`, not echoed). */
+export function readIdA(o: JsonObject): { ok: true; id: string | undefined } | DcParseFailure {
   const rawId = get(o, 'id');
   if (!absent(rawId) && !isValidId(rawId)) {
     return fail(
@@ -233,7 +244,15 @@ function parseA(o: JsonObject, op: string, limits: DcParseLimits, from: DcSender
       'A',
     );
   }
-  const id = absent(rawId) ? undefined : rawId;
+  return { ok: true, id: absent(rawId) ? undefined : rawId };
+}
+
+function parseA(o: JsonObject, op: string, limits: DcParseLimits, from: DcSender): DcParseResult {
+  const read = readIdA(o);
+  if (!read.ok) {
+    return read;
+  }
+  const id = read.id;
   if (!(DC_OPS as readonly string[]).includes(op)) {
     return fail('M_BAD_JSON', `unknown op ${quote(op)}`, 'A', id);
   }
@@ -270,6 +289,31 @@ export function parseDcFrame(
   limits: DcParseLimits,
   from: DcSender = 'client',
 ): DcParseResult {
+  const decoded = decodeFrame(frame, limits);
+  if (!decoded.ok) {
+    return decoded;
+  }
+  const v = decoded.value;
+  const op = get(v, 'op');
+  if (typeof op === 'string') {
+    return parseA(v, op, limits, from);
+  }
+  const type = get(v, 'type');
+  const content = get(v, 'content');
+  if (typeof type === 'string' && isObject(content)) {
+    return parseB(type, content, limits, from);
+  }
+  return fail(
+    'M_BAD_JSON',
+    'a message needs a string "op" (dialect A), or a string "type" and an object "content" (dialect B)',
+  );
+}
+
+/** §5.1 before the dialect: a text frame within `maxBytes` UTF-8 bytes holding a JSON object. */
+export function decodeFrame(
+  frame: string | Uint8Array,
+  limits: DcParseLimits,
+): { ok: true; value: JsonObject } | DcParseFailure {
   if (typeof frame !== 'string') {
     return fail('M_NOT_JSON', 'binary frames are not accepted: send UTF-8 JSON text');
   }
@@ -285,17 +329,5 @@ export function parseDcFrame(
   if (!isObject(v)) {
     return fail('M_BAD_JSON', `frame must be a JSON object, got ${describe(v)}`);
   }
-  const op = get(v, 'op');
-  if (typeof op === 'string') {
-    return parseA(v, op, limits, from);
-  }
-  const type = get(v, 'type');
-  const content = get(v, 'content');
-  if (typeof type === 'string' && isObject(content)) {
-    return parseB(type, content, limits, from);
-  }
-  return fail(
-    'M_BAD_JSON',
-    'a message needs a string "op" (dialect A), or a string "type" and an object "content" (dialect B)',
-  );
+  return { ok: true, value: v };
 }

@@ -11,37 +11,54 @@ import {
   type Dialect,
   type FailedTrack,
   type FocusRef,
+  type LayerInfo,
   type StreamInfo,
   type StreamMetadata,
   type TrackInfo,
   type TrackRef,
 } from './types.js';
 
-type Wire = Record<string, unknown>;
+export type Wire = Record<string, unknown>;
 
-function trackRef(t: TrackRef): Wire {
+/**
+ * A subscription entry; `layers` only on a link (§8.3). `link` is false for every client session, so link
+ * fields in the model never reach a client's wire (trunk SSRCs and demand are link business).
+ */
+function trackRef(t: TrackRef, link: boolean): Wire {
   return {
     stream_id: t.streamId,
     track_id: t.trackId,
     ...(t.width !== undefined ? { width: t.width } : {}),
     ...(t.height !== undefined ? { height: t.height } : {}),
+    ...(link && t.layers !== undefined ? { layers: [...t.layers] } : {}),
   };
 }
 
-function trackInfo(t: TrackInfo): Wire {
+function layer(l: LayerInfo): Wire {
+  return {
+    rid: l.rid,
+    ssrc: l.ssrc,
+    ...(l.width !== undefined ? { width: l.width } : {}),
+    ...(l.height !== undefined ? { height: l.height } : {}),
+  };
+}
+
+function trackInfo(t: TrackInfo, link: boolean): Wire {
   return {
     ...(t.kind !== undefined ? { kind: t.kind } : {}),
     ...(t.width !== undefined ? { width: t.width } : {}),
     ...(t.height !== undefined ? { height: t.height } : {}),
+    ...(link && t.ssrc !== undefined ? { ssrc: t.ssrc } : {}),
+    ...(link && t.layers !== undefined ? { layers: t.layers.map(layer) } : {}),
   };
 }
 
-function streamInfo(s: StreamInfo): Wire {
+function streamInfo(s: StreamInfo, link: boolean): Wire {
   let tracks: Record<string, Wire> | undefined;
   if (s.tracks !== undefined) {
     tracks = {};
     for (const [trackId, t] of Object.entries(s.tracks)) {
-      setOwn(tracks, trackId, trackInfo(t));
+      setOwn(tracks, trackId, trackInfo(t, link));
     }
   }
   return {
@@ -54,11 +71,11 @@ function streamInfo(s: StreamInfo): Wire {
   };
 }
 
-/** A copy with only the §6 fields (the wire never carries anything else). */
-function metadata(m: StreamMetadata): Record<string, Wire> {
+/** A copy with only the §6 fields (plus §8.2's on a link; the wire never carries anything else). */
+function metadata(m: StreamMetadata, link = false): Record<string, Wire> {
   const out: Record<string, Wire> = {};
   for (const [streamId, s] of Object.entries(m)) {
-    setOwn(out, streamId, streamInfo(s));
+    setOwn(out, streamId, streamInfo(s, link));
   }
   return out;
 }
@@ -75,28 +92,34 @@ function op(name: string, id: string | undefined, fields: Wire = {}): Wire {
   return { op: name, ...(id !== undefined ? { id } : {}), ...fields };
 }
 
-/** Dialect A; undefined for `track_subscription` and `ping`, which A does not have. */
-function dialectA(m: DcMessage): Wire | undefined {
+/**
+ * Dialect A; undefined for `track_subscription` and `ping`, which A does not have. `link`: write the link
+ * fields of §8.2–§8.3 (linkSerialize.ts); a link's `subscribe` is never spelled `select`.
+ */
+export function dialectA(m: DcMessage, link = false): Wire | undefined {
+  const ref = (t: TrackRef): Wire => trackRef(t, false);
   switch (m.kind) {
     case 'subscribe':
-      return op(m.alias ?? 'subscribe', m.id, { start: m.tracks.map(trackRef) });
+      return op(link ? 'subscribe' : (m.alias ?? 'subscribe'), m.id, {
+        start: m.tracks.map((t) => trackRef(t, link)),
+      });
     case 'unsubscribe':
-      return op('unsubscribe', m.id, { stop: m.tracks.map(trackRef) });
+      return op('unsubscribe', m.id, { stop: m.tracks.map(ref) });
     case 'publish':
-      return op('publish', m.id, { sdp: m.sdp, metadata: metadata(m.metadata) });
+      return op('publish', m.id, { sdp: m.sdp, metadata: metadata(m.metadata, link) });
     case 'unpublish':
       return op('unpublish', m.id, {
-        stop: m.tracks.map(trackRef),
+        stop: m.tracks.map(ref),
         ...(m.sdp !== undefined ? { sdp: m.sdp } : {}),
       });
     case 'offer':
     case 'answer':
       return op(m.kind, m.id, {
         sdp: m.sdp,
-        ...(m.metadata !== undefined ? { metadata: metadata(m.metadata) } : {}),
+        ...(m.metadata !== undefined ? { metadata: metadata(m.metadata, link) } : {}),
       });
     case 'metadata':
-      return op('metadata', m.id, { metadata: metadata(m.metadata) });
+      return op('metadata', m.id, { metadata: metadata(m.metadata, link) });
     case 'alive':
       return op('alive', m.id);
     case 'connect':
@@ -132,8 +155,12 @@ function dialectB(m: DcMessage): Wire | undefined {
       return {
         type: DC_EVENT_TYPES.trackSubscription,
         content: {
-          ...(both || m.subscribe.length > 0 ? { subscribe: m.subscribe.map(trackRef) } : {}),
-          ...(both || m.unsubscribe.length > 0 ? { unsubscribe: m.unsubscribe.map(trackRef) } : {}),
+          ...(both || m.subscribe.length > 0
+            ? { subscribe: m.subscribe.map((t) => trackRef(t, false)) }
+            : {}),
+          ...(both || m.unsubscribe.length > 0
+            ? { unsubscribe: m.unsubscribe.map((t) => trackRef(t, false)) }
+            : {}),
         },
       };
     }

@@ -9,12 +9,16 @@ export type Dialect = 'A' | 'B';
 /** Who sent a frame: a client's frames may not carry the server-to-client kinds (`ack`, `ping`, `error`). */
 export type DcSender = 'client' | 'server';
 
-/** One track in a subscription list. `width`/`height`: 0 or absent = unconstrained (§5.2). */
+/**
+ * One track in a subscription list. `width`/`height`: 0 or absent = unconstrained (§5.2). `layers`: link
+ * frames only (§8.3), the rids demanded, never empty; a client's `layers` key is dropped like any unknown key.
+ */
 export interface TrackRef {
   streamId: string;
   trackId: string;
   width?: number;
   height?: number;
+  layers?: string[];
 }
 
 /** A focus named in `connect` (§8). */
@@ -23,11 +27,24 @@ export interface FocusRef {
   device_id: string;
 }
 
-/** Per-track MSC3077 fields kept by §6. */
+/** One layer of a relayed video track on a link (§8.2): its rid, trunk SSRC and size (0 or absent = unknown). */
+export interface LayerInfo {
+  rid: string;
+  ssrc: number;
+  width?: number;
+  height?: number;
+}
+
+/**
+ * Per-track MSC3077 fields kept by §6. `ssrc` (audio) and `layers` (video, lowest first) are link metadata
+ * only (§8.2): the client parser and `mergeMetadata` drop them, and only the link serializer writes them.
+ */
 export interface TrackInfo {
   kind?: 'audio' | 'video';
   width?: number;
   height?: number;
+  ssrc?: number;
+  layers?: LayerInfo[];
 }
 
 /** One MSC3077 stream object, reduced to the fields §6 keeps. */
@@ -147,20 +164,26 @@ export interface DcParseLimits {
   maxListEntries: number;
 }
 
-export type DcParseResult =
-  | { ok: true; dialect: Dialect; message: DcMessage }
-  | {
-      ok: false;
-      errcode: DcErrcode;
-      /** Informative; names the field and the rule it broke. */
-      error: string;
-      /** The request's id (dialect A), when it had a valid one: the error reply echoes it. */
-      id?: string;
-      /** Known once the frame was classified (§5.1). */
-      dialect?: Dialect;
-    };
+export interface DcParseFailure {
+  ok: false;
+  errcode: DcErrcode;
+  /** Informative; names the field and the rule it broke. */
+  error: string;
+  /** The request's id (dialect A), when it had a valid one: the error reply echoes it. */
+  id?: string;
+  /** Known once the frame was classified (§5.1). */
+  dialect?: Dialect;
+}
+
+export type DcParseResult = { ok: true; dialect: Dialect; message: DcMessage } | DcParseFailure;
 
 /** `id` of a dialect A request: 1–64 characters (§5.2). */
 export const MAX_ID_CHARS = 64;
 /** `width`/`height` in subscriptions and metadata: integers 0–16384. */
 export const MAX_DIMENSION = 16384;
+/** Trunk SSRCs are RTP SSRCs: unsigned 32-bit integers (§8.2). */
+export const MAX_SSRC = 0xffffffff;
+/** Layers of one relayed track, and rids of one demand or `sending` list (§8.2, §8.3, §8.5). */
+export const MAX_LAYERS = 4;
+/** A rid: 1–16 of `A-Z a-z 0-9 - _` (RFC 8851 rid-id; WebRTC caps it at 16 characters). */
+export const MAX_RID_CHARS = 16;
