@@ -22,7 +22,7 @@ import { MEDIA_PORTS, waitFor } from './stack.js';
 
 const MAIN = new URL('../dist/src/main.js', import.meta.url).pathname;
 export const FOCUS_DEVICE = 'SFUDEV1';
-const READY_TIMEOUT_MS = 30_000;
+const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
 /** Output kept per focus process (the tail matters when it fails). */
 const MAX_OUTPUT = 200_000;

@@ -76,3 +76,45 @@ t.test('two focus processes on a.example and b.example each answer their own cli
   t.same(invitesPushed(B), [bob.userId], "b.example's focus was pushed bob's invite only");
   t.same(ms.hs.rejections, [], 'the homeserver rejected nothing either focus or client sent');
 });
+
+t.test('a focus process killed with SIGKILL starts again with the same ports and registration', async (t) => {
+  const ms = await startMultiCallStack(t);
+  const b = ms.node(B);
+  const firstPid = b.child?.pid;
+  let at = Date.now();
+  await b.stop('SIGKILL');
+  t.comment(`killed in ${Date.now() - at} ms`);
+  at = Date.now();
+  t.equal(b.running, false, 'b.example’s focus is down');
+  t.equal(b.child?.signalCode, 'SIGKILL');
+  t.equal(ms.node(A).running, true, 'a.example’s focus is untouched');
+  await b.start();
+  t.comment(`restarted in ${Date.now() - at} ms`);
+  at = Date.now();
+  t.equal(b.running, true);
+  t.not(b.child?.pid, firstPid, 'a new process');
+  const bob = await ms.client('bob', B);
+  await callOwnFocus(t, bob, b);
+  t.comment(`called in ${Date.now() - at} ms`);
+  t.same(ms.hs.rejections, []);
+});
+
+t.test('in process: three foci on a.example, b.example and c.example', async (t) => {
+  const ms = await startMultiCallStack(t, {
+    mode: 'inprocess',
+    serverNames: [A, B, 'c.example'],
+  });
+  t.same(
+    ms.nodes.map((n) => [n.serverName, n.sfu?.focus.userId, n.sfu?.readiness.ready, n.child]),
+    [
+      [A, `@sfu:${A}`, true, undefined],
+      [B, `@sfu:${B}`, true, undefined],
+      ['c.example', '@sfu:c.example', true, undefined],
+    ],
+  );
+  const carol = await ms.client('carol', 'c.example');
+  await callOwnFocus(t, carol, ms.node('c.example'));
+  t.equal(ms.node('c.example').sfu?.conferences.sessionCount, 1);
+  t.equal(ms.node(A).sfu?.conferences.sessionCount, 0, 'the other foci have no session');
+  t.same(ms.hs.rejections, []);
+});
