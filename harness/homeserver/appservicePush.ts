@@ -17,6 +17,8 @@ export interface PusherOptions {
   toDeviceKey: ToDevicePushKey;
   log: PushRecord[];
   retry: { initialMs: number; maxMs: number };
+  /** Records carry this AS's server name (set when the homeserver serves several). */
+  tagged?: boolean;
 }
 
 export class AppservicePusher {
@@ -110,6 +112,9 @@ export class AppservicePusher {
     let delay = this.#opts.retry.initialMs;
     for (let attempt = 1; !this.#closed; attempt++) {
       const record: PushRecord = { appserviceId: this.as.id, txnId, body, attempt };
+      if (this.#opts.tagged === true) {
+        record.serverName = this.as.serverName;
+      }
       this.#opts.log.push(record);
       try {
         const res = await this.#opts.http.request(
@@ -151,7 +156,8 @@ export class AppservicePusher {
 /**
  * Which changes an AS is pushed (registration.yaml): room events in rooms matching its rooms namespace, sent by
  * or targeting one of its users, or in rooms where one of its users is joined; to-device messages for its
- * users when it asked for ephemeral data (MSC2409).
+ * users when it asked for ephemeral data (MSC2409). "Its users" are users of its own server name
+ * (appservices.ts), so with several server names each AS gets what its server would push it.
  */
 export function routeChange(change: Change, pushers: Iterable<AppservicePusher>): void {
   for (const pusher of pushers) {

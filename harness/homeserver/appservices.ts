@@ -1,9 +1,12 @@
 /**
  * Registered application services: namespace matching and "is this AS interested" (application-service API,
  * registration.yaml: users in the namespaces plus the sender_localpart user, rooms by id). Regexes must match
- * the whole id — the strictest reading, so a registration that works here works on Synapse too.
+ * the whole id — the strictest reading, so a registration that works here works on Synapse too. A registration
+ * belongs to one server name: its users namespaces cover only that server's users (a remote user id matching
+ * the regex is neither masqueradable nor pushed for; Synapse pushes room events for matching remote members).
  */
 import { violation } from './errors.js';
+import { parseUserId } from './ids.js';
 import { describeErrors, validators } from './schemas.js';
 import type { AsRegistration, NamespaceEntry } from './types.js';
 
@@ -15,11 +18,14 @@ interface CompiledNamespace {
 export class Appservice {
   readonly reg: AsRegistration;
   readonly senderUserId: string;
+  /** The server name this registration belongs to. */
+  readonly serverName: string;
   readonly #users: CompiledNamespace[];
   readonly #rooms: CompiledNamespace[];
 
   constructor(reg: AsRegistration, serverName: string) {
     this.reg = reg;
+    this.serverName = serverName;
     this.senderUserId = `@${reg.sender_localpart}:${serverName}`;
     this.#users = compileAll(reg.namespaces.users);
     this.#rooms = compileAll(reg.namespaces.rooms);
@@ -34,13 +40,19 @@ export class Appservice {
     return this.reg.receive_ephemeral === true || this.reg['de.sorunome.msc2409.push_ephemeral'] === true;
   }
 
-  /** In a users namespace or the AS's own sender user: the AS may act as this user. */
+  /** A user of this AS's server in a users namespace, or the AS's own sender user: the AS may act as them. */
   isInterestedInUser(userId: string): boolean {
-    return userId === this.senderUserId || this.#users.some((n) => n.regex.test(userId));
+    return (
+      userId === this.senderUserId || (this.#isLocal(userId) && this.#users.some((n) => n.regex.test(userId)))
+    );
   }
 
   claimsExclusively(userId: string): boolean {
-    return this.#users.some((n) => n.exclusive && n.regex.test(userId));
+    return this.#isLocal(userId) && this.#users.some((n) => n.exclusive && n.regex.test(userId));
+  }
+
+  #isLocal(userId: string): boolean {
+    return parseUserId(userId)?.serverName === this.serverName;
   }
 
   isInterestedInRoom(roomId: string): boolean {

@@ -61,7 +61,7 @@ export function authenticate(state: HomeserverState, token: string | undefined, 
   if (!as.isInterestedInUser(userId)) {
     throw violation(403, 'M_FORBIDDEN', `Application service cannot masquerade as this user (${userId}).`);
   }
-  if (!state.userExists(userId)) {
+  if (!state.isLocal(userId) || !state.userExists(userId)) {
     throw violation(403, 'M_FORBIDDEN', `Application service has not registered this user (${userId}).`);
   }
   const deviceId = queryParam(query, 'org.matrix.msc3202.device_id') ?? queryParam(query, 'device_id');

@@ -18,8 +18,12 @@ export class Faults {
   }
 
   /** The injected response for this request, consuming one use of the first matching rule. */
-  take(method: string, path: string, rawPath: string): InjectedResponse | undefined {
-    const rule = this.#rules.find((r) => matches(r.matcher, method, path, rawPath));
+  take(method: string, path: string, rawPath: string, serverName?: string): InjectedResponse | undefined {
+    const rule = this.#rules.find(
+      (r) =>
+        (r.matcher.serverName === undefined || r.matcher.serverName === serverName) &&
+        matches(r.matcher, method, path, rawPath),
+    );
     if (rule === undefined) {
       return undefined;
     }

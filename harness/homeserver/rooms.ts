@@ -108,11 +108,20 @@ export class Room {
 
 export class RoomStore {
   readonly #host: RoomHost;
-  readonly #rooms = new Map<string, Room>();
-  readonly #aliases = new Map<string, string>();
+  readonly #rooms: Map<string, Room>;
+  readonly #aliases: Map<string, string>;
 
-  constructor(host: RoomHost) {
+  /** `shared`: the rooms and aliases of every server name (federation); new rooms get the host's name. */
+  constructor(
+    host: RoomHost,
+    shared: { rooms: Map<string, Room>; aliases: Map<string, string> } = {
+      rooms: new Map(),
+      aliases: new Map(),
+    },
+  ) {
     this.#host = host;
+    this.#rooms = shared.rooms;
+    this.#aliases = shared.aliases;
   }
 
   get(roomId: string): Room | undefined {

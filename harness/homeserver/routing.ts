@@ -98,11 +98,20 @@ export class Router {
   readonly #state: HomeserverState;
   readonly #logs: RouterLogs;
   readonly #patterns: { method: string; regex: RegExp }[] = [];
+  readonly #tagged: boolean;
 
-  constructor(app: FastifyInstance, state: HomeserverState, faults: Faults, logs: RouterLogs) {
+  /** `tagged`: records carry `serverName` (set when the homeserver serves more than one server name). */
+  constructor(
+    app: FastifyInstance,
+    state: HomeserverState,
+    faults: Faults,
+    logs: RouterLogs,
+    tagged = false,
+  ) {
     this.#app = app;
     this.#state = state;
     this.#logs = logs;
+    this.#tagged = tagged;
 
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => {
@@ -119,9 +128,12 @@ export class Router {
         body: undefined,
         at: Date.now(),
       };
+      if (tagged) {
+        record.serverName = state.serverName;
+      }
       records.set(req, record);
       logs.requests.push(record);
-      const injected = faults.take(req.method, path, rawPath);
+      const injected = faults.take(req.method, path, rawPath, state.serverName);
       if (injected !== undefined) {
         record.injected = true;
         await reply.code(injected.status).send(injected.body);
@@ -194,6 +206,7 @@ export class Router {
         status: err.status,
         errcode: err.errcode,
         why: err.message,
+        ...(this.#tagged ? { serverName: this.#state.serverName } : {}),
       });
     }
     return reply.code(err.status).send(err.toJSON());

@@ -1,9 +1,11 @@
 /**
  * The test homeserver: a strict in-process stand-in for Synapse implementing the Client-Server and
- * Application-Service endpoints the SFU uses (docs/protocol.md §2), with hooks for tests.
+ * Application-Service endpoints the SFU uses (docs/protocol.md §2), with hooks for tests. It may serve several
+ * server names at once (`federation`), one listener each, sharing users, rooms and to-device as if federated.
  */
 import Fastify from 'fastify';
 import type { AddressInfo } from 'node:net';
+import { parseUserId } from './ids.js';
 import { AppservicePusher, routeChange } from './appservicePush.js';
 import type { ServerContext } from './context.js';
 import { Faults } from './faults.js';
@@ -20,6 +22,7 @@ import { Router } from './routing.js';
 import { check, validators, type CreateRoomBody } from './schemas.js';
 import { HomeserverState, type InboxEntry } from './state.js';
 import { SyncWaiters } from './sync.js';
+import { SharedWorld } from './world.js';
 import type {
   AsRegistration,
   ClientEvent,
@@ -31,12 +34,21 @@ import type {
   RequestRecord,
   TestHomeserverOptions,
   ToDeviceMessage,
+  FederatedServerOptions,
   ToDeviceMessages,
 } from './types.js';
 
+/** One server name's listener and request context. */
+interface Served {
+  app: ReturnType<typeof Fastify>;
+  ctx: ServerContext;
+  url: string;
+}
+
 export class TestHomeserver {
-  /** Base URL, e.g. `http://127.0.0.1:43210`. */
+  /** Base URL, e.g. `http://127.0.0.1:43210` (of the first server name). */
   readonly url: string;
+  /** The first server name. */
   readonly serverName: string;
   /** Every request received, in order. */
   readonly requests: RequestRecord[];
@@ -45,8 +57,9 @@ export class TestHomeserver {
   /** Every AS push attempt, in order (retries repeat the txnId). */
   readonly pushes: PushRecord[] = [];
 
-  readonly #app: ReturnType<typeof Fastify>;
+  readonly #served: Map<string, Served>;
   readonly #ctx: ServerContext;
+  readonly #http: HttpClient;
   readonly #faults: Faults;
   readonly #pushers = new Map<string, AppservicePusher>();
   readonly #toDeviceKey: NonNullable<TestHomeserverOptions['pushToDeviceKey']>;
@@ -57,24 +70,24 @@ export class TestHomeserver {
 
   /** Use startTestHomeserver(). */
   constructor(
-    url: string,
-    app: ReturnType<typeof Fastify>,
-    ctx: ServerContext,
+    served: Served[],
     faults: Faults,
     logs: { requests: RequestRecord[]; rejections: RejectionRecord[] },
     opts: TestHomeserverOptions,
   ) {
-    this.url = url;
+    const first = served[0]!;
+    this.url = first.url;
     this.serverName = opts.serverName;
     this.requests = logs.requests;
     this.rejections = logs.rejections;
-    this.#app = app;
-    this.#ctx = ctx;
+    this.#served = new Map(served.map((s) => [s.ctx.state.serverName, s]));
+    this.#ctx = first.ctx;
+    this.#http = first.ctx.http;
     this.#faults = faults;
     this.#toDeviceKey = opts.pushToDeviceKey ?? 'de.sorunome.msc2409.to_device';
     this.#retry = { initialMs: opts.pushRetry?.initialMs ?? 200, maxMs: opts.pushRetry?.maxMs ?? 5000 };
     this.#closers.add(
-      ctx.state.subscribe((change) => {
+      first.ctx.state.subscribe((change) => {
         routeChange(change, this.#pushers.values());
       }),
     );
@@ -84,45 +97,84 @@ export class TestHomeserver {
     return this.#ctx.state;
   }
 
-  /** Registers an appservice (as if listed in the homeserver config); its sender user exists from now on. */
-  addAppservice(reg: AsRegistration): void {
-    const as = this.#state.appservices.add(reg);
-    if (!this.#state.userExists(as.senderUserId)) {
-      this.#state.createUser(reg.sender_localpart, { appserviceId: as.id });
+  /** Every server name served, the first one first. */
+  get serverNames(): string[] {
+    return [...this.#served.keys()];
+  }
+
+  /** Base URL of the listener of `serverName` (one of `serverNames`). */
+  urlOf(serverName: string): string {
+    return this.#servedAs(serverName).url;
+  }
+
+  #servedAs(serverName: string): Served {
+    const served = this.#served.get(serverName);
+    if (served === undefined) {
+      throw new Error(
+        `this test homeserver does not serve ${serverName} (it serves ${this.serverNames.join(', ')})`,
+      );
+    }
+    return served;
+  }
+
+  /** The view of the server a user id names (the first server name when it names none served here). */
+  #stateOfUser(userId: string): HomeserverState {
+    const name = parseUserId(userId)?.serverName;
+    return (name === undefined ? undefined : this.#served.get(name)?.ctx.state) ?? this.#state;
+  }
+
+  /**
+   * Registers an appservice (as if listed in the homeserver config) on `serverName` (default: the first); its
+   * sender user `@<sender_localpart>:<serverName>` exists from now on.
+   */
+  addAppservice(reg: AsRegistration, serverName: string = this.serverName): void {
+    const state = this.#servedAs(serverName).ctx.state;
+    const as = state.appservices.add(reg);
+    if (!state.userExists(as.senderUserId)) {
+      state.createUser(reg.sender_localpart, { appserviceId: as.id });
     }
     this.#pushers.set(
-      as.id,
+      pusherKey(serverName, as.id),
       new AppservicePusher(as, {
-        http: this.#ctx.http,
+        http: this.#http,
         toDeviceKey: this.#toDeviceKey,
         log: this.pushes,
         retry: this.#retry,
+        tagged: this.#served.size > 1,
       }),
     );
   }
 
-  /** A local user with one device and its access token (like registering over HTTP, without the checks). */
-  createUser(localpart: string, opts: { password?: string; deviceId?: string } = {}): CreatedUser {
+  /**
+   * A user of `opts.serverName` (default: the first server name) with one device and its access token (like
+   * registering over HTTP, without the checks).
+   */
+  createUser(
+    localpart: string,
+    opts: { password?: string; deviceId?: string; serverName?: string } = {},
+  ): CreatedUser {
     if (!isValidLocalpart(localpart)) {
       throw new Error(`invalid localpart ${JSON.stringify(localpart)}`);
     }
-    const user = this.#state.createUser(
-      localpart,
-      opts.password === undefined ? {} : { password: opts.password },
-    );
+    const state = this.#servedAs(opts.serverName ?? this.serverName).ctx.state;
+    const user = state.createUser(localpart, opts.password === undefined ? {} : { password: opts.password });
     return { userId: user.userId, ...this.addDevice(user.userId, opts.deviceId) };
   }
 
-  /** Logs an existing user in on a (new or existing) device. */
+  /** Logs an existing user in on a (new or existing) device; the token is valid at their server's listener. */
   addDevice(userId: string, deviceId?: string): { accessToken: string; deviceId: string } {
-    const { device } = this.#state.ensureDevice(userId, deviceId);
-    return { accessToken: this.#state.issueToken(userId, device.deviceId), deviceId: device.deviceId };
+    const state = this.#stateOfUser(userId);
+    const { device } = state.ensureDevice(userId, deviceId);
+    return { accessToken: state.issueToken(userId, device.deviceId), deviceId: device.deviceId };
   }
 
-  /** createRoom as `creatorUserId`; unlike the HTTP default (private_chat) the preset defaults to public_chat. */
+  /**
+   * createRoom as `creatorUserId`; unlike the HTTP default (private_chat) the preset defaults to public_chat.
+   * The room id names the creator's server.
+   */
   createRoom(creatorUserId: string, opts: CreateRoomBody = {}): string {
     const body = check(validators.createRoom, { preset: 'public_chat', ...opts });
-    return this.#state.rooms.createRoom(creatorUserId, body).roomId;
+    return this.#stateOfUser(creatorUserId).rooms.createRoom(creatorUserId, body).roomId;
   }
 
   join(userId: string, roomIdOrAlias: string): ClientEvent {
@@ -227,13 +279,14 @@ export class TestHomeserver {
     });
   }
 
-  /** Pushes a raw transaction to an appservice right now (outside its queue); no retry. */
+  /** Pushes a raw transaction to an appservice (of `serverName`, default the first) now, outside its queue; no retry. */
   async pushTransaction(
     asId: string,
     body: unknown,
     txnId?: string,
+    serverName: string = this.serverName,
   ): Promise<{ status: number; body: unknown }> {
-    const as = this.#state.appservices.byId(asId);
+    const as = this.#servedAs(serverName).ctx.state.appservices.byId(asId);
     if (as?.reg.url == null) {
       throw new Error(`no appservice ${asId} with a URL`);
     }
@@ -244,8 +297,11 @@ export class TestHomeserver {
       body: body as Record<string, unknown>,
       attempt: 1,
     };
+    if (this.#served.size > 1) {
+      record.serverName = serverName;
+    }
     this.pushes.push(record);
-    const res = await this.#ctx.http.request(
+    const res = await this.#http.request(
       'PUT',
       `${as.reg.url.replace(/\/+$/, '')}/_matrix/app/v1/transactions/${encodeURIComponent(id)}`,
       { authorization: `Bearer ${as.reg.hs_token}` },
@@ -300,14 +356,63 @@ export class TestHomeserver {
     for (const closer of [...this.#closers]) {
       closer();
     }
-    this.#ctx.syncWaiters.close();
-    this.#ctx.http.close();
-    await this.#app.close();
+    for (const served of this.#served.values()) {
+      served.ctx.syncWaiters.close();
+    }
+    this.#http.close();
+    await Promise.all([...this.#served.values()].map((served) => served.app.close()));
   }
 }
 
+const pusherKey = (serverName: string, asId: string): string => `${serverName}\u0000${asId}`;
+
 export async function startTestHomeserver(opts: TestHomeserverOptions): Promise<TestHomeserver> {
-  const state = new HomeserverState(opts.serverName, opts.now ?? Date.now);
+  const servers: FederatedServerOptions[] = [
+    { serverName: opts.serverName, ...(opts.port === undefined ? {} : { port: opts.port }) },
+    ...(opts.federation ?? []),
+  ];
+  const names = servers.map((s) => s.serverName);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) {
+    throw new Error(`server name ${twice} is listed twice`);
+  }
+  const world = new SharedWorld(opts.now ?? Date.now);
+  const http = new HttpClient();
+  const faults = new Faults();
+  const logs = { requests: [] as RequestRecord[], rejections: [] as RejectionRecord[] };
+  const served: Served[] = [];
+  try {
+    for (const server of servers) {
+      const state = new HomeserverState(server.serverName, world.now, world);
+      served.push(await listen(state, http, faults, logs, opts, server.port ?? 0, servers.length > 1));
+    }
+  } catch (e) {
+    http.close();
+    await Promise.all(served.map((s) => s.app.close()));
+    throw e;
+  }
+  const hs = new TestHomeserver(served, faults, logs, opts);
+  for (const reg of opts.appservices ?? []) {
+    hs.addAppservice(reg);
+  }
+  for (const server of opts.federation ?? []) {
+    for (const reg of server.appservices ?? []) {
+      hs.addAppservice(reg, server.serverName);
+    }
+  }
+  return hs;
+}
+
+/** One server name's listener on `port` (0 = a free one). */
+async function listen(
+  state: HomeserverState,
+  http: HttpClient,
+  faults: Faults,
+  logs: { requests: RequestRecord[]; rejections: RejectionRecord[] },
+  opts: TestHomeserverOptions,
+  port: number,
+  tagged: boolean,
+): Promise<Served> {
   const app = Fastify({
     logger: false,
     routerOptions: { maxParamLength: 1000 },
@@ -318,7 +423,7 @@ export async function startTestHomeserver(opts: TestHomeserverOptions): Promise<
   });
   const ctx: ServerContext = {
     state,
-    http: new HttpClient(),
+    http,
     syncWaiters: new SyncWaiters(state),
     options: {
       msc4190: opts.msc4190 ?? false,
@@ -327,9 +432,7 @@ export async function startTestHomeserver(opts: TestHomeserverOptions): Promise<
     },
     txns: new Map(),
   };
-  const faults = new Faults();
-  const logs = { requests: [] as RequestRecord[], rejections: [] as RejectionRecord[] };
-  const router = new Router(app, state, faults, logs);
+  const router = new Router(app, state, faults, logs, tagged);
   accountRoutes(router, ctx);
   roomRoutes(router, ctx);
   roomStateRoutes(router, ctx);
@@ -338,12 +441,14 @@ export async function startTestHomeserver(opts: TestHomeserverOptions): Promise<
   appserviceRoutes(router, ctx);
   messagesRoutes(router, ctx);
 
-  await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });
+  try {
+    await app.listen({ host: opts.host ?? '127.0.0.1', port });
+  } catch (e) {
+    ctx.syncWaiters.close();
+    await app.close();
+    throw e;
+  }
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const hs = new TestHomeserver(`http://${host}:${address.port}`, app, ctx, faults, logs, opts);
-  for (const reg of opts.appservices ?? []) {
-    hs.addAppservice(reg);
-  }
-  return hs;
+  return { app, ctx, url: `http://${host}:${address.port}` };
 }

@@ -1,13 +1,16 @@
 /**
- * Everything the test homeserver knows: users, devices, access tokens, to-device inboxes, rooms, and one
- * server-wide stream position shared by room events and to-device messages (it backs `/sync` tokens).
- * Observers (AS pushers, `/sync` long-polls, test waiters) subscribe to changes.
+ * Everything one server name of the test homeserver knows: users, devices, access tokens, to-device inboxes,
+ * rooms, and one stream position shared by room events and to-device messages (it backs `/sync` tokens).
+ * Observers (AS pushers, `/sync` long-polls, test waiters) subscribe to changes. Users, rooms, the stream and
+ * the observers live in a SharedWorld that the views of further server names share (federation, world.ts);
+ * access tokens and appservice registrations belong to this server name only.
  */
 import { AppserviceRegistry } from './appservices.js';
 import { outcome } from './errors.js';
-import { newAccessToken, newDeviceId } from './ids.js';
+import { newAccessToken, newDeviceId, parseUserId } from './ids.js';
 import { RoomStore, type Room, type RoomHost, type StoredEvent } from './rooms.js';
 import type { ToDeviceMessage, ToDeviceMessages } from './types.js';
+import { SharedWorld } from './world.js';
 
 export interface InboxEntry {
   pos: number;
@@ -41,25 +44,32 @@ export class HomeserverState implements RoomHost {
   readonly now: () => number;
   readonly appservices: AppserviceRegistry;
   readonly rooms: RoomStore;
-  readonly #users = new Map<string, UserRecord>();
+  readonly world: SharedWorld;
+  readonly #users: Map<string, UserRecord>;
   readonly #tokens = new Map<string, { userId: string; deviceId: string }>();
-  readonly #listeners = new Set<(change: Change) => void>();
-  #pos = 0;
 
-  constructor(serverName: string, now: () => number) {
+  /** `world`: the state shared with other server names (a fresh one when absent). */
+  constructor(serverName: string, now: () => number, world: SharedWorld = new SharedWorld(now)) {
     this.serverName = serverName;
-    this.now = now;
+    this.world = world;
+    this.now = world.now;
+    this.#users = world.users;
     this.appservices = new AppserviceRegistry(serverName);
-    this.rooms = new RoomStore(this);
+    this.rooms = new RoomStore(this, world);
   }
 
   /** The latest stream position handed out. */
   get position(): number {
-    return this.#pos;
+    return this.world.position;
   }
 
   nextPos(): number {
-    return ++this.#pos;
+    return ++this.world.position;
+  }
+
+  /** The user id names this server (a user of another server name cannot log in or be asserted here). */
+  isLocal(userId: string): boolean {
+    return parseUserId(userId)?.serverName === this.serverName;
   }
 
   userIdFor(localpart: string): string {
@@ -128,7 +138,8 @@ export class HomeserverState implements RoomHost {
 
   /**
    * Delivers to-device messages (client-server/to_device.yaml): `*` means every device of the user; unknown
-   * users and devices, and users of other servers (no federation here), are dropped silently as Synapse does.
+   * users and devices are dropped silently as Synapse does. Users of the other server names of this homeserver
+   * are reached as over federation; users of servers it does not serve are unknown.
    */
   deliverToDevice(sender: string, type: string, messages: ToDeviceMessages): number {
     let delivered = 0;
@@ -159,15 +170,13 @@ export class HomeserverState implements RoomHost {
   }
 
   subscribe(listener: (change: Change) => void): () => void {
-    this.#listeners.add(listener);
+    this.world.listeners.add(listener);
     return () => {
-      this.#listeners.delete(listener);
+      this.world.listeners.delete(listener);
     };
   }
 
   #emit(change: Change): void {
-    for (const listener of [...this.#listeners]) {
-      listener(change);
-    }
+    this.world.emit(change);
   }
 }

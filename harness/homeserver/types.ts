@@ -23,9 +23,24 @@ export interface AsRegistration {
 
 export type ToDevicePushKey = 'de.sorunome.msc2409.to_device' | 'to_device';
 
+/** A further server name served by the same test homeserver, as if federated with the first one. */
+export interface FederatedServerOptions {
+  serverName: string;
+  /** Registrations of this server name (their namespaces cover its users only). */
+  appservices?: AsRegistration[];
+  /** Its own listener's port; 0 (default) picks a free port. */
+  port?: number;
+}
+
 export interface TestHomeserverOptions {
   serverName: string;
   appservices?: AsRegistration[];
+  /**
+   * Further server names served at once, each on its own listener (`TestHomeserver.urlOf`) with its own access
+   * tokens and appservice registrations; users, rooms and to-device reach across them as over federation.
+   * Default: none (one server name).
+   */
+  federation?: FederatedServerOptions[];
   /** Key under which to-device messages are pushed to appservices (default: the MSC2409 unstable one). */
   pushToDeviceKey?: ToDevicePushKey;
   host?: string;
@@ -91,6 +106,8 @@ export interface RequestRecord {
   /** Answered by a `failNext` rule. */
   injected?: boolean;
   at: number;
+  /** The server name whose listener got it (only when the homeserver serves several). */
+  serverName?: string;
 }
 
 export interface RejectionRecord {
@@ -99,10 +116,14 @@ export interface RejectionRecord {
   status: number;
   errcode: string;
   why: string;
+  /** The server name whose listener refused it (only when the homeserver serves several). */
+  serverName?: string;
 }
 
 export interface PushRecord {
   appserviceId: string;
+  /** The server name of the appservice (only when the homeserver serves several). */
+  serverName?: string;
   txnId: string;
   body: Record<string, unknown>;
   attempt: number;
@@ -114,6 +135,8 @@ export interface PushRecord {
 export interface FailMatcher {
   method?: string;
   path: string | RegExp;
+  /** Only requests to this server name's listener (default: any). */
+  serverName?: string;
 }
 
 export interface InjectedResponse {

@@ -89,7 +89,7 @@ export function accountRoutes(router: Router, ctx: ServerContext): void {
       }
       const userId = loginUserId(state, body);
       if (body.type === 'm.login.password') {
-        const user = state.user(userId);
+        const user = state.isLocal(userId) ? state.user(userId) : undefined;
         if (user?.password === undefined || user.password !== body.password) {
           throw forbidden('Invalid username or password');
         }
@@ -99,7 +99,7 @@ export function accountRoutes(router: Router, ctx: ServerContext): void {
         if (!as.isInterestedInUser(userId)) {
           throw violation(403, 'M_FORBIDDEN', `Appservice ${as.id} may not log in as ${userId}`);
         }
-        if (!state.userExists(userId)) {
+        if (!state.isLocal(userId) || !state.userExists(userId)) {
           throw violation(403, 'M_FORBIDDEN', `Unknown user ${userId}`);
         }
       }
