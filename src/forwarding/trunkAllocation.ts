@@ -8,7 +8,9 @@
  *   other demanded layers ("upgrades") of tracks whose lowest layer went, by how many remote subscribers want
  *   them (most first; ties: screenshare, then the speaker, then the lower layer, then input order).
  * - Each candidate goes if it fits in what is left, else it is paused and the next is tried (a smaller one
- *   may still fit). Layers are independent on the trunk (each is its own SSRC), so an upper layer may go
+ *   may still fit). A layer of a track the previous allocation had but did not send
+ *   (paused, or newly demanded) goes only if it fits with `resumeMargin`
+ *   (10 %) of its bitrate to spare, so an estimate hovering at a layer's edge does not flap it on and off. Layers are independent on the trunk (each is its own SSRC), so an upper layer may go
  *   without the ones between.
  * - Changes: a video track whose sending set differs from the one last announced (a track never announced
  *   counts as sending all it demands) is listed in `changed`, to announce at once with the `layers` op.
@@ -61,6 +63,8 @@ export interface TrunkAllocationInput {
   readonly tracks: readonly TrunkTrackDemand[];
   /** The sets last announced (or the previous allocation's `video`); absent tracks: all they demand. */
   readonly previous?: readonly TrunkTrackSending[];
+  /** Extra fraction of its bitrate a paused layer needs to resume (default 0.1). */
+  readonly resumeMargin?: number;
 }
 
 interface Candidate {
@@ -70,6 +74,8 @@ interface Candidate {
   readonly subscribers: number;
   readonly screenshare: boolean;
   readonly speaker: boolean;
+  /** Its track was in the previous allocation, without this layer. */
+  readonly paused: boolean;
 }
 
 const bpsOf = (v: number | undefined): number => (v !== undefined && Number.isFinite(v) && v >= 0 ? v : 0);
@@ -89,9 +95,17 @@ export function allocateTrunk(input: TrunkAllocationInput): TrunkAllocation {
       used += bpsOf(t.bitrateBps);
     }
   }
+  const previous = new Map<string, readonly string[]>();
+  for (const p of input.previous ?? []) {
+    previous.set(keyOf(p.streamId, p.trackId), p.sending);
+  }
+  const margin =
+    input.resumeMargin !== undefined && Number.isFinite(input.resumeMargin) && input.resumeMargin >= 0
+      ? input.resumeMargin
+      : 0.1;
   const chosen: Set<number>[] = tracks.map(() => new Set<number>());
   const take = (c: Candidate): void => {
-    if (used + c.bps <= budgetBps) {
+    if (used + c.bps * (c.paused ? 1 + margin : 1) <= budgetBps) {
       used += c.bps;
       chosen[c.track]?.add(c.layer);
     }
@@ -102,8 +116,10 @@ export function allocateTrunk(input: TrunkAllocationInput): TrunkAllocation {
     if (t.kind !== 'video') {
       return;
     }
+    const before = previous.get(keyOf(t.streamId, t.trackId));
     (t.layers ?? []).forEach((l, j) => {
       const c: Candidate = {
+        paused: before !== undefined && !before.includes(l.rid),
         track: i,
         layer: j,
         bps: bpsOf(l.bitrateBps),
@@ -136,10 +152,6 @@ export function allocateTrunk(input: TrunkAllocationInput): TrunkAllocation {
     }
   }
 
-  const previous = new Map<string, readonly string[]>();
-  for (const p of input.previous ?? []) {
-    previous.set(keyOf(p.streamId, p.trackId), p.sending);
-  }
   const video: TrunkTrackSending[] = [];
   const changed: TrunkTrackSending[] = [];
   tracks.forEach((t, i) => {

@@ -2,7 +2,7 @@
  * allocateTrunk tables (§8.5): budget = min(estimate, max_link_bps); audio always goes (even over budget);
  * then lowest layers of screenshares, then of cameras with the active speaker first; then upgrades by
  * subscriber count; a layer that does not fit is skipped and smaller ones still go; changes against what
- * was announced; the `layers` message; bad bitrates.
+ * was announced; the `layers` message; bad bitrates; the resume margin against flapping.
  */
 import t from 'tap';
 import {
@@ -166,4 +166,25 @@ t.test('changes are against what was announced', async (t) => {
     [['q']],
     'a never-announced track that cannot send all it demands',
   );
+});
+
+t.test('a paused layer resumes only with 10 % to spare', async (t) => {
+  const tracks = [camera('bob', [L('q', 200), L('f', 1000)])];
+  const paused = allocateTrunk({ estimateBps: 1.1e6, maxLinkBps: 20e6, tracks });
+  t.same(sending(paused), { 'bob-v': 'q' });
+  const edge = allocateTrunk({ estimateBps: 1.2e6, maxLinkBps: 20e6, tracks, previous: paused.video });
+  t.same(sending(edge), { 'bob-v': 'q' }, 'fits exactly, but not with the margin: stays paused');
+  t.same(edge.changed, []);
+  const room = allocateTrunk({ estimateBps: 1.3e6, maxLinkBps: 20e6, tracks, previous: edge.video });
+  t.same(sending(room), { 'bob-v': 'q,f' }, '1000 × 1.1 + 200 fits: resumes');
+  const keep = allocateTrunk({ estimateBps: 1.2e6, maxLinkBps: 20e6, tracks, previous: room.video });
+  t.same(sending(keep), { 'bob-v': 'q,f' }, 'a layer already sent needs no margin to stay');
+  const none = allocateTrunk({
+    estimateBps: 1.2e6,
+    maxLinkBps: 20e6,
+    tracks,
+    previous: paused.video,
+    resumeMargin: 0,
+  });
+  t.same(sending(none), { 'bob-v': 'q,f' }, 'margin 0');
 });
