@@ -10,7 +10,8 @@
  * - Increase: multiplicative (`multiplicativePerS`, 8 % per second) while the link capacity is unknown;
  *   additive — about one average packet per response time (RTT + 100 ms), at least 4 kbit/s per second —
  *   once it is known (near convergence). The estimate never rises above 1.5 × the received rate + 10 kbit/s
- *   (no credit for rates nobody tried), and an estimate above that is not lowered by the rule.
+ *   (no credit for rates nobody tried), and an estimate above that is not lowered by the rule; with no
+ *   received rate (none measured yet, or an idle trunk) it does not rise at all.
  * - Clamped to `minBps`–`maxBps`. Time steps are taken from `now`; a clock running backwards is a zero step.
  */
 import type { BandwidthUsage } from './delayGradient.js';
@@ -100,7 +101,10 @@ export class AimdRate {
   }
 
   #increase(dt: number, received: number): void {
-    if (received > 0 && !Number.isNaN(this.#linkKbps)) {
+    if (received <= 0) {
+      return; // nothing received (idle trunk, or no rate yet): no evidence to raise on
+    }
+    if (!Number.isNaN(this.#linkKbps)) {
       const sigma = Math.sqrt(this.#linkVar * this.#linkKbps);
       if (received / 1000 > this.#linkKbps + 3 * sigma) {
         this.#linkKbps = Number.NaN; // more than the link took before: capacity unknown again
@@ -117,10 +121,8 @@ export class AimdRate {
       const perS = Math.max(MIN_ADDITIVE_BPS_PER_S, (avgPacketBits * 1000) / (this.#rttMs + 100));
       next = this.#estimate + (perS * dt) / 1000;
     }
-    if (received > 0) {
-      const limit = 1.5 * received + 10_000;
-      next = Math.min(next, Math.max(limit, this.#estimate));
-    }
+    const limit = 1.5 * received + 10_000;
+    next = Math.min(next, Math.max(limit, this.#estimate));
     this.#estimate = this.#clamp(next);
   }
 

@@ -64,9 +64,14 @@ t.test('bounds, RTT and a backwards clock', async (t) => {
   t.equal(a.estimateBps, 30_000, 'clamped to minBps');
   const b = new AimdRate({ startBps: 1_900_000, maxBps: 2_000_000 });
   for (let now = 0; now <= 10_000; now += 100) {
-    b.update('normal', 0, now);
+    b.update('normal', 1_900_000, now);
   }
   t.equal(b.estimateBps, 2_000_000, 'clamped to maxBps');
+  const idle = new AimdRate({ startBps: 1_000_000 });
+  for (let now = 0; now <= 10_000; now += 100) {
+    idle.update('normal', 0, now);
+  }
+  t.equal(idle.estimateBps, 1_000_000, 'nothing received: no rise');
   const c = new AimdRate({ startBps: 1_000_000 });
   c.update('normal', 0, 1000);
   t.equal(c.update('normal', 0, 500), 1_000_000, 'time going back: no step');
