@@ -1,0 +1,101 @@
+/**
+ * The receiving focus's demand for one relayed video track, as a set of layers (protocol.md §8.3), pure.
+ *
+ * - Demanded: the union of the layers currently selected for its local subscribers (after their bandwidth
+ *   caps) and the layers pending switches target; a layer stays demanded `lingerMs` (2 s) after the update
+ *   that first saw it without a user (so a subscriber bouncing between layers does not flap the trunk).
+ * - `keepLowestLayer` (`cascade.keep_lowest_layer`) adds the lowest layer whenever any layer is demanded
+ *   (an empty set stays empty: the track is then unsubscribed as a whole).
+ * - Rids not in the track's metadata are ignored; the set is reported in metadata order (lowest first).
+ * - `update` says whether the set changed since the last one reported; `nextChangeAt` is when a lingering
+ *   layer expires (the caller's next update, without a timer here).
+ */
+
+export interface LayerDemandOptions {
+  lingerMs: number;
+  keepLowestLayer: boolean;
+}
+
+export const DEFAULT_LAYER_DEMAND_OPTIONS: LayerDemandOptions = { lingerMs: 2000, keepLowestLayer: false };
+
+export interface LayerDemandResult {
+  /** Rids to request, lowest first; empty = nothing (unsubscribe the track). */
+  readonly layers: readonly string[];
+  readonly changed: boolean;
+}
+
+export class LayerDemand {
+  readonly #o: LayerDemandOptions;
+  #rids: readonly string[];
+  /** Per demanded rid: NaN while in use, else when it was first seen without a user. */
+  readonly #released = new Map<string, number>();
+  #last: readonly string[] = [];
+
+  constructor(rids: readonly string[], options: Partial<LayerDemandOptions> = {}) {
+    this.#o = { ...DEFAULT_LAYER_DEMAND_OPTIONS, ...options };
+    this.#rids = [...rids];
+  }
+
+  /** The last reported set. */
+  get layers(): readonly string[] {
+    return this.#last;
+  }
+
+  /** The track's layers changed (metadata): rids no longer present are forgotten at the next update. */
+  setRids(rids: readonly string[]): void {
+    this.#rids = [...rids];
+  }
+
+  update(selected: Iterable<string>, pending: Iterable<string>, now: number): LayerDemandResult {
+    const used = new Set<string>();
+    for (const r of selected) {
+      used.add(r);
+    }
+    for (const r of pending) {
+      used.add(r);
+    }
+    const known = new Set(this.#rids);
+    for (const rid of [...this.#released.keys()]) {
+      if (!known.has(rid)) {
+        this.#released.delete(rid);
+      }
+    }
+    for (const rid of this.#rids) {
+      if (used.has(rid)) {
+        this.#released.set(rid, Number.NaN);
+        continue;
+      }
+      const at = this.#released.get(rid);
+      if (at === undefined) {
+        continue;
+      }
+      if (Number.isNaN(at)) {
+        this.#released.set(rid, now); // its last user just went
+      } else if (now - at >= this.#o.lingerMs) {
+        this.#released.delete(rid);
+      }
+    }
+    const lowest = this.#rids[0];
+    const keepLowest = this.#o.keepLowestLayer && this.#released.size > 0;
+    const layers = this.#rids.filter((rid) => this.#released.has(rid) || (keepLowest && rid === lowest));
+    const changed = !sameList(layers, this.#last);
+    this.#last = layers;
+    return { layers, changed };
+  }
+
+  /** When the earliest lingering layer expires, or undefined when none lingers. */
+  nextChangeAt(): number | undefined {
+    let next: number | undefined;
+    for (const at of this.#released.values()) {
+      if (!Number.isNaN(at)) {
+        const end = at + this.#o.lingerMs;
+        next = next === undefined ? end : Math.min(next, end);
+      }
+    }
+    return next;
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -1,0 +1,148 @@
+/**
+ * The receiving focus's estimate of a trunk's capacity (protocol.md §8.5), pure: the delay-gradient detector
+ * (delayGradient.ts) and its AIMD rate control (aimdRate.ts) bounded by a loss rule, plus when to send it as
+ * REMB. Fed per packet (`onPacket`: abs-send-time, arrival ms, size: field updates only), per receiver-report
+ * period with the trunk's loss fraction (`onLoss`), and asked `estimate(now)` / `rembDue(now)` on the link's
+ * tick.
+ *
+ * - Received rate: bytes over fixed windows of 0.5 s (sendRate.ts), what the decrease scales from.
+ * - Loss bound (GCC's loss rule, as bandwidthEstimator.ts applies it to subscribers): a fraction above
+ *   `lossHigh` (10 %) lowers the bound to received × (1 − loss / 2), at most once per `lossHoldMs`; below
+ *   `lossLow` (2 %) the bound rises by 8 % per report and disappears once above the delay-based estimate;
+ *   in between it holds. The estimate is the lower of the two.
+ * - REMB cadence (chosen here; §8.5 says every 200–500 ms): the first estimate at once; then every
+ *   `rembIntervalMs` (500 ms); earlier, but not within `rembMinIntervalMs` (200 ms) of the last, when the
+ *   estimate rose by ≥ 3 %; and **at once** when it fell by ≥ 3 % below the last one sent — a drop is
+ *   congestion news the sender needs now (libwebrtc's receive side does the same), so this is the one case
+ *   that may come sooner than 200 ms.
+ */
+import { AimdRate, type AimdOptions } from './aimdRate.js';
+import { DelayGradient, type BandwidthUsage, type DelayGradientOptions } from './delayGradient.js';
+import { SendRate } from './sendRate.js';
+
+export interface TrunkEstimatorOptions {
+  delay: Partial<DelayGradientOptions>;
+  aimd: Partial<AimdOptions>;
+  lossHigh: number;
+  lossLow: number;
+  lossHoldMs: number;
+  rembIntervalMs: number;
+  rembMinIntervalMs: number;
+  /** Relative change that counts (3 %). */
+  rembChange: number;
+}
+
+export const DEFAULT_TRUNK_ESTIMATOR_OPTIONS: TrunkEstimatorOptions = {
+  delay: {},
+  aimd: {},
+  lossHigh: 0.1,
+  lossLow: 0.02,
+  lossHoldMs: 300,
+  rembIntervalMs: 500,
+  rembMinIntervalMs: 200,
+  rembChange: 0.03,
+};
+
+export class TrunkEstimator {
+  readonly #o: TrunkEstimatorOptions;
+  readonly #delay: DelayGradient;
+  readonly #aimd: AimdRate;
+  #rate: SendRate | undefined;
+  #usage: BandwidthUsage = 'normal';
+  #groups = 0;
+  #lossBound = Number.POSITIVE_INFINITY;
+  #lastLossCutAt = Number.NEGATIVE_INFINITY;
+  #lastRembAt = Number.NaN;
+  #lastRembBps = 0;
+
+  constructor(options: Partial<TrunkEstimatorOptions> = {}) {
+    this.#o = { ...DEFAULT_TRUNK_ESTIMATOR_OPTIONS, ...options };
+    this.#delay = new DelayGradient(this.#o.delay);
+    this.#aimd = new AimdRate(this.#o.aimd);
+  }
+
+  get usage(): BandwidthUsage {
+    return this.#usage;
+  }
+
+  /** Received media, bit/s, over the last complete window (0 before one). */
+  get receivedBps(): number {
+    return (this.#rate?.bytesPerS ?? 0) * 8;
+  }
+
+  get delay(): DelayGradient {
+    return this.#delay;
+  }
+
+  setRtt(ms: number): void {
+    this.#aimd.setRtt(ms);
+  }
+
+  /** One trunk RTP packet. Invalid sizes count nothing; invalid abs-send-times only count bytes. */
+  onPacket(absSendTime: number, arrivalMs: number, sizeBytes: number): void {
+    if (!Number.isFinite(arrivalMs)) {
+      return;
+    }
+    if (this.#rate === undefined) {
+      this.#rate = new SendRate(arrivalMs);
+    }
+    if (Number.isFinite(sizeBytes) && sizeBytes > 0 && sizeBytes < 65_536) {
+      this.#rate.add(sizeBytes);
+    }
+    this.#rate.tick(arrivalMs);
+    this.#usage = this.#delay.onPacket(absSendTime, arrivalMs);
+    const groups = this.#delay.groups;
+    if (groups !== this.#groups) {
+      // A group completed (or the detector restarted): the verdict may have changed.
+      this.#groups = groups;
+      this.#aimd.update(this.#usage, this.receivedBps, arrivalMs);
+    }
+  }
+
+  /** The trunk's loss fraction (0–1) over the last receiver-report period. */
+  onLoss(fraction: number, now: number): void {
+    if (!Number.isFinite(fraction) || fraction < 0 || fraction > 1) {
+      return;
+    }
+    if (fraction > this.#o.lossHigh) {
+      if (now - this.#lastLossCutAt < this.#o.lossHoldMs) {
+        return;
+      }
+      const received = this.receivedBps;
+      const base = received > 0 ? received : Math.min(this.#lossBound, this.#aimd.estimateBps);
+      this.#lossBound = Math.min(this.#lossBound, base * (1 - fraction / 2));
+      this.#lastLossCutAt = now;
+    } else if (fraction < this.#o.lossLow && Number.isFinite(this.#lossBound)) {
+      this.#lossBound *= 1.08;
+      if (this.#lossBound >= this.#aimd.estimateBps) {
+        this.#lossBound = Number.POSITIVE_INFINITY;
+      }
+    }
+  }
+
+  /** The estimate (bit/s) at `now`: the delay-based rate advanced to `now`, under the loss bound. */
+  estimate(now: number): number {
+    this.#rate?.tick(now);
+    const delayBased = this.#aimd.update(this.#usage, this.receivedBps, now);
+    return Math.min(delayBased, this.#lossBound);
+  }
+
+  /** The estimate to send as REMB now (and recorded as sent), or undefined when none is due. */
+  rembDue(now: number): number | undefined {
+    const bps = this.estimate(now);
+    const since = now - this.#lastRembAt;
+    const last = this.#lastRembBps;
+    const due =
+      Number.isNaN(this.#lastRembAt) ||
+      bps <= last * (1 - this.#o.rembChange) ||
+      since >= this.#o.rembIntervalMs ||
+      since < 0 ||
+      (since >= this.#o.rembMinIntervalMs && bps >= last * (1 + this.#o.rembChange));
+    if (!due) {
+      return undefined;
+    }
+    this.#lastRembAt = now;
+    this.#lastRembBps = bps;
+    return bps;
+  }
+}

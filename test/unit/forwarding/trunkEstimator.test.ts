@@ -1,0 +1,152 @@
+/**
+ * TrunkEstimator scenarios (trunkSim.ts: a paced sender obeying the REMBs, a FIFO bottleneck, the estimator
+ * fed in arrival order) and REMB cadence tables:
+ * - a link under capacity: no overuse, the estimate rises to the received rate and stays near it (≤ 1.5 ×);
+ * - a bottleneck (arrival spacing stretched): overuse within 50 groups, the estimate at ≈ 0.85 × the bottleneck;
+ * - recovery once the bottleneck goes; the abs-send-time wrap changes nothing; reordering and bursty
+ *   delivery or frame bursts cause no overuse; 2 % loss changes nothing, 15 % cuts under the received rate;
+ * - REMB: at once first, every 500 ms, a ≥ 3 % drop at once, a ≥ 3 % rise not within 200 ms.
+ */
+import t from 'tap';
+import { TrunkEstimator } from '../../../src/forwarding/trunkEstimator.js';
+import { sampleAt, simulate } from '../../helpers/trunkSim.js';
+
+const steady = { durationMs: 20_000, demandBps: () => 2_000_000, capacityBps: () => 10_000_000 };
+const bottleneckAt5s = (t: number): number => (t < 5000 ? 10_000_000 : 1_500_000);
+
+t.test('under capacity: rises to the received rate and stays', async (t) => {
+  const r = simulate(steady);
+  t.equal(r.overuseCount, 0, 'no overuse');
+  t.ok(sampleAt(r, 1000) < 2_000_000, 'starts below the demand (1 Mbit/s start)');
+  for (const at of [15_000, 17_500, 20_000]) {
+    const bps = sampleAt(r, at);
+    t.ok(bps >= 2_000_000 && bps <= 1.5 * 2_016_000 + 10_000, `at ${String(at)} ms: ${String(bps)}`);
+  }
+  const decreases = r.samples.filter((s, i) => i > 0 && s.bps < r.samples[i - 1]!.bps);
+  t.equal(decreases.length, 0, 'never falls');
+});
+
+t.test('bottleneck: overuse, then ≈ 0.85 × the bottleneck', async (t) => {
+  const r = simulate({
+    durationMs: 10_000,
+    openLoop: true,
+    demandBps: () => 3_000_000,
+    capacityBps: bottleneckAt5s,
+  });
+  t.ok(r.firstOveruseAt !== undefined && r.firstOveruseAt > 5000, 'overuse only after the bottleneck');
+  const before = simulate({ ...steady, durationMs: 5000, openLoop: true, demandBps: () => 3_000_000 });
+  const groupsAfter = r.groupsAtFirstOveruse! - before.estimator.delay.groups;
+  t.ok(groupsAfter <= 50, `detected ${String(groupsAfter)} groups after the change`);
+  for (const at of [7000, 8500, 10_000]) {
+    const bps = sampleAt(r, at);
+    t.ok(
+      Math.abs(bps - 0.85 * 1_500_000) <= 0.05 * 1_500_000,
+      `at ${String(at)} ms: ${String(bps)} ≈ 1.275 M`,
+    );
+  }
+});
+
+t.test('closed loop: follows the bottleneck down and recovers', async (t) => {
+  const r = simulate({
+    durationMs: 40_000,
+    demandBps: () => 3_000_000,
+    capacityBps: (t) => (t >= 5000 && t < 15_000 ? 1_500_000 : 10_000_000),
+  });
+  for (const at of [7000, 10_000, 14_900]) {
+    const bps = sampleAt(r, at);
+    t.ok(bps >= 1_000_000 && bps <= 1_600_000, `under the bottleneck at ${String(at)} ms: ${String(bps)}`);
+  }
+  const back = r.samples.find((s) => s.at > 15_000 && s.bps >= 3_000_000);
+  t.ok(back !== undefined && back.at <= 35_000, `demand fits again at ${String(back?.at)} ms`);
+});
+
+t.test('the abs-send-time wrap changes nothing', async (t) => {
+  const offset = (1 << 24) - 5 * 262_144; // wraps 5 s in
+  for (const [name, o] of [
+    ['steady', { ...steady, durationMs: 12_000 }],
+    [
+      'bottleneck',
+      { durationMs: 10_000, openLoop: true, demandBps: () => 3_000_000, capacityBps: bottleneckAt5s },
+    ],
+  ] as const) {
+    const plain = simulate(o);
+    const wrapped = simulate({ ...o, absOffset: offset });
+    t.same(wrapped.rembs, plain.rembs, `${name}: identical REMBs`);
+    t.ok(plain.rembs.length > 20);
+  }
+});
+
+t.test('reordering and bursts are not congestion', async (t) => {
+  const base = { ...steady, durationMs: 12_000 };
+  const plain = simulate(base);
+  for (const [name, extra] of [
+    ['every 7th pair reordered', { reorderEvery: 7 }],
+    ['delivered in 20 ms bursts', { deliverEveryMs: 20 }],
+    ['frames sent as bursts', { frames: true }],
+  ] as const) {
+    const r = simulate({ ...base, ...extra });
+    t.equal(r.overuseCount, 0, `${name}: no overuse`);
+    t.ok(sampleAt(r, 12_000) >= 0.95 * sampleAt(plain, 12_000), `${name}: the estimate rises as without`);
+  }
+  const bn = simulate({
+    durationMs: 10_000,
+    openLoop: true,
+    reorderEvery: 5,
+    demandBps: () => 3_000_000,
+    capacityBps: bottleneckAt5s,
+  });
+  t.ok(
+    bn.firstOveruseAt !== undefined && bn.firstOveruseAt < 5500,
+    'a bottleneck is still seen under reordering',
+  );
+});
+
+t.test('loss: 2 % changes nothing, 15 % cuts', async (t) => {
+  const base = { ...steady, durationMs: 12_000 };
+  const plain = simulate(base);
+  const two = simulate({ ...base, lossFraction: () => 0.02 });
+  t.same(two.samples, plain.samples, '2 %: identical estimates');
+  const fifteen = simulate({ ...base, lossFraction: (t) => (t >= 6000 ? 0.15 : 0) });
+  t.same(
+    fifteen.samples.filter((s) => s.at < 6000),
+    plain.samples.filter((s) => s.at < 6000),
+    'same until the loss',
+  );
+  // The first report of 15 % comes at 6000 ms, after that tick's sample.
+  const reportedAt = fifteen.samples.find((s) => s.at === 6000)!;
+  const next = fifteen.samples.find((s) => s.at === 6100)!;
+  t.ok(
+    next.bps <= reportedAt.received * 0.925 + 1,
+    `at once under received × (1 − 0.15 / 2): ${String(next.bps)} vs ${String(reportedAt.received)}`,
+  );
+  t.ok(sampleAt(fifteen, 12_000) < 0.7 * sampleAt(plain, 12_000), 'and lower while it lasts');
+  // Loss gone: the bound lifts by 8 % per report until the delay-based estimate is the limit again.
+  const recovered = simulate({
+    ...base,
+    durationMs: 30_000,
+    lossFraction: (t) => (t >= 6000 && t < 8000 ? 0.15 : 0),
+  });
+  t.ok(sampleAt(recovered, 30_000) >= 2_000_000, 'recovers after the loss');
+});
+
+t.test('REMB cadence', async (t) => {
+  // No packets: the delay-based estimate stays at its start; the loss bound moves it.
+  const e = new TrunkEstimator({ aimd: { startBps: 1_000_000 } });
+  t.equal(e.rembDue(0), 1_000_000, 'the first at once');
+  t.equal(e.rembDue(100), undefined);
+  t.equal(e.rembDue(499), undefined);
+  t.ok(e.rembDue(500) !== undefined, 'every 500 ms');
+  e.onLoss(0.2, 550); // no received rate: the bound is 0.9 × the estimate
+  const drop = e.rembDue(560);
+  t.equal(drop, 900_000, 'a ≥ 3 % drop at once, 60 ms after the last');
+  e.onLoss(0.011, 600); // bound × 1.08: a rise of ≥ 3 %
+  t.equal(e.rembDue(700), undefined, 'a rise waits 200 ms after the last');
+  t.ok(e.rembDue(760) !== undefined, 'then goes');
+  e.onLoss(0.05, 800); // 2–10 %: holds
+  t.equal(e.rembDue(900), undefined);
+  t.equal(e.rembDue(1259), undefined);
+  t.ok(e.rembDue(1260) !== undefined);
+  e.onLoss(Number.NaN, 1300);
+  e.onLoss(1.5, 1300);
+  t.equal(e.rembDue(1400), undefined, 'invalid loss ignored');
+});
