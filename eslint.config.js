@@ -73,6 +73,17 @@ const impureModules = [
   'node:perf_hooks',
   'perf_hooks',
 ];
+/** What no pure folder may import: I/O, frameworks and the observability stack. */
+const pureForbidden = [
+  'werift',
+  'werift/*',
+  'fastify',
+  'fastify/*',
+  'matrix-appservice-bridge',
+  'node:dgram',
+  'node:net',
+  ...impureModules,
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tap/**', 'coverage/**', 'packages/**', 'test-artifacts/**'] },
@@ -106,22 +117,7 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          patterns: [
-            ...forbiddenFor(layer),
-            '**/main.js',
-            ...(pure.includes(layer)
-              ? [
-                  'werift',
-                  'werift/*',
-                  'fastify',
-                  'fastify/*',
-                  'matrix-appservice-bridge',
-                  'node:dgram',
-                  'node:net',
-                  ...impureModules,
-                ]
-              : []),
-          ],
+          patterns: [...forbiddenFor(layer), '**/main.js', ...(pure.includes(layer) ? pureForbidden : [])],
         },
       ],
       ...(pure.includes(layer) ? noTimeGlobals : {}),
@@ -134,18 +130,7 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          patterns: [
-            ...forbiddenFor('appservice'),
-            '**/main.js',
-            'werift',
-            'werift/*',
-            'fastify',
-            'fastify/*',
-            'matrix-appservice-bridge',
-            'node:dgram',
-            'node:net',
-            ...impureModules,
-          ],
+          patterns: [...forbiddenFor('appservice'), '**/main.js', ...pureForbidden],
         },
       ],
       ...noTimeGlobals,

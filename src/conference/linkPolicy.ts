@@ -30,23 +30,7 @@ import type {
   LinkEndCause,
 } from './linkPolicyTypes.js';
 
-export { linkPolicyConfig } from './linkPolicyTypes.js';
-export type {
-  LinkPolicyConfig,
-  FocusPresence,
-  LinkState,
-  LinkView,
-  ConferenceView,
-  InviteReason,
-  HangupWhy,
-  LinkAction,
-  RemoteStatus,
-  RemoteDecision,
-  LinkDecision,
-  IncomingInviteDecision,
-  ConnectOutcome,
-  LinkEndCause,
-} from './linkPolicyTypes.js';
+export * from './linkPolicyTypes.js';
 
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_CAP_MS = 30_000;
