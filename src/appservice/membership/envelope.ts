@@ -71,9 +71,9 @@ export function parseEvent(event: unknown, receivedAt = Number.POSITIVE_INFINITY
   if (!isObject(event) || typeof event.type !== 'string') {
     return { kind: 'ignored', reason: 'malformed' };
   }
-  const { type, state_key: stateKey, room_id: roomId, sender, origin_server_ts: ts, content } = event;
+  const { type, state_key: stateKey } = event;
   if (stateKey === undefined && RTC_MEMBER_TYPES.includes(type)) {
-    return parseSticky(event, receivedAt);
+    return parseSticky(event, type, receivedAt);
   }
   if (stateKey === undefined) {
     return { kind: 'ignored', reason: 'not_state' };
@@ -81,16 +81,11 @@ export function parseEvent(event: unknown, receivedAt = Number.POSITIVE_INFINITY
   if (type !== ROOM_MEMBER_TYPE && !CALL_TYPES.includes(type) && !CALL_MEMBER_TYPES.includes(type)) {
     return { kind: 'ignored', reason: 'unknown_type' };
   }
-  if (
-    typeof stateKey !== 'string' ||
-    !isNonEmptyString(roomId) ||
-    !isNonEmptyString(sender) ||
-    typeof ts !== 'number' ||
-    !Number.isFinite(ts) ||
-    !isObject(content)
-  ) {
+  const env = envelopeOf(event);
+  if (typeof stateKey !== 'string' || env === undefined) {
     return { kind: 'ignored', reason: 'malformed' };
   }
+  const { roomId, sender, ts, content } = env;
   const base: EventBase = { roomId, eventType: type, stateKey, sender, ts };
   if (type === ROOM_MEMBER_TYPE) {
     if (stateKey === '' || !isRoomMembership(content.membership)) {
@@ -114,19 +109,35 @@ export function parseEvent(event: unknown, receivedAt = Number.POSITIVE_INFINITY
   };
 }
 
-/** Format (d): a timeline event; its slot is `(type, sender, sticky key)`. */
-function parseSticky(event: Record<string, unknown>, receivedAt: number): ParsedEvent {
-  const { type, room_id: roomId, sender, origin_server_ts: ts, content } = event;
+interface Envelope {
+  roomId: string;
+  sender: string;
+  ts: number;
+  content: Record<string, unknown>;
+}
+
+/** What every room event the store reads must have: room, sender, a finite timestamp, object content. */
+function envelopeOf(event: Record<string, unknown>): Envelope | undefined {
+  const { room_id: roomId, sender, origin_server_ts: ts, content } = event;
   if (
-    typeof type !== 'string' ||
     !isNonEmptyString(roomId) ||
     !isNonEmptyString(sender) ||
     typeof ts !== 'number' ||
     !Number.isFinite(ts) ||
     !isObject(content)
   ) {
+    return undefined;
+  }
+  return { roomId, sender, ts, content };
+}
+
+/** Format (d): a timeline event; its slot is `(type, sender, sticky key)`. */
+function parseSticky(event: Record<string, unknown>, type: string, receivedAt: number): ParsedEvent {
+  const env = envelopeOf(event);
+  if (env === undefined) {
     return { kind: 'ignored', reason: 'malformed' };
   }
+  const { roomId, sender, ts, content } = env;
   const parsed = parseRtcMember(event, content, { sender, originServerTs: ts, receivedAt });
   if (parsed.kind !== 'value') {
     return { kind: 'ignored', reason: parsed.kind };
