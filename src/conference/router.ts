@@ -75,7 +75,7 @@ interface OwnerEntry<M> {
   readonly tracks: readonly RemoteMediaTrack[];
   readonly publications: readonly Publication[];
   /** Track keys unpublished without a new description (§5.2): not sending until the metadata names them again. */
-  readonly unpublished: ReadonlySet<string>;
+  readonly unpublished: ReadonlyMap<string, TrackRef>;
 }
 
 const SESSION_ORIGIN: PublicationOrigin = { kind: 'session' };
@@ -110,20 +110,23 @@ export class Router<M extends RouterMember> {
     if (e?.member !== m || m.state === 'closed') {
       return;
     }
-    const unpublished = new Set(e.unpublished);
+    const unpublished = new Map(e.unpublished);
     for (const r of refs) {
-      unpublished.add(trackKey(r.streamId, r.trackId));
+      unpublished.set(trackKey(r.streamId, r.trackId), r);
     }
     this.#register(m, m.peer.remoteTracks(), unpublished);
   }
 
-  #register(m: M, remote: readonly RemoteMediaTrack[], held: ReadonlySet<string> | undefined): void {
+  #register(
+    m: M,
+    remote: readonly RemoteMediaTrack[],
+    held: ReadonlyMap<string, TrackRef> | undefined,
+  ): void {
     const peer = m.peer;
-    const unpublished = new Set<string>();
-    for (const key of held ?? []) {
-      const [streamId, trackId] = JSON.parse(key) as [string, string];
-      if (m.metadata[streamId]?.tracks?.[trackId] === undefined) {
-        unpublished.add(key);
+    const unpublished = new Map<string, TrackRef>();
+    for (const [key, r] of held ?? []) {
+      if (m.metadata[r.streamId]?.tracks?.[r.trackId] === undefined) {
+        unpublished.set(key, r);
       }
     }
     const tracks =
