@@ -14,20 +14,11 @@ import { signalledSsrcs } from '../../../src/protocol/sdpSsrc.js';
 import { WireRtpHeader } from '../../../src/rtp/rtpHeader.js';
 import { FakeClock } from '../../helpers/fakeClock.js';
 import { connectedWeriftPair } from '../../../harness/peers/weriftPair.js';
+import { waitFor } from '../../../harness/stack.js';
 
 const TRUNK_Q = 0x7e57_0001;
 const TRUNK_H = 0x7e57_0002;
 const STRAY = 0x7e57_00ff;
-
-async function waitUntil(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) {
-      throw new Error(`timed out: ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 t.test('an SSRC announced but never signalled in SDP is routed to its track', async (t) => {
   const pair = await connectedWeriftPair();
@@ -91,7 +82,7 @@ t.test('an SSRC announced but never signalled in SDP is routed to its track', as
     results.push(send(STRAY, seq & 0xffff, 0x55));
   }
   t.same(new Set(results), new Set(['direct']), 'sent as SRTP on the pair');
-  await waitUntil(() => got.length >= 8 && counters.dropped.unknown_stream >= 4, 10_000, 'routed packets');
+  await waitFor(() => got.length >= 8 && counters.dropped.unknown_stream >= 4, 10_000, 'routed packets');
   t.ok(
     got.every((g) => g.keyframe),
     'classified once by the VP8 handler: every packet starts a keyframe',

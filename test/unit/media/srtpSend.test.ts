@@ -10,6 +10,7 @@ import type { RTCDtlsTransport, RtpPacket } from 'werift';
 import { sendSrtp, srtpSendErrors } from '../../../src/media/srtpSend.js';
 import { WireRtpHeader } from '../../../src/rtp/rtpHeader.js';
 import { connectedWeriftPair } from '../../../harness/peers/weriftPair.js';
+import { waitFor } from '../../../harness/stack.js';
 
 function header(seq: number): WireRtpHeader {
   return new WireRtpHeader({
@@ -20,16 +21,6 @@ function header(seq: number): WireRtpHeader {
     marker: true,
     extensions: [],
   });
-}
-
-async function waitUntil(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) {
-      throw new Error(`timed out: ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 t.test('two werift peers: the direct path, decrypted by the receiver', async (t) => {
@@ -58,7 +49,7 @@ t.test('two werift peers: the direct path, decrypted by the receiver', async (t)
   }
   t.same(new Set(results), new Set(['direct']), 'every packet took the direct path');
   t.equal(dtls.packetsSent - sentBefore, 10, 'the transport statistics count them');
-  await waitUntil(() => got.length >= 10, 10_000, 'the receiver decrypts ten packets');
+  await waitFor(() => got.length >= 10, 10_000, 'the receiver decrypts ten packets');
   t.same(
     got.map((p) => p.header.sequenceNumber),
     [65530, 65531, 65532, 65533, 65534, 65535, 0, 1, 2, 3],
@@ -121,7 +112,7 @@ t.test('a real UDP socket: what is sent, and the statistics', async (t) => {
   const { dtls, pair } = fakeDtls({ socket: tx });
   (pair as { remoteAddr: readonly [string, number] }).remoteAddr = ['127.0.0.1', port];
   t.equal(sendSrtp(dtls, Buffer.from('payload'), header(7)), 'direct');
-  await waitUntil(() => got.length === 1, 5000, 'datagram');
+  await waitFor(() => got.length === 1, 5000, 'datagram');
   t.same(
     got[0],
     Buffer.concat([header(7).serialize(), Buffer.from('payload')]),
