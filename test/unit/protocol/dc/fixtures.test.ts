@@ -19,6 +19,7 @@ import {
   type DcSender,
   type Dialect,
 } from '../../../../src/protocol/dc/types.js';
+import { mutations } from '../../../helpers/mutations.js';
 
 /** The fixtures run with a small list limit so the over-limit lists stay readable. */
 const LIMITS: DcParseLimits = { maxBytes: 65536, maxListEntries: 8 };
@@ -336,26 +337,6 @@ t.test('serializing drops what the model does not have', async (t) => {
     'only §6 fields',
   );
 });
-
-/** Every (path, value) obtained by replacing one node of `v` with each of `junk`. */
-function* mutations(v: unknown, junk: readonly unknown[]): Generator {
-  for (const j of junk) {
-    yield j;
-  }
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) {
-      for (const m of mutations(v[i], junk)) {
-        yield v.map((x, k) => (k === i ? m : x));
-      }
-    }
-  } else if (typeof v === 'object' && v !== null) {
-    for (const key of Object.keys(v)) {
-      for (const m of mutations((v as Record<string, unknown>)[key], junk)) {
-        yield { ...v, [key]: m };
-      }
-    }
-  }
-}
 
 t.test('never throws: every node of every valid fixture replaced with junk', async (t) => {
   const junk = [undefined, null, 0, -1, 1.5, 16385, '', 'x', 'x'.repeat(65), true, [], {}, [{}], { a: {} }];

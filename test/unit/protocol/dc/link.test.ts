@@ -15,6 +15,7 @@ import { LINK_OPS, type LinkMessage, type LinkParseResult } from '../../../../sr
 import { parseDcFrame } from '../../../../src/protocol/dc/parse.js';
 import { serializeDc } from '../../../../src/protocol/dc/serialize.js';
 import { DC_ERRCODES, type DcParseLimits, type StreamMetadata } from '../../../../src/protocol/dc/types.js';
+import { mutations } from '../../../helpers/mutations.js';
 
 /** Small list limit, as in the session fixtures, so over-limit rows stay readable. */
 const LIMITS: DcParseLimits = { maxBytes: 65536, maxListEntries: 8 };
@@ -223,26 +224,6 @@ t.test('parseStreamMetadata: session rules by default, link rules on request', a
     errcode: 'M_LIMIT_EXCEEDED',
   });
 });
-
-/** Every value obtained by replacing one node of `v` with each of `junk`. */
-function* mutations(v: unknown, junk: readonly unknown[]): Generator {
-  for (const j of junk) {
-    yield j;
-  }
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) {
-      for (const m of mutations(v[i], junk)) {
-        yield v.map((x, k) => (k === i ? m : x));
-      }
-    }
-  } else if (typeof v === 'object' && v !== null) {
-    for (const key of Object.keys(v)) {
-      for (const m of mutations((v as Record<string, unknown>)[key], junk)) {
-        yield { ...v, [key]: m };
-      }
-    }
-  }
-}
 
 t.test('never throws: every node of every valid link fixture replaced with junk', async (t) => {
   const junk = [undefined, null, 0, -1, 1.5, 2 ** 32, '', 'x', 'x'.repeat(65), true, [], {}, [{}], { a: {} }];
