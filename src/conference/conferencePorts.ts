@@ -11,10 +11,14 @@
  */
 import type { IceCandidateInit, RemoteMediaTrack } from '../protocol/sdp.js';
 import type { Dialect } from '../protocol/dc/types.js';
+import type { LayerTable } from '../simulcast/layerTable.js';
 
 /** A track a client publishes, as the router uses it (PublishedTrack implements it). */
 export interface TrackSourcePort {
+  readonly kind: 'audio' | 'video';
   readonly closed: boolean;
+  /** The layers, lowest quality first (ids, rids, sizes): what a link announces of a local track (§8.2). */
+  selectable(): LayerTable;
   setMuted(muted: boolean): void;
   setDeclaredSize(size: { width: number; height: number } | undefined): void;
   /** Loudness since the last call (RFC 6464 levels: sum over packets, packet count). */

@@ -5,6 +5,7 @@
  */
 import { pino, type Logger } from 'pino';
 import { Conference } from '../../../src/conference/conference.js';
+import type { LayerTable } from '../../../src/simulcast/layerTable.js';
 import type { InviteCommand } from '../../../src/conference/commands.js';
 import type { ConferenceHost } from '../../../src/conference/host.js';
 import type {
@@ -68,7 +69,30 @@ export class FakeSource implements TrackSourcePort {
   muted: boolean | undefined;
   declared: { width: number; height: number } | undefined;
   loudness = { sum: 0, count: 0 };
-  constructor(readonly mid: string) {}
+  /** One layer (no simulcast); a test may replace the table. */
+  table: LayerTable = {
+    ids: [0],
+    layers: [
+      {
+        id: 0,
+        rank: 0,
+        rid: undefined,
+        ssrc: undefined,
+        restricted: undefined,
+        measured: undefined,
+        declared: undefined,
+        size: undefined,
+        active: true,
+      },
+    ],
+  };
+  constructor(
+    readonly mid: string,
+    readonly kind: 'audio' | 'video' = 'video',
+  ) {}
+  selectable(): LayerTable {
+    return this.table;
+  }
   setMuted(muted: boolean): void {
     this.muted = muted;
   }
@@ -269,7 +293,7 @@ export class FakePeer implements PeerPort {
       if (t.sending && t.mid !== undefined) {
         sending.add(t.mid);
         if (!this.sources.has(t.mid)) {
-          this.sources.set(t.mid, new FakeSource(t.mid));
+          this.sources.set(t.mid, new FakeSource(t.mid, t.kind));
         }
       }
     }
