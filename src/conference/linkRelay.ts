@@ -56,6 +56,10 @@ export class LinkRelay implements LinkRelayPort {
   /** The metadata text last sent on the current channel. */
   #sentMetadata: string | undefined;
   #droppedLogged = false;
+  /** A relink adopted relayed sources: keyframes are requested once the new call's channel opens (§8.7). */
+  #rebound = false;
+  /** Remote errcodes already logged at warn level (a flood of errors is logged once per errcode). */
+  readonly #loggedErrors = new Set<string>();
 
   constructor(deps: LinkRelayDeps, router: LinkRelayRouter, opts: LinkRelayOptions = {}) {
     this.#d = deps;
@@ -101,6 +105,7 @@ export class LinkRelay implements LinkRelayPort {
     this.#sends.forget();
     if (old !== undefined) {
       peer.adoptRelayed(old);
+      this.#rebound = true;
     }
     peer.on('layers', (e) => {
       if (this.#peer === peer && !this.#closed) {
@@ -112,7 +117,6 @@ export class LinkRelay implements LinkRelayPort {
     });
     if (this.#inbound.tracks().length > 0) {
       this.#inbound.apply(peer); // re-announce: the adopted sources rebind on this peer
-      peer.requestKeyframes();
     }
   }
 
@@ -125,6 +129,12 @@ export class LinkRelay implements LinkRelayPort {
     this.#demand.reset();
     this.#publishLocal();
     this.#stepDemand(this.#d.clock.now());
+    if (this.#rebound) {
+      this.#rebound = false;
+      if (this.#inbound.tracks().length > 0) {
+        this.#peer.requestKeyframes();
+      }
+    }
   }
 
   handle(msg: LinkMessage): void {
@@ -152,9 +162,13 @@ export class LinkRelay implements LinkRelayPort {
         }
         return;
       case 'error':
+        if (this.#loggedErrors.has(msg.errcode)) {
+          return;
+        }
+        this.#loggedErrors.add(msg.errcode);
         this.#d.log.warn(
           { remote: this.#d.linkKey, errcode: msg.errcode, error: msg.error, failed: msg.failed },
-          'the remote focus refused a link request',
+          'the remote focus refused a link request (logged once per errcode)',
         );
         return;
       case 'ack':

@@ -415,13 +415,14 @@ t.test(
     await rr.r.conf.idle();
     t.equal(next.adoptedFrom, old);
     t.same(next.remoteTracks, old.remoteTracks, 're-announced on the new peer');
-    t.equal(next.keyframeRequests, 1);
+    t.equal(next.keyframeRequests, 0, 'no keyframe request before the new call is up');
     t.equal(rr.r.conf.router.find('carol-s', 'carol-v')?.source, source, 'the same relayed source');
     t.notOk(peerOf(session(rr, 'bob')).forwarded[0]?.closed, 'bob’s forwarding survives the relink');
     next.demandList = [{ streamId: 'carol-s', trackId: 'carol-v', rids: ['f'] }];
     rr.relay.tick(rr.r.clock.now());
     t.same(rr.take(), [], 'nothing before the new channel opens');
     rr.relay.opened();
+    t.equal(next.keyframeRequests, 1, 'keyframes asked once the new channel opened');
     t.same(
       rr.take().filter((m) => m.kind !== 'metadata'),
       [{ kind: 'subscribe', tracks: [{ streamId: 'carol-s', trackId: 'carol-v', layers: ['f'] }] }],
