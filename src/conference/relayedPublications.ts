@@ -7,6 +7,7 @@
  * own track). Runs inside the conference's queue.
  */
 import type { StreamMetadata } from '../protocol/dc/types.js';
+import type { SpeakerSource } from './activeSpeaker.js';
 import type { RemoteMediaTrack } from '../protocol/sdp.js';
 import type { TrackSourcePort } from './conferencePorts.js';
 import type { Publisher } from './metadataView.js';
@@ -169,15 +170,23 @@ export class RelayedPublications {
     return out;
   }
 
-  /** Each relayed audio track with its member (active speaker, §8.6), as the router's speaker sources want. */
-  audio(): { key: string; publisher: RelayedPublisher; publication: Publication }[] {
-    const out: { key: string; publisher: RelayedPublisher; publication: Publication }[] = [];
+  /** Each relayed audio track not in `hidden`, for the active-speaker detector (remote speakers, §8.6). */
+  speakerSources(hidden: ReadonlySet<string>): SpeakerSource[] {
+    const out: SpeakerSource[] = [];
     for (const entries of this.#links.values()) {
       for (const e of entries) {
         for (const p of e.publications) {
-          if (p.kind === 'audio') {
-            out.push({ key: e.key, publisher: e.publisher, publication: p });
+          const source = p.kind === 'audio' && !hidden.has(p.key) ? p.source : undefined;
+          if (source === undefined) {
+            continue;
           }
+          const { userId, deviceId, metadata } = e.publisher;
+          out.push({
+            key: `${e.key}|${p.streamId}`,
+            speaker: { user_id: userId, device_id: deviceId, stream_id: p.streamId },
+            muted: metadata[p.streamId]?.audio_muted === true,
+            take: () => source.takeLoudness(),
+          });
         }
       }
     }

@@ -266,19 +266,7 @@ export class Router<M extends RouterMember> {
         });
       }
     }
-    const hidden = this.#localKeys();
-    for (const { key, publisher, publication: p } of this.#relayed.audio()) {
-      const source = p.source;
-      if (source === undefined || hidden.has(p.key)) {
-        continue;
-      }
-      out.push({
-        key: `${key}|${p.streamId}`,
-        speaker: { user_id: publisher.userId, device_id: publisher.deviceId, stream_id: p.streamId },
-        muted: publisher.metadata[p.streamId]?.audio_muted === true,
-        take: () => source.takeLoudness(),
-      });
-    }
+    out.push(...this.#relayed.speakerSources(this.#localKeys()));
     return out;
   }
 
