@@ -16,7 +16,8 @@ import { ToDeviceMetrics, ToDeviceSender } from './appservice/toDeviceSender.js'
 import { TransactionProcessor } from './appservice/transactions.js';
 import { ConferenceManager } from './conference/conferenceManager.js';
 import { ConferenceMetrics } from './conference/metrics.js';
-import { NoRelay, noLinkMedia } from './conference/pendingLinkParts.js';
+import { LinkRelay } from './conference/linkRelay.js';
+import { noLinkMedia } from './conference/pendingLinkParts.js';
 import type { Config } from './config/types.js';
 import { buildHttpServers, type HttpServers } from './http/server.js';
 import { MediaLayer } from './media/mediaLayer.js';
@@ -141,7 +142,7 @@ export class Sfu extends TypedEmitter<SfuEvents> {
       },
       answerTimeoutMs: config.negotiation.answer_timeout_s * 1000,
       linkMedia: noLinkMedia,
-      relays: { create: () => new NoRelay() },
+      relays: { create: (d, router) => new LinkRelay(d, router) },
       cascade: config.cascade,
       random: { random: () => Math.random() },
     });

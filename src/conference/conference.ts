@@ -79,6 +79,7 @@ export class Conference implements ConferenceCore {
       confId,
       log: this.log,
       services,
+      router: this.router,
       get size() {
         return self.size;
       },

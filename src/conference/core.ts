@@ -11,6 +11,7 @@ import type { Clock } from '../util/clock.js';
 import type { ConferenceMetricsPort, MediaPort } from './conferencePorts.js';
 import type { LinkMediaPort } from './linkPorts.js';
 import type { Links } from './links.js';
+import type { LinkRelayRouter } from './linkRelay.js';
 import type { LinkRelayDeps, LinkRelayPort } from './linkRelayTypes.js';
 import type { Dest, FocusRef, MembershipOracle, SignallingPort } from './ports.js';
 import type { CallAddress } from './refusal.js';
@@ -39,7 +40,8 @@ export interface ConferenceServices {
 }
 
 export interface LinkRelayFactory {
-  create(deps: LinkRelayDeps): LinkRelayPort;
+  /** The relay of one remote focus in a conference, routing through that conference's router. */
+  create(deps: LinkRelayDeps, router: LinkRelayRouter): LinkRelayPort;
 }
 
 export interface RandomSource {

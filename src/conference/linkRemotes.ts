@@ -57,7 +57,7 @@ export class RemoteLinks {
         remote,
         linkLivenessConfig(cascade),
         {
-          newRelay: (f) => relays.create(this.#relayDeps(f)),
+          newRelay: (f) => relays.create(this.#relayDeps(f), this.#c.router),
           iceRestart: (call) => {
             this.#owner.iceRestart(call);
           },

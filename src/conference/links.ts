@@ -21,6 +21,7 @@ import {
   type ConnectOutcome,
   type LinkDecision,
 } from './linkPolicy.js';
+import type { LinkRelayRouter } from './linkRelay.js';
 import type { CallAddress } from './refusal.js';
 import type { SessionIds } from './session.js';
 
@@ -30,6 +31,8 @@ export interface LinkConference {
   readonly confId: string;
   readonly log: Logger;
   readonly services: ConferenceServices;
+  /** The conference's router (relays add relayed publications and read local ones). */
+  readonly router: LinkRelayRouter;
   /** Local sessions. */
   readonly size: number;
   later(what: string, task: () => void | Promise<void>): void;

@@ -32,7 +32,8 @@ import type {
 import type { SessionIds } from '../../../src/conference/session.js';
 import type { CascadeConfig, LimitsConfig } from '../../../src/config/types.js';
 import type { ConferenceServices } from '../../../src/conference/core.js';
-import { NoRelay, noLinkMedia } from '../../../src/conference/pendingLinkParts.js';
+import { LinkRelay } from '../../../src/conference/linkRelay.js';
+import { noLinkMedia } from '../../../src/conference/pendingLinkParts.js';
 import {
   remoteMediaTracks,
   type IceCandidateInit,
@@ -443,7 +444,7 @@ export const CASCADE: CascadeConfig = {
   keep_lowest_layer: false,
 };
 
-/** `links`: the link parts (linkCallFakes.ts); by default none can be created and relays route nothing. */
+/** `links`: the link parts (linkCallFakes.ts); by default no link peer can be created. */
 export function rig(
   limits: Partial<LimitsConfig> = {},
   links: Partial<Pick<ConferenceServices, 'linkMedia' | 'relays' | 'cascade' | 'random'>> = {},
@@ -475,7 +476,7 @@ export function rig(
     keepalive: { intervalMs: 5000, timeoutMs: 30000 },
     answerTimeoutMs: 10000,
     linkMedia: noLinkMedia,
-    relays: { create: () => new NoRelay() },
+    relays: { create: (d, router) => new LinkRelay(d, router) },
     cascade: CASCADE,
     random: { random: () => 0.5 },
     ...links,
