@@ -17,7 +17,6 @@ import { TransactionProcessor } from './appservice/transactions.js';
 import { ConferenceManager } from './conference/conferenceManager.js';
 import { ConferenceMetrics } from './conference/metrics.js';
 import { LinkRelay } from './conference/linkRelay.js';
-import { noLinkMedia } from './conference/pendingLinkParts.js';
 import type { Config } from './config/types.js';
 import { buildHttpServers, type HttpServers } from './http/server.js';
 import { MediaLayer } from './media/mediaLayer.js';
@@ -141,7 +140,7 @@ export class Sfu extends TypedEmitter<SfuEvents> {
         timeoutMs: config.keepalive.timeout_s * 1000,
       },
       answerTimeoutMs: config.negotiation.answer_timeout_s * 1000,
-      linkMedia: noLinkMedia,
+      linkMedia: this.media,
       relays: { create: (d, router) => new LinkRelay(d, router) },
       cascade: config.cascade,
       random: { random: () => Math.random() },

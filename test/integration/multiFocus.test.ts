@@ -1,8 +1,8 @@
 /**
  * Two real SFU processes, the foci of a.example and b.example, on one test homeserver serving both server
  * names (harness/multiStack.ts): both become ready, and in one room (created on a.example) each answers the
- * invite of a client of its own server; the peers connect with the data channel open. No cascading is expected:
- * each focus serves only its own client.
+ * invite of a client of its own server; the peers connect with the data channel open. Automatic linking is off
+ * (`cascade.auto: false`) so each focus serves only its own client; test/integration/cascade covers links.
  */
 import t from 'tap';
 import { CONF, type TestCallClient } from '../../harness/callStack.js';
@@ -35,7 +35,7 @@ async function callOwnFocus(t: TapTest, c: TestCallClient, node: FocusNode): Pro
 }
 
 t.test('two focus processes on a.example and b.example each answer their own client', async (t) => {
-  const ms = await startMultiCallStack(t);
+  const ms = await startMultiCallStack(t, { config: { cascade: { auto: false } } });
   t.same(
     ms.nodes.map((n) => [n.serverName, n.focus.user_id, n.running]),
     [

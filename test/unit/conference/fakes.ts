@@ -33,7 +33,6 @@ import type { SessionIds } from '../../../src/conference/session.js';
 import type { CascadeConfig, LimitsConfig } from '../../../src/config/types.js';
 import type { ConferenceServices } from '../../../src/conference/core.js';
 import { LinkRelay } from '../../../src/conference/linkRelay.js';
-import { noLinkMedia } from '../../../src/conference/pendingLinkParts.js';
 import {
   remoteMediaTracks,
   type IceCandidateInit,
@@ -475,7 +474,11 @@ export function rig(
     limits: { ...LIMITS, ...limits },
     keepalive: { intervalMs: 5000, timeoutMs: 30000 },
     answerTimeoutMs: 10000,
-    linkMedia: noLinkMedia,
+    linkMedia: {
+      createLinkPeer() {
+        throw new Error('this rig has no link media (linkCallFakes.ts has)');
+      },
+    },
     relays: { create: (d, router) => new LinkRelay(d, router) },
     cascade: CASCADE,
     random: { random: () => 0.5 },
