@@ -54,6 +54,16 @@ t.test('kill -9 a linked focus and restart it: suspended, relinked, relayed RTP 
   const first = await subscriber(b, bob, alice.userId, 'sub-1');
   await waitFor(() => first.packets() > 20, 60_000, 'relayed audio at bob (b.example)');
   t.equal(await metric(a, 'sfu_links', 'state="connected"'), 1, 'a.example: the link is connected');
+  t.ok(
+    (await metric(a, 'sfu_link_rtp_packets_total', 'direction="out"'))! > 0,
+    'a.example sent RTP on the link',
+  );
+  t.ok((await metric(b, 'sfu_link_rtp_packets_total', 'direction="in"'))! > 0, 'b.example received it');
+  await waitFor(
+    async () => ((await metric(a, 'sfu_link_bitrate_bps', 'direction="out"')) ?? 0) > 0,
+    10_000,
+    'a send bit rate on the link',
+  );
   const offersBefore = pub.answered();
 
   const killedAt = Date.now();
