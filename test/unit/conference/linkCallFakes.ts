@@ -13,7 +13,7 @@ import type {
 } from '../../../src/conference/linkPorts.js';
 import type { LinkRelayDeps, LinkRelayPort } from '../../../src/conference/linkRelayTypes.js';
 import type { LinkMessage } from '../../../src/protocol/dc/linkTypes.js';
-import type { CascadeConfig } from '../../../src/config/types.js';
+import type { CascadeConfig, LimitsConfig } from '../../../src/config/types.js';
 import type { SessionIds } from '../../../src/conference/session.js';
 import { CASCADE, CONF, ROOM, rig, type Rig } from './fakes.js';
 
@@ -175,23 +175,20 @@ export interface LinkRig extends Rig {
   presence(...rows: [{ user_id: string; device_id: string }, number][]): void;
 }
 
-export function linkRig(cascade: Partial<CascadeConfig> = {}): LinkRig {
+export function linkRig(cascade: Partial<CascadeConfig> = {}, limits: Partial<LimitsConfig> = {}): LinkRig {
   const linkMedia = new FakeLinkMedia();
   const relays: FakeRelay[] = [];
-  const r = rig(
-    {},
-    {
-      linkMedia,
-      relays: {
-        create: (deps) => {
-          const relay = new FakeRelay(deps);
-          relays.push(relay);
-          return relay;
-        },
+  const r = rig(limits, {
+    linkMedia,
+    relays: {
+      create: (deps) => {
+        const relay = new FakeRelay(deps);
+        relays.push(relay);
+        return relay;
       },
-      cascade: { ...CASCADE, ...cascade },
     },
-  );
+    cascade: { ...CASCADE, ...cascade },
+  });
   return {
     ...r,
     linkMedia,

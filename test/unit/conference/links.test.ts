@@ -91,6 +91,15 @@ t.test('a link invite from a focus a live membership names is answered; no sessi
   );
 });
 
+t.test('links do not count toward limits.max_participants', async (t) => {
+  const r = linkRig({}, { max_participants: 1 });
+  await join(r, 'alice');
+  r.signal.take();
+  r.presence([FOCUS, 1], [REMOTE, 1]);
+  await linkInvite(r, REMOTE, 'cascade-full');
+  t.same(types(r.signal.take()), ['m.call.answer', 'm.call.candidates'], 'a full conference still links');
+});
+
 t.test('refusals: no membership names the inviter, a client claims cascade, no room left', async (t) => {
   const r = linkRig();
   r.presence([FOCUS, 1]);
@@ -440,4 +449,43 @@ t.test('shutdown hangs up links; a hangup from the remote ends the call and retr
       { dest: { userId: REMOTE.user_id }, content: { reason: 'user_hangup' } },
     ],
   );
+});
+
+t.test('liveness: 2 s without media while streams are demanded suspends; media back resumes', async (t) => {
+  const r = linkRig();
+  await join(r, 'alice');
+  await linkOut(r);
+  const peer = r.linkMedia.last();
+  const relay = r.relays[0]!;
+  relay.expecting = true;
+  const alive = (): void => {
+    peer.emit('dcmessage', JSON.stringify({ op: 'alive' }));
+  };
+  for (let i = 0; i < 3; i++) {
+    alive();
+    await advance(r, 500);
+  }
+  t.same(
+    r.conf.links.snapshot().map((s) => s.state),
+    ['connected'],
+    '1.5 s of silence: still connected',
+  );
+  for (let i = 0; i < 3; i++) {
+    alive();
+    await advance(r, 500);
+  }
+  t.same(
+    r.conf.links.snapshot().map((s) => s.state),
+    ['suspended'],
+    'alive kept coming, media did not',
+  );
+  peer.stats_ = { ...peer.stats_, lastMediaAt: r.clock.now(), rtpIn: 10, bytesIn: 12_000 };
+  alive();
+  await advance(r, 300);
+  t.same(
+    r.conf.links.snapshot().map((s) => s.state),
+    ['connected'],
+    'media back: resumed',
+  );
+  t.ok(peer.events.includes('requestKeyframes'));
 });
