@@ -23,7 +23,7 @@ import type { ConferenceHost } from './host.js';
 import type { ConferenceCore, ConferenceServices, EndOptions } from './core.js';
 import { DcChannel } from './dcChannel.js';
 import { DcOps } from './dcOps.js';
-import { Links } from './links.js';
+import { Links, type LinkConference } from './links.js';
 import { Negotiator } from './negotiator.js';
 import type { Dest } from './ports.js';
 import { denyMessage, sendRefusal, type CallAddress } from './refusal.js';
@@ -38,7 +38,7 @@ export interface ConferenceDeps extends ConferenceServices {
   instance: number;
 }
 
-export class Conference implements ConferenceCore {
+export class Conference implements ConferenceCore, LinkConference {
   readonly roomId: string;
   readonly confId: string;
   readonly ref: ConferenceRef;
@@ -57,8 +57,6 @@ export class Conference implements ConferenceCore {
 
   constructor(roomId: string, confId: string, deps: ConferenceDeps) {
     const { host, instance, ...services } = deps;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the links read the live session count
-    const self = this;
     this.roomId = roomId;
     this.confId = confId;
     this.ref = { roomId, confId, instance };
@@ -74,33 +72,7 @@ export class Conference implements ConferenceCore {
       },
     });
     this.#calls = new CallExchange(this);
-    this.links = new Links({
-      roomId,
-      confId,
-      log: this.log,
-      services,
-      router: this.router,
-      get size() {
-        return self.size;
-      },
-      later: (what, task) => {
-        this.later(what, task);
-      },
-      publicationsChanged: async () => {
-        this.broadcastMetadata();
-        await this.router.prune();
-      },
-      linkStarted: (ref) => host.linkStarted?.(this.ref, ref),
-      linkEnded: (ref) => host.linkEnded?.(this.ref, ref),
-      linksGone: () => {
-        if (this.#sessions.size === 0) {
-          this.#close();
-        }
-      },
-      refuse: (a, errcode, error) => {
-        this.refuse(a, errcode, error);
-      },
-    });
+    this.links = new Links(this);
     this.#dcOps = new DcOps(this);
     this.#speaker = new ActiveSpeaker({
       clock: deps.clock,
@@ -124,6 +96,26 @@ export class Conference implements ConferenceCore {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Relayed publications changed (links.ts): clients get new metadata, forwarded tracks are pruned. */
+  async publicationsChanged(): Promise<void> {
+    this.broadcastMetadata();
+    await this.router.prune();
+  }
+
+  linkStarted(call: SessionRef): void {
+    this.#host.linkStarted?.(this.ref, call);
+  }
+
+  linkEnded(call: SessionRef): void {
+    this.#host.linkEnded?.(this.ref, call);
+  }
+
+  linksGone(): void {
+    if (this.#sessions.size === 0) {
+      this.#close();
+    }
   }
 
   /** No session and no link (lingering or keeping relayed tracks) is left. */
@@ -184,9 +176,7 @@ export class Conference implements ConferenceCore {
   async #execute(cmd: ConferenceCommand): Promise<void> {
     if ('session' in cmd && this.links.has(cmd.session)) {
       // A link call's event (its address has sender_session_id "sfu", §8.1).
-      if (cmd.kind !== 'selectAnswer') {
-        await this.links.command(cmd.session, cmd);
-      }
+      await this.links.command(cmd.session, cmd);
       return;
     }
     switch (cmd.kind) {
@@ -196,20 +186,15 @@ export class Conference implements ConferenceCore {
           await this.#host.reroute(cmd);
           return;
         }
-        if (cmd.cascade === true) {
-          await this.links.invite(cmd.ids, cmd.sdp, cmd.candidates ?? []);
-          if (this.vacant) {
-            this.#close();
-          }
-          return;
-        }
-        await this.#calls.invite(cmd.ids, cmd.sdp, cmd.metadata);
+        await (cmd.cascade === true
+          ? this.links.invite(cmd.ids, cmd.sdp, cmd.candidates ?? [])
+          : this.#calls.invite(cmd.ids, cmd.sdp, cmd.metadata));
         if (this.vacant) {
           // Refused (or a replacement that did not start) and nobody else here: close.
           this.#close();
           return;
         }
-        if (cmd.candidates !== undefined && cmd.candidates.length > 0) {
+        if (cmd.cascade !== true && cmd.candidates !== undefined && cmd.candidates.length > 0) {
           await this.#withSession(cmd.ids, (s) => this.#calls.candidates(s, cmd.candidates ?? []));
         }
         return;

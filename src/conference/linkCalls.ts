@@ -84,6 +84,7 @@ export class LinkCalls {
       | { kind: 'candidates'; candidates: readonly CandidateInit[] }
       | { kind: 'negotiate'; description: { type: 'offer' | 'answer'; sdp: string } }
       | { kind: 'hangup'; reason?: string }
+      | { kind: 'selectAnswer' }
       | { kind: 'malformed'; errcode: string; error: string },
   ): Promise<void> {
     const call = this.#remotes.callOf(ref);
@@ -91,6 +92,9 @@ export class LinkCalls {
       return;
     }
     switch (cmd.kind) {
+      case 'selectAnswer':
+        // Links have no answer selection (§8.1): nothing to do.
+        return;
       case 'answer':
         await this.#onAnswer(call, cmd.sdp);
         return;
