@@ -489,3 +489,41 @@ t.test('liveness: 2 s without media while streams are demanded suspends; media b
   );
   t.ok(peer.events.includes('requestKeyframes'));
 });
+
+t.test(
+  'an unanswered invite times out (hangup ice_failed) and is retried; ICE failure ends a link',
+  async (t) => {
+    const r = linkRig();
+    await join(r, 'alice');
+    r.signal.take();
+    r.presence([FOCUS, 1], [REMOTE, 1]);
+    await r.conf.dispatch({ kind: 'recheck' });
+    await settle(r);
+    const first = r.signal.take().find((s) => s.type === 'm.call.invite')!.content['call_id'];
+    await advance(r, 20_000, 1000);
+    const sent = r.signal.take();
+    t.match(
+      sent.filter((s) => s.type === 'm.call.hangup'),
+      [{ content: { call_id: first, reason: 'ice_failed' } }],
+      'no answer within the set-up deadline',
+    );
+    await advance(r, 1100);
+    const retry = r.signal.take().find((s) => s.type === 'm.call.invite');
+    t.ok(retry, 'retried after the backoff');
+    const callId = retry!.content['call_id'] as string;
+    await r.conf.dispatch({ kind: 'answer', session: linkRef(REMOTE, callId), sdp: 'v=0\r\nOK\r\n' });
+    r.linkMedia.last().open();
+    await settle(r);
+    t.same(
+      r.conf.links.snapshot().map((s) => s.state),
+      ['connected'],
+    );
+    r.linkMedia.last().emit('state', 'failed');
+    await settle(r);
+    t.match(
+      r.signal.take().filter((s) => s.type === 'm.call.hangup'),
+      [{ content: { call_id: callId, reason: 'ice_failed' } }],
+    );
+    t.same(r.conf.links.snapshot(), []);
+  },
+);
