@@ -38,6 +38,8 @@ export interface RelayHost {
   /** One RTCP packet on the link (dropped when not connected). */
   sendRtcp(bytes: Uint8Array): void;
   readonly rtcpSsrc: number;
+  /** `cascade.keep_lowest_layer`: the lowest layer is always part of a demand. */
+  readonly keepLowestLayer: boolean;
   /** A relayed track lost a packet: schedule `flushNacks`. */
   lossSeen(now: number): void;
 }
@@ -100,7 +102,7 @@ class RelayedTrack {
       nack: 'always',
     });
     relayedSources.add(this.source);
-    this.demand = new LayerDemand(rids(desc));
+    this.demand = new LayerDemand(rids(desc), { keepLowestLayer: host.keepLowestLayer });
   }
 
   /** Announced ∩ sending. */
