@@ -30,6 +30,8 @@ import type {
   TrunkSendLayer,
 } from './types.js';
 
+/** Trunk SSRC routes of one link: 256 relayed streams of audio + 3 layers. */
+export const LINK_MAX_ROUTES = 1024;
 /** NACK timer granularity floor. */
 const MIN_NACK_WAIT_MS = 2;
 
@@ -107,7 +109,7 @@ export class LinkMedia {
       return;
     }
     this.#dtls = dtls;
-    const ingest = new IngestDemux(this.#ctx.counters, this.#ctx.log);
+    const ingest = new IngestDemux(this.#ctx.counters, this.#ctx.log, LINK_MAX_ROUTES);
     this.#ingest = ingest;
     const tapped = tapDecryptedRtp(dtls, (dec) => {
       this.#onRtp(dec);
