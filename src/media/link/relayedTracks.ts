@@ -46,7 +46,10 @@ export interface RelayHost {
 
 const NO_CODECS: readonly never[] = [];
 
-/** One trunk SSRC's route: resyncs loss tracking after a pause, then hands the packet to the track. */
+/**
+ * One trunk SSRC's route: resyncs loss tracking on its first packet (a new route: a new link, or a re-announced
+ * SSRC) and after a pause, then hands the packet to the track.
+ */
 class SsrcRoute implements IngestTarget {
   readonly #track: RelayedTrack;
   #lastAt: number | undefined;
@@ -58,7 +61,7 @@ class SsrcRoute implements IngestTarget {
   handle(view: RtpPacketView, rid: string | undefined): void {
     const source = this.#track.source;
     const now = this.#track.host.ctx.clock.now();
-    if (this.#lastAt !== undefined && now - this.#lastAt > RESUME_GAP_MS) {
+    if (this.#lastAt === undefined || now - this.#lastAt > RESUME_GAP_MS) {
       source.resyncLoss(view.ssrc);
     }
     this.#lastAt = now;

@@ -338,6 +338,16 @@ t.test(
     const predicted = (0x1234_5678 + Math.round((clock.ntpMs - (now - 50)) * 90)) >>> 0;
     t.ok(Math.abs((clock.rtpTs - predicted) | 0) <= 2, 'the trunk SR carries the publisher mapping');
 
+    // f resumes after a pause of more than a second: its sequence gap is a resync at B, not loss to NACK.
+    await new Promise((r) => setTimeout(r, 1000));
+    const nacksBefore = b.counters.nackSent;
+    const fBefore = bySsrc(rv.got, TRUNK.f).length;
+    sendV.setLayers(['q', 'f']);
+    await feed(src, 300, 10, new Map());
+    await waitFor(() => bySsrc(rv.got, TRUNK.f).length >= fBefore + 10, 10_000, 'f again');
+    await new Promise((r) => setTimeout(r, 300));
+    t.equal(b.counters.nackSent, nacksBefore, 'no NACK for the packets f skipped while paused');
+
     // An unknown trunk SSRC is counted at B, nothing crashes.
     const stray = new WireRtpHeader({
       ssrc: 0x7000_00ff,
