@@ -264,6 +264,20 @@ export class LinkPeer extends TypedEmitter<LinkPeerEvents> {
     this.#media.setCongestionControl(cc);
   }
 
+  /**
+   * Trunk packets per SSRC: sent by this focus (its trunk sends, retransmissions excluded) and received from
+   * the remote one (routes of this link). For tests and diagnostics (§8.3: only demanded layers cross).
+   */
+  trunkCounters(): { sent: Map<number, number>; received: Map<number, number> } {
+    const sent = new Map<number, number>();
+    for (const s of this.#media.sends()) {
+      for (const o of s.outs()) {
+        sent.set(o.ssrc, o.packets);
+      }
+    }
+    return { sent, received: this.#media.relayed.receivedBySsrc() };
+  }
+
   stats(): LinkStats {
     return this.#media.stats();
   }

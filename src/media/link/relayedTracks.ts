@@ -53,6 +53,8 @@ const NO_CODECS: readonly never[] = [];
 class SsrcRoute implements IngestTarget {
   readonly #track: RelayedTrack;
   #lastAt: number | undefined;
+  /** Packets received on this route. */
+  packets = 0;
 
   constructor(track: RelayedTrack) {
     this.#track = track;
@@ -65,6 +67,7 @@ class SsrcRoute implements IngestTarget {
       source.resyncLoss(view.ssrc);
     }
     this.#lastAt = now;
+    this.packets++;
     source.handle(view, rid);
   }
 }
@@ -281,6 +284,17 @@ export class RelayedTracks {
   /** The kind of the track a trunk SSRC is announced for. */
   kindOf(ssrc: number): 'audio' | 'video' | undefined {
     return this.#bySsrc.get(ssrc)?.desc.kind;
+  }
+
+  /** Packets received per trunk SSRC routed now (for tests and diagnostics). */
+  receivedBySsrc(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const t of this.#tracks.values()) {
+      for (const [ssrc, r] of t.routes) {
+        out.set(ssrc, r.route.packets);
+      }
+    }
+    return out;
   }
 
   /** The trunk SSRCs routed now. */

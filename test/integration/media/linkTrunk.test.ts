@@ -259,6 +259,17 @@ t.test(
       'B sees the trunk SSRCs as the relayed layers q and f',
     );
     t.equal(b.counters.dropped.unknown_stream, 0, 'nothing unknown at B');
+    const counted = { sent: a.peer.trunkCounters().sent, received: b.peer.trunkCounters().received };
+    t.same(
+      [TRUNK.q, TRUNK.h, TRUNK.f, TRUNK.a].map((s) => [counted.sent.get(s), counted.received.get(s)]),
+      [
+        [40, 40],
+        [0, 0],
+        [40, 40],
+        [40, 40],
+      ],
+      'per trunk SSRC, sent and received: q, f and audio 40 each, h none',
+    );
     const s1 = b.peer.stats();
     t.ok(s1.rtpIn >= 120 && s1.bytesIn > 0 && s1.lastMediaAt !== undefined, 'B counts the link RTP in');
     t.ok(a.peer.stats().rtpOut >= 120, 'A counts the link RTP out');
