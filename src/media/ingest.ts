@@ -46,12 +46,15 @@ export class IngestDemux {
   readonly #byRid = new Map<string, IngestTarget>();
   #midId = -1;
   #ridId = -1;
+  readonly #maxRoutes: number;
   #full = false;
   #targetErrors = 0;
 
-  constructor(counters: MediaCounters, log: Logger) {
+  /** `maxRoutes`: a link's ingest takes more (every relayed track's layers, protocol.md §8.2). */
+  constructor(counters: MediaCounters, log: Logger, maxRoutes: number = MAX_ROUTES) {
     this.#counters = counters;
     this.#log = log;
+    this.#maxRoutes = maxRoutes;
   }
 
   /** The session's negotiated MID and RID extension ids (undefined: not negotiated, nothing learned by it). */
@@ -200,10 +203,13 @@ export class IngestDemux {
   }
 
   #add(ssrc: number, r: Route): boolean {
-    if (this.#routes.size >= MAX_ROUTES) {
+    if (this.#routes.size >= this.#maxRoutes) {
       if (!this.#full) {
         this.#full = true;
-        this.#log.warn({ ssrc, max: MAX_ROUTES }, 'too many RTP streams on one connection; new ones dropped');
+        this.#log.warn(
+          { ssrc, max: this.#maxRoutes },
+          'too many RTP streams on one connection; new ones dropped',
+        );
       }
       return false;
     }

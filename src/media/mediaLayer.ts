@@ -11,6 +11,7 @@ import type { Registry } from 'prom-client';
 import type { MediaConfig } from '../config/types.js';
 import type { Clock } from '../util/clock.js';
 import { LinkPeer } from './link/linkPeer.js';
+import type { LinkPeerOptions } from './link/types.js';
 import { MediaCounters, registerMediaMetrics } from './mediaMetrics.js';
 import { Peer } from './peer.js';
 import type { MediaContext } from './peerMedia.js';
@@ -109,10 +110,11 @@ export class MediaLayer {
   }
 
   /**
-   * A new link peer (protocol.md §8), its send budget capped at `maxLinkBps` (`cascade.max_link_bps`), tracked
+   * A new link peer (protocol.md §8), its send budget capped at `maxLinkBps` (`cascade.max_link_bps`; optionally
+   * `keepLowestLayer`, `cascade.keep_lowest_layer`), tracked
    * until it closes like a client peer (shutdown closes it).
    */
-  createLinkPeer(opts: { maxLinkBps: number }): LinkPeer {
+  createLinkPeer(opts: LinkPeerOptions): LinkPeer {
     const peer = new LinkPeer(this.#config, this.#ctx, opts);
     const untrack = this.track(peer);
     void peer.whenClosed().then(untrack);

@@ -19,7 +19,7 @@ export interface LinkSide {
   messages: (string | Uint8Array)[];
 }
 
-export function linkSide(pliMinIntervalMs = 500): LinkSide {
+export function linkSide(pliMinIntervalMs = 500, keepLowestLayer = false): LinkSide {
   const counters = new MediaCounters();
   const ctx: MediaContext = {
     clock: systemClock,
@@ -29,7 +29,7 @@ export function linkSide(pliMinIntervalMs = 500): LinkSide {
     publisherRembBps: 1_000_000,
   };
   const media = testConfig({ media: { bind_address: '127.0.0.1' } }).media;
-  const peer = new LinkPeer(media, ctx, { maxLinkBps: 20_000_000 });
+  const peer = new LinkPeer(media, ctx, { maxLinkBps: 20_000_000, keepLowestLayer });
   let open = false;
   const messages: (string | Uint8Array)[] = [];
   peer.on('dcopen', () => {

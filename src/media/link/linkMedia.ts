@@ -22,8 +22,16 @@ import { trackKey } from './remoteTrackCheck.js';
 import { TrunkHeaderWriter } from './trunkHeader.js';
 import type { TrunkOut } from './trunkOut.js';
 import { TrunkSend, type TrunkSendHost } from './trunkSender.js';
-import type { LinkCongestionControl, LinkRtcpSender, LinkStats, TrunkSendLayer } from './types.js';
+import type {
+  LinkCongestionControl,
+  LinkPeerOptions,
+  LinkRtcpSender,
+  LinkStats,
+  TrunkSendLayer,
+} from './types.js';
 
+/** Trunk SSRC routes of one link: 256 relayed streams of audio + 3 layers. */
+export const LINK_MAX_ROUTES = 1024;
 /** NACK timer granularity floor. */
 const MIN_NACK_WAIT_MS = 2;
 
@@ -33,6 +41,7 @@ export class LinkMedia {
   readonly #ctx: MediaContext;
   readonly #carriers: Record<Kind, RTCRtpTransceiver>;
   readonly #maxLinkBps: number;
+  readonly #keepLowestLayer: boolean;
   readonly #onLayers: (send: TrunkSend) => void;
   readonly relayed: RelayedTracks;
   readonly #sends = new Map<string, TrunkSend>();
@@ -64,13 +73,14 @@ export class LinkMedia {
   constructor(
     ctx: MediaContext,
     carriers: Record<Kind, RTCRtpTransceiver>,
-    maxLinkBps: number,
+    opts: LinkPeerOptions,
     onLayers: (send: TrunkSend) => void,
     random: () => number = Math.random,
   ) {
     this.#ctx = ctx;
     this.#carriers = carriers;
-    this.#maxLinkBps = maxLinkBps;
+    this.#maxLinkBps = opts.maxLinkBps;
+    this.#keepLowestLayer = opts.keepLowestLayer ?? false;
     this.#onLayers = onLayers;
     this.rtcpSsrc = (Math.floor(random() * 0xffff_fffe) + 1) >>> 0;
     this.relayed = new RelayedTracks(this.#relayHost());
@@ -99,7 +109,7 @@ export class LinkMedia {
       return;
     }
     this.#dtls = dtls;
-    const ingest = new IngestDemux(this.#ctx.counters, this.#ctx.log);
+    const ingest = new IngestDemux(this.#ctx.counters, this.#ctx.log, LINK_MAX_ROUTES);
     this.#ingest = ingest;
     const tapped = tapDecryptedRtp(dtls, (dec) => {
       this.#onRtp(dec);
@@ -211,6 +221,7 @@ export class LinkMedia {
         this.#sendRtcp(bytes);
       },
       rtcpSsrc: this.rtcpSsrc,
+      keepLowestLayer: this.#keepLowestLayer,
       lossSeen: (now) => {
         this.#armNack(now);
       },

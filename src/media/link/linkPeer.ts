@@ -28,6 +28,7 @@ import type { TrunkSend } from './trunkSender.js';
 import type {
   LinkCongestionControl,
   LinkPeerEvents,
+  LinkPeerOptions,
   LinkState,
   LinkStats,
   RelayedDemand,
@@ -85,7 +86,7 @@ export class LinkPeer extends TypedEmitter<LinkPeerEvents> {
   readonly #closedAt: Promise<void>;
   #resolveClosed!: () => void;
 
-  constructor(media: MediaConfig, ctx: MediaContext, opts: { maxLinkBps: number }) {
+  constructor(media: MediaConfig, ctx: MediaContext, opts: LinkPeerOptions) {
     super();
     this.#ctx = ctx;
     this.#announced = media.announced_ips;
@@ -94,7 +95,7 @@ export class LinkPeer extends TypedEmitter<LinkPeerEvents> {
       audio: this.#pc.addTransceiver('audio', { direction: 'sendrecv' }),
       video: this.#pc.addTransceiver('video', { direction: 'sendrecv' }),
     };
-    this.#media = new LinkMedia(ctx, carriers, opts.maxLinkBps, (send) => {
+    this.#media = new LinkMedia(ctx, carriers, opts, (send) => {
       this.safeEmit('layers', { streamId: send.streamId, trackId: send.trackId, sending: send.sending });
     });
     this.#closedAt = new Promise((r) => {
@@ -261,6 +262,20 @@ export class LinkPeer extends TypedEmitter<LinkPeerEvents> {
   /** Trunk congestion control (§8.5) plugs in here (types.ts LinkCongestionControl). */
   setCongestionControl(cc: LinkCongestionControl | undefined): void {
     this.#media.setCongestionControl(cc);
+  }
+
+  /**
+   * Trunk packets per SSRC: sent by this focus (its trunk sends, retransmissions excluded) and received from
+   * the remote one (routes of this link). For tests and diagnostics (§8.3: only demanded layers cross).
+   */
+  trunkCounters(): { sent: Map<number, number>; received: Map<number, number> } {
+    const sent = new Map<number, number>();
+    for (const s of this.#media.sends()) {
+      for (const o of s.outs()) {
+        sent.set(o.ssrc, o.packets);
+      }
+    }
+    return { sent, received: this.#media.relayed.receivedBySsrc() };
   }
 
   stats(): LinkStats {

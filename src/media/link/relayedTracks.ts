@@ -38,16 +38,23 @@ export interface RelayHost {
   /** One RTCP packet on the link (dropped when not connected). */
   sendRtcp(bytes: Uint8Array): void;
   readonly rtcpSsrc: number;
+  /** `cascade.keep_lowest_layer`: the lowest layer is always part of a demand. */
+  readonly keepLowestLayer: boolean;
   /** A relayed track lost a packet: schedule `flushNacks`. */
   lossSeen(now: number): void;
 }
 
 const NO_CODECS: readonly never[] = [];
 
-/** One trunk SSRC's route: resyncs loss tracking after a pause, then hands the packet to the track. */
+/**
+ * One trunk SSRC's route: resyncs loss tracking on its first packet (a new route: a new link, or a re-announced
+ * SSRC) and after a pause, then hands the packet to the track.
+ */
 class SsrcRoute implements IngestTarget {
   readonly #track: RelayedTrack;
   #lastAt: number | undefined;
+  /** Packets received on this route. */
+  packets = 0;
 
   constructor(track: RelayedTrack) {
     this.#track = track;
@@ -56,10 +63,11 @@ class SsrcRoute implements IngestTarget {
   handle(view: RtpPacketView, rid: string | undefined): void {
     const source = this.#track.source;
     const now = this.#track.host.ctx.clock.now();
-    if (this.#lastAt !== undefined && now - this.#lastAt > RESUME_GAP_MS) {
+    if (this.#lastAt === undefined || now - this.#lastAt > RESUME_GAP_MS) {
       source.resyncLoss(view.ssrc);
     }
     this.#lastAt = now;
+    this.packets++;
     source.handle(view, rid);
   }
 }
@@ -100,7 +108,7 @@ class RelayedTrack {
       nack: 'always',
     });
     relayedSources.add(this.source);
-    this.demand = new LayerDemand(rids(desc));
+    this.demand = new LayerDemand(rids(desc), { keepLowestLayer: host.keepLowestLayer });
   }
 
   /** Announced ∩ sending. */
@@ -276,6 +284,17 @@ export class RelayedTracks {
   /** The kind of the track a trunk SSRC is announced for. */
   kindOf(ssrc: number): 'audio' | 'video' | undefined {
     return this.#bySsrc.get(ssrc)?.desc.kind;
+  }
+
+  /** Packets received per trunk SSRC routed now (for tests and diagnostics). */
+  receivedBySsrc(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const t of this.#tracks.values()) {
+      for (const [ssrc, r] of t.routes) {
+        out.set(ssrc, r.route.packets);
+      }
+    }
+    return out;
   }
 
   /** The trunk SSRCs routed now. */

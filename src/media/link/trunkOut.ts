@@ -59,6 +59,11 @@ export class TrunkOut {
     this.#rate = new SendRate(now);
   }
 
+  /** What this trunk SSRC sends, bytes per second (last 0.5 s window; congestion control reads it). */
+  get bytesPerS(): number {
+    return this.#rate.bytesPerS;
+  }
+
   /** A packet went out with sequence number `seq`: counted and kept for retransmission. */
   sent(
     seq: number,

@@ -102,6 +102,11 @@ export class TrunkSend implements TrackSink {
     return this.#outs.map((o) => o.ssrc);
   }
 
+  /** The trunk layers of this send, as announced (congestion control reads their rates). */
+  outs(): readonly TrunkOut[] {
+    return this.#outs;
+  }
+
   out(ssrc: number): TrunkOut | undefined {
     return this.#outs.find((o) => o.ssrc === ssrc);
   }

@@ -7,6 +7,14 @@
 import type { RtpPacketView } from '../../rtp/packetView.js';
 import type { ReportBlock } from '../../rtp/rtcpFeedback.js';
 
+/** How a link peer is made (`cascade.*`). */
+export interface LinkPeerOptions {
+  /** The send budget's cap (`cascade.max_link_bps`). */
+  readonly maxLinkBps: number;
+  /** Always demand the lowest layer of a relayed video track with subscribers (`cascade.keep_lowest_layer`). */
+  readonly keepLowestLayer?: boolean;
+}
+
 /** One layer of a relayed video track on the trunk, lowest quality first. */
 export interface TrunkLayer {
   readonly rid: string;

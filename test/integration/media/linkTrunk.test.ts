@@ -259,6 +259,17 @@ t.test(
       'B sees the trunk SSRCs as the relayed layers q and f',
     );
     t.equal(b.counters.dropped.unknown_stream, 0, 'nothing unknown at B');
+    const counted = { sent: a.peer.trunkCounters().sent, received: b.peer.trunkCounters().received };
+    t.same(
+      [TRUNK.q, TRUNK.h, TRUNK.f, TRUNK.a].map((s) => [counted.sent.get(s), counted.received.get(s)]),
+      [
+        [40, 40],
+        [0, 0],
+        [40, 40],
+        [40, 40],
+      ],
+      'per trunk SSRC, sent and received: q, f and audio 40 each, h none',
+    );
     const s1 = b.peer.stats();
     t.ok(s1.rtpIn >= 120 && s1.bytesIn > 0 && s1.lastMediaAt !== undefined, 'B counts the link RTP in');
     t.ok(a.peer.stats().rtpOut >= 120, 'A counts the link RTP out');
@@ -337,6 +348,16 @@ t.test(
     const clock = relayedV.senderClock(qId)!;
     const predicted = (0x1234_5678 + Math.round((clock.ntpMs - (now - 50)) * 90)) >>> 0;
     t.ok(Math.abs((clock.rtpTs - predicted) | 0) <= 2, 'the trunk SR carries the publisher mapping');
+
+    // f resumes after a pause of more than a second: its sequence gap is a resync at B, not loss to NACK.
+    await new Promise((r) => setTimeout(r, 1000));
+    const nacksBefore = b.counters.nackSent;
+    const fBefore = bySsrc(rv.got, TRUNK.f).length;
+    sendV.setLayers(['q', 'f']);
+    await feed(src, 300, 10, new Map());
+    await waitFor(() => bySsrc(rv.got, TRUNK.f).length >= fBefore + 10, 10_000, 'f again');
+    await new Promise((r) => setTimeout(r, 300));
+    t.equal(b.counters.nackSent, nacksBefore, 'no NACK for the packets f skipped while paused');
 
     // An unknown trunk SSRC is counted at B, nothing crashes.
     const stray = new WireRtpHeader({

@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import t from 'tap';
 import { IngestDemux, MAX_ROUTES, type IngestTarget } from '../../../src/media/ingest.js';
+import { LINK_MAX_ROUTES } from '../../../src/media/link/linkMedia.js';
 import { MediaCounters } from '../../../src/media/mediaMetrics.js';
 import type { RtpPacketView } from '../../../src/rtp/packetView.js';
 import { writeRtpHeader } from '../../../src/rtp/rtpHeader.js';
@@ -183,4 +184,16 @@ t.test('the number of routes is bounded', async (t) => {
   t.equal(demux.routeCount, MAX_ROUTES);
   t.equal(counters.dropped.unknown_stream, 10, 'beyond the bound: dropped');
   t.equal(lines.filter((l) => l.includes('too many RTP streams')).length, 1, 'logged once');
+});
+
+t.test('a larger bound for a link: announced trunk SSRCs up to LINK_MAX_ROUTES, then dropped', async (t) => {
+  const counters = new MediaCounters();
+  const demux = new IngestDemux(counters, pino({ level: 'silent' }), LINK_MAX_ROUTES);
+  const target = new Target();
+  for (let i = 0; i < LINK_MAX_ROUTES + 5; i++) {
+    demux.announce(0x7000_0000 + i, target, 'q');
+  }
+  t.equal(demux.routeCount, LINK_MAX_ROUTES, 'the link bound, not the client one');
+  demux.receive(packet(0x7000_0000 + LINK_MAX_ROUTES + 1, 1));
+  t.equal(counters.dropped.unknown_stream, 1, 'beyond it: not routed');
 });
