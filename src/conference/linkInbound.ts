@@ -20,7 +20,7 @@ import { trackKey } from './session.js';
 
 /** What the receiving side needs of the router. */
 export interface InboundRouter {
-  relayable(link: string, streamId: string, trackId: string): boolean;
+  takenFor(link: string): ReadonlySet<string>;
   setRelayed(link: string, publishers: readonly RelayedPublisher[]): TrackRef[];
   clearRelayed(link: string): void;
 }
@@ -95,6 +95,7 @@ export class LinkInbound {
     const newlyForbidden: FailedTrack[] = [];
     const newlyColliding: FailedTrack[] = [];
     const accepted: Accepted[] = [];
+    const taken = router.takenFor(linkKey);
     for (const [streamId, stream] of Object.entries(this.#remote)) {
       const mk = memberKey(stream);
       let ok = allowed.get(mk);
@@ -118,8 +119,8 @@ export class LinkInbound {
       }
       const tracks: RemoteTrunkTrack[] = [];
       for (const [trackId, t] of Object.entries(stream.tracks ?? {})) {
-        if (!router.relayable(linkKey, streamId, trackId)) {
-          const tk = trackKey(streamId, trackId);
+        const tk = trackKey(streamId, trackId);
+        if (taken.has(tk)) {
           colliding.add(tk);
           if (!this.#colliding.has(tk)) {
             this.collisionCount++;

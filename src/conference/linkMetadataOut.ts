@@ -100,7 +100,7 @@ export function linkMetadataOut(
         if (layers.length === 0) {
           continue; // no layer known yet: announced once there is one
         }
-        const top = info.at(-1);
+        const top = info.findLast((l) => l.width !== undefined);
         const w = declared?.width ?? top?.width ?? 0;
         const h = declared?.height ?? top?.height ?? 0;
         if (w > 0 && h > 0) {

@@ -49,15 +49,32 @@ export function relayedPublisherKey(link: string, userId: string, deviceId: stri
 export class RelayedPublications {
   /** By link, each link's entries in announcement order. */
   readonly #links = new Map<string, readonly Entry[]>();
+  /** Track key → the link relaying it. */
+  readonly #linkOf = new Map<string, string>();
 
   /** The link relaying `key`, if any. */
   linkOf(key: string): string | undefined {
-    for (const [link, entries] of this.#links) {
-      if (entries.some((e) => e.publications.some((p) => p.key === key))) {
-        return link;
+    return this.#linkOf.get(key);
+  }
+
+  /** Track keys relayed by links other than `link`. */
+  *keysOfOthers(link: string): Iterable<string> {
+    for (const [key, l] of this.#linkOf) {
+      if (l !== link) {
+        yield key;
       }
     }
-    return undefined;
+  }
+
+  #index(): void {
+    this.#linkOf.clear();
+    for (const [link, entries] of this.#links) {
+      for (const e of entries) {
+        for (const p of e.publications) {
+          this.#linkOf.set(p.key, link);
+        }
+      }
+    }
   }
 
   /**
@@ -96,11 +113,13 @@ export class RelayedPublications {
     } else {
       this.#links.set(link, entries);
     }
+    this.#index();
     return refused;
   }
 
   clear(link: string): void {
     this.#links.delete(link);
+    this.#index();
   }
 
   #entry(link: string, key: string, p: RelayedPublisher, since: number): Entry {

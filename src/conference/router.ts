@@ -278,12 +278,8 @@ export class Router<M extends RouterMember> {
    * rest are published. Call `prune` afterwards (relayed tracks that went away end for their subscribers).
    */
   setRelayed(link: string, publishers: readonly RelayedPublisher[]): TrackRef[] {
-    const local = this.#localKeys();
-    const taken = (key: string): boolean => {
-      const other = this.#relayed.linkOf(key);
-      return local.has(key) || (other !== undefined && other !== link);
-    };
-    return this.#relayed.set(link, publishers, taken, this.#d.clock.now());
+    const taken = this.takenFor(link);
+    return this.#relayed.set(link, publishers, (key) => taken.has(key), this.#d.clock.now());
   }
 
   /** Drops every publication `link` relays. */
@@ -296,11 +292,13 @@ export class Router<M extends RouterMember> {
     return this.#relayed.publications(link);
   }
 
-  /** Whether `link` may relay `(streamId, trackId)`: no live session publishes it and no other link relays it. */
-  relayable(link: string, streamId: string, trackId: string): boolean {
-    const key = trackKey(streamId, trackId);
-    const other = this.#relayed.linkOf(key);
-    return !this.#localKeys().has(key) && (other === undefined || other === link);
+  /** Track keys `link` may not relay (§8.8): published by a live session or relayed by another link. */
+  takenFor(link: string): Set<string> {
+    const taken = this.#localKeys();
+    for (const key of this.#relayed.keysOfOthers(link)) {
+      taken.add(key);
+    }
+    return taken;
   }
 
   /**

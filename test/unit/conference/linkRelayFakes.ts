@@ -169,14 +169,17 @@ export class FakeLinkPeer implements LinkPeerPort {
   }
 }
 
-/** Each member's membership names one focus (default: the remote one); authorize checks it. */
+/** Each member's membership names one focus (default: the remote one, or none when strict); authorize checks it. */
 export class FocusOracle implements MembershipOracle {
   readonly named = new Map<string, FocusRef>();
+  /** Members not in `named` have no membership (instead of one naming the remote focus). */
+  strict = false;
   authorize(q: AuthQuery): AuthDecision {
-    const f = this.named.get(`${q.userId}|${q.deviceId}`) ?? {
-      user_id: REMOTE.userId,
-      device_id: REMOTE.deviceId,
-    };
+    const known = this.named.get(`${q.userId}|${q.deviceId}`);
+    if (known === undefined && this.strict) {
+      return { allowed: false, reason: 'no_membership' };
+    }
+    const f = known ?? { user_id: REMOTE.userId, device_id: REMOTE.deviceId };
     return f.user_id === q.focus.user_id && f.device_id === q.focus.device_id
       ? { allowed: true, expiresAt: Number.MAX_SAFE_INTEGER }
       : { allowed: false, reason: 'other_focus' };

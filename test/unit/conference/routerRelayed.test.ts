@@ -122,9 +122,10 @@ t.test('setRelayed refuses ids taken locally, by another link or named twice', a
     [{ streamId: 'dave-s', trackId: 'dave-a' }],
     'named twice: the first keeps it',
   );
-  t.notOk(w.router.relayable('C', 'alice-s', 'carol-v'));
-  t.ok(w.router.relayable('B', 'alice-s', 'carol-v'), 'a link may keep its own ids');
-  t.notOk(w.router.relayable('B', 'alice-s', 'alice-a'));
+  const key = (s: string, tr: string): string => JSON.stringify([s, tr]);
+  t.ok(w.router.takenFor('C').has(key('alice-s', 'carol-v')));
+  t.notOk(w.router.takenFor('B').has(key('alice-s', 'carol-v')), 'a link may keep its own ids');
+  t.ok(w.router.takenFor('B').has(key('alice-s', 'alice-a')));
 });
 
 t.test('a local publisher that takes a relayed id keeps its own track', async (t) => {

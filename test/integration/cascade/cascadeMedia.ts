@@ -1,0 +1,93 @@
+/**
+ * Media flows for the cascade acceptance tests (protocol.md §8): clients of any server name of a multi-focus
+ * stack (harness/multiCallStack.ts) join their own server's focus, publish synthetic 3-layer VP8 simulcast
+ * (q 320×180, h 640×360, f 1280×720) + Opus with werift, and record what they receive per SSRC.
+ */
+import { asWerift, joinWithMedia, type MediaClient } from '../../../harness/mediaCall.js';
+import type { MultiCallStack } from '../../../harness/multiCallStack.js';
+import type { ReceivedRtp, SyntheticVideo } from '../../../harness/peers/weriftPeer.js';
+import { StreamChecker } from '../../../harness/rtpCheck.js';
+
+/** Light layers (2 cores shared by several focus processes and clients), sizes as a real camera's. */
+export const LAYERS: (SyntheticVideo & { rid: string })[] = [
+  {
+    rid: 'q',
+    fps: 15,
+    packetsPerFrame: 1,
+    payloadBytes: 600,
+    keyframeIntervalMs: 2000,
+    width: 320,
+    height: 180,
+  },
+  {
+    rid: 'h',
+    fps: 15,
+    packetsPerFrame: 2,
+    payloadBytes: 800,
+    keyframeIntervalMs: 2000,
+    width: 640,
+    height: 360,
+  },
+  {
+    rid: 'f',
+    fps: 15,
+    packetsPerFrame: 3,
+    payloadBytes: 1000,
+    keyframeIntervalMs: 2000,
+    width: 1280,
+    height: 720,
+  },
+];
+
+export interface Participant {
+  userId: string;
+  mc: MediaClient;
+  /** Per received SSRC: its kind and a continuity checker. */
+  received: Map<number, { kind: string; check: StreamChecker }>;
+  stop(): void;
+}
+
+/** A client of `serverName`'s focus; with `publish` it sends simulcast video and Opus. */
+export async function participant(
+  ms: MultiCallStack,
+  localpart: string,
+  serverName: string,
+  publish: boolean,
+): Promise<Participant> {
+  const c = await ms.client(localpart, serverName, { kind: 'werift' });
+  const mc = await joinWithMedia(
+    { focusRef: ms.node(serverName).focus },
+    c,
+    publish ? { audio: true, video: { simulcast: true } } : {},
+  );
+  const peer = asWerift(c.peer);
+  const video = publish ? peer.startSyntheticSimulcast(LAYERS) : undefined;
+  const received = new Map<number, { kind: string; check: StreamChecker }>();
+  peer.onRtp((r: ReceivedRtp) => {
+    let e = received.get(r.ssrc);
+    if (e === undefined) {
+      e = { kind: r.kind, check: new StreamChecker(r.kind === 'video') };
+      received.set(r.ssrc, e);
+    }
+    e.check.add(r);
+  });
+  return {
+    userId: c.userId,
+    mc,
+    received,
+    stop: () => {
+      video?.stop();
+    },
+  };
+}
+
+/** Packets received of one kind, over all SSRCs. */
+export function packetsOf(p: Participant, kind: string): number {
+  let n = 0;
+  for (const e of p.received.values()) {
+    if (e.kind === kind) {
+      n += e.check.report.packets;
+    }
+  }
+  return n;
+}
