@@ -4,7 +4,8 @@
  * seeded random loss, a FIFO bottleneck of a given capacity with a tail-drop queue limit and a fixed
  * propagation delay, the receiving focus's TrunkReceiveCc fed in arrival order and ticked every 100 ms, and
  * its RTCP bytes parsed by werift and rtp/rtcpFeedback.ts readRtcp and handed back to the sender after the
- * propagation delay. 1 ms steps; bounded by `durationMs`.
+ * propagation delay. 1 ms steps; bounded by `durationMs` (packets still in flight then are neither delivered nor
+ * dropped).
  */
 import { RtcpPacketConverter } from 'werift';
 import { TrunkReceiveCc } from '../../src/media/link/trunkCcReceive.js';
@@ -54,6 +55,8 @@ export interface CcSimResult {
   /** Per SSRC: packets sent, delivered, dropped (loss + queue). */
   readonly sent: Map<number, number>;
   readonly delivered: Map<number, number>;
+  /** Per SSRC: packets lost on the way (random loss or the bottleneck's tail drop). */
+  readonly dropped: Map<number, number>;
   /** Bytes put on the bottleneck per 500 ms window (index = window). */
   readonly sentBytesPerWindow: number[];
 }
@@ -96,6 +99,10 @@ export function simulateTrunkCc(o: CcSimOptions): CcSimResult {
   const view = new RtpPacketView();
   const sent = new Map<number, number>();
   const delivered = new Map<number, number>();
+  const dropped = new Map<number, number>();
+  const drop = (ssrc: number): void => {
+    dropped.set(ssrc, (dropped.get(ssrc) ?? 0) + 1);
+  };
   const sentBytesPerWindow: number[] = [];
   const rembs: { at: number; bps: number }[] = [];
   const feedback: { at: number; fb: Feedback }[] = [];
@@ -119,11 +126,13 @@ export function simulateTrunkCc(o: CcSimOptions): CcSimResult {
         const w = Math.floor(at / 500);
         sentBytesPerWindow[w] = (sentBytesPerWindow[w] ?? 0) + st.s.packetBytes;
         if (o.loss !== undefined && random() < o.loss(at)) {
+          drop(st.s.ssrc);
           continue;
         }
         const start = Math.max(at + prop, linkFree);
         if (start - (at + prop) > queueMs) {
-          continue; // tail drop
+          drop(st.s.ssrc); // tail drop
+          continue;
         }
         linkFree = start + ((st.s.packetBytes * 8) / o.capacityBps(at)) * 1000;
         const head = writeRtpHeader({
@@ -161,7 +170,7 @@ export function simulateTrunkCc(o: CcSimOptions): CcSimResult {
       o.onFeedback?.(next.fb, t);
     }
   }
-  return { rx, rembs, feedback, sent, delivered, sentBytesPerWindow };
+  return { rx, rembs, feedback, sent, delivered, dropped, sentBytesPerWindow };
 }
 
 /** The last REMB sent at or before `at`. */
