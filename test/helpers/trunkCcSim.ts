@@ -57,8 +57,10 @@ export interface CcSimResult {
   readonly delivered: Map<number, number>;
   /** Per SSRC: packets lost on the way (random loss or the bottleneck's tail drop). */
   readonly dropped: Map<number, number>;
-  /** Bytes put on the bottleneck per 500 ms window (index = window). */
+  /** Bytes sent per 500 ms window (index = window). */
   readonly sentBytesPerWindow: number[];
+  /** The same per SSRC. */
+  readonly ssrcBytesPerWindow: Map<number, number[]>;
 }
 
 /** mulberry32: a small seeded PRNG. */
@@ -104,6 +106,7 @@ export function simulateTrunkCc(o: CcSimOptions): CcSimResult {
     dropped.set(ssrc, (dropped.get(ssrc) ?? 0) + 1);
   };
   const sentBytesPerWindow: number[] = [];
+  const ssrcBytesPerWindow = new Map<number, number[]>(o.streams.map((s) => [s.ssrc, []]));
   const rembs: { at: number; bps: number }[] = [];
   const feedback: { at: number; fb: Feedback }[] = [];
   const state = o.streams.map((s) => ({ s, seq: 1000, nextAt: 0 }));
@@ -125,6 +128,8 @@ export function simulateTrunkCc(o: CcSimOptions): CcSimResult {
         sent.set(st.s.ssrc, (sent.get(st.s.ssrc) ?? 0) + 1);
         const w = Math.floor(at / 500);
         sentBytesPerWindow[w] = (sentBytesPerWindow[w] ?? 0) + st.s.packetBytes;
+        const perSsrc = ssrcBytesPerWindow.get(st.s.ssrc)!;
+        perSsrc[w] = (perSsrc[w] ?? 0) + st.s.packetBytes;
         if (o.loss !== undefined && random() < o.loss(at)) {
           drop(st.s.ssrc);
           continue;
@@ -170,7 +175,7 @@ export function simulateTrunkCc(o: CcSimOptions): CcSimResult {
       o.onFeedback?.(next.fb, t);
     }
   }
-  return { rx, rembs, feedback, sent, delivered, dropped, sentBytesPerWindow };
+  return { rx, rembs, feedback, sent, delivered, dropped, sentBytesPerWindow, ssrcBytesPerWindow };
 }
 
 /** The last REMB sent at or before `at`. */

@@ -14,6 +14,13 @@
  *   never paused (trunkAllocation never drops it; this class only decides video layers).
  * - Announcements: a track's sending set is compared with the one last announced (never announced: all it
  *   demands, §8.5); differences are returned in `changed` — the LinkPeer's `layers` event.
+ * - Probing (`paddingBps`): the receive-side estimate never rises above 1.5 × what it receives, so a paused
+ *   layer larger than half the trunk's rate would never come back by media alone. While a layer is paused
+ *   because the REMB (not the cap, not the loss bound) is too low, the sender pads the trunk up to
+ *   min(used + that layer × 1.1, `probeShare` (0.9) × REMB): the estimate grows (8 %/s) until the layer fits
+ *   or the detector finds the capacity. Padding waits `probeHoldMs` (2 s) after a congestion sign (a REMB
+ *   ≥ 3 % lower than the one before, or a loss cut); a sign while padding doubles that wait (up to
+ *   `maxProbeHoldMs`, 30 s), a resumed layer resets it.
  */
 import {
   allocateTrunk,
@@ -30,6 +37,9 @@ export interface TrunkSendCcOptions {
   readonly lossHoldMs?: number;
   /** trunkAllocation's resume margin (default 0.1). */
   readonly resumeMargin?: number;
+  readonly probeHoldMs?: number;
+  readonly maxProbeHoldMs?: number;
+  readonly probeShare?: number;
 }
 
 export interface TrunkSendDecision {
@@ -40,7 +50,11 @@ export interface TrunkSendDecision {
   readonly video: readonly TrunkTrackSending[];
   /** Tracks whose sending set differs from the last announcement: announce `layers` for each. */
   readonly changed: readonly TrunkTrackSending[];
+  /** Padding to add on the trunk now (bit/s) to probe for a paused layer; 0 when none. */
+  readonly paddingBps: number;
 }
+
+const MIN_PADDING_BPS = 10_000;
 
 const keyOf = (streamId: string, trackId: string): string => `${streamId}\u0000${trackId}`;
 
@@ -51,6 +65,12 @@ export class TrunkSendCc {
   readonly #lossLow: number;
   readonly #lossHoldMs: number;
   readonly #resumeMargin: number | undefined;
+  readonly #probeHoldMinMs: number;
+  readonly #maxProbeHoldMs: number;
+  readonly #probeShare: number;
+  #probeHoldMs: number;
+  #lastCongestionAt = Number.NEGATIVE_INFINITY;
+  #padding = 0;
   #remb: number | undefined;
   #lossBound = Number.POSITIVE_INFINITY;
   #lastLossCutAt = Number.NEGATIVE_INFINITY;
@@ -72,6 +92,10 @@ export class TrunkSendCc {
     this.#lossLow = options.lossLow ?? 0.02;
     this.#lossHoldMs = options.lossHoldMs ?? 300;
     this.#resumeMargin = options.resumeMargin;
+    this.#probeHoldMinMs = options.probeHoldMs ?? 2000;
+    this.#probeHoldMs = this.#probeHoldMinMs;
+    this.#maxProbeHoldMs = Math.max(this.#probeHoldMinMs, options.maxProbeHoldMs ?? 30_000);
+    this.#probeShare = options.probeShare ?? 0.9;
   }
 
   /** The remote focus's last REMB (bit/s), undefined before one. */
@@ -90,10 +114,14 @@ export class TrunkSendCc {
   }
 
   /** A REMB from the remote focus. Non-finite or negative values are ignored. */
-  onRemb(bps: number): void {
-    if (Number.isFinite(bps) && bps >= 0) {
-      this.#remb = bps;
+  onRemb(bps: number, now: number): void {
+    if (!Number.isFinite(bps) || bps < 0) {
+      return;
     }
+    if (this.#remb !== undefined && bps < this.#remb * 0.97) {
+      this.#congestion(now);
+    }
+    this.#remb = bps;
   }
 
   /**
@@ -121,6 +149,7 @@ export class TrunkSendCc {
       if (Number.isFinite(base)) {
         this.#lossBound = Math.min(this.#lossBound, base * (1 - loss / 2));
         this.#lastLossCutAt = now;
+        this.#congestion(now);
       }
     } else if (loss < this.#lossLow && Number.isFinite(this.#lossBound)) {
       this.#lossBound *= 1.08;
@@ -168,7 +197,11 @@ export class TrunkSendCc {
         wanted.add(layerKey);
         const since = this.#wantedSince.get(layerKey) ?? now;
         this.#wantedSince.set(layerKey, since);
-        return now - since >= this.#resumeAfterMs;
+        if (now - since < this.#resumeAfterMs) {
+          return false;
+        }
+        this.#probeHoldMs = this.#probeHoldMinMs; // a probe (or the estimate) brought it back
+        return true;
       });
       const entry = { streamId: v.streamId, trackId: v.trackId, sending };
       video.push(entry);
@@ -205,7 +238,49 @@ export class TrunkSendCc {
       }
     }
     this.#sentBps = used;
-    return { budgetBps: a.budgetBps, usedBps: used, video, changed };
+    this.#padding = this.#paddingFor(tracks, video, used, now);
+    return { budgetBps: a.budgetBps, usedBps: used, video, changed, paddingBps: this.#padding };
+  }
+
+  #paddingFor(
+    tracks: readonly TrunkTrackDemand[],
+    video: readonly TrunkTrackSending[],
+    used: number,
+    now: number,
+  ): number {
+    if (this.#remb === undefined || now - this.#lastCongestionAt < this.#probeHoldMs) {
+      return 0;
+    }
+    let next = Number.POSITIVE_INFINITY;
+    let i = 0;
+    for (const t of tracks) {
+      if (t.kind !== 'video') {
+        continue;
+      }
+      const sending = video[i++]?.sending ?? [];
+      for (const l of t.layers ?? []) {
+        if (!sending.includes(l.rid) && Number.isFinite(l.bitrateBps) && l.bitrateBps > 0) {
+          next = Math.min(next, l.bitrateBps);
+        }
+      }
+    }
+    if (!Number.isFinite(next)) {
+      return 0;
+    }
+    const target = used + next * (1 + (this.#resumeMargin ?? 0.1));
+    if (target > this.#maxLinkBps || target > this.#lossBound) {
+      return 0; // the cap or loss holds it back: padding cannot help
+    }
+    const padding = Math.min(target, this.#probeShare * this.#remb) - used;
+    return padding >= MIN_PADDING_BPS ? padding : 0;
+  }
+
+  #congestion(now: number): void {
+    if (this.#padding > 0 && now - this.#lastCongestionAt >= this.#probeHoldMs) {
+      this.#probeHoldMs = Math.min(this.#maxProbeHoldMs, this.#probeHoldMs * 2); // the probe found the limit
+    }
+    this.#lastCongestionAt = now;
+    this.#padding = 0;
   }
 }
 

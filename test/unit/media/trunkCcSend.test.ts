@@ -48,13 +48,13 @@ t.test('budget: the cap before a REMB, then min(REMB, cap)', async (t) => {
   const cc = new TrunkSendCc({ maxLinkBps: 1_500_000 });
   t.equal(cc.estimateBps, undefined);
   t.equal(cc.budgetBps, 1_500_000, 'the cap alone');
-  cc.onRemb(3_000_000);
+  cc.onRemb(3_000_000, 0);
   t.equal(cc.budgetBps, 1_500_000, 'REMB above the cap');
-  cc.onRemb(900_000);
+  cc.onRemb(900_000, 0);
   t.equal(cc.budgetBps, 900_000);
   t.equal(cc.estimateBps, 900_000);
-  cc.onRemb(Number.NaN);
-  cc.onRemb(-1);
+  cc.onRemb(Number.NaN, 0);
+  cc.onRemb(-1, 0);
   t.equal(cc.budgetBps, 900_000, 'bad REMBs ignored');
   t.equal(
     new TrunkSendCc({ maxLinkBps: 0 }).budgetBps,
@@ -68,7 +68,7 @@ t.test('under budget: lowest layers and audio kept, upgrades by subscribers, ann
   const first = cc.allocate(demand, 0);
   t.same(sets(first), { 'bob-v': 'q,h,f', 'carol-v': 'q,f' }, 'no REMB yet: everything under the cap');
   t.same(first.changed, [], 'nothing to announce: everything demanded is sent');
-  cc.onRemb(2_000_000);
+  cc.onRemb(2_000_000, 0);
   const d = cc.allocate(demand, 100);
   // audio 80 + q 150 + q 150 = 380; carol f (3 subscribers) 1500 → 1880; bob h 500 does not fit; f neither.
   t.same(sets(d), { 'bob-v': 'q', 'carol-v': 'q,f' });
@@ -77,7 +77,7 @@ t.test('under budget: lowest layers and audio kept, upgrades by subscribers, ann
   t.same(cc.sendingOf('bob', 'bob-v'), ['q']);
   t.same(cc.allocate(demand, 200).changed, [], 'the same again: nothing new to announce');
 
-  cc.onRemb(100_000);
+  cc.onRemb(100_000, 0);
   const starved = cc.allocate(demand, 300);
   t.same(sets(starved), { 'bob-v': '', 'carol-v': '' }, 'not even a lowest layer fits next to the audio');
   t.equal(starved.usedBps, 80_000, 'audio still sent, over the budget');
@@ -85,7 +85,7 @@ t.test('under budget: lowest layers and audio kept, upgrades by subscribers, ann
     starved.changed.map((c) => c.trackId),
     ['bob-v', 'carol-v'],
   );
-  cc.onRemb(250_000);
+  cc.onRemb(250_000, 0);
   cc.allocate(demand, 400);
   const speakerFirst = cc.allocate(demand, 2000);
   t.same(sets(speakerFirst), { 'bob-v': '', 'carol-v': 'q' }, 'the active speaker’s lowest layer first');
@@ -94,10 +94,10 @@ t.test('under budget: lowest layers and audio kept, upgrades by subscribers, ann
 t.test('recovery: resumed after 1.5 s of fitting; a dip restarts the wait; announced', async (t) => {
   const cc = new TrunkSendCc({ maxLinkBps: CAP });
   cc.allocate(demand, 0);
-  cc.onRemb(2_000_000);
+  cc.onRemb(2_000_000, 50);
   cc.allocate(demand, 100);
   t.same(cc.sendingOf('bob', 'bob-v'), ['q']);
-  cc.onRemb(5_000_000);
+  cc.onRemb(5_000_000, 150);
   let at = 200;
   const until = (end: number): ReturnType<TrunkSendCc['allocate']>[] => {
     const out = [];
@@ -108,9 +108,9 @@ t.test('recovery: resumed after 1.5 s of fitting; a dip restarts the wait; annou
   };
   until(1000);
   t.same(cc.sendingOf('bob', 'bob-v'), ['q'], '0.8 s of room: still paused');
-  cc.onRemb(1_900_000); // a dip: h and f do not fit
+  cc.onRemb(1_900_000, 1100); // a dip: h and f do not fit
   until(1100);
-  cc.onRemb(5_000_000);
+  cc.onRemb(5_000_000, 1100);
   const resumed = until(2600);
   t.same(cc.sendingOf('bob', 'bob-v'), ['q'], '1.4 s after the dip: still paused');
   t.ok(resumed.every((d) => d.changed.length === 0));
@@ -131,7 +131,7 @@ t.test('an estimate wobbling around a layer edge pauses once and never flaps', a
   // needs 1190 kbit/s; the REMB wobbles 1130–1250 (±5 %) every 200 ms for 30 s.
   for (let at = 100, i = 0; at <= 30_000; at += 100, i++) {
     if (i % 2 === 0) {
-      cc.onRemb(Math.floor(i / 2) % 2 === 0 ? 1_130_000 : 1_250_000);
+      cc.onRemb(Math.floor(i / 2) % 2 === 0 ? 1_130_000 : 1_250_000, at);
     }
     announcements += cc.allocate(one, at).changed.length;
   }
@@ -143,11 +143,11 @@ t.test('an estimate wobbling around a layer edge pauses once and never flaps', a
   held.allocate(one, 0);
   announcements = 0;
   for (let at = 100; at <= 30_000; at += 100) {
-    held.onRemb(Math.floor(at / 1000) % 2 === 0 ? 1_130_000 : 1_400_000);
+    held.onRemb(Math.floor(at / 1000) % 2 === 0 ? 1_130_000 : 1_400_000, at);
     announcements += held.allocate(one, at).changed.length;
   }
   t.equal(announcements, 1, 'paused once (the hold)');
-  held.onRemb(1_400_000);
+  held.onRemb(1_400_000, 30_000);
   for (let at = 30_100; at <= 31_600; at += 100) {
     announcements += held.allocate(one, at).changed.length;
   }
@@ -157,7 +157,7 @@ t.test('an estimate wobbling around a layer edge pauses once and never flaps', a
 
 t.test('a newly demanded layer that fits starts at once; a track left out is forgotten', async (t) => {
   const cc = new TrunkSendCc({ maxLinkBps: CAP });
-  cc.onRemb(5_000_000);
+  cc.onRemb(5_000_000, 0);
   const onlyQ = [camera('bob', [L('q', 150)])];
   cc.allocate(onlyQ, 0);
   const more = cc.allocate([camera('bob', [L('q', 150), L('f', 1500)])], 100);
@@ -165,14 +165,14 @@ t.test('a newly demanded layer that fits starts at once; a track left out is for
   t.same(more.changed, [], 'sending all it demands: nothing to announce');
   cc.allocate([], 200);
   t.equal(cc.sendingOf('bob', 'bob-v'), undefined, 'forgotten');
-  cc.onRemb(1_000_000);
+  cc.onRemb(1_000_000, 0);
   const again = cc.allocate([camera('bob', [L('q', 150), L('f', 1500)])], 300);
   t.same(again.changed, [{ streamId: 'bob', trackId: 'bob-v', sending: ['q'] }], 'back as a new track');
 });
 
 t.test('RR loss: > 10 % cuts to sent × (1 − loss / 2), < 2 % recovers 8 % per report', async (t) => {
   const cc = new TrunkSendCc({ maxLinkBps: CAP });
-  cc.onRemb(10_000_000);
+  cc.onRemb(10_000_000, 0);
   cc.allocate(demand, 0); // sends 80 + 2150 + 1650 = 3880 kbit/s
   cc.onLossReports([64, 64], 100); // 25 %
   t.equal(Math.round(cc.budgetBps), Math.round(3_880_000 * (1 - 0.125)));
@@ -189,3 +189,34 @@ t.test('RR loss: > 10 % cuts to sent × (1 − loss / 2), < 2 % recovers 8 % per
   cc.onLossReports([Number.NaN, 300, -1], 30_000);
   t.equal(cc.budgetBps, 10_000_000, 'bad fractions ignored');
 });
+
+t.test(
+  'padding: probes for a layer the REMB holds back, not one the cap holds back; backs off',
+  async (t) => {
+    const one = [audio('bob'), camera('bob', [L('q', 150), L('f', 1000)])];
+    const cc = new TrunkSendCc({ maxLinkBps: CAP });
+    t.equal(cc.allocate(one, 0).paddingBps, 0, 'no REMB: nothing to probe');
+    cc.onRemb(1_000_000, 0);
+    const d = cc.allocate(one, 100);
+    t.same(sets(d), { 'bob-v': 'q' });
+    // used 190; target 190 + 1100 = 1290; 0.9 × 1000 = 900 → 710 of padding
+    t.equal(Math.round(d.paddingBps), 710_000, 'up to 0.9 × the REMB');
+    cc.onRemb(2_000_000, 200);
+    t.equal(Math.round(cc.allocate(one, 300).paddingBps), 1_100_000, 'up to used + the layer × 1.1');
+    cc.onRemb(1_200_000, 400); // a drop while padding: the probe found the limit
+    t.equal(cc.allocate(one, 500).paddingBps, 0, 'held after congestion');
+    t.equal(cc.allocate(one, 2300).paddingBps, 0, 'the hold doubled to 4 s');
+    t.equal(
+      Math.round(cc.allocate(one, 4400).paddingBps),
+      890_000,
+      'padding again after 4 s (0.9 × 1200 − 190)',
+    );
+    t.same(cc.sendingOf('bob', 'bob-v'), ['q']);
+
+    const capped = new TrunkSendCc({ maxLinkBps: 1_000_000 });
+    capped.onRemb(5_000_000, 0);
+    const c = capped.allocate(one, 100);
+    t.same(sets(c), { 'bob-v': 'q' });
+    t.equal(c.paddingBps, 0, 'the cap holds f back: no padding');
+  },
+);
