@@ -41,7 +41,7 @@ export interface TrunkCcLinkSender {
   kindOf?(ssrc: number): 'audio' | 'video' | undefined;
   /** One RTP packet on the link (SRTP); absent: no probe padding is sent. */
   sendRtp?(header: SrtpHeader, payload: Buffer): boolean;
-  /** The video carrier's payload type (probe padding goes under it). */
+  /** The video carrier's payload type (probe padding goes under it); undefined: not negotiated yet. */
   readonly videoPayloadType?: number | undefined;
 }
 
@@ -123,6 +123,9 @@ export class TrunkCcLink {
 
   tick(now: number, link: TrunkCcLinkSender): void {
     const cc = this.#ccFor(link);
+    if (cc === undefined) {
+      return; // not negotiated yet
+    }
     this.#refreshRemote(cc, link);
     const sends = this.#o.sends().filter((s) => !s.closed);
     const ours = new Set<number>();
@@ -170,13 +173,15 @@ export class TrunkCcLink {
 
   readonly #isOurs = (ssrc: number): boolean => this.#ours.has(ssrc >>> 0);
 
-  #ccFor(link: TrunkCcLinkSender): TrunkCc {
-    if (this.#cc === undefined) {
+  /** Created at the first tick after negotiation (the link's RTCP SSRC and video payload type known). */
+  #ccFor(link: TrunkCcLinkSender): TrunkCc | undefined {
+    const pt = 'videoPayloadType' in link ? link.videoPayloadType : 96;
+    if (this.#cc === undefined && pt !== undefined) {
       this.#cc = new TrunkCc({
         maxLinkBps: this.#o.maxLinkBps,
         senderSsrc: link.rtcpSsrc,
         paddingSsrc: this.#paddingSsrc,
-        videoPt: link.videoPayloadType ?? 96,
+        videoPt: pt,
         ...(this.#absId !== undefined ? { absSendTimeId: this.#absId } : {}),
         ...(this.#o.send !== undefined ? { send: this.#o.send } : {}),
       });

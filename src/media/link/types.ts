@@ -6,6 +6,7 @@
  */
 import type { RtpPacketView } from '../../rtp/packetView.js';
 import type { ReportBlock } from '../../rtp/rtcpFeedback.js';
+import type { SrtpHeader } from '../srtpSend.js';
 
 /** One layer of a relayed video track on the trunk, lowest quality first. */
 export interface TrunkLayer {
@@ -63,13 +64,16 @@ export interface LinkStats {
  * Trunk congestion control's view of a link (§8.5; src/media/link/trunkCc*.ts plugs in with
  * `LinkPeer.setCongestionControl`). Every member is optional; none may throw (errors are logged once).
  * - `onRtp`: every RTP packet received on the link (any SSRC, before routing), its view valid during the call
- *   (abs-send-time under `absSendTimeId`, undefined when not negotiated).
+ *   (abs-send-time under `absSendTimeId`, undefined when not negotiated); true = consumed (probe padding), not
+ *   routed.
+ * - `onSenderReport`: an SR received on the link (for the LSR/DLSR of the receiver reports).
  * - `onRemb` / `onReports`: REMB and report blocks (RR, or the blocks of an SR) received on the link.
  * - `estimateBps` / `budgetBps`: what `stats()` reports (defaults: undefined / the link's cap).
  * - `tick`: every media tick (100 ms) with the link's RTCP sender (REMB + RR go out through `sendRtcp`).
  */
 export interface LinkCongestionControl {
-  onRtp?(view: RtpPacketView, absSendTimeId: number | undefined, now: number): void;
+  onRtp?(view: RtpPacketView, absSendTimeId: number | undefined, now: number): boolean | undefined;
+  onSenderReport?(ssrc: number, ntpMs: number, now: number): void;
   onRemb?(bitrateBps: number, now: number): void;
   onReports?(reports: readonly ReportBlock[], now: number): void;
   estimateBps?(): number | undefined;
@@ -85,4 +89,10 @@ export interface LinkRtcpSender {
   remoteSsrcs(): number[];
   /** One RTCP packet (or a compound), SRTCP-protected on the link. False when the link is not connected. */
   sendRtcp(bytes: Uint8Array): boolean;
+  /** The kind a remote trunk SSRC carries (undefined: not routed). */
+  kindOf(ssrc: number): 'audio' | 'video' | undefined;
+  /** One RTP packet (probe padding) SRTP-protected on the link. False when the link is not connected. */
+  sendRtp(header: SrtpHeader, payload: Buffer): boolean;
+  /** The video carrier's first payload type (undefined before negotiation). */
+  readonly videoPayloadType: number | undefined;
 }
