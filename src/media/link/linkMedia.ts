@@ -250,6 +250,8 @@ export class LinkMedia {
       pausedChanged: (send) => {
         this.#onLayers(send);
       },
+      admit: (send, rid) =>
+        this.#ccCall((cc) => cc.admit?.(send.streamId, send.trackId, rid, send.source)) ?? true,
       ended: (send) => {
         const key = trackKey(send.streamId, send.trackId);
         if (this.#sends.get(key) === send) {

@@ -9,12 +9,14 @@
  * - each tick: the remote trunk SSRCs (with their kinds' clock rates) are refreshed, the RR + REMB due go
  *   out on the link, the trunk sends' demanded layers are allocated under the budget and applied with
  *   `setPaused` (the send announces `layers` when its sending set changes), and the probe padding due goes
- *   out on the link under its own SSRC.
+ *   out on the link under its own SSRC — paced in `PADDING_SLOTS` (5) slots over the tick when a clock is
+ *   given (a burst of padding per tick reads as queueing to the remote delay-gradient detector).
  * - `estimateBps` / `budgetBps` fill the link's stats.
  */
 import type { RtpPacketView } from '../../rtp/packetView.js';
 import type { ReportBlock } from '../../rtp/rtcpFeedback.js';
 import type { LayerTable } from '../../simulcast/layerTable.js';
+import type { Clock } from '../../util/clock.js';
 import type { SrtpHeader } from '../srtpSend.js';
 import { TrunkCc, type TrunkSentTrack } from './trunkCc.js';
 import type { TrunkSendCcOptions } from './trunkCcSend.js';
@@ -65,7 +67,13 @@ export interface TrunkCcLinkOptions {
   readonly paddingSsrc?: number;
   readonly priority?: TrunkPriority;
   readonly send?: Partial<Omit<TrunkSendCcOptions, 'maxLinkBps'>>;
+  /** Paces probe padding within a tick (absent: the padding of a tick goes at once). */
+  readonly clock?: Clock;
+  /** The link's tick (ms), for the padding slots (default 100). */
+  readonly tickMs?: number;
 }
+
+const PADDING_SLOTS = 5;
 
 const CLOCK = { audio: 48_000, video: 90_000 } as const;
 
@@ -76,6 +84,8 @@ export class TrunkCcLink {
   #absId: number | undefined;
   #remoteKey = '';
   #ours = new Set<number>();
+  /** What the last allocation sends, plus what was admitted since (bit/s). */
+  #usedBps = 0;
 
   constructor(o: TrunkCcLinkOptions) {
     this.#o = o;
@@ -113,6 +123,24 @@ export class TrunkCcLink {
     this.#cc?.onRtcp({ kind: 'sr', ssrc, ntpMs, rtpTs: 0, reports: [] }, this.#isOurs, now);
   }
 
+  /**
+   * A newly demanded layer between ticks: on at once when it fits what the budget leaves (with the 10 %
+   * margin); else paused until the next allocation. Unknown bitrates (0) fit.
+   */
+  admit(_streamId: string, _trackId: string, rid: string, source: { selectable(): LayerTable }): boolean {
+    const cc = this.#cc;
+    if (cc === undefined) {
+      return true;
+    }
+    const row = source.selectable().layers.find((l) => l.rid === rid);
+    const bps = row?.bitrateBps ?? 0;
+    const ok = this.#usedBps + bps * 1.1 <= cc.stats().budgetBps;
+    if (ok) {
+      this.#usedBps += bps;
+    }
+    return ok;
+  }
+
   estimateBps(): number | undefined {
     return this.#cc?.stats().estimateBps;
   }
@@ -148,6 +176,7 @@ export class TrunkCcLink {
     }
     this.#ours = ours;
     const t = cc.tick(now, tracks);
+    this.#usedBps = t.decision.usedBps;
     if (t.rtcp !== undefined) {
       link.sendRtcp(t.rtcp);
     }
@@ -161,12 +190,28 @@ export class TrunkCcLink {
         s.setPaused(s.demanded.filter((rid) => !sending.includes(rid)));
       }
     }
-    if (t.paddingPackets > 0 && link.sendRtp !== undefined) {
-      const payload = cc.padding.payload;
-      for (let i = 0; i < t.paddingPackets; i++) {
-        if (!link.sendRtp(cc.padding.packet(now), payload)) {
-          break;
-        }
+    this.#sendPadding(cc, link, t.paddingPackets, now);
+    const clock = this.#o.clock;
+    const bps = t.decision.paddingBps;
+    if (clock !== undefined && bps > 0 && link.sendRtp !== undefined) {
+      const slotMs = (this.#o.tickMs ?? 100) / PADDING_SLOTS;
+      for (let i = 1; i < PADDING_SLOTS; i++) {
+        clock.setTimeout(() => {
+          const at = clock.now();
+          this.#sendPadding(cc, link, cc.padding.take(bps, at), at);
+        }, slotMs * i);
+      }
+    }
+  }
+
+  #sendPadding(cc: TrunkCc, link: TrunkCcLinkSender, n: number, now: number): void {
+    if (n <= 0 || link.sendRtp === undefined) {
+      return;
+    }
+    const payload = cc.padding.payload;
+    for (let i = 0; i < n; i++) {
+      if (!link.sendRtp(cc.padding.packet(now), payload)) {
+        return; // not connected (or closed)
       }
     }
   }

@@ -19,8 +19,8 @@
  *   because the REMB (not the cap, not the loss bound) is too low, the sender pads the trunk up to
  *   min(used + that layer × 1.1, `probeShare` (0.9) × REMB): the estimate grows (8 %/s) until the layer fits
  *   or the detector finds the capacity. Padding waits `probeHoldMs` (2 s) after a congestion sign (a REMB
- *   ≥ 3 % lower than the one before, or a loss cut); a sign while padding doubles that wait (up to
- *   `maxProbeHoldMs`, 30 s), a resumed layer resets it.
+ *   ≥ 3 % lower than the one before, or a loss cut); a sign after padding ran ≥ 0.5 s doubles that wait (up
+ *   to `maxProbeHoldMs`, 30 s), a resumed layer resets it.
  */
 import {
   allocateTrunk,
@@ -55,6 +55,8 @@ export interface TrunkSendDecision {
 }
 
 const MIN_PADDING_BPS = 10_000;
+/** A congestion sign counts against probing only once padding has run this long (else it came before it). */
+const PROBE_BLAME_MS = 500;
 
 const keyOf = (streamId: string, trackId: string): string => `${streamId}\u0000${trackId}`;
 
@@ -71,6 +73,7 @@ export class TrunkSendCc {
   #probeHoldMs: number;
   #lastCongestionAt = Number.NEGATIVE_INFINITY;
   #padding = 0;
+  #paddingSince = Number.NaN;
   #remb: number | undefined;
   #lossBound = Number.POSITIVE_INFINITY;
   #lastLossCutAt = Number.NEGATIVE_INFINITY;
@@ -238,7 +241,11 @@ export class TrunkSendCc {
       }
     }
     this.#sentBps = used;
-    this.#padding = this.#paddingFor(tracks, video, used, now);
+    const padding = this.#paddingFor(tracks, video, used, now);
+    if (padding > 0 && !(this.#padding > 0)) {
+      this.#paddingSince = now;
+    }
+    this.#padding = padding;
     return { budgetBps: a.budgetBps, usedBps: used, video, changed, paddingBps: this.#padding };
   }
 
@@ -276,11 +283,16 @@ export class TrunkSendCc {
   }
 
   #congestion(now: number): void {
-    if (this.#padding > 0 && now - this.#lastCongestionAt >= this.#probeHoldMs) {
+    if (
+      this.#padding > 0 &&
+      now - this.#paddingSince >= PROBE_BLAME_MS &&
+      now - this.#lastCongestionAt >= this.#probeHoldMs
+    ) {
       this.#probeHoldMs = Math.min(this.#maxProbeHoldMs, this.#probeHoldMs * 2); // the probe found the limit
     }
     this.#lastCongestionAt = now;
     this.#padding = 0;
+    this.#paddingSince = Number.NaN;
   }
 }
 

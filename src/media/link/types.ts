@@ -6,6 +6,7 @@
  */
 import type { RtpPacketView } from '../../rtp/packetView.js';
 import type { ReportBlock } from '../../rtp/rtcpFeedback.js';
+import type { LayerTable } from '../../simulcast/layerTable.js';
 import type { SrtpHeader } from '../srtpSend.js';
 
 /** One layer of a relayed video track on the trunk, lowest quality first. */
@@ -67,6 +68,7 @@ export interface LinkStats {
  *   (abs-send-time under `absSendTimeId`, undefined when not negotiated); true = consumed (probe padding), not
  *   routed.
  * - `onSenderReport`: an SR received on the link (for the LSR/DLSR of the receiver reports).
+ * - `admit`: asked when the remote focus demands a new layer of a sent track; false keeps it paused.
  * - `onRemb` / `onReports`: REMB and report blocks (RR, or the blocks of an SR) received on the link.
  * - `estimateBps` / `budgetBps`: what `stats()` reports (defaults: undefined / the link's cap).
  * - `tick`: every media tick (100 ms) with the link's RTCP sender (REMB + RR go out through `sendRtcp`).
@@ -74,6 +76,8 @@ export interface LinkStats {
 export interface LinkCongestionControl {
   onRtp?(view: RtpPacketView, absSendTimeId: number | undefined, now: number): boolean | undefined;
   onSenderReport?(ssrc: number, ntpMs: number, now: number): void;
+  /** Whether a newly demanded layer of a sent track fits the trunk budget now (else it waits for `tick`). */
+  admit?(streamId: string, trackId: string, rid: string, source: { selectable(): LayerTable }): boolean;
   onRemb?(bitrateBps: number, now: number): void;
   onReports?(reports: readonly ReportBlock[], now: number): void;
   estimateBps?(): number | undefined;

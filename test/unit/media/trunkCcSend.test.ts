@@ -203,11 +203,12 @@ t.test(
     t.equal(Math.round(d.paddingBps), 710_000, 'up to 0.9 × the REMB');
     cc.onRemb(2_000_000, 200);
     t.equal(Math.round(cc.allocate(one, 300).paddingBps), 1_100_000, 'up to used + the layer × 1.1');
-    cc.onRemb(1_200_000, 400); // a drop while padding: the probe found the limit
-    t.equal(cc.allocate(one, 500).paddingBps, 0, 'held after congestion');
-    t.equal(cc.allocate(one, 2300).paddingBps, 0, 'the hold doubled to 4 s');
+    cc.allocate(one, 600); // padding since 100 ms
+    cc.onRemb(1_200_000, 700); // a drop after 0.6 s of padding: the probe found the limit
+    t.equal(cc.allocate(one, 800).paddingBps, 0, 'held after congestion');
+    t.equal(cc.allocate(one, 2800).paddingBps, 0, 'the hold doubled to 4 s');
     t.equal(
-      Math.round(cc.allocate(one, 4400).paddingBps),
+      Math.round(cc.allocate(one, 4800).paddingBps),
       890_000,
       'padding again after 4 s (0.9 × 1200 − 190)',
     );
@@ -220,3 +221,13 @@ t.test(
     t.equal(c.paddingBps, 0, 'the cap holds f back: no padding');
   },
 );
+
+t.test('a congestion sign in the first 0.5 s of padding is not blamed on the probe', async (t) => {
+  const one = [audio('bob'), camera('bob', [L('q', 150), L('f', 1000)])];
+  const cc = new TrunkSendCc({ maxLinkBps: CAP });
+  cc.onRemb(1_000_000, 0);
+  t.ok(cc.allocate(one, 100).paddingBps > 0, 'padding from 100 ms');
+  cc.onRemb(900_000, 300);
+  t.equal(cc.allocate(one, 400).paddingBps, 0, 'held');
+  t.ok(cc.allocate(one, 2300).paddingBps > 0, 'after the plain 2 s hold: padding again (no doubling)');
+});
