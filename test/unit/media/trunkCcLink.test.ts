@@ -156,3 +156,20 @@ t.test('no sendRtp: no padding, still paused', async (t) => {
   t.same(video.paused.at(-1), ['h', 'f']);
   t.equal(link.rtp, 0);
 });
+
+t.test('admit: a newly demanded layer goes on at once only if it fits what the budget leaves', async (t) => {
+  const video = fakeSend('video', [4111, 4112, 4113]);
+  const cc = new TrunkCcLink({ maxLinkBps: 20_000_000, sends: () => [video] });
+  const link = fakeLink(false);
+  t.equal(cc.admit('bob-s', 'bob-v', 'f', video.source), true, 'before negotiation: no opinion');
+  cc.tick(0, link);
+  cc.onRemb(1_000_000, 10);
+  cc.tick(100, link); // sends q + h (650 k) of the demanded three
+  t.same(video.paused.at(-1), ['f']);
+  t.equal(cc.admit('bob-s', 'bob-v', 'f', video.source), false, 'f (1.5 M) does not fit the 350 k left');
+  t.equal(cc.admit('bob-s', 'bob-v', 'x', video.source), true, 'a layer of unknown bitrate fits');
+  cc.onRemb(5_000_000, 150);
+  t.equal(cc.admit('bob-s', 'bob-v', 'f', video.source), true, 'with 5 Mbit/s it fits');
+  t.equal(cc.admit('bob-s', 'bob-v', 'f', video.source), true, '… and counts: 650 + 1500 + 1650 ≤ 5000');
+  t.equal(cc.admit('bob-s', 'bob-v', 'f', video.source), false, 'a third 1.5 M no longer fits');
+});
