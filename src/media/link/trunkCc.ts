@@ -113,12 +113,13 @@ export class TrunkCc {
   }
 
   /**
-   * One RTP packet received on the link (before the SSRC demux). Returns true when it is padding only (a
-   * probe): the link drops it.
+   * One RTP packet received on the link (before the SSRC demux). Returns true when it is probe padding — padding
+   * only, under an SSRC that is not an announced trunk SSRC: the link drops it. (A publisher's own padding on a
+   * trunk SSRC is in that layer's sequence space: it is routed like media.)
    */
   onRtp(view: RtpPacketView, now: number): boolean {
     this.receive.onRtp(view, now);
-    return isPaddingOnly(view);
+    return isPaddingOnly(view) && !this.receive.knows(view.ssrc);
   }
 
   /**

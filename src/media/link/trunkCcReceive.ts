@@ -107,6 +107,11 @@ export class TrunkReceiveCc {
     }
   }
 
+  /** Whether `ssrc` is an announced trunk SSRC. */
+  knows(ssrc: number): boolean {
+    return this.#stats.has(ssrc >>> 0);
+  }
+
   /** One trunk RTP packet as received (decrypted), at `arrivalMs` (the link's clock). */
   onRtp(view: RtpPacketView, arrivalMs: number): void {
     if (!view.valid) {

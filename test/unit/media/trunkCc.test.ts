@@ -130,6 +130,20 @@ t.test('hooks: RTCP in, RTP in, tick out', async (t) => {
   const pad = Buffer.concat([cc.padding.packet(300).serialize(), cc.padding.payload]);
   v.reset(pad);
   t.equal(cc.onRtp(v, 310), true, 'padding received: dropped by the link');
+  const trunkPadding = Buffer.concat([
+    writeRtpHeader({
+      payloadType: 96,
+      sequenceNumber: 9,
+      timestamp: 0,
+      ssrc: 5111,
+      marker: false,
+      padding: true,
+      extensions: [],
+    }),
+    cc.padding.payload,
+  ]);
+  v.reset(trunkPadding);
+  t.equal(cc.onRtp(v, 320), false, "a publisher's padding on a trunk SSRC is routed (its sequence space)");
 
   cc.onRtcp({ kind: 'rr', reports: [{ ssrc: 4111, fractionLost: 128, lsr: 0, dlsr: 0 }] }, ours, 400);
   t.ok(cc.stats().budgetBps < 1_000_000, `50 % loss on our SSRC: budget ${String(cc.stats().budgetBps)}`);
