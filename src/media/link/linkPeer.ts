@@ -100,7 +100,12 @@ export class LinkPeer extends TypedEmitter<LinkPeerEvents> {
     });
     const linkMedia = this.#media;
     linkMedia.setCongestionControl(
-      new TrunkCcLink({ maxLinkBps: opts.maxLinkBps, sends: () => linkMedia.sends(), clock: ctx.clock }),
+      new TrunkCcLink({
+        maxLinkBps: opts.maxLinkBps,
+        startBps: opts.maxLinkBps,
+        sends: () => linkMedia.sends(),
+        clock: ctx.clock,
+      }),
     );
     this.#closedAt = new Promise((r) => {
       this.#resolveClosed = r;

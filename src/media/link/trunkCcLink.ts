@@ -67,6 +67,12 @@ export interface TrunkCcLinkOptions {
   readonly paddingSsrc?: number;
   readonly priority?: TrunkPriority;
   readonly send?: Partial<Omit<TrunkSendCcOptions, 'maxLinkBps'>>;
+  /**
+   * Where this focus's receive-side estimate of the trunk toward it starts (bit/s; default 1 Mbit/s, the
+   * estimator's). A high start lets a fresh link carry its demand at once; the detector cuts it on a path
+   * that cannot.
+   */
+  readonly startBps?: number;
   /** Paces probe padding within a tick (absent: the padding of a tick goes at once). */
   readonly clock?: Clock;
   /** The link's tick (ms), for the padding slots (default 100). */
@@ -229,6 +235,9 @@ export class TrunkCcLink {
         videoPt: pt,
         ...(this.#absId !== undefined ? { absSendTimeId: this.#absId } : {}),
         ...(this.#o.send !== undefined ? { send: this.#o.send } : {}),
+        ...(this.#o.startBps !== undefined
+          ? { receive: { estimator: { aimd: { startBps: this.#o.startBps } } } }
+          : {}),
       });
     }
     return this.#cc;
