@@ -5,7 +5,11 @@
  * period with the trunk's loss fraction (`onLoss`), and asked `estimate(now)` / `rembDue(now)` on the link's
  * tick.
  *
- * - Received rate: bytes over fixed windows of 0.5 s (sendRate.ts), what the decrease scales from.
+ * - Received rate: bytes over a sliding 0.5 s (the last ten complete 50 ms buckets of a ring of eleven, no
+ *   allocation per packet). A decrease
+ *   scales from the higher of that and the last 0.2 s: when the rate steps up into a bottleneck, overuse is
+ *   found within a few hundred ms, while the 0.5 s window still holds much of the rate from before the step
+ *   (cutting to 0.85 × that would collapse the estimate far under the capacity).
  * - Loss bound (GCC's loss rule, as bandwidthEstimator.ts applies it to subscribers): a fraction above
  *   `lossHigh` (10 %) lowers the bound to received × (1 − loss / 2), at most once per `lossHoldMs`; below
  *   `lossLow` (2 %) the bound rises by 8 % per report and disappears once above the delay-based estimate;
@@ -18,7 +22,11 @@
  */
 import { AimdRate, type AimdOptions } from './aimdRate.js';
 import { DelayGradient, type BandwidthUsage, type DelayGradientOptions } from './delayGradient.js';
-import { SendRate } from './sendRate.js';
+const BUCKET_MS = 50;
+const BUCKETS = 11;
+const RATE_MS = BUCKET_MS * (BUCKETS - 1);
+/** The recent span a decrease may scale from. */
+const RECENT_MS = 200;
 
 export interface TrunkEstimatorOptions {
   delay: Partial<DelayGradientOptions>;
@@ -47,7 +55,11 @@ export class TrunkEstimator {
   readonly #o: TrunkEstimatorOptions;
   readonly #delay: DelayGradient;
   readonly #aimd: AimdRate;
-  #rate: SendRate | undefined;
+  /** Received bytes per 50 ms bucket (ring by bucket number), since the first packet. */
+  readonly #bucketBytes = new Float64Array(BUCKETS);
+  readonly #bucketId = new Float64Array(BUCKETS).fill(-1);
+  #firstAt = Number.NaN;
+  #lastAt = Number.NaN;
   #usage: BandwidthUsage = 'normal';
   #groups = 0;
   #lossBound = Number.POSITIVE_INFINITY;
@@ -67,7 +79,7 @@ export class TrunkEstimator {
 
   /** Received media, bit/s, over the last complete window (0 before one). */
   get receivedBps(): number {
-    return (this.#rate?.bytesPerS ?? 0) * 8;
+    return Number.isNaN(this.#lastAt) ? 0 : this.#rate(this.#lastAt, RATE_MS, false);
   }
 
   get delay(): DelayGradient {
@@ -83,19 +95,25 @@ export class TrunkEstimator {
     if (!Number.isFinite(arrivalMs)) {
       return;
     }
-    if (this.#rate === undefined) {
-      this.#rate = new SendRate(arrivalMs);
+    if (Number.isNaN(this.#firstAt)) {
+      this.#firstAt = arrivalMs;
     }
+    this.#advance(arrivalMs);
     if (Number.isFinite(sizeBytes) && sizeBytes > 0 && sizeBytes < 65_536) {
-      this.#rate.add(sizeBytes);
+      const id = Math.floor(arrivalMs / BUCKET_MS);
+      const i = ((id % BUCKETS) + BUCKETS) % BUCKETS;
+      if (this.#bucketId[i] !== id) {
+        this.#bucketId[i] = id;
+        this.#bucketBytes[i] = 0;
+      }
+      this.#bucketBytes[i] = (this.#bucketBytes[i] ?? 0) + sizeBytes;
     }
-    this.#rate.tick(arrivalMs);
     this.#usage = this.#delay.onPacket(absSendTime, arrivalMs);
     const groups = this.#delay.groups;
     if (groups !== this.#groups) {
       // A group completed (or the detector restarted): the verdict may have changed.
       this.#groups = groups;
-      this.#aimd.update(this.#usage, this.receivedBps, arrivalMs);
+      this.#aimd.update(this.#usage, this.#rateFor(arrivalMs), arrivalMs);
     }
   }
 
@@ -122,8 +140,8 @@ export class TrunkEstimator {
 
   /** The estimate (bit/s) at `now`: the delay-based rate advanced to `now`, under the loss bound. */
   estimate(now: number): number {
-    this.#rate?.tick(now);
-    const delayBased = this.#aimd.update(this.#usage, this.receivedBps, now);
+    this.#advance(now);
+    const delayBased = this.#aimd.update(this.#usage, this.#rateFor(now), now);
     return Math.min(delayBased, this.#lossBound);
   }
 
@@ -144,5 +162,41 @@ export class TrunkEstimator {
     this.#lastRembAt = now;
     this.#lastRembBps = bps;
     return bps;
+  }
+
+  #advance(now: number): void {
+    if (Number.isFinite(now) && (Number.isNaN(this.#lastAt) || now > this.#lastAt)) {
+      this.#lastAt = now;
+    }
+  }
+
+  /**
+   * Bit/s over the last `spanMs` of buckets before `now`'s (complete ones: no fencepost bias), or — `current`
+   * — up to `now` including the bucket being filled. Counted from the first packet, over at least a bucket.
+   */
+  #rate(now: number, spanMs: number, current: boolean): number {
+    if (Number.isNaN(this.#firstAt)) {
+      return 0;
+    }
+    const nowId = Math.floor(now / BUCKET_MS);
+    const n = Math.min(BUCKETS - 1, Math.max(1, Math.round(spanMs / BUCKET_MS)));
+    const newest = current ? nowId : nowId - 1;
+    const oldest = newest - n + 1;
+    let bytes = 0;
+    for (let k = 0; k < BUCKETS; k++) {
+      const id = this.#bucketId[k] ?? -1;
+      if (id >= oldest && id <= newest) {
+        bytes += this.#bucketBytes[k] ?? 0;
+      }
+    }
+    const end = current ? now : (newest + 1) * BUCKET_MS;
+    const covered = Math.max(BUCKET_MS, end - Math.max(oldest * BUCKET_MS, this.#firstAt));
+    return (bytes * 8000) / covered;
+  }
+
+  /** The received rate the AIMD works from: on overuse, the last 0.2 s when higher (a step up counts). */
+  #rateFor(now: number): number {
+    const r = this.#rate(now, RATE_MS, false);
+    return this.#usage === 'overuse' ? Math.max(r, this.#rate(now, RECENT_MS, true)) : r;
   }
 }

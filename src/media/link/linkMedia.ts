@@ -16,6 +16,7 @@ import { tapDecryptedRtp } from '../decryptedRtpTap.js';
 import { IngestDemux } from '../ingest.js';
 import { MEDIA_TICK_MS, type MediaContext } from '../peerMedia.js';
 import { sendRtcpBytes } from '../rtcpSend.js';
+import { sendSrtp, type SrtpHeader } from '../srtpSend.js';
 import type { TrackSource } from '../track.js';
 import { RelayedTracks, relayedSources, type RelayHost } from './relayedTracks.js';
 import { trackKey } from './remoteTrackCheck.js';
@@ -84,11 +85,17 @@ export class LinkMedia {
     this.#onLayers = onLayers;
     this.rtcpSsrc = (Math.floor(random() * 0xffff_fffe) + 1) >>> 0;
     this.relayed = new RelayedTracks(this.#relayHost());
+    const carrierVideo = carriers.video;
     this.#rtcpSender = {
       rtcpSsrc: this.rtcpSsrc,
       remoteSsrcs: () => this.relayed.ssrcs(),
       sendRtcp: (bytes) => {
         return this.#sendRtcp(bytes);
+      },
+      kindOf: (ssrc) => this.relayed.kindOf(ssrc),
+      sendRtp: (header, payload) => this.#sendRtp(header, payload),
+      get videoPayloadType() {
+        return carrierVideo.codecs[0]?.payloadType;
       },
     };
     this.#schedule();
@@ -203,6 +210,17 @@ export class LinkMedia {
     return d !== undefined && d.state === 'connected' && !this.#closed ? d : undefined;
   }
 
+  #sendRtp(header: SrtpHeader, payload: Buffer): boolean {
+    const d = this.#connected();
+    if (d === undefined) {
+      return false;
+    }
+    this.#ctx.counters.sends[sendSrtp(d, payload, header)]++;
+    this.counts.rtpOut++;
+    this.counts.bytesOut += payload.length + header.serializeSize;
+    return true;
+  }
+
   #sendRtcp(bytes: Uint8Array): boolean {
     const d = this.#connected();
     if (d === undefined) {
@@ -243,6 +261,8 @@ export class LinkMedia {
       pausedChanged: (send) => {
         this.#onLayers(send);
       },
+      admit: (send, rid) =>
+        this.#ccCall((cc) => cc.admit?.(send.streamId, send.trackId, rid, send.source)) ?? true,
       ended: (send) => {
         const key = trackKey(send.streamId, send.trackId);
         if (this.#sends.get(key) === send) {
@@ -271,7 +291,9 @@ export class LinkMedia {
     if (cc?.onRtp !== undefined && this.#ccView.reset(dec)) {
       const kindId = this.relayed.kindOf(this.#ccView.ssrc);
       const absId = kindId === undefined ? this.#absIds.video : this.#absIds[kindId];
-      this.#ccCall((x) => x.onRtp?.(this.#ccView, absId, now));
+      if (this.#ccCall((x) => x.onRtp?.(this.#ccView, absId, now)) === true) {
+        return; // probe padding: measured, not routed
+      }
     }
     this.#ingest?.receive(dec);
   }
@@ -284,10 +306,13 @@ export class LinkMedia {
     const now = this.#ctx.clock.now();
     this.counts.lastMediaAt = now;
     switch (fb.kind) {
-      case 'sr':
+      case 'sr': {
         this.relayed.onSenderReport(fb.ssrc, fb.ntpMs, fb.rtpTs, now);
+        const { ssrc, ntpMs } = fb;
+        this.#ccCall((cc) => cc.onSenderReport?.(ssrc, ntpMs, now));
         this.#onReports(fb.reports, now);
         return;
+      }
       case 'rr':
         this.#onReports(fb.reports, now);
         return;

@@ -24,6 +24,7 @@ import type { PublishedTrack } from '../publishedTrack.js';
 import type { TrackSource } from '../track.js';
 import { linkOfferProblem, linkPeerConfig } from './linkConfig.js';
 import { LinkMedia } from './linkMedia.js';
+import { TrunkCcLink } from './trunkCcLink.js';
 import type { TrunkSend } from './trunkSender.js';
 import type {
   LinkCongestionControl,
@@ -98,6 +99,15 @@ export class LinkPeer extends TypedEmitter<LinkPeerEvents> {
     this.#media = new LinkMedia(ctx, carriers, opts, (send) => {
       this.safeEmit('layers', { streamId: send.streamId, trackId: send.trackId, sending: send.sending });
     });
+    const linkMedia = this.#media;
+    linkMedia.setCongestionControl(
+      new TrunkCcLink({
+        maxLinkBps: opts.maxLinkBps,
+        startBps: opts.maxLinkBps,
+        sends: () => linkMedia.sends(),
+        clock: ctx.clock,
+      }),
+    );
     this.#closedAt = new Promise((r) => {
       this.#resolveClosed = r;
     });

@@ -39,6 +39,8 @@ export interface TrunkSendHost {
   sent(bytes: number): void;
   /** The layers sent changed because of `setPaused` (the link announces `layers`). */
   pausedChanged(send: TrunkSend): void;
+  /** Whether a newly demanded layer may go on at once (trunk congestion control, §8.5); absent: yes. */
+  admit?(send: TrunkSend, rid: string): boolean;
   /** The send ended (closed, or its source did). */
   ended(send: TrunkSend): void;
 }
@@ -113,8 +115,19 @@ export class TrunkSend implements TrackSink {
 
   /** The rids the receiving focus demands (video; audio ignores it). */
   setLayers(rids: readonly string[]): void {
-    this.#demanded = new Set(rids);
+    const next = new Set(rids);
+    let refused = false;
+    for (const rid of next) {
+      if (!this.#demanded.has(rid) && this.#host.admit?.(this, rid) === false) {
+        this.#paused.add(rid); // over the trunk budget now: congestion control decides at its next tick (§8.5)
+        refused = true;
+      }
+    }
+    this.#demanded = next;
     this.#apply(this.#host.now(), true);
+    if (refused) {
+      this.#host.pausedChanged(this); // demanded but not sent: announced at once
+    }
   }
 
   /** The rids the trunk budget pauses (§8.5). */

@@ -6,6 +6,8 @@
  */
 import type { RtpPacketView } from '../../rtp/packetView.js';
 import type { ReportBlock } from '../../rtp/rtcpFeedback.js';
+import type { LayerTable } from '../../simulcast/layerTable.js';
+import type { SrtpHeader } from '../srtpSend.js';
 
 /** How a link peer is made (`cascade.*`). */
 export interface LinkPeerOptions {
@@ -71,13 +73,19 @@ export interface LinkStats {
  * Trunk congestion control's view of a link (§8.5; src/media/link/trunkCc*.ts plugs in with
  * `LinkPeer.setCongestionControl`). Every member is optional; none may throw (errors are logged once).
  * - `onRtp`: every RTP packet received on the link (any SSRC, before routing), its view valid during the call
- *   (abs-send-time under `absSendTimeId`, undefined when not negotiated).
+ *   (abs-send-time under `absSendTimeId`, undefined when not negotiated); true = consumed (probe padding), not
+ *   routed.
+ * - `onSenderReport`: an SR received on the link (for the LSR/DLSR of the receiver reports).
+ * - `admit`: asked when the remote focus demands a new layer of a sent track; false keeps it paused.
  * - `onRemb` / `onReports`: REMB and report blocks (RR, or the blocks of an SR) received on the link.
  * - `estimateBps` / `budgetBps`: what `stats()` reports (defaults: undefined / the link's cap).
  * - `tick`: every media tick (100 ms) with the link's RTCP sender (REMB + RR go out through `sendRtcp`).
  */
 export interface LinkCongestionControl {
-  onRtp?(view: RtpPacketView, absSendTimeId: number | undefined, now: number): void;
+  onRtp?(view: RtpPacketView, absSendTimeId: number | undefined, now: number): boolean | undefined;
+  onSenderReport?(ssrc: number, ntpMs: number, now: number): void;
+  /** Whether a newly demanded layer of a sent track fits the trunk budget now (else it waits for `tick`). */
+  admit?(streamId: string, trackId: string, rid: string, source: { selectable(): LayerTable }): boolean;
   onRemb?(bitrateBps: number, now: number): void;
   onReports?(reports: readonly ReportBlock[], now: number): void;
   estimateBps?(): number | undefined;
@@ -93,4 +101,10 @@ export interface LinkRtcpSender {
   remoteSsrcs(): number[];
   /** One RTCP packet (or a compound), SRTCP-protected on the link. False when the link is not connected. */
   sendRtcp(bytes: Uint8Array): boolean;
+  /** The kind a remote trunk SSRC carries (undefined: not routed). */
+  kindOf(ssrc: number): 'audio' | 'video' | undefined;
+  /** One RTP packet (probe padding) SRTP-protected on the link. False when the link is not connected. */
+  sendRtp(header: SrtpHeader, payload: Buffer): boolean;
+  /** The video carrier's first payload type (undefined before negotiation). */
+  readonly videoPayloadType: number | undefined;
 }

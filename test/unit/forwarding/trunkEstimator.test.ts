@@ -150,3 +150,25 @@ t.test('REMB cadence', async (t) => {
   e.onLoss(1.5, 1300);
   t.equal(e.rembDue(1400), undefined, 'invalid loss ignored');
 });
+
+t.test(
+  'a step up into a bottleneck: the decrease scales from the recent rate, not the old one',
+  async (t) => {
+    // 60 kbit/s (audio alone) for 3 s under a 5 Mbit/s start estimate, then 3 Mbit/s into a 1.5 Mbit/s
+    // bottleneck, open loop.
+    const r = simulate({
+      estimator: new TrunkEstimator({ aimd: { startBps: 5_000_000 } }),
+      durationMs: 6000,
+      openLoop: true,
+      demandBps: (at) => (at < 3000 ? 60_000 : 3_000_000),
+      capacityBps: () => 1_500_000,
+    });
+    t.ok(r.firstOveruseAt !== undefined && r.firstOveruseAt > 3000, 'overuse after the step');
+    const firstCut = r.rembs.find((x, i) => x.at > 3000 && i > 0 && x.bps < r.rembs[i - 1]!.bps);
+    t.ok(firstCut !== undefined, 'a REMB cut');
+    t.ok(
+      firstCut!.bps >= 0.85 * 0.8 * 1_500_000,
+      `the first cut lands near 0.85 × the bottleneck, not 0.85 × the old 60 kbit/s: ${String(firstCut!.bps)}`,
+    );
+  },
+);
