@@ -4,7 +4,10 @@
  * today; a link's trunk once cascading lands, §8) and its source (the published track) — and of every
  * session's subscriptions. Publications are registered when a remote description is applied (`sync`) and
  * dropped when the publisher leaves (`remove`), so lookups (forwarding, the 100 ms speaker tick, metadata
- * snapshots) never parse SDP. Runs inside the conference's queue like everything else in it.
+ * snapshots) never parse SDP. Publications a link relays (origin `link`, §8.2) are set per link
+ * (`setRelayed`, relayedPublications.ts) and take part in snapshots, forwarding and speaker detection like local
+ * ones; a relayed `(stream_id, track_id)` taken locally or by another link is refused (§8.8), and a local
+ * publisher keeps its own track. Runs inside the conference's queue like everything else in it.
  */
 import type { Logger } from 'pino';
 import type { StreamMetadata } from '../protocol/dc/types.js';
@@ -13,6 +16,7 @@ import type { Clock } from '../util/clock.js';
 import type { SpeakerSource } from './activeSpeaker.js';
 import type { PeerPort, TrackSourcePort } from './conferencePorts.js';
 import { snapshotFor, type Publisher } from './metadataView.js';
+import { RelayedPublications, type RelayedPublisher } from './relayedPublications.js';
 import { trackKey, type SessionState, type Subscription } from './session.js';
 
 /** Where a publication's media comes from: a client's session, or (cascading, §8) a link's trunk. */
@@ -70,6 +74,15 @@ export interface SubscribeOutcome {
   own: TrackId[];
 }
 
+/** A local session's sending publications with a source: what a link may relay (§8.4 loop rule). */
+export interface LocalPublisher {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly metadata: StreamMetadata;
+  /** Each `(stream_id, track_id)` only at its first publisher. */
+  readonly publications: readonly (Publication & { readonly source: TrackSourcePort })[];
+}
+
 interface OwnerEntry<M> {
   readonly member: M;
   readonly tracks: readonly RemoteMediaTrack[];
@@ -84,6 +97,7 @@ export class Router<M extends RouterMember> {
   readonly #d: RouterDeps<M>;
   /** By owner participant key, in registration order. */
   readonly #owners = new Map<string, OwnerEntry<M>>();
+  readonly #relayed = new RelayedPublications();
 
   constructor(deps: RouterDeps<M>) {
     this.#d = deps;
@@ -168,9 +182,9 @@ export class Router<M extends RouterMember> {
     return e?.member !== m || m.state === 'closed' ? [] : e.publications;
   }
 
-  /** Every session as a publisher for metadata snapshots (protocol.md §6). */
+  /** Every session, then every relayed member, as a publisher for metadata snapshots (protocol.md §6). */
   publishers(): Publisher[] {
-    return this.#d.sessions().map((x) => {
+    const local = this.#d.sessions().map((x): Publisher => {
       const e = this.#owners.get(x.participant);
       return {
         key: x.participant,
@@ -180,6 +194,8 @@ export class Router<M extends RouterMember> {
         tracks: x.state === 'closed' || e?.member !== x ? [] : e.tracks,
       };
     });
+    const relayed = this.#relayed.publishers(this.#localKeys());
+    return relayed.length === 0 ? local : [...local, ...relayed];
   }
 
   /** The stream metadata of the other participants available to `m`. */
@@ -199,7 +215,11 @@ export class Router<M extends RouterMember> {
         return p;
       }
     }
-    return undefined;
+    const link = this.#relayed.linkOf(key);
+    if (link === undefined || this.#localKeys().has(key)) {
+      return undefined;
+    }
+    return this.#relayed.publications(link).find((p) => p.key === key && p.source !== undefined);
   }
 
   /** A `(stream_id, track_id)` that `sdp` sends and another session already publishes (§6: the first keeps it). */
@@ -246,7 +266,77 @@ export class Router<M extends RouterMember> {
         });
       }
     }
+    out.push(...this.#relayed.speakerSources(this.#localKeys()));
     return out;
+  }
+
+  // --- links (protocol.md §8) -------------------------------------------------------------------
+
+  /**
+   * Replaces the publications `link` relays (origin `{kind: 'link', link}`). A `(stream_id, track_id)` already
+   * published by a live session or relayed by another link (or named twice) is refused (§8.8) and returned; the
+   * rest are published. Call `prune` afterwards (relayed tracks that went away end for their subscribers).
+   */
+  setRelayed(link: string, publishers: readonly RelayedPublisher[]): TrackRef[] {
+    const local = this.#localKeys();
+    const taken = (key: string): boolean => {
+      const other = this.#relayed.linkOf(key);
+      return local.has(key) || (other !== undefined && other !== link);
+    };
+    return this.#relayed.set(link, publishers, taken, this.#d.clock.now());
+  }
+
+  /** Drops every publication `link` relays. */
+  clearRelayed(link: string): void {
+    this.#relayed.clear(link);
+  }
+
+  /** The publications `link` relays now (a relayed track a local session also publishes included). */
+  relayedOf(link: string): Publication[] {
+    return this.#relayed.publications(link);
+  }
+
+  /** Whether `link` may relay `(streamId, trackId)`: no live session publishes it and no other link relays it. */
+  relayable(link: string, streamId: string, trackId: string): boolean {
+    const key = trackKey(streamId, trackId);
+    const other = this.#relayed.linkOf(key);
+    return !this.#localKeys().has(key) && (other === undefined || other === link);
+  }
+
+  /**
+   * The LOCAL publications (session origin, sending, with a source), per live session in start order, each
+   * `(stream_id, track_id)` at its first publisher: what a link may relay (§8.4: nothing received on a link goes
+   * onto another link).
+   */
+  localPublishers(): LocalPublisher[] {
+    const seen = new Set<string>();
+    const out: LocalPublisher[] = [];
+    for (const x of this.#d.sessions()) {
+      const publications: (Publication & { readonly source: TrackSourcePort })[] = [];
+      for (const p of this.publicationsOf(x)) {
+        if (seen.has(p.key)) {
+          continue;
+        }
+        seen.add(p.key);
+        const source = p.sending && p.origin.kind === 'session' ? p.source : undefined;
+        if (source !== undefined) {
+          publications.push({ ...p, source });
+        }
+      }
+      out.push({ userId: x.ids.userId, deviceId: x.ids.deviceId, metadata: x.metadata, publications });
+    }
+    return out;
+  }
+
+  /** Keys of every publication of a live session (sending or not: a local publisher keeps its ids). */
+  #localKeys(): Set<string> {
+    const keys = new Set<string>();
+    for (const x of this.#d.sessions()) {
+      for (const p of this.publicationsOf(x)) {
+        keys.add(p.key);
+      }
+    }
+    return keys;
   }
 
   // --- subscriptions ----------------------------------------------------------------------------

@@ -120,6 +120,10 @@ export class DownTrack implements TrackSink {
     };
   }
 
+  usedLayers(): { current: number | undefined; target: number | undefined } {
+    return { current: this.#fwd.current, target: this.#fwd.target };
+  }
+
   /** The share of the subscriber's bandwidth estimate this track may use (bit/s; Infinity = no cap). */
   setMaxBitrate(bps: number, now: number): void {
     const v = Number.isFinite(bps) && bps > 0 ? bps : Number.POSITIVE_INFINITY;

@@ -1,6 +1,6 @@
 /**
  * The media layer's lifecycle: proves at start-up that a UDP socket can be bound on the configured address
- * within the configured port range (the 'media' readiness check), creates peers, and owns the set of
+ * within the configured port range (the 'media' readiness check), creates peers (clients' and links'), and owns the set of
  * closable media resources (peer connections) so shutdown closes them all.
  */
 import { createSocket } from 'node:dgram';
@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { MediaConfig } from '../config/types.js';
 import type { Clock } from '../util/clock.js';
+import { LinkPeer } from './link/linkPeer.js';
 import { MediaCounters, registerMediaMetrics } from './mediaMetrics.js';
 import { Peer } from './peer.js';
 import type { MediaContext } from './peerMedia.js';
@@ -102,6 +103,17 @@ export class MediaLayer {
       (bundle) => new RTCPeerConnection(peerConfig(this.#config, bundle)),
       this.#ctx,
     );
+    const untrack = this.track(peer);
+    void peer.whenClosed().then(untrack);
+    return peer;
+  }
+
+  /**
+   * A new link peer (protocol.md §8), its send budget capped at `maxLinkBps` (`cascade.max_link_bps`), tracked
+   * until it closes like a client peer (shutdown closes it).
+   */
+  createLinkPeer(opts: { maxLinkBps: number }): LinkPeer {
+    const peer = new LinkPeer(this.#config, this.#ctx, opts);
     const untrack = this.track(peer);
     void peer.whenClosed().then(untrack);
     return peer;

@@ -20,7 +20,7 @@ import { toError } from '../util/errors.js';
 import { chooseCodecHandler } from './codec/chooser.js';
 import type { PayloadFacts } from './codec/handler.js';
 import type { KeyframeReason, MediaCounters } from './mediaMetrics.js';
-import { TrackLayers } from './trackLayers.js';
+import { TrackLayers, type LayerActivity } from './trackLayers.js';
 import type { PublisherCodec, SelectableView, TrackCodec, TrackSink, TrackSource } from './track.js';
 
 export type { PublisherCodec, SelectableView, SourcePacket, TrackSink } from './track.js';
@@ -57,13 +57,17 @@ export interface PublishedTrackDeps {
   requestKeyframe: (ssrc: number) => void;
   /** Called when a packet went missing (the owner schedules `flushNacks`). */
   onLoss?: () => void;
+  /** Layer activity by RTP flow (default) or by announcement (a relayed track, trackLayers.ts). */
+  layerActivity?: LayerActivity;
+  /** `always`: track losses (and NACK) whatever the m-line negotiated (a link's trunk, protocol.md §8.6). */
+  nack?: 'negotiated' | 'always';
 }
 
 export class PublishedTrack implements TrackSource {
   readonly kind: 'audio' | 'video';
   readonly mid: string;
   readonly #d: PublishedTrackDeps;
-  readonly #layers = new TrackLayers();
+  readonly #layers: TrackLayers;
   readonly #sinks = new Set<TrackSink>();
   readonly #throttle: KeyframeThrottle;
   #codecSrc: readonly PublisherCodec[] | undefined;
@@ -94,6 +98,7 @@ export class PublishedTrack implements TrackSource {
     this.kind = deps.kind;
     this.mid = deps.mid;
     this.#throttle = new KeyframeThrottle(deps.pliMinIntervalMs);
+    this.#layers = new TrackLayers(deps.layerActivity);
     this.updateRids(deps.rids, deps.restrictions);
   }
 
@@ -117,6 +122,26 @@ export class PublishedTrack implements TrackSource {
   /** Adds layers for new rids (renegotiation keeps the existing ones). */
   updateRids(rids: readonly string[], restrictions: ReadonlyMap<string, Size>): void {
     this.#layers.updateRids(rids, restrictions, this.#d.clock.now());
+  }
+
+  /** Announced activity (`layerActivity: 'announced'`): only these rids are selectable. */
+  setAvailableRids(rids: readonly string[]): void {
+    if (this.#layers.setAvailable(new Set(rids))) {
+      this.#notifyLayers(this.#d.clock.now());
+    }
+  }
+
+  /** Binds a layer (by rid; the single layer without) to an SSRC before its first packet (a trunk SSRC). */
+  bindSsrc(ssrc: number, rid: string | undefined): void {
+    this.#layers.layerFor(ssrc >>> 0, rid);
+  }
+
+  /** Forgets the losses tracked on an SSRC (its sender resumed it after a pause: the gap is no loss). */
+  resyncLoss(ssrc: number): void {
+    const layer = this.#layers.bySsrc(ssrc);
+    if (layer !== undefined) {
+      layer.nack = undefined;
+    }
   }
 
   setMuted(muted: boolean): void {
@@ -149,6 +174,11 @@ export class PublishedTrack implements TrackSource {
 
   get sinkCount(): number {
     return this.#sinks.size;
+  }
+
+  /** The attached sinks (read only; for demand on links). */
+  sinks(): IterableIterator<TrackSink> {
+    return this.#sinks.values();
   }
 
   /** Layers lowest quality first, with what selection needs. */
@@ -239,7 +269,7 @@ export class PublishedTrack implements TrackSource {
     let changed = false;
     layer.lastPacketAt = now;
     layer.windowBytes += size;
-    if (!layer.active) {
+    if (!layer.active && this.#layers.activity === 'rtp') {
       layer.active = true;
       changed = true;
     }
@@ -376,7 +406,9 @@ export class PublishedTrack implements TrackSource {
       );
       const c = src[0] as
         (PublisherCodec & { rtcpFeedback?: readonly { type: string; parameter?: string }[] }) | undefined;
-      this.#nackOk = c?.rtcpFeedback?.some((f) => f.type === 'nack' && (f.parameter ?? '') === '') ?? false;
+      this.#nackOk =
+        this.#d.nack === 'always' ||
+        (c?.rtcpFeedback?.some((f) => f.type === 'nack' && (f.parameter ?? '') === '') ?? false);
     }
     const ext = this.#d.extensions();
     if (ext !== this.#extSrc) {

@@ -46,6 +46,8 @@ export interface TrackSink {
   onPacket(p: SourcePacket, now: number): void;
   onLayersChanged(now: number): void;
   onTrackClosed(): void;
+  /** The layer being forwarded and the one a pending switch targets (a subscriber's; demand on links). */
+  usedLayers?(): { current: number | undefined; target: number | undefined };
 }
 
 /** A track's layer table (simulcast/layerTable.ts): ids and rows, lowest quality first. */

@@ -1,7 +1,8 @@
 /**
  * The layer table of one published track: its simulcast layers (one per rid, else a single layer), each
  * bound to the SSRC it currently arrives on, with per-layer activity (a layer without RTP for 2 s is not
- * flowing, protocol.md §7), bitrate window, measured keyframe size, `a=rid` restriction, last sender report
+ * flowing, protocol.md §7; for a track relayed over a link, a layer is selectable iff it is announced and in the
+ * remote focus's sending set, protocol.md §8.3, whether RTP flows or not), bitrate window, measured keyframe size, `a=rid` restriction, last sender report
  * and loss tracking. Selection order comes from simulcast/layerOrder.ts. No I/O.
  */
 import type { SenderClock } from '../forwarding/rtpClock.js';
@@ -30,10 +31,40 @@ export interface Layer {
   nack: NackGenerator | undefined;
 }
 
+/**
+ * How a layer's activity is decided: `rtp` — by RTP flow (a client's layers); `announced` — by what the sender
+ * announces it sends (`setAvailable`; a relayed track: an undemanded layer carries no RTP yet stays selectable).
+ */
+export type LayerActivity = 'rtp' | 'announced';
+
 export class TrackLayers {
+  readonly activity: LayerActivity;
   readonly #layers: Layer[] = [];
   readonly #byRid = new Map<string, Layer>();
   readonly #bySsrc = new Map<number, Layer>();
+
+  constructor(activity: LayerActivity = 'rtp') {
+    this.activity = activity;
+  }
+
+  /**
+   * `announced` mode: the layers whose rid is in `rids` are selectable, the others not (a layer without rid
+   * always is). True when a layer's activity changed. Ignored in `rtp` mode.
+   */
+  setAvailable(rids: ReadonlySet<string>): boolean {
+    if (this.activity !== 'announced') {
+      return false;
+    }
+    let changed = false;
+    for (const l of this.#layers) {
+      const active = l.rid === undefined || rids.has(l.rid);
+      if (active !== l.active) {
+        l.active = active;
+        changed = true;
+      }
+    }
+    return changed;
+  }
 
   /** Adds layers for new rids (existing ones keep their state; restrictions are updated). */
   updateRids(rids: readonly string[], restrictions: ReadonlyMap<string, Size>, now: number): void {
@@ -106,7 +137,10 @@ export class TrackLayers {
   tick(now: number): boolean {
     let changed = false;
     for (const l of this.#layers) {
-      const active = l.lastPacketAt !== undefined && now - l.lastPacketAt < LAYER_STALL_MS;
+      const active =
+        this.activity === 'announced'
+          ? l.active
+          : l.lastPacketAt !== undefined && now - l.lastPacketAt < LAYER_STALL_MS;
       if (active !== l.active) {
         l.active = active;
         changed = true;

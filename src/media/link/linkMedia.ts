@@ -1,0 +1,387 @@
+/**
+ * The media side of one link's peer connection (protocol.md §8.2–§8.6), given its two carrier transceivers:
+ * the link's ingest (decrypted RTP of its transport → trunk SSRC routes → relayed tracks, relayedTracks.ts),
+ * the trunk sends of local tracks (trunkSender.ts), RTCP dispatch (SR → relayed sender clocks; NACK, PLI/FIR
+ * and report blocks → the trunk sends; REMB and report blocks → congestion control), NACKs toward the remote
+ * focus on one timer, one periodic tick (relayed layer bookkeeping, coalesced keyframe requests, SRs,
+ * congestion control) and the link's counters. Nothing here throws on remote input.
+ */
+import type { RTCDtlsTransport, RTCRtpTransceiver } from 'werift';
+import { EXT_URI } from '../../rtp/headerExtensions.js';
+import { RtpPacketView } from '../../rtp/packetView.js';
+import { readRtcp, type ReportBlock } from '../../rtp/rtcpFeedback.js';
+import type { TimerHandle } from '../../util/clock.js';
+import { toError } from '../../util/errors.js';
+import { tapDecryptedRtp } from '../decryptedRtpTap.js';
+import { IngestDemux } from '../ingest.js';
+import { MEDIA_TICK_MS, type MediaContext } from '../peerMedia.js';
+import { sendRtcpBytes } from '../rtcpSend.js';
+import type { TrackSource } from '../track.js';
+import { RelayedTracks, relayedSources, type RelayHost } from './relayedTracks.js';
+import { trackKey } from './remoteTrackCheck.js';
+import { TrunkHeaderWriter } from './trunkHeader.js';
+import type { TrunkOut } from './trunkOut.js';
+import { TrunkSend, type TrunkSendHost } from './trunkSender.js';
+import type { LinkCongestionControl, LinkRtcpSender, LinkStats, TrunkSendLayer } from './types.js';
+
+/** NACK timer granularity floor. */
+const MIN_NACK_WAIT_MS = 2;
+
+type Kind = 'audio' | 'video';
+
+export class LinkMedia {
+  readonly #ctx: MediaContext;
+  readonly #carriers: Record<Kind, RTCRtpTransceiver>;
+  readonly #maxLinkBps: number;
+  readonly #onLayers: (send: TrunkSend) => void;
+  readonly relayed: RelayedTracks;
+  readonly #sends = new Map<string, TrunkSend>();
+  readonly #outs = new Map<number, { send: TrunkSend; out: TrunkOut }>();
+  readonly #headers: Record<Kind, TrunkHeaderWriter> = {
+    audio: new TrunkHeaderWriter(),
+    video: new TrunkHeaderWriter(),
+  };
+  readonly rtcpSsrc: number;
+  readonly #ccView = new RtpPacketView();
+  #cc: LinkCongestionControl | undefined;
+  #ccErrors = 0;
+  #dtls: RTCDtlsTransport | undefined;
+  #ingest: IngestDemux | undefined;
+  #absIds: Record<Kind, number | undefined> = { audio: undefined, video: undefined };
+  #timer: TimerHandle | undefined;
+  #nackTimer: TimerHandle | undefined;
+  #nackAt: number | undefined;
+  #closed = false;
+  readonly counts = {
+    rtpIn: 0,
+    rtpOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    lastMediaAt: undefined as number | undefined,
+  };
+  readonly #rtcpSender: LinkRtcpSender;
+
+  constructor(
+    ctx: MediaContext,
+    carriers: Record<Kind, RTCRtpTransceiver>,
+    maxLinkBps: number,
+    onLayers: (send: TrunkSend) => void,
+    random: () => number = Math.random,
+  ) {
+    this.#ctx = ctx;
+    this.#carriers = carriers;
+    this.#maxLinkBps = maxLinkBps;
+    this.#onLayers = onLayers;
+    this.rtcpSsrc = (Math.floor(random() * 0xffff_fffe) + 1) >>> 0;
+    this.relayed = new RelayedTracks(this.#relayHost());
+    this.#rtcpSender = {
+      rtcpSsrc: this.rtcpSsrc,
+      remoteSsrcs: () => this.relayed.ssrcs(),
+      sendRtcp: (bytes) => {
+        return this.#sendRtcp(bytes);
+      },
+    };
+    this.#schedule();
+  }
+
+  /** After each negotiation: the link's transport (tapped once), its RTCP, the carriers' extension ids. */
+  negotiated(): void {
+    if (this.#closed) {
+      return;
+    }
+    const idOf = (k: Kind, uri: string) => this.#carriers[k].headerExtensions.find((e) => e.uri === uri)?.id;
+    for (const k of ['audio', 'video'] as const) {
+      this.#absIds[k] = idOf(k, EXT_URI.absSendTime);
+      this.#headers[k].setExtensionIds(this.#absIds[k], idOf(k, EXT_URI.audioLevel));
+    }
+    const dtls = this.#carriers.audio.receiver.dtlsTransport;
+    if (dtls === this.#dtls) {
+      return;
+    }
+    this.#dtls = dtls;
+    const ingest = new IngestDemux(this.#ctx.counters, this.#ctx.log);
+    this.#ingest = ingest;
+    const tapped = tapDecryptedRtp(dtls, (dec) => {
+      this.#onRtp(dec);
+    });
+    if (!tapped) {
+      this.#ctx.log.error('link: cannot tap decrypted RTP on this werift version: nothing is received');
+    }
+    dtls.onRtcp.subscribe((p) => {
+      try {
+        this.#onRtcp(p);
+      } catch (e) {
+        this.#ctx.log.warn({ err: toError(e) }, 'link: RTCP handling failed');
+      }
+    });
+    this.relayed.reroute();
+  }
+
+  /** The link's transport once negotiated (tests; congestion control). */
+  get transport(): RTCDtlsTransport | undefined {
+    return this.#dtls;
+  }
+
+  setCongestionControl(cc: LinkCongestionControl | undefined): void {
+    this.#cc = cc;
+  }
+
+  /** Starts relaying a local track on the trunk (replacing a send of the same track). */
+  sendTrack(
+    source: TrackSource,
+    streamId: string,
+    trackId: string,
+    trunk: { audioSsrc?: number; layers?: readonly TrunkSendLayer[] },
+  ): TrunkSend | undefined {
+    if (this.#closed) {
+      return undefined;
+    }
+    if (relayedSources.has(source)) {
+      this.#ctx.log.error({ streamId, trackId }, 'link: a relayed track is never sent onto another link');
+      return undefined;
+    }
+    const key = trackKey(streamId, trackId);
+    this.#sends.get(key)?.close();
+    const send = new TrunkSend(source, streamId, trackId, trunk, this.#sendHost(), this.#ctx.clock.now());
+    if (send.closed) {
+      return send; // its source had already ended
+    }
+    this.#sends.set(key, send);
+    for (const ssrc of send.ssrcs()) {
+      const out = send.out(ssrc);
+      if (out !== undefined) {
+        this.#outs.set(ssrc, { send, out });
+      }
+    }
+    return send;
+  }
+
+  /** The trunk sends now (for congestion control). */
+  sends(): TrunkSend[] {
+    return [...this.#sends.values()];
+  }
+
+  stats(): LinkStats {
+    const c = this.counts;
+    return {
+      rtpIn: c.rtpIn,
+      rtpOut: c.rtpOut,
+      bytesIn: c.bytesIn,
+      bytesOut: c.bytesOut,
+      estimateBps: this.#ccCall((cc) => cc.estimateBps?.()),
+      budgetBps: this.#ccCall((cc) => cc.budgetBps?.()) ?? this.#maxLinkBps,
+      lastMediaAt: c.lastMediaAt,
+    };
+  }
+
+  /** Closes the sends and the relayed tracks still here (adopted ones went with their new link). */
+  close(): void {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    this.#timer?.cancel();
+    this.#nackTimer?.cancel();
+    for (const s of [...this.#sends.values()]) {
+      s.close();
+    }
+    this.relayed.close();
+  }
+
+  #connected(): RTCDtlsTransport | undefined {
+    const d = this.#dtls;
+    return d !== undefined && d.state === 'connected' && !this.#closed ? d : undefined;
+  }
+
+  #sendRtcp(bytes: Uint8Array): boolean {
+    const d = this.#connected();
+    if (d === undefined) {
+      return false;
+    }
+    sendRtcpBytes(d, bytes);
+    return true;
+  }
+
+  #relayHost(): RelayHost {
+    return {
+      ctx: this.#ctx,
+      carrier: (k) => this.#carriers[k],
+      ingest: () => this.#ingest,
+      sendRtcp: (bytes) => {
+        this.#sendRtcp(bytes);
+      },
+      rtcpSsrc: this.rtcpSsrc,
+      lossSeen: (now) => {
+        this.#armNack(now);
+      },
+    };
+  }
+
+  #sendHost(): TrunkSendHost {
+    return {
+      counters: this.#ctx.counters,
+      pliMinIntervalMs: this.#ctx.pliMinIntervalMs,
+      now: () => this.#ctx.clock.now(),
+      transport: () => this.#connected(),
+      codecs: (k) => this.#carriers[k].codecs,
+      header: (k) => this.#headers[k],
+      sent: (bytes) => {
+        this.counts.rtpOut++;
+        this.counts.bytesOut += bytes;
+      },
+      pausedChanged: (send) => {
+        this.#onLayers(send);
+      },
+      ended: (send) => {
+        const key = trackKey(send.streamId, send.trackId);
+        if (this.#sends.get(key) === send) {
+          this.#sends.delete(key);
+        }
+        for (const ssrc of send.ssrcs()) {
+          if (this.#outs.get(ssrc)?.send === send) {
+            this.#outs.delete(ssrc);
+          }
+        }
+      },
+    };
+  }
+
+  /** Every decrypted RTP packet of the link: counted, shown to congestion control, then routed. */
+  #onRtp(dec: Buffer): void {
+    if (this.#closed) {
+      return;
+    }
+    const now = this.#ctx.clock.now();
+    const c = this.counts;
+    c.rtpIn++;
+    c.bytesIn += dec.length;
+    c.lastMediaAt = now;
+    const cc = this.#cc;
+    if (cc?.onRtp !== undefined && this.#ccView.reset(dec)) {
+      const kindId = this.relayed.kindOf(this.#ccView.ssrc);
+      const absId = kindId === undefined ? this.#absIds.video : this.#absIds[kindId];
+      this.#ccCall((x) => x.onRtp?.(this.#ccView, absId, now));
+    }
+    this.#ingest?.receive(dec);
+  }
+
+  #onRtcp(packet: unknown): void {
+    if (this.#closed) {
+      return;
+    }
+    const fb = readRtcp(packet);
+    const now = this.#ctx.clock.now();
+    this.counts.lastMediaAt = now;
+    switch (fb.kind) {
+      case 'sr':
+        this.relayed.onSenderReport(fb.ssrc, fb.ntpMs, fb.rtpTs, now);
+        this.#onReports(fb.reports, now);
+        return;
+      case 'rr':
+        this.#onReports(fb.reports, now);
+        return;
+      case 'remb': {
+        const bps = fb.bitrateBps;
+        this.#ccCall((cc) => cc.onRemb?.(bps, now));
+        return;
+      }
+      case 'nack': {
+        const o = fb.mediaSsrc === undefined ? undefined : this.#outs.get(fb.mediaSsrc);
+        this.#ctx.counters.nackReceived += fb.seqs.length;
+        if (o === undefined) {
+          this.#ctx.counters.retransmits.missing += fb.seqs.length;
+          return;
+        }
+        o.send.onNack(o.out, fb.seqs, now);
+        return;
+      }
+      case 'pli': {
+        const o = this.#outs.get(fb.mediaSsrc);
+        o?.send.onKeyframeRequest(o.out, now);
+        return;
+      }
+      case 'fir':
+        for (const ssrc of fb.ssrcs) {
+          const o = this.#outs.get(ssrc);
+          o?.send.onKeyframeRequest(o.out, now);
+        }
+        return;
+      case 'unknown':
+        return;
+    }
+  }
+
+  #onReports(reports: readonly ReportBlock[], now: number): void {
+    if (reports.length === 0) {
+      return;
+    }
+    for (const b of reports) {
+      const o = this.#outs.get(b.ssrc);
+      o?.send.onReport(o.out, b, now);
+    }
+    this.#ccCall((cc) => cc.onReports?.(reports, now));
+  }
+
+  /** Calls congestion control; an error is logged once, then counted silently. */
+  #ccCall<T>(fn: (cc: LinkCongestionControl) => T): T | undefined {
+    const cc = this.#cc;
+    if (cc === undefined) {
+      return undefined;
+    }
+    try {
+      return fn(cc);
+    } catch (e) {
+      if (this.#ccErrors++ === 0) {
+        this.#ctx.log.error({ err: toError(e) }, 'link: congestion control failed');
+      }
+      return undefined;
+    }
+  }
+
+  #schedule(): void {
+    this.#timer = this.#ctx.clock.setTimeout(() => {
+      if (this.#closed) {
+        return;
+      }
+      try {
+        this.#tick(this.#ctx.clock.now());
+      } catch (e) {
+        this.#ctx.log.error({ err: toError(e) }, 'link: media tick failed');
+      }
+      this.#schedule();
+    }, MEDIA_TICK_MS);
+  }
+
+  #tick(now: number): void {
+    this.relayed.tick(now);
+    for (const s of this.#sends.values()) {
+      s.tick(now);
+    }
+    this.#ccCall((cc) => cc.tick?.(now, this.#rtcpSender));
+  }
+
+  /** Schedules the NACK flush for when the earliest missing packet is due (one timer per link). */
+  #armNack(now: number, dueAt: number = now): void {
+    if (this.#closed) {
+      return;
+    }
+    const at = Math.max(dueAt, now + MIN_NACK_WAIT_MS);
+    if (this.#nackTimer !== undefined && this.#nackAt !== undefined && this.#nackAt <= at) {
+      return;
+    }
+    this.#nackTimer?.cancel();
+    this.#nackAt = at;
+    this.#nackTimer = this.#ctx.clock.setTimeout(() => {
+      this.#nackTimer = undefined;
+      this.#nackAt = undefined;
+      if (this.#closed) {
+        return;
+      }
+      const t = this.#ctx.clock.now();
+      const next = this.relayed.flushNacks(t);
+      if (next !== undefined) {
+        this.#armNack(t, next);
+      }
+    }, at - now);
+  }
+}

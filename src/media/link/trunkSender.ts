@@ -1,0 +1,308 @@
+/**
+ * One local track sent on a link's trunk (protocol.md §8.2, §8.3, §8.6): a sink on the local source (a
+ * PublishedTrack) that forwards every packet of a layer sent now VERBATIM — sequence number, timestamp,
+ * marker, payload and padding untouched (VP8 picture ids and E2EE frames included) — under the layer's trunk
+ * SSRC, the link's payload type for the codec and only the link's header extensions (trunkHeader.ts), SRTP
+ * encrypted and sent on the link's transport (media/srtpSend.ts). A layer is sent when demanded
+ * (`setLayers`) and not paused by the trunk budget (`setPaused`, §8.5); a newly sent layer starts with a
+ * coalesced keyframe request to the publisher. Per hop (§8.6): NACKs received for a trunk SSRC are answered
+ * from its buffer (trunkOut.ts); PLI/FIR for it are coalesced per trunk SSRC (forwarding/pliCoalescer.ts)
+ * into the source's own throttled keyframe request; an SR per trunk SSRC once a second carries the
+ * publisher's NTP↔RTP mapping (none before the publisher's first SR). Never throws on remote input.
+ */
+import type { RTCDtlsTransport } from 'werift';
+import { PliCoalescer } from '../../forwarding/pliCoalescer.js';
+import { forwardedSenderReport } from '../../forwarding/rtpClock.js';
+import { lsrFromNtp, ntpFromUnixMs, senderReportPacket, type ReportBlock } from '../../rtp/rtcpFeedback.js';
+import type { NegotiatedCodec } from '../codec/handler.js';
+import type { MediaCounters } from '../mediaMetrics.js';
+import { sendRtcpBytes } from '../rtcpSend.js';
+import { sendSrtp } from '../srtpSend.js';
+import type { SourcePacket, TrackCodec, TrackSink, TrackSource } from '../track.js';
+import type { TrunkHeaderWriter } from './trunkHeader.js';
+import { TrunkOut } from './trunkOut.js';
+import type { TrunkSendLayer } from './types.js';
+
+const SR_INTERVAL_MS = 1000;
+
+/** What a trunk send needs of its link. */
+export interface TrunkSendHost {
+  readonly counters: MediaCounters;
+  readonly pliMinIntervalMs: number;
+  now(): number;
+  /** The link's transport when connected. */
+  transport(): RTCDtlsTransport | undefined;
+  /** The link's carrier codecs and header writer of a kind. */
+  codecs(kind: 'audio' | 'video'): readonly NegotiatedCodec[];
+  header(kind: 'audio' | 'video'): TrunkHeaderWriter;
+  /** An RTP packet (or retransmission) of `bytes` went out. */
+  sent(bytes: number): void;
+  /** The layers sent changed because of `setPaused` (the link announces `layers`). */
+  pausedChanged(send: TrunkSend): void;
+  /** The send ended (closed, or its source did). */
+  ended(send: TrunkSend): void;
+}
+
+export class TrunkSend implements TrackSink {
+  readonly source: TrackSource;
+  readonly streamId: string;
+  readonly trackId: string;
+  readonly kind: 'audio' | 'video';
+  readonly #host: TrunkSendHost;
+  /** By the source's layer id. */
+  readonly #byLayer: (TrunkOut | undefined)[] = [];
+  readonly #outs: TrunkOut[] = [];
+  readonly #pli: PliCoalescer;
+  #demanded = new Set<string>();
+  #paused = new Set<string>();
+  #sending: readonly string[] = [];
+  #ptSrc: readonly NegotiatedCodec[] | undefined;
+  #ptByCodec = new Map<TrackCodec, number>();
+  #closed = false;
+  readonly #due: number[] = [];
+
+  constructor(
+    source: TrackSource,
+    streamId: string,
+    trackId: string,
+    trunk: { audioSsrc?: number; layers?: readonly TrunkSendLayer[] },
+    host: TrunkSendHost,
+    now: number,
+  ) {
+    this.source = source;
+    this.streamId = streamId;
+    this.trackId = trackId;
+    this.kind = source.kind;
+    this.#host = host;
+    this.#pli = new PliCoalescer(host.pliMinIntervalMs);
+    if (this.kind === 'audio') {
+      if (trunk.audioSsrc !== undefined) {
+        this.#add(new TrunkOut(0, '', trunk.audioSsrc, 'audio', now));
+      }
+    } else {
+      for (const l of trunk.layers ?? []) {
+        this.#add(new TrunkOut(l.layerId, l.rid, l.ssrc, 'video', now));
+      }
+    }
+    this.#apply(now, false);
+    source.addSink(this);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The rids sent now (video; audio: empty). */
+  get sending(): readonly string[] {
+    return this.#sending;
+  }
+
+  /** The trunk SSRCs of this send. */
+  ssrcs(): number[] {
+    return this.#outs.map((o) => o.ssrc);
+  }
+
+  out(ssrc: number): TrunkOut | undefined {
+    return this.#outs.find((o) => o.ssrc === ssrc);
+  }
+
+  /** The rids the receiving focus demands (video; audio ignores it). */
+  setLayers(rids: readonly string[]): void {
+    this.#demanded = new Set(rids);
+    this.#apply(this.#host.now(), true);
+  }
+
+  /** The rids the trunk budget pauses (§8.5). */
+  setPaused(rids: readonly string[]): void {
+    this.#paused = new Set(rids);
+    if (this.#apply(this.#host.now(), true)) {
+      this.#host.pausedChanged(this);
+    }
+  }
+
+  /** The demanded rids (before the budget). */
+  get demanded(): readonly string[] {
+    return this.#outs.filter((o) => this.#demanded.has(o.rid)).map((o) => o.rid);
+  }
+
+  onPacket(sp: SourcePacket, now: number): void {
+    const out = this.#byLayer[sp.layer];
+    if (out === undefined || !out.on || this.#closed) {
+      return;
+    }
+    const dtls = this.#host.transport();
+    if (dtls === undefined) {
+      return;
+    }
+    const pt = this.#payloadType(sp.codec);
+    if (pt === undefined) {
+      this.#host.counters.drop('unknown_stream');
+      return;
+    }
+    const v = sp.view;
+    const padding = v.paddingLength > 0;
+    // With padding, the publisher's tail (payload + padding) goes as is; else the shared payload object.
+    const payload = padding
+      ? Buffer.from(
+          v.buffer.buffer,
+          v.buffer.byteOffset + v.payloadOffset,
+          v.offset + v.length - v.payloadOffset,
+        )
+      : sp.payload;
+    if (sp.fwd.keyframe) {
+      this.#pli.onKeyframe(out.ssrc, now);
+    }
+    const header = this.#host
+      .header(this.kind)
+      .write(out.ssrc, pt, v.seq, v.ts, v.marker, padding, now, sp.audioLevel);
+    this.#host.counters.sends[sendSrtp(dtls, payload, header)]++;
+    this.#host.sent(payload.length + header.serializeSize);
+    out.sent(v.seq, now, pt, v.ts, v.marker, padding, payload, sp.audioLevel);
+  }
+
+  onLayersChanged(): void {
+    // The trunk layers are fixed by the announcement; selection happens at the receiving focus.
+  }
+
+  onTrackClosed(): void {
+    this.#end();
+  }
+
+  /** A NACK from the receiving focus for one of this send's trunk SSRCs. */
+  onNack(out: TrunkOut, seqs: readonly number[], now: number): void {
+    const counters = this.#host.counters;
+    const dtls = this.#host.transport();
+    if (dtls === undefined || this.#closed) {
+      counters.retransmits.missing += seqs.length;
+      return;
+    }
+    out.refill(now);
+    const header = this.#host.header(this.kind);
+    for (const seq of seqs) {
+      const r = out.answer(seq, now);
+      if (typeof r === 'string') {
+        counters.retransmits[r]++;
+        continue;
+      }
+      counters.retransmits.sent++;
+      header.write(out.ssrc, r.pt, seq, r.ts, r.marker, r.padding, now, r.audioLevel);
+      counters.sends[sendSrtp(dtls, r.payload, header)]++;
+      this.#host.sent(r.payload.length + header.serializeSize);
+    }
+  }
+
+  /** A PLI/FIR from the receiving focus for a trunk SSRC (ignored for a layer not sent now). */
+  onKeyframeRequest(out: TrunkOut, now: number): void {
+    if (out.on && this.kind === 'video' && this.#pli.request(out.ssrc, now)) {
+      this.source.requestKeyframe(out.layerId, 'subscriber');
+    }
+  }
+
+  /** A report block about one of this send's trunk SSRCs (RTT from our SRs). */
+  onReport(out: TrunkOut, block: ReportBlock, now: number): void {
+    out.rtt.onReport(block.lsr, block.dlsr, now);
+  }
+
+  /** Periodic: coalesced keyframe requests that came due, send rates, and the SRs. */
+  tick(now: number): void {
+    if (this.#closed) {
+      return;
+    }
+    this.#due.length = 0;
+    for (const ssrc of this.#pli.due(now, this.#due)) {
+      const out = this.out(ssrc);
+      if (out?.on === true) {
+        this.source.requestKeyframe(out.layerId, 'subscriber');
+      }
+    }
+    const dtls = this.#host.transport();
+    for (const out of this.#outs) {
+      out.tick(now);
+      if (dtls !== undefined && out.on && out.packets > 0 && now - out.lastSrAt >= SR_INTERVAL_MS) {
+        this.#senderReport(dtls, out, now);
+      }
+    }
+  }
+
+  close(): void {
+    if (!this.#closed) {
+      this.source.removeSink(this);
+      this.#end();
+    }
+  }
+
+  #end(): void {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    for (const o of this.#outs) {
+      o.on = false;
+      o.clear();
+    }
+    this.#sending = [];
+    this.#host.ended(this);
+  }
+
+  #add(out: TrunkOut): void {
+    if (this.#outs.some((o) => o.ssrc === out.ssrc || o.layerId === out.layerId)) {
+      return; // a duplicate SSRC or layer in the announcement: the first one wins
+    }
+    this.#outs.push(out);
+    this.#byLayer[out.layerId] = out;
+  }
+
+  /** Recomputes which layers are sent; true when the set changed. Newly sent video layers ask for a keyframe. */
+  #apply(now: number, requestKeyframes: boolean): boolean {
+    if (this.#closed) {
+      return false;
+    }
+    let changed = false;
+    for (const o of this.#outs) {
+      const on = this.kind === 'audio' || (this.#demanded.has(o.rid) && !this.#paused.has(o.rid));
+      if (on === o.on) {
+        continue;
+      }
+      changed = true;
+      o.on = on;
+      if (on && requestKeyframes && this.kind === 'video' && this.#pli.request(o.ssrc, now)) {
+        this.source.requestKeyframe(o.layerId, 'start');
+      }
+    }
+    if (changed) {
+      this.#sending = this.kind === 'audio' ? [] : this.#outs.filter((o) => o.on).map((o) => o.rid);
+    }
+    return changed;
+  }
+
+  /** The link's payload type for a publisher codec (the codec handler picks once per codec list). */
+  #payloadType(codec: TrackCodec): number | undefined {
+    const src = this.#host.codecs(this.kind);
+    if (src !== this.#ptSrc) {
+      this.#ptSrc = src;
+      this.#ptByCodec = new Map();
+    }
+    let pt = this.#ptByCodec.get(codec);
+    if (pt === undefined) {
+      pt = codec.handler.pick(codec, src)?.payloadType ?? -1;
+      this.#ptByCodec.set(codec, pt);
+    }
+    return pt < 0 ? undefined : pt;
+  }
+
+  /** This trunk SSRC's SR: the publisher's mapping extrapolated to now (timestamps are verbatim). */
+  #senderReport(dtls: RTCDtlsTransport, out: TrunkOut, now: number): void {
+    const clock = this.source.senderClock(out.layerId);
+    if (clock === undefined) {
+      return;
+    }
+    out.lastSrAt = now;
+    const sr = forwardedSenderReport(
+      { clockRate: this.source.clockRate, lastOutTs: 0, lastOutAt: now, tsOffset: 0, sourceSr: clock },
+      now,
+    );
+    const ntp = ntpFromUnixMs(sr.ntpMs);
+    out.rtt.onSenderReportSent(lsrFromNtp(ntp), now);
+    sendRtcpBytes(dtls, senderReportPacket(out.ssrc, ntp, sr.rtpTs, out.packets, out.bytes));
+  }
+}
