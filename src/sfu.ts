@@ -16,6 +16,8 @@ import { ToDeviceMetrics, ToDeviceSender } from './appservice/toDeviceSender.js'
 import { TransactionProcessor } from './appservice/transactions.js';
 import { ConferenceManager } from './conference/conferenceManager.js';
 import { ConferenceMetrics } from './conference/metrics.js';
+import { LinkRelay } from './conference/linkRelay.js';
+import { noLinkMedia } from './conference/pendingLinkParts.js';
 import type { Config } from './config/types.js';
 import { buildHttpServers, type HttpServers } from './http/server.js';
 import { MediaLayer } from './media/mediaLayer.js';
@@ -139,6 +141,10 @@ export class Sfu extends TypedEmitter<SfuEvents> {
         timeoutMs: config.keepalive.timeout_s * 1000,
       },
       answerTimeoutMs: config.negotiation.answer_timeout_s * 1000,
+      linkMedia: noLinkMedia,
+      relays: { create: (d, router) => new LinkRelay(d, router) },
+      cascade: config.cascade,
+      random: { random: () => Math.random() },
     });
     this.bus.subscribe('to_device', (ev) => {
       this.conferences.handleToDevice(ev);

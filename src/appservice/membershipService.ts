@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type {
   AuthDecision,
   AuthQuery,
+  FocusPresenceRef,
   FocusRef,
   MembershipOracle,
   ResolveQuery,
@@ -137,6 +138,10 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
 
   fociInUse(roomId: string, confId: string, now: number): FocusRef[] {
     return this.store.fociInUse(roomId, confId, now);
+  }
+
+  fociPresence(roomId: string, confId: string, now: number): FocusPresenceRef[] {
+    return this.store.fociPresence(roomId, confId, now);
   }
 
   nextExpiry(now: number): number | undefined {

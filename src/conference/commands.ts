@@ -13,13 +13,17 @@ export interface CandidateInit {
   readonly usernameFragment?: string;
 }
 
-/** An authorized-room invite (§4.3); `candidates` that arrived before it are added after the answer. */
+/**
+ * An authorized-room invite (§4.3); `candidates` that arrived before it are added after the answer. `cascade`:
+ * an invite from another focus (§8.1), authorized by the foci live memberships name, never a session.
+ */
 export interface InviteCommand {
   readonly kind: 'invite';
   readonly ids: SessionIds;
   readonly sdp: string;
   readonly metadata: Record<string, unknown>;
   readonly candidates?: readonly CandidateInit[];
+  readonly cascade?: boolean;
 }
 
 export type ConferenceCommand =
@@ -30,6 +34,8 @@ export type ConferenceCommand =
       readonly candidates: readonly CandidateInit[];
     }
   | { readonly kind: 'selectAnswer'; readonly session: SessionRef; readonly selectedPartyId: string }
+  /** The remote focus's answer to a link invite of this focus (§8.1). */
+  | { readonly kind: 'answer'; readonly session: SessionRef; readonly sdp: string }
   | {
       readonly kind: 'negotiate';
       readonly session: SessionRef;
@@ -55,6 +61,7 @@ export const COMMAND_KINDS: readonly CommandKind[] = [
   'invite',
   'candidates',
   'selectAnswer',
+  'answer',
   'negotiate',
   'hangup',
   'malformed',
@@ -101,6 +108,9 @@ function shapeProblem(c: Obj, kind: CommandKind): string | undefined {
       if (!str(c, 'sdp') || !isObj(c['metadata'])) {
         return 'needs sdp (string) and metadata (object)';
       }
+      if (c['cascade'] !== undefined && typeof c['cascade'] !== 'boolean') {
+        return 'cascade must be a boolean';
+      }
       return c['candidates'] === undefined || candidates(c['candidates'])
         ? undefined
         : 'candidates must be an array of {candidate: string}';
@@ -109,6 +119,8 @@ function shapeProblem(c: Obj, kind: CommandKind): string | undefined {
       return candidates(c['candidates']) ? undefined : 'candidates must be an array of {candidate: string}';
     case 'selectAnswer':
       return str(c, 'selectedPartyId') ? undefined : 'selectedPartyId must be a string';
+    case 'answer':
+      return str(c, 'sdp') ? undefined : 'sdp must be a string';
     case 'negotiate': {
       const d = c['description'];
       const ok = isObj(d) && (d['type'] === 'offer' || d['type'] === 'answer') && str(d, 'sdp');
@@ -134,6 +146,7 @@ function shapeProblem(c: Obj, kind: CommandKind): string | undefined {
 const SESSION_KINDS: ReadonlySet<string> = new Set([
   'candidates',
   'selectAnswer',
+  'answer',
   'negotiate',
   'hangup',
   'malformed',

@@ -23,6 +23,7 @@ import type { ConferenceHost } from './host.js';
 import type { ConferenceCore, ConferenceServices, EndOptions } from './core.js';
 import { DcChannel } from './dcChannel.js';
 import { DcOps } from './dcOps.js';
+import { Links } from './links.js';
 import { Negotiator } from './negotiator.js';
 import type { Dest } from './ports.js';
 import { denyMessage, sendRefusal, type CallAddress } from './refusal.js';
@@ -50,11 +51,14 @@ export class Conference implements ConferenceCore {
   readonly #speaker: ActiveSpeaker;
   readonly #calls: CallExchange;
   readonly #dcOps: DcOps;
+  readonly links: Links;
   #speakerErrors = 0;
   #closed = false;
 
   constructor(roomId: string, confId: string, deps: ConferenceDeps) {
     const { host, instance, ...services } = deps;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the links read the live session count
+    const self = this;
     this.roomId = roomId;
     this.confId = confId;
     this.ref = { roomId, confId, instance };
@@ -70,6 +74,33 @@ export class Conference implements ConferenceCore {
       },
     });
     this.#calls = new CallExchange(this);
+    this.links = new Links({
+      roomId,
+      confId,
+      log: this.log,
+      services,
+      router: this.router,
+      get size() {
+        return self.size;
+      },
+      later: (what, task) => {
+        this.later(what, task);
+      },
+      publicationsChanged: async () => {
+        this.broadcastMetadata();
+        await this.router.prune();
+      },
+      linkStarted: (ref) => host.linkStarted?.(this.ref, ref),
+      linkEnded: (ref) => host.linkEnded?.(this.ref, ref),
+      linksGone: () => {
+        if (this.#sessions.size === 0) {
+          this.#close();
+        }
+      },
+      refuse: (a, errcode, error) => {
+        this.refuse(a, errcode, error);
+      },
+    });
     this.#dcOps = new DcOps(this);
     this.#speaker = new ActiveSpeaker({
       clock: deps.clock,
@@ -93,6 +124,11 @@ export class Conference implements ConferenceCore {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** No session and no link (lingering or keeping relayed tracks) is left. */
+  get vacant(): boolean {
+    return this.#sessions.size === 0 && !this.links.active;
   }
 
   sessions(): Session[] {
@@ -146,6 +182,13 @@ export class Conference implements ConferenceCore {
   }
 
   async #execute(cmd: ConferenceCommand): Promise<void> {
+    if ('session' in cmd && this.links.has(cmd.session)) {
+      // A link call's event (its address has sender_session_id "sfu", §8.1).
+      if (cmd.kind !== 'selectAnswer') {
+        await this.links.command(cmd.session, cmd);
+      }
+      return;
+    }
     switch (cmd.kind) {
       case 'invite':
         if (this.#closed) {
@@ -153,8 +196,15 @@ export class Conference implements ConferenceCore {
           await this.#host.reroute(cmd);
           return;
         }
+        if (cmd.cascade === true) {
+          await this.links.invite(cmd.ids, cmd.sdp, cmd.candidates ?? []);
+          if (this.vacant) {
+            this.#close();
+          }
+          return;
+        }
         await this.#calls.invite(cmd.ids, cmd.sdp, cmd.metadata);
-        if (this.size === 0) {
+        if (this.vacant) {
           // Refused (or a replacement that did not start) and nobody else here: close.
           this.#close();
           return;
@@ -168,6 +218,9 @@ export class Conference implements ConferenceCore {
         return;
       case 'selectAnswer':
         await this.#withSession(cmd.session, (s) => this.#calls.selectAnswer(s, cmd.selectedPartyId));
+        return;
+      case 'answer':
+        // Only a link this focus initiated receives an answer; its call is gone.
         return;
       case 'negotiate':
         await this.#withSession(cmd.session, (s) => this.#calls.negotiate(s, cmd.description, cmd.metadata));
@@ -185,6 +238,7 @@ export class Conference implements ConferenceCore {
         return;
       case 'recheck':
         await this.#recheck(cmd.device);
+        this.links.recheck();
         return;
       case 'shutdown':
         await this.#shutdown(cmd.reason);
@@ -241,6 +295,7 @@ export class Conference implements ConferenceCore {
     for (const s of this.sessions()) {
       await this.end(s, reason, { notify: 'user_hangup' });
     }
+    this.links.shutdown();
     this.#closed = true;
     this.#speaker.stop();
   }
@@ -281,13 +336,15 @@ export class Conference implements ConferenceCore {
     if (this.#sessions.size === 0 && opts.replacing !== true) {
       this.#close();
     }
+    this.links.recheck();
   }
 
   /** No session is left: stop the speaker timer and let the owner forget this conference. */
   #close(): void {
-    if (this.#closed) {
+    if (this.#closed || this.links.active) {
       return;
     }
+    this.links.shutdown();
     this.#closed = true;
     this.#speaker.stop();
     this.#host.empty(this.ref);
@@ -311,11 +368,13 @@ export class Conference implements ConferenceCore {
         x.dc.send({ kind: 'metadata', metadata: snapshotFor(x.participant, publishers) });
       }
     }
+    this.links.localChanged();
   }
 
   adopt(s: Session): void {
     this.#sessions.set(s.participant, s);
     this.#host.sessionStarted(this.ref, s.ids);
+    this.links.recheck();
     this.#speaker.start();
     this.#attachDataChannel(s);
     s.peer.on('state', (state) => {

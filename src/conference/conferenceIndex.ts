@@ -21,14 +21,17 @@ export class IndexHost implements ConferenceHost {
   readonly #conferences: Map<string, Conference>;
 
   readonly #current: ConferenceLookup;
+  readonly #linkKeys: Set<string>;
 
   constructor(
     index: Map<string, Conference>,
     conferences: Map<string, Conference>,
+    linkKeys: Set<string>,
     current: ConferenceLookup,
   ) {
     this.#index = index;
     this.#conferences = conferences;
+    this.#linkKeys = linkKeys;
     this.#current = current;
   }
 
@@ -52,9 +55,24 @@ export class IndexHost implements ConferenceHost {
     }
   }
 
+  linkStarted(c: ConferenceRef, call: SessionRef): void {
+    this.sessionStarted(c, call);
+    if (this.conf !== undefined) {
+      this.#linkKeys.add(sessionIndexKey(call.userId, call.deviceId, call.callId, call.senderSessionId));
+    }
+  }
+
+  linkEnded(_c: ConferenceRef, call: SessionRef): void {
+    const key = sessionIndexKey(call.userId, call.deviceId, call.callId, call.senderSessionId);
+    if (this.#index.get(key) === this.conf) {
+      this.#index.delete(key);
+      this.#linkKeys.delete(key);
+    }
+  }
+
   empty(c: ConferenceRef): void {
     const key = JSON.stringify([c.roomId, c.confId]);
-    if (this.#conferences.get(key) === this.conf && this.conf?.size === 0) {
+    if (this.#conferences.get(key) === this.conf && this.conf?.vacant === true) {
       this.#conferences.delete(key);
     }
   }
@@ -74,6 +92,8 @@ export function sessionCommand(
   switch (e.type) {
     case 'm.call.candidates':
       return { kind: 'candidates', session, candidates: e.candidates };
+    case 'm.call.answer':
+      return { kind: 'answer', session, sdp: e.sdp };
     case 'm.call.select_answer':
       return { kind: 'selectAnswer', session, selectedPartyId: e.selectedPartyId };
     case 'm.call.negotiate':

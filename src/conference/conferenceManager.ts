@@ -53,8 +53,10 @@ const EARLY_CANDIDATE_KEYS = 256;
 export class ConferenceManager {
   readonly #d: ConferenceManagerDeps;
   readonly #conferences = new Map<string, Conference>();
-  /** sessionIndexKey → the conference holding that session. */
+  /** sessionIndexKey → the conference holding that session or link call (§8.1). */
   readonly #index = new Map<string, Conference>();
+  /** The keys of #index that are link calls. */
+  readonly #linkKeys = new Set<string>();
   readonly #held = new Map<string, HeldInvite>();
   readonly #early = new Map<string, EarlyCandidates>();
   #closed = false;
@@ -62,7 +64,8 @@ export class ConferenceManager {
 
   constructor(deps: ConferenceManagerDeps) {
     this.#d = deps;
-    deps.metrics.setSessionCounter(() => this.#index.size);
+    deps.metrics.setSessionCounter(() => this.sessionCount);
+    deps.metrics.setLinkSource(() => [...this.#conferences.values()].flatMap((c) => c.links.snapshot()));
     deps.changes.on('revoked', (r) => {
       this.#onRevoked(r);
     });
@@ -79,7 +82,12 @@ export class ConferenceManager {
   }
 
   get sessionCount(): number {
-    return this.#index.size;
+    return this.#index.size - this.#linkKeys.size;
+  }
+
+  /** Link calls to other foci, over all conferences. */
+  get linkCount(): number {
+    return this.#linkKeys.size;
   }
 
   get conferenceCount(): number {
@@ -87,8 +95,13 @@ export class ConferenceManager {
   }
 
   /** Snapshot for /status. */
-  status(): { conferences: number; sessions: number; held_invites: number } {
-    return { conferences: this.#conferences.size, sessions: this.#index.size, held_invites: this.#held.size };
+  status(): { conferences: number; sessions: number; links: number; held_invites: number } {
+    return {
+      conferences: this.#conferences.size,
+      sessions: this.sessionCount,
+      links: this.#linkKeys.size,
+      held_invites: this.#held.size,
+    };
   }
 
   /** Handles one to-device event addressed to the focus. Never throws. */
@@ -115,7 +128,8 @@ export class ConferenceManager {
       return;
     }
     const key = sessionIndexKey(ev.sender, e.deviceId, e.callId, e.senderSessionId);
-    const found = this.#index.get(key);
+    // Only a link call this focus initiated receives an answer (§8.1); for anything else it is unknown.
+    const found = e.type === 'm.call.answer' && !this.#linkKeys.has(key) ? undefined : this.#index.get(key);
     if (found === undefined) {
       this.#onNoSession(ev.sender, e);
       return;
@@ -145,6 +159,10 @@ export class ConferenceManager {
   // --- invites ----------------------------------------------------------------------------------
 
   #onInvite(sender: string, e: InviteEvent): void {
+    if (e.cascade) {
+      this.#onLinkInvite(sender, e);
+      return;
+    }
     const pkey = participantKey(sender, e.deviceId);
     const held = this.#held.get(pkey);
     if (held !== undefined) {
@@ -197,6 +215,16 @@ export class ConferenceManager {
     }
   }
 
+  /** §8.1: a link invite names its room; the conference's link policy authorizes it (never a session). */
+  #onLinkInvite(sender: string, e: InviteEvent): void {
+    if (e.roomId === undefined) {
+      this.#d.metrics.invite('refused');
+      this.#refuse(this.#address(sender, e), 'M_BAD_JSON', 'room_id is required on a link invite (§8.1)');
+      return;
+    }
+    this.#dispatchInvite(e.roomId, sender, e, this.#takeEarly(sender, e), true);
+  }
+
   #retryHeld(): void {
     const now = this.#d.clock.now();
     for (const [pkey, h] of [...this.#held]) {
@@ -218,7 +246,13 @@ export class ConferenceManager {
     }
   }
 
-  #dispatchInvite(roomId: string, sender: string, e: InviteEvent, candidates: Candidate[]): void {
+  #dispatchInvite(
+    roomId: string,
+    sender: string,
+    e: InviteEvent,
+    candidates: Candidate[],
+    cascade = false,
+  ): void {
     const conf = this.#conference(roomId, e.confId);
     const ids: SessionIds = {
       userId: sender,
@@ -230,7 +264,14 @@ export class ConferenceManager {
       confId: e.confId,
     };
     // A refused invite that leaves the conference empty drops it (ConferenceHost.empty).
-    void conf.dispatch({ kind: 'invite', ids, sdp: e.sdp, metadata: e.metadata, candidates });
+    void conf.dispatch({
+      kind: 'invite',
+      ids,
+      sdp: e.sdp,
+      metadata: e.metadata,
+      candidates,
+      ...(cascade ? { cascade } : {}),
+    });
   }
 
   // --- other events -------------------------------------------------------------------------
@@ -368,7 +409,7 @@ export class ConferenceManager {
     let conf = this.#conferences.get(key);
     if (conf === undefined || conf.closed) {
       const { changes: _changes, membershipWaitMs: _wait, ...services } = this.#d;
-      const host = new IndexHost(this.#index, this.#conferences, {
+      const host = new IndexHost(this.#index, this.#conferences, this.#linkKeys, {
         conference: (r, c) => this.#conference(r, c),
       });
       conf = new Conference(roomId, confId, { ...services, host, instance: ++this.#instances });

@@ -85,6 +85,10 @@ export interface ConferenceMetricsPort {
   iceConnected(seconds: number): void;
   dcMessage(dialect: Dialect | 'unknown', kind: string, result: 'ok' | 'error'): void;
   renegotiation(initiator: RenegotiationInitiator, result: string): void;
+  /** Liveness gave up on a link (§8.7): `sfu_link_relinks_total{reason}`. */
+  linkRelink(reason: string): void;
+  /** A link peer closed: its final RTP counters go into `sfu_link_rtp_packets_total`. */
+  linkPeerClosed(rtpIn: number, rtpOut: number): void;
 }
 
 /** A conference as its owner knows it; `instance` tells two conferences of the same key apart. */

@@ -4,11 +4,15 @@
  * on the conference's queue. Types only.
  */
 import type { Logger } from 'pino';
-import type { LimitsConfig } from '../config/types.js';
+import type { CascadeConfig, LimitsConfig } from '../config/types.js';
 import type { StreamMetadata } from '../protocol/dc/types.js';
 import type { HangupReason } from '../protocol/toDevice.js';
 import type { Clock } from '../util/clock.js';
 import type { ConferenceMetricsPort, MediaPort } from './conferencePorts.js';
+import type { LinkMediaPort } from './linkPorts.js';
+import type { Links } from './links.js';
+import type { LinkRelayRouter } from './linkRelay.js';
+import type { LinkRelayDeps, LinkRelayPort } from './linkRelayTypes.js';
 import type { Dest, FocusRef, MembershipOracle, SignallingPort } from './ports.js';
 import type { CallAddress } from './refusal.js';
 import type { Router } from './router.js';
@@ -26,6 +30,22 @@ export interface ConferenceServices {
   limits: LimitsConfig;
   keepalive: { intervalMs: number; timeoutMs: number };
   answerTimeoutMs: number;
+  /** The media side of links to other foci (protocol.md §8). */
+  linkMedia: LinkMediaPort;
+  /** The media routing of links: one relay per remote focus (linkRelay.ts). */
+  relays: LinkRelayFactory;
+  cascade: CascadeConfig;
+  /** Values in [0, 1): link call ids and the policy's grace jitter. */
+  random: RandomSource;
+}
+
+export interface LinkRelayFactory {
+  /** The relay of one remote focus in a conference, routing through that conference's router. */
+  create(deps: LinkRelayDeps, router: LinkRelayRouter): LinkRelayPort;
+}
+
+export interface RandomSource {
+  random(): number;
 }
 
 export interface EndOptions {
@@ -45,6 +65,8 @@ export interface ConferenceCore {
   readonly services: ConferenceServices;
   readonly log: Logger;
   readonly router: Router<Session>;
+  /** The conference's links to other foci (§8). */
+  readonly links: Links;
   readonly size: number;
   session(participant: string): Session | undefined;
   /** Registers a new session and wires its peer, data channel and negotiator. */

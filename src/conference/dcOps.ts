@@ -36,7 +36,7 @@ export class DcOps {
         this.#c.broadcastMetadata(s);
         return;
       case 'connect':
-        this.#connect(s, msg.id, msg.foci);
+        await this.#connect(s, msg.id, msg.foci);
         return;
       case 'subscribe':
         await this.#subscribe(s, msg.id, [], msg.tracks);
@@ -74,24 +74,34 @@ export class DcOps {
     }
   }
 
-  #connect(
+  /**
+   * §5.2 `connect`, §8.1: each focus must be named by a live member of the conference (else `M_FORBIDDEN`) and
+   * fit within `cascade.max_links` (else `M_LIMIT_EXCEEDED`); the others are invited at once (an existing link,
+   * or this focus itself, is a no-op). `ack` once the invites are sent, else `error` naming the refused foci.
+   */
+  async #connect(
     s: Session,
     id: string | undefined,
     foci: readonly { user_id: string; device_id: string }[],
-  ): void {
-    const { oracle, clock } = this.#c.services;
-    const named = oracle.fociInUse(this.#c.roomId, this.#c.confId, clock.now());
-    const unknown = foci.filter(
-      (f) => !named.some((n) => n.user_id === f.user_id && n.device_id === f.device_id),
-    );
-    if (unknown.length > 0) {
-      s.dc?.error(
-        id,
-        'M_FORBIDDEN',
-        `no live member of this conference names ${unknown.map((f) => `${f.user_id}/${f.device_id}`).join(', ')}`,
-      );
+  ): Promise<void> {
+    const results = await this.#c.links.connect(foci);
+    const refused = results.flatMap((r) => (r.outcome === 'refused' ? [r] : []));
+    const failed = results.filter((r) => r.outcome === 'failed');
+    const errcode = refused.some((r) => r.errcode === 'M_FORBIDDEN') ? 'M_FORBIDDEN' : 'M_LIMIT_EXCEEDED';
+    const named = (code: string): string =>
+      refused
+        .filter((r) => r.errcode === code)
+        .map((r) => `${r.focus.userId}/${r.focus.deviceId}`)
+        .join(', ');
+    if (refused.length === 0 && failed.length === 0) {
+      s.dc?.ack(id);
+    } else if (refused.length === 0) {
+      const list = failed.map((r) => `${r.focus.userId}/${r.focus.deviceId}`).join(', ');
+      s.dc?.error(id, 'M_UNKNOWN', `the link invite to ${list} could not be sent`);
+    } else if (errcode === 'M_FORBIDDEN') {
+      s.dc?.error(id, errcode, `no live member of this conference names ${named('M_FORBIDDEN')}`);
     } else {
-      s.dc?.error(id, 'M_UNRECOGNIZED', 'cascading (connect) is not implemented by this SFU yet');
+      s.dc?.error(id, errcode, `no link left within cascade.max_links for ${named('M_LIMIT_EXCEEDED')}`);
     }
   }
 

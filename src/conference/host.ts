@@ -9,7 +9,10 @@ import type { ConferenceRef, SessionRef } from './conferencePorts.js';
 export interface ConferenceHost {
   sessionStarted(conf: ConferenceRef, session: SessionRef): void;
   sessionEnded(conf: ConferenceRef, session: SessionRef): void;
-  /** No session is left (the last one ended, or a refused invite left the conference empty). */
+  /** A link call started (§8.1): its events are addressed like a session's, with sender_session_id "sfu". */
+  linkStarted?(conf: ConferenceRef, call: SessionRef): void;
+  linkEnded?(conf: ConferenceRef, call: SessionRef): void;
+  /** No session is left and no link (the last one ended, or a refused invite left the conference empty). */
   empty(conf: ConferenceRef): void;
   /** An invite that reached this conference after it closed: dispatched to the conference now current for its key. */
   reroute(cmd: InviteCommand): Promise<void>;

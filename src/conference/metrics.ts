@@ -1,10 +1,13 @@
 /**
- * Conference-layer metrics: sessions, invites by result, ICE connect time, dropped signalling events. Conferences
+ * Conference-layer metrics: sessions, invites by result, ICE connect time, dropped signalling events, links to
+ * other foci (state, relinks, RTP packets, bit rate, estimate; the last three read LinkPeerPort.stats on scrape). Conferences
  * see them through ConferenceMetricsPort (methods, no prom-client types).
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Dialect } from '../protocol/dc/types.js';
 import type { ConferenceMetricsPort, InviteResult, RenegotiationInitiator } from './conferencePorts.js';
+import type { LinkState } from './linkPolicyTypes.js';
+import type { LinkSnapshot } from './linkRemotes.js';
 
 export class ConferenceMetrics implements ConferenceMetricsPort {
   readonly invites: Counter<'result'>;
@@ -13,7 +16,11 @@ export class ConferenceMetrics implements ConferenceMetricsPort {
   readonly sessionsEnded: Counter<'reason'>;
   readonly dcMessages: Counter<'dialect' | 'kind' | 'result'>;
   readonly renegotiations: Counter<'initiator' | 'result'>;
+  readonly linkRelinks: Counter<'reason'>;
   #sessions: () => number = () => 0;
+  #links: () => readonly LinkSnapshot[] = () => [];
+  /** RTP packets of link peers already closed. */
+  readonly #closedRtp = { in: 0, out: 0 };
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -55,6 +62,71 @@ export class ConferenceMetrics implements ConferenceMetricsPort {
       labelNames: ['initiator', 'result'],
       registers,
     });
+    const links: Gauge<'state'> = new Gauge({
+      name: 'sfu_links',
+      help: 'Link calls to other foci (protocol.md §8), by state (inviting, answering, connected, suspended)',
+      labelNames: ['state'],
+      registers,
+      collect: () => {
+        const counts: Record<LinkState, number> = { inviting: 0, answering: 0, connected: 0, suspended: 0 };
+        for (const l of this.#links()) {
+          counts[l.state]++;
+        }
+        for (const [state, n] of Object.entries(counts)) {
+          links.set({ state }, n);
+        }
+      },
+    });
+    this.linkRelinks = new Counter({
+      name: 'sfu_link_relinks_total',
+      help: 'Links given up by liveness and re-invited (§8.7), by reason (alive, media)',
+      labelNames: ['reason'],
+      registers,
+    });
+    const packets: Counter<'direction'> = new Counter({
+      name: 'sfu_link_rtp_packets_total',
+      help: 'RTP packets on links to other foci, by direction (in, out)',
+      labelNames: ['direction'],
+      registers,
+      collect: () => {
+        const sum = { ...this.#closedRtp };
+        for (const l of this.#links()) {
+          sum.in += l.stats.rtpIn;
+          sum.out += l.stats.rtpOut;
+        }
+        packets.reset();
+        packets.inc({ direction: 'in' }, sum.in);
+        packets.inc({ direction: 'out' }, sum.out);
+      },
+    });
+    const bitrate: Gauge<'direction'> = new Gauge({
+      name: 'sfu_link_bitrate_bps',
+      help: 'Bit rate on links to other foci over the last second, by direction (in, out), summed over links',
+      labelNames: ['direction'],
+      registers,
+      collect: () => {
+        let rateIn = 0;
+        let rateOut = 0;
+        for (const l of this.#links()) {
+          rateIn += l.bitrate.in;
+          rateOut += l.bitrate.out;
+        }
+        bitrate.set({ direction: 'in' }, Math.round(rateIn));
+        bitrate.set({ direction: 'out' }, Math.round(rateOut));
+      },
+    });
+    const estimate: Gauge = new Gauge({
+      name: 'sfu_link_estimate_bps',
+      help: 'Receive-side trunk capacity estimates (§8.5), summed over links that have one',
+      registers,
+      collect: () => {
+        let sum = 0;
+        for (const l of this.#links()) {
+          sum += l.stats.estimateBps ?? 0;
+        }
+        estimate.set(Math.round(sum));
+      },
+    });
     this.sessionsEnded = new Counter({
       name: 'sfu_sessions_ended_total',
       help: 'Call sessions ended, by reason',
@@ -65,6 +137,11 @@ export class ConferenceMetrics implements ConferenceMetricsPort {
 
   setSessionCounter(fn: () => number): void {
     this.#sessions = fn;
+  }
+
+  /** The current link calls of every conference, read on each scrape. */
+  setLinkSource(fn: () => readonly LinkSnapshot[]): void {
+    this.#links = fn;
   }
 
   // --- ConferenceMetricsPort -------------------------------------------------------------------
@@ -87,5 +164,14 @@ export class ConferenceMetrics implements ConferenceMetricsPort {
 
   renegotiation(initiator: RenegotiationInitiator, result: string): void {
     this.renegotiations.inc({ initiator, result });
+  }
+
+  linkRelink(reason: string): void {
+    this.linkRelinks.inc({ reason });
+  }
+
+  linkPeerClosed(rtpIn: number, rtpOut: number): void {
+    this.#closedRtp.in += rtpIn;
+    this.#closedRtp.out += rtpOut;
   }
 }

@@ -56,6 +56,12 @@ export interface ResolveQuery {
   readonly roomId?: string;
 }
 
+/** One row of `fociPresence`. */
+export interface FocusPresenceRef {
+  readonly focus: FocusRef;
+  readonly liveMembers: number;
+}
+
 export type RoomResolution =
   | { readonly kind: 'room'; readonly roomId: string }
   | { readonly kind: 'none' }
@@ -98,6 +104,11 @@ export interface MembershipOracle {
   resolveRoom(q: ResolveQuery, now: number): RoomResolution;
   /** Distinct active foci named by live memberships of the conference, sorted by user_id then device_id. */
   fociInUse(roomId: string, confId: string, now: number): FocusRef[];
+  /**
+   * Per active focus named by live memberships of the conference: how many distinct `(user_id, device_id)` name
+   * it (§8.1 link triggers and authorization). Sorted like `fociInUse`; foci no live membership names are absent.
+   */
+  fociPresence(roomId: string, confId: string, now: number): FocusPresenceRef[];
   /** The earliest expiry (> now) among currently live memberships, to arm one timer; undefined when none. */
   nextExpiry(now: number): number | undefined;
 }

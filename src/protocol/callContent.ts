@@ -79,7 +79,7 @@ export type HangupContent = BaseContent & {
 };
 
 export type NegotiateContent = BaseContent & {
-  readonly description: SessionDescription<'answer'>;
+  readonly description: SessionDescription<'answer' | 'offer'>;
   readonly 'org.matrix.msc3077.sdp_stream_metadata': StreamMetadata;
 };
 
@@ -141,6 +141,11 @@ export function hangupContent(base: BaseContent, reason: HangupReason, error?: H
 /** `m.call.negotiate`, only as the reply to a to-device offer: the answer and the current metadata. */
 export function negotiateContent(base: BaseContent, sdp: string, metadata: StreamMetadata): NegotiateContent {
   return { ...base, description: { type: 'answer', sdp }, [METADATA_KEY]: metadata };
+}
+
+/** `m.call.negotiate` carrying an ICE-restart offer on a link this focus initiated (§8.7); metadata `{}`. */
+export function negotiateOfferContent(base: BaseContent, sdp: string): NegotiateContent {
+  return { ...base, description: { type: 'offer', sdp }, [METADATA_KEY]: {} };
 }
 
 /**

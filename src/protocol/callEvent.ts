@@ -5,11 +5,12 @@
 import type { StreamMetadata } from './callContent.js';
 
 /**
- * The call event types the SFU accepts (§4.2). Others, e.g. `m.call.answer` (which only a link this focus
- * initiated would receive, §8) or `m.call.reject`, parse as `M_UNRECOGNIZED`.
+ * The call event types the SFU accepts (§4.2, and `m.call.answer`, which only a link this focus initiated
+ * receives, §8.1). Others, e.g. `m.call.reject`, parse as `M_UNRECOGNIZED`.
  */
 export const CALL_EVENT_TYPES = [
   'm.call.invite',
+  'm.call.answer',
   'm.call.candidates',
   'm.call.select_answer',
   'm.call.negotiate',
@@ -80,7 +81,16 @@ export interface CallHangup extends CallEventBase {
   readonly reason?: string;
 }
 
-export type CallEvent = CallInvite | CallCandidates | CallSelectAnswer | CallNegotiate | CallHangup;
+/** The answer of a remote focus to this focus's link invite (§8.1). */
+export interface CallAnswer extends CallEventBase {
+  readonly type: 'm.call.answer';
+  readonly sdp: string;
+  /** Present only when the event carried metadata. */
+  readonly metadata?: StreamMetadata;
+}
+
+export type CallEvent =
+  CallInvite | CallAnswer | CallCandidates | CallSelectAnswer | CallNegotiate | CallHangup;
 
 export type CallParseErrcode = 'M_BAD_JSON' | 'M_INVALID_PARAM' | 'M_LIMIT_EXCEEDED';
 

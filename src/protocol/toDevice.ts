@@ -252,6 +252,14 @@ function body(type: CallEventType, o: JsonObject, b: CallEventBase): { event: Ca
       };
       return { event, sdp: offer.sdp };
     }
+    case 'm.call.answer': {
+      const answer = description(get(o, 'answer'), 'answer', ['answer']);
+      const metadata = optionalMetadata(o);
+      return {
+        event: { type, ...b, sdp: answer.sdp, ...(metadata !== undefined ? { metadata } : {}) },
+        sdp: answer.sdp,
+      };
+    }
     case 'm.call.candidates': {
       const list = get(o, 'candidates');
       if (!Array.isArray(list)) {

@@ -7,6 +7,7 @@
 import type {
   AuthDecision,
   AuthQuery,
+  FocusPresenceRef,
   FocusRef,
   MembershipOracle,
   ResolveQuery,
@@ -189,6 +190,36 @@ export class MembershipStore implements MembershipOracle {
     return [...foci.values()].sort((a, b) =>
       a.user_id === b.user_id ? cmp(a.device_id, b.device_id) : cmp(a.user_id, b.user_id),
     );
+  }
+
+  fociPresence(roomId: string, confId: string, now: number): FocusPresenceRef[] {
+    const room = this.#rooms.get(roomId);
+    if (room === undefined || room.isTerminated(confId)) {
+      return [];
+    }
+    const byFocus = new Map<string, { focus: FocusRef; members: Set<string> }>();
+    for (const e of room.allEntries()) {
+      if (!matchesConf(e, confId) || !isLive(room, e, now)) {
+        continue;
+      }
+      const member = JSON.stringify([e.userId, e.deviceId]);
+      for (const f of e.activeFoci) {
+        const key = JSON.stringify([f.user_id, f.device_id]);
+        let row = byFocus.get(key);
+        if (row === undefined) {
+          row = { focus: f, members: new Set() };
+          byFocus.set(key, row);
+        }
+        row.members.add(member);
+      }
+    }
+    return [...byFocus.values()]
+      .map((r) => ({ focus: r.focus, liveMembers: r.members.size }))
+      .sort((a, b) =>
+        a.focus.user_id === b.focus.user_id
+          ? cmp(a.focus.device_id, b.focus.device_id)
+          : cmp(a.focus.user_id, b.focus.user_id),
+      );
   }
 
   nextExpiry(now: number): number | undefined {

@@ -157,6 +157,7 @@ export class LinkPeer extends TypedEmitter<LinkPeerEvents> {
       throw new LinkPeerError(`cannot apply link offer: ${toError(e).message}`, { cause: e });
     }
     this.#media.negotiated();
+    this.#resumeIceAfterRestart();
     return this.#localSdp();
   }
 
@@ -170,6 +171,7 @@ export class LinkPeer extends TypedEmitter<LinkPeerEvents> {
       throw new LinkPeerError(`cannot apply link answer: ${toError(e).message}`, { cause: e });
     }
     this.#media.negotiated();
+    this.#resumeIceAfterRestart();
   }
 
   /** The local candidates (from the local description), announced IPs applied. */
@@ -298,6 +300,22 @@ export class LinkPeer extends TypedEmitter<LinkPeerEvents> {
       throw new LinkPeerError('no local description');
     }
     return announceSdp(local.sdp, this.#announced);
+  }
+
+  /**
+   * werift 0.24.4 runs ICE checks only while DTLS is not yet connected (RTCPeerConnection.connect), so after an
+   * ICE restart of a connected link nothing would nominate a new pair: the checks of the new generation are
+   * started here (the DTLS and SRTP sessions carry on over the new pair; docs/werift-notes.md §4).
+   */
+  #resumeIceAfterRestart(): void {
+    const dtls = this.#media.transport;
+    const ice = dtls?.iceTransport;
+    if (ice === undefined || dtls?.state !== 'connected' || ice.connection.nominated !== undefined) {
+      return;
+    }
+    ice.start().catch((e: unknown) => {
+      this.#ctx.log.warn({ err: toError(e) }, 'link: ICE restart failed');
+    });
   }
 
   #assertOpen(): void {

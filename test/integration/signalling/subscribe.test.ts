@@ -291,15 +291,14 @@ t.test('publish: a screenshare added later is announced to B, who can subscribe 
 });
 
 t.test(
-  'connect: a focus some member names → M_UNRECOGNIZED (cascading not built yet); rate limit → M_LIMIT_EXCEEDED',
+  'connect: this focus itself, which a member names → ack (nothing to link); rate limit → M_LIMIT_EXCEEDED',
   async (t) => {
     const cs = await startCallStack(t, { config: { limits: { dc_messages_per_second: 5 } } });
     const c = await cs.client('alice');
     const inbox = listen(c);
     await join(cs, c);
     c.peer.sendData(JSON.stringify({ op: 'connect', id: 'k1', foci: [cs.focusRef] }));
-    const err = await next(inbox, 'error', 0, (m) => m.id === 'k1');
-    t.equal(err.errcode, 'M_UNRECOGNIZED');
+    t.same(await next(inbox, 'ack', 0, (m) => m.id === 'k1'), { kind: 'ack', id: 'k1' });
     for (let i = 0; i < 30; i++) {
       c.peer.sendData(JSON.stringify({ op: 'alive', id: `r${i}` }));
     }

@@ -309,17 +309,30 @@ t.test('A metadata: ack, merged, broadcast (mute reaches the published track); a
   t.same(await say(p, p.alice, { op: 'alive' }), [], 'no id, no ack');
 });
 
-t.test('A connect: M_FORBIDDEN for a focus no member names, else not implemented yet', async (t) => {
-  const p = await pair('A');
-  const other = { user_id: '@sfu:other.example', device_id: 'OTHERDEV' };
-  t.match(await say(p, p.alice, { op: 'connect', id: '19', foci: [other] }), [
-    { op: 'error', id: '19', errcode: 'M_FORBIDDEN', error: /@sfu:other.example\/OTHERDEV/ },
-  ]);
-  p.r.oracle.foci = [FOCUS, other];
-  t.match(await say(p, p.alice, { op: 'connect', id: '20', foci: [other] }), [
-    { op: 'error', id: '20', errcode: 'M_UNRECOGNIZED' },
-  ]);
-});
+t.test(
+  'A connect: M_FORBIDDEN for a focus no member names; M_UNKNOWN when its invite cannot be sent',
+  async (t) => {
+    const p = await pair('A');
+    const other = { user_id: '@sfu:other.example', device_id: 'OTHERDEV' };
+    t.match(await say(p, p.alice, { op: 'connect', id: '19', foci: [other] }), [
+      { op: 'error', id: '19', errcode: 'M_FORBIDDEN', error: /@sfu:other.example\/OTHERDEV/ },
+    ]);
+    p.r.oracle.foci = [FOCUS, other];
+    p.r.oracle.presence = [
+      { focus: FOCUS, liveMembers: 2 },
+      { focus: other, liveMembers: 1 },
+    ];
+    // This rig has no link media: the invite cannot be created (linkCalls.test.ts covers real invites).
+    t.match(await say(p, p.alice, { op: 'connect', id: '20', foci: [other] }), [
+      { op: 'error', id: '20', errcode: 'M_UNKNOWN', error: /@sfu:other.example\/OTHERDEV/ },
+    ]);
+    t.same(
+      await say(p, p.alice, { op: 'connect', id: '20b', foci: [FOCUS] }),
+      [{ op: 'ack', id: '20b' }],
+      'self',
+    );
+  },
+);
 
 t.test('bad frames: M_NOT_JSON, M_BAD_JSON (with the id), M_LIMIT_EXCEEDED', async (t) => {
   const p = await pair('A');

@@ -23,13 +23,17 @@ import type {
   AuthDecision,
   AuthQuery,
   Dest,
+  FocusPresenceRef,
   FocusRef,
   MembershipOracle,
   RoomResolution,
   SignallingPort,
 } from '../../../src/conference/ports.js';
 import type { SessionIds } from '../../../src/conference/session.js';
-import type { LimitsConfig } from '../../../src/config/types.js';
+import type { CascadeConfig, LimitsConfig } from '../../../src/config/types.js';
+import type { ConferenceServices } from '../../../src/conference/core.js';
+import { LinkRelay } from '../../../src/conference/linkRelay.js';
+import { noLinkMedia } from '../../../src/conference/pendingLinkParts.js';
 import {
   remoteMediaTracks,
   type IceCandidateInit,
@@ -358,6 +362,10 @@ export class FakeOracle implements MembershipOracle {
   fociInUse(): FocusRef[] {
     return this.foci;
   }
+  presence: FocusPresenceRef[] = [];
+  fociPresence(): FocusPresenceRef[] {
+    return this.presence;
+  }
   nextExpiry(): number | undefined {
     return undefined;
   }
@@ -379,6 +387,12 @@ export class FakeMetrics implements ConferenceMetricsPort {
   }
   renegotiation(initiator: string, result: string): void {
     this.calls.push(`reneg:${initiator}:${result}`);
+  }
+  linkRelink(reason: string): void {
+    this.calls.push(`relink:${reason}`);
+  }
+  linkPeerClosed(): void {
+    this.calls.push('link_peer_closed');
   }
 }
 
@@ -419,7 +433,22 @@ export interface Rig {
   log: Logger;
 }
 
-export function rig(limits: Partial<LimitsConfig> = {}): Rig {
+export const CASCADE: CascadeConfig = {
+  auto: true,
+  initiate_grace_s: 3,
+  link_alive_s: 1,
+  max_links: 8,
+  max_link_bps: 20_000_000,
+  relink_grace_s: 20,
+  linger_s: 30,
+  keep_lowest_layer: false,
+};
+
+/** `links`: the link parts (linkCallFakes.ts); by default no link peer can be created. */
+export function rig(
+  limits: Partial<LimitsConfig> = {},
+  links: Partial<Pick<ConferenceServices, 'linkMedia' | 'relays' | 'cascade' | 'random'>> = {},
+): Rig {
   const clock = new FakeClock();
   const media = new FakeMedia();
   const signal = new FakeSignal();
@@ -446,6 +475,11 @@ export function rig(limits: Partial<LimitsConfig> = {}): Rig {
     limits: { ...LIMITS, ...limits },
     keepalive: { intervalMs: 5000, timeoutMs: 30000 },
     answerTimeoutMs: 10000,
+    linkMedia: noLinkMedia,
+    relays: { create: (d, router) => new LinkRelay(d, router) },
+    cascade: CASCADE,
+    random: { random: () => 0.5 },
+    ...links,
     host,
     instance: 1,
   });

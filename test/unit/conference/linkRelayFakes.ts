@@ -187,6 +187,9 @@ export class FocusOracle implements MembershipOracle {
   fociInUse(): FocusRef[] {
     return [];
   }
+  fociPresence(): [] {
+    return [];
+  }
   nextExpiry(): undefined {
     return undefined;
   }

@@ -10,6 +10,7 @@ import {
   exceedsUtf8Bytes,
   hangupContent,
   negotiateContent,
+  negotiateOfferContent,
   parseCallEvent,
   type CallEvent,
   type ParsedCallEvent,
@@ -224,6 +225,18 @@ const valid: [name: string, type: string, content: unknown, expected: CallEvent,
     { type: 'm.call.negotiate', ...BASE, description: { type: 'answer', sdp: SDP } },
   ],
   [
+    'answer of a remote focus to a link invite (§8.1), with metadata',
+    'm.call.answer',
+    { ...COMMON, answer: { type: 'answer', sdp: SDP }, 'org.matrix.msc3077.sdp_stream_metadata': {} },
+    { type: 'm.call.answer', ...BASE, sdp: SDP, metadata: {} },
+  ],
+  [
+    'answer without metadata',
+    'm.call.answer',
+    { ...COMMON, answer: { type: 'answer', sdp: SDP } },
+    { type: 'm.call.answer', ...BASE, sdp: SDP },
+  ],
+  [
     'hangup with reason',
     'm.call.hangup',
     { ...COMMON, seq: 3, reason: 'user_hangup' },
@@ -336,6 +349,13 @@ const invalid: [name: string, type: string, content: unknown, errcode: Errcode][
   ['selected_party_id missing', 'm.call.select_answer', COMMON, 'M_BAD_JSON'],
   ['selected_party_id numeric', 'm.call.select_answer', w(COMMON, { selected_party_id: 1 }), 'M_BAD_JSON'],
   ['negotiate without description', 'm.call.negotiate', COMMON, 'M_BAD_JSON'],
+  ['answer without answer', 'm.call.answer', COMMON, 'M_BAD_JSON'],
+  [
+    'answer description of type "offer"',
+    'm.call.answer',
+    w(COMMON, { answer: { type: 'offer', sdp: SDP } }),
+    'M_BAD_JSON',
+  ],
   [
     'negotiate description type "pranswer"',
     'm.call.negotiate',
@@ -434,12 +454,7 @@ t.test('reply addressing is filled whenever call_id and device_id are usable', a
 });
 
 t.test('unknown m.call.* types are recognised as such', async (t) => {
-  for (const type of [
-    'm.call.answer',
-    'm.call.reject',
-    'm.call.sdp_stream_metadata_changed',
-    'm.room.message',
-  ]) {
+  for (const type of ['m.call.reject', 'm.call.sdp_stream_metadata_changed', 'm.room.message']) {
     const r = parse(type, INVITE);
     t.match(r, { ok: false, errcode: 'M_UNRECOGNIZED' }, type);
     t.equal(!r.ok ? r.reply : 'ok', undefined, `${type}: no reply`);
@@ -551,6 +566,12 @@ t.test('builders produce the §4.4 shapes', async (t) => {
     ...OUT_BASE,
     description: { type: 'answer', sdp: 'v=0\r\nA' },
     'org.matrix.msc3077.sdp_stream_metadata': { s: {} },
+  });
+
+  t.same(negotiateOfferContent(base, 'v=0\r\nO'), {
+    ...OUT_BASE,
+    description: { type: 'offer', sdp: 'v=0\r\nO' },
+    'org.matrix.msc3077.sdp_stream_metadata': {},
   });
 
   const link = baseContent({
