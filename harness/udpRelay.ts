@@ -41,6 +41,8 @@ export interface SsrcStats {
   repeated: number;
   /** Dropped by `loss`. */
   lost: number;
+  /** Sequence numbers dropped by `loss` (never forwarded before) that a later datagram delivered: repairs. */
+  repaired: number;
   /** Dropped by `blackhole` or the bandwidth queue. */
   dropped: number;
 }
@@ -118,6 +120,8 @@ class Link {
   #recorded = 0;
   #closed = false;
   readonly #seen = new Map<number, Set<number>>();
+  /** Per SSRC: sequence numbers lost by rule and not forwarded since. */
+  readonly #unrepaired = new Map<number, Set<number>>();
 
   constructor(seed: number, send: (b: Buffer) => void) {
     this.#random = prng(seed);
@@ -141,6 +145,16 @@ class Link {
         const s = this.#ssrc(data);
         if (s !== undefined) {
           s.lost++;
+        }
+        const ssrc = data.readUInt32BE(8);
+        const seq = data.readUInt16BE(2);
+        if (this.#seen.get(ssrc)?.has(seq) !== true) {
+          let pending = this.#unrepaired.get(ssrc);
+          if (pending === undefined || pending.size > 60_000) {
+            pending = new Set();
+            this.#unrepaired.set(ssrc, pending);
+          }
+          pending.add(seq);
         }
       }
       if (kind === 'rtp' && data.length >= 12 && this.#recorded < MAX_RECORDED) {
@@ -207,6 +221,10 @@ class Link {
         s.bytes += data.length;
         s.pt = data[1]! & 0x7f;
       }
+      const pending = this.#unrepaired.get(ssrc);
+      if (pending?.delete(seq) === true && s !== undefined) {
+        s.repaired++;
+      }
       if (seen.has(seq)) {
         this.stats.repeatedRtpBytes += data.length;
         if (s !== undefined) {
@@ -237,7 +255,7 @@ class Link {
     const ssrc = data.readUInt32BE(8);
     let s = this.stats.perSsrc.get(ssrc);
     if (s === undefined && this.stats.perSsrc.size < MAX_SSRCS) {
-      s = { pt: data[1]! & 0x7f, packets: 0, bytes: 0, repeated: 0, lost: 0, dropped: 0 };
+      s = { pt: data[1]! & 0x7f, packets: 0, bytes: 0, repeated: 0, lost: 0, repaired: 0, dropped: 0 };
       this.stats.perSsrc.set(ssrc, s);
     }
     return s;

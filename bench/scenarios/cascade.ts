@@ -62,6 +62,10 @@ export interface CascadePoint {
     /** Packets of the layers the remote subscribers received (+ audio), sent by the publisher in w1. */
     demandedPackets: number;
     demandedLayers: string[];
+    /** What the publisher sent in w1, per layer and audio (for reading `ratio`). */
+    sentInW1: Record<string, number>;
+    /** RTP packets the remote foci counted in on their links in w1 (a cross-check of `packets`). */
+    remoteIn: number | undefined;
     /** packets ÷ (demandedPackets × links) (target ≤ 1.02). */
     ratio: number | undefined;
     /** Mesh: link packets the remote foci SENT in w2 (the loop rule says 0). */
@@ -158,7 +162,7 @@ export async function cascadePoint(
   log: (s: string) => void,
   opts: { mesh?: boolean; warmupS?: number } = {},
 ): Promise<CascadePoint> {
-  const warmupS = opts.warmupS ?? 2;
+  const warmupS = opts.warmupS ?? 3;
   const names = opts.mesh === true ? ['a.example', 'b.example', 'c.example'] : ['a.example', 'b.example'];
   const [nearName, ...farNames] = names as [string, ...string[]];
   const procs = new BenchProcesses();
@@ -342,6 +346,11 @@ function summarise(o: {
       source,
       demandedPackets,
       demandedLayers: [...demandedLayers].sort(),
+      sentInW1: { ...pubEnd1.simulcastSentInWindow, audio: pubEnd1.sent.audio },
+      remoteIn: far.reduce<number | undefined>((n, f) => {
+        const v = delta(w1, f, LINK_PACKETS, 'direction=in');
+        return n === undefined || v === undefined ? undefined : n + v;
+      }, 0),
       ratio:
         packets === undefined || demandedPackets === 0
           ? undefined

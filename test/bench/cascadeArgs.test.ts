@@ -44,6 +44,8 @@ function point(o: {
       source: 'test',
       demandedPackets: 100,
       demandedLayers: ['f'],
+      sentInW1: { f: 90, audio: 10 },
+      remoteIn: 100,
       ratio: o.ratio,
       ...(o.remoteSent !== undefined ? { remoteSent: o.remoteSent } : {}),
     },

@@ -59,8 +59,24 @@ t.test('per-SSRC counters, RTCP by type, blackhole one direction, restore', asyn
   up(STUN);
   await waitFor(() => sfu.got.length === 18, 5000, 'all 18 datagrams up');
   const s = relay.stats('up');
-  t.same(s.perSsrc.get(1111), { pt: 96, packets: 11, bytes: 440, repeated: 1, lost: 0, dropped: 0 });
-  t.same(s.perSsrc.get(2222), { pt: 111, packets: 5, bytes: 200, repeated: 0, lost: 0, dropped: 0 });
+  t.same(s.perSsrc.get(1111), {
+    pt: 96,
+    packets: 11,
+    bytes: 440,
+    repeated: 1,
+    lost: 0,
+    repaired: 0,
+    dropped: 0,
+  });
+  t.same(s.perSsrc.get(2222), {
+    pt: 111,
+    packets: 5,
+    bytes: 200,
+    repeated: 0,
+    lost: 0,
+    repaired: 0,
+    dropped: 0,
+  });
   t.same([...s.rtcpByType], [[201, 1]]);
   t.equal(s.forwarded, 18);
   down(rtp(3333, 1));
@@ -84,6 +100,34 @@ t.test('per-SSRC counters, RTCP by type, blackhole one direction, restore', asyn
   up(STUN);
   await waitFor(() => sfu.got.length === 20, 5000, 'restored');
   t.equal(relay.stats('up').perSsrc.get(1111)?.packets, 12);
+});
+
+t.test('a sequence number lost by rule and delivered later counts as repaired, once', async (t) => {
+  const relay = await UdpRelay.create(10);
+  const client = await bound();
+  const sfu = await bound();
+  t.teardown(() => {
+    relay.close();
+    client.s.close();
+    sfu.s.close();
+  });
+  relay.setSfuAddress('127.0.0.1', sfu.s.address().port);
+  const up = (b: Buffer) => {
+    client.s.send(b, relay.clientSidePort, '127.0.0.1');
+  };
+  up(rtp(7, 1));
+  await waitFor(() => sfu.got.length === 1, 5000);
+  relay.setRules('up', { loss: 1 });
+  up(rtp(7, 2));
+  up(rtp(7, 3));
+  up(rtp(7, 1)); // lost too, but it was delivered before: not awaiting repair
+  await waitFor(() => relay.stats('up').droppedLoss === 3, 5000);
+  relay.setRules('up', {});
+  up(rtp(7, 2)); // the retransmission of a lost packet
+  up(rtp(7, 2)); // and a second copy of it
+  up(rtp(7, 1));
+  await waitFor(() => sfu.got.length === 4, 5000);
+  t.match(relay.stats('up').perSsrc.get(7), { lost: 3, repaired: 1, repeated: 2, packets: 4 });
 });
 
 t.test('blackhole also drops what was queued by a delay', async (t) => {
