@@ -207,12 +207,16 @@ export async function cascadePoint(
         'far',
       );
     } catch (e) {
+      const cause = e instanceof Error ? e.message : String(e);
       const tail = await host.call<string>('output', { serverName: farNames[0]! }).catch(() => '');
-      throw new CascadeUnavailableError(
-        `no relayed stream of ${pubUser.userId} (on ${nearName}) reached a subscriber on ${farNames[0]!}: ` +
-          `links between foci (protocol.md §8) do not work in this build (${e instanceof Error ? e.message : String(e)})` +
-          (tail === '' ? '' : `\n--- ${farNames[0]!} focus output (tail) ---\n${tail}`),
-      );
+      const log = tail === '' ? '' : `\n--- ${farNames[0]!} focus output (tail) ---\n${tail}`;
+      if (/in the metadata/.test(cause)) {
+        throw new CascadeUnavailableError(
+          `no relayed stream of ${pubUser.userId} (on ${nearName}) reached a subscriber on ${farNames[0]!}: ` +
+            `links between foci (protocol.md §8) do not work in this build (${cause})${log}`,
+        );
+      }
+      throw new Error(`the first subscriber on ${farNames[0]!} could not join: ${cause}${log}`, { cause: e });
     }
     const farWorkers: Child[] = [];
     for (const name of farNamesWithSubs) {
