@@ -49,7 +49,10 @@ export interface CascadePoint {
     aPct: { w0: number; w1: number; w2: number };
     usPerTrunkPacket: number | undefined;
     usPerLocalPacket: number | undefined;
-    /** usPerTrunkPacket ÷ usPerLocalPacket (target ≤ 0.8). */
+    /**
+     * usPerTrunkPacket ÷ usPerLocalPacket (target ≤ 0.8); undefined when either is not positive (the CPU
+     * difference between two windows was within measurement noise: use longer windows).
+     */
     trunkOverLocal: number | undefined;
     /** Every focus's CPU in w2, % of one core. */
     fociPctW2: Record<string, number>;
@@ -340,7 +343,10 @@ function summarise(o: {
       usPerTrunkPacket: round(usPerTrunkPacket),
       usPerLocalPacket: round(usPerLocalPacket),
       trunkOverLocal:
-        usPerTrunkPacket === undefined || usPerLocalPacket === undefined || usPerLocalPacket <= 0
+        usPerTrunkPacket === undefined ||
+        usPerLocalPacket === undefined ||
+        usPerTrunkPacket <= 0 ||
+        usPerLocalPacket <= 0
           ? undefined
           : round(usPerTrunkPacket / usPerLocalPacket, 2),
       fociPctW2: Object.fromEntries(names.map((n) => [n, round(rate(w2, n) * 100) ?? 0])),
