@@ -76,6 +76,8 @@ export interface CascadePoint {
   };
   hopMs: { p50?: number; p95?: number; max?: number; samples: number };
   delivered: { near: number; far: number };
+  /** w2: subscribers by the layer most of their video came on (`none`: no video), per side. */
+  layersW2: { near: Record<string, number>; far: Record<string, number> };
   clientCpuPct: number[];
   valid: boolean;
   invalidReason?: string;
@@ -322,6 +324,15 @@ function summarise(o: {
     fSent2 === 0 || rs.length === 0
       ? 0
       : (round(rs.reduce((n, r) => n + r.videoInWindow, 0) / (fSent2 * rs.length), 4) ?? 0);
+  const byMainLayer = (rs: WindowEnd['received']): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const r of rs) {
+      const top = Object.entries(r.videoByWidth).sort((x, y) => y[1] - x[1])[0];
+      const rid = top === undefined ? 'none' : (layerByWidth.get(Number(top[0])) ?? `width ${top[0]}`);
+      out[rid] = (out[rid] ?? 0) + 1;
+    }
+    return out;
+  };
   const hop = probe2.hopMs.slice().sort((a, b) => a - b);
   const clientCpuPct = w2.ends.map((e) => round((e.cpuMs / e.wallMs) * 100) ?? 0);
   const saturated = clientCpuPct.some((p) => p > SATURATED * 100);
@@ -369,6 +380,7 @@ function summarise(o: {
     },
     hopMs: { ...quantiles(hop, ['p50', 'p95', 'max'], 2), samples: hop.length },
     delivered: { near: deliveredRatio(nearReceived), far: deliveredRatio(farReceived2) },
+    layersW2: { near: byMainLayer(nearReceived), far: byMainLayer(farReceived2) },
     clientCpuPct,
     valid: !saturated,
     ...(saturated ? { invalidReason: 'a load process was saturated (> 90 % of a core)' } : {}),
