@@ -141,6 +141,7 @@ function addStats(sum: DirectionStats, s: DirectionStats): void {
       bytes: 0,
       repeated: 0,
       lost: 0,
+      lostSeqs: 0,
       repaired: 0,
       dropped: 0,
     };
@@ -149,6 +150,7 @@ function addStats(sum: DirectionStats, s: DirectionStats): void {
     t.bytes += x.bytes;
     t.repeated += x.repeated;
     t.lost += x.lost;
+    t.lostSeqs += x.lostSeqs;
     t.repaired += x.repaired;
     t.dropped += x.dropped;
     sum.perSsrc.set(ssrc, t);

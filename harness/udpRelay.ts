@@ -41,7 +41,9 @@ export interface SsrcStats {
   repeated: number;
   /** Dropped by `loss`. */
   lost: number;
-  /** Sequence numbers dropped by `loss` (never forwarded before) that a later datagram delivered: repairs. */
+  /** Distinct sequence numbers dropped by `loss` before any copy of them was forwarded. */
+  lostSeqs: number;
+  /** Of those, how many a later datagram delivered (repairs): `repaired / lostSeqs` is the repair ratio. */
   repaired: number;
   /** Dropped by `blackhole` or the bandwidth queue. */
   dropped: number;
@@ -154,7 +156,12 @@ class Link {
             pending = new Set();
             this.#unrepaired.set(ssrc, pending);
           }
-          pending.add(seq);
+          if (!pending.has(seq)) {
+            pending.add(seq);
+            if (s !== undefined) {
+              s.lostSeqs++;
+            }
+          }
         }
       }
       if (kind === 'rtp' && data.length >= 12 && this.#recorded < MAX_RECORDED) {
@@ -255,7 +262,16 @@ class Link {
     const ssrc = data.readUInt32BE(8);
     let s = this.stats.perSsrc.get(ssrc);
     if (s === undefined && this.stats.perSsrc.size < MAX_SSRCS) {
-      s = { pt: data[1]! & 0x7f, packets: 0, bytes: 0, repeated: 0, lost: 0, repaired: 0, dropped: 0 };
+      s = {
+        pt: data[1]! & 0x7f,
+        packets: 0,
+        bytes: 0,
+        repeated: 0,
+        lost: 0,
+        lostSeqs: 0,
+        repaired: 0,
+        dropped: 0,
+      };
       this.stats.perSsrc.set(ssrc, s);
     }
     return s;

@@ -65,6 +65,7 @@ t.test('per-SSRC counters, RTCP by type, blackhole one direction, restore', asyn
     bytes: 440,
     repeated: 1,
     lost: 0,
+    lostSeqs: 0,
     repaired: 0,
     dropped: 0,
   });
@@ -74,6 +75,7 @@ t.test('per-SSRC counters, RTCP by type, blackhole one direction, restore', asyn
     bytes: 200,
     repeated: 0,
     lost: 0,
+    lostSeqs: 0,
     repaired: 0,
     dropped: 0,
   });
@@ -127,7 +129,7 @@ t.test('a sequence number lost by rule and delivered later counts as repaired, o
   up(rtp(7, 2)); // and a second copy of it
   up(rtp(7, 1));
   await waitFor(() => sfu.got.length === 4, 5000);
-  t.match(relay.stats('up').perSsrc.get(7), { lost: 3, repaired: 1, repeated: 2, packets: 4 });
+  t.match(relay.stats('up').perSsrc.get(7), { lost: 3, lostSeqs: 2, repaired: 1, repeated: 2, packets: 4 });
 });
 
 t.test('blackhole also drops what was queued by a delay', async (t) => {
