@@ -9,6 +9,7 @@
  *   memory  --joins 50                                 the same, reported as SFU RSS per participant
  *   switch  --rounds 10                                320×180 ↔ 1280×720: subscribe → new layer's keyframe
  *   meeting --participants 2,4,…,16 --seconds 10       everyone publishes simulcast, everyone sees everyone
+ *   cascade --subs 1,5,20 --seconds 10 [--mesh]        a publisher on focus A, N subscribers on B (and C) and A
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,8 @@ import { fanoutPoint, VIDEO, type FanoutPoint, type Target } from './scenarios/f
 import { JOIN_VIDEO, sequentialJoins } from './scenarios/join.js';
 import { LAYERS, LIMITS, meetingSteps } from './scenarios/meeting.js';
 import { switchRounds } from './scenarios/switch.js';
+import { CascadeUnavailableError } from './scenarios/cascade.js';
+import { runCascade } from './runCascade.js';
 
 const MAX_SUBS = 40;
 const MAX_SECONDS = 60;
@@ -30,7 +33,7 @@ const MAX_REPEATS = 5;
 const MAX_JOINS = 50;
 const MAX_ROUNDS = 30;
 const MAX_PARTICIPANTS = 20;
-const SCENARIOS = ['fanout', 'join', 'memory', 'switch', 'meeting'] as const;
+const SCENARIOS = ['fanout', 'join', 'memory', 'switch', 'meeting', 'cascade'] as const;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -48,13 +51,15 @@ export interface BenchArgs {
   out: string | undefined;
   /** `--vs janus`: also measure Janus in the same run. */
   vs: 'janus' | undefined;
+  /** `cascade --mesh`: three foci (A publishes, B and C subscribe). */
+  mesh: boolean;
 }
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
   const [scenario, ...rest] = argv;
   if (scenario === undefined || scenario.startsWith('-')) {
     throw new UsageError(
-      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] [--vs janus] | join|memory [--joins N] | switch [--rounds N] | meeting [--participants 2,4,6] [--seconds 10]',
+      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] [--vs janus] | join|memory [--joins N] | switch [--rounds N] | meeting [--participants 2,4,6] [--seconds 10] | cascade [--subs 1,5,20] [--seconds 10] [--mesh]',
     );
   }
   if (!(SCENARIOS as readonly string[]).includes(scenario)) {
@@ -70,9 +75,18 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     participants: [2, 4, 6, 8, 10, 12, 14, 16],
     out: undefined,
     vs: undefined,
+    mesh: false,
   };
+  let subsGiven = false;
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i];
+    if (flag === '--mesh') {
+      if (scenario !== 'cascade') {
+        throw new UsageError('--mesh: only for `cascade`');
+      }
+      a.mesh = true;
+      continue;
+    }
     const value = rest[i + 1];
     if (value === undefined) {
       throw new UsageError(`${flag} needs a value`);
@@ -81,6 +95,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     switch (flag ?? '') {
       case '--subs':
         a.subs = value.split(',').map((x) => int(x, '--subs', 1, MAX_SUBS));
+        subsGiven = true;
         break;
       case '--seconds':
         a.seconds = int(value, '--seconds', 1, MAX_SECONDS);
@@ -108,6 +123,19 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         break;
       default:
         throw new UsageError(`unknown option ${flag}`);
+    }
+  }
+  if (scenario === 'cascade') {
+    // Subscribers on A and on every remote focus: at most MAX_SUBS in all.
+    const foci = a.mesh ? 3 : 2;
+    if (!subsGiven && a.mesh) {
+      a.subs = [1, 5, 10];
+    }
+    const over = a.subs.find((n) => n * foci > MAX_SUBS);
+    if (over !== undefined) {
+      throw new UsageError(
+        `--subs ${over}: cascade puts N subscribers on each of ${foci} foci, at most ${MAX_SUBS} in all (N ≤ ${Math.floor(MAX_SUBS / foci)})`,
+      );
     }
   }
   return a;
@@ -336,9 +364,15 @@ async function main(): Promise<void> {
           ? await runSwitch(args.rounds, log)
           : args.scenario === 'meeting'
             ? await runMeeting(args, log)
-            : await runJoins(args.scenario, args.joins ?? (args.scenario === 'join' ? 20 : 50), log);
+            : args.scenario === 'cascade'
+              ? await runCascade(args, log, { version: VERSION, werift: weriftVersion() })
+              : await runJoins(args.scenario, args.joins ?? (args.scenario === 'join' ? 20 : 50), log);
   } catch (e) {
-    if (e instanceof JanusUnavailableError || e instanceof NetnsError) {
+    if (
+      e instanceof JanusUnavailableError ||
+      e instanceof NetnsError ||
+      e instanceof CascadeUnavailableError
+    ) {
       log(e.message);
       process.exitCode = 69; // EX_UNAVAILABLE
       return;

@@ -43,6 +43,11 @@ export interface MultiStackOptions {
   before?: (hs: TestHomeserver) => void | Promise<void>;
   /** Start every focus and wait until it is ready (default true). */
   start?: boolean;
+  /**
+   * What a focus process runs (mode `process`): default `dist/src/main.js` with no extra Node flags (needs
+   * `npm run build`); the bench runs `src/main.ts` under the TypeScript loader instead.
+   */
+  entry?: { main: string; execArgv?: string[] };
 }
 
 export interface FocusNode {
@@ -105,7 +110,8 @@ export async function startMultiStack(t: Teardown, opts: MultiStackOptions = {})
     throw new Error('startMultiStack: no server names');
   }
   const mode = opts.mode ?? 'process';
-  if (mode === 'process' && !existsSync(MAIN)) {
+  const entry = opts.entry ?? { main: MAIN };
+  if (mode === 'process' && opts.entry === undefined && !existsSync(MAIN)) {
     throw new Error(`${MAIN} is missing: run "npm run build" first (npm test does)`);
   }
   const ports = await Promise.all(names.map(async () => ({ as: await freePort(), http: await freePort() })));
@@ -139,6 +145,7 @@ export async function startMultiStack(t: Teardown, opts: MultiStackOptions = {})
       allServers: names,
       dir,
       mode,
+      entry,
       extra: { ...opts.config, ...opts.configFor?.(serverName) },
     }),
   );
@@ -174,6 +181,7 @@ interface NodeSpec {
   allServers: string[];
   dir: string;
   mode: FocusMode;
+  entry: { main: string; execArgv?: string[] };
   extra: Record<string, unknown>;
 }
 
@@ -198,7 +206,8 @@ function makeNode(s: NodeSpec): FocusNode {
   let output = '';
 
   const spawnFocus = (): ChildProcess => {
-    const c = spawn(process.execPath, ['--enable-source-maps', MAIN, '-c', cfgFile], {
+    const args = ['--enable-source-maps', ...(s.entry.execArgv ?? []), s.entry.main, '-c', cfgFile];
+    const c = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (d: Buffer): void => {

@@ -9,7 +9,8 @@
  *
  * Rules apply to RTP only by default (RFC 7983 demux: first byte 128–191 and a payload type outside the
  * RTCP range), so ICE and DTLS always get through; the bandwidth cap (a serialising queue with a tail-drop
- * limit) applies to every datagram. Random loss uses a seeded PRNG, so a run is repeatable. Every timer is
+ * limit) applies to every datagram, and so does `blackhole` (an outage: everything dropped while set, queued
+ * datagrams too). Random loss uses a seeded PRNG, so a run is repeatable. Every timer is
  * cleared on close; the queue is bounded by its time limit.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
@@ -25,6 +26,27 @@ export interface LinkRules {
   bandwidthBps?: number;
   /** The most a datagram may wait in the bandwidth queue before it is tail-dropped (default 150 ms). */
   queueMs?: number;
+  /** Drop every datagram (ICE, DTLS, RTP, RTCP), including those already queued, while set. */
+  blackhole?: boolean;
+}
+
+/** What went through one direction under one RTP SSRC (from the RTP header, in clear under SRTP too). */
+export interface SsrcStats {
+  /** Payload type of the last packet. */
+  pt: number;
+  /** RTP datagrams forwarded (retransmitted copies included). */
+  packets: number;
+  bytes: number;
+  /** Forwarded datagrams whose sequence number was forwarded before (retransmissions). */
+  repeated: number;
+  /** Dropped by `loss`. */
+  lost: number;
+  /** Distinct sequence numbers dropped by `loss` before any copy of them was forwarded. */
+  lostSeqs: number;
+  /** Of those, how many a later datagram delivered (repairs): `repaired / lostSeqs` is the repair ratio. */
+  repaired: number;
+  /** Dropped by `blackhole` or the bandwidth queue. */
+  dropped: number;
 }
 
 export type Direction = 'up' | 'down';
@@ -35,7 +57,13 @@ export interface DirectionStats {
   repeatedRtpBytes: number;
   droppedLoss: number;
   droppedQueue: number;
+  /** Datagrams of every kind dropped by `blackhole`. */
+  droppedBlackhole: number;
   bytes: number;
+  /** RTP by SSRC (first 10,000 SSRCs). */
+  perSsrc: Map<number, SsrcStats>;
+  /** Forwarded RTCP datagrams by the packet type of their first packet (e.g. 200 SR, 205 RTPFB, 206 PSFB). */
+  rtcpByType: Map<number, number>;
   /** Dropped RTP datagrams per SSRC: payload type and sequence numbers (first 100,000 recorded). */
   droppedRtp: Map<number, { pt: number; seqs: number[] }>;
 }
@@ -51,6 +79,7 @@ interface Addr {
 }
 
 const MAX_RECORDED = 100_000;
+const MAX_SSRCS = 10_000;
 
 /** mulberry32: a small seeded PRNG. */
 function prng(seed: number): () => number {
@@ -79,7 +108,10 @@ class Link {
     repeatedRtpBytes: 0,
     droppedLoss: 0,
     droppedQueue: 0,
+    droppedBlackhole: 0,
     bytes: 0,
+    perSsrc: new Map(),
+    rtcpByType: new Map(),
     droppedRtp: new Map(),
   };
   readonly #random: () => number;
@@ -90,6 +122,8 @@ class Link {
   #recorded = 0;
   #closed = false;
   readonly #seen = new Map<number, Set<number>>();
+  /** Per SSRC: sequence numbers lost by rule and not forwarded since. */
+  readonly #unrepaired = new Map<number, Set<number>>();
 
   constructor(seed: number, send: (b: Buffer) => void) {
     this.#random = prng(seed);
@@ -102,9 +136,34 @@ class Link {
     }
     const r = this.rules;
     const kind = packetKind(data);
+    if (r.blackhole === true) {
+      this.#blackholed(data, kind);
+      return;
+    }
     const lossy = kind === 'rtp' || (kind === 'rtcp' && r.lossRtcp === true);
     if (lossy && (r.loss ?? 0) > 0 && this.#random() < r.loss!) {
       this.stats.droppedLoss++;
+      if (kind === 'rtp' && data.length >= 12) {
+        const s = this.#ssrc(data);
+        if (s !== undefined) {
+          s.lost++;
+        }
+        const ssrc = data.readUInt32BE(8);
+        const seq = data.readUInt16BE(2);
+        if (this.#seen.get(ssrc)?.has(seq) !== true) {
+          let pending = this.#unrepaired.get(ssrc);
+          if (pending === undefined || pending.size > 60_000) {
+            pending = new Set();
+            this.#unrepaired.set(ssrc, pending);
+          }
+          if (!pending.has(seq)) {
+            pending.add(seq);
+            if (s !== undefined) {
+              s.lostSeqs++;
+            }
+          }
+        }
+      }
       if (kind === 'rtp' && data.length >= 12 && this.#recorded < MAX_RECORDED) {
         const ssrc = data.readUInt32BE(8);
         const entry = this.stats.droppedRtp.get(ssrc) ?? { pt: data[1]! & 0x7f, seqs: [] };
@@ -120,6 +179,12 @@ class Link {
       const start = Math.max(now, this.#busyUntil);
       if (start - now > (r.queueMs ?? 150)) {
         this.stats.droppedQueue++;
+        if (kind === 'rtp' && data.length >= 12) {
+          const s = this.#ssrc(data);
+          if (s !== undefined) {
+            s.dropped++;
+          }
+        }
         return;
       }
       this.#busyUntil = start + (((data.length + 28) * 8) / r.bandwidthBps) * 1000;
@@ -142,9 +207,14 @@ class Link {
   }
 
   #out(data: Buffer): void {
+    const kind = packetKind(data);
+    if (this.rules.blackhole === true) {
+      this.#blackholed(data, kind);
+      return;
+    }
     this.stats.forwarded++;
     this.stats.bytes += data.length;
-    if (data.length >= 12 && packetKind(data) === 'rtp') {
+    if (data.length >= 12 && kind === 'rtp') {
       const ssrc = data.readUInt32BE(8);
       let seen = this.#seen.get(ssrc);
       if (seen === undefined || seen.size > 60_000) {
@@ -152,13 +222,59 @@ class Link {
         this.#seen.set(ssrc, seen);
       }
       const seq = data.readUInt16BE(2);
+      const s = this.#ssrc(data);
+      if (s !== undefined) {
+        s.packets++;
+        s.bytes += data.length;
+        s.pt = data[1]! & 0x7f;
+      }
+      const pending = this.#unrepaired.get(ssrc);
+      if (pending?.delete(seq) === true && s !== undefined) {
+        s.repaired++;
+      }
       if (seen.has(seq)) {
         this.stats.repeatedRtpBytes += data.length;
+        if (s !== undefined) {
+          s.repeated++;
+        }
       } else {
         seen.add(seq);
       }
+    } else if (kind === 'rtcp') {
+      const pt = data[1]!;
+      this.stats.rtcpByType.set(pt, (this.stats.rtcpByType.get(pt) ?? 0) + 1);
     }
     this.#send(data);
+  }
+
+  #blackholed(data: Buffer, kind: 'rtp' | 'rtcp' | 'other'): void {
+    this.stats.droppedBlackhole++;
+    if (kind === 'rtp' && data.length >= 12) {
+      const s = this.#ssrc(data);
+      if (s !== undefined) {
+        s.dropped++;
+      }
+    }
+  }
+
+  /** The stats entry of an RTP datagram's SSRC (created on first sight, up to MAX_SSRCS). */
+  #ssrc(data: Buffer): SsrcStats | undefined {
+    const ssrc = data.readUInt32BE(8);
+    let s = this.stats.perSsrc.get(ssrc);
+    if (s === undefined && this.stats.perSsrc.size < MAX_SSRCS) {
+      s = {
+        pt: data[1]! & 0x7f,
+        packets: 0,
+        bytes: 0,
+        repeated: 0,
+        lost: 0,
+        lostSeqs: 0,
+        repaired: 0,
+        dropped: 0,
+      };
+      this.stats.perSsrc.set(ssrc, s);
+    }
+    return s;
   }
 
   #arm(): void {
@@ -232,9 +348,16 @@ export class UdpRelay {
     return this.#sfuSide.address().port;
   }
 
-  /** The peer's real candidate address (datagrams from the SFU go there). */
-  setClientAddress(address: string, port: number): void {
-    this.#client ??= { address, port };
+  /**
+   * The peer's real candidate address (datagrams from the SFU go there). Kept once known, unless `replace`
+   * (a new candidate of the same peer: an ICE restart or a new call); the peer's datagrams update it too.
+   */
+  setClientAddress(address: string, port: number, replace = false): void {
+    if (replace) {
+      this.#client = { address, port };
+    } else {
+      this.#client ??= { address, port };
+    }
   }
 
   /** The SFU's real candidate address (datagrams from the peer go there). */

@@ -118,6 +118,34 @@ export async function meetingPlot(result: unknown): Promise<string | undefined> 
   return view.toSVG();
 }
 
+interface CascadeResult {
+  at?: unknown;
+  foci?: number;
+  points?: { subsFar: number; cpu: { usPerTrunkPacket?: number; usPerLocalPacket?: number } }[];
+}
+
+/**
+ * The plot of one cascade result file: at the sending focus, CPU µs per trunk packet and per locally forwarded
+ * packet against the subscribers per focus; undefined without figures.
+ */
+export async function cascadePlot(result: unknown): Promise<string | undefined> {
+  const r = result as CascadeResult;
+  const rows: PlotRow[] = [];
+  for (const p of r.points ?? []) {
+    for (const [target, v] of [
+      ['per trunk packet', p.cpu.usPerTrunkPacket],
+      ['per local packet', p.cpu.usPerLocalPacket],
+    ] as const) {
+      if (v !== undefined) {
+        rows.push({ target, subs: p.subsFar, median: v, min: v, max: v });
+      }
+    }
+  }
+  return rows.length === 0
+    ? undefined
+    : fanoutSvg(rows, `cascade (${r.foci ?? 2} foci): CPU at the sending focus (${String(r.at)})`);
+}
+
 /** The plot that fits a result file's scenario, if any. */
 export async function plotFor(result: unknown): Promise<string | undefined> {
   const scenario = (result as { scenario?: unknown }).scenario;
@@ -125,5 +153,7 @@ export async function plotFor(result: unknown): Promise<string | undefined> {
     ? meetingPlot(result)
     : scenario === 'fanout'
       ? fanoutPlot(result)
-      : undefined;
+      : scenario === 'cascade'
+        ? cascadePlot(result)
+        : undefined;
 }

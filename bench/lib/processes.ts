@@ -8,6 +8,17 @@ import type { Env } from './worker.js';
 
 const HOST = fileURLToPath(new URL('./host.ts', import.meta.url));
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
+const CASCADE_HOST = fileURLToPath(new URL('./cascadeHost.ts', import.meta.url));
+
+/** What the cascade host (bench/lib/cascadeHost.ts) says about one server name. */
+export interface CascadeFocus {
+  serverName: string;
+  hsUrl: string;
+  focus: Env['focus'];
+  /** The focus process (its CPU is measured). */
+  pid: number;
+  httpPort: number;
+}
 
 export class BenchProcesses {
   readonly #children: Child[] = [];
@@ -20,6 +31,19 @@ export class BenchProcesses {
     await host.ready;
     const info = await host.call<{ hsUrl: string; roomId: string; focus: Env['focus'] }>('info');
     return { host, env: { hsUrl: info.hsUrl, roomId: info.roomId, focus: info.focus } };
+  }
+
+  /** Starts the cascade host: the homeserver serving `serverNames`, one focus process per name, one room. */
+  async cascadeHost(
+    serverNames: readonly string[],
+  ): Promise<{ host: Child; roomId: string; foci: CascadeFocus[] }> {
+    const host = new Child(CASCADE_HOST, 'cascade-host', {
+      env: { BENCH_CASCADE_SERVERS: serverNames.join(',') },
+    });
+    this.#children.push(host);
+    await host.ready;
+    const info = await host.call<{ roomId: string; foci: CascadeFocus[] }>('info');
+    return { host, ...info };
   }
 
   /** Starts one load process; `prefix` runs it under a command (e.g. inside a network namespace). */

@@ -4,8 +4,9 @@
  * `subscribers` (each subscribes to a publisher's audio and video and counts what arrives: packets, holes,
  * latency from the send time in the payload), `janusPublisher` / `janusSubscribers` (the same load on Janus's
  * VideoRoom, for `--vs janus`), `meetingJoin` / `meetingSubscribe` (participants publishing synthetic
- * simulcast and subscribing to each other), `windowStart` / `windowEnd` (counters and this process's CPU over the
- * measurement window), `stop`.
+ * simulcast and subscribing to each other), `cascadePublisher` (one participant publishing synthetic simulcast, for
+ * `cascade`; subscribers tagged `near`/`far` measure the hop: the far arrival minus the near arrival of the same
+ * packet), `windowStart` / `windowEnd` (counters and this process's CPU over the measurement window), `stop`.
  */
 import { CallClient, type FocusRef } from '../../client/index.js';
 import { joinWithMedia, resize, streamOf, subscribe, type MediaClient } from '../../harness/mediaCall.js';
@@ -48,6 +49,8 @@ export interface WindowEnd {
   /** `meeting`: the participants' video packets whose send time is in the window, per rid. */
   simulcastSentInWindow: Record<string, number>;
   latencyMs: number[];
+  /** `cascade`: per packet received by both a `far` and a `near` subscriber here, far − near arrival (ms). */
+  hopMs: number[];
 }
 
 interface Sub {
@@ -83,6 +86,31 @@ const participants: { mc: MediaClient; userId: string; video: { stop: () => void
 /** `meeting`: send times (monotonic ms) per rid of the participants' video packets since the window started. */
 const simulcastSentAt = new Map<string, number[]>();
 let seen = 0;
+/** `cascade`: the first arrival (monotonic ns) of each packet, by its send time, at a near or a far subscriber. */
+const hopFirst = new Map<bigint, { far: boolean; at: bigint }>();
+let hopMs: number[] = [];
+const MAX_HOP_PENDING = 20_000;
+
+/** Pairs the arrivals of one packet at a near and a far subscriber. */
+function hopArrival(sentNs: bigint, far: boolean, at: bigint): void {
+  const first = hopFirst.get(sentNs);
+  if (first === undefined) {
+    if (hopFirst.size >= MAX_HOP_PENDING) {
+      hopFirst.delete(hopFirst.keys().next().value!);
+    }
+    hopFirst.set(sentNs, { far, at });
+    return;
+  }
+  if (first.far === far) {
+    return; // a retransmitted copy at the same side
+  }
+  hopFirst.delete(sentNs);
+  if (hopMs.length < MAX_SAMPLES) {
+    const farAt = far ? at : first.at;
+    const nearAt = far ? first.at : at;
+    hopMs.push(Number(farAt - nearAt) / 1e6);
+  }
+}
 let window: { cpu: NodeJS.CpuUsage; at: number; audioSent: number; videoSent: number } | undefined;
 
 function newClient(env: Env, u: UserCreds): { c: TestCallClient; peer: WeriftPeer } {
@@ -126,7 +154,7 @@ function startVideo(peer: WeriftPeer, video: SyntheticVideo): { sent: () => numb
 const LOAD_RECEIVE_BUFFER = 4 * 1024 * 1024;
 
 /** A subscriber's counters, fed by every RTP packet `peer` receives from now on. */
-function countInto(peer: WeriftPeer): Sub {
+function countInto(peer: WeriftPeer, hop?: 'near' | 'far'): Sub {
   const sub: Sub = {
     audio: 0,
     video: 0,
@@ -160,7 +188,11 @@ function countInto(peer: WeriftPeer): Sub {
     }
     if (r.payload.length >= 16) {
       const sentNs = r.payload.readBigUInt64BE(r.payload.length - 8);
-      sample(Number(process.hrtime.bigint() - sentNs) / 1e6);
+      const now = process.hrtime.bigint();
+      sample(Number(now - sentNs) / 1e6);
+      if (hop !== undefined) {
+        hopArrival(sentNs, hop === 'far', now);
+      }
       if (sub.videoSentAt.length < MAX_SENT_TIMES) {
         sub.videoSentAt.push(Number(sentNs) / 1e6);
       }
@@ -236,6 +268,8 @@ serve(
       owner: string;
       width: number;
       height: number;
+      /** `cascade`: these subscribers are the near (same focus as the publisher) or far side of the hop. */
+      hop?: 'near' | 'far';
     }) => {
       const joined = await Promise.all(
         a.users.map(async (u) => {
@@ -245,7 +279,7 @@ serve(
           const mc = await joinWithMedia({ focusRef: a.env.focus }, c, {});
           peer.setReceiveBufferSize(LOAD_RECEIVE_BUFFER);
           const s = await streamOf(mc, a.owner, { audio: true, video: true });
-          const sub = countInto(peer);
+          const sub = countInto(peer, a.hop);
           const t0 = Date.now();
           await subscribe(
             mc,
@@ -261,6 +295,31 @@ serve(
         }),
       );
       return joined;
+    },
+    /** `cascade`: one publisher of synthetic 3-layer simulcast + Opus; its packets' send times kept per rid. */
+    cascadePublisher: async (a: {
+      env: Env;
+      user: UserCreds;
+      layers: (SyntheticVideo & { rid: string })[];
+    }) => {
+      const { c, peer } = newClient(a.env, a.user);
+      await c.publishMembership(a.env.roomId, a.env.focus);
+      await joinWithMedia({ focusRef: a.env.focus }, c, { audio: true, video: { simulcast: true } });
+      const video = peer.startSyntheticSimulcast(a.layers, (rid, ns) => {
+        let list = simulcastSentAt.get(rid);
+        if (list === undefined) {
+          list = [];
+          simulcastSentAt.set(rid, list);
+        }
+        if (list.length < MAX_SENT_TIMES) {
+          list.push(Number(ns) / 1e6);
+        }
+      });
+      publisher = {
+        peer,
+        video: { sent: () => Object.values(video.sent()).reduce((n, x) => n + x, 0), stop: video.stop },
+      };
+      return { userId: a.user.userId };
     },
     /** Janus: creates `room` and publishes the same synthetic VP8 + Opus into it from `address`. */
     janusPublisher: async (a: { url: string; address: string; room: number; video: SyntheticVideo }) => {
@@ -347,6 +406,8 @@ serve(
     windowStart: () => {
       latencies = [];
       seen = 0;
+      hopMs = [];
+      hopFirst.clear();
       for (const s of subs) {
         s.audio = 0;
         s.video = 0;
@@ -391,6 +452,7 @@ serve(
           [...simulcastSentAt].map(([rid, list]) => [rid, list.filter(inWindow).length]),
         ),
         latencyMs: latencies,
+        hopMs,
       };
     },
   },

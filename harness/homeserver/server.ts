@@ -36,6 +36,7 @@ import type {
   ToDeviceMessage,
   FederatedServerOptions,
   ToDeviceMessages,
+  ToDeviceRewriter,
 } from './types.js';
 
 /** One server name's listener and request context. */
@@ -224,6 +225,19 @@ export class TestHomeserver {
   /** Same delivery as PUT /sendToDevice (no transaction id). */
   sendToDevice(fromUserId: string, type: string, messages: ToDeviceMessages): void {
     this.#state.deliverToDevice(fromUserId, type, check(validators.sendToDevice, { messages }).messages);
+  }
+
+  /**
+   * Every to-device message (over HTTP or `sendToDevice`, any server name) passes through `rewriter` after its
+   * request was checked and before delivery; it may return a rewritten copy of the content, or null to drop the
+   * message. Returns the function that removes the hook. Tests use it to reroute ICE (harness/trunkRelay.ts).
+   */
+  rewriteToDevice(rewriter: ToDeviceRewriter): () => void {
+    const rewriters = this.#state.world.toDeviceRewriters;
+    rewriters.add(rewriter);
+    return () => {
+      rewriters.delete(rewriter);
+    };
   }
 
   /** The next `times` requests matching `matcher` get `response` instead of being handled. */

@@ -148,7 +148,11 @@ export class HomeserverState implements RoomHost {
       if (user === undefined) {
         continue;
       }
-      for (const [deviceId, content] of Object.entries(byDevice)) {
+      for (const [deviceId, sent] of Object.entries(byDevice)) {
+        const content = this.#rewrite(sender, userId, deviceId, type, sent);
+        if (content === null) {
+          continue;
+        }
         const targets = deviceId === '*' ? [...user.devices.values()] : [user.devices.get(deviceId)];
         for (const device of targets) {
           if (device === undefined) {
@@ -163,6 +167,24 @@ export class HomeserverState implements RoomHost {
       }
     }
     return delivered;
+  }
+
+  /** The content after the test's rewriters (null: dropped by one of them). */
+  #rewrite(
+    sender: string,
+    recipient: string,
+    deviceId: string,
+    type: string,
+    sent: Record<string, unknown>,
+  ): Record<string, unknown> | null {
+    let content: Record<string, unknown> | null = sent;
+    for (const rewrite of this.world.toDeviceRewriters) {
+      content = rewrite({ sender, recipient, deviceId, type, content });
+      if (content === null) {
+        return null;
+      }
+    }
+    return content;
   }
 
   onRoomEvent(room: Room, stored: StoredEvent): void {

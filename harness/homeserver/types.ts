@@ -87,6 +87,18 @@ export interface PushedToDevice extends ToDeviceMessage {
   to_device_id: string;
 }
 
+/**
+ * A test's view of one to-device message on its way to one recipient (device id or `*`), after the request was
+ * checked: it returns the content to deliver (the same or a rewritten copy), or `null` to drop the message.
+ */
+export type ToDeviceRewriter = (m: {
+  sender: string;
+  recipient: string;
+  deviceId: string;
+  type: string;
+  content: Record<string, unknown>;
+}) => Record<string, unknown> | null;
+
 /** `messages` of `PUT /sendToDevice`: user id → device id or `*` → content. */
 export type ToDeviceMessages = Record<string, Record<string, Record<string, unknown>>>;
 

@@ -5,6 +5,7 @@
  */
 import type { Room } from './rooms.js';
 import type { Change, UserRecord } from './state.js';
+import type { ToDeviceRewriter } from './types.js';
 
 export class SharedWorld {
   readonly now: () => number;
@@ -12,6 +13,8 @@ export class SharedWorld {
   readonly rooms = new Map<string, Room>();
   readonly aliases = new Map<string, string>();
   readonly listeners = new Set<(change: Change) => void>();
+  /** Test hooks applied, in order, to every to-device message before delivery (TestHomeserver.rewriteToDevice). */
+  readonly toDeviceRewriters = new Set<ToDeviceRewriter>();
   position = 0;
 
   constructor(now: () => number) {

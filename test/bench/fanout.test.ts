@@ -69,6 +69,7 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
     participants: [2, 4, 6, 8, 10, 12, 14, 16],
     out: undefined,
     vs: undefined,
+    mesh: false,
   });
   t.equal(parseArgs(['fanout', '--vs', 'janus']).vs, 'janus');
   t.same(parseArgs(['fanout', '--subs', '1,5,20', '--seconds', '10']).subs, [1, 5, 20]);

@@ -1,0 +1,124 @@
+/**
+ * The bench's cascade host process: the strict test homeserver serving 2 or 3 server names (a.example,
+ * b.example[, c.example]) and one real focus PROCESS per name (harness/multiStack.ts, running src/main.ts under
+ * the TypeScript loader, so each focus's CPU is its own /proc/<pid>/stat), all foci joined to one room created
+ * on a.example. The homeserver is idle while media flows. Answers over IPC: `info` (per server name: its
+ * homeserver URL, focus and focus pid; the room), `user` (a user of a server name, joined to the room),
+ * `counters` (every focus's `sfu_*` counters from its /metrics) and `stop`.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startMultiCallStack, type MultiCallStack } from '../../harness/multiCallStack.js';
+import { serve } from './rpc.js';
+
+const teardowns: (() => unknown)[] = [];
+const shim = {
+  teardown(fn: () => unknown): void {
+    teardowns.push(fn);
+  },
+};
+
+const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
+const MAIN_TS = join(SRC, 'main.ts');
+const MAIN_JS = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
+
+/** The newest modification time of any file under `dir` (ms). */
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/**
+ * `dist/src/main.js` when it is newer than every file of src/ (`npm run build` after the last change), else
+ * src/main.ts under the TypeScript loader (slower to start, the same code once running).
+ */
+function focusEntry(): { main: string; execArgv?: string[] } {
+  try {
+    if (statSync(MAIN_JS).mtimeMs >= newest(SRC)) {
+      return { main: MAIN_JS };
+    }
+  } catch {
+    // no build
+  }
+  return { main: MAIN_TS, execArgv: ['--import', '@tapjs/typescript/import'] };
+}
+const entry = focusEntry();
+process.stderr.write(
+  `cascade host: foci run ${entry.main === MAIN_JS ? 'dist (fresh build)' : 'src/main.ts (no fresh build)'}\n`,
+);
+const names = (process.env['BENCH_CASCADE_SERVERS'] ?? 'a.example,b.example').split(',');
+const portMin = Number(process.env['BENCH_PORT_MIN'] ?? 40000);
+
+const ms: MultiCallStack = await startMultiCallStack(shim, {
+  serverNames: names,
+  entry,
+  config: { limits: { max_participants: 200 } },
+  configFor: (serverName) => {
+    const i = names.indexOf(serverName);
+    return {
+      media: {
+        bind_address: '127.0.0.1',
+        port_range: { min: portMin + i * 1000, max: portMin + i * 1000 + 999 },
+      },
+    };
+  },
+});
+
+/** `name{labels} value` lines of a Prometheus text exposition, `sfu_*` only. */
+function parseMetrics(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('sfu_')) {
+      continue;
+    }
+    const cut = line.lastIndexOf(' ');
+    const value = Number(line.slice(cut + 1));
+    if (Number.isFinite(value)) {
+      out[line.slice(0, cut).replace(/"/g, '')] = value;
+    }
+  }
+  return out;
+}
+
+serve(
+  {
+    info: () => ({
+      roomId: ms.roomId,
+      foci: ms.nodes.map((n) => ({
+        serverName: n.serverName,
+        hsUrl: n.hsUrl,
+        focus: n.focus,
+        pid: n.child?.pid ?? 0,
+        httpPort: n.httpPort,
+      })),
+    }),
+    user: (a: { localpart: string; serverName: string }) => {
+      const deviceId = `${a.localpart.toUpperCase()}DEV`;
+      const u = ms.hs.createUser(a.localpart, { deviceId, serverName: a.serverName });
+      ms.hs.join(u.userId, ms.roomId);
+      return { userId: u.userId, accessToken: u.accessToken, deviceId: u.deviceId };
+    },
+    counters: async () => {
+      const out: Record<string, Record<string, number>> = {};
+      for (const n of ms.nodes) {
+        const res = await fetch(`http://127.0.0.1:${n.httpPort}/metrics`, {
+          signal: AbortSignal.timeout(5000),
+        });
+        out[n.serverName] = parseMetrics(await res.text());
+      }
+      return out;
+    },
+    output: (a: { serverName: string }) => ms.node(a.serverName).output().slice(-4000),
+  },
+  async () => {
+    for (const fn of teardowns.reverse()) {
+      await Promise.resolve(fn()).catch(() => undefined);
+    }
+  },
+);
+process.send?.({ id: 0, ok: true, result: 'ready' });

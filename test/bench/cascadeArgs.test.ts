@@ -1,0 +1,83 @@
+/** `npm run bench -- cascade` arguments and how a run's points are judged against the issue's targets. */
+import t from 'tap';
+import { parseArgs, UsageError } from '../../bench/run.js';
+import { judge } from '../../bench/runCascade.js';
+import type { CascadePoint } from '../../bench/scenarios/cascade.js';
+
+t.test('cascade arguments', async (t) => {
+  const two = parseArgs(['cascade']);
+  t.same([two.subs, two.mesh, two.seconds], [[1, 5, 20], false, 10], 'defaults: 1, 5, 20 on A and on B');
+  const mesh = parseArgs(['cascade', '--mesh']);
+  t.same([mesh.subs, mesh.mesh], [[1, 5, 10], true], 'mesh defaults stay within 40 subscribers');
+  t.same(parseArgs(['cascade', '--subs', '2,4', '--mesh', '--seconds', '3']).subs, [2, 4]);
+  t.throws(() => parseArgs(['cascade', '--subs', '21']), /at most 40 in all \(N ≤ 20\)/);
+  t.throws(() => parseArgs(['cascade', '--mesh', '--subs', '14']), /N ≤ 13/);
+  t.throws(() => parseArgs(['fanout', '--mesh']), UsageError, '--mesh is for cascade only');
+  t.throws(() => parseArgs(['cascade', '--subs', 'x']), /--subs must be an integer/);
+});
+
+function point(o: {
+  hop?: [number, number];
+  cpu?: number;
+  ratio?: number;
+  near?: number;
+  far?: number;
+  subs?: number;
+  remoteSent?: Record<string, number>;
+  valid?: boolean;
+}): CascadePoint {
+  const subs = o.subs ?? 20;
+  return {
+    foci: o.remoteSent === undefined ? 2 : 3,
+    subsNear: subs,
+    subsFar: subs,
+    seconds: 10,
+    cpu: {
+      aPct: { w0: 1, w1: 2, w2: 3 },
+      usPerTrunkPacket: o.cpu === undefined ? undefined : o.cpu * 50,
+      usPerLocalPacket: 50,
+      trunkOverLocal: o.cpu,
+      fociPctW2: {},
+    },
+    trunk: {
+      packets: 100,
+      source: 'test',
+      demandedPackets: 100,
+      demandedLayers: ['f'],
+      sentInW1: { f: 90, audio: 10 },
+      remoteIn: 100,
+      ratio: o.ratio,
+      ...(o.remoteSent !== undefined ? { remoteSent: o.remoteSent } : {}),
+    },
+    hopMs: o.hop === undefined ? { samples: 0 } : { p50: o.hop[0], p95: o.hop[1], samples: 100 },
+    delivered: { near: o.near ?? 1, far: o.far ?? 1 },
+    layersW2: { near: { f: subs }, far: { f: subs } },
+    clientCpuPct: [10],
+    valid: o.valid ?? true,
+  };
+}
+
+t.test('judging a run: every valid point must meet each target; unmeasured is undefined', async (t) => {
+  const good = { hop: [1, 4] as [number, number], cpu: 0.5, ratio: 1.0 };
+  t.same(judge([point({ ...good, subs: 1 }), point(good)]), {
+    hopP50: true,
+    hopP95: true,
+    trunkCpu: true,
+    trunkPackets: true,
+    delivered20x20: true,
+    loopRule: true,
+  });
+  const r = judge([point({ ...good, subs: 1, ratio: 1.03 }), point({ ...good, hop: [2.5, 4], far: 0.98 })]);
+  t.equal(r['trunkPackets'], false, 'one N over 1.02');
+  t.equal(r['hopP50'], false);
+  t.equal(r['hopP95'], true);
+  t.equal(r['delivered20x20'], false, '98 % at 20/20');
+  t.equal(judge([point({ ...good, subs: 5 })])['delivered20x20'], undefined, 'no 20/20 point');
+  t.equal(judge([point({ hop: [1, 4], ratio: 1 })])['trunkCpu'], undefined, 'CPU not measured');
+  t.equal(
+    judge([point({ ...good, hop: [9, 9], valid: false }), point(good)])['hopP50'],
+    true,
+    'invalid points ignored',
+  );
+  t.equal(judge([point({ ...good, remoteSent: { 'b.example': 0, 'c.example': 3 } })])['loopRule'], false);
+});
