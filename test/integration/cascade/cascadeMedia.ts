@@ -47,12 +47,13 @@ export interface Participant {
   stop(): void;
 }
 
-/** A client of `serverName`'s focus; with `publish` it sends simulcast video and Opus. */
+/** A client of `serverName`'s focus; with `publish` it sends simulcast video (`layers`) and Opus. */
 export async function participant(
   ms: MultiCallStack,
   localpart: string,
   serverName: string,
   publish: boolean,
+  layers: (SyntheticVideo & { rid: string })[] = LAYERS,
 ): Promise<Participant> {
   const c = await ms.client(localpart, serverName, { kind: 'werift' });
   const mc = await joinWithMedia(
@@ -61,7 +62,7 @@ export async function participant(
     publish ? { audio: true, video: { simulcast: true } } : {},
   );
   const peer = asWerift(c.peer);
-  const video = publish ? peer.startSyntheticSimulcast(LAYERS) : undefined;
+  const video = publish ? peer.startSyntheticSimulcast(layers) : undefined;
   const received = new Map<number, { kind: string; check: StreamChecker }>();
   peer.onRtp((r: ReceivedRtp) => {
     let e = received.get(r.ssrc);
@@ -90,4 +91,48 @@ export function packetsOf(p: Participant, kind: string): number {
     }
   }
   return n;
+}
+
+/** An RTP stream seen on a trunk relay between two snapshots. */
+export interface TrunkFlow {
+  ssrc: number;
+  packets: number;
+  /** Mean datagram size (SRTP header, payload and tag). */
+  meanBytes: number;
+}
+
+/** Per SSRC: what a relay direction forwarded since `before` (streams with at least `min` new packets). */
+export function trunkFlows(
+  now: Map<number, { packets: number; bytes: number }>,
+  before: Map<number, { packets: number; bytes: number }>,
+  min = 10,
+): TrunkFlow[] {
+  const out: TrunkFlow[] = [];
+  for (const [ssrc, x] of now) {
+    const b = before.get(ssrc);
+    const packets = x.packets - (b?.packets ?? 0);
+    if (packets >= min) {
+      out.push({ ssrc, packets, meanBytes: (x.bytes - (b?.bytes ?? 0)) / packets });
+    }
+  }
+  return out;
+}
+
+/**
+ * The layer of `layers` a trunk flow carries, by datagram size: the synthetic layers have distinct payload sizes,
+ * and a datagram is its payload plus at most 100 bytes of RTP header, extensions, VP8 descriptor and SRTP tag.
+ * Undefined for anything smaller than the smallest layer (audio, padding probes).
+ */
+export function layerOfSize(
+  meanBytes: number,
+  layers: readonly { rid: string; payloadBytes: number }[] = LAYERS,
+): string | undefined {
+  return layers.find((l) => meanBytes >= l.payloadBytes && meanBytes < l.payloadBytes + 100)?.rid;
+}
+
+/** A copy of a relay direction's per-SSRC counters. */
+export function snapshot(
+  perSsrc: Map<number, { packets: number; bytes: number }>,
+): Map<number, { packets: number; bytes: number }> {
+  return new Map([...perSsrc].map(([k, v]) => [k, { packets: v.packets, bytes: v.bytes }]));
 }

@@ -4,7 +4,8 @@
  * Two foci: a werift publisher on A (3-layer VP8 simulcast + Opus) and subscribers on B at 320×180 and
  * 1280×720 receive continuous streams (seq, timestamps, VP8 picture ids checked per packet) of exactly their
  * layers. Three foci, two participants each, everyone subscribed to everyone: every remote track reaches every
- * subscriber. Generous timeouts; no timing thresholds.
+ * subscriber, and a relay on the B–C trunk sees none of A's tracks (the loop rule, §8.4). Generous timeouts; no
+ * timing thresholds.
  */
 import t from 'tap';
 import { streamOf, subscribe } from '../../../harness/mediaCall.js';
@@ -12,7 +13,16 @@ import { startMultiCallStack } from '../../../harness/multiCallStack.js';
 import type { FocusNode } from '../../../harness/multiStack.js';
 import { fewHoles } from '../../../harness/rtpCheck.js';
 import { waitFor } from '../../../harness/stack.js';
-import { packetsOf, participant, type Participant } from './cascadeMedia.js';
+import { insertTrunkRelay } from '../../../harness/trunkRelay.js';
+import {
+  LAYERS,
+  layerOfSize,
+  packetsOf,
+  participant,
+  snapshot,
+  trunkFlows,
+  type Participant,
+} from './cascadeMedia.js';
 
 const A = 'a.example';
 const B = 'b.example';
@@ -107,10 +117,17 @@ t.test(
   'three foci, two participants each, everyone subscribed to everyone: every remote track arrives',
   async (t) => {
     const ms = await startMultiCallStack(t, { serverNames: [A, B, C] });
+    // The B–C trunk through a relay that counts it per SSRC. A's publishers send their q layer 300 bytes larger
+    // than everyone else's, so the relay can tell A's video from B's and C's by datagram size.
+    const bc = await insertTrunkRelay(ms, B, C);
+    t.teardown(() => {
+      bc.close();
+    });
+    const ofA = LAYERS.map((l) => ({ ...l, payloadBytes: l.payloadBytes + 300 }));
     const everyone: Participant[] = [];
     for (const server of [A, B, C]) {
       for (const n of [1, 2]) {
-        const p = await participant(ms, `${server[0]}user${n}`, server, true);
+        const p = await participant(ms, `${server[0]}user${n}`, server, true, server === A ? ofA : LAYERS);
         t.teardown(() => {
           p.stop();
         });
@@ -140,6 +157,30 @@ t.test(
         await connectedLinks(node),
         2,
         `${node.serverName}: linked to the two others (a mesh of 3 links)`,
+      );
+    }
+    const before = { bc: snapshot(bc.stats('ab').perSsrc), cb: snapshot(bc.stats('ba').perSsrc) };
+    await new Promise((r) => setTimeout(r, 3000));
+    for (const dir of ['bc', 'cb'] as const) {
+      const flows = trunkFlows(bc.stats(dir === 'bc' ? 'ab' : 'ba').perSsrc, before[dir]);
+      const video = flows.filter((f) => f.meanBytes >= 400);
+      t.comment(`${dir}: ${flows.map((f) => `${f.packets} pkts ${Math.round(f.meanBytes)} B`).join('; ')}`);
+      t.same(
+        video.map((f) => layerOfSize(f.meanBytes)),
+        ['q', 'q'],
+        `${dir}: the q layers of its own focus's two publishers, nothing else`,
+      );
+      const all = trunkFlows(bc.stats(dir === 'bc' ? 'ab' : 'ba').perSsrc, new Map(), 1);
+      t.same(
+        all.filter((f) => layerOfSize(f.meanBytes, ofA) !== undefined),
+        [],
+        `${dir}: zero packets of A's video, ever`,
+      );
+      // Opus silence frames make datagrams under 150 bytes; padding probes are about 285, video 600 and more.
+      t.equal(
+        flows.filter((f) => f.meanBytes < 150).length,
+        2,
+        `${dir}: two audio streams (its own focus's two)`,
       );
     }
     for (const p of everyone) {
