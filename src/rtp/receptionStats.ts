@@ -11,7 +11,9 @@
  * - Jitter (A.8): from the RTP timestamp and the arrival time in the stream's clock rate, smoothed by 1/16;
  *   only packets that advance the highest sequence number count (a retransmission arrives late by design).
  * - Loss: cumulative = expected − received (clamped to the 24-bit signed field); the fraction over the
- *   interval since the previous `report` (0 when nothing was lost or more arrived than expected).
+ *   interval since the previous `report` (0 when nothing was lost or more arrived than expected). After
+ *   `skipGap()` (the path was down: an outage, not congestion) the sequence numbers the next advancing packet
+ *   skips are left out of the interval (expected and lost alike); the cumulative count keeps them.
  * - Time: `arrivalMs` and `now` in the receiver's clock (ms); a clock running backwards counts as no time.
  */
 
@@ -58,6 +60,7 @@ export class ReceptionStats {
   #lastArrival = 0;
   #lsr = 0;
   #srAt = Number.NaN;
+  #skipGap = false;
 
   /** `clockRate`: the stream's RTP clock (Hz), 90000 for video, 48000 for Opus. */
   constructor(ssrc: number, clockRate: number) {
@@ -99,6 +102,10 @@ export class ReceptionStats {
       }
       this.#maxSeq = seq;
       this.#received++;
+      if (this.#skipGap) {
+        this.#skipGap = false;
+        this.#expectedPrior += udelta - 1;
+      }
       this.#jitterFrom(ts, arrivalMs, true);
       return;
     }
@@ -114,6 +121,14 @@ export class ReceptionStats {
       return;
     }
     this.#received++; // a duplicate or a late (reordered, retransmitted) packet
+  }
+
+  /**
+   * The path was down (no packet of the link for a while): the sequence numbers the next advancing packet skips
+   * were lost to the outage, and the next interval's fraction leaves them out (the cumulative loss keeps them).
+   */
+  skipGap(): void {
+    this.#skipGap = this.#started;
   }
 
   /** A sender report for this stream arrived: `lsr` the middle 32 bits of its NTP time. */
@@ -168,6 +183,7 @@ export class ReceptionStats {
     this.#expectedPrior = 0;
     this.#receivedPrior = 0;
     this.#haveTransit = false;
+    this.#skipGap = false;
   }
 
   #jitterFrom(ts: number, arrivalMs: number, count: boolean): void {

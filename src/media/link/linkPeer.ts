@@ -22,6 +22,7 @@ import '../noDefaultStun.js'; // no STUN request to werift's default public serv
 import type { MediaContext } from '../peerMedia.js';
 import type { PublishedTrack } from '../publishedTrack.js';
 import type { TrackSource } from '../track.js';
+import { IceRecheck } from './iceRecheck.js';
 import { linkOfferProblem, linkPeerConfig } from './linkConfig.js';
 import { LinkMedia } from './linkMedia.js';
 import { TrunkCcLink } from './trunkCcLink.js';
@@ -79,6 +80,7 @@ export class LinkPeer extends TypedEmitter<LinkPeerEvents> {
   readonly #announced: readonly string[];
   readonly #ctx: MediaContext;
   readonly #media: LinkMedia;
+  readonly #recheck: IceRecheck;
   #remoteSet = false;
   #pending: RemoteCandidate[] = [];
   #dc: RTCDataChannel | undefined;
@@ -98,6 +100,9 @@ export class LinkPeer extends TypedEmitter<LinkPeerEvents> {
     };
     this.#media = new LinkMedia(ctx, carriers, opts, (send) => {
       this.safeEmit('layers', { streamId: send.streamId, trackId: send.trackId, sending: send.sending });
+    });
+    this.#recheck = new IceRecheck(ctx.clock, (e) => {
+      ctx.log.warn({ err: toError(e) }, 'link: ICE re-check failed');
     });
     const linkMedia = this.#media;
     linkMedia.setCongestionControl(
@@ -302,6 +307,7 @@ export class LinkPeer extends TypedEmitter<LinkPeerEvents> {
     }
     this.#closed = true;
     this.#pending = [];
+    this.#recheck.stop();
     this.#media.close();
     try {
       await this.#pc.close();
@@ -330,11 +336,15 @@ export class LinkPeer extends TypedEmitter<LinkPeerEvents> {
   /**
    * werift 0.24.4 runs ICE checks only while DTLS is not yet connected (RTCPeerConnection.connect), so after an
    * ICE restart of a connected link nothing would nominate a new pair: the checks of the new generation are
-   * started here (the DTLS and SRTP sessions carry on over the new pair; docs/werift-notes.md §4).
+   * started here (the DTLS and SRTP sessions carry on over the new pair; docs/werift-notes.md §4). After every
+   * negotiation (first or restart) failed pairs are checked again until one is nominated (iceRecheck.ts).
    */
   #resumeIceAfterRestart(): void {
     const dtls = this.#media.transport;
     const ice = dtls?.iceTransport;
+    if (ice !== undefined) {
+      this.#recheck.arm(ice.connection);
+    }
     if (ice === undefined || dtls?.state !== 'connected' || ice.connection.nominated !== undefined) {
       return;
     }

@@ -12,6 +12,12 @@
  *   whose aggregate fraction (lost / expected over all trunk SSRCs) feeds the estimator — and a REMB naming
  *   the trunk SSRCs whenever the estimator says one is due (first at once, then every 500 ms, a ≥ 3 % rise
  *   not within 200 ms, a ≥ 3 % drop at once). A REMB due between blocks goes behind an empty RR.
+ * - An outage is not congestion: after `OUTAGE_GAP_MS` (1 s) without any trunk packet (the path was down, e.g.
+ *   while the link was suspended and ICE-restarted, protocol.md §8.7), the sequence numbers each trunk SSRC
+ *   skips across the gap are left out of the next loss interval (rtp/receptionStats.ts `skipGap`), so neither
+ *   the estimator's loss rule nor the sender's (which reads the fraction in these blocks) cuts the rate to the
+ *   few packets that arrived since — which would pause the relayed video for many seconds after the path is
+ *   back. The cumulative loss in the blocks still counts them.
  * - `estimateBps`: the estimate at the last tick, undefined before the first trunk packet.
  */
 import { TrunkEstimator, type TrunkEstimatorOptions } from '../../forwarding/trunkEstimator.js';
@@ -39,6 +45,8 @@ export interface TrunkSsrc {
 }
 
 const MAX_TRUNK_SSRCS = 1024;
+/** No trunk packet for this long: the path was down (an outage), not congested. */
+export const OUTAGE_GAP_MS = 1000;
 
 export class TrunkReceiveCc {
   readonly #senderSsrc: number;
@@ -48,6 +56,7 @@ export class TrunkReceiveCc {
   #absId: number | undefined;
   readonly #stats = new Map<number, ReceptionStats>();
   #seenPacket = false;
+  #lastArrivalMs = Number.NaN;
   #lastBlocksAt = Number.NEGATIVE_INFINITY;
   #estimate: number | undefined;
 
@@ -126,6 +135,14 @@ export class TrunkReceiveCc {
       }
     }
     this.#seenPacket = true;
+    if (arrivalMs - this.#lastArrivalMs >= OUTAGE_GAP_MS) {
+      for (const s of this.#stats.values()) {
+        s.skipGap();
+      }
+    }
+    if (!(arrivalMs < this.#lastArrivalMs)) {
+      this.#lastArrivalMs = arrivalMs;
+    }
     this.#estimator.onPacket(abs, arrivalMs, view.length);
     this.#stats.get(view.ssrc)?.onPacket(view.seq, view.ts, arrivalMs);
   }

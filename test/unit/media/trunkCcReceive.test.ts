@@ -5,6 +5,8 @@
  *   under it) and the sender's rate with it;
  * - an uncapped link: the estimate rises to the demand and never falls;
  * - 20 % random loss: the blocks report ≈ 20 %, the estimate falls under the received rate; 1 % does not;
+ * - an outage (everything dropped for ≥ 1 s, protocol.md §8.5): no loss reported after it, no cut; a 0.7 s
+ *   blackout is still loss;
  * - the RTCP: RR blocks for the announced SSRCs only (an unknown SSRC counts toward the rate, gets no block),
  *   blocks every 200–500 ms, the REMB naming the announced SSRCs, the first REMB at the first tick, nothing
  *   before a packet; LSR/DLSR echo a trunk SR; without abs-send-time the estimate still follows loss.
@@ -117,6 +119,44 @@ t.test('loss: 20 % is reported and lowers the estimate; 1 % does not', async (t)
   t.ok(after < before, 'lower than before the loss');
   const light = run(0.01);
   t.ok(rembAt(light, 10_000) >= rembAt(light, 4000), '1 %: no fall');
+});
+
+t.test('an outage (no trunk packet for ≥ 1 s) is not congestion; a shorter blackout is loss', async (t) => {
+  // Everything dropped from 4 s for `outageMs`, then a clean trunk again (audio + q, 1 Mbit/s of demand).
+  const rows: { outageMs: number; cut: boolean }[] = [
+    { outageMs: 700, cut: true },
+    { outageMs: 1500, cut: false },
+    { outageMs: 3000, cut: false },
+    { outageMs: 8000, cut: false },
+  ];
+  for (const row of rows) {
+    const end = 4000 + row.outageMs;
+    const r = simulateTrunkCc({
+      durationMs: end + 3000,
+      streams: [AUDIO, Q],
+      rateBps: (ssrc) => demand.get(ssrc) ?? 0,
+      capacityBps: () => 50_000_000,
+      loss: (at) => (at >= 4000 && at < end ? 1 : 0),
+    });
+    const before = rembAt(r, 4000);
+    const after = Math.min(...r.rembs.filter((x) => x.at > end && x.at <= end + 3000).map((x) => x.bps));
+    const lossAfter = r.feedback
+      .filter((f) => f.at > end)
+      .flatMap((f) => f.fb.blocks)
+      .reduce((m, b) => Math.max(m, b.fractionLost), 0);
+    if (row.cut) {
+      t.ok(
+        after < 1_000_000,
+        `${String(row.outageMs)} ms: counted as loss, the estimate is cut: ${String(after)}`,
+      );
+    } else {
+      t.ok(
+        after >= before,
+        `${String(row.outageMs)} ms: no cut after it: ${String(before)} → ${String(after)}`,
+      );
+      t.equal(lossAfter, 0, `${String(row.outageMs)} ms: the blocks after it report no loss`);
+    }
+  }
 });
 
 t.test('RTCP: blocks for announced SSRCs, cadence, REMB SSRCs', async (t) => {

@@ -3,6 +3,7 @@
  * - sequence rows: in order, a gap, the 16-bit wrap, reordering, duplicates and retransmissions counted as
  *   received, a jump ignored once and a restart after two in sequence;
  * - fraction lost per interval, cumulative lost clamped to 24 bits signed, extended highest seq with cycles;
+ * - `skipGap`: the sequence numbers skipped across an outage stay out of the next interval, once;
  * - jitter: 0 for packets paced exactly at their timestamps (also across the 32-bit timestamp wrap), ≈ the
  *   spread for alternating ±d arrivals, untouched by late packets;
  * - LSR echoed and DLSR in 1/65536 s;
@@ -131,6 +132,40 @@ t.test('fraction lost is per interval; cumulative keeps counting', async (t) => 
   t.equal(b.fractionLost, 0, 'a clean interval after a lossy one reports 0');
   t.equal(b.cumulativeLost, 24);
   t.equal(s.report(11_000)!.fractionLost, 0, 'an interval without packets reports 0');
+});
+
+t.test('skipGap: an outage leaves the interval fraction, not the cumulative count', async (t) => {
+  // Each row: 50 packets, then (skipGap or not) a jump of `skip` sequence numbers, then 50 more in order.
+  const cases: { name: string; skip: number; gap: boolean; fraction: number; expected: number }[] = [
+    { name: 'a gap of 100 without skipGap is loss', skip: 100, gap: false, fraction: 170, expected: 150 },
+    { name: 'a gap of 100 after skipGap is not', skip: 100, gap: true, fraction: 0, expected: 50 },
+    { name: 'skipGap with no packet missing changes nothing', skip: 0, gap: true, fraction: 0, expected: 50 },
+  ];
+  for (const c of cases) {
+    const s = new ReceptionStats(SSRC, 90_000);
+    for (let seq = 0; seq < 50; seq++) {
+      s.onPacket(seq, seq * 3000, seq * 33);
+    }
+    s.report(2000);
+    if (c.gap) {
+      s.skipGap();
+      s.onPacket(49, 49 * 3000, 3000); // a late duplicate does not use the skip up
+    }
+    for (let seq = 50 + c.skip; seq < 100 + c.skip; seq++) {
+      s.onPacket(seq, seq * 3000, 5000 + seq * 33);
+    }
+    const r = s.report(10_000)!;
+    t.equal(r.fractionLost, c.fraction, `${c.name}: fraction`);
+    t.equal(r.expectedInterval, c.expected, `${c.name}: expected in the interval`);
+    t.equal(r.cumulativeLost, c.skip - (c.gap ? 1 : 0), `${c.name}: cumulative lost keeps the gap`);
+    const next = s.report(11_000)!;
+    t.equal(next.fractionLost, 0, `${c.name}: the skip is used once`);
+  }
+  const fresh = new ReceptionStats(SSRC, 90_000);
+  fresh.skipGap();
+  fresh.onPacket(10, 0, 0);
+  fresh.onPacket(20, 0, 20);
+  t.equal(fresh.report(100)!.lostInterval, 9, 'skipGap before the first packet is a no-op');
 });
 
 t.test('cumulative lost is clamped to 24 bits signed', async (t) => {
