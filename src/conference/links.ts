@@ -86,8 +86,9 @@ export class Links {
       }
       const now = this.#c.services.clock.now();
       this.#policy.rebuilt(this.#view(now), now);
-      this.#rebuilding = this.#policy.provisional(now);
-      this.#c.log.info({ provisional: this.#rebuilding }, 'conference rebuilt from room state');
+      this.#c.log.info({ provisional: this.#policy.provisional(now) }, 'conference rebuilt from room state');
+      // Not provisional (a session is here, or cascade.auto is off): the evaluation below hands it back at once.
+      this.#rebuilding = true;
       await this.evaluate();
     });
   }
