@@ -135,7 +135,14 @@ t.test(
       }
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+    t.teardown(
+      () =>
+        new Promise<void>((r) => {
+          server.close(() => {
+            r();
+          });
+        }),
+    );
     const port = (server.address() as { port: number }).port;
     const client = new HomeserverClient({
       baseUrl: `http://127.0.0.1:${port}`,

@@ -495,7 +495,7 @@ t.test(
       const d = p.evaluate(v, row.at);
       t.same(invites(d), row.invites, `${row.why}: invites`);
       t.same(
-        d.actions.filter((a) => a.kind === 'hangup').map((a) => (a.kind === 'hangup' ? a.callId : '')),
+        d.actions.flatMap((a) => (a.kind === 'hangup' ? [a.callId] : [])),
         row.hangups,
         `${row.why}: hangups`,
       );
