@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { AppserviceEventBus } from './appservice/eventBus.js';
+import { rebuildConferences } from './appservice/conferenceRebuild.js';
 import { ensureFocusIdentity } from './appservice/focusSetup.js';
 import { HomeserverClient } from './appservice/homeserverClient.js';
 import { HomeserverProbe } from './appservice/homeserverProbe.js';
@@ -116,6 +117,8 @@ export class Sfu extends TypedEmitter<SfuEvents> {
       serverName: config.homeserver.server_name,
       autoJoin: config.matrix.auto_join,
       autoJoinAllow: config.matrix.auto_join_allow,
+      maxRooms: config.limits.max_joined_rooms,
+      maxRoomStateBytes: config.limits.max_room_state_bytes,
     });
     this.membership.attach();
     this.sender = new ToDeviceSender({
@@ -234,6 +237,10 @@ export class Sfu extends TypedEmitter<SfuEvents> {
         this.log.child({ component: 'focus' }),
       );
       const rooms = await this.membership.bootstrapAll();
+      // §8.7: conferences whose memberships name this focus and others are rebuilt and their peers invited.
+      if (this.config.cascade.auto) {
+        this.#rebuild();
+      }
       this.sync?.start();
       this.readiness.set(
         'matrix',
@@ -256,6 +263,17 @@ export class Sfu extends TypedEmitter<SfuEvents> {
         }, SETUP_RETRY_MS);
       }
     }
+  }
+
+  #rebuild(): void {
+    rebuildConferences({
+      source: this.membership.store,
+      conferences: this.conferences,
+      focus: { user_id: this.focus.userId, device_id: this.focus.deviceId },
+      now: this.clock.now(),
+      maxConferences: this.config.limits.max_joined_rooms,
+      log: this.log.child({ component: 'rebuild' }),
+    });
   }
 
   isStopping(): boolean {

@@ -39,6 +39,16 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Aborts the call (and its retries) early, e.g. on shutdown. */
   signal?: AbortSignal;
+  /** Refuses a response body larger than this (ResponseTooLargeError, not retried). */
+  maxBytes?: number;
+}
+
+/** A response body over RequestOptions.maxBytes. */
+export class ResponseTooLargeError extends Error {
+  constructor(method: string, path: string, limit: number) {
+    super(`${method} ${path}: response over ${limit} bytes`);
+    this.name = 'ResponseTooLargeError';
+  }
 }
 
 export interface HomeserverClientOptions {
@@ -125,7 +135,7 @@ export class HomeserverClient {
           ...init,
           signal: AbortSignal.timeout(opts.timeoutMs ?? this.#o.timeoutMs),
         });
-        const text = await res.text();
+        const text = await readBody(res, opts.maxBytes, method, path);
         let body: unknown;
         try {
           body = text === '' ? {} : JSON.parse(text);
@@ -155,7 +165,11 @@ export class HomeserverClient {
           throw httpErr;
         }
       } catch (e) {
-        if (e instanceof MatrixHttpError || opts.signal?.aborted === true) {
+        if (
+          e instanceof MatrixHttpError ||
+          e instanceof ResponseTooLargeError ||
+          opts.signal?.aborted === true
+        ) {
           throw e;
         }
         failure = toError(e);
@@ -235,8 +249,11 @@ export class HomeserverClient {
     return Array.isArray(rooms) ? rooms.filter((r): r is string => typeof r === 'string') : [];
   }
 
-  async roomState(roomId: string): Promise<unknown[]> {
-    const res = await this.request('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state`);
+  /** `maxBytes`: a larger answer throws ResponseTooLargeError. */
+  async roomState(roomId: string, maxBytes?: number): Promise<unknown[]> {
+    const res = await this.request('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state`, {
+      ...(maxBytes !== undefined ? { maxBytes } : {}),
+    });
     return Array.isArray(res) ? (res as unknown[]) : [];
   }
 
@@ -278,4 +295,26 @@ export class HomeserverClient {
       { body: { messages }, ...(giveUpMs !== undefined ? { giveUpMs } : {}) },
     );
   }
+}
+
+/** The body as text; over `maxBytes` (by Content-Length or as read) it is dropped and ResponseTooLargeError thrown. */
+async function readBody(
+  res: Response,
+  maxBytes: number | undefined,
+  method: string,
+  path: string,
+): Promise<string> {
+  if (maxBytes === undefined) {
+    return res.text();
+  }
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await res.body?.cancel();
+    throw new ResponseTooLargeError(method, path, maxBytes);
+  }
+  const buf = await res.arrayBuffer();
+  if (buf.byteLength > maxBytes) {
+    throw new ResponseTooLargeError(method, path, maxBytes);
+  }
+  return new TextDecoder().decode(buf);
 }

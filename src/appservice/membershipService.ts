@@ -53,6 +53,10 @@ export interface MembershipServiceOptions {
   store?: MembershipStore;
   /** Paging of the format (d) recovery from `/messages` (§3.3b). */
   stickyRecovery?: StickyRecoveryOptions;
+  /** `limits.max_joined_rooms`: rooms bootstrapped by `bootstrapAll` (default: all). */
+  maxRooms?: number;
+  /** `limits.max_room_state_bytes`: one `/state` answer (default: no limit). */
+  maxRoomStateBytes?: number;
 }
 
 /** Ignore reasons worth counting: call-related state that could not be used (not plain pass-through). */
@@ -100,8 +104,15 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
   /** Bootstraps every room the focus user is joined to. Throws if the homeserver cannot list them. */
   async bootstrapAll(): Promise<number> {
     const rooms = await this.#o.client.joinedRooms();
+    const max = this.#o.maxRooms ?? rooms.length;
+    if (rooms.length > max) {
+      this.#o.log.warn(
+        { rooms: rooms.length, max },
+        'more joined rooms than limits.max_joined_rooms: rest skipped',
+      );
+    }
     let ok = 0;
-    for (const roomId of rooms) {
+    for (const roomId of rooms.slice(0, max)) {
       if (await this.#bootstrap(roomId)) {
         ok++;
       }
@@ -211,7 +222,7 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
 
   async #bootstrap(roomId: string): Promise<boolean> {
     try {
-      const events = await this.#o.client.roomState(roomId);
+      const events = await this.#o.client.roomState(roomId, this.#o.maxRoomStateBytes);
       if (this.#closed) {
         return false;
       }

@@ -104,6 +104,17 @@ export class ConferenceManager {
     };
   }
 
+  /** §8.7 start-up rebuild: links.rebuild() on a new conference; `exists`: it has sessions or links already. */
+  rebuild(roomId: string, confId: string): 'rebuilt' | 'exists' | 'closed' {
+    if (this.#closed) {
+      return 'closed';
+    }
+    const conf = this.#conference(roomId, confId);
+    const vacant = conf.vacant;
+    conf.links[vacant ? 'rebuild' : 'recheck']();
+    return vacant ? 'rebuilt' : 'exists';
+  }
+
   /** Handles one to-device event addressed to the focus. Never throws. */
   handleToDevice(ev: IncomingToDevice): void {
     if (this.#closed) {

@@ -10,6 +10,11 @@
  * holds. A link is *needed* while a local participant is left and a live membership names the remote focus;
  * one that is not lingers `linger_s`, then is hung up with `user_hangup` unless it is needed again meanwhile.
  *
+ * Rebuild (§8.7, `rebuilt`): a conference rebuilt from room state at start-up invites every remote focus a live
+ * membership names at once, whichever side sorts lower. Until a local session starts, the live memberships that
+ * name this focus count as local participants only for `linger_s` from the rebuild; then its links are hung up
+ * (the linger ran from the rebuild) and nothing is re-invited unless a local session starts.
+ *
  * Contract with the caller: after an `invite` action, the next `evaluate` either lists a link to that focus or
  * is preceded by `inviteFailed`; a link that reaches `connected` is reported with `linkConnected`; a hangup
  * action's link leaves the view before the next `evaluate`; a link that disappears from the view is reported with
@@ -54,6 +59,8 @@ interface Book {
   relink: boolean;
   /** An invite action was returned and its link has not shown up yet. */
   outstanding: boolean;
+  /** The conference was rebuilt at start-up: invite at once whichever side sorts lower. */
+  rebuild: boolean;
 }
 
 export class LinkPolicy {
@@ -61,6 +68,8 @@ export class LinkPolicy {
   readonly #cfg: LinkPolicyConfig;
   readonly #random: () => number;
   readonly #books = new Map<string, Book>();
+  /** Rebuilt and no local session yet: memberships count as local presence until then (§8.7). */
+  #provisionalUntil: number | undefined;
 
   /** `random` returns values in [0, 1) (Math.random in production, a fixed sequence in tests). */
   constructor(self: FocusId, cfg: LinkPolicyConfig, random: () => number) {
@@ -82,7 +91,15 @@ export class LinkPolicy {
       nextDeadline = nextDeadline === undefined ? when : Math.min(nextDeadline, when);
     };
     const localLive = this.#liveMembers(view, this.#self);
-    const localPresent = localLive > 0 || view.localParticipants > 0;
+    if (view.localParticipants > 0) {
+      this.#provisionalUntil = undefined;
+    }
+    const provisional = this.#provisionalUntil;
+    const localPresent =
+      view.localParticipants > 0 || (localLive > 0 && (provisional === undefined || now < provisional));
+    if (provisional !== undefined && now < provisional) {
+      nextDeadline = provisional;
+    }
     let linkCount = this.#linkCount(view);
 
     for (const remote of this.#remotes(view)) {
@@ -94,6 +111,7 @@ export class LinkPolicy {
       if (!needed) {
         book.connectRequested = false;
         book.relink = false;
+        book.rebuild = false;
       }
 
       if (links.length > 0) {
@@ -106,7 +124,8 @@ export class LinkPolicy {
           row('linked', remote);
           continue;
         }
-        book.lingerAt ??= now + this.#cfg.lingerMs;
+        // A rebuilt conference no local session joined lingers from the rebuild (§8.7).
+        book.lingerAt ??= provisional ?? now + this.#cfg.lingerMs;
         if (now < book.lingerAt) {
           row('lingering', remote, book.lingerAt);
           continue;
@@ -121,7 +140,7 @@ export class LinkPolicy {
 
       book.lingerAt = undefined;
       const auto = this.#cfg.auto && localLive > 0 && remoteLive > 0;
-      const trigger = needed && (auto || book.connectRequested || book.relink);
+      const trigger = needed && (auto || book.connectRequested || book.relink || book.rebuild);
       if (!trigger) {
         this.#books.delete(key);
         row('idle', remote);
@@ -140,6 +159,8 @@ export class LinkPolicy {
         reason = 'retry';
       } else if (book.relink) {
         reason = 'relink';
+      } else if (book.rebuild) {
+        reason = 'rebuild';
       } else if (book.connectRequested) {
         reason = 'connect';
       } else if (compareFoci(this.#self, remote) < 0) {
@@ -179,6 +200,29 @@ export class LinkPolicy {
     book.failures = 0;
     book.retryAt = undefined;
     book.relink = false;
+    book.rebuild = false;
+  }
+
+  /**
+   * The conference was rebuilt from room state at start-up (§8.7): unless a local session is already there, the
+   * remote foci live memberships name are invited at once by the next `evaluate`, and the memberships naming this
+   * focus count as local participants until `now + linger_s` or the first local session.
+   */
+  rebuilt(view: ConferenceView, now: number): void {
+    if (view.localParticipants > 0 || !this.#cfg.auto) {
+      return;
+    }
+    this.#provisionalUntil = now + this.#cfg.lingerMs;
+    for (const p of view.foci) {
+      if (p.liveMembers > 0 && !sameFocus(p.focus, this.#self)) {
+        this.#book(p.focus).rebuild = true;
+      }
+    }
+  }
+
+  /** Rebuilt, no local session yet, and the rebuild's linger (from `rebuilt`) has not run out by `now`. */
+  provisional(now: number): boolean {
+    return this.#provisionalUntil !== undefined && now < this.#provisionalUntil;
   }
 
   /** The link to `remote` is gone (hung up by either side or failed). */
@@ -356,6 +400,7 @@ export class LinkPolicy {
         connectRequested: false,
         relink: false,
         outstanding: false,
+        rebuild: false,
       };
       this.#books.set(key, book);
     }

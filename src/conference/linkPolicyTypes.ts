@@ -55,7 +55,9 @@ export interface ConferenceView {
   readonly links: readonly LinkView[];
 }
 
-export type InviteReason = 'lower' | 'grace' | 'retry' | 'connect' | 'relink';
+/** `rebuild`: the conference was rebuilt from room state at start-up (§8.7): invite at once, whichever side sorts
+ * lower. */
+export type InviteReason = 'lower' | 'grace' | 'retry' | 'connect' | 'relink' | 'rebuild';
 export type HangupWhy = 'linger' | 'crossing';
 
 export type LinkAction =

@@ -57,6 +57,8 @@ export class Links {
   #policyTimer: TimerHandle | undefined;
   #evaluateQueued = false;
   #closed = false;
+  /** Rebuilt from room state and no local session yet (§8.7): the conference stays while this holds. */
+  #rebuilding = false;
 
   constructor(c: LinkConference) {
     this.#c = c;
@@ -70,7 +72,25 @@ export class Links {
 
   /** Remote foci this conference is linked to or keeps relayed tracks of (it must not close meanwhile). */
   get active(): boolean {
-    return this.#calls.active;
+    return this.#calls.active || this.#rebuilding;
+  }
+
+  /**
+   * The conference was rebuilt from room state at start-up (§8.7): its peers are invited at once, and with no
+   * local session it stays (links, retries) for `cascade.linger_s` from now, then its links are hung up.
+   */
+  rebuild(): void {
+    this.#c.later('links rebuild', async () => {
+      if (this.#closed) {
+        return;
+      }
+      const now = this.#c.services.clock.now();
+      this.#policy.rebuilt(this.#view(now), now);
+      this.#c.log.info({ provisional: this.#policy.provisional(now) }, 'conference rebuilt from room state');
+      // Not provisional (a session is here, or cascade.auto is off): the evaluation below hands it back at once.
+      this.#rebuilding = true;
+      await this.evaluate();
+    });
   }
 
   /** Whether `ref` addresses a current link call. */
@@ -105,6 +125,13 @@ export class Links {
     }
     const now = this.#c.services.clock.now();
     await this.#carryOut(this.#policy.evaluate(this.#view(now), now));
+    if (this.#rebuilding && !this.#policy.provisional(now)) {
+      // A local session joined, or the rebuild's linger ran out: the usual rules from here.
+      this.#rebuilding = false;
+      if (!this.#calls.active) {
+        this.#c.linksGone();
+      }
+    }
   }
 
   /**

@@ -114,3 +114,48 @@ t.test('network errors are retried, then reported', async (t) => {
   );
   t.ok(err instanceof HomeserverUnavailableError);
 });
+
+t.test(
+  'roomState with maxBytes: a larger answer is refused (declared or chunked), not retried',
+  async (t) => {
+    const { createServer } = await import('node:http');
+    const big = JSON.stringify([
+      { type: 'm.room.member', state_key: '@a:x', content: { pad: 'x'.repeat(5000) } },
+    ]);
+    let hits = 0;
+    const server = createServer((req, res) => {
+      hits++;
+      res.setHeader('content-type', 'application/json');
+      if (req.url?.includes('chunked') === true) {
+        res.write(big.slice(0, 100));
+        res.end(big.slice(100));
+      } else {
+        res.setHeader('content-length', Buffer.byteLength(big));
+        res.end(big);
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.teardown(
+      () =>
+        new Promise<void>((r) => {
+          server.close(() => {
+            r();
+          });
+        }),
+    );
+    const port = (server.address() as { port: number }).port;
+    const client = new HomeserverClient({
+      baseUrl: `http://127.0.0.1:${port}`,
+      asToken: AS_TOKEN,
+      userId: '@sfu:example.org',
+      timeoutMs: 5000,
+      clock,
+      log: pino({ level: 'silent' }),
+    });
+    await t.rejects(client.roomState('!declared:x', 4096), { name: 'ResponseTooLargeError' });
+    await t.rejects(client.roomState('!chunked:x', 4096), { name: 'ResponseTooLargeError' });
+    t.equal(hits, 2, 'one request each: not retried');
+    t.equal((await client.roomState('!declared:x', 65536)).length, 1, 'under the limit: read');
+    t.equal((await client.roomState('!chunked:x')).length, 1, 'no limit: read');
+  },
+);

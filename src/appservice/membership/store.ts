@@ -16,7 +16,7 @@ import type {
 } from '../../conference/ports.js';
 import { authorize } from './authorize.js';
 import { parseEvent, type StateChange } from './envelope.js';
-import { isLive, matchesConf } from './liveness.js';
+import { isLive, isRoomWide, matchesConf } from './liveness.js';
 import { isObject } from './parse.js';
 import { diffUser, snapshotUser, type UserSnapshot } from './revocations.js';
 import { RoomState, type Affected } from './roomState.js';
@@ -220,6 +220,26 @@ export class MembershipStore implements MembershipOracle {
           ? cmp(a.focus.device_id, b.focus.device_id)
           : cmp(a.focus.user_id, b.focus.user_id),
       );
+  }
+
+  /**
+   * The conferences `(room_id, conf_id)` with a live membership of a conference-specific call id, sorted by room
+   * then conf id; room-wide memberships (`call_id: ""`) name no conf_id and give none (§8.7 rebuild).
+   */
+  liveConferences(now: number): { roomId: string; confId: string }[] {
+    const out: { roomId: string; confId: string }[] = [];
+    for (const room of [...this.#rooms.values()].sort((a, b) => cmp(a.roomId, b.roomId))) {
+      const ids = new Set<string>();
+      for (const e of room.allEntries()) {
+        if (!isRoomWide(e) && e.callId !== '' && isLive(room, e, now)) {
+          ids.add(e.callId);
+        }
+      }
+      for (const confId of [...ids].sort(cmp)) {
+        out.push({ roomId: room.roomId, confId });
+      }
+    }
+    return out;
   }
 
   nextExpiry(now: number): number | undefined {

@@ -2,7 +2,8 @@
  * Focus restart (protocol.md §8.7) with real processes: alice publishes on a.example, bob subscribes on
  * b.example through the link. b.example's focus is killed with SIGKILL: a.example marks the link suspended, and
  * after b.example restarts a subscriber joining it receives alice's relayed RTP again (a new link: a relink or
- * b.example's own invite). a.example's clients see no renegotiation throughout. Times are reported as comments
+ * b.example's own invite). a.example's clients see no renegotiation throughout. The memberships here are room-wide
+ * (`call_id: ""`), which name no conf_id to rebuild from room state (§8.7); restartRebuild.test.ts covers that. Times are reported as comments
  * (no timing thresholds in npm test).
  */
 import t from 'tap';

@@ -418,6 +418,8 @@ export const LIMITS: LimitsConfig = {
   max_dc_message_bytes: 65536,
   max_transaction_bytes: 1048576,
   dc_messages_per_second: 1000,
+  max_joined_rooms: 10000,
+  max_room_state_bytes: 16777216,
 };
 
 export interface Rig {

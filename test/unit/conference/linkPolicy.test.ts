@@ -421,3 +421,96 @@ t.test('relink: either side re-invites at once, then backs off on failure', asyn
   t.equal(statusOf(d, A), 'backoff@11500');
   t.same(invites(p.evaluate(both, 11_500)), [`${focusKey(A)}:retry`]);
 });
+
+t.test(
+  'rebuilt (§8.7): invite at once whichever side sorts lower; memberships count for linger_s',
+  async (t) => {
+    // B sorts higher than A: without a rebuild it would wait the grace.
+    const rows: {
+      why: string;
+      localParticipants: number;
+      at: number;
+      links: LinkView[];
+      invites: string[];
+      hangups: string[];
+      deadline: number | undefined;
+    }[] = [
+      {
+        why: 'rebuilt, no session: invited at once, deadline at rebuild + linger',
+        localParticipants: 0,
+        at: 0,
+        links: [],
+        invites: [`${focusKey(A)}:rebuild`],
+        hangups: [],
+        deadline: 30_000,
+      },
+      {
+        why: 'a session was already there: the usual grace',
+        localParticipants: 1,
+        at: 0,
+        links: [],
+        invites: [],
+        hangups: [],
+        deadline: 3500,
+      },
+      {
+        why: 'linked, window still open',
+        localParticipants: 0,
+        at: 29_999,
+        links: [link(A, 'c1', 'self', 'connected')],
+        invites: [],
+        hangups: [],
+        deadline: 30_000,
+      },
+      {
+        why: 'linked, window over: hung up at once (the linger ran from the rebuild)',
+        localParticipants: 0,
+        at: 30_000,
+        links: [link(A, 'c1', 'self', 'connected')],
+        invites: [],
+        hangups: ['c1'],
+        deadline: undefined,
+      },
+      {
+        why: 'a session is there: linked past the window',
+        localParticipants: 1,
+        at: 45_000,
+        links: [link(A, 'c1', 'self', 'connected')],
+        invites: [],
+        hangups: [],
+        deadline: undefined,
+      },
+    ];
+    for (const row of rows) {
+      const p = new LinkPolicy(B, CFG, () => 0.5);
+      const v = view(
+        [
+          [A, 1],
+          [B, 1],
+        ],
+        row.links,
+        row.localParticipants,
+      );
+      p.rebuilt(v, 0);
+      const d = p.evaluate(v, row.at);
+      t.same(invites(d), row.invites, `${row.why}: invites`);
+      t.same(
+        d.actions.flatMap((a) => (a.kind === 'hangup' ? [a.callId] : [])),
+        row.hangups,
+        `${row.why}: hangups`,
+      );
+      t.equal(d.nextDeadline, row.deadline, `${row.why}: next deadline`);
+    }
+  },
+);
+
+t.test('rebuilt with cascade.auto off: nothing is invited, nothing is provisional', async (t) => {
+  const p = new LinkPolicy(B, { ...CFG, auto: false }, () => 0.5);
+  const v = view([
+    [A, 1],
+    [B, 1],
+  ]);
+  p.rebuilt(v, 0);
+  t.notOk(p.provisional(0));
+  t.same(invites(p.evaluate(v, 0)), []);
+});
