@@ -4,6 +4,12 @@
  * `MediaStreamTrack` fit these shapes as they are.
  */
 
+/**
+ * An event handler property. Method syntax makes it bivariant, so the browser's handler types (taking the full
+ * event, `this`-typed) and ours (taking the few fields we read) are assignable both ways.
+ */
+export type Handler<E> = { bivarianceHack(ev: E): void }['bivarianceHack'] | null;
+
 export interface MediaStreamTrackLike {
   readonly id: string;
   readonly kind: string;
@@ -18,7 +24,7 @@ export interface MediaStreamLike {
 }
 
 export interface SessionDescriptionLike {
-  readonly type: string;
+  readonly type: 'offer' | 'answer' | 'pranswer' | 'rollback';
   readonly sdp?: string;
 }
 
@@ -32,9 +38,9 @@ export interface DataChannelLike {
   readonly label: string;
   readonly readyState: string;
   binaryType: string;
-  onopen: ((ev: unknown) => void) | null;
-  onclose: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
+  onopen: Handler<unknown>;
+  onclose: Handler<unknown>;
+  onmessage: Handler<{ data: unknown }>;
   send(data: string): void;
   close(): void;
 }
@@ -47,7 +53,7 @@ export interface SendEncodingLike {
 }
 
 export interface TransceiverInitLike {
-  direction?: 'sendonly' | 'sendrecv' | 'recvonly' | 'inactive';
+  direction?: 'sendonly' | 'sendrecv' | 'recvonly' | 'inactive' | 'stopped';
   streams?: MediaStreamLike[];
   sendEncodings?: SendEncodingLike[];
 }
@@ -62,11 +68,11 @@ export interface PeerConnectionLike {
   readonly connectionState: string;
   readonly localDescription: SessionDescriptionLike | null;
   readonly remoteDescription: SessionDescriptionLike | null;
-  onicecandidate: ((ev: { candidate: IceCandidateLike | null }) => void) | null;
-  onconnectionstatechange: ((ev: unknown) => void) | null;
-  ondatachannel: ((ev: { channel: DataChannelLike }) => void) | null;
-  ontrack: ((ev: TrackEventLike) => void) | null;
-  addTransceiver(track: MediaStreamTrackLike, init?: TransceiverInitLike): unknown;
+  onicecandidate: Handler<{ candidate: IceCandidateLike | null }>;
+  onconnectionstatechange: Handler<unknown>;
+  ondatachannel: Handler<{ channel: DataChannelLike }>;
+  ontrack: Handler<TrackEventLike>;
+  addTransceiver(track: MediaStreamTrackLike | string, init?: TransceiverInitLike): unknown;
   createDataChannel(label: string, init?: Record<string, unknown>): DataChannelLike;
   createOffer(): Promise<SessionDescriptionLike>;
   createAnswer(): Promise<SessionDescriptionLike>;
