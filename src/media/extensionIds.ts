@@ -2,9 +2,10 @@
  * RTP header extension ids across one BUNDLEd connection (RFC 8843 §9.2: an id means the same extension in every
  * bundled m-line; Chrome rejects an offer that breaks this: "A BUNDLE group contains a codec collision for header
  * extension id=…"). werift numbers the extensions of a transceiver it adds from its own config (1..n over audio and
- * video), which collide with the ids a browser chose in its offer. So before an SFU offer, each transceiver that
- * has no negotiated extensions yet takes the id already used on the connection for the same URI, else a free one
- * (1–14, one-byte headers); an extension with no id left is not offered.
+ * video), which may collide with the ids a browser chose in its offer. So before an SFU offer, each transceiver
+ * that has no negotiated extensions yet and whose werift ids would collide takes the id already used on the
+ * connection for the same URI, else a free one (1–14, one-byte headers); an extension with no id left is not
+ * offered. Without a collision (e.g. a werift client, which numbers like the SFU) werift's own ids stay.
  */
 import { RTCRtpHeaderExtensionParameters } from 'werift';
 
@@ -21,12 +22,14 @@ export function alignExtensionIds(
   config: Partial<Record<string, readonly RTCRtpHeaderExtensionParameters[]>>,
 ): void {
   const idOf = new Map<string, number>();
+  const uriOf = new Map<number, string>();
   const used = new Set<number>();
   for (const tr of transceivers) {
     for (const ext of tr.headerExtensions) {
       if (!idOf.has(ext.uri)) {
         idOf.set(ext.uri, ext.id);
       }
+      uriOf.set(ext.id, ext.uri);
       used.add(ext.id);
     }
   }
@@ -37,8 +40,12 @@ export function alignExtensionIds(
     if (tr.headerExtensions.length > 0) {
       continue;
     }
+    const defaults = config[tr.kind] ?? [];
+    if (defaults.every((e) => (uriOf.get(e.id) ?? e.uri) === e.uri)) {
+      continue; // werift's own ids fit the connection
+    }
     const exts: RTCRtpHeaderExtensionParameters[] = [];
-    for (const ext of config[tr.kind] ?? []) {
+    for (const ext of defaults) {
       let id = idOf.get(ext.uri);
       if (id === undefined) {
         for (let candidate = 1; candidate <= MAX_ONE_BYTE_ID; candidate++) {
@@ -51,6 +58,7 @@ export function alignExtensionIds(
           continue;
         }
         idOf.set(ext.uri, id);
+        uriOf.set(id, ext.uri);
         used.add(id);
       }
       exts.push(new RTCRtpHeaderExtensionParameters({ id, uri: ext.uri }));

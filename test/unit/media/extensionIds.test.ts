@@ -17,9 +17,12 @@ const ids = (tr: { headerExtensions: RTCRtpHeaderExtensionParameters[] }) =>
 t.test(
   "new transceivers take the ids the browser's offer chose for the same URIs, free ids for the rest",
   async (t) => {
-    // Chrome's offer: audio-level 1, abs-send-time 2, mid 4 (no rid: its video was not simulcast).
+    // Chrome's offer: audio-level 1, abs-send-time 2, mid 4, toffset 5 (no rid: its video was not simulcast).
     const browserAudio = { kind: 'audio', headerExtensions: [ext(1, LEVEL), ext(2, ABS), ext(4, MID)] };
-    const browserVideo = { kind: 'video', headerExtensions: [ext(2, ABS), ext(4, MID)] };
+    const browserVideo = {
+      kind: 'video',
+      headerExtensions: [ext(2, ABS), ext(4, MID), ext(5, 'urn:x:toffset')],
+    };
     const fwdAudio = { kind: 'audio', headerExtensions: [] as RTCRtpHeaderExtensionParameters[] };
     const fwdVideo = { kind: 'video', headerExtensions: [] as RTCRtpHeaderExtensionParameters[] };
     alignExtensionIds([browserAudio, browserVideo, fwdAudio, fwdVideo], config);
