@@ -67,6 +67,7 @@ export class CallClient<P extends CallPeer = CallPeer> {
   readonly #exchange: CallExchange;
   readonly #sync: SyncLoop;
   readonly #waiters = new Waiters();
+  readonly #changeListeners = new Set<() => void>();
   readonly #membership: MembershipWriter;
   /** The format (d) writer used when a join asks for `sticky` (it keeps the sticky key until the leave). */
   #stickyWriter: MembershipWriter | undefined;
@@ -85,6 +86,9 @@ export class CallClient<P extends CallPeer = CallPeer> {
     this.#api = new MatrixApi(this.#http);
     const notify = (): void => {
       this.#waiters.notify();
+      for (const fn of [...this.#changeListeners]) {
+        fn();
+      }
     };
     this.#exchange = new CallExchange({
       api: this.#api,
@@ -116,6 +120,12 @@ export class CallClient<P extends CallPeer = CallPeer> {
   /** The `m.call.answer` content of the call placed last. */
   get answerContent(): Record<string, unknown> | undefined {
     return this.#exchange.current?.answer;
+  }
+
+  /** Calls `fn` after every change of the call state (an answer, candidates, a hangup...); returns the remover. */
+  onChange(fn: () => void): () => void {
+    this.#changeListeners.add(fn);
+    return () => this.#changeListeners.delete(fn);
   }
 
   /** Replaces the default handling of an `m.call.negotiate` answer (`peer.setRemoteDescription`). */
@@ -266,6 +276,7 @@ export class CallClient<P extends CallPeer = CallPeer> {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#waiters.close(`${this.deviceId}: client closed`);
+      this.#changeListeners.clear();
       const exchange = this.#exchange.close();
       await this.stopSync();
       await exchange;

@@ -52,3 +52,52 @@ export {
 } from './metadata.js';
 export type { CallPeer, LocalCandidate, OfferOptions, RemoteCandidate } from './peer.js';
 export { SYNC_POLL_MS, SyncLoop } from './sync.js';
+
+// The high-level API: join a call in a browser (join.ts, call.ts) and its parts.
+export { joinCall, STICKY_FEATURE, type JoinCallOptions } from './join.js';
+export { Call, type ActiveSpeaker, type CallEnd, type CallEvents, type CallParts } from './call.js';
+export {
+  BrowserPeer,
+  SIMULCAST_ENCODINGS,
+  msidByMid,
+  withoutCandidates,
+  type BrowserPeerOptions,
+  type RemoteTrack,
+} from './browserPeer.js';
+export {
+  CallEndedError,
+  CallError,
+  CallPermissionError,
+  DataChannelError,
+  FocusRefusedError,
+  FocusRequestError,
+  FocusTimeoutError,
+  HomeserverUnreachableError,
+  LeaveError,
+  LoginError,
+  MediaAccessError,
+  MediaConnectionError,
+  MembershipError,
+  NoFocusError,
+  RoomJoinError,
+  type CallStep,
+} from './errors.js';
+export {
+  RTC_FOCI_KEY,
+  WELL_KNOWN_CLIENT_PATH,
+  discoverFocus,
+  focusProblem,
+  parseRtcFoci,
+  type DiscoveredFocus,
+  type FociParse,
+} from './focusDiscovery.js';
+export { getLocalMedia, mediaFailure, type LocalMediaOptions } from './localMedia.js';
+export { loginWithPassword, type Credentials, type PasswordLogin, type TokenLogin } from './login.js';
+export {
+  participantsFrom,
+  type Participant,
+  type RemoteStream,
+  type RemoteTrackInfo,
+} from './participants.js';
+export { DEFAULT_COALESCE_MS, Subscriptions, dimension, type TileSize } from './subscriptions.js';
+export type * from './webrtcTypes.js';

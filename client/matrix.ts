@@ -46,13 +46,14 @@ export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 export class MatrixHttp {
   readonly #base: URL;
-  readonly #token: string;
+  readonly #token: string | undefined;
   readonly #fetch: FetchLike;
   readonly #closing = new AbortController();
 
+  /** `accessToken` undefined: unauthenticated requests (login, `.well-known`) carry no `Authorization` header. */
   constructor(
     baseUrl: string,
-    accessToken: string,
+    accessToken: string | undefined,
     fetchImpl: FetchLike = (i, init) => globalThis.fetch(i, init),
   ) {
     this.#base = new URL(baseUrl);
@@ -92,7 +93,8 @@ export class MatrixHttp {
     if (opts.signal?.aborted === true) {
       onCaller();
     }
-    const headers: Record<string, string> = { authorization: `Bearer ${this.#token}` };
+    const headers: Record<string, string> =
+      this.#token === undefined ? {} : { authorization: `Bearer ${this.#token}` };
     if (body !== undefined) {
       headers['content-type'] = 'application/json';
     }
@@ -180,6 +182,28 @@ export class MatrixApi {
     await this.http.request('PUT', `/_matrix/client/v3/sendToDevice/${enc(eventType)}/${enc(txnId)}`, {
       messages,
     });
+  }
+
+  /** `POST /join/{roomIdOrAlias}`; resolves with the room id. */
+  async joinRoom(roomIdOrAlias: string): Promise<string> {
+    const res = await this.http.request('POST', `/_matrix/client/v3/join/${enc(roomIdOrAlias)}`, {});
+    if (!isObject(res) || typeof res['room_id'] !== 'string') {
+      throw new Error(`join answered ${JSON.stringify(res)}`);
+    }
+    return res['room_id'];
+  }
+
+  /** `GET /_matrix/client/versions`: the spec versions and unstable features the homeserver announces. */
+  async versions(): Promise<{ versions: string[]; unstableFeatures: Record<string, boolean> }> {
+    const res = await this.http.request('GET', '/_matrix/client/versions');
+    const versions = isObject(res) && Array.isArray(res['versions']) ? res['versions'] : [];
+    const unstable = isObject(res) && isObject(res['unstable_features']) ? res['unstable_features'] : {};
+    return {
+      versions: versions.filter((v): v is string => typeof v === 'string'),
+      unstableFeatures: Object.fromEntries(
+        Object.entries(unstable).filter((e): e is [string, boolean] => typeof e[1] === 'boolean'),
+      ),
+    };
   }
 
   /** One `/sync`: an initial one without `since`, else a long-poll of up to `timeoutMs`. */

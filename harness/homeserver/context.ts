@@ -12,6 +12,8 @@ export interface ServerContext {
     stateEventsIncludeRoomId: boolean;
     maxSyncTimeoutMs: number;
   };
+  /** What `/.well-known/matrix/client` announces (the base URL is set once the listener is up). */
+  discovery: { baseUrl: string; rtcFoci: unknown[] | undefined };
   /** Transaction-id idempotency (client-server API "Transaction identifiers"): key → cached response body. */
   txns: Map<string, unknown>;
 }

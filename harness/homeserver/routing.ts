@@ -43,6 +43,14 @@ export interface RouterLogs {
   rejections: RejectionRecord[];
 }
 
+/** The CORS headers the Client-Server API ("Web browser clients") tells servers to send on every response. */
+export const CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, POST, PUT, DELETE, OPTIONS',
+  'access-control-allow-headers': 'X-Requested-With, Content-Type, Authorization',
+} as const;
+const CORS_ALLOWED_HEADERS = ['x-requested-with', 'content-type', 'authorization'];
+
 const records = new WeakMap<FastifyRequest, RequestRecord>();
 
 function splitUrl(url: string): { rawPath: string; path: string } {
@@ -120,6 +128,9 @@ export class Router {
 
     app.addHook('onRequest', async (req, reply) => {
       const { rawPath, path } = splitUrl(req.url);
+      if (req.method === 'OPTIONS') {
+        return this.#preflight(req, reply, path, rawPath);
+      }
       const record: RequestRecord = {
         method: req.method,
         path,
@@ -142,6 +153,9 @@ export class Router {
       return undefined;
     });
     app.addHook('onSend', async (req, reply, payload) => {
+      for (const [name, value] of Object.entries(CORS_HEADERS)) {
+        void reply.header(name, value);
+      }
       const record = records.get(req);
       if (record !== undefined) {
         record.status = reply.statusCode;
@@ -163,6 +177,61 @@ export class Router {
     });
 
     app.setErrorHandler(async (error, req, reply) => this.#sendError(req, reply, error));
+  }
+
+  /**
+   * Client-Server API "Web browser clients": every endpoint answers OPTIONS with the CORS headers and nothing
+   * else. Strict: a preflight for a path that is no endpoint, for a method the endpoint does not have, or asking
+   * for a request header the spec's `Access-Control-Allow-Headers` does not list, is refused (and recorded), so
+   * the browser's request fails as it would against a server that does not allow it.
+   */
+  async #preflight(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    path: string,
+    rawPath: string,
+  ): Promise<FastifyReply> {
+    const record: RequestRecord = {
+      method: 'OPTIONS',
+      path,
+      rawPath,
+      query: { ...(req.query as Query) },
+      body: undefined,
+      at: Date.now(),
+    };
+    if (this.#tagged) {
+      record.serverName = this.#state.serverName;
+    }
+    records.set(req, record);
+    this.#logs.requests.push(record);
+    const methods = this.#patterns.filter((p) => p.regex.test(rawPath)).map((p) => p.method);
+    if (methods.length === 0) {
+      return this.#sendError(req, reply, violation(404, 'M_UNRECOGNIZED', 'Unrecognized request'));
+    }
+    const asked = req.headers['access-control-request-method'];
+    if (typeof asked === 'string' && !methods.includes(asked.toUpperCase())) {
+      return this.#sendError(
+        req,
+        reply,
+        violation(405, 'M_UNRECOGNIZED', `CORS preflight for method ${asked}, which ${path} does not have`),
+      );
+    }
+    const headers = req.headers['access-control-request-headers'];
+    const extra = (typeof headers === 'string' ? headers.split(',') : [])
+      .map((h) => h.trim().toLowerCase())
+      .filter((h) => h !== '' && !CORS_ALLOWED_HEADERS.includes(h));
+    if (extra.length > 0) {
+      return this.#sendError(
+        req,
+        reply,
+        violation(
+          400,
+          'M_UNRECOGNIZED',
+          `CORS preflight asks for request headers ${extra.join(', ')}: Matrix servers allow only ${CORS_HEADERS['access-control-allow-headers']}`,
+        ),
+      );
+    }
+    return reply.code(204).send();
   }
 
   add<B>(def: RouteDef<B>): void {

@@ -13,6 +13,7 @@ import { HttpClient } from './httpClient.js';
 import { isValidLocalpart } from './ids.js';
 import { accountRoutes } from './routes/account.js';
 import { appserviceRoutes } from './routes/appservice.js';
+import { discoveryRoutes } from './routes/discovery.js';
 import { messagesRoutes } from './routes/messages.js';
 import { roomRoutes } from './routes/rooms.js';
 import { roomStateRoutes } from './routes/roomState.js';
@@ -240,6 +241,14 @@ export class TestHomeserver {
     };
   }
 
+  /**
+   * What `/.well-known/matrix/client` of `serverName` (default: the first) announces as
+   * `org.matrix.msc4143.rtc_foci`; undefined removes the key.
+   */
+  setRtcFoci(foci: unknown[] | undefined, serverName: string = this.serverName): void {
+    this.#servedAs(serverName).ctx.discovery.rtcFoci = foci === undefined ? undefined : structuredClone(foci);
+  }
+
   /** The next `times` requests matching `matcher` get `response` instead of being handled. */
   failNext(matcher: FailMatcher, response: InjectedResponse, times = 1): void {
     this.#faults.add(matcher, response, times);
@@ -444,6 +453,10 @@ async function listen(
       stateEventsIncludeRoomId: opts.stateEventsIncludeRoomId ?? false,
       maxSyncTimeoutMs: opts.maxSyncTimeoutMs ?? 30_000,
     },
+    discovery: {
+      baseUrl: '',
+      rtcFoci: opts.rtcFoci === undefined ? undefined : structuredClone(opts.rtcFoci),
+    },
     txns: new Map(),
   };
   const router = new Router(app, state, faults, logs, tagged);
@@ -454,6 +467,7 @@ async function listen(
   syncRoutes(router, ctx);
   appserviceRoutes(router, ctx);
   messagesRoutes(router, ctx);
+  discoveryRoutes(router, ctx);
 
   try {
     await app.listen({ host: opts.host ?? '127.0.0.1', port });
@@ -464,5 +478,7 @@ async function listen(
   }
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return { app, ctx, url: `http://${host}:${address.port}` };
+  const url = `http://${host}:${address.port}`;
+  ctx.discovery.baseUrl = url;
+  return { app, ctx, url };
 }

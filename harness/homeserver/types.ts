@@ -58,6 +58,11 @@ export interface TestHomeserverOptions {
   stateEventsIncludeRoomId?: boolean;
   /** Upper bound for `/sync?timeout=` (default 30000 ms). */
   maxSyncTimeoutMs?: number;
+  /**
+   * `org.matrix.msc4143.rtc_foci` of `/.well-known/matrix/client` (default: absent); entries are served as given,
+   * so tests can announce malformed ones too. `TestHomeserver.setRtcFoci` changes it later.
+   */
+  rtcFoci?: unknown[];
   /** AS push retry backoff: first delay and cap (defaults 200 ms and 5000 ms). */
   pushRetry?: { initialMs?: number; maxMs?: number };
 }

@@ -20,6 +20,7 @@ import {
 import { InvalidStateError, toError } from '../util/errors.js';
 import { TypedEmitter } from '../util/events.js';
 import type { DownTrack } from './downTrack.js';
+import { alignExtensionIds } from './extensionIds.js';
 import './noDefaultStun.js'; // no STUN request to werift's default public server (see the module)
 import { PeerMedia, type MediaContext } from './peerMedia.js';
 import type { PublishedTrack } from './publishedTrack.js';
@@ -191,6 +192,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
   /** Creates and applies a local offer (SFU-initiated renegotiation); returns its SDP. */
   async offer(): Promise<string> {
     this.#assertOpen();
+    alignExtensionIds(this.#pc.getTransceivers(), this.#pc.config.headerExtensions);
     const offer = await this.#pc.createOffer();
     await this.#pc.setLocalDescription(offer);
     const local = this.#pc.localDescription;

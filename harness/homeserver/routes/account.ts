@@ -38,7 +38,12 @@ export function accountRoutes(router: Router, ctx: ServerContext): void {
           'v1.11',
           'v1.12',
         ],
-        unstable_features: { 'org.matrix.msc3202': true, 'io.element.msc4190': ctx.options.msc4190 },
+        unstable_features: {
+          'org.matrix.msc3202': true,
+          'io.element.msc4190': ctx.options.msc4190,
+          // sticky events (sticky.ts)
+          'org.matrix.msc4354': true,
+        },
       },
     }),
   });
