@@ -104,6 +104,11 @@ export class ConferenceManager {
     };
   }
 
+  /** The live conferences, oldest first (the /status detail lists some of them). */
+  list(): IterableIterator<Conference> {
+    return this.#conferences.values();
+  }
+
   /** Handles one to-device event addressed to the focus. Never throws. */
   handleToDevice(ev: IncomingToDevice): void {
     if (this.#closed) {
