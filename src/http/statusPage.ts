@@ -33,7 +33,8 @@ function scriptDir(): string | undefined {
   return candidates.find((d) => existsSync(join(d, 'main.js')));
 }
 
-export function findStatusAssets(dir: string | undefined = scriptDir()): StatusAssets {
+/** `dir`: the compiled page scripts' folder (null: none, the page is not built). */
+export function findStatusAssets(dir: string | null = scriptDir() ?? null): StatusAssets {
   const files = new Map<string, string>();
   const require = createRequire(import.meta.url);
   for (const [name, spec] of Object.entries(VENDOR)) {
@@ -43,14 +44,14 @@ export function findStatusAssets(dir: string | undefined = scriptDir()): StatusA
       // Not installed: the page shows that its plot library is missing.
     }
   }
-  if (dir !== undefined) {
+  if (dir !== null) {
     for (const name of readdirSync(dir)) {
       if (/^[A-Za-z][A-Za-z0-9]*\.js$/.test(name)) {
         files.set(name, join(dir, name));
       }
     }
   }
-  return { files, built: dir !== undefined && files.has('main.js') };
+  return { files, built: files.has('main.js') };
 }
 
 const cache = new Map<string, Buffer>();
