@@ -90,6 +90,7 @@ export function statusHtml(built: boolean): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>matrix-sfu status</title>
 <link rel="stylesheet" href="status/assets/uPlot.min.css">
 <style>

@@ -37,6 +37,16 @@ export function table(
   return el('table', { className }, thead, tbody);
 }
 
+/** At most `n` characters (plot legends stay on a line; the tables show ids whole). */
+export function short(s: string, n = 32): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+/** `n` with `word`, plural with an s unless n is 1. */
+export function count(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 /** 1234567 → "1.23 Mbit/s". */
 export function bitrate(bps: number | null): string {
   if (bps === null) {

@@ -4,7 +4,7 @@
  * direction), with tables of the conferences, participants, tracks, subscriptions and links. Every value from
  * the document reaches the DOM as text (dom.ts).
  */
-import { bitrate, duration, el, omitted, table, type Child } from './dom.js';
+import { bitrate, count, duration, el, omitted, short, table, type Child } from './dom.js';
 import { History } from './history.js';
 import { LivePlot } from './plots.js';
 import type { Conference, Layer, Link, Participant, Status, Track } from './types.js';
@@ -68,13 +68,13 @@ function collect(doc: Status): { tracks: Values; subscriptions: Values; links: V
     for (const p of c.participants) {
       for (const t of p.published) {
         out.tracks.set(JSON.stringify([conf, p.user_id, p.device_id, t.stream_id, t.track_id]), {
-          label: `${p.user_id} ${t.kind} ${t.track_id}`,
+          label: `${short(p.user_id)} ${t.kind} ${short(t.track_id, 12)}`,
           value: t.bitrate_bps,
         });
       }
       for (const s of p.subscriptions) {
         out.subscriptions.set(JSON.stringify([conf, p.user_id, p.device_id, s.stream_id, s.track_id]), {
-          label: `${p.user_id} ← ${s.from_user_id ?? '?'} ${s.kind} ${layerText(s.layer)}`,
+          label: `${short(p.user_id)} ← ${short(s.from_user_id ?? '?')} ${s.kind} ${short(s.track_id, 12)}`,
           value: s.bitrate_bps,
         });
       }
@@ -82,16 +82,16 @@ function collect(doc: Status): { tracks: Values; subscriptions: Values; links: V
     for (const l of c.links) {
       const remote = `${l.remote.user_id}|${l.remote.device_id}`;
       out.links.set(JSON.stringify([conf, remote, 'in']), {
-        label: `${l.remote.user_id} in`,
+        label: `${short(l.remote.user_id)} in`,
         value: l.bitrate_in_bps,
       });
       out.links.set(JSON.stringify([conf, remote, 'out']), {
-        label: `${l.remote.user_id} out`,
+        label: `${short(l.remote.user_id)} out`,
         value: l.bitrate_out_bps,
       });
       for (const t of l.relayed) {
         out.tracks.set(JSON.stringify([conf, remote, t.stream_id, t.track_id]), {
-          label: `${t.user_id ?? '?'} ${t.kind} ${t.track_id} (relayed)`,
+          label: `${short(t.user_id ?? '?')} ${t.kind} ${short(t.track_id, 12)} (relayed)`,
           value: t.bitrate_bps,
         });
       }
@@ -100,8 +100,15 @@ function collect(doc: Status): { tracks: Values; subscriptions: Values; links: V
   return out;
 }
 
-function participantsTable(ps: readonly Participant[]): HTMLTableElement {
-  return table(
+/** A table, or "none" when there is no row. */
+function tableOrNone(className: string, head: readonly string[], rows: readonly Child[][]): HTMLElement {
+  return rows.length === 0
+    ? el('p', { className: `${className} none` }, 'none')
+    : table(className, head, rows);
+}
+
+function participantsTable(ps: readonly Participant[]): HTMLElement {
+  return tableOrNone(
     'participants',
     ['user', 'device', 'state', 'connected', 'since', 'published', 'subscribed'],
     ps.map((p) => [
@@ -116,8 +123,8 @@ function participantsTable(ps: readonly Participant[]): HTMLTableElement {
   );
 }
 
-function tracksTable(ps: readonly Participant[]): HTMLTableElement {
-  return table(
+function tracksTable(ps: readonly Participant[]): HTMLElement {
+  return tableOrNone(
     'tracks',
     ['publisher', 'stream', 'track', 'kind', 'layers', 'bit rate'],
     ps.flatMap((p) =>
@@ -133,8 +140,8 @@ function tracksTable(ps: readonly Participant[]): HTMLTableElement {
   );
 }
 
-function subscriptionsTable(ps: readonly Participant[]): HTMLTableElement {
-  return table(
+function subscriptionsTable(ps: readonly Participant[]): HTMLElement {
+  return tableOrNone(
     'subscriptions',
     ['subscriber', 'from', 'track', 'kind', 'requested', 'layer', 'switching to', 'bit rate'],
     ps.flatMap((p) =>
@@ -152,8 +159,8 @@ function subscriptionsTable(ps: readonly Participant[]): HTMLTableElement {
   );
 }
 
-function linksTable(ls: readonly Link[]): HTMLTableElement {
-  return table(
+function linksTable(ls: readonly Link[]): HTMLElement {
+  return tableOrNone(
     'links',
     ['remote focus', 'state', 'RTP in / out', 'in', 'out', 'estimate', 'budget', 'relayed tracks'],
     ls.map((l) => [
@@ -166,6 +173,24 @@ function linksTable(ls: readonly Link[]): HTMLTableElement {
       bitrate(l.budget_bps),
       l.relayed.length + l.relayed_omitted,
     ]),
+  );
+}
+
+function relayedTable(ls: readonly Link[]): HTMLElement {
+  return tableOrNone(
+    'relayed',
+    ['publisher', 'via focus', 'stream', 'track', 'kind', 'layers', 'bit rate'],
+    ls.flatMap((l) =>
+      l.relayed.map((t) => [
+        t.user_id ?? '–',
+        l.remote.user_id,
+        t.stream_id,
+        t.track_id,
+        t.kind,
+        layersText(t),
+        bitrate(t.bitrate_bps),
+      ]),
+    ),
   );
 }
 
@@ -190,15 +215,18 @@ function conferenceSection(c: Conference): HTMLElement {
     el('h4', {}, 'Subscriptions'),
     subscriptionsTable(ps),
     el('h4', {}, 'Links to other foci'),
-    c.links.length === 0 ? el('p', {}, 'none') : linksTable(c.links),
+    linksTable(c.links),
     omitted(c.links_omitted, 'links'),
+    el('h4', {}, 'Tracks relayed from other foci'),
+    relayedTable(c.links),
   );
 }
 
 function render(doc: Status): void {
   byId('summary').replaceChildren(
     `${doc.name} ${doc.version} · focus ${doc.focus.user_id} ${doc.focus.device_id} · up ${duration(doc.uptime_s)} · ` +
-      `${doc.ready ? 'ready' : 'NOT ready'} · ${doc.conferences} conferences, ${doc.sessions} sessions, ${doc.links} links`,
+      `${doc.ready ? 'ready' : 'NOT ready'} · ${count(doc.conferences, 'conference')}, ${count(doc.sessions, 'session')}, ` +
+      count(doc.links, 'link'),
   );
   const detail = doc.detail;
   const confs = detail?.conferences ?? [];
