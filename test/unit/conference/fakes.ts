@@ -130,7 +130,10 @@ export class FakeForwarded implements ForwardedTrackPort {
     this.requested.push([width, height]);
   }
   /** What /status reads: a test sets them. */
-  used: { current: number | undefined; target: number | undefined } = { current: undefined, target: undefined };
+  used: { current: number | undefined; target: number | undefined } = {
+    current: undefined,
+    target: undefined,
+  };
   rateBytesPerS = 0;
   usedLayers(): { current: number | undefined; target: number | undefined } {
     return this.used;
