@@ -17,9 +17,10 @@ export function acceptQualities(accept: string): Map<string, number> {
     }
     let q = 1;
     for (const p of params) {
-      const m = /^q\s*=\s*([0-9.]+)$/.exec(p);
+      const m = /^q\s*=\s*(.*)$/.exec(p);
       if (m?.[1] !== undefined) {
-        const v = Number(m[1]);
+        // A malformed q-value counts as 0 (not acceptable).
+        const v = /^[0-9.]+$/.test(m[1]) ? Number(m[1]) : Number.NaN;
         q = Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0;
       }
     }
