@@ -118,8 +118,19 @@ export interface ConferenceStatus {
   links_omitted: number;
 }
 
+/** The caps as the document states them. */
+export interface StatusLimitsJson {
+  conferences: number;
+  participants: number;
+  participants_total: number;
+  tracks: number;
+  subscriptions: number;
+  links: number;
+  relayed_tracks: number;
+}
+
 export interface ConferencesDetail {
-  limits: StatusLimits;
+  limits: StatusLimitsJson;
   conferences: ConferenceStatus[];
   conferences_omitted: number;
   participants_omitted: number;
@@ -296,7 +307,15 @@ export function conferencesDetail(
     conferences.push(status);
   }
   return {
-    limits,
+    limits: {
+      conferences: limits.conferences,
+      participants: limits.participants,
+      participants_total: limits.participantsTotal,
+      tracks: limits.tracks,
+      subscriptions: limits.subscriptions,
+      links: limits.links,
+      relayed_tracks: limits.relayedTracks,
+    },
     conferences,
     conferences_omitted: conferencesOmitted,
     participants_omitted: participantsOmitted,

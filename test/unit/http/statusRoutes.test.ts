@@ -114,7 +114,7 @@ t.test('the Sfu status document: counts, detail with its caps, no token', async 
     links: 0,
     held_invites: 0,
     detail: {
-      limits: { conferences: 20, participants: 50, participantsTotal: 200 },
+      limits: { conferences: 20, participants: 50, participants_total: 200 },
       conferences: [],
       conferences_omitted: 0,
       participants_omitted: 0,
