@@ -172,6 +172,25 @@ export default tseslint.config(
       ],
     },
   },
+  // web/: the status page's browser scripts (own tsconfig), served by src/http: the page's own reading of the
+  // /status document, importing nothing of the project and nothing of Node.
+  {
+    files: ['web/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/src/**', '**/client/**', '**/harness/**', '**/test/**', '**/bench/**'],
+              message: 'web/ pages read the JSON the server sends; they import nothing of the project.',
+            },
+            { group: ['node:*'], message: 'web/ runs in a browser.' },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['harness/**/*.ts'],
     rules: {

@@ -18,6 +18,7 @@ import { TransactionProcessor } from './appservice/transactions.js';
 import { ConferenceManager } from './conference/conferenceManager.js';
 import { ConferenceMetrics } from './conference/metrics.js';
 import { LinkRelay } from './conference/linkRelay.js';
+import { conferencesDetail, STATUS_LIMITS } from './conference/statusView.js';
 import type { Config } from './config/types.js';
 import { buildHttpServers, type HttpServers } from './http/server.js';
 import { MediaLayer } from './media/mediaLayer.js';
@@ -200,6 +201,7 @@ export class Sfu extends TypedEmitter<SfuEvents> {
       focus: { user_id: this.focus.userId, device_id: this.focus.deviceId },
       to_device_transport: this.config.to_device.transport,
       ...this.conferences.status(),
+      detail: conferencesDetail(this.conferences.list(), STATUS_LIMITS, this.clock.now()),
     };
   }
 

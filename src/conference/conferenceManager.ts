@@ -1,8 +1,8 @@
 /**
- * Routes to-device call events to conferences (protocol.md §4): validates them, resolves the room of an
- * invite (holding it up to `auth.membership_wait_s` while its membership may still be on its way), finds
- * the session of every other event, answers malformed events with a hangup + error object, and turns
- * membership revocations into re-checks. One Conference per `(room_id, conf_id)`.
+ * Routes to-device call events to conferences (protocol.md §4): validates them, resolves the room of an invite
+ * (holding it up to `auth.membership_wait_s` while its membership may still be on its way), finds the session of
+ * every other event, answers malformed events with a hangup + error object, and turns membership revocations
+ * into re-checks. One Conference per `(room_id, conf_id)`.
  */
 import { parseCallEvent, type CallEvent } from '../protocol/toDevice.js';
 import type { TimerHandle } from '../util/clock.js';
@@ -113,6 +113,11 @@ export class ConferenceManager {
     const vacant = conf.vacant;
     conf.links[vacant ? 'rebuild' : 'recheck']();
     return vacant ? 'rebuilt' : 'exists';
+  }
+
+  /** The live conferences, oldest first (the /status detail lists some of them). */
+  list(): IterableIterator<Conference> {
+    return this.#conferences.values();
   }
 
   /** Handles one to-device event addressed to the focus. Never throws. */
@@ -398,8 +403,6 @@ export class ConferenceManager {
       parsed.error,
     );
   }
-
-  // --- helpers ----------------------------------------------------------------------------------
 
   #address(sender: string, e: InviteEvent): CallAddress {
     return {

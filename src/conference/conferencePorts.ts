@@ -31,6 +31,10 @@ export interface ForwardedTrackPort {
   /** Set by the conference; the media layer calls it once when the forwarding ends on its own. */
   onEnded: (() => void) | undefined;
   setRequested(width: number, height: number, now: number): void;
+  /** The layer ids being forwarded and a pending switch's target (/status). */
+  usedLayers(): { current: number | undefined; target: number | undefined };
+  /** What the forwarding sends, bytes per second over its last window (/status). */
+  readonly rateBytesPerS: number;
 }
 
 /** An opaque forwarding m-line of a subscriber's peer (an RTCRtpTransceiver for werift). */

@@ -19,6 +19,7 @@ import type { LinkConference } from './links.js';
 export const LINK_TICK_MS = 200;
 
 export interface LinkSnapshot {
+  readonly remote: FocusId;
   readonly state: LinkState;
   readonly stats: LinkStats;
   readonly bitrate: { in: number; out: number };
@@ -92,7 +93,7 @@ export class RemoteLinks {
   snapshot(): LinkSnapshot[] {
     return this.values().flatMap((r) =>
       r.call !== undefined && !r.call.closed
-        ? [{ state: r.call.phase, stats: r.call.peer.stats(), bitrate: r.bitrate }]
+        ? [{ remote: r.remote, state: r.call.phase, stats: r.call.peer.stats(), bitrate: r.bitrate }]
         : [],
     );
   }

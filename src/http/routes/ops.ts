@@ -1,13 +1,17 @@
-/** Operations routes: liveness, readiness, Prometheus metrics and a JSON status document. */
+/** Operations routes: liveness, readiness, Prometheus metrics and the status document and page (status.ts). */
 import type { FastifyInstance } from 'fastify';
 import type { Metrics } from '../../observability/metrics.js';
 import type { Readiness } from '../../observability/readiness.js';
+import { findStatusAssets, type StatusAssets } from '../statusPage.js';
+import { statusRoutes } from './status.js';
 
 export interface OpsRoutesOptions {
   metrics: Metrics;
   readiness: Readiness;
   /** Extra status fields (version, focus, conferences...), computed per request. */
   status: () => Record<string, unknown>;
+  /** The status page's files (default: the built page and the installed uPlot). */
+  statusAssets?: StatusAssets;
 }
 
 export function opsRoutes(app: FastifyInstance, opts: OpsRoutesOptions): void {
@@ -20,9 +24,9 @@ export function opsRoutes(app: FastifyInstance, opts: OpsRoutesOptions): void {
     const body = await opts.metrics.registry.metrics();
     return reply.type(opts.metrics.registry.contentType).send(body);
   });
-  app.get('/status', async () => ({
-    ...opts.status(),
-    ready: opts.readiness.ready,
-    checks: opts.readiness.snapshot(),
-  }));
+  statusRoutes(app, {
+    readiness: opts.readiness,
+    status: opts.status,
+    assets: opts.statusAssets ?? findStatusAssets(),
+  });
 }

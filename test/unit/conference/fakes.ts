@@ -129,6 +129,15 @@ export class FakeForwarded implements ForwardedTrackPort {
   setRequested(width: number, height: number): void {
     this.requested.push([width, height]);
   }
+  /** What /status reads: a test sets them. */
+  used: { current: number | undefined; target: number | undefined } = {
+    current: undefined,
+    target: undefined,
+  };
+  rateBytesPerS = 0;
+  usedLayers(): { current: number | undefined; target: number | undefined } {
+    return this.used;
+  }
   /** The media layer ended it on its own (e.g. the publisher's track stopped). */
   end(): void {
     this.closed = true;
