@@ -134,7 +134,7 @@ const rows: Row[] = [
   },
 ];
 
-const push = (q: TrunkQueue, r: Row) =>
+const push = (q: TrunkQueue, r: Row) => {
   q.push(
     r.kind,
     r.ssrc,
@@ -146,6 +146,7 @@ const push = (q: TrunkQueue, r: Row) =>
     r.level && Uint8Array.from(r.level),
     Buffer.from(r.payload),
   );
+};
 
 t.test('a turn: queued in order, sent at its end, each as the immediate path writes it', (t) => {
   const due: (() => void)[] = [];
