@@ -47,7 +47,16 @@ function focusEntry(): { main: string; execArgv?: string[] } {
   }
   return { main: MAIN_TS, execArgv: ['--import', '@tapjs/typescript/import'] };
 }
-const entry = focusEntry();
+const base = focusEntry();
+/**
+ * BENCH_PROFILE_DIR: every focus process records a V8 CPU profile of its whole life (`--cpu-prof`), written
+ * there when it stops (`CPU.<date>.<time>.<pid>.0.001.cpuprofile`; the pids are in the scenario's stderr).
+ */
+const profileDir = process.env['BENCH_PROFILE_DIR'];
+const entry =
+  profileDir === undefined || profileDir === ''
+    ? base
+    : { ...base, execArgv: [...(base.execArgv ?? []), '--cpu-prof', `--cpu-prof-dir=${profileDir}`] };
 process.stderr.write(
   `cascade host: foci run ${entry.main === MAIN_JS ? 'dist (fresh build)' : 'src/main.ts (no fresh build)'}\n`,
 );

@@ -109,6 +109,9 @@ function counter(
 
 interface Win {
   wallMs: number;
+  /** The window on the machine's monotonic clock (ms; a focus CPU profile's sample times can be cut by it). */
+  fromMs: number;
+  toMs: number;
   cpuMs: Record<string, number>;
   before: Record<string, Record<string, number>>;
   after: Record<string, Record<string, number>>;
@@ -130,6 +133,8 @@ async function measure(host: Child, foci: CascadeFocus[], loads: Child[], second
   const ends = await Promise.all(loads.map((w) => w.call<WindowEnd>('windowEnd', { fromMs, toMs })));
   return {
     wallMs,
+    fromMs,
+    toMs,
     cpuMs: Object.fromEntries(foci.map((f, i) => [f.serverName, cpu1[i]! - cpu0[i]!])),
     before,
     after,
@@ -197,10 +202,12 @@ export async function cascadePoint(
     const pubUser = await user('pub', nearName);
     await pub.call('cascadePublisher', { env: envOf(nearName), user: pubUser, layers: LAYERS }, 120_000);
     log(
-      `cascade ${subs} (${names.length} foci): publisher on ${nearName}; w0 (publisher alone) ${seconds} s`,
+      `cascade ${subs} (${names.length} foci: ${foci.map((f) => `${f.serverName} pid ${f.pid}`).join(', ')}): ` +
+        `publisher on ${nearName}; w0 (publisher alone) ${seconds} s`,
     );
     await sleep(warmupS * 1000);
     const w0 = await measure(host, foci, [pub], seconds);
+    log(`cascade ${subs}: w0 monotonic ms ${Math.round(w0.fromMs)}–${Math.round(w0.toMs)}`);
 
     // The far side of the probe first: the first sign that links work (or not).
     try {
@@ -237,6 +244,7 @@ export async function cascadePoint(
     log(`cascade ${subs}: ${subs} subscriber(s) on each of ${farNames.join(', ')}; w1 ${seconds} s`);
     await sleep(warmupS * 1000);
     const w1 = await measure(host, foci, [pub, probe, ...farWorkers], seconds);
+    log(`cascade ${subs}: w1 monotonic ms ${Math.round(w1.fromMs)}–${Math.round(w1.toMs)}`);
 
     await joinSubscribers(
       [probe],
@@ -257,6 +265,7 @@ export async function cascadePoint(
     await sleep(warmupS * 1000);
     const loads2 = [pub, probe, ...farWorkers, ...nearWorkers];
     const w2 = await measure(host, foci, loads2, seconds);
+    log(`cascade ${subs}: w2 monotonic ms ${Math.round(w2.fromMs)}–${Math.round(w2.toMs)}`);
     return summarise({ subs, seconds, names, w0, w1, w2, farWorkers, nearWorkers });
   } finally {
     await procs.stopAll();

@@ -22,6 +22,7 @@ import { RelayedTracks, relayedSources, type RelayHost } from './relayedTracks.j
 import { trackKey } from './remoteTrackCheck.js';
 import { TrunkHeaderWriter } from './trunkHeader.js';
 import type { TrunkOut } from './trunkOut.js';
+import { TrunkQueue, type TrunkWire } from './trunkQueue.js';
 import { TrunkSend, type TrunkSendHost } from './trunkSender.js';
 import type {
   LinkCongestionControl,
@@ -52,6 +53,9 @@ export class LinkMedia {
     video: new TrunkHeaderWriter(),
   };
   readonly rtcpSsrc: number;
+  readonly #wire: TrunkWire;
+  /** The trunk's packets (media, retransmissions) of one turn, sent together at its end. */
+  readonly #queue: TrunkQueue;
   readonly #ccView = new RtpPacketView();
   #cc: LinkCongestionControl | undefined;
   #ccErrors = 0;
@@ -85,6 +89,17 @@ export class LinkMedia {
     this.#onLayers = onLayers;
     this.rtcpSsrc = (Math.floor(random() * 0xffff_fffe) + 1) >>> 0;
     this.relayed = new RelayedTracks(this.#relayHost());
+    this.#wire = {
+      counters: ctx.counters,
+      now: () => this.#ctx.clock.now(),
+      transport: () => this.#connected(),
+      header: (k) => this.#headers[k],
+      sent: (bytes) => {
+        this.counts.rtpOut++;
+        this.counts.bytesOut += bytes;
+      },
+    };
+    this.#queue = new TrunkQueue(this.#wire);
     const carrierVideo = carriers.video;
     this.#rtcpSender = {
       rtcpSsrc: this.rtcpSsrc,
@@ -191,11 +206,17 @@ export class LinkMedia {
     };
   }
 
+  /** Sends the trunk packets queued in this turn now (else they go at its end; benchmarks, tests). */
+  flushSends(): void {
+    this.#queue.flush();
+  }
+
   /** Closes the sends and the relayed tracks still here (adopted ones went with their new link). */
   close(): void {
     if (this.#closed) {
       return;
     }
+    this.#queue.flush(); // what the sends accepted still goes
     this.#closed = true;
     this.#timer?.cancel();
     this.#nackTimer?.cancel();
@@ -211,6 +232,7 @@ export class LinkMedia {
   }
 
   #sendRtp(header: SrtpHeader, payload: Buffer): boolean {
+    this.#queue.flush(); // probe padding leaves after the media queued before it
     const d = this.#connected();
     if (d === undefined) {
       return false;
@@ -248,16 +270,10 @@ export class LinkMedia {
 
   #sendHost(): TrunkSendHost {
     return {
-      counters: this.#ctx.counters,
+      ...this.#wire,
       pliMinIntervalMs: this.#ctx.pliMinIntervalMs,
-      now: () => this.#ctx.clock.now(),
-      transport: () => this.#connected(),
       codecs: (k) => this.#carriers[k].codecs,
-      header: (k) => this.#headers[k],
-      sent: (bytes) => {
-        this.counts.rtpOut++;
-        this.counts.bytesOut += bytes;
-      },
+      queue: this.#queue,
       pausedChanged: (send) => {
         this.#onLayers(send);
       },

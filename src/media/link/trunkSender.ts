@@ -3,7 +3,8 @@
  * PublishedTrack) that forwards every packet of a layer sent now VERBATIM — sequence number, timestamp,
  * marker, payload and padding untouched (VP8 picture ids and E2EE frames included) — under the layer's trunk
  * SSRC, the link's payload type for the codec and only the link's header extensions (trunkHeader.ts), SRTP
- * encrypted and sent on the link's transport (media/srtpSend.ts). A layer is sent when demanded
+ * encrypted and sent on the link's transport (media/srtpSend.ts) — at the end of the event-loop turn, with
+ * the link's other trunk packets, when the link gives a queue (trunkQueue.ts). A layer is sent when demanded
  * (`setLayers`) and not paused by the trunk budget (`setPaused`, §8.5); a newly sent layer starts with a
  * coalesced keyframe request to the publisher. Per hop (§8.6): NACKs received for a trunk SSRC are answered
  * from its buffer (trunkOut.ts); PLI/FIR for it are coalesced per trunk SSRC (forwarding/pliCoalescer.ts)
@@ -15,28 +16,21 @@ import { PliCoalescer } from '../../forwarding/pliCoalescer.js';
 import { forwardedSenderReport } from '../../forwarding/rtpClock.js';
 import { lsrFromNtp, ntpFromUnixMs, senderReportPacket, type ReportBlock } from '../../rtp/rtcpFeedback.js';
 import type { NegotiatedCodec } from '../codec/handler.js';
-import type { MediaCounters } from '../mediaMetrics.js';
 import { sendRtcpBytes } from '../rtcpSend.js';
-import { sendSrtp } from '../srtpSend.js';
 import type { SourcePacket, TrackCodec, TrackSink, TrackSource } from '../track.js';
-import type { TrunkHeaderWriter } from './trunkHeader.js';
 import { TrunkOut } from './trunkOut.js';
+import { sendTrunkPacket, type TrunkQueue, type TrunkWire } from './trunkQueue.js';
 import type { TrunkSendLayer } from './types.js';
 
 const SR_INTERVAL_MS = 1000;
 
-/** What a trunk send needs of its link. */
-export interface TrunkSendHost {
-  readonly counters: MediaCounters;
+/** What a trunk send needs of its link (TrunkWire: counters, clock, transport, header writers, `sent`). */
+export interface TrunkSendHost extends TrunkWire {
   readonly pliMinIntervalMs: number;
-  now(): number;
-  /** The link's transport when connected. */
-  transport(): RTCDtlsTransport | undefined;
-  /** The link's carrier codecs and header writer of a kind. */
+  /** The link's carrier codecs of a kind. */
   codecs(kind: 'audio' | 'video'): readonly NegotiatedCodec[];
-  header(kind: 'audio' | 'video'): TrunkHeaderWriter;
-  /** An RTP packet (or retransmission) of `bytes` went out. */
-  sent(bytes: number): void;
+  /** The link's queue: packets leave at the end of the turn (absent: each is sent at once). */
+  readonly queue?: TrunkQueue;
   /** The layers sent changed because of `setPaused` (the link announces `layers`). */
   pausedChanged(send: TrunkSend): void;
   /** Whether a newly demanded layer may go on at once (trunk congestion control, §8.5); absent: yes. */
@@ -170,11 +164,24 @@ export class TrunkSend implements TrackSink {
     if (sp.fwd.keyframe) {
       this.#pli.onKeyframe(out.ssrc, now);
     }
-    const header = this.#host
-      .header(this.kind)
-      .write(out.ssrc, pt, v.seq, v.ts, v.marker, padding, now, sp.audioLevel);
-    this.#host.counters.sends[sendSrtp(dtls, payload, header)]++;
-    this.#host.sent(payload.length + header.serializeSize);
+    const q = this.#host.queue;
+    if (q !== undefined) {
+      q.push(this.kind, out.ssrc, pt, v.seq, v.ts, v.marker, padding, sp.audioLevel, payload);
+    } else {
+      sendTrunkPacket(
+        this.#host,
+        this.kind,
+        out.ssrc,
+        pt,
+        v.seq,
+        v.ts,
+        v.marker,
+        padding,
+        sp.audioLevel,
+        payload,
+        now,
+      );
+    }
     out.sent(v.seq, now, pt, v.ts, v.marker, padding, payload, sp.audioLevel);
   }
 
@@ -195,7 +202,7 @@ export class TrunkSend implements TrackSink {
       return;
     }
     out.refill(now);
-    const header = this.#host.header(this.kind);
+    const q = this.#host.queue;
     for (const seq of seqs) {
       const r = out.answer(seq, now);
       if (typeof r === 'string') {
@@ -203,9 +210,23 @@ export class TrunkSend implements TrackSink {
         continue;
       }
       counters.retransmits.sent++;
-      header.write(out.ssrc, r.pt, seq, r.ts, r.marker, r.padding, now, r.audioLevel);
-      counters.sends[sendSrtp(dtls, r.payload, header)]++;
-      this.#host.sent(r.payload.length + header.serializeSize);
+      if (q !== undefined) {
+        q.push(this.kind, out.ssrc, r.pt, seq, r.ts, r.marker, r.padding, r.audioLevel, r.payload);
+      } else {
+        sendTrunkPacket(
+          this.#host,
+          this.kind,
+          out.ssrc,
+          r.pt,
+          seq,
+          r.ts,
+          r.marker,
+          r.padding,
+          r.audioLevel,
+          r.payload,
+          now,
+        );
+      }
     }
   }
 

@@ -1,0 +1,210 @@
+/**
+ * Micro-benchmark: the sending focus's CPU for one packet of a publisher's top layer (1,150-B VP8 payload)
+ * sent on a link's trunk (media/link: TrunkSend → header writer → SRTP → the link's send batch) against one
+ * forwarded to a local subscriber (media/downTrack.ts: Forwarder, seq/ts/picture-id munging, header, SRTP,
+ * send), in the same process and run. One real PublishedTrack (3 VP8 layers) is fed the packets through
+ * `handle`, as ingest does; the trunk is a real LinkPeer pair and the subscriber a real werift connection,
+ * both over 127.0.0.1. Per round ONE sink is attached: the trunk send, the down track, or a sink that does
+ * nothing (`base`: the classification and fan-out both share); the figures are each way's CPU per packet
+ * minus `base`. A round feeds frames of 9 packets without yielding to I/O (the trunk's batch is flushed after
+ * each frame, as the end of a turn would), so the receivers' work is not in the figure; the three ways
+ * alternate, median of 9 rounds of 2,700 packets. Loopback wake-ups of a sleeping receiver (what the batch
+ * saves) are not in it either: the receivers live in this process (bench/README.md `trunkSend`).
+ * `node --import @tapjs/typescript/import bench/micro/trunkSend.ts`
+ */
+import { pino } from 'pino';
+import { LinkPeer } from '../../src/media/link/linkPeer.js';
+import { DownTrack } from '../../src/media/downTrack.js';
+import { MediaCounters } from '../../src/media/mediaMetrics.js';
+import type { MediaContext } from '../../src/media/peerMedia.js';
+import { PublishedTrack } from '../../src/media/publishedTrack.js';
+import type { TrackSink } from '../../src/media/track.js';
+import { RtpPacketView } from '../../src/rtp/packetView.js';
+import { writeRtpHeader } from '../../src/rtp/rtpHeader.js';
+import { systemClock } from '../../src/util/clock.js';
+import { connectedWeriftPair } from '../../harness/peers/weriftPair.js';
+import { testConfig } from '../../harness/sfu.js';
+import { waitFor } from '../../harness/stack.js';
+
+const FRAME = 9;
+const FRAMES = 300;
+const ROUNDS = 9;
+const PAYLOAD = 1150;
+const VP8 = {
+  payloadType: 120,
+  mimeType: 'video/VP8',
+  clockRate: 90000,
+  rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
+};
+const RIDS = ['q', 'h', 'f'] as const;
+const PUB = { q: 0x1000_0001, h: 0x1000_0002, f: 0x1000_0003 };
+const SIZES = { q: [320, 180], h: [640, 360], f: [1280, 720] } as const;
+
+// --- the link (A sends on the trunk to B) ---
+function side(): { peer: LinkPeer; counters: MediaCounters; open: () => boolean } {
+  const counters = new MediaCounters();
+  const ctx: MediaContext = {
+    clock: systemClock,
+    counters,
+    log: pino({ level: 'silent' }),
+    pliMinIntervalMs: 0,
+    publisherRembBps: 1_000_000,
+  };
+  const media = testConfig({ media: { bind_address: '127.0.0.1' } }).media;
+  const peer = new LinkPeer(media, ctx, { maxLinkBps: 50_000_000 });
+  let open = false;
+  peer.on('dcopen', () => {
+    open = true;
+  });
+  return { peer, counters, open: () => open };
+}
+const a = side();
+const b = side();
+const answer = await b.peer.answer(await a.peer.offer());
+await a.peer.acceptAnswer(answer);
+for (const c of a.peer.localCandidates()) {
+  await b.peer.addRemoteCandidate(c);
+}
+for (const c of b.peer.localCandidates()) {
+  await a.peer.addRemoteCandidate(c);
+}
+await waitFor(
+  () => a.peer.state === 'connected' && b.peer.state === 'connected' && a.open() && b.open(),
+  20_000,
+  'link',
+);
+// The send path only: no budget can pause f while the bench runs (the controller works per tick, not per packet).
+a.peer.setCongestionControl(undefined);
+
+// --- the publication ---
+const counters = new MediaCounters();
+const video = new PublishedTrack({
+  kind: 'video',
+  mid: '1',
+  rids: [...RIDS],
+  restrictions: new Map(),
+  clock: systemClock,
+  counters,
+  log: pino({ level: 'silent' }),
+  pliMinIntervalMs: 0,
+  codecs: () => [VP8],
+  extensions: () => [],
+  requestKeyframe: () => undefined,
+});
+const seqs = { q: 0, h: 0, f: 0 };
+
+/** One VP8 packet of a layer (a keyframe with the layer's size when `key`), `PAYLOAD` bytes after the header. */
+function packet(rid: (typeof RIDS)[number], key: boolean): RtpPacketView {
+  const seq = seqs[rid]++ & 0xffff;
+  const head = writeRtpHeader({
+    ssrc: PUB[rid],
+    sequenceNumber: seq,
+    timestamp: (Math.floor(seqs[rid] / FRAME) * 3000) >>> 0,
+    payloadType: VP8.payloadType,
+    marker: seqs[rid] % FRAME === 0,
+    extensions: [],
+  });
+  const [w, h] = SIZES[rid];
+  const desc = [0x90, 0x80, 0x80 | ((seq >> 8) & 0x7f), seq & 0xff];
+  const vp8 = key
+    ? [0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, w & 0xff, w >> 8, h & 0xff, h >> 8]
+    : [0x11, 0x02, 0x00];
+  const body = Buffer.alloc(PAYLOAD, 0x5a);
+  Buffer.from([...desc, ...vp8]).copy(body);
+  const v = new RtpPacketView();
+  v.reset(Buffer.concat([head, body]));
+  return v;
+}
+for (const rid of RIDS) {
+  video.handle(packet(rid, true), rid); // every layer active and measured
+}
+
+// --- the two sinks ---
+const trunk = a.peer.sendTrack(video, 's', 'v', {
+  layers: RIDS.map((rid, layerId) => ({ layerId, rid, ssrc: 0x7000_0001 + layerId })),
+});
+trunk.setLayers(['f']);
+const pair = await connectedWeriftPair();
+const local = new DownTrack({
+  track: video,
+  transceiver: pair.sender,
+  counters,
+  pliMinIntervalMs: 0,
+  now: systemClock.now(),
+  width: 1280,
+  height: 720,
+});
+const base: TrackSink = {
+  onPacket: () => undefined,
+  onLayersChanged: () => undefined,
+  onTrackClosed: () => undefined,
+};
+const trunkSink = trunk as unknown as TrackSink;
+for (const s of [trunkSink, local]) {
+  video.removeSink(s);
+}
+video.handle(packet('f', true), 'f'); // the f layer's keyframe, for the down track's start
+video.addSink(local);
+video.handle(packet('f', true), 'f');
+video.removeSink(local);
+
+type Way = 'base' | 'trunk' | 'local';
+const sinkOf: Record<Way, TrackSink> = { base, trunk: trunkSink, local };
+
+async function round(way: Way): Promise<{ us: number; sent: number }> {
+  const packets = Array.from({ length: FRAMES * FRAME }, () => packet('f', false));
+  const sink = sinkOf[way];
+  video.addSink(sink);
+  const trunkBefore = a.peer.stats().rtpOut;
+  const localBefore = local.stats().packets;
+  const t0 = process.cpuUsage();
+  for (let i = 0; i < packets.length; i++) {
+    video.handle(packets[i]!, 'f');
+    if (i % FRAME === FRAME - 1) {
+      a.peer.media.flushSends(); // the end of the turn the frame arrived in
+    }
+  }
+  const d = process.cpuUsage(t0);
+  video.removeSink(sink);
+  const sent =
+    way === 'trunk'
+      ? a.peer.stats().rtpOut - trunkBefore
+      : way === 'local'
+        ? local.stats().packets - localBefore
+        : packets.length;
+  await new Promise((r) => setTimeout(r, 250)); // drain: the receivers decrypt outside the measurement
+  return { us: (d.user + d.system) / packets.length, sent };
+}
+
+const res: Record<Way, number[]> = { base: [], trunk: [], local: [] };
+const orders: Way[][] = [
+  ['base', 'trunk', 'local'],
+  ['local', 'base', 'trunk'],
+  ['trunk', 'local', 'base'],
+];
+for (let r = 0; r < ROUNDS; r++) {
+  for (const way of orders[r % orders.length]!) {
+    const { us, sent } = await round(way);
+    if (sent !== FRAMES * FRAME) {
+      throw new Error(`${way}: ${sent} of ${FRAMES * FRAME} packets sent`);
+    }
+    res[way].push(us);
+  }
+}
+const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)]!;
+const r2 = (x: number) => Math.round(x * 100) / 100;
+const m = { base: median(res.base), trunk: median(res.trunk), local: median(res.local) };
+const trunkUs = m.trunk - m.base;
+const localUs = m.local - m.base;
+process.stdout.write(
+  `${JSON.stringify({
+    microsecondsPerPacket: { base: r2(m.base), trunk: r2(trunkUs), local: r2(localUs) },
+    trunkOverLocal: r2(trunkUs / localUs),
+    rounds: ROUNDS,
+    packets: FRAMES * FRAME,
+  })}\n`,
+);
+await a.peer.close();
+await b.peer.close();
+await pair.close();
+process.exit(0);
