@@ -5,37 +5,13 @@
  * a scripted CallPeer (the WebRTC part is covered by the Chromium peer tests). The page is same-origin with the
  * homeserver through a Playwright route, so no CORS is involved.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import ts from 'typescript';
+import { transpileClient } from '../../../harness/clientPage.js';
 import { startTestHomeserver } from '../../../harness/homeserver/index.js';
 import { closeBrowser, launchBrowser } from '../../../harness/peers/index.js';
 
-const CLIENT_DIR = fileURLToPath(new URL('../../../client/', import.meta.url));
 const ORIGIN = 'http://client.test';
 const CONF = '1700000000000aBcD';
-
-/** Every client/*.ts as browser JavaScript, keyed by its URL path (`/client/dc/read.js`). */
-function transpileClient(): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) {
-        walk(path);
-      } else if (name.endsWith('.ts')) {
-        const js = ts.transpileModule(readFileSync(path, 'utf8'), {
-          compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
-        }).outputText;
-        out.set(`/client/${relative(CLIENT_DIR, path).replace(/\.ts$/, '.js')}`, js);
-      }
-    }
-  };
-  walk(CLIENT_DIR);
-  return out;
-}
 
 t.teardown(() => closeBrowser());
 

@@ -4,40 +4,12 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import type { SyntheticVideo } from '../../../harness/peers/weriftPeer.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const ARTIFACTS = `${ROOT}test-artifacts`;
 
-export const LAYERS: (SyntheticVideo & { rid: string })[] = [
-  {
-    rid: 'q',
-    fps: 15,
-    packetsPerFrame: 1,
-    payloadBytes: 600,
-    keyframeIntervalMs: 2000,
-    width: 320,
-    height: 180,
-  },
-  {
-    rid: 'h',
-    fps: 15,
-    packetsPerFrame: 2,
-    payloadBytes: 800,
-    keyframeIntervalMs: 2000,
-    width: 640,
-    height: 360,
-  },
-  {
-    rid: 'f',
-    fps: 15,
-    packetsPerFrame: 3,
-    payloadBytes: 1000,
-    keyframeIntervalMs: 2000,
-    width: 1280,
-    height: 720,
-  },
-];
+/** The cascade tests' light synthetic layers (q 320×180, h 640×360, f 1280×720). */
+export { LAYERS } from '../cascade/cascadeMedia.js';
 
 /** The little of the page's DOM the in-page functions use (Node's types have no DOM; these run in Chromium). */
 interface PageNode {
