@@ -99,3 +99,44 @@ export class LayerDemand {
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
+
+/**
+ * The demand with fallbacks (protocol.md §8.3): for every demanded layer the sender announced paused (§8.5: not in
+ * `sending`), the layers below it down to the first one the sender does send (or the lowest), so the receiving
+ * focus's subscribers have a flowing layer to switch down to while the paused one waits for the estimate. Without
+ * an announcement (`sending` undefined) the demand is unchanged. `ordered`: the track's rids, lowest first. The
+ * result keeps `ordered`'s order; rids not in `ordered` are kept as they are, at the end.
+ */
+export function withFallbacks(
+  demanded: readonly string[],
+  ordered: readonly string[],
+  sending: ReadonlySet<string> | undefined,
+): string[] {
+  if (sending === undefined || demanded.length === 0) {
+    return [...demanded];
+  }
+  const want = new Set(demanded);
+  for (let i = ordered.length - 1; i > 0; i--) {
+    const rid = ordered[i];
+    if (rid === undefined || !want.has(rid) || sending.has(rid)) {
+      continue;
+    }
+    for (let j = i - 1; j >= 0; j--) {
+      const lower = ordered[j];
+      if (lower === undefined) {
+        break;
+      }
+      want.add(lower);
+      if (sending.has(lower)) {
+        break;
+      }
+    }
+  }
+  const out = ordered.filter((r) => want.has(r));
+  for (const r of demanded) {
+    if (!ordered.includes(r)) {
+      out.push(r);
+    }
+  }
+  return out;
+}

@@ -12,7 +12,7 @@
  */
 import type { Logger } from 'pino';
 import type { RTCRtpTransceiver } from 'werift';
-import { LayerDemand } from '../../forwarding/layerDemand.js';
+import { LayerDemand, withFallbacks } from '../../forwarding/layerDemand.js';
 import { pliPacket } from '../../rtp/rtcpFeedback.js';
 import { nackPacket } from '../../rtp/rtcpNack.js';
 import type { RtpPacketView } from '../../rtp/packetView.js';
@@ -236,7 +236,7 @@ export class RelayedTracks {
           pending.push(target);
         }
       }
-      let layers = t.demand.update(selected, pending, now).layers;
+      let layers = withFallbacks(t.demand.update(selected, pending, now).layers, rids(t.desc), t.sending);
       if (layers.length === 0) {
         const lowest = t.available()[0] ?? rids(t.desc)[0];
         layers = lowest === undefined ? [] : [lowest];

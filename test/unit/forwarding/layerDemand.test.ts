@@ -4,7 +4,7 @@
  * unknown rids; metadata changes; nextChangeAt.
  */
 import t from 'tap';
-import { LayerDemand } from '../../../src/forwarding/layerDemand.js';
+import { LayerDemand, withFallbacks } from '../../../src/forwarding/layerDemand.js';
 
 type Step = [now: number, selected: string[], pending: string[], layers: string[], changed: boolean];
 
@@ -81,4 +81,32 @@ t.test('nextChangeAt', async (t) => {
   t.notOk(d.update(['q'], [], 2399).changed, 'time going on, nothing expired');
   t.ok(d.update(['q'], [], 2400).changed);
   t.equal(d.nextChangeAt(), undefined);
+});
+
+t.test('withFallbacks: the layers below a paused demanded layer, down to one the sender sends', async (t) => {
+  const QHF = ['q', 'h', 'f'];
+  const rows: [string, string[], string[], string[] | undefined, string[]][] = [
+    ['no announcement: unchanged', ['f'], QHF, undefined, ['f']],
+    ['nothing demanded', [], QHF, new Array<string>(), []],
+    ['f demanded and sent', ['f'], QHF, ['f'], ['f']],
+    ['f paused, nothing sent: down to the lowest', ['f'], QHF, [], ['q', 'h', 'f']],
+    ['f paused, h sent: h only', ['f'], QHF, ['h'], ['h', 'f']],
+    ['f paused, q sent: h and q', ['f'], QHF, ['q'], ['q', 'h', 'f']],
+    ['h paused, q sent', ['h'], QHF, ['q'], ['q', 'h']],
+    ['q paused: nothing below it', ['q'], QHF, [], ['q']],
+    ['q and f demanded, f paused, q sent: h too', ['q', 'f'], QHF, ['q'], ['q', 'h', 'f']],
+    ['q and f demanded, both sent', ['q', 'f'], QHF, ['q', 'f'], ['q', 'f']],
+    ['two layers, top paused', ['h'], ['q', 'h'], [], ['q', 'h']],
+    ['a single layer, paused', ['f'], ['f'], [], ['f']],
+    ['an unknown rid is kept, at the end', ['x', 'f'], QHF, ['f'], ['f', 'x']],
+  ];
+  for (const [name, demanded, ordered, sending, want] of rows) {
+    const input = [...demanded];
+    t.same(
+      withFallbacks(demanded, ordered, sending === undefined ? undefined : new Set(sending)),
+      want,
+      name,
+    );
+    t.same(demanded, input, `${name}: input untouched`);
+  }
 });
