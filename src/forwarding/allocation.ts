@@ -67,6 +67,22 @@ export function layerUnderCap(
 }
 
 /**
+ * The layer `want` would get under `capBps` if every layer flowed (a stalled or paused one counted as flowing):
+ * on a link, what a subscriber of a relayed track keeps demanded while the sending focus pauses it (§8.5).
+ */
+export function layerIfAllFlowed(
+  layers: readonly SelectableLayer[],
+  want: LayerWant,
+  capBps: number,
+): number | undefined {
+  return layerUnderCap(
+    layers.map((l) => (l.active ? l : { ...l, active: true })),
+    want,
+    capBps,
+  );
+}
+
+/**
  * When `capBps` holds the choice below the layer `want` alone gets: the bitrate of the next flowing layer
  * above the capped one whose rate is measured (what a probe must show fits). Undefined when nothing is held
  * back, there is no cap, or no such rate is known.

@@ -9,6 +9,12 @@
  * - Rids not in the track's metadata are ignored; the set is reported in metadata order (lowest first).
  * - `update` says whether the set changed since the last one reported; `nextChangeAt` is when a lingering
  *   layer expires (the caller's next update, without a timer here).
+ * - `relayedDemand` is the whole request for a relayed track: the subscribers' current, target and *wanted*
+ *   layers (what each would choose if every layer flowed), then `withFallbacks`. A layer the sending focus
+ *   paused (§8.5) thus stays demanded while anyone wants it — so the sender keeps probing for it and resumes
+ *   it once it fits — and the layers below it down to one that flows are demanded too, so subscribers have
+ *   something to watch meanwhile. §8.3 read literally (only selected layers) deadlocks: a paused layer is no
+ *   one's selection, drops out of the demand after 2 s, and nothing probes for it again.
  */
 
 export interface LayerDemandOptions {
@@ -139,4 +145,45 @@ export function withFallbacks(
     }
   }
   return out;
+}
+
+/** What one local subscriber of a relayed track uses (rids; undefined: none). */
+export interface LayerUse {
+  readonly current: string | undefined;
+  readonly target: string | undefined;
+  readonly wanted: string | undefined;
+}
+
+/**
+ * The rids to request for a relayed video track with local subscribers (see the header): never empty — with
+ * no layer used, the lowest `available` (else the lowest announced) layer, so a subscriber that has nothing
+ * yet gets a start.
+ */
+export function relayedDemand(
+  demand: LayerDemand,
+  uses: readonly LayerUse[],
+  ordered: readonly string[],
+  sending: ReadonlySet<string> | undefined,
+  available: readonly string[],
+  now: number,
+): string[] {
+  const selected: string[] = [];
+  const pending: string[] = [];
+  for (const u of uses) {
+    if (u.current !== undefined) {
+      selected.push(u.current);
+    }
+    if (u.target !== undefined) {
+      pending.push(u.target);
+    }
+    if (u.wanted !== undefined && u.wanted !== u.target) {
+      pending.push(u.wanted);
+    }
+  }
+  const layers = withFallbacks(demand.update(selected, pending, now).layers, ordered, sending);
+  if (layers.length > 0) {
+    return layers;
+  }
+  const lowest = available[0] ?? ordered[0];
+  return lowest === undefined ? [] : [lowest];
 }

@@ -14,6 +14,13 @@
  *   `lossHigh` (10 %) lowers the bound to received × (1 − loss / 2), at most once per `lossHoldMs`; below
  *   `lossLow` (2 %) the bound rises by 8 % per report and disappears once above the delay-based estimate;
  *   in between it holds. The estimate is the lower of the two.
+ * - Host stalls are not congestion: arrival times are taken when this process reads a packet, so an event
+ *   loop that stalled (a burst of joins, a GC pause, the host descheduling the process) shows as queueing
+ *   delay on a path that has none. The host's stalls are reported with `onHostStall(at)`; they are learnt
+ *   after the packets read behind the stall, so an overuse verdict does not cut at once: it is latched and
+ *   acted on at the next `estimate(now)` (the link's tick), where an overuse within `hostStallHoldMs`
+ *   (1 s, about a trendline window) of a stall holds the estimate instead (counted in `stallHolds`). The
+ *   loss rule still applies; a host stalled all the time keeps only it.
  * - REMB cadence (chosen here; §8.5 says every 200–500 ms): the first estimate at once; then every
  *   `rembIntervalMs` (500 ms); earlier, but not within `rembMinIntervalMs` (200 ms) of the last, when the
  *   estimate rose by ≥ 3 %; and **at once** when it fell by ≥ 3 % below the last one sent — a drop is
@@ -38,6 +45,8 @@ export interface TrunkEstimatorOptions {
   rembMinIntervalMs: number;
   /** Relative change that counts (3 %). */
   rembChange: number;
+  /** How long after a host stall an overuse verdict holds instead of cutting. */
+  hostStallHoldMs: number;
 }
 
 export const DEFAULT_TRUNK_ESTIMATOR_OPTIONS: TrunkEstimatorOptions = {
@@ -49,6 +58,7 @@ export const DEFAULT_TRUNK_ESTIMATOR_OPTIONS: TrunkEstimatorOptions = {
   rembIntervalMs: 500,
   rembMinIntervalMs: 200,
   rembChange: 0.03,
+  hostStallHoldMs: 1000,
 };
 
 export class TrunkEstimator {
@@ -66,6 +76,10 @@ export class TrunkEstimator {
   #lastLossCutAt = Number.NEGATIVE_INFINITY;
   #lastRembAt = Number.NaN;
   #lastRembBps = 0;
+  /** A group completed with an overuse verdict since the last `estimate`. */
+  #overuseLatched = false;
+  #lastStallAt = Number.NEGATIVE_INFINITY;
+  #stallHolds = 0;
 
   constructor(options: Partial<TrunkEstimatorOptions> = {}) {
     this.#o = { ...DEFAULT_TRUNK_ESTIMATOR_OPTIONS, ...options };
@@ -90,6 +104,18 @@ export class TrunkEstimator {
     this.#aimd.setRtt(ms);
   }
 
+  /** Overuse verdicts the host's stalls turned into holds. */
+  get stallHolds(): number {
+    return this.#stallHolds;
+  }
+
+  /** This process's event loop stalled at `atMs` (its end, or when it was noticed). */
+  onHostStall(atMs: number): void {
+    if (Number.isFinite(atMs) && atMs > this.#lastStallAt) {
+      this.#lastStallAt = atMs;
+    }
+  }
+
   /** One trunk RTP packet. Invalid sizes count nothing; invalid abs-send-times only count bytes. */
   onPacket(absSendTime: number, arrivalMs: number, sizeBytes: number): void {
     if (!Number.isFinite(arrivalMs)) {
@@ -111,9 +137,14 @@ export class TrunkEstimator {
     this.#usage = this.#delay.onPacket(absSendTime, arrivalMs);
     const groups = this.#delay.groups;
     if (groups !== this.#groups) {
-      // A group completed (or the detector restarted): the verdict may have changed.
+      // A group completed (or the detector restarted): the verdict may have changed. Overuse waits for the
+      // tick (a host stall is learnt late); the rest moves the rate now.
       this.#groups = groups;
-      this.#aimd.update(this.#usage, this.#rateFor(arrivalMs), arrivalMs);
+      if (this.#usage === 'overuse') {
+        this.#overuseLatched = true;
+      } else if (!this.#overuseLatched) {
+        this.#aimd.update(this.#usage, this.#rateFor(arrivalMs, this.#usage), arrivalMs);
+      }
     }
   }
 
@@ -141,7 +172,13 @@ export class TrunkEstimator {
   /** The estimate (bit/s) at `now`: the delay-based rate advanced to `now`, under the loss bound. */
   estimate(now: number): number {
     this.#advance(now);
-    const delayBased = this.#aimd.update(this.#usage, this.#rateFor(now), now);
+    let usage = this.#overuseLatched ? 'overuse' : this.#usage;
+    this.#overuseLatched = false;
+    if (usage === 'overuse' && now - this.#lastStallAt <= this.#o.hostStallHoldMs) {
+      usage = 'underuse'; // the AIMD's hold: neither cut nor raise
+      this.#stallHolds++;
+    }
+    const delayBased = this.#aimd.update(usage, this.#rateFor(now, usage), now);
     return Math.min(delayBased, this.#lossBound);
   }
 
@@ -195,8 +232,8 @@ export class TrunkEstimator {
   }
 
   /** The received rate the AIMD works from: on overuse, the last 0.2 s when higher (a step up counts). */
-  #rateFor(now: number): number {
+  #rateFor(now: number, usage: BandwidthUsage): number {
     const r = this.#rate(now, RATE_MS, false);
-    return this.#usage === 'overuse' ? Math.max(r, this.#rate(now, RECENT_MS, true)) : r;
+    return usage === 'overuse' ? Math.max(r, this.#rate(now, RECENT_MS, true)) : r;
   }
 }

@@ -9,7 +9,12 @@
  * media/downstreamRtcp.ts.
  */
 import type { RTCRtpTransceiver } from 'werift';
-import { heldBackBitrate, layerUnderCap, type LayerWant } from '../forwarding/allocation.js';
+import {
+  heldBackBitrate,
+  layerIfAllFlowed,
+  layerUnderCap,
+  type LayerWant,
+} from '../forwarding/allocation.js';
 import { Forwarder } from '../forwarding/forwarder.js';
 import {
   addProbeBacklog,
@@ -122,6 +127,15 @@ export class DownTrack implements TrackSink {
 
   usedLayers(): { current: number | undefined; target: number | undefined } {
     return { current: this.#fwd.current, target: this.#fwd.target };
+  }
+
+  wantedLayer(): number | undefined {
+    if (this.#closed || this.track.kind !== 'video') {
+      return undefined;
+    }
+    const view = this.track.selectable();
+    const idx = layerIfAllFlowed(view.layers, this.#want(), this.#maxBitrateBps);
+    return idx === undefined ? undefined : view.ids[idx];
   }
 
   /** The share of the subscriber's bandwidth estimate this track may use (bit/s; Infinity = no cap). */

@@ -48,6 +48,11 @@ export interface TrackSink {
   onTrackClosed(): void;
   /** The layer being forwarded and the one a pending switch targets (a subscriber's; demand on links). */
   usedLayers?(): { current: number | undefined; target: number | undefined };
+  /**
+   * The layer the subscriber's size and bandwidth cap would choose if every layer flowed: on links a layer the
+   * sending focus paused stays demanded while subscribers want it (§8.3, §8.5), so it is probed for and resumes.
+   */
+  wantedLayer?(): number | undefined;
 }
 
 /** A track's layer table (simulcast/layerTable.ts): ids and rows, lowest quality first. */

@@ -3,7 +3,8 @@
  * packets at min(demand, the last REMB it has received), a FIFO bottleneck of a given capacity plus a fixed
  * propagation delay, and the receiving focus's TrunkEstimator fed in arrival order, ticked every 100 ms.
  * Optional: abs-send-time offset (to force the 64 s wrap), pairwise reordering, delivery in bursts, frames
- * sent as bursts, a loss fraction reported every 250 ms.
+ * sent as bursts, a loss fraction reported every 250 ms, a busy receiving host (`busyHost`: its reads fall
+ * behind while busy, then catch up; reported at the ticks in and just after, as src/media/hostStall.ts does).
  */
 import { ABS_SEND_TIME_TICKS_PER_MS } from '../../src/forwarding/delayGradient.js';
 import { TrunkEstimator } from '../../src/forwarding/trunkEstimator.js';
@@ -25,6 +26,12 @@ export interface SimOptions {
   /** Send each 30 fps frame's packets with one send time. */
   frames?: boolean;
   lossFraction?: (t: number) => number;
+  /**
+   * Spans of arrival time during which the receiving process is busy: a packet arriving `d` ms into one is
+   * read `d / 2` ms late; after the span the lag shrinks by 1 ms per ms. `reported`: `onHostStall` at every tick
+   * in it (the loop turns late while busy) and at the first one after it.
+   */
+  busyHost?: { spans: readonly { at: number; ms: number }[]; reported: boolean };
   estimator?: TrunkEstimator;
 }
 
@@ -50,9 +57,26 @@ export function simulate(o: SimOptions): SimResult {
   let overuseCount = 0;
   let nextTick = 0;
   let nextLoss = 250;
+  const busy = o.busyHost;
+  const lagAt = (t: number): number => {
+    let lag = 0;
+    for (const b of busy?.spans ?? []) {
+      if (t >= b.at && t < b.at + b.ms) {
+        lag = Math.max(lag, (t - b.at) / 2);
+      } else if (t >= b.at + b.ms) {
+        lag = Math.max(lag, b.ms / 2 - (t - b.at - b.ms));
+      }
+    }
+    return lag;
+  };
 
   const runTicksUntil = (t: number): void => {
     while (nextTick <= t && nextTick <= o.durationMs) {
+      for (const b of busy?.reported === true ? busy.spans : []) {
+        if (nextTick > b.at && nextTick < b.at + b.ms + 100) {
+          est.onHostStall(Math.min(nextTick, b.at + b.ms));
+        }
+      }
       const r = est.rembDue(nextTick);
       if (r !== undefined) {
         rembs.push({ at: nextTick, bps: r });
@@ -104,7 +128,7 @@ export function simulate(o: SimOptions): SimResult {
     for (let k = 0; k < perFrame; k++) {
       const tx = ((bytes * 8) / o.capacityBps(send)) * 1000;
       linkFree = Math.max(send + prop, linkFree) + tx;
-      let arrival = linkFree;
+      let arrival = linkFree + lagAt(linkFree);
       if (o.deliverEveryMs !== undefined) {
         arrival = Math.ceil(arrival / o.deliverEveryMs) * o.deliverEveryMs;
       }

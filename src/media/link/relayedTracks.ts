@@ -12,7 +12,7 @@
  */
 import type { Logger } from 'pino';
 import type { RTCRtpTransceiver } from 'werift';
-import { LayerDemand, withFallbacks } from '../../forwarding/layerDemand.js';
+import { LayerDemand, relayedDemand, type LayerUse } from '../../forwarding/layerDemand.js';
 import { pliPacket } from '../../rtp/rtcpFeedback.js';
 import { nackPacket } from '../../rtp/rtcpNack.js';
 import type { RtpPacketView } from '../../rtp/packetView.js';
@@ -223,24 +223,18 @@ export class RelayedTracks {
         continue;
       }
       const ridOf = new Map(t.source.selectable().layers.map((l) => [l.id, l.rid]));
-      const selected: string[] = [];
-      const pending: string[] = [];
+      const rid = (id: number | undefined): string | undefined =>
+        id === undefined ? undefined : ridOf.get(id);
+      const uses: LayerUse[] = [];
       for (const sink of t.source.sinks()) {
         const used = sink.usedLayers?.();
-        const cur = used?.current === undefined ? undefined : ridOf.get(used.current);
-        const target = used?.target === undefined ? undefined : ridOf.get(used.target);
-        if (cur !== undefined) {
-          selected.push(cur);
-        }
-        if (target !== undefined) {
-          pending.push(target);
-        }
+        uses.push({
+          current: rid(used?.current),
+          target: rid(used?.target),
+          wanted: rid(sink.wantedLayer?.()),
+        });
       }
-      let layers = withFallbacks(t.demand.update(selected, pending, now).layers, rids(t.desc), t.sending);
-      if (layers.length === 0) {
-        const lowest = t.available()[0] ?? rids(t.desc)[0];
-        layers = lowest === undefined ? [] : [lowest];
-      }
+      const layers = relayedDemand(t.demand, uses, rids(t.desc), t.sending, t.available(), now);
       out.push({ streamId, trackId, rids: layers });
     }
     return out;

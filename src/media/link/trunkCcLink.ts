@@ -13,6 +13,7 @@
  *   given (a burst of padding per tick reads as queueing to the remote delay-gradient detector).
  * - `estimateBps` / `budgetBps` fill the link's stats.
  */
+import { sharedHostStalls, type HostStalls } from '../hostStall.js';
 import type { RtpPacketView } from '../../rtp/packetView.js';
 import type { ReportBlock } from '../../rtp/rtcpFeedback.js';
 import type { LayerTable } from '../../simulcast/layerTable.js';
@@ -77,6 +78,8 @@ export interface TrunkCcLinkOptions {
   readonly clock?: Clock;
   /** The link's tick (ms), for the padding slots (default 100). */
   readonly tickMs?: number;
+  /** This process's event-loop stalls (default: the shared monitor; null: none, the estimate ignores them). */
+  readonly hostStalls?: HostStalls | null;
 }
 
 const PADDING_SLOTS = 5;
@@ -235,9 +238,10 @@ export class TrunkCcLink {
         videoPt: pt,
         ...(this.#absId !== undefined ? { absSendTimeId: this.#absId } : {}),
         ...(this.#o.send !== undefined ? { send: this.#o.send } : {}),
-        ...(this.#o.startBps !== undefined
-          ? { receive: { estimator: { aimd: { startBps: this.#o.startBps } } } }
-          : {}),
+        receive: {
+          ...(this.#o.startBps !== undefined ? { estimator: { aimd: { startBps: this.#o.startBps } } } : {}),
+          ...(this.#o.hostStalls !== null ? { hostStalls: this.#o.hostStalls ?? sharedHostStalls() } : {}),
+        },
       });
     }
     return this.#cc;

@@ -20,6 +20,7 @@
  *   back. The cumulative loss in the blocks still counts them.
  * - `estimateBps`: the estimate at the last tick, undefined before the first trunk packet.
  */
+import type { HostStalls } from '../hostStall.js';
 import { TrunkEstimator, type TrunkEstimatorOptions } from '../../forwarding/trunkEstimator.js';
 import type { RtpPacketView } from '../../rtp/packetView.js';
 import { ReceptionStats, type ReceptionReport } from '../../rtp/receptionStats.js';
@@ -36,6 +37,8 @@ export interface TrunkReceiveCcOptions {
   /** Shortest time between report blocks (default 200 ms). */
   readonly minReportMs?: number;
   readonly estimator?: Partial<TrunkEstimatorOptions>;
+  /** This process's event-loop stalls (media/hostStall.ts): overuse right after one is not congestion. */
+  readonly hostStalls?: HostStalls;
 }
 
 /** A trunk SSRC the remote focus announced, with its RTP clock rate (90000 video, 48000 Opus). */
@@ -53,6 +56,7 @@ export class TrunkReceiveCc {
   readonly #reportIntervalMs: number;
   readonly #minReportMs: number;
   readonly #estimator: TrunkEstimator;
+  readonly #hostStalls: HostStalls | undefined;
   #absId: number | undefined;
   readonly #stats = new Map<number, ReceptionStats>();
   #seenPacket = false;
@@ -65,6 +69,7 @@ export class TrunkReceiveCc {
     this.#reportIntervalMs = options.reportIntervalMs ?? 500;
     this.#minReportMs = Math.min(options.minReportMs ?? 200, this.#reportIntervalMs);
     this.#estimator = new TrunkEstimator(options.estimator);
+    this.#hostStalls = options.hostStalls;
     this.setAbsSendTimeId(options.absSendTimeId);
   }
 
@@ -156,6 +161,9 @@ export class TrunkReceiveCc {
   tick(now: number): Uint8Array | undefined {
     if (!this.#seenPacket) {
       return undefined;
+    }
+    if (this.#hostStalls !== undefined) {
+      this.#estimator.onHostStall(this.#hostStalls.poll(now));
     }
     const since = now - this.#lastBlocksAt;
     let blocks: ReceptionReport[] | undefined;

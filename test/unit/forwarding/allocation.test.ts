@@ -5,6 +5,7 @@
 import t from 'tap';
 import {
   heldBackBitrate,
+  layerIfAllFlowed,
   layerUnderCap,
   sendTotals,
   videoCapBps,
@@ -115,4 +116,23 @@ t.test('heldBackBitrate: the next flowing, measured layer above the capped one',
   for (const [name, layers, w, cap, bps] of rows) {
     t.equal(heldBackBitrate(layers, w, cap), bps, name);
   }
+});
+
+t.test('layerIfAllFlowed: the choice as if paused and stalled layers flowed', async (t) => {
+  const pausedTop = [on(low, 150_000), on(mid, 500_000), off(high, 1_500_000)];
+  const rows: [string, SelectableLayer[], LayerWant, number, number | undefined][] = [
+    ['the top paused: still wanted', pausedTop, want(1280, 720), INF, 2],
+    ['all paused: still wanted', [off(low), off(mid), off(high)], want(1280, 720), INF, 2],
+    ['the cap still holds it down', pausedTop, want(1280, 720), 600_000, 1],
+    ['a small request wants the small layer', pausedTop, want(320, 180), INF, 0],
+    ['no layers', [], want(1280, 720), INF, undefined],
+  ];
+  for (const [name, layers, w, cap, idx] of rows) {
+    t.equal(layerIfAllFlowed(layers, w, cap), idx, name);
+  }
+  t.equal(
+    layerUnderCap(pausedTop, want(1280, 720), INF),
+    1,
+    'while the selection itself falls to a flowing one',
+  );
 });

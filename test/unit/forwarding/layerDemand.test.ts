@@ -1,10 +1,16 @@
 /**
  * LayerDemand tables (§8.3), fake `now`: the union of selected and pending layers in metadata order; a layer
  * kept 2 s after its last user and dropped at 2 s; `changed` only when the set changes; keep_lowest_layer;
- * unknown rids; metadata changes; nextChangeAt.
+ * unknown rids; metadata changes; nextChangeAt; withFallbacks; relayedDemand over a pause and resume of the
+ * top layer (the wanted layer keeps it demanded; without it the demand falls to what flows and stays there).
  */
 import t from 'tap';
-import { LayerDemand, withFallbacks } from '../../../src/forwarding/layerDemand.js';
+import {
+  LayerDemand,
+  relayedDemand,
+  withFallbacks,
+  type LayerUse,
+} from '../../../src/forwarding/layerDemand.js';
 
 type Step = [now: number, selected: string[], pending: string[], layers: string[], changed: boolean];
 
@@ -109,4 +115,58 @@ t.test('withFallbacks: the layers below a paused demanded layer, down to one the
     );
     t.same(demanded, input, `${name}: input untouched`);
   }
+});
+
+t.test('relayedDemand: a paused layer someone wants stays demanded, with a flowing fallback', async (t) => {
+  const QHF = ['q', 'h', 'f'];
+  const use = (current?: string, target?: string, wanted?: string): LayerUse => ({ current, target, wanted });
+  type Row = [now: number, uses: LayerUse[], sending: string[] | undefined, want: string[], name: string];
+  const rows: Row[] = [
+    [0, [use(undefined, 'f', 'f')], undefined, ['f'], 'start: f wanted'],
+    [100, [use('f', 'f', 'f')], undefined, ['f'], 'f flows'],
+    [
+      200,
+      [use('f', undefined, 'f')],
+      [],
+      ['q', 'h', 'f'],
+      'f paused, nothing else sent: f and everything below',
+    ],
+    [500, [use('f', 'h', 'f')], ['q', 'h'], ['h', 'f'], 'q and h sent: h is the fallback'],
+    [800, [use('h', 'h', 'f')], ['q', 'h'], ['h', 'f'], 'switched down to h; f still wanted'],
+    [
+      5000,
+      [use('h', 'h', 'f')],
+      ['q', 'h'],
+      ['h', 'f'],
+      'long after: f still demanded (the sender probes for it)',
+    ],
+    [6000, [use('h', 'f', 'f')], ['h', 'f'], ['h', 'f'], 'f resumed: switching up'],
+    [6200, [use('f', 'f', 'f')], ['h', 'f'], ['h', 'f'], 'on f; h lingers'],
+    [8300, [use('f', 'f', 'f')], ['h', 'f'], ['f'], 'h released 2 s later'],
+    [
+      8400,
+      [use('q', 'q', 'q'), use('f', 'f', 'f')],
+      ['h', 'f'],
+      ['q', 'f'],
+      'q asked for: no announcement of it yet',
+    ],
+    [8500, [], ['q', 'f'], ['q', 'f'], 'no subscribers: the linger holds'],
+    [11_000, [], ['q', 'f'], ['q'], 'nothing used: the lowest available'],
+  ];
+  const d = new LayerDemand(QHF);
+  for (const [now, uses, sending, want, name] of rows) {
+    const set = sending === undefined ? undefined : new Set(sending);
+    const available = sending === undefined ? QHF : QHF.filter((r) => set!.has(r));
+    t.same(relayedDemand(d, uses, QHF, set, available, now), want, `${String(now)} ms: ${name}`);
+  }
+  // §8.3 read literally (no wanted layer): once the subscriber is on h, f leaves the demand for good.
+  const literal = new LayerDemand(QHF);
+  const noWant = (current?: string, target?: string): LayerUse => use(current, target, undefined);
+  relayedDemand(literal, [noWant('f', 'f')], QHF, undefined, QHF, 0);
+  relayedDemand(literal, [noWant('h', 'h')], QHF, new Set(['q', 'h']), ['q', 'h'], 500);
+  t.same(
+    relayedDemand(literal, [noWant('h', 'h')], QHF, new Set(['q', 'h']), ['q', 'h'], 5000),
+    ['h'],
+    'without the wanted layer f is dropped: nothing would probe for it',
+  );
 });

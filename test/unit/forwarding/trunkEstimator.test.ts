@@ -5,6 +5,8 @@
  * - a bottleneck (arrival spacing stretched): overuse within 50 groups, the estimate at ≈ 0.85 × the bottleneck;
  * - recovery once the bottleneck goes; the abs-send-time wrap changes nothing; reordering and bursty
  *   delivery or frame bursts cause no overuse; 2 % loss changes nothing, 15 % cuts under the received rate;
+ * - a busy receiving host (reads falling behind for 120 ms every 3 s): overuse, but no cut when the stalls are
+ *   reported; the same run unreported cuts;
  * - REMB: at once first, every 500 ms, a ≥ 3 % drop at once, a ≥ 3 % rise not within 200 ms.
  */
 import t from 'tap';
@@ -172,3 +174,34 @@ t.test(
     );
   },
 );
+
+t.test('a busy receiving host is not congestion when its stalls are reported', async (t) => {
+  const spans = [3000, 6000, 9000].map((at) => ({ at, ms: 120 }));
+  const run = (reported: boolean) =>
+    simulate({ ...steady, durationMs: 12_000, busyHost: { spans, reported } });
+  const unreported = run(false);
+  t.ok(
+    unreported.overuseCount > 0,
+    `the stalls look like queueing delay (${String(unreported.overuseCount)} overuses)`,
+  );
+  const fell = (r: ReturnType<typeof simulate>) =>
+    r.samples.filter((s, i) => i > 0 && s.bps < r.samples[i - 1]!.bps).length;
+  t.ok(fell(unreported) > 0, 'unreported: the estimate is cut');
+  const reported = run(true);
+  t.ok(reported.overuseCount > 0, 'reported: the detector still sees them');
+  t.equal(fell(reported), 0, 'reported: never cut');
+  t.ok(reported.estimator.stallHolds > 0, 'counted as stall holds');
+  t.ok(sampleAt(reported, 12_000) >= 2_000_000, 'and rises to the received rate as without stalls');
+  // A real bottleneck 2 s after the last stall still cuts.
+  const bn = simulate({
+    durationMs: 10_000,
+    openLoop: true,
+    demandBps: () => 3_000_000,
+    capacityBps: bottleneckAt5s,
+    busyHost: { spans: [{ at: 2000, ms: 120 }], reported: true },
+  });
+  t.ok(
+    Math.abs(sampleAt(bn, 8500) - 0.85 * 1_500_000) <= 0.05 * 1_500_000,
+    `bottleneck still found: ${String(sampleAt(bn, 8500))}`,
+  );
+});

@@ -1,0 +1,78 @@
+/**
+ * This process's event-loop stalls, for trunk congestion control (forwarding/trunkEstimator.ts `onHostStall`):
+ * arrival times are taken when a packet is read, so a loop that stalled looks like queueing delay on the path.
+ * Node's event-loop delay histogram (`perf_hooks.monitorEventLoopDelay`, a libuv timer every `resolutionMs`,
+ * no JavaScript wake-ups) records how late its timer fired. A histogram's reset drops the first lateness after
+ * it (Node restarts its timer reference), so a stall just after a fold would be lost: two histograms are read
+ * and reset in turn, each covering the last two fold periods, so every timer firing is in one of them.
+ * `poll(now)` folds (at most every `foldMs`) into the time of the last stall: a worst delay exceeding the
+ * resolution by `stallMs` or more counts as a stall at `now` (its exact moment lies within the last two fold
+ * periods). One monitor per process (`sharedHostStalls`), read by every link.
+ */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+
+export interface HostStallOptions {
+  readonly resolutionMs: number;
+  /** Timer lateness that counts as a stall (beyond the resolution). */
+  readonly stallMs: number;
+  readonly foldMs: number;
+}
+
+export const DEFAULT_HOST_STALL_OPTIONS: HostStallOptions = { resolutionMs: 10, stallMs: 15, foldMs: 50 };
+
+export interface HostStalls {
+  /** The time (the caller's clock) of the last stall seen, or -Infinity. */
+  poll(now: number): number;
+}
+
+export class HostStallMonitor implements HostStalls {
+  readonly #o: HostStallOptions;
+  readonly #hs: readonly [IntervalHistogram, IntervalHistogram];
+  #turn: 0 | 1 = 0;
+  #lastFoldAt = Number.NEGATIVE_INFINITY;
+  #lastStallAt = Number.NEGATIVE_INFINITY;
+  #stalls = 0;
+
+  constructor(options: Partial<HostStallOptions> = {}) {
+    this.#o = { ...DEFAULT_HOST_STALL_OPTIONS, ...options };
+    const resolution = Math.max(1, Math.round(this.#o.resolutionMs));
+    this.#hs = [monitorEventLoopDelay({ resolution }), monitorEventLoopDelay({ resolution })];
+    for (const h of this.#hs) {
+      h.enable();
+    }
+  }
+
+  /** Stalls seen so far (folds with one). */
+  get stalls(): number {
+    return this.#stalls;
+  }
+
+  poll(now: number): number {
+    if (!(now - this.#lastFoldAt < this.#o.foldMs)) {
+      this.#lastFoldAt = now;
+      const h = this.#hs[this.#turn];
+      this.#turn = this.#turn === 0 ? 1 : 0;
+      const worstMs = h.count > 0 ? h.max / 1e6 : 0;
+      h.reset();
+      if (worstMs >= this.#o.resolutionMs + this.#o.stallMs) {
+        this.#lastStallAt = now;
+        this.#stalls++;
+      }
+    }
+    return this.#lastStallAt;
+  }
+
+  close(): void {
+    for (const h of this.#hs) {
+      h.disable();
+    }
+  }
+}
+
+let shared: HostStallMonitor | undefined;
+
+/** The process's monitor (created at the first call; its timer does not keep the process alive). */
+export function sharedHostStalls(): HostStalls {
+  shared ??= new HostStallMonitor();
+  return shared;
+}
