@@ -1,0 +1,74 @@
+/**
+ * `npm test` runs tap twice (.taprc): every test file but the `exclude`d ones two at a time, then the excluded
+ * ones one at a time. This checks the two lists agree, so no test file is skipped or run twice: each `.taprc`
+ * exclude glob is named by exactly one later `tap` call of the "test" script, that call names nothing else,
+ * and the excluded globs match test files (a stale glob would leave its phase empty).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import t from 'tap';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+
+/** The list items under `key:` in .taprc (its own simple YAML: `  - "glob"` lines). */
+function taprcList(text: string, key: string): string[] {
+  const lines = text.split('\n');
+  const at = lines.findIndex((l) => l.trim() === `${key}:`);
+  if (at < 0) {
+    return [];
+  }
+  const out: string[] = [];
+  for (const l of lines.slice(at + 1)) {
+    const m = /^\s+-\s+"?([^"]+)"?\s*$/.exec(l);
+    if (m?.[1] === undefined) {
+      break;
+    }
+    out.push(m[1]);
+  }
+  return out;
+}
+
+function testFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      out.push(...testFiles(p));
+    } else if (e.name.endsWith('.test.ts')) {
+      out.push(relative(ROOT, p));
+    }
+  }
+  return out;
+}
+
+/** `dir/**` or `dir/**\/*.test.ts` → the directory prefix (the only glob shapes used here). */
+function dirOf(glob: string): string {
+  return glob.replace(/\/\*\*(\/\*\.test\.ts)?$/, '/');
+}
+
+t.test('.taprc exclude globs run in a later serial tap call of "test"', async (t) => {
+  const taprc = readFileSync(join(ROOT, '.taprc'), 'utf8');
+  const script = (
+    JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  ).scripts['test'];
+  t.type(script, 'string');
+  t.same(taprcList(taprc, 'include'), ['test/**/*.test.ts'], 'phase 1 takes every test file');
+  const excluded = taprcList(taprc, 'exclude');
+  t.ok(excluded.length > 0, 'something runs serially');
+  const calls = (script ?? '').split('&&').map((c) => c.trim());
+  t.equal(calls.filter((c) => c === 'tap').length, 1, 'one plain tap call (phase 1)');
+  const serial = calls.filter((c) => c.startsWith('tap ') && c.includes('--jobs 1'));
+  t.equal(serial.length, 1, 'one serial tap call (phase 2)');
+  const named = [...(serial[0] ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1] ?? '');
+  t.same(
+    named.map(dirOf).sort(),
+    excluded.map(dirOf).sort(),
+    'phase 2 names exactly the excluded directories',
+  );
+  const all = testFiles(join(ROOT, 'test'));
+  for (const g of excluded) {
+    const n = all.filter((f) => f.startsWith(dirOf(g))).length;
+    t.ok(n > 0, `${g} matches test files (${String(n)})`);
+  }
+  t.ok(all.length > 100, `test files found (${String(all.length)})`);
+});
