@@ -185,6 +185,37 @@ export class BrowserPeer implements CallPeer {
     return withoutCandidates(this.pc.localDescription?.sdp ?? '');
   }
 
+  /** The camera/microphone stream given at construction. */
+  get localStream(): MediaStreamLike | undefined {
+    return this.#o.stream;
+  }
+
+  /** The current local description's SDP ('' before the first offer). */
+  get localSdp(): string {
+    return this.pc.localDescription?.sdp ?? '';
+  }
+
+  /** Adds a send-only track of `stream` (a screen share); the returned transceiver removes it. */
+  addSendTrack(track: MediaStreamTrackLike, stream: MediaStreamLike): unknown {
+    return this.pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+  }
+
+  /** Stops a transceiver `addSendTrack` returned (its m-line becomes inactive at the next offer). */
+  removeSendTrack(handle: unknown): void {
+    const t = handle as { stop?: () => void; direction?: string } | undefined;
+    if (typeof t?.stop === 'function') {
+      t.stop();
+    } else if (t !== undefined) {
+      t.direction = 'inactive';
+    }
+  }
+
+  /** A new offer for what changed (tracks added or stopped), set as the local description; no candidates. */
+  async renegotiate(): Promise<string> {
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    return withoutCandidates(this.pc.localDescription?.sdp ?? '');
+  }
+
   async setRemoteDescription(d: { type: 'offer' | 'answer'; sdp: string }): Promise<void> {
     this.#remoteSdp = d.sdp;
     await this.pc.setRemoteDescription({ type: d.type, sdp: d.sdp });

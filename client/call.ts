@@ -19,9 +19,11 @@ import {
 } from './errors.js';
 import { describeError, isObject } from './ids.js';
 import type { FocusRef } from './membership.js';
-import { METADATA_KEY, type StreamMetadata } from './metadata.js';
+import { METADATA_KEY, metadataFromSdp, type StreamMetadata } from './metadata.js';
 import { participantsFrom, type Participant } from './participants.js';
 import type { CallPeer } from './peer.js';
+import { Publishing, type PublishingPeer } from './publishing.js';
+import type { MediaStreamLike } from './webrtcTypes.js';
 import { Subscriptions, type Schedule, type TileSize } from './subscriptions.js';
 import type { RemoteTrack } from './browserPeer.js';
 
@@ -96,6 +98,7 @@ export class Call {
   #monitor: ReturnType<typeof setInterval> | undefined;
   #end: CallEnd | undefined;
   #teardown: Promise<string[]> | undefined;
+  readonly #publishing: Publishing | undefined;
 
   constructor(p: CallParts) {
     this.roomId = p.roomId;
@@ -133,6 +136,16 @@ export class Call {
         this.#checkHangup();
       }),
     );
+    const peer = p.client.peer;
+    this.#publishing = isPublishingPeer(peer)
+      ? new Publishing({
+          dc: p.dc,
+          peer,
+          userId: this.userId,
+          deviceId: this.deviceId,
+          initial: metadataFromSdp(peer.localSdp, this.userId, this.deviceId) as StreamMetadata,
+        })
+      : undefined;
     if (isTrackSource(p.client.peer)) {
       p.client.peer.onTrack((t) => {
         this.#tracks.set(`${t.streamId}\u0000${t.trackId}`, t);
@@ -196,6 +209,43 @@ export class Call {
    * Hangs up (`m.call.hangup` user_hangup), removes the membership, closes sync, peer and camera. Every step is
    * tried, each bounded by the request timeout; rejects with LeaveError listing the steps that failed.
    */
+  /** This client's streams as announced to the focus (camera, and a screen share while one runs). */
+  get ownMetadata(): StreamMetadata {
+    return this.#publishing?.metadata ?? {};
+  }
+
+  /** Whether the camera stream's audio / video is muted. */
+  get muted(): { audio: boolean; video: boolean } {
+    return this.#publishing?.muted ?? { audio: false, video: false };
+  }
+
+  /** Mutes or unmutes the microphone or camera (the track is disabled, the others see the flag). */
+  setMuted(kind: 'audio' | 'video', muted: boolean): void {
+    this.#needPublishing().setMuted(kind, muted);
+  }
+
+  /** Publishes a screen (`getDisplayMedia` stream) as a second stream, purpose `m.screenshare`. */
+  shareScreen(stream: MediaStreamLike, size?: { width: number; height: number }): Promise<string> {
+    return this.#needPublishing().shareScreen(stream, size);
+  }
+
+  /** Stops the screen share, if one runs. */
+  stopScreenShare(): Promise<void> {
+    return this.#publishing?.stopScreenShare() ?? Promise.resolve();
+  }
+
+  /** The screen share's stream id while one is published. */
+  get screenShare(): string | undefined {
+    return this.#publishing?.screenShare;
+  }
+
+  #needPublishing(): Publishing {
+    if (this.#publishing === undefined) {
+      throw new Error('this call’s peer cannot renegotiate (publishing needs a BrowserPeer)');
+    }
+    return this.#publishing;
+  }
+
   async leave(): Promise<void> {
     if (this.#end === undefined) {
       this.#finish({ reason: 'left', error: undefined });
@@ -335,6 +385,15 @@ export class Call {
 
 function isTrackSource(p: CallPeer): p is CallPeer & TrackSource {
   return typeof (p as Partial<TrackSource>).onTrack === 'function';
+}
+
+function isPublishingPeer(p: CallPeer): p is CallPeer & PublishingPeer & { localSdp: string } {
+  const q = p as Partial<PublishingPeer & { localSdp: string }>;
+  return (
+    typeof q.addSendTrack === 'function' &&
+    typeof q.renegotiate === 'function' &&
+    typeof q.localSdp === 'string'
+  );
 }
 
 function isDcStateSource(p: CallPeer): p is CallPeer & DcStateSource {

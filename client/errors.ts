@@ -4,7 +4,16 @@
  */
 
 export type CallStep =
-  'login' | 'room' | 'focus' | 'media' | 'membership' | 'invite' | 'connect' | 'subscribe' | 'leave';
+  | 'login'
+  | 'room'
+  | 'focus'
+  | 'media'
+  | 'membership'
+  | 'invite'
+  | 'connect'
+  | 'subscribe'
+  | 'publish'
+  | 'leave';
 
 export interface CallErrorOptions {
   errcode?: string | undefined;
@@ -215,5 +224,20 @@ export class LeaveError extends CallError {
     });
     this.name = 'LeaveError';
     this.failures = failures;
+  }
+}
+
+/** Publishing or unpublishing a stream (screen share) failed: refused by the focus, or no answer in time. */
+export class PublishError extends CallError {
+  constructor(message: string, errcode: string | undefined, cause?: unknown) {
+    super('publish', message, {
+      errcode,
+      hint:
+        errcode === undefined
+          ? 'The focus did not answer in time; try again, or leave and join again.'
+          : 'The focus refused the stream; see its log for why.',
+      cause,
+    });
+    this.name = 'PublishError';
   }
 }

@@ -79,6 +79,7 @@ export {
   MediaConnectionError,
   MembershipError,
   NoFocusError,
+  PublishError,
   RoomJoinError,
   type CallStep,
 } from './errors.js';
@@ -99,5 +100,6 @@ export {
   type RemoteStream,
   type RemoteTrackInfo,
 } from './participants.js';
+export { Publishing, type PublishingOptions, type PublishingPeer } from './publishing.js';
 export { DEFAULT_COALESCE_MS, Subscriptions, dimension, type TileSize } from './subscriptions.js';
 export type * from './webrtcTypes.js';

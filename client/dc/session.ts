@@ -89,6 +89,19 @@ export class DcSession {
     (this.#alive as { unref?: () => void }).unref?.();
   }
 
+  /**
+   * Runs `fn` once every focus offer queued so far is answered, and holds offers arriving meanwhile until it
+   * ends: a client offer (`publish`, `unpublish`) and a focus offer never cross.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#chain.then(fn);
+    this.#chain = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
   /** Stops the keep-alive and ignores later frames. Idempotent. */
   close(): void {
     this.#closed = true;
