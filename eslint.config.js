@@ -172,8 +172,9 @@ export default tseslint.config(
       ],
     },
   },
-  // web/: the status page's browser scripts (own tsconfig), served by src/http: the page's own reading of the
-  // /status document, importing nothing of the project and nothing of Node.
+  // web/: the browser pages (own tsconfigs), served by src/http. The status page reads the /status document and
+  // imports nothing of the project; the call page is a client of the protocol, so it may import client/ (the
+  // independent implementation), never src/. Neither imports Node.
   {
     files: ['web/**/*.ts'],
     rules: {
@@ -182,8 +183,25 @@ export default tseslint.config(
         {
           patterns: [
             {
+              group: ['**/src/**', '**/harness/**', '**/test/**', '**/bench/**'],
+              message: 'web/ pages run in a browser; they import nothing of the server or the tests.',
+            },
+            { group: ['node:*'], message: 'web/ runs in a browser.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['web/status/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
               group: ['**/src/**', '**/client/**', '**/harness/**', '**/test/**', '**/bench/**'],
-              message: 'web/ pages read the JSON the server sends; they import nothing of the project.',
+              message: 'the status page reads the JSON the server sends; it imports nothing of the project.',
             },
             { group: ['node:*'], message: 'web/ runs in a browser.' },
           ],

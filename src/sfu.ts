@@ -3,6 +3,7 @@
  * media layer and HTTP listeners, wired from a validated Config and Registration. main.ts only parses
  * the command line and handles signals; tests start this directly.
  */
+import { findCallAssets } from './http/callPage.js';
 import type { Logger } from 'pino';
 import { AppserviceEventBus } from './appservice/eventBus.js';
 import { rebuildConferences } from './appservice/conferenceRebuild.js';
@@ -189,6 +190,15 @@ export class Sfu extends TypedEmitter<SfuEvents> {
         metrics: this.metrics,
         readiness: this.readiness,
         status: () => this.status(),
+        ...(config.web.call_page
+          ? {
+              callPage: {
+                assets: findCallAssets(),
+                homeserverUrl: config.web.homeserver_url ?? config.homeserver.url,
+                focus: { user_id: this.focus.userId, device_id: this.focus.deviceId },
+              },
+            }
+          : {}),
       },
     });
   }

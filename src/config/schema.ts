@@ -154,6 +154,16 @@ export const configSchema: SchemaObject = {
         port: { ...port, default: 8080 },
       },
     },
+    web: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      required: [],
+      properties: {
+        call_page: { type: 'boolean', default: false },
+        homeserver_url: { type: 'string', format: 'http-url' },
+      },
+    },
     logging: {
       type: 'object',
       additionalProperties: false,

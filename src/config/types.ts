@@ -97,6 +97,13 @@ export interface HttpConfig {
   port: number;
 }
 
+export interface WebConfig {
+  /** Serve the web call page at `/call/` on the operations listener. */
+  call_page: boolean;
+  /** The homeserver URL the page suggests to people (default `homeserver.url`). */
+  homeserver_url?: string;
+}
+
 export interface LoggingConfig {
   level: LogLevel;
 }
@@ -114,5 +121,6 @@ export interface Config {
   cascade: CascadeConfig;
   limits: LimitsConfig;
   http: HttpConfig;
+  web: WebConfig;
   logging: LoggingConfig;
 }

@@ -21,6 +21,7 @@ import { InvalidStateError, toError } from '../util/errors.js';
 import { TypedEmitter } from '../util/events.js';
 import type { DownTrack } from './downTrack.js';
 import { alignExtensionIds } from './extensionIds.js';
+import { keepSimulcastInOffer } from './offerSimulcast.js';
 import './noDefaultStun.js'; // no STUN request to werift's default public server (see the module)
 import { PeerMedia, type MediaContext } from './peerMedia.js';
 import type { PublishedTrack } from './publishedTrack.js';
@@ -57,6 +58,8 @@ export interface RemoteCandidate {
 export class Peer extends TypedEmitter<PeerEvents> {
   readonly #pc: RTCPeerConnection;
   readonly #announced: readonly string[];
+  /** The local SDP last sent (answer, or offer with simulcast lines restored): where the next offer restores them from. */
+  #sentLocal: string | undefined;
   readonly #media: PeerMedia;
   #remoteSet = false;
   #pending: RemoteCandidate[] = [];
@@ -126,6 +129,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     if (local === null) {
       throw new PeerError('no local description after createAnswer');
     }
+    this.#sentLocal = local.sdp;
     return announceSdp(local.sdp, this.#announced);
   }
 
@@ -193,13 +197,15 @@ export class Peer extends TypedEmitter<PeerEvents> {
   async offer(): Promise<string> {
     this.#assertOpen();
     alignExtensionIds(this.#pc.getTransceivers(), this.#pc.config.headerExtensions);
+    const previous = this.#sentLocal ?? this.#pc.localDescription?.sdp;
     const offer = await this.#pc.createOffer();
     await this.#pc.setLocalDescription(offer);
     const local = this.#pc.localDescription;
     if (local === null) {
       throw new PeerError('no local description after createOffer');
     }
-    return announceSdp(local.sdp, this.#announced);
+    this.#sentLocal = keepSimulcastInOffer(local.sdp, previous);
+    return announceSdp(this.#sentLocal, this.#announced);
   }
 
   /** Applies the remote answer to our offer. */

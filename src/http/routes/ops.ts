@@ -1,8 +1,12 @@
-/** Operations routes: liveness, readiness, Prometheus metrics and the status document and page (status.ts). */
+/**
+ * Operations routes: liveness, readiness, Prometheus metrics, the status document and page (status.ts), and the
+ * web call page when it is on (call.ts).
+ */
 import type { FastifyInstance } from 'fastify';
 import type { Metrics } from '../../observability/metrics.js';
 import type { Readiness } from '../../observability/readiness.js';
 import { findStatusAssets, type StatusAssets } from '../statusPage.js';
+import { callRoutes, type CallPageOptions } from './call.js';
 import { statusRoutes } from './status.js';
 
 export interface OpsRoutesOptions {
@@ -12,6 +16,8 @@ export interface OpsRoutesOptions {
   status: () => Record<string, unknown>;
   /** The status page's files (default: the built page and the installed uPlot). */
   statusAssets?: StatusAssets;
+  /** The web call page (`web.call_page`); absent: off. */
+  callPage?: CallPageOptions;
 }
 
 export function opsRoutes(app: FastifyInstance, opts: OpsRoutesOptions): void {
@@ -29,4 +35,7 @@ export function opsRoutes(app: FastifyInstance, opts: OpsRoutesOptions): void {
     status: opts.status,
     assets: opts.statusAssets ?? findStatusAssets(),
   });
+  if (opts.callPage !== undefined) {
+    callRoutes(app, opts.callPage);
+  }
 }
