@@ -68,12 +68,12 @@ export class Tile {
 
   /** The name shown (without the flags). */
   get label(): string {
-    return this.#label.textContent ?? '';
+    return this.#label.textContent;
   }
 
   /** The flags shown (`(screen, muted)`), '' when none. */
   get flags(): string {
-    return this.#flags.textContent ?? '';
+    return this.#flags.textContent;
   }
 
   setSize(size: TileSize): void {

@@ -90,7 +90,7 @@ async function until(
       what,
     );
   } catch (e) {
-    throw new Error(`${(e as Error).message}; last state ${JSON.stringify(last)}`);
+    throw new Error(`${(e as Error).message}; last state ${JSON.stringify(last)}`, { cause: e });
   }
   return last!;
 }
