@@ -39,6 +39,9 @@ function stopOnSignals(stop: (signal: string) => Promise<void>): void {
   });
 }
 
+/** Users `npm run dev` creates (password `<name>-dev`), one call page URL each. */
+const DEV_USERS = ['alice', 'bob', 'carol'] as const;
+
 async function startOne(args: DevArgs): Promise<void> {
   const serverName = process.env['DEV_SERVER_NAME'] ?? 'localhost';
   const hsPort = args.hsPort === 0 ? await freePort() : args.hsPort;
@@ -51,6 +54,7 @@ async function startOne(args: DevArgs): Promise<void> {
     http: { bind: '127.0.0.1', port: httpPort },
     focus: { device_id: 'SFU' },
     media: { bind_address: '127.0.0.1', port_range: { min: 40000, max: 49999 } },
+    web: { call_page: true },
     logging: { level: logLevel },
   });
   const registration = generateRegistration(config, `http://127.0.0.1:${asPort}`);
@@ -70,6 +74,20 @@ async function startOne(args: DevArgs): Promise<void> {
   out(`SFU appservice   http://127.0.0.1:${asPort}  (the homeserver pushes transactions here)`);
   out(`SFU operations   http://127.0.0.1:${httpPort}/status  /readyz  /metrics`);
   out(`focus            ${sfu.focus.userId} / ${sfu.focus.deviceId}`);
+  // Dev users with passwords and a room everyone may join, so two browser tabs make a call.
+  const focusRef = { user_id: sfu.focus.userId, device_id: sfu.focus.deviceId };
+  hs.setRtcFoci([{ type: 'org.matrix.msc3898', ...focusRef }]);
+  const owner = hs.createUser('devowner').userId;
+  const roomId = hs.createRoom(owner, { preset: 'public_chat', room_alias_name: 'call' });
+  hs.invite(owner, sfu.focus.userId, roomId);
+  hs.join(sfu.focus.userId, roomId);
+  for (const user of DEV_USERS) {
+    hs.createUser(user, { password: `${user}-dev` });
+    out(
+      `call page        http://127.0.0.1:${httpPort}/call/#hs=${encodeURIComponent(hs.url)}` +
+        `&user=${user}&password=${user}-dev&room=${encodeURIComponent(roomId)}`,
+    );
+  }
   out(
     sfu.readiness.ready
       ? 'ready. Try: npm run dev:call'
