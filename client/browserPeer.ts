@@ -38,6 +38,14 @@ export interface BrowserPeerOptions {
   simulcast?: boolean;
   /** Stop the local tracks on `close()` (default true: the camera light goes off when the call ends). */
   stopTracksOnClose?: boolean;
+  /** Encoded-frame transforms (end-to-end encryption): attached to every sender and receiver before media flows. */
+  transforms?: FrameTransforms;
+}
+
+/** Called with each `RTCRtpSender` / `RTCRtpReceiver` as it is created (set its `transform`). */
+export interface FrameTransforms {
+  sender(sender: unknown, kind: string): void;
+  receiver(receiver: unknown, kind: string): void;
 }
 
 /** `a=mid` → the `a=msid` stream and track ids of each media section. */
@@ -132,6 +140,9 @@ export class BrowserPeer implements CallPeer {
         streamId: ev.streams[0]?.id ?? '-',
         trackId: ev.track.id,
       };
+      if (this.#o.transforms !== undefined && ev.receiver !== undefined) {
+        this.#o.transforms.receiver(ev.receiver, ev.track.kind);
+      }
       const remote: RemoteTrack = { ...ids, kind: ev.track.kind, track: ev.track };
       this.#tracks.push(remote);
       for (const cb of this.#trackCbs) {
@@ -164,18 +175,22 @@ export class BrowserPeer implements CallPeer {
         if (audio === undefined || stream === undefined) {
           throw new Error('no local audio track to publish');
         }
-        this.pc.addTransceiver(audio, { direction: 'sendonly', streams: [stream] });
+        this.#transformSender(
+          this.pc.addTransceiver(audio, { direction: 'sendonly', streams: [stream] }),
+          'audio',
+        );
       }
       if (opts.video !== undefined && opts.video !== false) {
         if (video === undefined || stream === undefined) {
           throw new Error('no local video track to publish');
         }
         const simulcast = typeof opts.video === 'object' ? opts.video.simulcast : this.#o.simulcast !== false;
-        this.pc.addTransceiver(video, {
+        const tr = this.pc.addTransceiver(video, {
           direction: 'sendonly',
           streams: [stream],
           ...(simulcast ? { sendEncodings: SIMULCAST_ENCODINGS.map((e) => ({ ...e })) } : {}),
         });
+        this.#transformSender(tr, 'video');
       }
       if (opts.dataChannel !== undefined && opts.dataChannel !== false && this.#dc === undefined) {
         this.#adopt(this.pc.createDataChannel(opts.dataChannel === true ? 'datachannel' : opts.dataChannel));
@@ -197,7 +212,9 @@ export class BrowserPeer implements CallPeer {
 
   /** Adds a send-only track of `stream` (a screen share); the returned transceiver removes it. */
   addSendTrack(track: MediaStreamTrackLike, stream: MediaStreamLike): unknown {
-    return this.pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    const tr = this.pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    this.#transformSender(tr, track.kind);
+    return tr;
   }
 
   /** Stops a transceiver `addSendTrack` returned (its m-line becomes inactive at the next offer). */
@@ -341,6 +358,13 @@ export class BrowserPeer implements CallPeer {
       }
     }
     this.#changed();
+  }
+
+  #transformSender(transceiver: unknown, kind: string): void {
+    const sender = (transceiver as { sender?: unknown } | undefined)?.sender;
+    if (this.#o.transforms !== undefined && sender !== undefined) {
+      this.#o.transforms.sender(sender, kind);
+    }
   }
 
   #adopt(ch: DataChannelLike): void {

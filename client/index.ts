@@ -62,6 +62,7 @@ export {
   msidByMid,
   withoutCandidates,
   type BrowserPeerOptions,
+  type FrameTransforms,
   type RemoteTrack,
 } from './browserPeer.js';
 export {

@@ -6,7 +6,7 @@
  * → wait for the answer (or the focus's refusal), the connection and the data channel. A failure after the
  * membership was written hangs up and removes it again before rejecting.
  */
-import { BrowserPeer } from './browserPeer.js';
+import { BrowserPeer, type FrameTransforms } from './browserPeer.js';
 import { Call } from './call.js';
 import { CallClient } from './callClient.js';
 import { DcSession } from './dc/session.js';
@@ -66,6 +66,8 @@ export interface JoinCallOptions {
   peer?: CallPeer;
   /** `RTCConfiguration` of the browser peer (e.g. TURN servers). */
   rtcConfig?: Record<string, unknown>;
+  /** Encoded-frame transforms of the browser peer (end-to-end encryption). */
+  transforms?: FrameTransforms;
   fetch?: FetchLike;
   timeouts?: {
     /** Each homeserver request (default 10 s). */
@@ -113,7 +115,11 @@ export async function joinCall(o: JoinCallOptions): Promise<Call> {
   let peer = o.peer;
   if (peer === undefined) {
     const stream = o.localStream ?? (await getLocalMedia(publish));
-    peer = new BrowserPeer({ stream, ...(o.rtcConfig === undefined ? {} : { rtcConfig: o.rtcConfig }) });
+    peer = new BrowserPeer({
+      stream,
+      ...(o.rtcConfig === undefined ? {} : { rtcConfig: o.rtcConfig }),
+      ...(o.transforms === undefined ? {} : { transforms: o.transforms }),
+    });
   }
   const client = new CallClient({
     ...creds,

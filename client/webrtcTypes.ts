@@ -62,6 +62,8 @@ export interface TrackEventLike {
   readonly track: MediaStreamTrackLike;
   readonly streams: readonly MediaStreamLike[];
   readonly transceiver: { readonly mid: string | null };
+  /** The `RTCRtpReceiver` (for an encoded-frame transform). */
+  readonly receiver?: unknown;
 }
 
 export interface PeerConnectionLike {

@@ -74,7 +74,7 @@ export async function readCallAsset(assets: CallAssets, path: string): Promise<B
  */
 export const CALL_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
-  "media-src 'self' blob: mediastream:; connect-src *; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+  "media-src 'self' blob: mediastream:; worker-src 'self'; connect-src *; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /** The page (relative URLs: it also works behind a reverse proxy's path prefix). */
 export function callHtml(built: boolean): string {

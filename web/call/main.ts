@@ -2,10 +2,11 @@
  * The web call page (`/call/`): join a room's call through the focus that serves this page (or the one the
  * homeserver's `.well-known` names), then a grid of tiles with names, the active speaker highlighted, a stats
  * line per tile, tile sizes driving the requested layer, and the controls: microphone, camera, screen share,
- * stats, leave. Settings come from the URL fragment (params.ts) or the form; failures are shown with the
+ * stats, leave; with `key=` in the fragment, media is end-to-end encrypted (e2ee.ts). Settings come from the URL fragment (params.ts) or the form; failures are shown with the
  * client's hint. `window.callPage.state()` describes the page for tests and for people debugging it.
  */
 import { CallError, joinCall, type Call, type Participant, type RemoteTrack } from '../../client/index.js';
+import { PageE2ee } from './e2ee.js';
 import { displayName, missing, parseFragment, type PageDefaults, type PageParams } from './params.js';
 import { statsLine, trackStats, type TrackSample } from './stats.js';
 import { AudioSinks, Tile } from './tiles.js';
@@ -29,6 +30,7 @@ let statsTimer: ReturnType<typeof setInterval> | undefined;
 const tiles = new Map<string, Tile>();
 const samples = new Map<string, TrackSample>();
 let audio: AudioSinks;
+let e2ee: PageE2ee | undefined;
 
 function showError(err: unknown): void {
   const box = $('error');
@@ -80,7 +82,23 @@ async function join(p: PageParams): Promise<void> {
   $('join').hidden = true;
   setStatus(`Joining ${p.room} as ${p.user}…`);
   try {
+    if (p.key !== '' && e2ee === undefined) {
+      e2ee = await PageE2ee.start(p.key);
+    }
+    const crypt = e2ee;
     call = await joinCall({
+      ...(crypt === undefined
+        ? {}
+        : {
+            transforms: {
+              sender: (sender, kind) => {
+                crypt.sender(sender, kind);
+              },
+              receiver: (receiver, kind) => {
+                crypt.receiver(receiver, kind);
+              },
+            },
+          }),
       hsUrl: p.hs,
       login:
         p.token !== ''
@@ -98,7 +116,9 @@ async function join(p: PageParams): Promise<void> {
   }
   const c = call;
   document.body.classList.add('in-call');
-  setStatus(`In ${c.roomId} as ${c.userId} (focus ${c.focus.user_id})`);
+  setStatus(
+    `In ${c.roomId} as ${c.userId} (focus ${c.focus.user_id})${e2ee === undefined ? '' : ', end-to-end encrypted'}`,
+  );
   const local = (c.peer as { localStream?: MediaStream }).localStream;
   localTile = new Tile('local', `${displayName(c.userId)} (you)`, true, undefined);
   if (local !== undefined) {
@@ -301,6 +321,7 @@ async function main(): Promise<void> {
   audio = new AudioSinks($('audio'));
   (window as unknown as { callPage: unknown }).callPage = {
     state,
+    e2ee: () => e2ee?.counts(),
     get call() {
       return call;
     },
