@@ -205,10 +205,6 @@ export class Call {
     return this.#subs.sent;
   }
 
-  /**
-   * Hangs up (`m.call.hangup` user_hangup), removes the membership, closes sync, peer and camera. Every step is
-   * tried, each bounded by the request timeout; rejects with LeaveError listing the steps that failed.
-   */
   /** This client's streams as announced to the focus (camera, and a screen share while one runs). */
   get ownMetadata(): StreamMetadata {
     return this.#publishing?.metadata ?? {};
@@ -246,7 +242,16 @@ export class Call {
     return this.#publishing;
   }
 
-  async leave(): Promise<void> {
+  /**
+   * Hangs up (`m.call.hangup` user_hangup), removes the membership, closes sync, peer and camera. Every step is
+   * tried, each bounded by the request timeout; rejects with LeaveError listing the steps that failed.
+   * `unloading`: the page is going away (`pagehide`): the requests are sent with `keepalive`, so the browser
+   * delivers the hangup and the membership removal after the page is gone.
+   */
+  async leave(opts: { unloading?: boolean } = {}): Promise<void> {
+    if (opts.unloading === true) {
+      this.client.keepaliveRequests = true;
+    }
     if (this.#end === undefined) {
       this.#finish({ reason: 'left', error: undefined });
     }

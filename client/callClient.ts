@@ -113,6 +113,11 @@ export class CallClient<P extends CallPeer = CallPeer> {
   }
 
   /** The call placed last. */
+  /** Requests from now on go with `keepalive` (see MatrixHttp.keepalive). */
+  set keepaliveRequests(on: boolean) {
+    this.#http.keepalive = on;
+  }
+
   get call(): CallState | undefined {
     return this.#exchange.current;
   }

@@ -49,6 +49,8 @@ export class MatrixHttp {
   readonly #token: string | undefined;
   readonly #fetch: FetchLike;
   readonly #closing = new AbortController();
+  /** Send requests with `keepalive` (they outlive the page: for the requests of a page that is unloading). */
+  keepalive = false;
 
   /** `accessToken` undefined: unauthenticated requests (login, `.well-known`) carry no `Authorization` header. */
   constructor(
@@ -103,6 +105,7 @@ export class MatrixHttp {
         method,
         headers,
         signal: abort.signal,
+        ...(this.keepalive ? { keepalive: true } : {}),
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await res.text();

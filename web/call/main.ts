@@ -348,7 +348,7 @@ async function main(): Promise<void> {
     void call?.leave().catch(showError);
   });
   window.addEventListener('pagehide', () => {
-    void call?.leave();
+    void call?.leave({ unloading: true });
   });
   defaults = await loadDefaults();
   const params = parseFragment(location.hash, defaults);
