@@ -16,6 +16,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY web ./web
+COPY client ./client
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS deps

@@ -10,7 +10,8 @@
  * - mute is shown on the others' tiles;
  * - (membership format (c) here, so the state event's removal can be checked)
  * - leaving with the button removes the membership and the others' tiles within 2 s; closing a tab removes its
- *   tiles too.
+ *   tiles and membership too;
+ * - a wrong password: the page names the error with its hint and shows the form again.
  * - with the page off (the default), `/call/` is a 404.
  */
 import t from 'tap';
@@ -205,8 +206,29 @@ t.test('three browser pages: video, audio, layers by tile size, screen share, mu
   t.ok(gone <= 2000, `tiles gone ${String(gone)} ms after leave (≤ 2000)`);
   t.match((await state(carol)).status, /left/, 'carol’s page says so');
 
-  // Closing bob's tab: his tiles go at alice.
-  await bob.close();
+  // Closing bob's tab: his tiles go at alice, and his membership is removed (the page leaves on pagehide, its
+  // requests sent with keepalive so they outlive it).
+  const bobId = (await state(bob)).userId!;
+  t.ok(memberOf(bobId), 'bob has a membership');
+  await bob.close({ runBeforeUnload: true });
   await until(alice, 'bob’s tile gone after his tab closed', (s) => s.tiles.length === 0, 40_000);
+  await waitFor(() => !memberOf(bobId), 10_000, 'bob’s membership removed after his tab closed');
+  t.pass('closing the tab removed bob’s membership');
   t.equal((await state(alice)).error, '', 'no error on alice’s page');
+});
+
+t.test('a wrong password: the page says what happened and shows the form again', async (t) => {
+  const cs = await startCallStack(t, { config: { web: { call_page: true } } });
+  const ops = `http://127.0.0.1:${String(cs.config.http.port)}`;
+  cs.hs.createUser('dave', { password: 'dave-pw' });
+  const page = await openCall(
+    t,
+    `${ops}/call/#hs=${encodeURIComponent(cs.hs.url)}&user=dave&password=nope&room=${encodeURIComponent(cs.roomId)}`,
+  );
+  const s = await until(page, 'the login error shown', (x) => x.error !== '', 30_000);
+  t.match(s.error, /LoginError: .*wrong user name or password/);
+  t.notOk(s.joined);
+  t.ok(await page.locator('#join').isVisible(), 'the form is shown again');
+  t.ok(await page.locator('#error').isVisible(), 'the error is visible');
+  t.match((await page.locator('#error .hint').textContent()) ?? '', /\S/, 'with a hint');
 });

@@ -43,7 +43,7 @@ t.test('restores the lines on the publisher’s video m-line only', async (t) =>
   const video = out.split('\r\nm=')[2]!;
   t.match(
     video,
-    /a=mid:1\r\na=recvonly\r\na=rid:q recv\r\na=rid:h recv\r\na=rid:f recv\r\na=simulcast:recv q;h;f\r\n$/,
+    /a=mid:1\r\na=recvonly\r\na=rid:q recv\r\na=rid:h recv\r\na=rid:f recv\r\na=simulcast:recv q;h;f$/,
   );
   t.equal(out.match(/a=simulcast/g)?.length, 1, 'once, nowhere else');
   t.ok(out.endsWith('a=sendonly\r\n'), 'the rest untouched');
