@@ -281,18 +281,21 @@ export class Call {
     this.#events.emit('ended', end);
   }
 
-  /** Hangup (unless the focus hung up), membership removal, close: in this order, each failure noted. */
+  /** Hangup (unless the focus hung up) and membership removal, both at once; then close; each failure noted. */
   async #release(): Promise<string[]> {
     const failures: string[] = [];
     const call = this.client.call;
-    if (call !== undefined && call.remoteHangup === undefined && !call.localHangup) {
-      await this.client.hangup('user_hangup').catch((err: unknown) => {
-        failures.push(`hangup: ${describeError(err)}`);
-      });
-    }
-    await this.client.leaveMembership(this.roomId).catch((err: unknown) => {
+    // Both requests start now, before any await: a page that is unloading gets to send both (with keepalive).
+    const hangup =
+      call !== undefined && call.remoteHangup === undefined && !call.localHangup
+        ? this.client.hangup('user_hangup').catch((err: unknown) => {
+            failures.push(`hangup: ${describeError(err)}`);
+          })
+        : Promise.resolve();
+    const membership = this.client.leaveMembership(this.roomId).catch((err: unknown) => {
       failures.push(`membership removal: ${describeError(err)}`);
     });
+    await Promise.all([hangup, membership]);
     await this.client.close().catch((err: unknown) => {
       failures.push(`close: ${describeError(err)}`);
     });

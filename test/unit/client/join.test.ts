@@ -71,6 +71,11 @@ function setup(reply: FocusReply = 'answer') {
 
 const MEMBER_PUT =
   'PUT /_matrix/client/v3/rooms/!room:example.org/state/org.matrix.msc3401.call.member/_@alice:example.org_ALICEDEV_m.call';
+/** The last requests are the hangup and the membership removal, in either order (leave starts both at once). */
+const hangupAndRemoval = (xs: readonly string[]): boolean =>
+  xs.length === 2 &&
+  xs.some((x) => toDevice('m.call.hangup').test(x)) &&
+  xs.some((x) => x.includes(MEMBER_PUT));
 const toDevice = (type: string) =>
   new RegExp(`^PUT /_matrix/client/v3/sendToDevice/${type.replace(/\./g, '\\.')}/`);
 
@@ -172,11 +177,7 @@ t.test(
     const before = hs.trail().length;
     await call.leave();
     const after = hs.trail().slice(before);
-    t.match(
-      after,
-      [toDevice('m.call.hangup'), MEMBER_PUT],
-      'hangup, then the membership removal, and nothing more',
-    );
+    t.ok(hangupAndRemoval(after), 'the hangup and the membership removal (sent at once), and nothing more');
     t.equal(after.length, 2);
     t.same(hs.requests.filter((r) => r.path.includes('/state/')).at(-1)?.body, {});
     t.match(hs.requests.find((r) => r.path.includes('m.call.hangup'))?.body, {
@@ -277,13 +278,13 @@ t.test('bad input: each failure is a named error, and what was written is undone
       step: 'invite',
       message: /did not answer within 100 ms/,
     });
-    t.match(hs.trail().slice(-2), [toDevice('m.call.hangup'), MEMBER_PUT], 'hangup, membership removed');
+    t.ok(hangupAndRemoval(hs.trail().slice(-2)), 'hangup, membership removed');
   }
   {
     const { hs, peer, opts } = setup();
     peer.waitDataChannelOpen = () => Promise.reject(new Error('data channel closed'));
     await t.rejects(joinCall(opts()), { name: 'DataChannelError', step: 'connect' });
-    t.match(hs.trail().slice(-2), [toDevice('m.call.hangup'), MEMBER_PUT]);
+    t.ok(hangupAndRemoval(hs.trail().slice(-2)), 'hangup, membership removed');
   }
 });
 
@@ -330,7 +331,7 @@ t.test(
       reason: 'data_channel_closed',
       error: { name: 'DataChannelError', hint: /join again/i },
     });
-    t.match(dropped.hs.trail().slice(-2), [toDevice('m.call.hangup'), MEMBER_PUT]);
+    t.ok(hangupAndRemoval(dropped.hs.trail().slice(-2)), 'hangup, membership removed');
     const lost = await run((peer) => {
       peer.state = 'failed';
     });
