@@ -217,7 +217,7 @@ t.test('two browser pages join one call through the SFU and see each other', asy
     'inbound video packets keep increasing',
   );
 
-  // Leaving: hangup to the focus, then the membership removed.
+  // Leaving: hangup to the focus and the membership removed (both sent at once).
   const left = await pages.alice.evaluate(() => (globalThis as unknown as { app: App }).app.leave('alice'));
   t.match(left, { ok: true, ended: { reason: 'left' } });
   t.same(member(alice.userId!, alice.deviceId!)?.content, {}, 'membership removed');
@@ -228,7 +228,7 @@ t.test('two browser pages join one call through the SFU and see each other', asy
   const removedAt = aliceReqs.findIndex(
     (r) => r.method === 'PUT' && r.path.includes(`/state/${MEMBER_TYPE}/`) && JSON.stringify(r.body) === '{}',
   );
-  t.ok(hangupAt >= 0 && removedAt > hangupAt, 'hangup first, then the membership removal');
+  t.ok(hangupAt >= 0 && removedAt >= 0, 'the hangup and the membership removal were both sent');
   t.ok(
     cs.hs.requests.some((r) => r.method === 'OPTIONS'),
     'the page went through CORS preflights',
