@@ -120,6 +120,8 @@ ${notBuilt}
 <div id="plot-tracks" class="plot"></div>
 <h2>Sent to subscribers: bit rate</h2>
 <div id="plot-subscriptions" class="plot"></div>
+<h2>Video layer forwarded to each subscriber (frame height)</h2>
+<div id="plot-layers" class="plot"></div>
 <h2>Links to other foci: bit rate in and out</h2>
 <div id="plot-links" class="plot"></div>
 <h2>Conferences</h2>

@@ -26,11 +26,13 @@ const histories = {
   tracks: new History(WINDOW_MS),
   subscriptions: new History(WINDOW_MS),
   links: new History(WINDOW_MS),
+  layers: new History(WINDOW_MS),
 };
 const plots = {
   tracks: new LivePlot(byId('plot-tracks'), histories.tracks),
   subscriptions: new LivePlot(byId('plot-subscriptions'), histories.subscriptions),
   links: new LivePlot(byId('plot-links'), histories.links),
+  layers: new LivePlot(byId('plot-layers'), histories.layers, 'px'),
 };
 /** For tests and curious operators: the plots and how many polls succeeded. */
 const page = { plots, histories, polls: 0, errors: 0 };
@@ -57,11 +59,12 @@ function layersText(t: Track): Child {
   );
 }
 
-function collect(doc: Status): { tracks: Values; subscriptions: Values; links: Values } {
-  const out: { tracks: Values; subscriptions: Values; links: Values } = {
+function collect(doc: Status): { tracks: Values; subscriptions: Values; links: Values; layers: Values } {
+  const out: { tracks: Values; subscriptions: Values; links: Values; layers: Values } = {
     tracks: new Map(),
     subscriptions: new Map(),
     links: new Map(),
+    layers: new Map(),
   };
   for (const c of doc.detail?.conferences ?? []) {
     const conf = JSON.stringify([c.room_id, c.conf_id]);
@@ -77,6 +80,14 @@ function collect(doc: Status): { tracks: Values; subscriptions: Values; links: V
           label: `${short(p.user_id)} ← ${short(s.from_user_id ?? '?')} ${s.kind} ${short(s.track_id, 12)}`,
           value: s.bitrate_bps,
         });
+        // The layer forwarded now, as its frame height (a switch shows as a step); none yet: no point.
+        const height = s.kind === 'video' ? s.layer?.height : undefined;
+        if (height !== undefined && height !== null) {
+          out.layers.set(JSON.stringify([conf, p.user_id, p.device_id, s.stream_id, s.track_id]), {
+            label: `${short(p.user_id)} ← ${short(s.from_user_id ?? '?')} ${short(s.track_id, 12)}`,
+            value: height,
+          });
+        }
       }
     }
     for (const l of c.links) {
@@ -251,10 +262,12 @@ async function poll(): Promise<void> {
     histories.tracks.add(now, values.tracks);
     histories.subscriptions.add(now, values.subscriptions);
     histories.links.add(now, values.links);
+    histories.layers.add(now, values.layers);
     render(doc);
     plots.tracks.update();
     plots.subscriptions.update();
     plots.links.update();
+    plots.layers.update();
     page.polls++;
     byId('error').replaceChildren();
   } catch (e) {

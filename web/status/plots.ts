@@ -10,15 +10,24 @@ function axisBps(_u: uPlot, values: number[]): string[] {
   return values.map((v) => (v >= 1e6 ? `${v / 1e6}M` : v >= 1e3 ? `${v / 1e3}k` : String(v)));
 }
 
+function axisPx(_u: uPlot, values: number[]): string[] {
+  return values.map((v) => `${String(v)}p`);
+}
+
+/** What a plot's values are: bit rates (default) or frame heights in pixels (layers). */
+export type PlotUnit = 'bps' | 'px';
+
 export class LivePlot {
   readonly #host: HTMLElement;
   readonly #history: History;
+  readonly #unit: PlotUnit;
   #plot: uPlot | undefined;
   #keys = '';
 
-  constructor(host: HTMLElement, history: History) {
+  constructor(host: HTMLElement, history: History, unit: PlotUnit = 'bps') {
     this.#host = host;
     this.#history = history;
+    this.#unit = unit;
   }
 
   /** The uPlot instance (tests read its data); undefined before the first series. */
@@ -44,8 +53,11 @@ export class LivePlot {
         {
           width,
           height: 220,
-          scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1000, max * 1.1)] } },
-          axes: [{}, { values: axisBps, size: 60 }],
+          scales: {
+            x: { time: true },
+            y: { range: (_u, _min, max) => [0, Math.max(this.#unit === 'px' ? 200 : 1000, max * 1.1)] },
+          },
+          axes: [{}, { values: this.#unit === 'px' ? axisPx : axisBps, size: 60 }],
           series: [
             {},
             ...series.map((s, i) => ({

@@ -87,6 +87,12 @@ t.test('the status page shows a live call: conference, participants, tracks, lay
   t.ok(tracksPlot.points > 1 && tracksPlot.series >= 1, 'the track plot has series with several points');
   t.ok(tracksPlot.inked > 100, 'the track plot’s canvas is drawn');
   t.ok(subsPlot.points > 1 && subsPlot.inked > 100, 'the subscription plot is drawn');
+  const layersPlot = await plotState(page, 'plot-layers');
+  t.ok(
+    layersPlot.points > 1 && layersPlot.inked > 100,
+    `the layer plot is drawn (${JSON.stringify(layersPlot)})`,
+  );
+  t.equal(layersPlot.last, 360, 'it shows the 640×360 layer bob is forwarded');
   t.same(errors, [], 'no script error, no CSP violation');
 
   mkdirSync(ARTIFACTS, { recursive: true });

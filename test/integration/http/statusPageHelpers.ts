@@ -43,7 +43,7 @@ export function watchErrors(page: Page): string[] {
 export async function plotState(
   page: Page,
   id: string,
-): Promise<{ points: number; series: number; inked: number }> {
+): Promise<{ points: number; series: number; inked: number; last: unknown }> {
   return page.evaluate((id) => {
     const w = globalThis as unknown as {
       statusPage?: { plots: Record<string, { plot?: { data: unknown[][]; series: unknown[] } }> };
@@ -62,7 +62,12 @@ export async function plotState(
         }
       }
     }
-    return { points: plot?.data[0]?.length ?? 0, series: (plot?.series.length ?? 1) - 1, inked };
+    return {
+      points: plot?.data[0]?.length ?? 0,
+      series: (plot?.series.length ?? 1) - 1,
+      inked,
+      last: plot?.data[1]?.at(-1) ?? null,
+    };
   }, id);
 }
 
