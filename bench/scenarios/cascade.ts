@@ -76,6 +76,8 @@ export interface CascadePoint {
   };
   hopMs: { p50?: number; p95?: number; max?: number; samples: number };
   delivered: { near: number; far: number };
+  /** Relinks (§8.7) per focus in w1 and w2: a link that broke while measured explains a dark far side. */
+  relinks: { w1: Record<string, number>; w2: Record<string, number> };
   /** w2: subscribers by the layer most of their video came on (`none`: no video), per side. */
   layersW2: { near: Record<string, number>; far: Record<string, number> };
   clientCpuPct: number[];
@@ -146,6 +148,17 @@ const delta = (w: Win, server: string, name: string, ...labels: string[]): numbe
   const a = counter(w.after[server], name, ...labels);
   const b = counter(w.before[server], name, ...labels);
   return a === undefined ? undefined : a - (b ?? 0);
+};
+
+/** A counter's change over a window, summed over every label set (e.g. every `reason`). */
+const deltaAll = (w: Win, server: string, name: string): number => {
+  let sum = 0;
+  for (const [key, after] of Object.entries(w.after[server] ?? {})) {
+    if (key === name || key.startsWith(`${name}{`)) {
+      sum += after - (w.before[server]?.[key] ?? 0);
+    }
+  }
+  return sum;
 };
 
 /** Joins `users` as subscribers of `owner` through `env`, spread over `workers`. */
@@ -390,6 +403,10 @@ function summarise(o: {
     hopMs: { ...quantiles(hop, ['p50', 'p95', 'max'], 2), samples: hop.length },
     delivered: { near: deliveredRatio(nearReceived), far: deliveredRatio(farReceived2) },
     layersW2: { near: byMainLayer(nearReceived), far: byMainLayer(farReceived2) },
+    relinks: {
+      w1: Object.fromEntries(names.map((n) => [n, deltaAll(w1, n, 'sfu_link_relinks_total')])),
+      w2: Object.fromEntries(names.map((n) => [n, deltaAll(w2, n, 'sfu_link_relinks_total')])),
+    },
     clientCpuPct,
     valid: !saturated,
     ...(saturated ? { invalidReason: 'a load process was saturated (> 90 % of a core)' } : {}),

@@ -52,6 +52,7 @@ function point(o: {
     hopMs: o.hop === undefined ? { samples: 0 } : { p50: o.hop[0], p95: o.hop[1], samples: 100 },
     delivered: { near: o.near ?? 1, far: o.far ?? 1 },
     layersW2: { near: { f: subs }, far: { f: subs } },
+    relinks: { w1: {}, w2: {} },
     clientCpuPct: [10],
     valid: o.valid ?? true,
   };
