@@ -78,6 +78,12 @@ export interface CascadePoint {
   delivered: { near: number; far: number };
   /** Relinks (§8.7) per focus in w1 and w2: a link that broke while measured explains a dark far side. */
   relinks: { w1: Record<string, number>; w2: Record<string, number> };
+  /** Call sessions ended per focus in w2 (any reason: revocation, keep-alive, hangup). */
+  endedW2: Record<string, number>;
+  /** RTP sends per focus in w2 by outcome (`sfu_rtp_sends_total{path}`): where forwarded packets went. */
+  sendsW2: Record<string, Record<string, number>>;
+  /** Membership revocations per focus in w2. */
+  revokedW2: Record<string, number>;
   /** w2: subscribers by the layer most of their video came on (`none`: no video), per side. */
   layersW2: { near: Record<string, number>; far: Record<string, number> };
   clientCpuPct: number[];
@@ -159,6 +165,20 @@ const deltaAll = (w: Win, server: string, name: string): number => {
     }
   }
   return sum;
+};
+
+/** A counter's change over a window per label set (`{path="direct"}` → n), zero changes left out. */
+const deltaByLabels = (w: Win, server: string, name: string): Record<string, number> => {
+  const out: Record<string, number> = {};
+  for (const [key, after] of Object.entries(w.after[server] ?? {})) {
+    if (key.startsWith(`${name}{`)) {
+      const d = after - (w.before[server]?.[key] ?? 0);
+      if (d !== 0) {
+        out[key.slice(name.length)] = d;
+      }
+    }
+  }
+  return out;
 };
 
 /** Joins `users` as subscribers of `owner` through `env`, spread over `workers`. */
@@ -407,6 +427,9 @@ function summarise(o: {
       w1: Object.fromEntries(names.map((n) => [n, deltaAll(w1, n, 'sfu_link_relinks_total')])),
       w2: Object.fromEntries(names.map((n) => [n, deltaAll(w2, n, 'sfu_link_relinks_total')])),
     },
+    endedW2: Object.fromEntries(names.map((n) => [n, deltaAll(w2, n, 'sfu_sessions_ended_total')])),
+    sendsW2: Object.fromEntries(names.map((n) => [n, deltaByLabels(w2, n, 'sfu_rtp_sends_total')])),
+    revokedW2: Object.fromEntries(names.map((n) => [n, deltaAll(w2, n, 'sfu_membership_revocations_total')])),
     clientCpuPct,
     valid: !saturated,
     ...(saturated ? { invalidReason: 'a load process was saturated (> 90 % of a core)' } : {}),

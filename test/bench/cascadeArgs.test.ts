@@ -53,6 +53,9 @@ function point(o: {
     delivered: { near: o.near ?? 1, far: o.far ?? 1 },
     layersW2: { near: { f: subs }, far: { f: subs } },
     relinks: { w1: {}, w2: {} },
+    endedW2: {},
+    revokedW2: {},
+    sendsW2: {},
     clientCpuPct: [10],
     valid: o.valid ?? true,
   };
