@@ -8,7 +8,10 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Page } from 'playwright-core';
 import ts from 'typescript';
+import { launchBrowser } from './peers/index.js';
+import type { Teardown } from './sfu.js';
 
 const CLIENT_DIR = fileURLToPath(new URL('../client/', import.meta.url));
 
@@ -70,4 +73,20 @@ export async function startClientPageServer(
         });
       }),
   };
+}
+
+/**
+ * Opens `url` in a fresh Chromium context of its own (1280×900, so a page's layout and tile sizes are the same
+ * in every test), closed at the test's teardown.
+ */
+export async function openPageAt(t: Teardown, url: string): Promise<Page> {
+  const browser = await launchBrowser();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(60_000);
+  t.teardown(async () => {
+    await context.close().catch(() => undefined);
+  });
+  await page.goto(url);
+  return page;
 }

@@ -6,9 +6,9 @@
  * `.js` files found under that folder, by their path relative to it.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readListedFile } from './statusPage.js';
 
 export interface CallAssets {
   /** Asset path (`web/call/main.js`, `client/index.js`) → file path. */
@@ -52,20 +52,9 @@ export function findCallAssets(dir: string | null = scriptDir() ?? null): CallAs
   return { files, built: files.has(CALL_MAIN) };
 }
 
-const cache = new Map<string, Buffer>();
-
-/** An asset's bytes; undefined for a path not in the list. Read once, then kept. */
-export async function readCallAsset(assets: CallAssets, path: string): Promise<Buffer | undefined> {
-  const file = assets.files.get(path);
-  if (file === undefined) {
-    return undefined;
-  }
-  let body = cache.get(file);
-  if (body === undefined) {
-    body = await readFile(file);
-    cache.set(file, body);
-  }
-  return body;
+/** An asset's bytes; undefined for a path not in the list (statusPage.ts readListedFile: read once, then kept). */
+export function readCallAsset(assets: CallAssets, path: string): Promise<Buffer | undefined> {
+  return readListedFile(assets.files, path);
 }
 
 /**

@@ -56,12 +56,12 @@ export function findStatusAssets(dir: string | null = scriptDir() ?? null): Stat
 
 const cache = new Map<string, Buffer>();
 
-/** An asset's bytes and content type; undefined for a name not in the list. Read once, then kept. */
-export async function readStatusAsset(
-  assets: StatusAssets,
+/** The bytes of a file named in an exact list (name → path); undefined for a name not in it. Read once, then kept. */
+export async function readListedFile(
+  files: ReadonlyMap<string, string>,
   name: string,
-): Promise<{ body: Buffer; type: string } | undefined> {
-  const path = assets.files.get(name);
+): Promise<Buffer | undefined> {
+  const path = files.get(name);
   if (path === undefined) {
     return undefined;
   }
@@ -69,6 +69,18 @@ export async function readStatusAsset(
   if (body === undefined) {
     body = await readFile(path);
     cache.set(path, body);
+  }
+  return body;
+}
+
+/** An asset's bytes and content type; undefined for a name not in the list. */
+export async function readStatusAsset(
+  assets: StatusAssets,
+  name: string,
+): Promise<{ body: Buffer; type: string } | undefined> {
+  const body = await readListedFile(assets.files, name);
+  if (body === undefined) {
+    return undefined;
   }
   return { body, type: name.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8' };
 }

@@ -17,9 +17,9 @@
 import t from 'tap';
 import type { Page } from 'playwright-core';
 import { startCallStack } from '../../../harness/callStack.js';
-import { closeBrowser, launchBrowser } from '../../../harness/peers/index.js';
+import { openPageAt } from '../../../harness/clientPage.js';
+import { closeBrowser } from '../../../harness/peers/index.js';
 import { startStack, waitFor } from '../../../harness/stack.js';
-import type { TapTest } from '../../../harness/sfu.js';
 
 const MEMBER_TYPE = 'org.matrix.msc3401.call.member';
 
@@ -61,18 +61,6 @@ const audioPackets = (p: Page): Promise<number> =>
       .filter((r) => r['type'] === 'inbound-rtp' && r['kind'] === 'audio')
       .reduce((n, r) => n + (typeof r['packetsReceived'] === 'number' ? r['packetsReceived'] : 0), 0);
   });
-
-async function openCall(t: TapTest, url: string): Promise<Page> {
-  const browser = await launchBrowser();
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(60_000);
-  t.teardown(async () => {
-    await context.close().catch(() => undefined);
-  });
-  await page.goto(url);
-  return page;
-}
 
 async function until(
   p: Page,
@@ -124,7 +112,7 @@ t.test('three browser pages: video, audio, layers by tile size, screen share, mu
     `${ops}/call/#hs=${encodeURIComponent(cs.hs.url)}&user=${u}&password=${u}-pw&room=${encodeURIComponent(cs.roomId)}&format=c`;
   const pages: Record<string, Page> = {};
   for (const u of users) {
-    pages[u] = await openCall(t, url(u));
+    pages[u] = await openPageAt(t, url(u));
   }
   const [alice, bob, carol] = [pages['alice']!, pages['bob']!, pages['carol']!];
 
@@ -243,7 +231,7 @@ t.test('a wrong password: the page says what happened and shows the form again',
   const cs = await startCallStack(t, { config: { web: { call_page: true } } });
   const ops = `http://127.0.0.1:${String(cs.config.http.port)}`;
   cs.hs.createUser('dave', { password: 'dave-pw' });
-  const page = await openCall(
+  const page = await openPageAt(
     t,
     `${ops}/call/#hs=${encodeURIComponent(cs.hs.url)}&user=dave&password=nope&room=${encodeURIComponent(cs.roomId)}`,
   );

@@ -7,9 +7,9 @@
 import t from 'tap';
 import type { Page } from 'playwright-core';
 import { startCallStack } from '../../../harness/callStack.js';
-import { closeBrowser, launchBrowser } from '../../../harness/peers/index.js';
+import { openPageAt } from '../../../harness/clientPage.js';
+import { closeBrowser } from '../../../harness/peers/index.js';
 import { waitFor } from '../../../harness/stack.js';
-import type { TapTest } from '../../../harness/sfu.js';
 
 interface TileState {
   name: string;
@@ -43,18 +43,6 @@ const api = (p: Page) => ({
     ),
 });
 
-async function openCall(t: TapTest, url: string): Promise<Page> {
-  const browser = await launchBrowser();
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(60_000);
-  t.teardown(async () => {
-    await context.close().catch(() => undefined);
-  });
-  await page.goto(url);
-  return page;
-}
-
 async function videoOut(ops: string): Promise<number> {
   const text = await (await fetch(`${ops}/metrics`)).text();
   const m = /^sfu_rtp_packets_total\{direction="out",kind="video"\} (\d+)/m.exec(text);
@@ -68,7 +56,7 @@ t.test('same key decodes, another key decodes nothing, the SFU forwards either w
   const pages: Record<string, Page> = {};
   for (const [u, key] of Object.entries(keys)) {
     cs.hs.createUser(u, { password: `${u}-pw` });
-    pages[u] = await openCall(
+    pages[u] = await openPageAt(
       t,
       `${ops}/call/#hs=${encodeURIComponent(cs.hs.url)}&user=${u}&password=${u}-pw` +
         `&room=${encodeURIComponent(cs.roomId)}&key=${key}`,
