@@ -4,7 +4,7 @@
  * the TypeScript loader, so each focus's CPU is its own /proc/<pid>/stat), all foci joined to one room created
  * on a.example. The homeserver is idle while media flows. Answers over IPC: `info` (per server name: its
  * homeserver URL, focus and focus pid; the room), `user` (a user of a server name, joined to the room),
- * `counters` (every focus's `sfu_*` counters from its /metrics) and `stop`.
+ * `counters` (every focus's `sfu_*` counters from its /metrics), `output`, `warnings` and `stop`.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -123,6 +123,15 @@ serve(
       return out;
     },
     output: (a: { serverName: string }) => ms.node(a.serverName).output().slice(-4000),
+    /** The focus's log lines at warn level or above (pino's JSON `"level":40` and up), the last `max`. */
+    warnings: (a: { serverName: string; max?: number }) =>
+      ms
+        .node(a.serverName)
+        .output()
+        .split('\n')
+        .filter((l) => /"level":(4|5|6)\d/.test(l))
+        .slice(-(a.max ?? 400))
+        .join('\n'),
   },
   async () => {
     for (const fn of teardowns.reverse()) {

@@ -84,6 +84,11 @@ export interface CascadePoint {
   sendsW2: Record<string, Record<string, number>>;
   /** Membership revocations per focus in w2. */
   revokedW2: Record<string, number>;
+  /**
+   * For reading a dark far side: per focus, w2's change of the packet counters (link packets by direction,
+   * received and dropped RTP by reason, keyframe requests, layer switches) and the link gauges at w2's end.
+   */
+  diagW2: Record<string, { deltas: Record<string, number>; gauges: Record<string, number> }>;
   /** w2: subscribers by the layer most of their video came on (`none`: no video), per side. */
   layersW2: { near: Record<string, number>; far: Record<string, number> };
   clientCpuPct: number[];
@@ -180,6 +185,31 @@ const deltaByLabels = (w: Win, server: string, name: string): Record<string, num
   }
   return out;
 };
+
+const DIAG_COUNTERS = [
+  LINK_PACKETS,
+  'sfu_rtp_packets_total',
+  'sfu_rtp_dropped_total',
+  'sfu_keyframe_requests_total',
+  'sfu_layer_switches_total',
+];
+const DIAG_GAUGES = ['sfu_link_estimate_bps', 'sfu_link_bitrate_bps', 'sfu_links'];
+
+function diagnostics(w: Win, server: string): CascadePoint['diagW2'][string] {
+  const deltas: Record<string, number> = {};
+  for (const name of DIAG_COUNTERS) {
+    for (const [labels, d] of Object.entries(deltaByLabels(w, server, name))) {
+      deltas[`${name}${labels}`] = d;
+    }
+  }
+  const gauges: Record<string, number> = {};
+  for (const [key, v] of Object.entries(w.after[server] ?? {})) {
+    if (DIAG_GAUGES.some((g) => key === g || key.startsWith(`${g}{`))) {
+      gauges[key] = v;
+    }
+  }
+  return { deltas, gauges };
+}
 
 /** Joins `users` as subscribers of `owner` through `env`, spread over `workers`. */
 async function joinSubscribers(
@@ -299,7 +329,16 @@ export async function cascadePoint(
     const loads2 = [pub, probe, ...farWorkers, ...nearWorkers];
     const w2 = await measure(host, foci, loads2, seconds);
     log(`cascade ${subs}: w2 monotonic ms ${Math.round(w2.fromMs)}–${Math.round(w2.toMs)}`);
-    return summarise({ subs, seconds, names, w0, w1, w2, farWorkers, nearWorkers });
+    const point = summarise({ subs, seconds, names, w0, w1, w2, farWorkers, nearWorkers });
+    if (point.delivered.far < 0.5) {
+      for (const n of names) {
+        const lines = await host.call<string>('warnings', { serverName: n }).catch(() => '');
+        log(
+          `cascade ${subs}: far side dark; ${n}'s warnings and errors:\n${lines === '' ? '(none)' : lines}`,
+        );
+      }
+    }
+    return point;
   } finally {
     await procs.stopAll();
   }
@@ -430,6 +469,7 @@ function summarise(o: {
     endedW2: Object.fromEntries(names.map((n) => [n, deltaAll(w2, n, 'sfu_sessions_ended_total')])),
     sendsW2: Object.fromEntries(names.map((n) => [n, deltaByLabels(w2, n, 'sfu_rtp_sends_total')])),
     revokedW2: Object.fromEntries(names.map((n) => [n, deltaAll(w2, n, 'sfu_membership_revocations_total')])),
+    diagW2: Object.fromEntries(names.map((n) => [n, diagnostics(w2, n)])),
     clientCpuPct,
     valid: !saturated,
     ...(saturated ? { invalidReason: 'a load process was saturated (> 90 % of a core)' } : {}),

@@ -55,6 +55,17 @@ export interface TrunkSendPort {
   close(): void;
 }
 
+/** One local track sent on the trunk as the status document shows it (§8.3, §8.5). */
+export interface TrunkSendStatus {
+  readonly streamId: string;
+  readonly trackId: string;
+  readonly kind: 'audio' | 'video';
+  /** Video: the rids the remote focus demands, lowest first (audio: empty). */
+  readonly demanded: readonly string[];
+  /** Video: the rids sent now, after the trunk budget (audio: empty). */
+  readonly sending: readonly string[];
+}
+
 export interface LinkPeerEvents {
   state: ['new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed'];
   dcopen: [];
@@ -125,6 +136,9 @@ export interface LinkPeerPort {
     trackId: string,
     trunk: { audioSsrc?: number; layers?: readonly TrunkSendLayer[] },
   ): TrunkSendPort;
+
+  /** The local tracks sent on the trunk now, with their demanded and sent layers (status, diagnostics). */
+  trunkSends(): TrunkSendStatus[];
 
   stats(): LinkStats;
   close(): Promise<void>;

@@ -10,7 +10,7 @@ import { focusKey, type FocusId } from './focusId.js';
 import type { LinkCall } from './linkCall.js';
 import { linkLivenessConfig } from './linkLiveness.js';
 import type { LinkState, LinkView } from './linkPolicyTypes.js';
-import type { LinkStats } from './linkPorts.js';
+import type { LinkStats, RelayedDemand, TrunkSendStatus } from './linkPorts.js';
 import type { LinkRelayDeps } from './linkRelayTypes.js';
 import { RemoteLink, type RemoteLinkOwner } from './linkRemote.js';
 import type { LinkConference } from './links.js';
@@ -23,6 +23,10 @@ export interface LinkSnapshot {
   readonly state: LinkState;
   readonly stats: LinkStats;
   readonly bitrate: { in: number; out: number };
+  /** This focus's tracks sent on the trunk: demanded and sent layers. */
+  readonly sends: readonly TrunkSendStatus[];
+  /** What this focus demands of the remote's relayed tracks (the §8.3 union with its hold). */
+  readonly demand: readonly RelayedDemand[];
 }
 
 export class RemoteLinks {
@@ -91,11 +95,24 @@ export class RemoteLinks {
   }
 
   snapshot(): LinkSnapshot[] {
-    return this.values().flatMap((r) =>
-      r.call !== undefined && !r.call.closed
-        ? [{ remote: r.remote, state: r.call.phase, stats: r.call.peer.stats(), bitrate: r.bitrate }]
-        : [],
-    );
+    const now = this.#c.services.clock.now();
+    return this.values().flatMap((r) => {
+      const call = r.call;
+      if (call === undefined || call.closed) {
+        return [];
+      }
+      const peer = call.peer;
+      return [
+        {
+          remote: r.remote,
+          state: call.phase,
+          stats: peer.stats(),
+          bitrate: r.bitrate,
+          sends: peer.trunkSends(),
+          demand: peer.demand(now),
+        },
+      ];
+    });
   }
 
   /** Local publications changed: each relay re-sends its metadata if it changed. */

@@ -2,7 +2,8 @@
  * The conferences as the operator's `/status` document shows them (README "Operations endpoints"): per
  * conference its participants (user and device id, session state), each published track's layers (rid, size,
  * bitrate over the last second), each subscription's forwarded layer and send rate, and each link to another
- * focus (state, RTP and bit rate in and out, trunk estimate, relayed tracks). Computed per request from what
+ * focus (state, RTP and bit rate in and out, trunk estimate, relayed tracks, the local tracks sent on its trunk
+ * with their demanded and sent layers, and the layers demanded of the remote). Computed per request from what
  * the router, the sessions and the links already keep (nothing on the packet path), every list capped by
  * `StatusLimits` with the number left out. No call ids, session ids, SDP or ICE credentials.
  */
@@ -107,6 +108,20 @@ export interface LinkStatus {
   budget_bps: number;
   relayed: RelayedTrackStatus[];
   relayed_omitted: number;
+  /** This focus's tracks sent on the trunk: the layers the remote demands and those sent after the budget. */
+  trunk_sends: TrunkSendStatusJson[];
+  trunk_sends_omitted: number;
+  /** The layers this focus demands of the remote's relayed tracks (§8.3; audio: empty). */
+  demand: { stream_id: string; track_id: string; layers: string[] }[];
+  demand_omitted: number;
+}
+
+export interface TrunkSendStatusJson {
+  stream_id: string;
+  track_id: string;
+  kind: 'audio' | 'video';
+  demanded: string[];
+  sending: string[];
 }
 
 export interface ConferenceStatus {
@@ -247,6 +262,18 @@ function link(
     user_id: owners.get(p.owner) ?? null,
     ...track(p),
   }));
+  const [sends, sendsOmitted] = capped(l.sends, limits.relayedTracks, (s) => ({
+    stream_id: s.streamId,
+    track_id: s.trackId,
+    kind: s.kind,
+    demanded: [...s.demanded],
+    sending: [...s.sending],
+  }));
+  const [demand, demandOmitted] = capped(l.demand, limits.relayedTracks, (d) => ({
+    stream_id: d.streamId,
+    track_id: d.trackId,
+    layers: [...d.rids],
+  }));
   return {
     remote: { user_id: l.remote.userId, device_id: l.remote.deviceId },
     state: l.state,
@@ -258,6 +285,10 @@ function link(
     budget_bps: Math.round(l.stats.budgetBps),
     relayed,
     relayed_omitted: relayedOmitted,
+    trunk_sends: sends,
+    trunk_sends_omitted: sendsOmitted,
+    demand,
+    demand_omitted: demandOmitted,
   };
 }
 

@@ -56,6 +56,7 @@ function point(o: {
     endedW2: {},
     revokedW2: {},
     sendsW2: {},
+    diagW2: {},
     clientCpuPct: [10],
     valid: o.valid ?? true,
   };

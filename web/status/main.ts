@@ -170,10 +170,34 @@ function subscriptionsTable(ps: readonly Participant[]): HTMLElement {
   );
 }
 
+/** `track: q of q,f` per video track sent on the trunk (a paused layer shows as demanded, not sending). */
+function trunkSends(l: Link): string {
+  const video = l.trunk_sends.filter((s) => s.kind === 'video');
+  if (video.length === 0) {
+    return '–';
+  }
+  const more = l.trunk_sends_omitted > 0 ? ` (+${l.trunk_sends_omitted})` : '';
+  return (
+    video
+      .map((s) => `${s.track_id}: ${s.sending.join(',') || 'none'} of ${s.demanded.join(',') || 'none'}`)
+      .join('; ') + more
+  );
+}
+
 function linksTable(ls: readonly Link[]): HTMLElement {
   return tableOrNone(
     'links',
-    ['remote focus', 'state', 'RTP in / out', 'in', 'out', 'estimate', 'budget', 'relayed tracks'],
+    [
+      'remote focus',
+      'state',
+      'RTP in / out',
+      'in',
+      'out',
+      'estimate',
+      'budget',
+      'relayed tracks',
+      'video sent on the trunk (sending of demanded)',
+    ],
     ls.map((l) => [
       `${l.remote.user_id} ${l.remote.device_id}`,
       l.state,
@@ -183,6 +207,7 @@ function linksTable(ls: readonly Link[]): HTMLElement {
       bitrate(l.estimate_bps),
       bitrate(l.budget_bps),
       l.relayed.length + l.relayed_omitted,
+      trunkSends(l),
     ]),
   );
 }

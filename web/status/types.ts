@@ -55,6 +55,16 @@ export interface Link {
   budget_bps: number;
   relayed: (Track & { user_id: string | null })[];
   relayed_omitted: number;
+  trunk_sends: {
+    stream_id: string;
+    track_id: string;
+    kind: 'audio' | 'video';
+    demanded: string[];
+    sending: string[];
+  }[];
+  trunk_sends_omitted: number;
+  demand: { stream_id: string; track_id: string; layers: string[] }[];
+  demand_omitted: number;
 }
 
 export interface Conference {

@@ -36,6 +36,7 @@ import type {
   RelayedDemand,
   RemoteTrunkTrack,
   TrunkSendLayer,
+  TrunkSendStatus,
 } from './types.js';
 
 export class LinkPeerError extends Error {
@@ -291,6 +292,16 @@ export class LinkPeer extends TypedEmitter<LinkPeerEvents> {
       }
     }
     return { sent, received: this.#media.relayed.receivedBySsrc() };
+  }
+
+  trunkSends(): TrunkSendStatus[] {
+    return this.#media.sends().map((s) => ({
+      streamId: s.streamId,
+      trackId: s.trackId,
+      kind: s.kind,
+      demanded: s.kind === 'audio' ? [] : s.demanded,
+      sending: s.sending,
+    }));
   }
 
   stats(): LinkStats {

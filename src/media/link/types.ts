@@ -48,6 +48,15 @@ export interface TrunkSendLayer {
   readonly ssrc: number;
 }
 
+/** One local track sent on the trunk: the rids demanded and the rids sent after the budget (video). */
+export interface TrunkSendStatus {
+  readonly streamId: string;
+  readonly trackId: string;
+  readonly kind: 'audio' | 'video';
+  readonly demanded: readonly string[];
+  readonly sending: readonly string[];
+}
+
 export type LinkState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
 
 export type LinkPeerEvents = {

@@ -155,6 +155,12 @@ t.test('ids full of markup are shown as text', async (t) => {
                 budget_bps: 0,
                 relayed: [{ ...track, user_id: EVIL }],
                 relayed_omitted: 0,
+                trunk_sends: [
+                  { stream_id: EVIL, track_id: EVIL, kind: 'video', demanded: [EVIL], sending: [EVIL] },
+                ],
+                trunk_sends_omitted: 0,
+                demand: [{ stream_id: EVIL, track_id: EVIL, layers: [EVIL] }],
+                demand_omitted: 0,
               },
             ],
             links_omitted: 0,

@@ -9,6 +9,7 @@ import type {
   LinkStats,
   RemoteTrunkTrack,
   RelayedDemand,
+  TrunkSendStatus,
   TrunkSendPort,
 } from '../../../src/conference/linkPorts.js';
 import type { LinkRelayDeps, LinkRelayPort } from '../../../src/conference/linkRelayTypes.js';
@@ -84,6 +85,9 @@ export class FakeLinkPeer implements LinkPeerPort {
   }
   setRemoteSending(): void {}
   demand(): RelayedDemand[] {
+    return [];
+  }
+  trunkSends(): TrunkSendStatus[] {
     return [];
   }
   requestKeyframes(): void {

@@ -11,6 +11,7 @@ import type {
   LinkPeerPort,
   LinkStats,
   RelayedDemand,
+  TrunkSendStatus,
   RemoteTrunkTrack,
   TrunkSendLayer,
   TrunkSendPort,
@@ -119,6 +120,17 @@ export class FakeLinkPeer implements LinkPeerPort {
   }
   demand(): RelayedDemand[] {
     return this.demandList;
+  }
+  trunkSends(): TrunkSendStatus[] {
+    return this.sends
+      .filter((s) => !s.closed)
+      .map((s) => ({
+        streamId: s.streamId,
+        trackId: s.trackId,
+        kind: s.source.kind,
+        demanded: s.sending,
+        sending: s.sending,
+      }));
   }
   requestKeyframes(): void {
     this.keyframeRequests++;

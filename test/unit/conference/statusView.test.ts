@@ -214,6 +214,11 @@ t.test('links: remote focus, state, counters, bit rates, estimate and relayed tr
             lastMediaAt: 5,
           },
           bitrate: { in: 8000.4, out: 16000.6 },
+          sends: [
+            { streamId: 's1', trackId: 'v1', kind: 'video', demanded: ['q', 'f'], sending: ['q'] },
+            { streamId: 's1', trackId: 'a1', kind: 'audio', demanded: [], sending: [] },
+          ],
+          demand: [{ streamId: 'rs', trackId: 'rv', rids: ['h'] }],
         },
       ],
     },
@@ -240,6 +245,13 @@ t.test('links: remote focus, state, counters, bit rates, estimate and relayed tr
         },
       ],
       relayed_omitted: 0,
+      trunk_sends: [
+        { stream_id: 's1', track_id: 'v1', kind: 'video', demanded: ['q', 'f'], sending: ['q'] },
+        { stream_id: 's1', track_id: 'a1', kind: 'audio', demanded: [], sending: [] },
+      ],
+      trunk_sends_omitted: 0,
+      demand: [{ stream_id: 'rs', track_id: 'rv', layers: ['h'] }],
+      demand_omitted: 0,
     },
   ]);
 });
