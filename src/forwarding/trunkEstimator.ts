@@ -13,7 +13,12 @@
  * - Loss bound (GCC's loss rule, as bandwidthEstimator.ts applies it to subscribers): a fraction above
  *   `lossHigh` (10 %) lowers the bound to received × (1 − loss / 2), at most once per `lossHoldMs`; below
  *   `lossLow` (2 %) the bound rises by 8 % per report and disappears once above the delay-based estimate;
- *   in between it holds. The estimate is the lower of the two.
+ *   in between it holds. The estimate is the lower of the two. The cut scales from the highest received rate
+ *   of the last `lossBaseMs` (1 s, sampled at each `estimate`), not the rate now: a loss report covers the
+ *   interval before it, and when the sender has paused layers since (its answer to an earlier cut, or a
+ *   paused layer's rate leaving the window), the rate now is a fraction of what the trunk carried then —
+ *   cutting from it compounded one lossy report into a bound of a few kbit/s (measured: 0.8 Mbit/s → 21 kbit/s
+ *   in one report at the 20/20 cascade point), from which the 8 % steps take tens of seconds.
  * - Host stalls are not congestion: arrival times are taken when this process reads a packet, so an event
  *   loop that stalled (a burst of joins, a GC pause, the host descheduling the process) shows as queueing
  *   delay on a path that has none. The host's stalls are reported with `onHostStall(at)`; they are learnt
@@ -47,6 +52,8 @@ export interface TrunkEstimatorOptions {
   rembChange: number;
   /** How long after a host stall an overuse verdict holds instead of cutting. */
   hostStallHoldMs: number;
+  /** The span whose highest received rate a loss cut scales from. */
+  lossBaseMs: number;
 }
 
 export const DEFAULT_TRUNK_ESTIMATOR_OPTIONS: TrunkEstimatorOptions = {
@@ -59,7 +66,11 @@ export const DEFAULT_TRUNK_ESTIMATOR_OPTIONS: TrunkEstimatorOptions = {
   rembMinIntervalMs: 200,
   rembChange: 0.03,
   hostStallHoldMs: 1000,
+  lossBaseMs: 1000,
 };
+
+/** Received-rate samples kept for the loss base (one per `estimate`, called up to three times per 100 ms tick: ≥ 1 s). */
+const RATE_SAMPLES = 32;
 
 export class TrunkEstimator {
   readonly #o: TrunkEstimatorOptions;
@@ -80,6 +91,10 @@ export class TrunkEstimator {
   #overuseLatched = false;
   #lastStallAt = Number.NEGATIVE_INFINITY;
   #stallHolds = 0;
+  /** Received rate at recent `estimate` calls (ring). */
+  readonly #sampleAt = new Float64Array(RATE_SAMPLES).fill(Number.NaN);
+  readonly #sampleBps = new Float64Array(RATE_SAMPLES);
+  #sampleNext = 0;
 
   constructor(options: Partial<TrunkEstimatorOptions> = {}) {
     this.#o = { ...DEFAULT_TRUNK_ESTIMATOR_OPTIONS, ...options };
@@ -157,7 +172,7 @@ export class TrunkEstimator {
       if (now - this.#lastLossCutAt < this.#o.lossHoldMs) {
         return;
       }
-      const received = this.receivedBps;
+      const received = Math.max(this.receivedBps, this.#recentMaxBps(now));
       const base = received > 0 ? received : Math.min(this.#lossBound, this.#aimd.estimateBps);
       this.#lossBound = Math.min(this.#lossBound, base * (1 - fraction / 2));
       this.#lastLossCutAt = now;
@@ -172,6 +187,7 @@ export class TrunkEstimator {
   /** The estimate (bit/s) at `now`: the delay-based rate advanced to `now`, under the loss bound. */
   estimate(now: number): number {
     this.#advance(now);
+    this.#sample(now);
     let usage = this.#overuseLatched ? 'overuse' : this.#usage;
     this.#overuseLatched = false;
     if (usage === 'overuse' && now - this.#lastStallAt <= this.#o.hostStallHoldMs) {
@@ -199,6 +215,28 @@ export class TrunkEstimator {
     this.#lastRembAt = now;
     this.#lastRembBps = bps;
     return bps;
+  }
+
+  #sample(now: number): void {
+    if (!Number.isFinite(now)) {
+      return;
+    }
+    const i = this.#sampleNext;
+    this.#sampleAt[i] = now;
+    this.#sampleBps[i] = this.receivedBps;
+    this.#sampleNext = (i + 1) % RATE_SAMPLES;
+  }
+
+  /** The highest received rate sampled within `lossBaseMs` before `now` (0: none). */
+  #recentMaxBps(now: number): number {
+    let max = 0;
+    for (let i = 0; i < RATE_SAMPLES; i++) {
+      const at = this.#sampleAt[i] ?? Number.NaN;
+      if (at <= now && now - at <= this.#o.lossBaseMs) {
+        max = Math.max(max, this.#sampleBps[i] ?? 0);
+      }
+    }
+    return max;
   }
 
   #advance(now: number): void {

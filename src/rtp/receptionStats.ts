@@ -14,6 +14,10 @@
  *   interval since the previous `report` (0 when nothing was lost or more arrived than expected). After
  *   `skipGap()` (the path was down: an outage, not congestion) the sequence numbers the next advancing packet
  *   skips are left out of the interval (expected and lost alike); the cumulative count keeps them.
+ * - After `skipPause()` (the caller judged the stream paused by its sender, which forwards another source's
+ *   numbers verbatim: a trunk layer the sending focus paused, protocol.md §8.5) the numbers the next advancing
+ *   packet skips were never sent: they leave expected and lost, interval and cumulative alike. Counted as
+ *   loss they read as a loss burst of nearly 100 % at every resume.
  * - Time: `arrivalMs` and `now` in the receiver's clock (ms); a clock running backwards counts as no time.
  */
 
@@ -61,11 +65,19 @@ export class ReceptionStats {
   #lsr = 0;
   #srAt = Number.NaN;
   #skipGap = false;
+  #skipPause = false;
+  /** Sequence numbers skipped across pauses since the (re)start: never sent, not expected. */
+  #unsent = 0;
 
   /** `clockRate`: the stream's RTP clock (Hz), 90000 for video, 48000 for Opus. */
   constructor(ssrc: number, clockRate: number) {
     this.ssrc = ssrc >>> 0;
     this.#ticksPerMs = Number.isFinite(clockRate) && clockRate > 0 ? clockRate / 1000 : 90;
+  }
+
+  /** When the last packet that advanced the highest sequence number arrived (ms; NaN before any). */
+  get lastArrivalMs(): number {
+    return this.#started ? this.#lastArrival : Number.NaN;
   }
 
   /** Whether any packet was accepted (a report is written only then). */
@@ -102,7 +114,11 @@ export class ReceptionStats {
       }
       this.#maxSeq = seq;
       this.#received++;
-      if (this.#skipGap) {
+      if (this.#skipPause) {
+        this.#skipPause = false;
+        this.#skipGap = false; // not lost to an outage either: not sent at all
+        this.#unsent += udelta - 1;
+      } else if (this.#skipGap) {
         this.#skipGap = false;
         this.#expectedPrior += udelta - 1;
       }
@@ -131,6 +147,11 @@ export class ReceptionStats {
     this.#skipGap = this.#started;
   }
 
+  /** The sender paused this stream: the numbers the next advancing packet skips were not sent (header). */
+  skipPause(): void {
+    this.#skipPause = this.#started;
+  }
+
   /** A sender report for this stream arrived: `lsr` the middle 32 bits of its NTP time. */
   onSenderReport(lsr: number, now: number): void {
     if (!Number.isFinite(lsr) || !Number.isFinite(now)) {
@@ -146,7 +167,7 @@ export class ReceptionStats {
       return undefined;
     }
     const extended = this.#cycles + this.#maxSeq;
-    const expected = extended - this.#baseSeq + 1;
+    const expected = extended - this.#baseSeq + 1 - this.#unsent;
     const lost = Math.max(MIN_LOST, Math.min(MAX_LOST, expected - this.#received));
     const expectedInterval = expected - this.#expectedPrior;
     const receivedInterval = this.#received - this.#receivedPrior;
@@ -184,6 +205,8 @@ export class ReceptionStats {
     this.#receivedPrior = 0;
     this.#haveTransit = false;
     this.#skipGap = false;
+    this.#skipPause = false;
+    this.#unsent = 0;
   }
 
   #jitterFrom(ts: number, arrivalMs: number, count: boolean): void {

@@ -45,6 +45,11 @@ export interface CcSimOptions {
   readonly queueMs?: number;
   /** SSRCs the receiver is told about (default: all streams). */
   readonly announced?: readonly SimStream[];
+  /**
+   * A layer the sender paused at `t` while its publisher goes on (protocol.md §8.5 with verbatim numbers):
+   * packets are made at `rateBps` — their sequence numbers used up — but not sent. Default: none.
+   */
+  readonly paused?: (ssrc: number, t: number) => boolean;
   readonly rx?: TrunkReceiveCc;
 }
 
@@ -125,6 +130,9 @@ export function simulateTrunkCc(o: CcSimOptions): CcSimResult {
         const at = st.nextAt;
         st.nextAt += interval;
         const seq = st.seq++ & 0xffff;
+        if (o.paused?.(st.s.ssrc, at) === true) {
+          continue; // the publisher's number is used; the trunk does not carry it
+        }
         sent.set(st.s.ssrc, (sent.get(st.s.ssrc) ?? 0) + 1);
         const w = Math.floor(at / 500);
         sentBytesPerWindow[w] = (sentBytesPerWindow[w] ?? 0) + st.s.packetBytes;

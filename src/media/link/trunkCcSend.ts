@@ -7,7 +7,10 @@
  * - Budget: min(REMB, loss bound, `cascade.max_link_bps`); before the first REMB the cap alone.
  * - Loss bound (GCC's sender-side loss rule): an aggregate fraction above `lossHigh` (10 %) lowers it to what
  *   the trunk sent × (1 − loss / 2), at most once per `lossHoldMs` (300 ms); below `lossLow` (2 %) it rises by
- *   8 % per report and disappears once above the REMB; in between it holds.
+ *   8 % per report and disappears once above the REMB; in between it holds. "What the trunk sent" is the
+ *   highest allocation of the last `lossBaseMs` (1 s): the report covers the interval before it, and when the
+ *   budget paused layers since, the allocation now is a fraction of what was sent then (down to audio alone)
+ *   — cutting from it compounded one lossy report into a bound of a few kbit/s.
  * - Hysteresis (no flapping): pausing is immediate; a layer the budget paused comes back only after the
  *   allocation has wanted it — with trunkAllocation's 10 % margin — on every call for `resumeAfterMs`
  *   (1.5 s). A layer newly demanded by the remote focus starts at once when it fits with the margin. Audio is
@@ -40,6 +43,8 @@ export interface TrunkSendCcOptions {
   readonly probeHoldMs?: number;
   readonly maxProbeHoldMs?: number;
   readonly probeShare?: number;
+  /** The span whose highest allocation a loss cut scales from (default 1000 ms). */
+  readonly lossBaseMs?: number;
 }
 
 export interface TrunkSendDecision {
@@ -55,6 +60,8 @@ export interface TrunkSendDecision {
 }
 
 const MIN_PADDING_BPS = 10_000;
+/** Allocations kept for the loss base (the link allocates every 100 ms tick, and on demand changes). */
+const SENT_SAMPLES = 32;
 /** A congestion sign counts against probing only once padding has run this long (else it came before it). */
 const PROBE_BLAME_MS = 500;
 
@@ -78,6 +85,11 @@ export class TrunkSendCc {
   #lossBound = Number.POSITIVE_INFINITY;
   #lastLossCutAt = Number.NEGATIVE_INFINITY;
   #sentBps = 0;
+  readonly #lossBaseMs: number;
+  /** Recent allocations (ring of `SENT_SAMPLES`): when, and bit/s. */
+  readonly #sentAt = new Float64Array(SENT_SAMPLES).fill(Number.NaN);
+  readonly #sentRing = new Float64Array(SENT_SAMPLES);
+  #sentNext = 0;
   /** Per track: the rids it sends now, and the rids it demanded at the last allocation. */
   readonly #sending = new Map<string, readonly string[]>();
   readonly #demanded = new Map<string, readonly string[]>();
@@ -99,6 +111,7 @@ export class TrunkSendCc {
     this.#probeHoldMs = this.#probeHoldMinMs;
     this.#maxProbeHoldMs = Math.max(this.#probeHoldMinMs, options.maxProbeHoldMs ?? 30_000);
     this.#probeShare = options.probeShare ?? 0.9;
+    this.#lossBaseMs = options.lossBaseMs ?? 1000;
   }
 
   /** The remote focus's last REMB (bit/s), undefined before one. */
@@ -148,7 +161,8 @@ export class TrunkSendCc {
       if (now - this.#lastLossCutAt < this.#lossHoldMs) {
         return;
       }
-      const base = this.#sentBps > 0 ? this.#sentBps : Math.min(this.budgetBps, this.#lossBound);
+      const sent = Math.max(this.#sentBps, this.#recentSentBps(now));
+      const base = sent > 0 ? sent : Math.min(this.budgetBps, this.#lossBound);
       if (Number.isFinite(base)) {
         this.#lossBound = Math.min(this.#lossBound, base * (1 - loss / 2));
         this.#lastLossCutAt = now;
@@ -241,12 +255,29 @@ export class TrunkSendCc {
       }
     }
     this.#sentBps = used;
+    if (Number.isFinite(now)) {
+      this.#sentAt[this.#sentNext] = now;
+      this.#sentRing[this.#sentNext] = used;
+      this.#sentNext = (this.#sentNext + 1) % SENT_SAMPLES;
+    }
     const padding = this.#paddingFor(tracks, video, used, now);
     if (padding > 0 && !(this.#padding > 0)) {
       this.#paddingSince = now;
     }
     this.#padding = padding;
     return { budgetBps: a.budgetBps, usedBps: used, video, changed, paddingBps: this.#padding };
+  }
+
+  /** The highest allocation within `lossBaseMs` before `now` (0: none). */
+  #recentSentBps(now: number): number {
+    let max = 0;
+    for (let i = 0; i < SENT_SAMPLES; i++) {
+      const at = this.#sentAt[i] ?? Number.NaN;
+      if (at <= now && now - at <= this.#lossBaseMs) {
+        max = Math.max(max, this.#sentRing[i] ?? 0);
+      }
+    }
+    return max;
   }
 
   #paddingFor(

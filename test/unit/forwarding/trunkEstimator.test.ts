@@ -5,6 +5,8 @@
  * - a bottleneck (arrival spacing stretched): overuse within 50 groups, the estimate at ≈ 0.85 × the bottleneck;
  * - recovery once the bottleneck goes; the abs-send-time wrap changes nothing; reordering and bursty
  *   delivery or frame bursts cause no overuse; 2 % loss changes nothing, 15 % cuts under the received rate;
+ *   a loss report after the received rate collapsed (the sender paused layers) cuts from the highest rate of
+ *   the last second, not the rate now;
  * - a busy receiving host (reads falling behind for 120 ms every 3 s): overuse, but no cut when the stalls are
  *   reported; the same run unreported cuts;
  * - REMB: at once first, every 500 ms, a ≥ 3 % drop at once, a ≥ 3 % rise not within 200 ms.
@@ -205,3 +207,37 @@ t.test('a busy receiving host is not congestion when its stalls are reported', a
     `bottleneck still found: ${String(sampleAt(bn, 8500))}`,
   );
 });
+
+t.test(
+  'loss after the received rate collapsed: the cut scales from the last second’s highest rate',
+  async (t) => {
+    const run = (lossBaseMs: number): number => {
+      const e = new TrunkEstimator({ lossBaseMs, aimd: { startBps: 20_000_000 } });
+      const feed = (fromMs: number, toMs: number, bps: number): void => {
+        const size = 1000;
+        const gapMs = (size * 8 * 1000) / bps;
+        for (let at = fromMs; at < toMs; at += gapMs) {
+          const abs = Math.round((at / 1000) * 262_144) & 0xffffff;
+          e.onPacket(abs, at, size);
+        }
+      };
+      for (let at = 0; at < 3000; at += 100) {
+        feed(at, at + 100, 2_500_000); // 2.5 Mbit/s for 3 s, ticking
+        e.estimate(at + 100);
+      }
+      for (let at = 3000; at < 3600; at += 100) {
+        feed(at, at + 100, 10_000); // the sender paused its video: audio alone
+        e.estimate(at + 100);
+      }
+      e.onLoss(0.25, 3600); // the report of the loss before the pause
+      return e.estimate(3600);
+    };
+    const windowed = run(1000);
+    t.ok(
+      windowed >= 2_500_000 * 0.875 * 0.9 && windowed <= 2_500_000 * 0.875 * 1.1,
+      `cut from ≈ 2.5 Mbit/s: ${String(Math.round(windowed))}`,
+    );
+    const now = run(0);
+    t.ok(now < 100_000, `from the rate now (lossBaseMs 0) it compounds: ${String(Math.round(now))}`);
+  },
+);

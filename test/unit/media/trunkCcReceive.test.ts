@@ -7,6 +7,8 @@
  * - 20 % random loss: the blocks report ≈ 20 %, the estimate falls under the received rate; 1 % does not;
  * - an outage (everything dropped for ≥ 1 s, protocol.md §8.5): no loss reported after it, no cut; a 0.7 s
  *   blackout is still loss;
+ * - a paused layer (the sender skips the publisher's numbers, verbatim) for 0.3, 2 or 20 s while the rest of
+ *   the trunk flows: no loss in any block, no cut; the same gap with the whole trunk dark is loss;
  * - the RTCP: RR blocks for the announced SSRCs only (an unknown SSRC counts toward the rate, gets no block),
  *   blocks every 200–500 ms, the REMB naming the announced SSRCs, the first REMB at the first tick, nothing
  *   before a packet; LSR/DLSR echo a trunk SR; without abs-send-time the estimate still follows loss.
@@ -158,6 +160,43 @@ t.test('an outage (no trunk packet for ≥ 1 s) is not congestion; a shorter bla
     }
   }
 });
+
+t.test(
+  'a paused layer (its numbers skipped, verbatim) is not loss; the same gap while the trunk is dark is',
+  async (t) => {
+    // q flows throughout with audio; f is paused from 4 s for `pauseMs` (its publisher's numbers go on), or —
+    // `dark` — the whole trunk drops everything for 700 ms.
+    const rows: { name: string; pauseMs: number; dark: boolean; lossAfter: boolean }[] = [
+      { name: 'f paused 300 ms', pauseMs: 300, dark: false, lossAfter: false },
+      { name: 'f paused 2 s', pauseMs: 2000, dark: false, lossAfter: false },
+      { name: 'f paused 20 s (a jump past 3000 numbers)', pauseMs: 20_000, dark: false, lossAfter: false },
+      { name: 'the trunk dark 700 ms', pauseMs: 700, dark: true, lossAfter: true },
+    ];
+    for (const row of rows) {
+      const end = 4000 + row.pauseMs;
+      const r = simulateTrunkCc({
+        durationMs: end + 3000,
+        streams: [AUDIO, Q, F],
+        rateBps: (ssrc) => (ssrc === F.ssrc ? 1_000_000 : (demand.get(ssrc) ?? 0)),
+        capacityBps: () => 50_000_000,
+        paused: (ssrc, at) => !row.dark && ssrc === F.ssrc && at >= 4000 && at < end,
+        loss: (at) => (row.dark && at >= 4000 && at < end ? 1 : 0),
+      });
+      const blocks = r.feedback.filter((f) => f.at > end && f.at <= end + 3000).flatMap((f) => f.fb.blocks);
+      const worst = blocks.reduce((m, b) => Math.max(m, b.fractionLost), 0);
+      const fBlocks = blocks.filter((b) => b.ssrc === F.ssrc);
+      if (row.lossAfter) {
+        t.ok(worst > 128, `${row.name}: reported as loss (${String(worst)}/256)`);
+      } else {
+        t.equal(worst, 0, `${row.name}: no block reports loss after it`);
+        t.ok(fBlocks.length > 0, `${row.name}: f is reported on again`);
+        const before = rembAt(r, 4000);
+        const after = Math.min(...r.rembs.filter((x) => x.at > end && x.at <= end + 3000).map((x) => x.bps));
+        t.ok(after >= before, `${row.name}: no cut: ${String(before)} → ${String(after)}`);
+      }
+    }
+  },
+);
 
 t.test('RTCP: blocks for announced SSRCs, cadence, REMB SSRCs', async (t) => {
   const UNKNOWN: SimStream = { ssrc: 9999, clockRate: 90_000, packetBytes: 1000 };

@@ -7,7 +7,9 @@
  *   the resume is announced; an estimate wobbling ±5 % around a layer's edge pauses it once, never flaps;
  * - a newly demanded layer that fits starts at once (no announcement: a track never announced sends all it
  *   demands); a track left out is forgotten;
- * - RR loss above 10 % cuts the budget to sent × (1 − loss / 2), under 2 % it recovers by 8 % per report.
+ * - RR loss above 10 % cuts the budget to sent × (1 − loss / 2), under 2 % it recovers by 8 % per report;
+ *   "sent" is the highest allocation of the last second, so a report arriving after the budget paused
+ *   layers does not compound into a bound of audio alone.
  */
 import t from 'tap';
 import type { TrunkLayerDemand, TrunkTrackDemand } from '../../../src/forwarding/trunkAllocation.js';
@@ -231,3 +233,45 @@ t.test('a congestion sign in the first 0.5 s of padding is not blamed on the pro
   t.equal(cc.allocate(one, 400).paddingBps, 0, 'held');
   t.ok(cc.allocate(one, 2300).paddingBps > 0, 'after the plain 2 s hold: padding again (no doubling)');
 });
+
+t.test(
+  'RR loss after layers were paused: the cut scales from what was sent in the last second',
+  async (t) => {
+    const cc = new TrunkSendCc({ maxLinkBps: CAP });
+    cc.onRemb(10_000_000, 0);
+    t.same(sets(cc.allocate(demand, 0)), { 'bob-v': 'q,h,f', 'carol-v': 'q,f' }, '3880 kbit/s sent');
+    cc.onRemb(200_000, 100); // a REMB cut pauses every video layer: 80 kbit/s of audio is left
+    const paused = cc.allocate(demand, 200);
+    t.same(sets(paused), { 'bob-v': '', 'carol-v': '' }, 'only audio under 200 kbit/s');
+    t.equal(paused.usedBps, 80_000);
+    cc.onRemb(10_000_000, 300); // the estimate is back; then a report of the loss from before the pause
+    cc.onLossReports([64], 400); // 25 %
+    t.equal(
+      Math.round(cc.budgetBps),
+      Math.round(3_880_000 * 0.875),
+      'cut from the 3880 kbit/s sent 0.4 s ago',
+    );
+    for (let at = 500; at <= 2600; at += 100) {
+      cc.allocate(demand, at); // the sent rate under the bound
+    }
+    const used = cc.allocate(demand, 2700).usedBps;
+    cc.onLossReports([64], 2800);
+    t.equal(
+      Math.round(cc.budgetBps),
+      Math.round(Math.min(3_880_000 * 0.875, used * 0.875)),
+      'later losses cut from the rate sent since',
+    );
+    const old = new TrunkSendCc({ maxLinkBps: CAP, lossBaseMs: 0 });
+    old.onRemb(10_000_000, 0);
+    old.allocate(demand, 0);
+    old.onRemb(200_000, 100);
+    old.allocate(demand, 200);
+    old.onRemb(10_000_000, 300);
+    old.onLossReports([64], 400);
+    t.equal(
+      Math.round(old.budgetBps),
+      70_000,
+      'without the window (lossBaseMs 0) it compounds to audio × 0.875',
+    );
+  },
+);

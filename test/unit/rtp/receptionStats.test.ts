@@ -4,6 +4,8 @@
  *   received, a jump ignored once and a restart after two in sequence;
  * - fraction lost per interval, cumulative lost clamped to 24 bits signed, extended highest seq with cycles;
  * - `skipGap`: the sequence numbers skipped across an outage stay out of the next interval, once;
+ * - `skipPause`: the numbers a paused stream skips leave expected and lost altogether, also across the wrap,
+ *   once; a loss right after still counts;
  * - jitter: 0 for packets paced exactly at their timestamps (also across the 32-bit timestamp wrap), ≈ the
  *   spread for alternating ±d arrivals, untouched by late packets;
  * - LSR echoed and DLSR in 1/65536 s;
@@ -166,6 +168,55 @@ t.test('skipGap: an outage leaves the interval fraction, not the cumulative coun
   fresh.onPacket(10, 0, 0);
   fresh.onPacket(20, 0, 20);
   t.equal(fresh.report(100)!.lostInterval, 9, 'skipGap before the first packet is a no-op');
+});
+
+t.test('skipPause: numbers skipped by a paused stream were not sent, not lost', async (t) => {
+  // Each row: 50 packets, then (skipPause or not) a jump of `skip` numbers, then 50 more in order.
+  const cases: { name: string; pause: boolean; skip: number; fraction: number; cumulative: number }[] = [
+    { name: 'without skipPause a jump is loss', pause: false, skip: 100, fraction: 170, cumulative: 100 },
+    { name: 'after skipPause it is not', pause: true, skip: 100, fraction: 0, cumulative: 0 },
+    { name: 'across the 16-bit wrap', pause: true, skip: 2000, fraction: 0, cumulative: 0 },
+    { name: 'skipPause with nothing skipped', pause: true, skip: 0, fraction: 0, cumulative: 0 },
+  ];
+  for (const c of cases) {
+    const s = new ReceptionStats(SSRC, 90_000);
+    const start = 65_000; // a large skip crosses the wrap
+    for (let i = 0; i < 50; i++) {
+      s.onPacket((start + i) & 0xffff, i * 1800, i * 20);
+    }
+    t.equal(s.lastArrivalMs, 980, `${c.name}: last arrival`);
+    s.report(1000);
+    if (c.pause) {
+      s.skipPause();
+      s.onPacket((start + 49) & 0xffff, 49 * 1800, 3000); // a late duplicate does not use the skip up
+    }
+    for (let i = 0; i < 50; i++) {
+      s.onPacket((start + 50 + c.skip + i) & 0xffff, (50 + i) * 1800, 3000 + i * 20);
+    }
+    const r = s.report(5000)!;
+    t.equal(r.fractionLost, c.fraction, `${c.name}: fraction`);
+    t.equal(
+      r.cumulativeLost,
+      c.cumulative - (c.pause ? 1 : 0),
+      `${c.name}: cumulative (a duplicate counts as received)`,
+    );
+    t.equal(r.extendedHighestSeq, start + 99 + c.skip, `${c.name}: extended highest seq`);
+  }
+  const s = new ReceptionStats(SSRC, 90_000);
+  for (let i = 0; i < 10; i++) {
+    s.onPacket(i, i * 1800, i * 20);
+  }
+  s.skipPause();
+  s.onPacket(15, 15 * 1800, 700); // resumed: 5 numbers not sent
+  s.onPacket(17, 17 * 1800, 720); // then a real loss of one
+  t.equal(s.report(2000)!.cumulativeLost, 1, 'a loss right after a pause still counts');
+  t.equal(s.report(3000)!.fractionLost, 0, 'the next interval is clean');
+  const fresh = new ReceptionStats(SSRC, 90_000);
+  t.ok(Number.isNaN(fresh.lastArrivalMs), 'no last arrival before a packet');
+  fresh.skipPause();
+  fresh.onPacket(10, 0, 0);
+  fresh.onPacket(20, 0, 20);
+  t.equal(fresh.report(100)!.lostInterval, 9, 'skipPause before the first packet is a no-op');
 });
 
 t.test('cumulative lost is clamped to 24 bits signed', async (t) => {
