@@ -43,6 +43,8 @@ export interface MediaConfig {
   port_range: PortRange;
   pli_min_interval_ms: number;
   publisher_remb_bps: number;
+  /** Receive buffer asked for each peer's UDP socket (0: the system default); capped by net.core.rmem_max. */
+  udp_receive_buffer_bytes?: number;
 }
 
 export interface KeepaliveConfig {

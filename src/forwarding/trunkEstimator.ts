@@ -18,7 +18,9 @@
  *   interval before it, and when the sender has paused layers since (its answer to an earlier cut, or a
  *   paused layer's rate leaving the window), the rate now is a fraction of what the trunk carried then —
  *   cutting from it compounded one lossy report into a bound of a few kbit/s (measured: 0.8 Mbit/s → 21 kbit/s
- *   in one report at the 20/20 cascade point), from which the 8 % steps take tens of seconds.
+ *   in one report at the 20/20 cascade point), from which the 8 % steps take tens of seconds. And a bound is
+ *   a reaction, not a memory: after `lossClearMs` (2 s) of reports under `lossLow` it is lifted (the
+ *   delay-based estimate governs again; loss that returns cuts again).
  * - Host stalls are not congestion: arrival times are taken when this process reads a packet, so an event
  *   loop that stalled (a burst of joins, a GC pause, the host descheduling the process) shows as queueing
  *   delay on a path that has none. The host's stalls are reported with `onHostStall(at)`; they are learnt
@@ -54,6 +56,8 @@ export interface TrunkEstimatorOptions {
   hostStallHoldMs: number;
   /** The span whose highest received rate a loss cut scales from. */
   lossBaseMs: number;
+  /** Reports under `lossLow` for this long lift the loss bound altogether. */
+  lossClearMs: number;
 }
 
 export const DEFAULT_TRUNK_ESTIMATOR_OPTIONS: TrunkEstimatorOptions = {
@@ -67,6 +71,7 @@ export const DEFAULT_TRUNK_ESTIMATOR_OPTIONS: TrunkEstimatorOptions = {
   rembChange: 0.03,
   hostStallHoldMs: 1000,
   lossBaseMs: 1000,
+  lossClearMs: 2000,
 };
 
 /** Received-rate samples kept for the loss base (one per `estimate`, called up to three times per 100 ms tick: ≥ 1 s). */
@@ -85,6 +90,8 @@ export class TrunkEstimator {
   #groups = 0;
   #lossBound = Number.POSITIVE_INFINITY;
   #lastLossCutAt = Number.NEGATIVE_INFINITY;
+  /** Since when every loss report was under `lossLow` (NaN: the last one was not). */
+  #lossCleanSince = Number.NaN;
   #lastRembAt = Number.NaN;
   #lastRembBps = 0;
   /** A group completed with an overuse verdict since the last `estimate`. */
@@ -168,6 +175,11 @@ export class TrunkEstimator {
     if (!Number.isFinite(fraction) || fraction < 0 || fraction > 1) {
       return;
     }
+    if (fraction >= this.#o.lossLow) {
+      this.#lossCleanSince = Number.NaN;
+    } else if (Number.isNaN(this.#lossCleanSince)) {
+      this.#lossCleanSince = now;
+    }
     if (fraction > this.#o.lossHigh) {
       if (now - this.#lastLossCutAt < this.#o.lossHoldMs) {
         return;
@@ -178,7 +190,7 @@ export class TrunkEstimator {
       this.#lastLossCutAt = now;
     } else if (fraction < this.#o.lossLow && Number.isFinite(this.#lossBound)) {
       this.#lossBound *= 1.08;
-      if (this.#lossBound >= this.#aimd.estimateBps) {
+      if (this.#lossBound >= this.#aimd.estimateBps || now - this.#lossCleanSince >= this.#o.lossClearMs) {
         this.#lossBound = Number.POSITIVE_INFINITY;
       }
     }

@@ -16,6 +16,7 @@ import { MediaCounters, registerMediaMetrics } from './mediaMetrics.js';
 import { Peer } from './peer.js';
 import type { MediaContext } from './peerMedia.js';
 import { peerConfig } from './peerConfig.js';
+import { setUdpReceiveBuffer } from './udpReceiveBuffer.js';
 
 export interface Closable {
   close(): void | Promise<void>;
@@ -59,6 +60,15 @@ export class MediaLayer {
 
   constructor(config: MediaConfig, deps: MediaLayerDeps) {
     this.#config = config;
+    setUdpReceiveBuffer({
+      bytes: config.udp_receive_buffer_bytes ?? 0,
+      capped: (asked, granted) => {
+        deps.log.warn(
+          { asked, granted },
+          'the kernel capped UDP receive buffers below media.udp_receive_buffer_bytes: raise net.core.rmem_max (sysctl) so bursts during event-loop stalls are not dropped',
+        );
+      },
+    });
     this.#ctx = {
       clock: deps.clock,
       counters: this.counters,

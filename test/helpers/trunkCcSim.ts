@@ -50,6 +50,8 @@ export interface CcSimOptions {
    * packets are made at `rateBps` — their sequence numbers used up — but not sent. Default: none.
    */
   readonly paused?: (ssrc: number, t: number) => boolean;
+  /** The receiving host stalled at `t`: nothing is read; what arrived is read when the stall ends. */
+  readonly stalled?: (t: number) => boolean;
   readonly rx?: TrunkReceiveCc;
 }
 
@@ -117,6 +119,8 @@ export function simulateTrunkCc(o: CcSimOptions): CcSimResult {
   const state = o.streams.map((s) => ({ s, seq: 1000, nextAt: 0 }));
   const inFlight: { at: number; bytes: Uint8Array; ssrc: number }[] = [];
   const pendingFb: { at: number; fb: Feedback }[] = [];
+  /** A packet read after a stall is read at the stall's end (the time `t` it is read at), not at its arrival. */
+  const stallReadAt = (t: number): number => (o.stalled === undefined ? Number.NEGATIVE_INFINITY : t);
   let linkFree = 0;
   for (let t = 0; t <= o.durationMs; t++) {
     for (const st of state) {
@@ -161,10 +165,10 @@ export function simulateTrunkCc(o: CcSimOptions): CcSimResult {
         inFlight.push({ at: linkFree, bytes, ssrc: st.s.ssrc });
       }
     }
-    while (inFlight.length > 0 && inFlight[0]!.at <= t) {
+    while (inFlight.length > 0 && inFlight[0]!.at <= t && o.stalled?.(t) !== true) {
       const p = inFlight.shift()!;
       view.reset(p.bytes);
-      rx.onRtp(view, p.at);
+      rx.onRtp(view, Math.max(p.at, stallReadAt(t)));
       delivered.set(p.ssrc, (delivered.get(p.ssrc) ?? 0) + 1);
     }
     if (t % 100 === 0) {

@@ -18,12 +18,15 @@
  *   the estimator's loss rule nor the sender's (which reads the fraction in these blocks) cuts the rate to the
  *   few packets that arrived since — which would pause the relayed video for many seconds after the path is
  *   back. The cumulative loss in the blocks still counts them.
- * - A paused layer is not loss: a trunk SSRC silent for `PAUSE_GAP_MS` (250 ms) while the trunk was not
- *   (no trunk-wide gap that long since its last packet: that would be a blackout, loss or an outage as
- *   above) was paused by the sender (§8.5), and the publisher's numbers it skips when it resumes were never
- *   sent; they are left out of the blocks altogether (receptionStats.ts `skipPause`). Counted, every resume of a paused layer read as a
- *   loss burst of nearly 100 % and both loss rules cut the trunk to half of what flowed (measured: 2.6 → 1.4
- *   → 0.66 Mbit/s in 1 s at the 20/20 cascade point, the far side left with no video).
+ * - A paused layer is not loss: a trunk SSRC silent for `PAUSE_GAP_MS` (250 ms) *of trunk time* was paused by
+ *   the sender (§8.5), and the publisher's numbers it skips when it resumes were never sent; they are left out
+ *   of the blocks altogether (receptionStats.ts `skipPause`). Trunk time advances with the trunk's packets, a
+ *   gap between two of them counting at most `LIVE_STEP_MS` (100 ms): so a blackout of the whole trunk (no
+ *   packet at all: loss, or an outage as above) adds little of it, while a layer silent as audio and the
+ *   other layers go on adds it all — also when a stall of either focus delayed the trunk as a whole.
+ *   Counted, every resume of a paused layer read as a loss burst of nearly 100 % and both loss rules cut the
+ *   trunk to half of what flowed (measured: 2.6 → 1.4 → 0.66 Mbit/s in 1 s at the 20/20 cascade point, the
+ *   far side left with no video).
  * - `estimateBps`: the estimate at the last tick, undefined before the first trunk packet.
  */
 import type { HostStalls } from '../hostStall.js';
@@ -61,6 +64,8 @@ export const OUTAGE_GAP_MS = 1000;
  * trunk carries the publisher's numbers verbatim): a flowing layer has a frame every ≤ 100 ms.
  */
 export const PAUSE_GAP_MS = 250;
+/** The most one gap between trunk packets adds to trunk time. */
+export const LIVE_STEP_MS = 100;
 
 export class TrunkReceiveCc {
   readonly #senderSsrc: number;
@@ -72,8 +77,10 @@ export class TrunkReceiveCc {
   readonly #stats = new Map<number, ReceptionStats>();
   #seenPacket = false;
   #lastArrivalMs = Number.NaN;
-  /** When the last trunk-wide gap of ≥ PAUSE_GAP_MS ended (a blackout, not a pause). */
-  #trunkGapEndMs = Number.NEGATIVE_INFINITY;
+  /** Trunk time (ms): real time while trunk packets arrive, each gap between two counting ≤ LIVE_STEP_MS. */
+  #liveMs = 0;
+  /** Per announced trunk SSRC: trunk time at its last packet. */
+  readonly #liveAt = new Map<number, number>();
   #lastBlocksAt = Number.NEGATIVE_INFINITY;
   #estimate: number | undefined;
 
@@ -130,6 +137,7 @@ export class TrunkReceiveCc {
     for (const ssrc of [...this.#stats.keys()]) {
       if (!keep.has(ssrc)) {
         this.#stats.delete(ssrc);
+        this.#liveAt.delete(ssrc);
       }
     }
   }
@@ -154,12 +162,12 @@ export class TrunkReceiveCc {
     }
     this.#seenPacket = true;
     const trunkGap = arrivalMs - this.#lastArrivalMs;
-    if (trunkGap >= PAUSE_GAP_MS) {
-      this.#trunkGapEndMs = arrivalMs;
-      if (trunkGap >= OUTAGE_GAP_MS) {
-        for (const s of this.#stats.values()) {
-          s.skipGap();
-        }
+    if (trunkGap > 0) {
+      this.#liveMs += Math.min(trunkGap, LIVE_STEP_MS);
+    }
+    if (trunkGap >= OUTAGE_GAP_MS) {
+      for (const s of this.#stats.values()) {
+        s.skipGap();
       }
     }
     if (!(arrivalMs < this.#lastArrivalMs)) {
@@ -168,10 +176,12 @@ export class TrunkReceiveCc {
     this.#estimator.onPacket(abs, arrivalMs, view.length);
     const stats = this.#stats.get(view.ssrc);
     if (stats !== undefined) {
-      const last = stats.lastArrivalMs;
-      if (arrivalMs - last >= PAUSE_GAP_MS && this.#trunkGapEndMs <= last) {
+      const ssrc = view.ssrc;
+      const liveAt = this.#liveAt.get(ssrc);
+      if (liveAt !== undefined && this.#liveMs - liveAt >= PAUSE_GAP_MS) {
         stats.skipPause(); // silent while the trunk flowed: the sender paused this layer
       }
+      this.#liveAt.set(ssrc, this.#liveMs);
       stats.onPacket(view.seq, view.ts, arrivalMs);
     }
   }

@@ -10,7 +10,8 @@
  *   8 % per report and disappears once above the REMB; in between it holds. "What the trunk sent" is the
  *   highest allocation of the last `lossBaseMs` (1 s): the report covers the interval before it, and when the
  *   budget paused layers since, the allocation now is a fraction of what was sent then (down to audio alone)
- *   — cutting from it compounded one lossy report into a bound of a few kbit/s.
+ *   — cutting from it compounded one lossy report into a bound of a few kbit/s. After `lossClearMs` (2 s) of
+ *   reports under `lossLow` the bound is lifted: the REMB governs again (loss that returns cuts again).
  * - Hysteresis (no flapping): pausing is immediate; a layer the budget paused comes back only after the
  *   allocation has wanted it — with trunkAllocation's 10 % margin — on every call for `resumeAfterMs`
  *   (1.5 s). A layer newly demanded by the remote focus starts at once when it fits with the margin. Audio is
@@ -45,6 +46,8 @@ export interface TrunkSendCcOptions {
   readonly probeShare?: number;
   /** The span whose highest allocation a loss cut scales from (default 1000 ms). */
   readonly lossBaseMs?: number;
+  /** Reports under `lossLow` for this long lift the loss bound (default 2000 ms). */
+  readonly lossClearMs?: number;
 }
 
 export interface TrunkSendDecision {
@@ -86,6 +89,9 @@ export class TrunkSendCc {
   #lastLossCutAt = Number.NEGATIVE_INFINITY;
   #sentBps = 0;
   readonly #lossBaseMs: number;
+  readonly #lossClearMs: number;
+  /** Since when every loss report was under `lossLow` (NaN: the last one was not). */
+  #lossCleanSince = Number.NaN;
   /** Recent allocations (ring of `SENT_SAMPLES`): when, and bit/s. */
   readonly #sentAt = new Float64Array(SENT_SAMPLES).fill(Number.NaN);
   readonly #sentRing = new Float64Array(SENT_SAMPLES);
@@ -112,6 +118,7 @@ export class TrunkSendCc {
     this.#maxProbeHoldMs = Math.max(this.#probeHoldMinMs, options.maxProbeHoldMs ?? 30_000);
     this.#probeShare = options.probeShare ?? 0.9;
     this.#lossBaseMs = options.lossBaseMs ?? 1000;
+    this.#lossClearMs = options.lossClearMs ?? 2000;
   }
 
   /** The remote focus's last REMB (bit/s), undefined before one. */
@@ -157,6 +164,11 @@ export class TrunkSendCc {
       return;
     }
     const loss = sum / n;
+    if (loss >= this.#lossLow) {
+      this.#lossCleanSince = Number.NaN;
+    } else if (Number.isNaN(this.#lossCleanSince)) {
+      this.#lossCleanSince = now;
+    }
     if (loss > this.#lossHigh) {
       if (now - this.#lastLossCutAt < this.#lossHoldMs) {
         return;
@@ -170,7 +182,10 @@ export class TrunkSendCc {
       }
     } else if (loss < this.#lossLow && Number.isFinite(this.#lossBound)) {
       this.#lossBound *= 1.08;
-      if (this.#lossBound >= (this.#remb ?? this.#maxLinkBps)) {
+      if (
+        this.#lossBound >= (this.#remb ?? this.#maxLinkBps) ||
+        now - this.#lossCleanSince >= this.#lossClearMs
+      ) {
         this.#lossBound = Number.POSITIVE_INFINITY;
       }
     }

@@ -6,7 +6,7 @@
  * - recovery once the bottleneck goes; the abs-send-time wrap changes nothing; reordering and bursty
  *   delivery or frame bursts cause no overuse; 2 % loss changes nothing, 15 % cuts under the received rate;
  *   a loss report after the received rate collapsed (the sender paused layers) cuts from the highest rate of
- *   the last second, not the rate now;
+ *   the last second, not the rate now; 2 s of clean reports lift the loss bound;
  * - a busy receiving host (reads falling behind for 120 ms every 3 s): overuse, but no cut when the stalls are
  *   reported; the same run unreported cuts;
  * - REMB: at once first, every 500 ms, a ≥ 3 % drop at once, a ≥ 3 % rise not within 200 ms.
@@ -241,3 +241,17 @@ t.test(
     t.ok(now < 100_000, `from the rate now (lossBaseMs 0) it compounds: ${String(Math.round(now))}`);
   },
 );
+
+t.test('a loss bound is lifted after 2 s of clean reports', async (t) => {
+  const e = new TrunkEstimator({ aimd: { startBps: 1_000_000 } });
+  t.equal(e.estimate(0), 1_000_000);
+  e.onLoss(0.5, 100); // no received rate: the bound is 0.75 × the estimate
+  t.equal(e.estimate(100), 750_000);
+  e.onLoss(0, 600); // clean from 600
+  e.onLoss(0.05, 1100); // 5 %: holds, and restarts the clean span
+  e.onLoss(0, 1600);
+  e.onLoss(0, 3000);
+  t.ok(e.estimate(3000) < 1_000_000, 'clean for 1.4 s: still bounded');
+  e.onLoss(0, 3600);
+  t.equal(e.estimate(3600), 1_000_000, 'clean for 2 s: the delay-based estimate again');
+});

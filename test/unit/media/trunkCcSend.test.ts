@@ -9,7 +9,8 @@
  *   demands); a track left out is forgotten;
  * - RR loss above 10 % cuts the budget to sent × (1 − loss / 2), under 2 % it recovers by 8 % per report;
  *   "sent" is the highest allocation of the last second, so a report arriving after the budget paused
- *   layers does not compound into a bound of audio alone.
+ *   layers does not compound into a bound of audio alone; 2 s of clean reports lift the bound (a report over
+ *   2 % restarts the 2 s).
  */
 import t from 'tap';
 import type { TrunkLayerDemand, TrunkTrackDemand } from '../../../src/forwarding/trunkAllocation.js';
@@ -275,3 +276,22 @@ t.test(
     );
   },
 );
+
+t.test('a loss bound is lifted after 2 s of clean reports; a report over 2 % restarts that', async (t) => {
+  const cc = new TrunkSendCc({ maxLinkBps: CAP });
+  cc.onRemb(10_000_000, 0);
+  cc.allocate(demand, 0); // 3880 kbit/s
+  cc.onLossReports([128], 100); // 50 %: bound 3880 × 0.75
+  const cut = 3_880_000 * 0.75;
+  t.equal(Math.round(cc.budgetBps), Math.round(cut));
+  cc.onLossReports([0], 600); // clean from 600
+  cc.onLossReports([0], 1100);
+  cc.onLossReports([13], 1600); // 5 %: holds, and the clean span restarts
+  cc.onLossReports([0], 2100); // clean from 2100
+  cc.onLossReports([0], 2600);
+  cc.onLossReports([0], 3100);
+  cc.onLossReports([0], 3600);
+  t.ok(cc.budgetBps < 10_000_000, `1.5 s clean: still bounded (${String(Math.round(cc.budgetBps))})`);
+  cc.onLossReports([0], 4100);
+  t.equal(cc.budgetBps, 10_000_000, '2 s clean: the bound is gone, the REMB governs');
+});
