@@ -9,11 +9,12 @@
  * up delays media by what its buffers hold — with 4 MiB at the 20/20 point the hop's p95 reached 0.2–0.8 s.
  * Linux accounts each datagram at about twice its size, so 1 MiB holds about 1.5 s of a 3 Mbit/s trunk.
  *
- * Applied by a patch of werift's `RTCIceGatherer.gather`, after gathering, to every socket of the connection
+ * Applied by a patch of werift's `RTCIceGatherer.gather` (gatherPatch.ts), after gathering, to every socket of the connection
  * (client and link peers alike); the size is process-wide, set at start from the config.
  */
 import type { Socket } from 'node:dgram';
-import { RTCIceGatherer } from 'werift';
+import type { RTCIceGatherer } from 'werift';
+import { patchGather } from './gatherPatch.js';
 
 interface GathererSockets {
   connection?: { protocols?: readonly { transport?: { socket?: unknown } }[] };
@@ -85,17 +86,4 @@ export function applyToGatherer(g: RTCIceGatherer): number {
   return applied;
 }
 
-const PATCHED = Symbol.for('matrix-sfu.udpReceiveBuffer');
-type Patchable = typeof RTCIceGatherer.prototype & { [PATCHED]?: boolean };
-
-const proto = RTCIceGatherer.prototype as Patchable;
-if (proto[PATCHED] !== true) {
-  const gather = Object.getOwnPropertyDescriptor(proto, 'gather')?.value as (
-    this: RTCIceGatherer,
-  ) => Promise<void>;
-  proto.gather = async function (this: RTCIceGatherer): Promise<void> {
-    await gather.call(this);
-    applyToGatherer(this);
-  };
-  proto[PATCHED] = true;
-}
+patchGather('matrix-sfu.udpReceiveBuffer', { after: applyToGatherer });

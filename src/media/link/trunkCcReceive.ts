@@ -79,8 +79,8 @@ export class TrunkReceiveCc {
   #lastArrivalMs = Number.NaN;
   /** Trunk time (ms): real time while trunk packets arrive, each gap between two counting ≤ LIVE_STEP_MS. */
   #liveMs = 0;
-  /** Per announced trunk SSRC: trunk time at its last packet. */
-  readonly #liveAt = new Map<number, number>();
+  /** Per announced trunk SSRC: trunk time at its last packet (NaN before one; a box made with its stats). */
+  readonly #liveAt = new Map<number, { at: number }>();
   #lastBlocksAt = Number.NEGATIVE_INFINITY;
   #estimate: number | undefined;
 
@@ -132,6 +132,7 @@ export class TrunkReceiveCc {
       keep.add(ssrc);
       if (!this.#stats.has(ssrc)) {
         this.#stats.set(ssrc, new ReceptionStats(ssrc, s.clockRate));
+        this.#liveAt.set(ssrc, { at: Number.NaN });
       }
     }
     for (const ssrc of [...this.#stats.keys()]) {
@@ -177,11 +178,13 @@ export class TrunkReceiveCc {
     const stats = this.#stats.get(view.ssrc);
     if (stats !== undefined) {
       const ssrc = view.ssrc;
-      const liveAt = this.#liveAt.get(ssrc);
-      if (liveAt !== undefined && this.#liveMs - liveAt >= PAUSE_GAP_MS) {
+      const live = this.#liveAt.get(ssrc);
+      if (live !== undefined && this.#liveMs - live.at >= PAUSE_GAP_MS) {
         stats.skipPause(); // silent while the trunk flowed: the sender paused this layer
       }
-      this.#liveAt.set(ssrc, this.#liveMs);
+      if (live !== undefined) {
+        live.at = this.#liveMs;
+      }
       stats.onPacket(view.seq, view.ts, arrivalMs);
     }
   }

@@ -3,7 +3,8 @@
  * code in the SFU). A publisher on a.example sends synthetic 3-layer VP8 simulcast (q, h, f: distinct payload
  * sizes, so the relay can tell the layers apart by datagram size) + Opus; subscribers on b.example want 320×180
  * and 1280×720. The trunk carries exactly the demanded layers {q, f} and the audio (protocol.md §8.3), and f
- * stops within 3 s of the 1280×720 subscriber hanging up, while q keeps flowing to the other one.
+ * stops within 3 s of the 1280×720 subscriber hanging up, while q keeps flowing to the other one. Each
+ * focus's `/status` shows the same: A's trunk send of the video with {q, f} demanded and sent, B's demand.
  */
 import t from 'tap';
 import { streamOf, subscribe } from '../../../harness/mediaCall.js';
@@ -11,6 +12,11 @@ import { startMultiCallStack } from '../../../harness/multiCallStack.js';
 import { waitFor } from '../../../harness/stack.js';
 import { insertTrunkRelay } from '../../../harness/trunkRelay.js';
 import { layerOfSize, participant, snapshot, trunkFlows, type Participant } from './cascadeMedia.js';
+
+interface LinkJson {
+  trunk_sends: { kind: string; demanded: string[]; sending: string[] }[];
+  demand: { layers: string[] }[];
+}
 
 const A = 'a.example';
 const B = 'b.example';
@@ -70,6 +76,27 @@ t.test(
     );
     t.comment(
       `trunk a→b over 3 s: ${steady.map((f) => `${layerOfSize(f.meanBytes) ?? 'other'} ${f.packets} pkts ${Math.round(f.meanBytes)} B`).join('; ')}`,
+    );
+    // What each focus's /status says of the link: A sends the video with {q, f} demanded and sent, and the
+    // audio; B demands {q, f} of the video.
+    const linkOf = async (name: string): Promise<LinkJson | undefined> => {
+      const res = await fetch(`http://127.0.0.1:${ms.node(name).httpPort}/status`);
+      const doc = (await res.json()) as { detail?: { conferences?: { links?: LinkJson[] }[] } };
+      return doc.detail?.conferences?.flatMap((c) => c.links ?? [])[0];
+    };
+    const aLink = await linkOf(A);
+    const aVideo = aLink?.trunk_sends.filter((x) => x.kind === 'video') ?? [];
+    t.same(
+      aVideo.map((x) => ({ demanded: x.demanded, sending: x.sending })),
+      [{ demanded: ['q', 'f'], sending: ['q', 'f'] }],
+      "A's /status: the video sent on the trunk, q and f demanded and sent",
+    );
+    t.equal(aLink?.trunk_sends.filter((x) => x.kind === 'audio').length, 1, "A's /status: and the audio");
+    const bLink = await linkOf(B);
+    t.same(
+      bLink?.demand.filter((d) => d.layers.length > 0).map((d) => d.layers),
+      [['q', 'f']],
+      "B's /status: q and f demanded of the relayed video",
     );
     const fSsrc = steady.find((f) => layerOfSize(f.meanBytes) === 'f')!.ssrc;
     const qSsrc = steady.find((f) => layerOfSize(f.meanBytes) === 'q')!.ssrc;
