@@ -12,11 +12,12 @@ import type { MediaConfig } from '../config/types.js';
 import type { Clock } from '../util/clock.js';
 import { LinkPeer } from './link/linkPeer.js';
 import type { LinkPeerOptions } from './link/types.js';
-import { MediaCounters, registerMediaMetrics } from './mediaMetrics.js';
+import { MediaCounters, registerMediaMetrics, registerUdpDropsMetric } from './mediaMetrics.js';
 import { Peer } from './peer.js';
 import type { MediaContext } from './peerMedia.js';
 import { peerConfig } from './peerConfig.js';
 import { setUdpReceiveBuffer } from './udpReceiveBuffer.js';
+import { UdpDrops } from './udpDrops.js';
 
 export interface Closable {
   close(): void | Promise<void>;
@@ -78,6 +79,7 @@ export class MediaLayer {
     };
     if (deps.registry !== undefined) {
       registerMediaMetrics(deps.registry, this.counters);
+      registerUdpDropsMetric(deps.registry, new UdpDrops(config.port_range));
     }
   }
 

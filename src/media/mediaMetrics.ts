@@ -197,3 +197,14 @@ export function registerMediaMetrics(registry: Registry, m: MediaCounters): void
     },
   });
 }
+
+/** sfu_udp_receive_drops_total: datagrams the kernel dropped at this focus's full receive buffers (udpDrops.ts). */
+export function registerUdpDropsMetric(registry: Registry, drops: { total(): number }): void {
+  pulled(
+    registry,
+    'sfu_udp_receive_drops_total',
+    "UDP datagrams the kernel dropped because a peer socket's receive buffer was full (Linux; media.udp_receive_buffer_bytes)",
+    [],
+    () => [{ labels: {}, value: drops.total() }],
+  );
+}

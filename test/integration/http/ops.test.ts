@@ -72,6 +72,7 @@ t.test('/metrics exposes the sfu_ metrics in Prometheus text format', async (t) 
     'sfu_transactions_total',
     'sfu_appservice_events_total',
     'sfu_events_ignored_total',
+    'sfu_udp_receive_drops_total',
   ]) {
     t.match(r.body, new RegExp(`# TYPE ${name} `), name);
   }
