@@ -35,6 +35,7 @@
  *   that may come sooner than 200 ms.
  */
 import { AimdRate, type AimdOptions } from './aimdRate.js';
+import { RecentMax } from './recentMax.js';
 import { DelayGradient, type BandwidthUsage, type DelayGradientOptions } from './delayGradient.js';
 const BUCKET_MS = 50;
 const BUCKETS = 11;
@@ -74,7 +75,7 @@ export const DEFAULT_TRUNK_ESTIMATOR_OPTIONS: TrunkEstimatorOptions = {
   lossClearMs: 2000,
 };
 
-/** Received-rate samples kept for the loss base (one per `estimate`, called up to three times per 100 ms tick: ≥ 1 s). */
+/** Received-rate samples kept for the loss base (one per `estimate`, up to three per 100 ms tick: ≥ 1 s). */
 const RATE_SAMPLES = 32;
 
 export class TrunkEstimator {
@@ -99,9 +100,7 @@ export class TrunkEstimator {
   #lastStallAt = Number.NEGATIVE_INFINITY;
   #stallHolds = 0;
   /** Received rate at recent `estimate` calls (ring). */
-  readonly #sampleAt = new Float64Array(RATE_SAMPLES).fill(Number.NaN);
-  readonly #sampleBps = new Float64Array(RATE_SAMPLES);
-  #sampleNext = 0;
+  readonly #recentRates = new RecentMax(RATE_SAMPLES);
 
   constructor(options: Partial<TrunkEstimatorOptions> = {}) {
     this.#o = { ...DEFAULT_TRUNK_ESTIMATOR_OPTIONS, ...options };
@@ -184,7 +183,7 @@ export class TrunkEstimator {
       if (now - this.#lastLossCutAt < this.#o.lossHoldMs) {
         return;
       }
-      const received = Math.max(this.receivedBps, this.#recentMaxBps(now));
+      const received = Math.max(this.receivedBps, this.#recentRates.max(now, this.#o.lossBaseMs));
       const base = received > 0 ? received : Math.min(this.#lossBound, this.#aimd.estimateBps);
       this.#lossBound = Math.min(this.#lossBound, base * (1 - fraction / 2));
       this.#lastLossCutAt = now;
@@ -199,7 +198,7 @@ export class TrunkEstimator {
   /** The estimate (bit/s) at `now`: the delay-based rate advanced to `now`, under the loss bound. */
   estimate(now: number): number {
     this.#advance(now);
-    this.#sample(now);
+    this.#recentRates.record(now, this.receivedBps);
     let usage = this.#overuseLatched ? 'overuse' : this.#usage;
     this.#overuseLatched = false;
     if (usage === 'overuse' && now - this.#lastStallAt <= this.#o.hostStallHoldMs) {
@@ -227,28 +226,6 @@ export class TrunkEstimator {
     this.#lastRembAt = now;
     this.#lastRembBps = bps;
     return bps;
-  }
-
-  #sample(now: number): void {
-    if (!Number.isFinite(now)) {
-      return;
-    }
-    const i = this.#sampleNext;
-    this.#sampleAt[i] = now;
-    this.#sampleBps[i] = this.receivedBps;
-    this.#sampleNext = (i + 1) % RATE_SAMPLES;
-  }
-
-  /** The highest received rate sampled within `lossBaseMs` before `now` (0: none). */
-  #recentMaxBps(now: number): number {
-    let max = 0;
-    for (let i = 0; i < RATE_SAMPLES; i++) {
-      const at = this.#sampleAt[i] ?? Number.NaN;
-      if (at <= now && now - at <= this.#o.lossBaseMs) {
-        max = Math.max(max, this.#sampleBps[i] ?? 0);
-      }
-    }
-    return max;
   }
 
   #advance(now: number): void {

@@ -31,6 +31,7 @@ import {
   type TrunkTrackDemand,
   type TrunkTrackSending,
 } from '../../forwarding/trunkAllocation.js';
+import { RecentMax } from '../../forwarding/recentMax.js';
 
 export interface TrunkSendCcOptions {
   /** `cascade.max_link_bps`. */
@@ -92,10 +93,8 @@ export class TrunkSendCc {
   readonly #lossClearMs: number;
   /** Since when every loss report was under `lossLow` (NaN: the last one was not). */
   #lossCleanSince = Number.NaN;
-  /** Recent allocations (ring of `SENT_SAMPLES`): when, and bit/s. */
-  readonly #sentAt = new Float64Array(SENT_SAMPLES).fill(Number.NaN);
-  readonly #sentRing = new Float64Array(SENT_SAMPLES);
-  #sentNext = 0;
+  /** Recent allocations (bit/s), for the loss base. */
+  readonly #recentSent = new RecentMax(SENT_SAMPLES);
   /** Per track: the rids it sends now, and the rids it demanded at the last allocation. */
   readonly #sending = new Map<string, readonly string[]>();
   readonly #demanded = new Map<string, readonly string[]>();
@@ -173,7 +172,7 @@ export class TrunkSendCc {
       if (now - this.#lastLossCutAt < this.#lossHoldMs) {
         return;
       }
-      const sent = Math.max(this.#sentBps, this.#recentSentBps(now));
+      const sent = Math.max(this.#sentBps, this.#recentSent.max(now, this.#lossBaseMs));
       const base = sent > 0 ? sent : Math.min(this.budgetBps, this.#lossBound);
       if (Number.isFinite(base)) {
         this.#lossBound = Math.min(this.#lossBound, base * (1 - loss / 2));
@@ -270,29 +269,13 @@ export class TrunkSendCc {
       }
     }
     this.#sentBps = used;
-    if (Number.isFinite(now)) {
-      this.#sentAt[this.#sentNext] = now;
-      this.#sentRing[this.#sentNext] = used;
-      this.#sentNext = (this.#sentNext + 1) % SENT_SAMPLES;
-    }
+    this.#recentSent.record(now, used);
     const padding = this.#paddingFor(tracks, video, used, now);
     if (padding > 0 && !(this.#padding > 0)) {
       this.#paddingSince = now;
     }
     this.#padding = padding;
     return { budgetBps: a.budgetBps, usedBps: used, video, changed, paddingBps: this.#padding };
-  }
-
-  /** The highest allocation within `lossBaseMs` before `now` (0: none). */
-  #recentSentBps(now: number): number {
-    let max = 0;
-    for (let i = 0; i < SENT_SAMPLES; i++) {
-      const at = this.#sentAt[i] ?? Number.NaN;
-      if (at <= now && now - at <= this.#lossBaseMs) {
-        max = Math.max(max, this.#sentRing[i] ?? 0);
-      }
-    }
-    return max;
   }
 
   #paddingFor(
