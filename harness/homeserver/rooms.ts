@@ -1,12 +1,22 @@
 /**
  * The room model: events in order, current state keyed by (type, state_key), memberships and a simplified
- * form of the room authorisation rules (rooms v1–v11 without power levels): only joined users send events,
- * a state key starting with `@` must be the sender's own id, and membership moves follow the m.room.member
- * transition table (event-schemas/schema/m.room.member.yaml).
+ * form of the room authorisation rules (rooms v1–v11): only joined users send events, a state key starting with
+ * `@` must be the sender's own id, membership moves follow the m.room.member transition table
+ * (event-schemas/schema/m.room.member.yaml), and power levels apply (powerLevels.ts): the level an event type
+ * needs, invite/kick/ban levels (kick and ban only of users below the sender), and the rules on changing
+ * m.room.power_levels itself.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { forbidden, notFound, outcome, invalidParam } from './errors.js';
 import { isRoomAlias, newEventId, newRoomId, parseUserId } from './ids.js';
+import {
+  eventLevel,
+  levelFor,
+  malformedPowerLevels,
+  powerLevelsChangeRefusal,
+  userLevel,
+  type PowerLevels,
+} from './powerLevels.js';
 import { check, validators, type CreateRoomBody, type MemberContent } from './schemas.js';
 import type { ClientEvent } from './types.js';
 
@@ -54,6 +64,16 @@ export class Room {
 
   membership(userId: string): Membership | undefined {
     return this.stateEvent('m.room.member', userId)?.event.content.membership as Membership | undefined;
+  }
+
+  /** The current m.room.power_levels content (undefined before there is one). */
+  powerLevels(): PowerLevels | undefined {
+    return this.stateEvent('m.room.power_levels', '')?.event.content;
+  }
+
+  /** A user's power level now. */
+  levelOf(userId: string): number {
+    return userLevel(this.powerLevels(), userId, this.stateEvent('m.room.create', '')?.event.sender);
   }
 
   members(membership: Membership = 'join'): string[] {
@@ -168,6 +188,29 @@ export class RoomStore {
         throw invalidParam(`Invalid user id ${invitee}`);
       }
     }
+    const preset = body.preset ?? (body.visibility === 'public' ? 'public_chat' : 'private_chat');
+    const users: Record<string, number> = { [creator]: 100 };
+    if (preset === 'trusted_private_chat') {
+      for (const invitee of body.invite ?? []) {
+        users[invitee] = 100; // create_room.yaml: invitees get the creator's power level
+      }
+    }
+    const powerLevels: PowerLevels = {
+      users,
+      users_default: 0,
+      events: {},
+      events_default: 0,
+      state_default: 50,
+      ban: 50,
+      kick: 50,
+      redact: 50,
+      invite: 0,
+      ...body.power_level_content_override,
+    };
+    const malformed = malformedPowerLevels(powerLevels);
+    if (malformed !== undefined) {
+      throw malformed;
+    }
     const room = new Room(newRoomId(this.#host.serverName), version);
     this.#rooms.set(room.roomId, room);
     if (alias !== undefined) {
@@ -179,22 +222,10 @@ export class RoomStore {
     }
     this.#append(room, creator, 'm.room.create', '', create);
     this.#append(room, creator, 'm.room.member', creator, { membership: 'join' });
-    this.#append(room, creator, 'm.room.power_levels', '', {
-      users: { [creator]: 100 },
-      users_default: 0,
-      events: {},
-      events_default: 0,
-      state_default: 50,
-      ban: 50,
-      kick: 50,
-      redact: 50,
-      invite: 0,
-      ...body.power_level_content_override,
-    });
+    this.#append(room, creator, 'm.room.power_levels', '', powerLevels);
     if (alias !== undefined) {
       this.#append(room, creator, 'm.room.canonical_alias', '', { alias });
     }
-    const preset = body.preset ?? (body.visibility === 'public' ? 'public_chat' : 'private_chat');
     const isPublic = preset === 'public_chat';
     this.#append(room, creator, 'm.room.join_rules', '', { join_rule: isPublic ? 'public' : 'invite' });
     this.#append(room, creator, 'm.room.history_visibility', '', { history_visibility: 'shared' });
@@ -254,6 +285,7 @@ export class RoomStore {
         if (s !== 'join') {
           throw forbidden(`${sender} is not in the room`);
         }
+        requireLevel(room, sender, levelFor(room.powerLevels(), 'invite'), 'invite users');
         if (!this.#host.userExists(target)) {
           throw notFound(`Unknown user ${target}`);
         }
@@ -273,12 +305,18 @@ export class RoomStore {
           if (t !== 'join' && t !== 'invite' && t !== 'knock' && t !== 'ban') {
             throw forbidden(`${target} is not in the room`);
           }
+          if (t === 'ban') {
+            requireLevel(room, sender, levelFor(room.powerLevels(), 'ban'), 'unban users');
+          } else {
+            requireOver(room, sender, target, levelFor(room.powerLevels(), 'kick'), 'kick');
+          }
         }
         break;
       case 'ban':
         if (s !== 'join') {
           throw forbidden(`${sender} is not in the room`);
         }
+        requireOver(room, sender, target, levelFor(room.powerLevels(), 'ban'), 'ban');
         break;
       case 'knock':
         throw forbidden('This room does not allow knocking');
@@ -336,6 +374,15 @@ export class RoomStore {
     if (stateKey.startsWith('@') && stateKey !== sender) {
       throw forbidden(`State key ${stateKey} belongs to another user`);
     }
+    requireLevel(room, sender, eventLevel(room.powerLevels(), type, true), `send ${type} state events`);
+    if (type === 'm.room.power_levels') {
+      const refusal =
+        malformedPowerLevels(content) ??
+        powerLevelsChangeRefusal(room.powerLevels() ?? {}, content, sender, room.levelOf(sender));
+      if (refusal !== undefined) {
+        throw refusal;
+      }
+    }
     return this.#appendState(room, sender, type, stateKey, content);
   }
 
@@ -351,6 +398,7 @@ export class RoomStore {
     if (room.membership(sender) !== 'join') {
       throw forbidden(`${sender} is not in the room`);
     }
+    requireLevel(room, sender, eventLevel(room.powerLevels(), type, false), `send ${type} events`);
     return this.#append(room, sender, type, undefined, content, top).event;
   }
 
@@ -401,5 +449,25 @@ export class RoomStore {
     room.append(stored);
     this.#host.onRoomEvent(room, stored);
     return stored;
+  }
+}
+
+/** M_FORBIDDEN unless `sender` has at least `needed` (`what`: the action, for the message). */
+function requireLevel(room: Room, sender: string, needed: number, what: string): void {
+  const level = room.levelOf(sender);
+  if (level < needed) {
+    throw forbidden(`You need power level ${needed} to ${what} in this room (yours is ${level})`);
+  }
+}
+
+/** Kick and ban: the sender needs the action's level and a level above the target's. */
+function requireOver(room: Room, sender: string, target: string, needed: number, action: string): void {
+  requireLevel(room, sender, needed, `${action} users`);
+  const level = room.levelOf(sender);
+  const theirs = room.levelOf(target);
+  if (theirs >= level) {
+    throw forbidden(
+      `Cannot ${action} ${target}: their power level (${theirs}) is not below yours (${level})`,
+    );
   }
 }

@@ -20,6 +20,7 @@ import { roomStateRoutes } from './routes/roomState.js';
 import { syncRoutes } from './routes/sync.js';
 import { toDeviceRoutes } from './routes/toDevice.js';
 import { Router } from './routing.js';
+import { CALL_ROOM_POWER_LEVELS } from './powerLevels.js';
 import { check, validators, type CreateRoomBody } from './schemas.js';
 import { HomeserverState, type InboxEntry } from './state.js';
 import { SyncWaiters } from './sync.js';
@@ -171,11 +172,17 @@ export class TestHomeserver {
   }
 
   /**
-   * createRoom as `creatorUserId`; unlike the HTTP default (private_chat) the preset defaults to public_chat.
+   * createRoom as `creatorUserId`; unlike the HTTP default (private_chat) the preset defaults to public_chat, and
+   * every member may write call memberships (CALL_ROOM_POWER_LEVELS, as in rooms Element creates) unless
+   * `power_level_content_override` says otherwise.
    * The room id names the creator's server.
    */
   createRoom(creatorUserId: string, opts: CreateRoomBody = {}): string {
-    const body = check(validators.createRoom, { preset: 'public_chat', ...opts });
+    const body = check(validators.createRoom, {
+      preset: 'public_chat',
+      power_level_content_override: CALL_ROOM_POWER_LEVELS,
+      ...opts,
+    });
     return this.#stateOfUser(creatorUserId).rooms.createRoom(creatorUserId, body).roomId;
   }
 

@@ -64,6 +64,8 @@ async function main(): Promise<void> {
   const room = await api('POST', '/_matrix/client/v3/createRoom', alice.accessToken, {
     preset: 'public_chat',
     name: 'dev call',
+    // As Element creates rooms: every member may write call memberships (else state_default 50 applies).
+    power_level_content_override: { events: { 'org.matrix.msc3401.call.member': 0 } },
   });
   const roomId = String(room['room_id']);
   await api('POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, bob.accessToken, {});

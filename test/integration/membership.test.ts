@@ -13,13 +13,15 @@ const FOCUS = { user_id: '@sfu:example.org', device_id: 'SFUDEV1' };
 const focusRef = { type: 'org.matrix.msc3898', ...FOCUS };
 const MEMBER_TYPE = 'org.matrix.msc3401.call.member';
 
-/** Alice's room with the focus user joined; returns the room id. */
-function roomWithFocus(hs: TestHomeserver): { roomId: string; alice: string } {
+/** The owner's room (call memberships open to all) with Alice and the focus user joined. */
+function roomWithFocus(hs: TestHomeserver): { roomId: string; alice: string; owner: string } {
+  const owner = hs.createUser('owner').userId;
   const alice = hs.createUser('alice').userId;
-  const roomId = hs.createRoom(alice);
-  hs.invite(alice, FOCUS.user_id, roomId);
+  const roomId = hs.createRoom(owner);
+  hs.join(alice, roomId);
+  hs.invite(owner, FOCUS.user_id, roomId);
   hs.join(FOCUS.user_id, roomId);
-  return { roomId, alice };
+  return { roomId, alice, owner };
 }
 
 function aliceSession(hs: TestHomeserver, roomId: string, alice: string, over: Record<string, unknown> = {}) {
@@ -31,7 +33,7 @@ function aliceSession(hs: TestHomeserver, roomId: string, alice: string, over: R
 
 /** A ready SFU and a room with the focus joined and Alice's live membership naming it. */
 async function readyWithAlice(t: Teardown) {
-  let room = { roomId: '', alice: '' };
+  let room = { roomId: '', alice: '', owner: '' };
   const stack = await startStack(t, {
     before: (hs) => {
       room = roomWithFocus(hs);
@@ -53,7 +55,7 @@ const query = (roomId: string, user: string) => ({
 t.test(
   'start-up: focus user and device set up, room state bootstrapped, nothing the spec rejects',
   async (t) => {
-    let room = { roomId: '', alice: '' };
+    let room = { roomId: '', alice: '', owner: '' };
     const { hs, sfu } = await startStack(t, {
       before: (hs) => {
         room = roomWithFocus(hs);
@@ -134,6 +136,11 @@ t.test('a transaction that removes a membership emits the change', async (t) => 
   );
   const mod = hs.createUser('mod').userId;
   hs.join(mod, room.roomId);
+  const levels = hs.roomState(room.roomId).find((e) => e.type === 'm.room.power_levels')!.content;
+  hs.sendState(room.owner, room.roomId, 'm.room.power_levels', '', {
+    ...levels,
+    users: { ...(levels['users'] as Record<string, number>), [mod]: 50 },
+  });
   hs.kick(mod, room.alice, room.roomId);
   await waitFor(() => revoked.some((r) => r.reason === 'kicked'), 5_000, 'kick revocation');
   t.match(sfu.membership.authorize(query(room.roomId, room.alice), Date.now()), {
@@ -143,7 +150,7 @@ t.test('a transaction that removes a membership emits the change', async (t) => 
 });
 
 t.test('real-time expiry with no new event is reported right after the expiry time', async (t) => {
-  let room = { roomId: '', alice: '' };
+  let room = { roomId: '', alice: '', owner: '' };
   let expiresAt = 0;
   const { sfu } = await startStack(t, {
     before: (hs) => {

@@ -121,7 +121,11 @@ t.test('a room created on a.example, joined by users of b.example and c.example'
 
   const created = await call(at(A), 'POST', `${V3}/createRoom`, {
     token: alice.accessToken,
-    body: { preset: 'public_chat', room_alias_name: 'call' },
+    body: {
+      preset: 'public_chat',
+      room_alias_name: 'call',
+      power_level_content_override: { events: { 'm.call.member': 0 } },
+    },
   });
   const roomId = created.body.room_id as string;
   t.match(roomId, /^![A-Za-z0-9]+:a\.example$/, 'the room id keeps its creating server');
