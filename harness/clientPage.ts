@@ -8,8 +8,9 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import ts from 'typescript';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './peers/chromiumPeer.js';
 import { launchBrowser } from './peers/index.js';
 import type { Teardown } from './sfu.js';
 
@@ -75,18 +76,50 @@ export async function startClientPageServer(
   };
 }
 
+export interface OpenPageOptions {
+  /** Chromium's fake camera and microphone (default); false: a browser with no media devices at all. */
+  fakeDevices?: boolean;
+  /** Every RTCDataChannel the page creates is kept in `globalThis.__dataChannels` (for tests that close one). */
+  recordDataChannels?: boolean;
+}
+
 /**
  * Opens `url` in a fresh Chromium context of its own (1280×900, so a page's layout and tile sizes are the same
- * in every test), closed at the test's teardown.
+ * in every test), closed at the test's teardown. Without fake devices the page gets a browser of its own,
+ * launched with the same flags but `--use-fake-device-for-media-stream` (and closed at teardown).
  */
-export async function openPageAt(t: Teardown, url: string): Promise<Page> {
-  const browser = await launchBrowser();
+export async function openPageAt(t: Teardown, url: string, opts: OpenPageOptions = {}): Promise<Page> {
+  let browser: Browser;
+  if (opts.fakeDevices === false) {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      args: CHROMIUM_ARGS.filter((a) => a !== '--use-fake-device-for-media-stream'),
+      headless: true,
+      timeout: 15_000,
+    });
+    t.teardown(() => browser.close().catch(() => undefined));
+  } else {
+    browser = await launchBrowser();
+  }
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   page.setDefaultTimeout(60_000);
   t.teardown(async () => {
     await context.close().catch(() => undefined);
   });
+  if (opts.recordDataChannels === true) {
+    // Runs in the page before its scripts (the page's DOM types are not this program's).
+    await page.addInitScript(`{
+      const channels = [];
+      globalThis.__dataChannels = channels;
+      const create = RTCPeerConnection.prototype.createDataChannel;
+      RTCPeerConnection.prototype.createDataChannel = function (...args) {
+        const dc = create.apply(this, args);
+        channels.push(dc);
+        return dc;
+      };
+    }`);
+  }
   await page.goto(url);
   return page;
 }

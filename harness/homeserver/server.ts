@@ -230,6 +230,11 @@ export class TestHomeserver {
       .map((s) => structuredClone(s.event));
   }
 
+  /** Every event of the room in order, state and timeline (with room_id). */
+  roomTimeline(roomId: string): ClientEvent[] {
+    return this.#state.rooms.resolve(roomId).timeline.map((s) => structuredClone(s.event));
+  }
+
   /** Same delivery as PUT /sendToDevice (no transaction id). */
   sendToDevice(fromUserId: string, type: string, messages: ToDeviceMessages): void {
     this.#state.deliverToDevice(fromUserId, type, check(validators.sendToDevice, { messages }).messages);
