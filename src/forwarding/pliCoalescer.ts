@@ -1,12 +1,13 @@
 /**
- * Keyframe requests towards a link, per trunk SSRC (protocol.md §8.6), pure. Subscribers' PLI/FIR for a
- * relayed layer become at most one PLI on the link per `media.pli_min_interval_ms`:
+ * Keyframe requests per SSRC, pure: at most one PLI per SSRC per `media.pli_min_interval_ms`, and none lost —
+ * used towards publishers (media/publishedTrack.ts: subscribers' starts, switches, retries and PLI/FIR) and
+ * towards a link per trunk SSRC (protocol.md §8.6: subscribers' PLI/FIR for a relayed layer):
  *
  * - The first request for an SSRC, or one at least the interval after the last PLI sent for it, goes at once.
  * - A request inside the interval is coalesced: it is remembered (once) and sent when the interval ends
  *   (`due`) — unless a keyframe of that SSRC arrives after the request, which answers it.
- * - A clock that runs backwards sends at once (never a stuck request). The caller passes only known trunk
- *   SSRCs (unknown ones are refused before), so the state is bounded by the link's SSRCs; `forget` drops one.
+ * - A clock that runs backwards sends at once (never a stuck request). The caller passes only SSRCs it knows
+ *   (a track's layers, a link's trunk SSRCs), so the state is bounded by them; `forget` drops one.
  * - `coalesced` counts requests that did not cause a PLI of their own (a link flood of PLIs shows there).
  */
 
@@ -29,7 +30,7 @@ export class PliCoalescer {
     return this.#coalesced;
   }
 
-  /** A subscriber's PLI or FIR for `ssrc`: true when a PLI should go on the link now. */
+  /** A request for `ssrc`: true when a PLI should be sent now. */
   request(ssrc: number, now: number): boolean {
     const s = this.#ssrcs.get(ssrc);
     if (s === undefined) {

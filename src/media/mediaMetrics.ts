@@ -12,7 +12,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import { DROP_REASONS, type DropReason } from '../forwarding/dropReason.js';
 import { SEND_RESULTS, srtpSendErrors, type SendResult } from './srtpSend.js';
 
-export type KeyframeReason = 'start' | 'switch' | 'subscriber' | 'retry';
+export type KeyframeReason = 'start' | 'switch' | 'subscriber' | 'retry' | 'deferred';
 export type SwitchDirection = 'up' | 'down' | 'start';
 export const RETRANSMIT_RESULTS = ['sent', 'missing', 'too_old', 'duplicate', 'rate_limited'] as const;
 export type RetransmitResult = (typeof RETRANSMIT_RESULTS)[number];
@@ -26,6 +26,7 @@ export class MediaCounters {
     switch: 0,
     subscriber: 0,
     retry: 0,
+    deferred: 0,
   };
   forwardedBytes = 0;
   /** Sequence numbers NACKed upstream (to publishers). */
@@ -131,10 +132,10 @@ export function registerMediaMetrics(registry: Registry, m: MediaCounters): void
   pulled(
     registry,
     'sfu_keyframe_requests_total',
-    'Keyframe requests (PLI/FIR) sent to publishers, by reason (start, switch, subscriber, retry)',
+    'Keyframe requests (PLI/FIR) sent to publishers, by reason (start, switch, subscriber, retry, deferred)',
     ['reason'],
     () =>
-      (['start', 'switch', 'subscriber', 'retry'] as const).map((r) => ({
+      (['start', 'switch', 'subscriber', 'retry', 'deferred'] as const).map((r) => ({
         labels: { reason: r },
         value: m.keyframeRequests[r],
       })),

@@ -3,11 +3,10 @@
  * (trackLayers.ts: simulcast layers by rid, else one layer); per-packet classification done ONCE for all
  * subscribers from the packet view (layer; the codec handler chosen once per payload type: keyframe, VP8
  * descriptor, keyframe size; audio level); fan-out to the subscribers' down tracks; loss tracking (NACKs) and
- * throttled keyframe requests per layer SSRC. A sink's error never stops the others.
+ * coalesced keyframe requests per layer SSRC. A sink's error never stops the others.
  */
 import type { Logger } from 'pino';
 import type { ForwarderPacket } from '../forwarding/forwarder.js';
-import { KeyframeThrottle } from '../forwarding/keyframeThrottle.js';
 import type { SenderClock } from '../forwarding/rtpClock.js';
 import { loudness } from '../rtp/audioLevel.js';
 import { EXT_URI } from '../rtp/headerExtensions.js';
@@ -20,6 +19,7 @@ import { toError } from '../util/errors.js';
 import { chooseCodecHandler } from './codec/chooser.js';
 import type { PayloadFacts } from './codec/handler.js';
 import type { KeyframeReason, MediaCounters } from './mediaMetrics.js';
+import { KeyframeRequests } from './keyframeRequests.js';
 import { TrackLayers, type LayerActivity } from './trackLayers.js';
 import type { PublisherCodec, SelectableView, TrackCodec, TrackSink, TrackSource } from './track.js';
 
@@ -69,7 +69,8 @@ export class PublishedTrack implements TrackSource {
   readonly #d: PublishedTrackDeps;
   readonly #layers: TrackLayers;
   readonly #sinks = new Set<TrackSink>();
-  readonly #throttle: KeyframeThrottle;
+  readonly #keyframes: KeyframeRequests;
+  readonly #knownSsrc = (ssrc: number): boolean => this.#layers.bySsrc(ssrc) !== undefined;
   #codecSrc: readonly PublisherCodec[] | undefined;
   #codecByPt = new Map<number, TrackCodec>();
   #nackOk = false;
@@ -97,7 +98,13 @@ export class PublishedTrack implements TrackSource {
     this.#d = deps;
     this.kind = deps.kind;
     this.mid = deps.mid;
-    this.#throttle = new KeyframeThrottle(deps.pliMinIntervalMs);
+    this.#keyframes = new KeyframeRequests({
+      pliMinIntervalMs: deps.pliMinIntervalMs,
+      counters: deps.counters,
+      log: deps.log,
+      mid: deps.mid,
+      send: deps.requestKeyframe,
+    });
     this.#layers = new TrackLayers(deps.layerActivity);
     this.updateRids(deps.rids, deps.restrictions);
   }
@@ -215,23 +222,11 @@ export class PublishedTrack implements TrackSource {
     return this.#layers.bySsrc(ssrc) !== undefined;
   }
 
-  /** A throttled keyframe request for one layer (nothing while its SSRC is unknown). */
+  /** A keyframe request for one layer (none while its SSRC is unknown), coalesced (keyframeRequests.ts). */
   requestKeyframe(layerId: number, reason: KeyframeReason): void {
-    if (this.kind !== 'video' || this.#closed) {
-      return;
-    }
     const ssrc = this.#layers.get(layerId)?.ssrc;
-    if (ssrc === undefined) {
-      return;
-    }
-    if (!this.#throttle.allow(ssrc, this.#d.clock.now())) {
-      return;
-    }
-    this.#d.counters.keyframeRequests[reason]++;
-    try {
-      this.#d.requestKeyframe(ssrc);
-    } catch (e) {
-      this.#d.log.warn({ err: toError(e), mid: this.mid }, 'keyframe request failed');
+    if (this.kind === 'video' && !this.#closed && ssrc !== undefined) {
+      this.#keyframes.request(ssrc, reason, this.#d.clock.now());
     }
   }
 
@@ -289,6 +284,9 @@ export class PublishedTrack implements TrackSource {
     ) {
       layer.measured = measured;
       changed = true;
+    }
+    if (facts.keyframe) {
+      this.#keyframes.onKeyframe(view.ssrc, now);
     }
     const fwd = this.#fwd;
     fwd.layer = layer.id;
@@ -369,10 +367,13 @@ export class PublishedTrack implements TrackSource {
     return this.#layers.all.find((l) => l.nack !== undefined)?.nack?.rttMs;
   }
 
-  /** Periodic: layer stalls (no RTP for 2 s) and bitrate windows. */
+  /** Periodic: layer stalls (no RTP for 2 s), bitrate windows, keyframe requests come due. */
   tick(now: number): void {
     if (this.#layers.tick(now)) {
       this.#notifyLayers(now);
+    }
+    if (this.kind === 'video' && !this.#closed) {
+      this.#keyframes.tick(now, this.#knownSsrc);
     }
   }
 

@@ -261,7 +261,12 @@ t.test('3 Mbit/s demanded over a 1.5 Mbit/s trunk', { timeout: 90_000 }, async (
   t.comment(`kept ${sendV.sending.join(',')} at a budget of ${String(Math.round(budgetNow / 1000))} kbit/s`);
   const statsA = a.peer.stats();
   const statsB = b.peer.stats();
-  t.ok(statsA.budgetBps < CAP, `A's budget under the cap: ${String(statsA.budgetBps)}`);
+  // The send rate above is the contract; the budget itself probes upwards between overuse signals (additive
+  // increase), so at any instant it may sit a step over the bottleneck (seen: 1.57 Mbit/s once in six runs).
+  t.ok(
+    statsA.budgetBps < CAP * 1.1,
+    `A's budget within a probing step of the cap: ${String(statsA.budgetBps)}`,
+  );
   t.ok(
     statsB.estimateBps !== undefined && statsB.estimateBps < CAP * 1.1,
     `B's estimate: ${String(statsB.estimateBps)}`,

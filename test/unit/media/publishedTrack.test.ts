@@ -149,25 +149,45 @@ t.test('layers: measured keyframe size, ordered by size, stall after 2 s and res
   t.equal(track.selectable().layers[2]?.active, true, 'resumes with its next packet');
 });
 
-t.test('keyframe requests are throttled per SSRC', async (t) => {
-  const { clock, counters, requests, track } = setup();
-  track.handle(vp8Packet(10, 1, undefined), 'q');
-  track.handle(vp8Packet(20, 1, undefined), 'h');
-  const q = track.selectable().ids[0]!;
-  const h = track.selectable().ids[1]!;
-  track.requestKeyframe(q, 'switch');
-  track.requestKeyframe(q, 'switch');
-  track.requestKeyframe(h, 'switch');
-  clock.advance(499);
-  track.requestKeyframe(q, 'retry');
-  clock.advance(1);
-  track.requestKeyframe(q, 'retry');
-  t.same(requests, [10, 20, 10], 'one per SSRC per 500 ms');
-  t.equal(counters.keyframeRequests.switch, 2);
-  t.equal(counters.keyframeRequests.retry, 1);
-  track.requestKeyframe(2, 'switch'); // f: SSRC unknown yet
-  t.equal(requests.length, 3, 'no request for a layer whose SSRC is unknown');
-});
+t.test(
+  'keyframe requests: one per SSRC per interval, one inside it sent when it ends, unless a keyframe came',
+  async (t) => {
+    const { clock, counters, requests, track } = setup();
+    track.handle(vp8Packet(10, 1, undefined), 'q');
+    track.handle(vp8Packet(20, 1, undefined), 'h');
+    const q = track.selectable().ids[0]!;
+    const h = track.selectable().ids[1]!;
+    track.requestKeyframe(q, 'switch');
+    track.requestKeyframe(q, 'switch');
+    track.requestKeyframe(h, 'switch');
+    t.same(requests, [10, 20], 'one per SSRC at once');
+    clock.advance(499);
+    track.requestKeyframe(q, 'retry');
+    track.tick(clock.now());
+    t.same(requests, [10, 20], 'inside the 500 ms: nothing yet');
+    clock.advance(1);
+    track.tick(clock.now());
+    t.same(requests, [10, 20, 10], 'the waiting request goes when the interval ends');
+    t.equal(counters.keyframeRequests.switch, 2);
+    t.equal(counters.keyframeRequests.deferred, 1);
+    t.equal(counters.keyframeRequests.retry, 0, 'the retry did not cause a request of its own');
+    track.tick(clock.now() + 1000);
+    t.equal(requests.length, 3, 'and only once');
+
+    // A keyframe of h arriving after a coalesced request answers it: no PLI at the end of the interval.
+    clock.advance(100);
+    track.requestKeyframe(h, 'switch'); // 600 ms after h's last: sent at once
+    clock.advance(100);
+    track.requestKeyframe(h, 'subscriber'); // inside the interval: waits
+    track.handle(vp8Packet(20, 2, { w: 640, h: 360 }), 'h');
+    clock.advance(500);
+    track.tick(clock.now());
+    t.same(requests, [10, 20, 10, 20], 'h asked once more, the waiting request answered by the keyframe');
+
+    track.requestKeyframe(2, 'switch'); // f: SSRC unknown yet
+    t.equal(requests.length, 4, 'no request for a layer whose SSRC is unknown');
+  },
+);
 
 t.test('closing the track tells its subscribers', async (t) => {
   const { track } = setup([]);
