@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 const ABI = 1; // native/addon.c ABI_VERSION, checked again by src/media/srtp/nativeSrtp.ts
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const srcDir = join(root, 'native');
-const outDir = join(root, 'build', 'native');
+// SFU_NATIVE_BUILD_DIR: another output folder (the build script's own test builds there).
+const outDir = process.env.SFU_NATIVE_BUILD_DIR ?? join(root, 'build', 'native');
 const target = join(outDir, 'sfu_native.node');
 const verbose = process.env.SFU_NATIVE_VERBOSE === '1';
 
@@ -89,7 +90,7 @@ try {
   rmSync(target, { force: true });
   build();
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  process.stdout.write(`native SRTP add-on built: build/native/sfu_native.node (${s.toFixed(1)} s)\n`);
+  process.stdout.write(`native SRTP add-on built: ${target} (${s.toFixed(1)} s)\n`);
 } catch (e) {
   const why = e instanceof NotBuilt ? e.message : String(e);
   process.stdout.write(`native SRTP add-on not built (${why}); the pure-TypeScript SRTP is used\n`);
