@@ -4,7 +4,7 @@
  */
 import { NativeSrtpCipher, nativeSrtp } from './nativeSrtp.js';
 import type { SrtpCipher } from './srtpCipher.js';
-import { deriveSrtpKeys, type SrtpKeySet } from './srtpKeys.js';
+import { checkSessionKeys, deriveSrtpKeys, type SrtpKeySet } from './srtpKeys.js';
 import { srtpProfile, type SrtpProfile } from './srtpProfile.js';
 import { TsSrtpCipher } from './tsSrtp.js';
 
@@ -35,12 +35,16 @@ export interface SrtpCipherOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-/** A cipher for session keys already derived (srtpKeys.ts), e.g. RFC 7714's, which are given as session keys. */
+/**
+ * A cipher for session keys already derived (srtpKeys.ts), e.g. RFC 7714's, which are given as session keys;
+ * a SrtpKeyError when their lengths do not fit `profile`.
+ */
 export function createSrtpCipherFromKeys(
   profile: SrtpProfile,
   keys: SrtpKeySet,
   opts: SrtpCipherOptions = {},
 ): SrtpCipher {
+  checkSessionKeys(profile, keys);
   const native = opts.native ?? srtpImplementation(opts.env).native;
   if (!native) {
     return new TsSrtpCipher(profile, keys);

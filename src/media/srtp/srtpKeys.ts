@@ -64,6 +64,22 @@ export interface SrtpKeySet {
   readonly rtcp: SrtpSessionKeys;
 }
 
+/** A SrtpKeyError unless every session key has the length `profile` takes. */
+export function checkSessionKeys(profile: SrtpProfile, keys: SrtpKeySet): void {
+  const len = srtpLengths(profile);
+  for (const [kind, k] of [
+    ['SRTP', keys.rtp],
+    ['SRTCP', keys.rtcp],
+  ] as const) {
+    if (k.key.length !== len.key || k.salt.length !== len.salt || k.authKey.length !== len.authKey) {
+      throw new SrtpKeyError(
+        `profile 0x${profile.toString(16).padStart(4, '0')} takes ${kind} session keys of ${len.key}, ${len.salt} ` +
+          `and ${len.authKey} bytes (key, salt, auth key), not ${k.key.length}, ${k.salt.length} and ${k.authKey.length}`,
+      );
+    }
+  }
+}
+
 /** The SRTP and SRTCP session keys for `profile` from a master key and salt of that profile's lengths. */
 export function deriveSrtpKeys(
   profile: SrtpProfile,

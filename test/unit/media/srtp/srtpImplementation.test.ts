@@ -8,7 +8,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { createSrtpCipher, srtpImplementation } from '../../../../src/media/srtp/createSrtpCipher.js';
+import {
+  createSrtpCipher,
+  createSrtpCipherFromKeys,
+  srtpImplementation,
+} from '../../../../src/media/srtp/createSrtpCipher.js';
 import { loadNativeSrtp, nativeSrtpPath, NATIVE_SRTP_FILE } from '../../../../src/media/srtp/nativeSrtp.js';
 import { SRTP_AEAD_AES_128_GCM } from '../../../../src/media/srtp/srtpProfile.js';
 import { NATIVE_SKIP } from './impls.js';
@@ -69,4 +73,26 @@ t.test('bad profiles and master keys are named errors', async (t) => {
   t.throws(() => createSrtpCipher(2, KEY, SALT), { name: 'SrtpProfileError', message: /0x0002/ });
   t.throws(() => createSrtpCipher(SRTP_AEAD_AES_128_GCM, KEY, Buffer.alloc(14)), { name: 'SrtpKeyError' });
   t.throws(() => createSrtpCipher(1, Buffer.alloc(32), Buffer.alloc(14)), { name: 'SrtpKeyError' });
+  const gcmKeys = { key: KEY, salt: SALT, authKey: Buffer.alloc(0) };
+  for (const native of [false, ...(NATIVE_SKIP === false ? [true] : [])]) {
+    t.ok(
+      createSrtpCipherFromKeys(SRTP_AEAD_AES_128_GCM, { rtp: gcmKeys, rtcp: gcmKeys }, { native }),
+      'fitting keys',
+    );
+    t.throws(
+      () =>
+        createSrtpCipherFromKeys(
+          SRTP_AEAD_AES_128_GCM,
+          { rtp: gcmKeys, rtcp: { ...gcmKeys, salt: Buffer.alloc(14) } },
+          { native },
+        ),
+      { name: 'SrtpKeyError', message: /SRTCP session keys/ },
+      `session keys of other lengths (native: ${native})`,
+    );
+    t.throws(
+      () => createSrtpCipherFromKeys(1, { rtp: gcmKeys, rtcp: gcmKeys }, { native }),
+      { name: 'SrtpKeyError', message: /SRTP session keys/ },
+      `CM without an auth key (native: ${native})`,
+    );
+  }
 });
