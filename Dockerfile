@@ -12,6 +12,10 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages ./packages
+# npm ci's install script builds the native SRTP add-on (scripts/build-native.js); without a C compiler, as in
+# this slim image, it prints one line and the pure-TypeScript SRTP is used.
+COPY scripts ./scripts
+COPY native ./native
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -23,6 +27,8 @@ FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages ./packages
+COPY scripts ./scripts
+COPY native ./native
 RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime
@@ -31,6 +37,7 @@ WORKDIR /app
 COPY --from=deps /app/package.json ./package.json
 COPY --from=deps /app/packages ./packages
 COPY --from=deps /app/node_modules ./node_modules
+COPY --from=deps /app/build ./build
 COPY --from=build /app/dist ./dist
 COPY config.example.yaml registration.example.yaml ./
 USER node

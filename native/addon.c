@@ -1,0 +1,301 @@
+/*
+ * The N-API face of srtp.c: checks every argument (a JavaScript TypeError or RangeError on misuse, never a
+ * crash), then runs the transform on the caller's buffers. Each call returns a number and creates no
+ * JavaScript object. Exports (src/media/srtp/nativeSrtp.ts is the only caller):
+ *   abi                                                             the layout version of this API (1)
+ *   createContext(profile, key, salt, authKey)                      an external holding one srtp_key
+ *   encryptRtp(ctx, src, srcOffset, headerLength, payloadLength, roc, out, outOffset)   bytes written
+ *   decryptRtp(ctx, src, srcOffset, length, headerLength, roc, out, outOffset)          bytes written or -1
+ *   encryptRtcp(ctx, src, srcOffset, length, srtcpIndex, out, outOffset)                bytes written
+ *   decryptRtcp(ctx, src, srcOffset, length, out, outOffset)                            bytes written or -1
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+#include <stdint.h>
+
+#include "srtp.h"
+
+#define ABI_VERSION 1
+/* Packets longer than this are refused (OpenSSL takes int lengths); the TypeScript SRTP has the same bound. */
+#define MAX_PACKET 0x40000000u
+#define MAX_OFFSET 9007199254740991.0 /* Number.MAX_SAFE_INTEGER */
+
+static const napi_type_tag KEY_TAG = {0x73667573727470ULL, 0x6b65792d76310000ULL};
+
+typedef struct {
+  uint8_t *data;
+  size_t len;
+} bytes;
+
+static napi_value throw_type(napi_env env, const char *msg) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+  return NULL;
+}
+
+static napi_value throw_range(napi_env env, const char *msg) {
+  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
+  return NULL;
+}
+
+static napi_value number(napi_env env, long v) {
+  napi_value r = NULL;
+  napi_create_int64(env, (int64_t)v, &r);
+  return r;
+}
+
+/* 0 when `v` is a Uint8Array (a Buffer); else throws a TypeError naming `name` and returns -1. */
+static int get_bytes(napi_env env, napi_value v, const char *msg, bytes *b) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+    throw_type(env, msg);
+    return -1;
+  }
+  b->data = data;
+  b->len = length;
+  return 0;
+}
+
+/* 0 when `v` is an integer in [min, max]; else throws (TypeError: not a number, RangeError) and returns -1. */
+static int get_uint(napi_env env, napi_value v, double min, double max, const char *type_msg,
+                    const char *range_msg, uint64_t *out) {
+  double d = 0;
+  if (napi_get_value_double(env, v, &d) != napi_ok) {
+    throw_type(env, type_msg);
+    return -1;
+  }
+  if (!(d >= min && d <= max) || (double)(uint64_t)d != d) {
+    throw_range(env, range_msg);
+    return -1;
+  }
+  *out = (uint64_t)d;
+  return 0;
+}
+
+static int get_key(napi_env env, napi_value v, srtp_key **k) {
+  bool ok = false;
+  void *p = NULL;
+  if (napi_check_object_type_tag(env, v, &KEY_TAG, &ok) != napi_ok || !ok ||
+      napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
+    throw_type(env, "ctx must be a context made by createContext");
+    return -1;
+  }
+  *k = p;
+  return 0;
+}
+
+#define ARG_BYTES(i, name, b) get_bytes(env, argv[i], name " must be a Uint8Array", b)
+#define ARG_UINT(i, name, min, max, out) \
+  get_uint(env, argv[i], min, max, name " must be a number", name " is out of range", out)
+
+/* 0 when out[outOffset, +out_len) fits `out` and either is src[srcOffset, ...) itself or does not overlap it. */
+static int check_out(napi_env env, const bytes *src, uint64_t src_off, uint64_t in_len, const bytes *out,
+                     uint64_t out_off, uint64_t out_len) {
+  if (out_off + out_len > out->len) {
+    throw_range(env, "out is too short for the result at outOffset");
+    return -1;
+  }
+  const uint8_t *a = src->data + src_off;
+  const uint8_t *b = out->data + out_off;
+  if (a != b && a < b + out_len && b < a + in_len) {
+    throw_range(env, "out overlaps src at a different offset (in place means the same offset)");
+    return -1;
+  }
+  return 0;
+}
+
+static napi_value result(napi_env env, long r) {
+  if (r == SRTP_CRYPTO_FAIL) {
+    napi_throw_error(env, "ERR_SRTP_CRYPTO", "OpenSSL failed in the SRTP add-on");
+    return NULL;
+  }
+  return number(env, r);
+}
+
+static void finalize_key(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  srtp_key_free(data);
+}
+
+static napi_value create_context(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  bytes key = {0}, salt = {0}, auth = {0};
+  uint64_t profile = 0;
+  napi_valuetype auth_type = napi_undefined;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    return NULL;
+  }
+  if (argc < 3) {
+    return throw_type(env, "createContext(profile, key, salt, authKey)");
+  }
+  if (ARG_UINT(0, "profile", 0, 65535, &profile) || ARG_BYTES(1, "key", &key) || ARG_BYTES(2, "salt", &salt)) {
+    return NULL;
+  }
+  if (argc > 3 && napi_typeof(env, argv[3], &auth_type) == napi_ok && auth_type != napi_undefined &&
+      ARG_BYTES(3, "authKey", &auth)) {
+    return NULL;
+  }
+  if (profile != SRTP_PROFILE_AES128_CM_SHA1_80 && profile != SRTP_PROFILE_AEAD_AES_128_GCM) {
+    return throw_range(env, "profile must be 1 (AES_CM_128_HMAC_SHA1_80) or 7 (AEAD_AES_128_GCM)");
+  }
+  const int gcm = profile == SRTP_PROFILE_AEAD_AES_128_GCM;
+  if (key.len != SRTP_KEY_LEN || salt.len != (gcm ? SRTP_GCM_SALT_LEN : SRTP_CM_SALT_LEN) ||
+      (!gcm && auth.len != SRTP_CM_AUTH_KEY_LEN)) {
+    return throw_range(env, "key must be 16 bytes, salt 14 (CM) or 12 (GCM), authKey 20 (CM)");
+  }
+  srtp_key *k = srtp_key_new((int)profile, key.data, key.len, salt.data, salt.len, auth.data, auth.len);
+  if (k == NULL) {
+    napi_throw_error(env, "ERR_SRTP_CRYPTO", "OpenSSL could not set up the SRTP key");
+    return NULL;
+  }
+  napi_value ext = NULL;
+  if (napi_create_external(env, k, finalize_key, NULL, &ext) != napi_ok) {
+    srtp_key_free(k);
+    return NULL;
+  }
+  if (napi_type_tag_object(env, ext, &KEY_TAG) != napi_ok) {
+    return NULL;
+  }
+  return ext;
+}
+
+static napi_value encrypt_rtp(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  srtp_key *k = NULL;
+  bytes src = {0}, out = {0};
+  uint64_t src_off = 0, header_len = 0, payload_len = 0, roc = 0, out_off = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    return NULL;
+  }
+  if (argc < 8) {
+    return throw_type(env, "encryptRtp(ctx, src, srcOffset, headerLength, payloadLength, roc, out, outOffset)");
+  }
+  if (get_key(env, argv[0], &k) || ARG_BYTES(1, "src", &src) ||
+      ARG_UINT(2, "srcOffset", 0, MAX_OFFSET, &src_off) ||
+      ARG_UINT(3, "headerLength", SRTP_RTP_MIN_HEADER, MAX_PACKET, &header_len) ||
+      ARG_UINT(4, "payloadLength", 0, MAX_PACKET, &payload_len) || ARG_UINT(5, "roc", 0, 4294967295.0, &roc) ||
+      ARG_BYTES(6, "out", &out) || ARG_UINT(7, "outOffset", 0, MAX_OFFSET, &out_off)) {
+    return NULL;
+  }
+  const uint64_t in_len = header_len + payload_len;
+  if (src_off + in_len > src.len) {
+    return throw_range(env, "src is too short for headerLength + payloadLength at srcOffset");
+  }
+  if (check_out(env, &src, src_off, in_len, &out, out_off, in_len + srtp_key_tag_len(k))) {
+    return NULL;
+  }
+  return result(env, srtp_encrypt_rtp(k, src.data + src_off, header_len, payload_len, (uint32_t)roc,
+                                      out.data + out_off));
+}
+
+static napi_value decrypt_rtp(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  srtp_key *k = NULL;
+  bytes src = {0}, out = {0};
+  uint64_t src_off = 0, len = 0, header_len = 0, roc = 0, out_off = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    return NULL;
+  }
+  if (argc < 8) {
+    return throw_type(env, "decryptRtp(ctx, src, srcOffset, length, headerLength, roc, out, outOffset)");
+  }
+  if (get_key(env, argv[0], &k) || ARG_BYTES(1, "src", &src) ||
+      ARG_UINT(2, "srcOffset", 0, MAX_OFFSET, &src_off) || ARG_UINT(3, "length", 0, MAX_PACKET, &len) ||
+      ARG_UINT(4, "headerLength", SRTP_RTP_MIN_HEADER, MAX_PACKET, &header_len) ||
+      ARG_UINT(5, "roc", 0, 4294967295.0, &roc) || ARG_BYTES(6, "out", &out) ||
+      ARG_UINT(7, "outOffset", 0, MAX_OFFSET, &out_off)) {
+    return NULL;
+  }
+  if (src_off + len > src.len) {
+    return throw_range(env, "src is too short for length at srcOffset");
+  }
+  const size_t tag = srtp_key_tag_len(k);
+  if (len < header_len + tag) {
+    return number(env, SRTP_AUTH_FAIL);
+  }
+  if (check_out(env, &src, src_off, len, &out, out_off, len - tag)) {
+    return NULL;
+  }
+  return result(env, srtp_decrypt_rtp(k, src.data + src_off, len, header_len, (uint32_t)roc, out.data + out_off));
+}
+
+static napi_value encrypt_rtcp(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  srtp_key *k = NULL;
+  bytes src = {0}, out = {0};
+  uint64_t src_off = 0, len = 0, index = 0, out_off = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    return NULL;
+  }
+  if (argc < 7) {
+    return throw_type(env, "encryptRtcp(ctx, src, srcOffset, length, srtcpIndex, out, outOffset)");
+  }
+  if (get_key(env, argv[0], &k) || ARG_BYTES(1, "src", &src) ||
+      ARG_UINT(2, "srcOffset", 0, MAX_OFFSET, &src_off) ||
+      ARG_UINT(3, "length", SRTP_RTCP_HEADER, MAX_PACKET, &len) ||
+      ARG_UINT(4, "srtcpIndex", 0, SRTCP_MAX_INDEX, &index) || ARG_BYTES(5, "out", &out) ||
+      ARG_UINT(6, "outOffset", 0, MAX_OFFSET, &out_off)) {
+    return NULL;
+  }
+  if (src_off + len > src.len) {
+    return throw_range(env, "src is too short for length at srcOffset");
+  }
+  if (check_out(env, &src, src_off, len, &out, out_off, len + SRTCP_INDEX_LEN + srtp_key_tag_len(k))) {
+    return NULL;
+  }
+  return result(env, srtp_encrypt_rtcp(k, src.data + src_off, len, (uint32_t)index, out.data + out_off));
+}
+
+static napi_value decrypt_rtcp(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  srtp_key *k = NULL;
+  bytes src = {0}, out = {0};
+  uint64_t src_off = 0, len = 0, out_off = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    return NULL;
+  }
+  if (argc < 6) {
+    return throw_type(env, "decryptRtcp(ctx, src, srcOffset, length, out, outOffset)");
+  }
+  if (get_key(env, argv[0], &k) || ARG_BYTES(1, "src", &src) ||
+      ARG_UINT(2, "srcOffset", 0, MAX_OFFSET, &src_off) || ARG_UINT(3, "length", 0, MAX_PACKET, &len) ||
+      ARG_BYTES(4, "out", &out) || ARG_UINT(5, "outOffset", 0, MAX_OFFSET, &out_off)) {
+    return NULL;
+  }
+  if (src_off + len > src.len) {
+    return throw_range(env, "src is too short for length at srcOffset");
+  }
+  const size_t overhead = SRTCP_INDEX_LEN + srtp_key_tag_len(k);
+  if (len < SRTP_RTCP_HEADER + overhead) {
+    return number(env, SRTP_AUTH_FAIL);
+  }
+  if (check_out(env, &src, src_off, len, &out, out_off, len - overhead)) {
+    return NULL;
+  }
+  return result(env, srtp_decrypt_rtcp(k, src.data + src_off, len, out.data + out_off));
+}
+
+NAPI_MODULE_INIT() {
+  const napi_property_descriptor props[] = {
+      {"createContext", NULL, create_context, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"encryptRtp", NULL, encrypt_rtp, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"decryptRtp", NULL, decrypt_rtp, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"encryptRtcp", NULL, encrypt_rtcp, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"decryptRtcp", NULL, decrypt_rtcp, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_value abi = NULL;
+  if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok ||
+      napi_create_uint32(env, ABI_VERSION, &abi) != napi_ok ||
+      napi_set_named_property(env, exports, "abi", abi) != napi_ok) {
+    return NULL;
+  }
+  return exports;
+}

@@ -1,0 +1,178 @@
+/**
+ * The native SRTP: loads the add-on that the install script builds (scripts/build-native.js →
+ * build/native/sfu_native.node, from native/*.c) and wraps it as an SrtpCipher. Loading never throws: it
+ * yields the binding or the reason there is none (not built, does not load, wrong shape or ABI).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { toError } from '../../util/errors.js';
+import type { SrtpCipher } from './srtpCipher.js';
+import type { SrtpKeySet } from './srtpKeys.js';
+import { SRTCP_INDEX_LENGTH, srtpLengths, type SrtpProfile } from './srtpProfile.js';
+
+/** native/addon.c ABI_VERSION: an add-on of another layout is not used. */
+export const NATIVE_SRTP_ABI = 1;
+export const NATIVE_SRTP_FILE = join('build', 'native', 'sfu_native.node');
+
+declare const contextBrand: unique symbol;
+/** One srtp_key of the add-on (an N-API external): the keys of SRTP or of SRTCP. */
+export interface NativeSrtpContext {
+  readonly [contextBrand]: true;
+}
+
+/** What the add-on exports (native/addon.c). */
+export interface NativeSrtpBinding {
+  readonly abi: number;
+  createContext(profile: number, key: Uint8Array, salt: Uint8Array, authKey?: Uint8Array): NativeSrtpContext;
+  encryptRtp(
+    ctx: NativeSrtpContext,
+    src: Uint8Array,
+    srcOffset: number,
+    headerLength: number,
+    payloadLength: number,
+    roc: number,
+    out: Uint8Array,
+    outOffset: number,
+  ): number;
+  decryptRtp(
+    ctx: NativeSrtpContext,
+    src: Uint8Array,
+    srcOffset: number,
+    length: number,
+    headerLength: number,
+    roc: number,
+    out: Uint8Array,
+    outOffset: number,
+  ): number;
+  encryptRtcp(
+    ctx: NativeSrtpContext,
+    src: Uint8Array,
+    srcOffset: number,
+    length: number,
+    srtcpIndex: number,
+    out: Uint8Array,
+    outOffset: number,
+  ): number;
+  decryptRtcp(
+    ctx: NativeSrtpContext,
+    src: Uint8Array,
+    srcOffset: number,
+    length: number,
+    out: Uint8Array,
+    outOffset: number,
+  ): number;
+}
+
+export type NativeSrtpLoad =
+  | { readonly binding: NativeSrtpBinding; readonly reason?: undefined }
+  | { readonly binding?: undefined; readonly reason: string };
+
+const FUNCTIONS = ['createContext', 'encryptRtp', 'decryptRtp', 'encryptRtcp', 'decryptRtcp'] as const;
+
+/** The add-on at `path`, or why not. */
+export function loadNativeSrtp(path: string): NativeSrtpLoad {
+  if (!existsSync(path)) {
+    return { reason: `${path} is not there (the install did not build it)` };
+  }
+  let mod: unknown;
+  try {
+    mod = createRequire(import.meta.url)(path);
+  } catch (e) {
+    return { reason: `${path} does not load: ${toError(e).message.split('\n')[0] ?? ''}` };
+  }
+  const m = mod as Partial<Record<string, unknown>> | null | undefined;
+  const missing = FUNCTIONS.find((f) => typeof m?.[f] !== 'function');
+  if (missing !== undefined) {
+    return { reason: `${path} has no ${missing}()` };
+  }
+  if (m?.abi !== NATIVE_SRTP_ABI) {
+    return { reason: `${path} has ABI ${String(m?.abi)}, not ${NATIVE_SRTP_ABI} (rebuild: npm run install)` };
+  }
+  return { binding: mod as NativeSrtpBinding };
+}
+
+/** build/native/sfu_native.node in the package root: the nearest folder above this file with a package.json. */
+export function nativeSrtpPath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'package.json'))) {
+      return join(dir, NATIVE_SRTP_FILE);
+    }
+    dir = dirname(dir);
+  }
+  return NATIVE_SRTP_FILE;
+}
+
+let loaded: NativeSrtpLoad | undefined;
+
+/** The package's add-on, loaded once (SFU_NATIVE is not looked at here: createSrtpCipher.ts does). */
+export function nativeSrtp(): NativeSrtpLoad {
+  loaded ??= loadNativeSrtp(nativeSrtpPath());
+  return loaded;
+}
+
+export class NativeSrtpCipher implements SrtpCipher {
+  readonly native = true;
+  readonly rtpOverhead: number;
+  readonly rtcpOverhead: number;
+  private readonly rtp: NativeSrtpContext;
+  private readonly rtcp: NativeSrtpContext;
+
+  constructor(
+    private readonly b: NativeSrtpBinding,
+    readonly profile: SrtpProfile,
+    keys: SrtpKeySet,
+  ) {
+    this.rtpOverhead = srtpLengths(profile).tag;
+    this.rtcpOverhead = SRTCP_INDEX_LENGTH + this.rtpOverhead;
+    this.rtp = b.createContext(profile, keys.rtp.key, keys.rtp.salt, keys.rtp.authKey);
+    this.rtcp = b.createContext(profile, keys.rtcp.key, keys.rtcp.salt, keys.rtcp.authKey);
+  }
+
+  encryptRtp(
+    src: Uint8Array,
+    srcOffset: number,
+    headerLength: number,
+    payloadLength: number,
+    roc: number,
+    out: Uint8Array,
+    outOffset: number,
+  ): number {
+    return this.b.encryptRtp(this.rtp, src, srcOffset, headerLength, payloadLength, roc, out, outOffset);
+  }
+
+  decryptRtp(
+    src: Uint8Array,
+    srcOffset: number,
+    length: number,
+    headerLength: number,
+    roc: number,
+    out: Uint8Array,
+    outOffset: number,
+  ): number {
+    return this.b.decryptRtp(this.rtp, src, srcOffset, length, headerLength, roc, out, outOffset);
+  }
+
+  encryptRtcp(
+    src: Uint8Array,
+    srcOffset: number,
+    length: number,
+    srtcpIndex: number,
+    out: Uint8Array,
+    outOffset: number,
+  ): number {
+    return this.b.encryptRtcp(this.rtcp, src, srcOffset, length, srtcpIndex, out, outOffset);
+  }
+
+  decryptRtcp(
+    src: Uint8Array,
+    srcOffset: number,
+    length: number,
+    out: Uint8Array,
+    outOffset: number,
+  ): number {
+    return this.b.decryptRtcp(this.rtcp, src, srcOffset, length, out, outOffset);
+  }
+}
