@@ -13,7 +13,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages ./packages
 # npm ci's install script builds the native SRTP add-on (scripts/build-native.js); without a C compiler, as in
-# this slim image, it prints one line and the pure-TypeScript SRTP is used.
+# this stage, it prints one line and the pure-TypeScript SRTP is used (this stage only compiles dist/).
 COPY scripts ./scripts
 COPY native ./native
 RUN npm ci --no-audit --no-fund
@@ -25,6 +25,9 @@ RUN npm run build
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
+# A C compiler for the native SRTP add-on (build/native/sfu_native.node, copied into the runtime image, which
+# has no compiler): against the image's own Node headers, no network beyond Debian's packages.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 COPY packages ./packages
 COPY scripts ./scripts
