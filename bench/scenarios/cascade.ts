@@ -56,6 +56,14 @@ export interface CascadePoint {
     trunkOverLocal: number | undefined;
     /** Every focus's CPU in w2, % of one core. */
     fociPctW2: Record<string, number>;
+    /**
+     * Packets A sent in w2 on its trunk and to its local subscribers (received by them): with a CPU profile of A
+     * (BENCH_PROFILE_DIR) and `bench/pathCost.ts <profile> <w2 from> <w2 to>`, each path's µs per packet from
+     * the same window.
+     */
+    w2Packets: { trunk: number | undefined; local: number };
+    /** The windows' bounds, monotonic ms (the CPU profile's clock). */
+    windowsMs: { w0: number[]; w1: number[]; w2: number[] };
   };
   trunk: {
     /** RTP packets A sent on its links in w1 (undefined: the focus exports no link counter). */
@@ -442,6 +450,15 @@ function summarise(o: {
           ? undefined
           : round(usPerTrunkPacket / usPerLocalPacket, 2),
       fociPctW2: Object.fromEntries(names.map((n) => [n, round(rate(w2, n) * 100) ?? 0])),
+      w2Packets: {
+        trunk: delta(w2, near, LINK_PACKETS, 'direction=out'),
+        local: nearReceived.reduce((n, r) => n + r.audio + r.video, 0),
+      },
+      windowsMs: {
+        w0: [Math.round(w0.fromMs), Math.round(w0.toMs)],
+        w1: [Math.round(w1.fromMs), Math.round(w1.toMs)],
+        w2: [Math.round(w2.fromMs), Math.round(w2.toMs)],
+      },
     },
     trunk: {
       packets,

@@ -38,6 +38,8 @@ function point(o: {
       usPerLocalPacket: 50,
       trunkOverLocal: o.cpu,
       fociPctW2: {},
+      w2Packets: { trunk: 100, local: 500 },
+      windowsMs: { w0: [0, 10_000], w1: [11_000, 21_000], w2: [22_000, 32_000] },
     },
     trunk: {
       packets: 100,
