@@ -12,7 +12,13 @@ import type { MediaConfig } from '../config/types.js';
 import type { Clock } from '../util/clock.js';
 import { LinkPeer } from './link/linkPeer.js';
 import type { LinkPeerOptions } from './link/types.js';
-import { MediaCounters, registerMediaMetrics, registerUdpDropsMetric } from './mediaMetrics.js';
+import {
+  MediaCounters,
+  registerMediaMetrics,
+  registerSrtpMetric,
+  registerUdpDropsMetric,
+} from './mediaMetrics.js';
+import { srtpImplementation } from './srtp/createSrtpCipher.js';
 import { Peer } from './peer.js';
 import type { MediaContext } from './peerMedia.js';
 import { peerConfig } from './peerConfig.js';
@@ -77,9 +83,19 @@ export class MediaLayer {
       pliMinIntervalMs: config.pli_min_interval_ms,
       publisherRembBps: config.publisher_remb_bps,
     };
+    const srtp = srtpImplementation();
+    if (srtp.native) {
+      deps.log.info('SRTP: native add-on');
+    } else {
+      deps.log.warn(
+        { reason: srtp.reason },
+        'SRTP: the pure-TypeScript implementation (same bytes, more CPU per packet); the native add-on is built by npm ci with a C compiler (cc)',
+      );
+    }
     if (deps.registry !== undefined) {
       registerMediaMetrics(deps.registry, this.counters);
       registerUdpDropsMetric(deps.registry, new UdpDrops(config.port_range));
+      registerSrtpMetric(deps.registry, srtp.native);
     }
   }
 

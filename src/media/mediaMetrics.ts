@@ -209,3 +209,14 @@ export function registerUdpDropsMetric(registry: Registry, drops: { total(): num
     () => [{ labels: {}, value: drops.total() }],
   );
 }
+
+/** `sfu_srtp_native`: 1 when the native SRTP add-on encrypts, 0 on the pure-TypeScript SRTP. */
+export function registerSrtpMetric(registry: Registry, native: boolean): void {
+  pulled(
+    registry,
+    'sfu_srtp_native',
+    'Whether the native SRTP add-on is in use (1) or the pure-TypeScript SRTP (0; see the start-up log for why)',
+    [],
+    () => [{ labels: {}, value: native ? 1 : 0 }],
+  );
+}

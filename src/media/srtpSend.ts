@@ -4,12 +4,15 @@
  * through four nested async functions (DTLS transport → ICE connection → STUN protocol → UDP transport), i.e.
  * four promises per packet, which at fan-out is one of the larger costs per forwarded packet (bench/README.md).
  *
- * Same rules as werift's path: nothing is sent before DTLS is connected, without a nominated pair, or after
+ * Encryption is the SFU's own (srtp/srtpSendState.ts: one native or TypeScript cipher per association, made from
+ * werift's negotiated master key; werift's `SrtpSession.encrypt` when the keys cannot be read). Same rules as
+ * werift's path: nothing is sent before DTLS is connected, without a nominated pair, or after
  * ICE consent expired (RFC 7675); statistics are kept on the same fields. Where the transport is not the
  * shape this relies on (a TCP/TURN pair, or a werift whose internals moved), it falls back to werift's
  * `sendRtp`, so a werift upgrade degrades speed, not behaviour (test/unit/media/srtpSend.test.ts pins both).
  */
 import type { RTCDtlsTransport, RtpHeader } from 'werift';
+import { srtpSendState, type SrtpSessionKeys } from './srtp/srtpSendState.js';
 
 /** What werift's SRTP reads of a header: `ssrc`, `sequenceNumber`, `serializeSize`, `serialize()`. */
 export interface SrtpHeader {
@@ -42,7 +45,7 @@ interface ConnectionLike {
 
 interface DtlsInternals {
   readonly state: string;
-  readonly srtp?: { encrypt: (payload: Buffer, header: SrtpHeader) => Buffer };
+  readonly srtp?: SrtpSessionKeys & { encrypt: (payload: Buffer, header: SrtpHeader) => Buffer };
   readonly iceTransport?: { readonly connection?: ConnectionLike };
   bytesSent: number;
   packetsSent: number;
@@ -97,7 +100,11 @@ export function sendSrtp(dtls: RTCDtlsTransport, payload: Buffer, header: SrtpHe
   }
   let enc: Buffer;
   try {
-    enc = srtp.encrypt(payload, header);
+    const own = srtpSendState(srtp);
+    enc =
+      own === null
+        ? srtp.encrypt(payload, header)
+        : own.encrypt(header.serialize(header.serializeSize), payload, header.ssrc, header.sequenceNumber);
   } catch {
     return 'encrypt_failed';
   }

@@ -8,6 +8,7 @@ import { createSocket } from 'node:dgram';
 import t from 'tap';
 import type { RTCDtlsTransport, RtpPacket } from 'werift';
 import { sendSrtp, srtpSendErrors } from '../../../src/media/srtpSend.js';
+import { srtpSendState, type SrtpSessionKeys } from '../../../src/media/srtp/srtpSendState.js';
 import { WireRtpHeader } from '../../../src/rtp/rtpHeader.js';
 import { connectedWeriftPair } from '../../../harness/peers/weriftPair.js';
 import { waitFor } from '../../../harness/stack.js';
@@ -34,6 +35,15 @@ t.test('two werift peers: the direct path, decrypted by the receiver', async (t)
   const tr = pair.sender;
   const dtls: RTCDtlsTransport = tr.sender.dtlsTransport;
   const sentBefore = dtls.packetsSent;
+  // The SFU's own SRTP encrypts (srtp/srtpSendState.ts), never werift's per-packet cipher objects.
+  const session = (dtls as unknown as { srtp: { encrypt: (...a: unknown[]) => Buffer } }).srtp;
+  let weriftEncrypts = 0;
+  const weriftEncrypt = session.encrypt.bind(session);
+  session.encrypt = (...a: unknown[]) => {
+    weriftEncrypts++;
+    return weriftEncrypt(...a);
+  };
+  t.ok(srtpSendState(session as SrtpSessionKeys) !== null, 'the negotiated keys and profile are read');
   const results = [];
   for (let seq = 65530; seq < 65540; seq++) {
     // Announce the SSRC to the receiver's router the way werift's sender does (the m-line's SSRC).
@@ -48,6 +58,7 @@ t.test('two werift peers: the direct path, decrypted by the receiver', async (t)
     results.push(sendSrtp(dtls, Buffer.from([0x90, 0x80, 0x80, seq & 0xff, 0x10, 1, 2, 3]), h));
   }
   t.same(new Set(results), new Set(['direct']), 'every packet took the direct path');
+  t.equal(weriftEncrypts, 0, 'werift encrypted none of them');
   t.equal(dtls.packetsSent - sentBefore, 10, 'the transport statistics count them');
   await waitFor(() => got.length >= 10, 10_000, 'the receiver decrypts ten packets');
   t.same(

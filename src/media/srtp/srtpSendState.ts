@@ -1,0 +1,91 @@
+/**
+ * The SFU's own SRTP encryption for one DTLS-SRTP association's sending direction (performance-design.md §1 step
+ * 1): a cipher (native add-on or the byte-identical TypeScript one, createSrtpCipher.ts) made once from the
+ * association's local master key and salt, and the rollover counter per SSRC (RFC 3711 §3.3.1, srtpIndex.ts) —
+ * werift makes new cipher objects per packet instead. One state per werift SRTP session object (a new DTLS
+ * handshake makes a new one), kept in a WeakMap so it goes with the session.
+ */
+import { createSrtpCipher } from './createSrtpCipher.js';
+import type { SrtpCipher } from './srtpCipher.js';
+import { RocTracker } from './srtpIndex.js';
+
+/** What this reads of werift's SrtpSession: its local context's master key, salt and profile. */
+export interface SrtpSessionKeys {
+  readonly localContext?: {
+    readonly masterKey?: Uint8Array;
+    readonly masterSalt?: Uint8Array;
+    readonly profile?: number;
+  };
+}
+
+const GCM = 0x0007;
+
+/** At most this many SSRCs keep a rollover counter per association; past it the oldest is forgotten. */
+export const MAX_SEND_SSRCS = 4096;
+
+export class SrtpSendState {
+  readonly cipher: SrtpCipher;
+  readonly #rocs = new Map<number, RocTracker>();
+
+  constructor(cipher: SrtpCipher) {
+    this.cipher = cipher;
+  }
+
+  /** The ROC to encrypt `seq` of `ssrc` with (recorded as sent). */
+  roc(ssrc: number, seq: number): number {
+    let r = this.#rocs.get(ssrc);
+    if (r === undefined) {
+      if (this.#rocs.size >= MAX_SEND_SSRCS) {
+        const oldest = this.#rocs.keys().next().value;
+        if (oldest !== undefined) {
+          this.#rocs.delete(oldest);
+        }
+      }
+      r = new RocTracker();
+      this.#rocs.set(ssrc, r);
+    }
+    return r.advance(seq);
+  }
+
+  /**
+   * Encrypts `header` + `payload` into a new datagram (header | ciphertext | tag). The datagram is not reused:
+   * a UDP send that cannot complete at once keeps a reference to it.
+   */
+  encrypt(header: Buffer, payload: Buffer, ssrc: number, seq: number): Buffer {
+    const h = header.length;
+    const n = payload.length;
+    const out = Buffer.allocUnsafe(h + n + this.cipher.rtpOverhead);
+    header.copy(out, 0);
+    payload.copy(out, h);
+    this.cipher.encryptRtp(out, 0, h, n, this.roc(ssrc, seq), out, 0);
+    return out;
+  }
+}
+
+const states = new WeakMap<object, SrtpSendState | null>();
+
+/**
+ * The send state of a werift SRTP session, made at its first use; null when its keys cannot be read or its
+ * profile is not one this supports (the caller then encrypts with werift).
+ */
+export function srtpSendState(session: SrtpSessionKeys): SrtpSendState | null {
+  let s = states.get(session);
+  if (s === undefined) {
+    s = null;
+    const c = session.localContext;
+    if (c?.masterKey !== undefined && c.masterSalt !== undefined && c.profile !== undefined) {
+      // werift pads a GCM master salt (12 bytes) with zeros to the 14 bytes of its key derivation.
+      const salt =
+        c.profile === GCM && c.masterSalt.length === 14 && c.masterSalt[12] === 0 && c.masterSalt[13] === 0
+          ? c.masterSalt.subarray(0, 12)
+          : c.masterSalt;
+      try {
+        s = new SrtpSendState(createSrtpCipher(c.profile, c.masterKey, salt));
+      } catch {
+        s = null;
+      }
+    }
+    states.set(session, s);
+  }
+  return s;
+}
