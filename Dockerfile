@@ -26,8 +26,7 @@ RUN npm run build
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 # A C compiler for the native SRTP add-on (build/native/sfu_native.node, copied into the runtime image, which
-# has no compiler): against the image's own Node headers, no network beyond Debian's packages. (The packet path
-# does not use it yet.)
+# has no compiler): against the image's own Node headers, no network beyond Debian's packages.
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 COPY packages ./packages

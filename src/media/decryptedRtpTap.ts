@@ -4,9 +4,13 @@
  * (werift@0.24.4: RTCDtlsTransport.startSrtp). The tap wraps that `decrypt` so the plaintext bytes go to the
  * SFU's ingest first (synchronously, before werift's own handling, which continues unchanged: receiver
  * statistics, RTCP receiver reports). `srtp` is replaced on every SRTP (re)start, so the tap turns the
- * property into an accessor that wraps each new session. Returns false where werift's shape is not this one.
+ * property into an accessor that wraps each new session. The decryption itself is the SFU's own
+ * (srtp/srtpReceiveState.ts: native or TypeScript, one cipher per association; werift's when the session's keys
+ * cannot be read), throwing werift's SrtpAuthenticationError for a packet that is not authentic, as werift's
+ * does. Returns false where werift's shape is not this one.
  */
-import type { RTCDtlsTransport } from 'werift';
+import { SrtpAuthenticationError, type RTCDtlsTransport } from 'werift';
+import { srtpReceiveState } from './srtp/srtpReceiveState.js';
 
 interface SrtpLike {
   decrypt: (data: Buffer) => Buffer;
@@ -24,7 +28,17 @@ function wrap(session: unknown, sink: (dec: Buffer) => void): void {
     return;
   }
   wrapped.add(session);
-  const decrypt = s.decrypt.bind(s);
+  const own = srtpReceiveState(session);
+  const decrypt =
+    own === null
+      ? s.decrypt.bind(s)
+      : (data: Buffer): Buffer => {
+          const dec = own.decrypt(data);
+          if (dec === undefined) {
+            throw new SrtpAuthenticationError('SRTP packet not authentic or malformed');
+          }
+          return dec;
+        };
   s.decrypt = (data: Buffer) => {
     const dec = decrypt(data); // an authentication failure throws to werift, which drops the packet
     try {

@@ -9,13 +9,17 @@ import { createSrtpCipher } from './createSrtpCipher.js';
 import type { SrtpCipher } from './srtpCipher.js';
 import { RocTracker } from './srtpIndex.js';
 
-/** What this reads of werift's SrtpSession: its local context's master key, salt and profile. */
+/** What this reads of one of werift's SRTP contexts. */
+export interface SrtpContextKeys {
+  readonly masterKey?: Uint8Array;
+  readonly masterSalt?: Uint8Array;
+  readonly profile?: number;
+}
+
+/** What this reads of werift's SrtpSession: its local (sending) and remote (receiving) contexts. */
 export interface SrtpSessionKeys {
-  readonly localContext?: {
-    readonly masterKey?: Uint8Array;
-    readonly masterSalt?: Uint8Array;
-    readonly profile?: number;
-  };
+  readonly localContext?: SrtpContextKeys;
+  readonly remoteContext?: SrtpContextKeys;
 }
 
 const GCM = 0x0007;
@@ -65,26 +69,34 @@ export class SrtpSendState {
 const states = new WeakMap<object, SrtpSendState | null>();
 
 /**
+ * A cipher for one of werift's SRTP contexts (its master key, salt and profile), or null when they cannot be read
+ * or are not a supported profile. werift pads a GCM master salt (12 bytes) with zeros to the 14 bytes of its key
+ * derivation: such a salt is read as its 12.
+ */
+export function cipherOfContext(c: SrtpContextKeys | undefined): SrtpCipher | null {
+  if (c?.masterKey === undefined || c.masterSalt === undefined || c.profile === undefined) {
+    return null;
+  }
+  const salt =
+    c.profile === GCM && c.masterSalt.length === 14 && c.masterSalt[12] === 0 && c.masterSalt[13] === 0
+      ? c.masterSalt.subarray(0, 12)
+      : c.masterSalt;
+  try {
+    return createSrtpCipher(c.profile, c.masterKey, salt);
+  } catch {
+    return null;
+  }
+}
+
+/**
  * The send state of a werift SRTP session, made at its first use; null when its keys cannot be read or its
  * profile is not one this supports (the caller then encrypts with werift).
  */
 export function srtpSendState(session: SrtpSessionKeys): SrtpSendState | null {
   let s = states.get(session);
   if (s === undefined) {
-    s = null;
-    const c = session.localContext;
-    if (c?.masterKey !== undefined && c.masterSalt !== undefined && c.profile !== undefined) {
-      // werift pads a GCM master salt (12 bytes) with zeros to the 14 bytes of its key derivation.
-      const salt =
-        c.profile === GCM && c.masterSalt.length === 14 && c.masterSalt[12] === 0 && c.masterSalt[13] === 0
-          ? c.masterSalt.subarray(0, 12)
-          : c.masterSalt;
-      try {
-        s = new SrtpSendState(createSrtpCipher(c.profile, c.masterKey, salt));
-      } catch {
-        s = null;
-      }
-    }
+    const cipher = cipherOfContext(session.localContext);
+    s = cipher === null ? null : new SrtpSendState(cipher);
     states.set(session, s);
   }
   return s;

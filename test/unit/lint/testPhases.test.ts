@@ -1,6 +1,7 @@
 /**
- * `npm test` runs tap twice (.taprc, the "test:phases" script): every test file but the `exclude`d ones two
- * at a time, then — whether or not that passed — the excluded ones one at a time. This checks the two lists agree, so no test file is skipped or run twice: each `.taprc`
+ * `npm test` runs tap three times (.taprc, the "test:phases" script): every test file but the `exclude`d ones two
+ * at a time, then — whether or not that passed — the excluded ones one at a time, then a few media suites again
+ * with SFU_NATIVE=0 (the pure-TypeScript SRTP). This checks the two lists agree, so no test file is skipped or run twice: each `.taprc`
  * exclude glob is named by the one serial `tap` call of the "test" script, that call names nothing else,
  * and the excluded globs match test files (a stale glob would leave its phase empty).
  */
@@ -82,4 +83,12 @@ t.test('.taprc exclude globs run in a later serial tap call of "test"', async (t
   t.ok(matcher('test/a/**/*.test.ts')('test/a/b/c.test.ts'), 'nested');
   t.notOk(matcher('test/integration/client/callPage*.test.ts')('test/integration/client/joinCall.test.ts'));
   t.ok(all.length > 100, `test files found (${String(all.length)})`);
+  // Phase 3: media suites again on the pure-TypeScript SRTP (the add-on is what phases 1 and 2 use when built).
+  const fallback = calls.filter((c) => c.startsWith('SFU_NATIVE=0 tap '));
+  t.equal(fallback.length, 1, 'one tap call on the TypeScript SRTP (phase 3)');
+  const files = (fallback[0] ?? '').split(/\s+/).filter((w) => w.endsWith('.test.ts'));
+  t.ok(
+    files.length > 0 && files.every((f) => all.includes(f)),
+    `phase 3 names existing test files (${files.join(', ')})`,
+  );
 });

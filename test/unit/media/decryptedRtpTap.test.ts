@@ -5,7 +5,7 @@
  * authentication failure still throws to werift; a transport of another shape is refused, not patched.
  */
 import t from 'tap';
-import type { RTCDtlsTransport } from 'werift';
+import { RtpHeader, SrtpAuthenticationError, SrtpSession, type RTCDtlsTransport } from 'werift';
 import { tapDecryptedRtp } from '../../../src/media/decryptedRtpTap.js';
 
 class Session {
@@ -87,5 +87,36 @@ t.test('another shape is refused', async (t) => {
     tapDecryptedRtp(asDtls(frozen), () => undefined),
     false,
     'not configurable',
+  );
+});
+
+t.test('a real werift session: the SFU’s own SRTP decrypts, werift’s cipher is not used', async (t) => {
+  const key = Buffer.alloc(16, 3);
+  const salt = Buffer.alloc(12, 4);
+  const keys = { localMasterKey: key, localMasterSalt: salt, remoteMasterKey: key, remoteMasterSalt: salt };
+  const sender = new SrtpSession({ keys, profile: 0x0007 });
+  const session = new SrtpSession({ keys, profile: 0x0007 });
+  let weriftDecrypts = 0;
+  const remote = session.remoteContext as unknown as { decryptRtp: (b: Buffer) => unknown };
+  const weriftDecrypt = remote.decryptRtp.bind(remote);
+  remote.decryptRtp = (b: Buffer) => {
+    weriftDecrypts++;
+    return weriftDecrypt(b);
+  };
+  const tr = new Transport(session as unknown as Session);
+  const seen: Buffer[] = [];
+  t.ok(tapDecryptedRtp(asDtls(tr), (d) => seen.push(d)));
+  const h = new RtpHeader({ payloadType: 96, sequenceNumber: 7, timestamp: 1, ssrc: 42, marker: true });
+  const srtp = sender.encrypt(Buffer.from([1, 2, 3, 4]), h);
+  const dec = tr.receive(srtp);
+  t.same([...dec.subarray(12)], [1, 2, 3, 4], 'plaintext to werift');
+  t.equal(seen.length, 1, 'and to the sink');
+  t.equal(weriftDecrypts, 0, 'werift’s own decryption never ran');
+  const forged = Buffer.from(srtp);
+  forged[forged.length - 1] = (forged[forged.length - 1] as number) ^ 0x80;
+  t.throws(
+    () => tr.receive(forged),
+    SrtpAuthenticationError,
+    'a forgery throws werift’s error, which werift drops',
   );
 });

@@ -1,0 +1,80 @@
+/**
+ * The SFU's own SRTP decryption for one DTLS-SRTP association's receiving direction (performance-design.md §1
+ * steps 1 and 3): a cipher (native add-on or the byte-identical TypeScript one) made once from the association's
+ * remote master key and salt, and the rollover counter per SSRC estimated from each packet's sequence number
+ * (RFC 3711 §3.3.1, srtpIndex.ts) and committed only once the packet is authentic — werift builds new cipher
+ * objects per packet instead. One state per werift SRTP session object, in a WeakMap.
+ */
+import type { SrtpCipher } from './srtpCipher.js';
+import { RocTracker } from './srtpIndex.js';
+import { cipherOfContext, MAX_SEND_SSRCS, type SrtpSessionKeys } from './srtpSendState.js';
+
+/** The RTP header length of `data` (CSRCs and extension included), or -1 when it does not fit in `data`. */
+export function rtpHeaderLength(data: Uint8Array): number {
+  if (data.length < 12) {
+    return -1;
+  }
+  const first = data[0] as number;
+  let len = 12 + 4 * (first & 0x0f);
+  if ((first & 0x10) !== 0) {
+    if (data.length < len + 4) {
+      return -1;
+    }
+    len += 4 + 4 * (((data[len + 2] as number) << 8) | (data[len + 3] as number));
+  }
+  return len <= data.length ? len : -1;
+}
+
+export class SrtpReceiveState {
+  readonly cipher: SrtpCipher;
+  readonly #rocs = new Map<number, RocTracker>();
+
+  constructor(cipher: SrtpCipher) {
+    this.cipher = cipher;
+  }
+
+  /**
+   * The RTP packet inside one SRTP datagram (a new Buffer: werift's packet objects keep views of it), or
+   * undefined when it is malformed or not authentic (nothing is recorded then).
+   */
+  decrypt(data: Buffer): Buffer | undefined {
+    const headerLength = rtpHeaderLength(data);
+    const overhead = this.cipher.rtpOverhead;
+    if (headerLength < 0 || data.length < headerLength + overhead) {
+      return undefined;
+    }
+    const ssrc = data.readUInt32BE(8);
+    const seq = data.readUInt16BE(2);
+    let r = this.#rocs.get(ssrc);
+    const roc = r === undefined ? 0 : r.guess(seq);
+    const out = Buffer.allocUnsafe(data.length - overhead);
+    if (this.cipher.decryptRtp(data, 0, data.length, headerLength, roc, out, 0) < 0) {
+      return undefined;
+    }
+    if (r === undefined) {
+      if (this.#rocs.size >= MAX_SEND_SSRCS) {
+        const oldest = this.#rocs.keys().next().value;
+        if (oldest !== undefined) {
+          this.#rocs.delete(oldest);
+        }
+      }
+      r = new RocTracker();
+      this.#rocs.set(ssrc, r);
+    }
+    r.commit(seq, roc);
+    return out;
+  }
+}
+
+const states = new WeakMap<object, SrtpReceiveState | null>();
+
+/** The receive state of a werift SRTP session (from its remote context), or null: werift decrypts then. */
+export function srtpReceiveState(session: SrtpSessionKeys): SrtpReceiveState | null {
+  let s = states.get(session);
+  if (s === undefined) {
+    const cipher = cipherOfContext(session.remoteContext);
+    s = cipher === null ? null : new SrtpReceiveState(cipher);
+    states.set(session, s);
+  }
+  return s;
+}
