@@ -6,8 +6,8 @@
  * objects per packet instead. One state per werift SRTP session object, in a WeakMap.
  */
 import type { SrtpCipher } from './srtpCipher.js';
-import { RocTracker } from './srtpIndex.js';
-import { cipherOfContext, MAX_SEND_SSRCS, type SrtpSessionKeys } from './srtpSendState.js';
+import { RocTrackers } from './rocTrackers.js';
+import { cipherOfContext, type SrtpSessionKeys } from './srtpSendState.js';
 
 /** The RTP header length of `data` (CSRCs and extension included), or -1 when it does not fit in `data`. */
 export function rtpHeaderLength(data: Uint8Array): number {
@@ -27,7 +27,7 @@ export function rtpHeaderLength(data: Uint8Array): number {
 
 export class SrtpReceiveState {
   readonly cipher: SrtpCipher;
-  readonly #rocs = new Map<number, RocTracker>();
+  readonly #rocs = new RocTrackers();
 
   constructor(cipher: SrtpCipher) {
     this.cipher = cipher;
@@ -45,23 +45,13 @@ export class SrtpReceiveState {
     }
     const ssrc = data.readUInt32BE(8);
     const seq = data.readUInt16BE(2);
-    let r = this.#rocs.get(ssrc);
+    const r = this.#rocs.get(ssrc);
     const roc = r === undefined ? 0 : r.guess(seq);
     const out = Buffer.allocUnsafe(data.length - overhead);
     if (this.cipher.decryptRtp(data, 0, data.length, headerLength, roc, out, 0) < 0) {
       return undefined;
     }
-    if (r === undefined) {
-      if (this.#rocs.size >= MAX_SEND_SSRCS) {
-        const oldest = this.#rocs.keys().next().value;
-        if (oldest !== undefined) {
-          this.#rocs.delete(oldest);
-        }
-      }
-      r = new RocTracker();
-      this.#rocs.set(ssrc, r);
-    }
-    r.commit(seq, roc);
+    (r ?? this.#rocs.getOrCreate(ssrc)).commit(seq, roc);
     return out;
   }
 }

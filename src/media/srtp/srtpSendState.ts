@@ -7,7 +7,7 @@
  */
 import { createSrtpCipher } from './createSrtpCipher.js';
 import type { SrtpCipher } from './srtpCipher.js';
-import { RocTracker } from './srtpIndex.js';
+import { RocTrackers } from './rocTrackers.js';
 
 /** What this reads of one of werift's SRTP contexts. */
 export interface SrtpContextKeys {
@@ -24,12 +24,9 @@ export interface SrtpSessionKeys {
 
 const GCM = 0x0007;
 
-/** At most this many SSRCs keep a rollover counter per association; past it the oldest is forgotten. */
-export const MAX_SEND_SSRCS = 4096;
-
 export class SrtpSendState {
   readonly cipher: SrtpCipher;
-  readonly #rocs = new Map<number, RocTracker>();
+  readonly #rocs = new RocTrackers();
 
   constructor(cipher: SrtpCipher) {
     this.cipher = cipher;
@@ -37,18 +34,7 @@ export class SrtpSendState {
 
   /** The ROC to encrypt `seq` of `ssrc` with (recorded as sent). */
   roc(ssrc: number, seq: number): number {
-    let r = this.#rocs.get(ssrc);
-    if (r === undefined) {
-      if (this.#rocs.size >= MAX_SEND_SSRCS) {
-        const oldest = this.#rocs.keys().next().value;
-        if (oldest !== undefined) {
-          this.#rocs.delete(oldest);
-        }
-      }
-      r = new RocTracker();
-      this.#rocs.set(ssrc, r);
-    }
-    return r.advance(seq);
+    return this.#rocs.getOrCreate(ssrc).advance(seq);
   }
 
   /**

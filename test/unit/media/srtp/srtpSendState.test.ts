@@ -6,7 +6,8 @@
  */
 import t from 'tap';
 import { RtpHeader, SrtpSession } from 'werift';
-import { MAX_SEND_SSRCS, SrtpSendState, srtpSendState } from '../../../../src/media/srtp/srtpSendState.js';
+import { SrtpSendState, srtpSendState } from '../../../../src/media/srtp/srtpSendState.js';
+import { MAX_SSRCS } from '../../../../src/media/srtp/rocTrackers.js';
 import { createSrtpCipher } from '../../../../src/media/srtp/createSrtpCipher.js';
 import { WireRtpHeader } from '../../../../src/rtp/rtpHeader.js';
 import { prng, randomBytes } from './impls.js';
@@ -78,7 +79,7 @@ t.test('rollover counters: per SSRC, bounded, the oldest forgotten first', async
   t.equal(s.roc(1, 0), 1, 'the wrap counts');
   t.equal(s.roc(1, 65534), 0, 'a packet from before the wrap keeps its ROC');
   t.equal(s.roc(2, 5), 0, 'another SSRC has its own');
-  for (let ssrc = 3; ssrc < MAX_SEND_SSRCS + 2; ssrc++) {
+  for (let ssrc = 3; ssrc < MAX_SSRCS + 2; ssrc++) {
     s.roc(ssrc, 1);
   }
   t.equal(s.roc(2, 6), 0, 'SSRC 2 kept');
