@@ -8,6 +8,7 @@
  *   decryptRtp(ctx, src, srcOffset, length, headerLength, roc, out, outOffset)          bytes written or -1
  *   encryptRtcp(ctx, src, srcOffset, length, srtcpIndex, out, outOffset)                bytes written
  *   decryptRtcp(ctx, src, srcOffset, length, out, outOffset)                            bytes written or -1
+ *   sendBatch(fd, address, port, list, count)     datagrams sent (udp.c), or a negative errno when none was
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -15,8 +16,9 @@
 #include <stdint.h>
 
 #include "srtp.h"
+#include "udp.h"
 
-#define ABI_VERSION 1
+#define ABI_VERSION 2
 /* Packets longer than this are refused (OpenSSL takes int lengths); the TypeScript SRTP has the same bound. */
 #define MAX_PACKET 0x40000000u
 #define MAX_OFFSET 9007199254740991.0 /* Number.MAX_SAFE_INTEGER */
@@ -283,6 +285,65 @@ static napi_value decrypt_rtcp(napi_env env, napi_callback_info info) {
   return result(env, srtp_decrypt_rtcp(k, src.data + src_off, len, out.data + out_off));
 }
 
+/* Longest address literal taken (an IPv6 literal is at most 45 characters). */
+#define MAX_ADDRESS 64
+
+static napi_value send_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) {
+    return throw_type(env, "sendBatch(fd, address, port, list, count)");
+  }
+  uint64_t fd = 0;
+  uint64_t port = 0;
+  uint64_t count = 0;
+  if (ARG_UINT(0, "fd", 0, 2147483647.0, &fd) || ARG_UINT(2, "port", 1, 65535, &port)) {
+    return NULL;
+  }
+  char address[MAX_ADDRESS];
+  size_t address_len = 0;
+  if (napi_get_value_string_utf8(env, argv[1], address, sizeof(address), &address_len) != napi_ok) {
+    return throw_type(env, "address must be a string");
+  }
+  if (address_len >= sizeof(address) - 1) {
+    return throw_range(env, "address is too long for an IP literal");
+  }
+  bool is_array = false;
+  uint32_t list_len = 0;
+  if (napi_is_array(env, argv[3], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[3], &list_len) != napi_ok) {
+    return throw_type(env, "list must be an array of Uint8Array");
+  }
+  if (ARG_UINT(4, "count", 0, (double)list_len, &count)) {
+    return NULL;
+  }
+  udp_datagram chunk[UDP_BATCH_MAX];
+  uint64_t sent = 0;
+  while (sent < count) {
+    size_t n = 0;
+    while (n < UDP_BATCH_MAX && sent + n < count) {
+      napi_value item = NULL;
+      bytes b;
+      if (napi_get_element(env, argv[3], (uint32_t)(sent + n), &item) != napi_ok ||
+          get_bytes(env, item, "list must be an array of Uint8Array", &b)) {
+        return NULL;
+      }
+      chunk[n].data = b.data;
+      chunk[n].len = b.len;
+      n++;
+    }
+    const long r = udp_send_batch((int)fd, address, (int)port, chunk, n);
+    if (r < 0) {
+      return number(env, sent > 0 ? (long)sent : r);
+    }
+    sent += (uint64_t)r;
+    if ((size_t)r < n) {
+      break;
+    }
+  }
+  return number(env, (long)sent);
+}
+
 NAPI_MODULE_INIT() {
   const napi_property_descriptor props[] = {
       {"createContext", NULL, create_context, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -290,6 +351,7 @@ NAPI_MODULE_INIT() {
       {"decryptRtp", NULL, decrypt_rtp, NULL, NULL, NULL, napi_enumerable, NULL},
       {"encryptRtcp", NULL, encrypt_rtcp, NULL, NULL, NULL, napi_enumerable, NULL},
       {"decryptRtcp", NULL, decrypt_rtcp, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sendBatch", NULL, send_batch, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_value abi = NULL;
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok ||

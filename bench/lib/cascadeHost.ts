@@ -51,12 +51,22 @@ const base = focusEntry();
 /**
  * BENCH_PROFILE_DIR: every focus process records a V8 CPU profile of its whole life (`--cpu-prof`), written
  * there when it stops (`CPU.<date>.<time>.<pid>.0.001.cpuprofile`; the pids are in the scenario's stderr).
+ * BENCH_PROFILE_INTERVAL_US: the sampling interval (V8's default 1000 µs; finer gives path costs from shorter runs).
  */
 const profileDir = process.env['BENCH_PROFILE_DIR'];
+const profileInterval = Number(process.env['BENCH_PROFILE_INTERVAL_US'] ?? 0);
 const entry =
   profileDir === undefined || profileDir === ''
     ? base
-    : { ...base, execArgv: [...(base.execArgv ?? []), '--cpu-prof', `--cpu-prof-dir=${profileDir}`] };
+    : {
+        ...base,
+        execArgv: [
+          ...(base.execArgv ?? []),
+          '--cpu-prof',
+          `--cpu-prof-dir=${profileDir}`,
+          ...(profileInterval > 0 ? [`--cpu-prof-interval=${Math.round(profileInterval)}`] : []),
+        ],
+      };
 process.stderr.write(
   `cascade host: foci run ${entry.main === MAIN_JS ? 'dist (fresh build)' : 'src/main.ts (no fresh build)'}\n`,
 );

@@ -8,7 +8,8 @@
  * nothing (`base`: the classification and fan-out both share); the figures are each way's CPU per packet
  * minus `base`. A round feeds frames of 9 packets without yielding to I/O (the trunk's batch is flushed after
  * each frame, as the end of a turn would), so the receivers' work is not in the figure; the three ways
- * alternate, median of 9 rounds of 2,700 packets. Loopback wake-ups of a sleeping receiver (what the batch
+ * alternate, median of 9 rounds of 2,700 packets; a round ends after the sends node:dgram defers to a nextTick.
+ * Loopback wake-ups of a sleeping receiver (what the batch
  * saves) are not in it either: the receivers live in this process (bench/README.md `trunkSend`).
  * `node --import @tapjs/typescript/import bench/micro/trunkSend.ts`
  */
@@ -164,7 +165,14 @@ async function round(way: Way): Promise<{ us: number; sent: number }> {
       a.peer.media.flushSends(); // the end of the turn the frame arrived in
     }
   }
-  const d = process.cpuUsage(t0);
+  // node:dgram sends an unconnected socket's datagrams in a nextTick (after its address lookup): a nextTick
+  // queued now runs after them, so each way's system calls are in its figure (the trunk's batch send is not
+  // deferred; counting it while leaving the local sends' out favoured the local path before 2026-12-04).
+  const d = await new Promise<NodeJS.CpuUsage>((r) => {
+    process.nextTick(() => {
+      r(process.cpuUsage(t0));
+    });
+  });
   video.removeSink(sink);
   const sent =
     way === 'trunk'

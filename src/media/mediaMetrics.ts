@@ -11,6 +11,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { DROP_REASONS, type DropReason } from '../forwarding/dropReason.js';
 import { SEND_RESULTS, srtpSendErrors, type SendResult } from './srtpSend.js';
+import { batchCounts } from './udpBatch.js';
 
 export type KeyframeReason = 'start' | 'switch' | 'subscriber' | 'retry' | 'deferred';
 export type SwitchDirection = 'up' | 'down' | 'start';
@@ -150,6 +151,13 @@ export function registerMediaMetrics(registry: Registry, m: MediaCounters): void
   pulled(registry, 'sfu_udp_send_errors_total', 'UDP send errors reported by media sockets', [], () => [
     { labels: {}, value: srtpSendErrors() },
   ]);
+  pulled(
+    registry,
+    'sfu_udp_batched_datagrams_total',
+    'Datagrams of batched sends (trunk packets of one event-loop turn) by how they left: sendmmsg (one system call per batch, native add-on) or socket (one socket.send each)',
+    ['path'],
+    () => (['sendmmsg', 'socket'] as const).map((p) => ({ labels: { path: p }, value: batchCounts[p] })),
+  );
   pulled(registry, 'sfu_forwarded_bytes_total', 'RTP payload bytes forwarded to subscribers', [], () => [
     { labels: {}, value: m.forwardedBytes },
   ]);

@@ -22,13 +22,16 @@ export interface SrtpHeader {
   serialize(size: number): Buffer;
 }
 
+/** The part of werift's UDP socket (a node:dgram socket) used here. */
+export interface UdpSocket {
+  send: (msg: Buffer, port: number, address: string) => void;
+  on: (event: 'error', cb: (e: Error) => void) => unknown;
+}
+
 interface UdpLike {
   readonly type?: string;
   readonly closed?: boolean;
-  readonly socket?: {
-    send: (msg: Buffer, port: number, address: string) => void;
-    on: (event: 'error', cb: (e: Error) => void) => unknown;
-  };
+  readonly socket?: UdpSocket;
 }
 
 interface PairLike {
@@ -69,10 +72,50 @@ export const SEND_RESULTS = ['direct', 'werift', 'not_ready', 'encrypt_failed'] 
 export type SendResult = (typeof SEND_RESULTS)[number];
 
 /**
- * Encrypts and sends one RTP packet (`payload` is not modified). Never throws; the result says which path
- * was taken.
+ * Where the datagram `prepareSrtp` made goes — the nominated pair's socket and remote address — and the
+ * statistics a send adds to (the DTLS transport's and the pair's). Filled by `prepareSrtp`; one per caller,
+ * reused packet after packet.
  */
-export function sendSrtp(dtls: RTCDtlsTransport, payload: Buffer, header: SrtpHeader): SendResult {
+export class SrtpRoute {
+  socket: UdpSocket | undefined;
+  address = '';
+  port = 0;
+  #dtls: DtlsInternals | undefined;
+  #pair: PairLike | undefined;
+
+  /** Fills the route (prepareSrtp). */
+  set(socket: UdpSocket, addr: readonly [string, number], dtls: DtlsInternals, pair: PairLike): void {
+    this.socket = socket;
+    this.address = addr[0];
+    this.port = addr[1];
+    this.#dtls = dtls;
+    this.#pair = pair;
+  }
+
+  /** `packets` datagrams of `bytes` in all left on this route. */
+  sent(packets: number, bytes: number): void {
+    const d = this.#dtls;
+    const pair = this.#pair;
+    if (d !== undefined && pair !== undefined) {
+      d.bytesSent += bytes;
+      d.packetsSent += packets;
+      pair.packetsSent += packets;
+      pair.bytesSent += bytes;
+    }
+  }
+}
+
+/**
+ * Encrypts one RTP packet for the transport's nominated UDP pair (`payload` is not modified): the datagram,
+ * with `route` filled to send it on; or, when it is not to be sent here, why (`werift`: sent by werift's own
+ * path already; `not_ready`, `encrypt_failed`: not sent). Never throws.
+ */
+export function prepareSrtp(
+  dtls: RTCDtlsTransport,
+  payload: Buffer,
+  header: SrtpHeader,
+  route: SrtpRoute,
+): Buffer | Exclude<SendResult, 'direct'> {
   const d = dtls as unknown as DtlsInternals;
   if (d.state !== 'connected') {
     return 'not_ready';
@@ -112,11 +155,23 @@ export function sendSrtp(dtls: RTCDtlsTransport, payload: Buffer, header: SrtpHe
     guarded.add(socket);
     socket.on('error', onSocketError);
   }
+  route.set(socket, addr, d, pair);
+  return enc;
+}
+
+const route = new SrtpRoute();
+
+/**
+ * Encrypts and sends one RTP packet (`payload` is not modified). Never throws; the result says which path
+ * was taken.
+ */
+export function sendSrtp(dtls: RTCDtlsTransport, payload: Buffer, header: SrtpHeader): SendResult {
+  const enc = prepareSrtp(dtls, payload, header, route);
+  if (typeof enc === 'string') {
+    return enc;
+  }
   // An IP literal: like werift's own path, no callback (send errors go to the 'error' listener above).
-  socket.send(enc, addr[1], addr[0]);
-  d.bytesSent += enc.length;
-  d.packetsSent++;
-  pair.packetsSent++;
-  pair.bytesSent += enc.length;
+  route.socket?.send(enc, route.port, route.address);
+  route.sent(1, enc.length);
   return 'direct';
 }

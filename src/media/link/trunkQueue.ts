@@ -6,13 +6,15 @@
  * packets a publisher's burst brings in one poll phase then leave together instead of one per received
  * packet, so the receiving process is woken once per burst rather than once per packet; on a shared host
  * (and on loopback, where the sender's `sendto` does the receiver's wake-up) that wake-up was most of the
- * trunk's cost per packet (bench/README.md `trunkSend`). The queue keeps references only (the publisher's
- * payloads are never written, trunkOut.ts keeps them too) in parallel arrays reused turn after turn: nothing is
- * allocated per packet once they have grown.
+ * trunk's cost per packet (bench/README.md `trunkSend`). The turn's datagrams then leave in one system call
+ * (udpBatch.ts: `sendmmsg` through the native add-on, else one `socket.send` each). The queue keeps references
+ * only (the publisher's payloads are never written, trunkOut.ts keeps them too) in parallel arrays reused turn
+ * after turn: beyond each datagram, nothing is allocated per packet once they have grown.
  */
 import type { RTCDtlsTransport } from 'werift';
 import type { MediaCounters } from '../mediaMetrics.js';
-import { sendSrtp } from '../srtpSend.js';
+import { prepareSrtp, sendSrtp, SrtpRoute } from '../srtpSend.js';
+import { UdpBatcher } from '../udpBatch.js';
 import type { TrunkHeaderWriter } from './trunkHeader.js';
 
 type Kind = 'audio' | 'video';
@@ -69,11 +71,23 @@ export class TrunkQueue {
   readonly #payload: Buffer[] = [];
   #n = 0;
   #scheduled = false;
+  readonly #batcher: UdpBatcher;
+  readonly #route = new SrtpRoute();
+  /** The datagrams of one flush, to one socket and address (emptied after each send). */
+  readonly #batch: Buffer[] = [];
 
-  /** `schedule` runs the flush at the end of this turn (default `setImmediate`; tests pass their own). */
-  constructor(wire: TrunkWire, schedule: (fn: () => void) => void = (fn) => void setImmediate(fn)) {
+  /**
+   * `schedule` runs the flush at the end of this turn (default `setImmediate`; tests pass their own);
+   * `batcher` sends each flush's datagrams (default: native when the add-on is loaded).
+   */
+  constructor(
+    wire: TrunkWire,
+    schedule: (fn: () => void) => void = (fn) => void setImmediate(fn),
+    batcher: UdpBatcher = new UdpBatcher(),
+  ) {
     this.#wire = wire;
     this.#schedule = schedule;
+    this.#batcher = batcher;
   }
 
   /** Packets queued now. */
@@ -106,7 +120,7 @@ export class TrunkQueue {
     }
   }
 
-  /** Sends what is queued now, in order, stamped with the time of this call. */
+  /** Sends what is queued now, in order, stamped with the time of this call; the datagrams in one batch. */
   flush(): void {
     const n = this.#n;
     if (n === 0) {
@@ -114,26 +128,65 @@ export class TrunkQueue {
     }
     this.#n = 0;
     const wire = this.#wire;
+    const counters = wire.counters;
+    const route = this.#route;
     const now = wire.now();
+    let k = 0;
+    let bytes = 0;
     for (let i = 0; i < n; i++) {
       const f = this.#flags[i] ?? 0;
       const payload = this.#payload[i] ?? NONE;
       const level = this.#level[i];
       this.#payload[i] = NONE;
       this.#level[i] = undefined;
-      sendTrunkPacket(
-        wire,
-        (f & AUDIO) !== 0 ? 'audio' : 'video',
-        this.#ssrc[i] ?? 0,
-        this.#pt[i] ?? 0,
-        this.#seq[i] ?? 0,
-        this.#ts[i] ?? 0,
-        (f & MARKER) !== 0,
-        (f & PADDING) !== 0,
-        level,
-        payload,
-        now,
-      );
+      const dtls = wire.transport();
+      if (dtls === undefined) {
+        counters.sends.not_ready++;
+        continue;
+      }
+      const header = wire
+        .header((f & AUDIO) !== 0 ? 'audio' : 'video')
+        .write(
+          this.#ssrc[i] ?? 0,
+          this.#pt[i] ?? 0,
+          this.#seq[i] ?? 0,
+          this.#ts[i] ?? 0,
+          (f & MARKER) !== 0,
+          (f & PADDING) !== 0,
+          now,
+          level,
+        );
+      const socket = route.socket;
+      const address = route.address;
+      const port = route.port;
+      const enc = prepareSrtp(dtls, payload, header, route);
+      wire.sent(payload.length + header.serializeSize);
+      if (typeof enc === 'string') {
+        counters.sends[enc]++;
+        continue;
+      }
+      if (k > 0 && (route.socket !== socket || route.address !== address || route.port !== port)) {
+        this.#send(socket, address, port, k, bytes); // the route changed within the turn: what went before first
+        k = 0;
+        bytes = 0;
+      }
+      this.#batch[k++] = enc;
+      bytes += enc.length;
+      counters.sends.direct++;
+    }
+    if (k > 0) {
+      this.#send(route.socket, route.address, route.port, k, bytes);
+    }
+  }
+
+  #send(socket: SrtpRoute['socket'], address: string, port: number, k: number, bytes: number): void {
+    const batch = this.#batch;
+    if (socket !== undefined) {
+      this.#batcher.send(socket, address, port, batch, k);
+      this.#route.sent(k, bytes);
+    }
+    for (let i = 0; i < k; i++) {
+      batch[i] = NONE;
     }
   }
 

@@ -13,7 +13,7 @@ import type { SrtpKeySet } from './srtpKeys.js';
 import { SRTCP_INDEX_LENGTH, srtpLengths, type SrtpProfile } from './srtpProfile.js';
 
 /** native/addon.c ABI_VERSION: an add-on of another layout is not used. */
-export const NATIVE_SRTP_ABI = 1;
+export const NATIVE_SRTP_ABI = 2;
 export const NATIVE_SRTP_FILE = join('build', 'native', 'sfu_native.node');
 
 declare const contextBrand: unique symbol;
@@ -63,13 +63,25 @@ export interface NativeSrtpBinding {
     out: Uint8Array,
     outOffset: number,
   ): number;
+  /**
+   * Sends `list[0..count)` to `address`:`port` on the UDP socket `fd` (native/udp.c): how many were sent, in
+   * order (fewer when the send buffer filled), or a negative errno when none was.
+   */
+  sendBatch(fd: number, address: string, port: number, list: readonly Uint8Array[], count: number): number;
 }
 
 export type NativeSrtpLoad =
   | { readonly binding: NativeSrtpBinding; readonly reason?: undefined }
   | { readonly binding?: undefined; readonly reason: string };
 
-const FUNCTIONS = ['createContext', 'encryptRtp', 'decryptRtp', 'encryptRtcp', 'decryptRtcp'] as const;
+const FUNCTIONS = [
+  'createContext',
+  'encryptRtp',
+  'decryptRtp',
+  'encryptRtcp',
+  'decryptRtcp',
+  'sendBatch',
+] as const;
 
 /** The add-on at `path`, or why not. */
 export function loadNativeSrtp(path: string): NativeSrtpLoad {

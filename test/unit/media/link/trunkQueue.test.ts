@@ -11,6 +11,7 @@ import type { RTCDtlsTransport } from 'werift';
 import { TrunkHeaderWriter } from '../../../../src/media/link/trunkHeader.js';
 import { sendTrunkPacket, TrunkQueue, type TrunkWire } from '../../../../src/media/link/trunkQueue.js';
 import { MediaCounters } from '../../../../src/media/mediaMetrics.js';
+import { UdpBatcher, type BatchSocket } from '../../../../src/media/udpBatch.js';
 import { absSendTime } from '../../../../src/rtp/headerExtensions.js';
 import { RtpPacketView } from '../../../../src/rtp/packetView.js';
 
@@ -56,6 +57,7 @@ function fakeWire(connected = true) {
   };
   return {
     wire,
+    dtls,
     datagrams,
     sent,
     setNow: (n: number) => {
@@ -201,6 +203,45 @@ t.test('a turn: queued in order, sent at its end, each as the immediate path wri
     );
   });
   t.equal(f.wire.counters.sends.direct, rows.length);
+  t.end();
+});
+
+t.test("one turn's datagrams: one batch to the nominated pair's address, counted once each", (t) => {
+  const due: (() => void)[] = [];
+  const f = fakeWire();
+  const batches: { address: string; port: number; n: number; bytes: number[] }[] = [];
+  class Recording extends UdpBatcher {
+    override send(
+      socket: BatchSocket,
+      address: string,
+      port: number,
+      list: readonly Buffer[],
+      n: number,
+    ): number {
+      batches.push({ address, port, n, bytes: list.slice(0, n).map((d) => d.length) });
+      return super.send(socket, address, port, list, n);
+    }
+  }
+  const q = new TrunkQueue(f.wire, (fn) => due.push(fn), new Recording(null));
+  for (const r of rows) {
+    push(q, r);
+  }
+  due.shift()!();
+  t.same(
+    batches,
+    [{ address: '127.0.0.1', port: 9, n: rows.length, bytes: f.datagrams.map((d) => d.length) }],
+    'one batch with every datagram of the turn',
+  );
+  const total = f.datagrams.reduce((a, d) => a + d.length, 0);
+  t.same(
+    [f.dtls.packetsSent, f.dtls.bytesSent, f.dtls.iceTransport.connection.nominated.packetsSent],
+    [rows.length, total, rows.length],
+    "the transport's and the pair's statistics",
+  );
+  push(q, rows[0]!);
+  due.shift()!();
+  t.equal(batches.length, 2, 'the next turn: its own batch');
+  t.equal(batches[1]?.n, 1);
   t.end();
 });
 

@@ -1,0 +1,93 @@
+/**
+ * Several datagrams to one address in one system call (performance-design.md step 5): the native add-on's
+ * `sendBatch` (`sendmmsg` on Linux, native/udp.c) on the fd of a werift socket, else — no add-on, SFU_NATIVE=0,
+ * a socket whose fd cannot be read, or datagrams libuv still queues for it — one `socket.send` each. The same
+ * datagrams leave in the same order either way. A batch the kernel takes only in part (its send buffer full)
+ * has the rest handed to `socket.send`, which queues them; while libuv has anything queued for a socket, the
+ * batch goes that way too, so nothing overtakes what is queued. Never throws for a send error (the socket's
+ * 'error' listener counts those on the `socket.send` path; a failing native send falls back for that socket).
+ */
+import { nativeSrtp, type NativeSrtpBinding } from './srtp/nativeSrtp.js';
+
+/** The part of a node:dgram socket used here. */
+export interface BatchSocket {
+  send(msg: Buffer, port: number, address: string): void;
+}
+
+interface UdpHandle {
+  readonly fd?: number;
+  getSendQueueCount?(): number;
+}
+
+/** Datagrams sent by each path since start (for `sfu_udp_batched_datagrams_total`). */
+export const batchCounts = { sendmmsg: 0, socket: 0 };
+
+const EAGAIN = 11;
+const ENOBUFS = 105;
+
+/** Per socket: its libuv state object (holding `handle`), or null when it is not usable natively. */
+const states = new WeakMap<object, { readonly handle?: UdpHandle | null } | null>();
+
+function stateOf(socket: BatchSocket): { readonly handle?: UdpHandle | null } | null {
+  let s = states.get(socket);
+  if (s === undefined) {
+    // node:dgram keeps its handle under a symbol described 'state symbol' (`_handle` is a deprecated alias).
+    const sym = Object.getOwnPropertySymbols(socket).find((x) => x.description === 'state symbol');
+    const v: unknown = sym === undefined ? undefined : (socket as unknown as Record<symbol, unknown>)[sym];
+    s = typeof v === 'object' && v !== null && 'handle' in v ? (v as { handle?: UdpHandle | null }) : null;
+    states.set(socket, s);
+  }
+  return s;
+}
+
+/** The binding to batch with, or null (not loaded, or SFU_NATIVE=0). */
+export function batchBinding(env: NodeJS.ProcessEnv = process.env): NativeSrtpBinding | null {
+  return env.SFU_NATIVE === '0' ? null : (nativeSrtp().binding ?? null);
+}
+
+export class UdpBatcher {
+  readonly #binding: NativeSrtpBinding | null;
+
+  /** `binding`: the add-on to send with (default: batchBinding()); null: `socket.send` only. */
+  constructor(binding: NativeSrtpBinding | null = batchBinding()) {
+    this.#binding = binding;
+  }
+
+  get native(): boolean {
+    return this.#binding !== null;
+  }
+
+  /** Sends `list[0..count)` to `address`:`port`, in order. Returns how many went in one system call. */
+  send(socket: BatchSocket, address: string, port: number, list: readonly Buffer[], count: number): number {
+    let done = 0;
+    const b = this.#binding;
+    if (b !== null && count > 0) {
+      const state = stateOf(socket);
+      const handle = state?.handle;
+      const fd = handle?.fd;
+      if (
+        handle !== null &&
+        handle !== undefined &&
+        typeof fd === 'number' &&
+        fd >= 0 &&
+        handle.getSendQueueCount?.() === 0
+      ) {
+        const r = b.sendBatch(fd, address, port, list, count);
+        if (r > 0) {
+          done = r;
+        } else if (r !== -EAGAIN && r !== -ENOBUFS) {
+          states.set(socket, null); // not usable natively (e.g. an address family the socket has not)
+        }
+      }
+    }
+    for (let i = done; i < count; i++) {
+      const d = list[i];
+      if (d !== undefined) {
+        socket.send(d, port, address);
+      }
+    }
+    batchCounts.sendmmsg += done;
+    batchCounts.socket += count - done;
+    return done;
+  }
+}

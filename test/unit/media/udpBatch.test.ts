@@ -1,0 +1,189 @@
+/**
+ * Batched UDP sends (media/udpBatch.ts, native/udp.c) on real loopback sockets: the native path and the
+ * `socket.send` path deliver the same datagrams in the same order (batches past the 64 of one system call
+ * included); a batch the kernel takes in part has the rest sent by `socket.send` in order; a socket with sends
+ * queued in libuv, an address the native side cannot parse, or no add-on: every datagram by `socket.send`; the
+ * add-on's argument checks throw instead of crashing.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { once } from 'node:events';
+import t, { type Test } from 'tap';
+import type { NativeSrtpBinding } from '../../../src/media/srtp/nativeSrtp.js';
+import { batchBinding, batchCounts, UdpBatcher, type BatchSocket } from '../../../src/media/udpBatch.js';
+import { NATIVE_SKIP } from './srtp/impls.js';
+
+async function bound(type: 'udp4' | 'udp6' = 'udp4'): Promise<Socket> {
+  const s = createSocket(type);
+  s.bind(0, type === 'udp4' ? '127.0.0.1' : '::1');
+  await once(s, 'listening');
+  return s;
+}
+
+/** Collects `n` datagrams arriving at `rx` (bounded: 5 s). */
+function collect(rx: Socket, n: number): Promise<Buffer[]> {
+  const got: Buffer[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`${got.length} of ${n} datagrams arrived`));
+    }, 5000);
+    rx.on('message', (m: Buffer) => {
+      got.push(m);
+      if (got.length === n) {
+        clearTimeout(timer);
+        resolve(got);
+      }
+    });
+  });
+}
+
+function datagrams(n: number, seed: number): Buffer[] {
+  return Array.from({ length: n }, (_, i) => {
+    const b = Buffer.alloc(20 + ((i * 37 + seed) % 280)); // small: 130 of them fit a default receive buffer
+    b.writeUInt32BE(i, 0);
+    b.fill((i + seed) & 0xff, 4);
+    return b;
+  });
+}
+
+const native = batchBinding({});
+
+async function roundTrip(
+  t: Test,
+  batcher: UdpBatcher,
+  n: number,
+): Promise<{ got: Buffer[]; sent: Buffer[]; direct: number }> {
+  const tx = await bound();
+  const rx = await bound();
+  t.teardown(() => {
+    tx.close();
+    rx.close();
+  });
+  const sent = datagrams(n, n);
+  const arriving = collect(rx, n);
+  const direct = batcher.send(tx, '127.0.0.1', rx.address().port, sent, n);
+  return { got: await arriving, sent, direct };
+}
+
+for (const n of [1, 3, 64, 65, 130]) {
+  t.test(`${n} datagram(s): the native path and socket.send deliver the same bytes in order`, async (t) => {
+    const viaSocket = await roundTrip(t, new UdpBatcher(null), n);
+    t.equal(viaSocket.direct, 0, 'no add-on: none in a batch call');
+    t.same(viaSocket.got, viaSocket.sent, 'socket.send: every datagram, in order');
+    if (NATIVE_SKIP !== false) {
+      t.comment(`native path not run: ${NATIVE_SKIP}`);
+      return;
+    }
+    const before = batchCounts.sendmmsg;
+    const viaNative = await roundTrip(t, new UdpBatcher(native), n);
+    t.equal(viaNative.direct, n, 'native: all of them in sendmmsg calls');
+    t.equal(batchCounts.sendmmsg - before, n, 'counted as sendmmsg');
+    t.same(viaNative.got, viaNative.sent, 'native: every datagram, in order');
+    t.same(viaNative.got, viaSocket.got, 'the same datagrams either way');
+  });
+}
+
+t.test('IPv6 loopback through the native path', { skip: NATIVE_SKIP }, async (t) => {
+  let tx: Socket;
+  let rx: Socket;
+  try {
+    tx = await bound('udp6');
+    rx = await bound('udp6');
+  } catch (e) {
+    t.comment(`no IPv6 loopback here: ${String(e)}`);
+    return;
+  }
+  t.teardown(() => {
+    tx.close();
+    rx.close();
+  });
+  const sent = datagrams(5, 1);
+  const arriving = collect(rx, 5);
+  t.equal(new UdpBatcher(native).send(tx, '::1', rx.address().port, sent, 5), 5);
+  t.same(await arriving, sent);
+});
+
+t.test('a batch the kernel takes in part: the rest by socket.send, in order', async (t) => {
+  // A binding standing for the kernel taking the first 3 of each batch (as sendmmsg does with a full buffer).
+  const calls: number[] = [];
+  const partial = {
+    sendBatch: (_fd: number, address: string, port: number, list: readonly Uint8Array[], count: number) => {
+      calls.push(count);
+      const rx = createSocket('udp4');
+      for (let i = 0; i < Math.min(3, count); i++) {
+        rx.send(list[i] as Buffer, port, address);
+      }
+      rx.unref();
+      setTimeout(() => rx.close(), 100);
+      return Math.min(3, count);
+    },
+  } as unknown as NativeSrtpBinding;
+  const { got, sent, direct } = await roundTrip(t, new UdpBatcher(partial), 10);
+  t.same(calls, [10], 'one batch call');
+  t.equal(direct, 3, 'three in it');
+  t.same(
+    got.map((b) => b.readUInt32BE(0)).sort((a, b) => a - b),
+    sent.map((b) => b.readUInt32BE(0)),
+    'all ten arrived',
+  );
+  t.same(
+    got.filter((b) => b.readUInt32BE(0) >= 3),
+    sent.slice(3),
+    'the seven sent by socket.send, in order',
+  );
+});
+
+t.test('queued sends in libuv, a bad address, no fd: socket.send for all', async (t) => {
+  const calls: string[] = [];
+  const recording = {
+    sendBatch: (_fd: number, address: string) => {
+      calls.push(address);
+      return -22; // EINVAL, as udp.c answers an address that is not a literal
+    },
+  } as unknown as NativeSrtpBinding;
+  const sent: Buffer[] = [];
+  const state = Symbol('state symbol');
+  const fake = (queued: number, fd: number | undefined): BatchSocket =>
+    ({
+      [state]: { handle: { fd, getSendQueueCount: () => queued } },
+      send: (m: Buffer) => sent.push(m),
+    }) as unknown as BatchSocket;
+  const b = new UdpBatcher(recording);
+  const list = datagrams(4, 2);
+  t.equal(b.send(fake(1, 7), '127.0.0.1', 9, list, 4), 0, 'queued in libuv: not batched');
+  t.same(calls, [], 'the add-on not called while libuv has sends queued');
+  t.equal(b.send(fake(0, undefined), '127.0.0.1', 9, list, 4), 0, 'no fd: not batched');
+  t.same(calls, []);
+  const bad = fake(0, 7);
+  t.equal(b.send(bad, 'not-an-ip', 9, list, 4), 0, 'the add-on refused the address');
+  t.same(calls, ['not-an-ip'], 'asked once');
+  b.send(bad, 'not-an-ip', 9, list, 4);
+  t.same(calls, ['not-an-ip'], 'not asked again for that socket');
+  t.equal(sent.length, 16, 'every datagram went by socket.send');
+  t.same(sent.slice(12), list, 'in order');
+  t.equal(b.send({ send: () => t.fail('nothing to send') }, '127.0.0.1', 9, list, 0), 0, 'an empty batch');
+});
+
+t.test('the add-on checks its arguments', { skip: NATIVE_SKIP }, async (t) => {
+  const s = await bound();
+  t.teardown(() => {
+    s.close();
+  });
+  const b = native as NativeSrtpBinding;
+  const one = [Buffer.from([1])];
+  t.throws(() => b.sendBatch(-1, '127.0.0.1', 9, one, 1), RangeError);
+  t.throws(() => b.sendBatch(3, '127.0.0.1', 0, one, 1), RangeError);
+  t.throws(() => b.sendBatch(3, '127.0.0.1', 70000, one, 1), RangeError);
+  t.throws(() => b.sendBatch(3, '127.0.0.1', 9, one, 2), RangeError, 'count past the list');
+  t.throws(() => b.sendBatch(3, 42 as unknown as string, 9, one, 1), TypeError);
+  t.throws(() => b.sendBatch(3, 'x'.repeat(100), 9, one, 1), RangeError);
+  t.throws(() => b.sendBatch(3, '127.0.0.1', 9, 'x' as unknown as Uint8Array[], 1), TypeError);
+  t.throws(() => b.sendBatch(3, '127.0.0.1', 9, [{}] as unknown as Uint8Array[], 1), TypeError);
+  t.equal(b.sendBatch(3, 'example.org', 9, one, 1), -22, 'not a literal: -EINVAL');
+  t.ok(b.sendBatch(100_000, '127.0.0.1', 9, one, 1) < 0, 'a closed fd: a negative errno, no crash');
+  t.equal(b.sendBatch(3, '127.0.0.1', 9, one, 0), 0, 'nothing to send');
+});
+
+t.test('SFU_NATIVE=0 turns batching off', async (t) => {
+  t.equal(batchBinding({ SFU_NATIVE: '0' }), null);
+  t.equal(new UdpBatcher(batchBinding({ SFU_NATIVE: '0' })).native, false);
+});
