@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -210,8 +210,13 @@ function makeNode(s: NodeSpec): FocusNode {
     const c = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // SFU_TEST_LOG_DIR: each focus's whole output is also appended to <dir>/<server name>.log (debugging aid).
+    const logDir = process.env['SFU_TEST_LOG_DIR'];
     const keep = (d: Buffer): void => {
       output = (output + d.toString()).slice(-MAX_OUTPUT);
+      if (logDir !== undefined && logDir !== '') {
+        appendFileSync(join(logDir, `${s.serverName}.log`), d);
+      }
     };
     c.stdout.on('data', keep);
     c.stderr.on('data', keep);

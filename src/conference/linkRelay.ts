@@ -239,6 +239,7 @@ export class LinkRelay implements LinkRelayPort {
       return;
     }
     for (const m of this.#demand.step(peer.demand(now), this.#inbound, this.#open)) {
+      this.#d.log.debug({ demand: m }, 'link demand sent');
       this.#send(m);
     }
   }

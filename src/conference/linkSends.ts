@@ -91,6 +91,7 @@ export class LinkSends {
       }
       s.rids = rids;
       s.port.setLayers(rids);
+      this.#d.log.debug({ streamId: t.streamId, trackId: t.trackId, rids }, 'trunk send layers');
     }
     this.#reply(id, notFound, invalid);
   }
@@ -159,7 +160,7 @@ export class LinkSends {
       const port = this.#open(peer, plan);
       port.setLayers(rids);
       this.#sends.set(key, { plan, port, rids });
-      this.#d.log.debug({ streamId: plan.streamId, trackId: plan.trackId }, 'trunk send restarted');
+      this.#d.log.debug({ streamId: plan.streamId, trackId: plan.trackId, rids }, 'trunk send restarted');
     }
   }
 

@@ -52,17 +52,22 @@ export interface LayerWant {
   readonly muted: boolean;
 }
 
-/** The layer (index into `layers`, lowest first) for `want` under `capBps` (Infinity or ≤ 0: no cap). */
+/**
+ * The layer (index into `layers`, lowest first) for `want` under `capBps` (Infinity or ≤ 0: no cap);
+ * `sizesPending`: the table's (layerTable.ts).
+ */
 export function layerUnderCap(
   layers: readonly SelectableLayer[],
   want: LayerWant,
   capBps: number,
+  sizesPending = false,
 ): number | undefined {
   return selectLayer(layers, {
     width: want.width,
     height: want.height,
     muted: want.muted,
     ...(Number.isFinite(capBps) && capBps > 0 ? { maxBitrateBps: capBps } : {}),
+    ...(sizesPending ? { sizesPending } : {}),
   });
 }
 
@@ -74,11 +79,13 @@ export function layerIfAllFlowed(
   layers: readonly SelectableLayer[],
   want: LayerWant,
   capBps: number,
+  sizesPending = false,
 ): number | undefined {
   return layerUnderCap(
     layers.map((l) => (l.active ? l : { ...l, active: true })),
     want,
     capBps,
+    sizesPending,
   );
 }
 

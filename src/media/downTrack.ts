@@ -134,7 +134,7 @@ export class DownTrack implements TrackSink {
       return undefined;
     }
     const view = this.track.selectable();
-    const idx = layerIfAllFlowed(view.layers, this.#want(), this.#maxBitrateBps);
+    const idx = layerIfAllFlowed(view.layers, this.#want(), this.#maxBitrateBps, view.sizesPending === true);
     return idx === undefined ? undefined : view.ids[idx];
   }
 
@@ -363,7 +363,7 @@ export class DownTrack implements TrackSink {
       return;
     }
     const view = this.track.selectable();
-    const idx = layerUnderCap(view.layers, this.#want(), this.#maxBitrateBps);
+    const idx = layerUnderCap(view.layers, this.#want(), this.#maxBitrateBps, view.sizesPending === true);
     const target = idx === undefined ? undefined : view.ids[idx];
     if (target !== this.#fwd.target) {
       this.#fwd.setTarget(target);

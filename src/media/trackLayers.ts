@@ -3,7 +3,8 @@
  * bound to the SSRC it currently arrives on, with per-layer activity (a layer without RTP for 2 s is not
  * flowing, protocol.md §7; for a track relayed over a link, a layer is selectable iff it is announced and in the
  * remote focus's sending set, protocol.md §8.3, whether RTP flows or not), bitrate window, measured keyframe size, `a=rid` restriction, last sender report
- * and loss tracking. Selection order comes from simulcast/layerOrder.ts. No I/O.
+ * and loss tracking; for `SIZE_WAIT_MS` after its first layer, whether layer sizes are still awaited. Selection
+ * order comes from simulcast/layerOrder.ts. No I/O.
  */
 import type { SenderClock } from '../forwarding/rtpClock.js';
 import type { NackGenerator } from '../rtp/nackGenerator.js';
@@ -13,6 +14,11 @@ import type { SelectableView } from './track.js';
 
 /** A layer without RTP for this long is not flowing (protocol.md §7). */
 export const LAYER_STALL_MS = 2000;
+/**
+ * How long after its first layer a simulcast track's layer sizes are waited for (protocol.md §7): until one is
+ * known or this passes, a subscriber asking for a size starts on the lowest layer.
+ */
+export const SIZE_WAIT_MS = 1000;
 const BITRATE_WINDOW_MS = 1000;
 
 export interface Layer {
@@ -42,6 +48,8 @@ export class TrackLayers {
   readonly #layers: Layer[] = [];
   readonly #byRid = new Map<string, Layer>();
   readonly #bySsrc = new Map<number, Layer>();
+  #startedAt: number | undefined;
+  #awaitingSizes = true;
 
   constructor(activity: LayerActivity = 'rtp') {
     this.activity = activity;
@@ -130,12 +138,19 @@ export class TrackLayers {
 
   /** Layers lowest quality first, with what selection needs (`declared`: the size from metadata). */
   selectable(declared: Size | undefined): SelectableView {
-    return layerTable(this.#layers, declared);
+    return layerTable(this.#layers, declared, this.#awaitingSizes);
   }
 
   /** Layer stalls and bitrate windows; true when a layer's activity changed. */
   tick(now: number): boolean {
     let changed = false;
+    if (this.#awaitingSizes && this.#startedAt !== undefined && now - this.#startedAt >= SIZE_WAIT_MS) {
+      this.#awaitingSizes = false;
+      // No size came: a sized choice goes back to the largest for unknown sizes (a change only if none is known).
+      changed =
+        this.#layers.length > 1 &&
+        this.#layers.every((l) => l.measured === undefined && l.restricted === undefined);
+    }
     for (const l of this.#layers) {
       const active =
         this.activity === 'announced'
@@ -166,6 +181,7 @@ export class TrackLayers {
   }
 
   #newLayer(rid: string | undefined, now: number): Layer {
+    this.#startedAt ??= now;
     const layer: Layer = {
       id: this.#layers.length,
       rid,

@@ -36,6 +36,11 @@ export interface LayerTable {
   readonly ids: readonly number[];
   /** The rows in the same order (what selection reads: size, active, bitrate). */
   readonly layers: readonly LayerRow[];
+  /**
+   * Simulcast layers none of whose sizes is known yet while they are expected soon (the first keyframes, a
+   * link's announcement with sizes): selection starts a subscriber that asked for a size on the lowest layer.
+   */
+  readonly sizesPending?: boolean;
 }
 
 function facts(l: LayerState): LayerFacts {
@@ -52,8 +57,15 @@ function facts(l: LayerState): LayerFacts {
   return f;
 }
 
-/** `layers` in any order (by id); `declared` is the publisher's declared size of the track (its top layer). */
-export function layerTable(layers: readonly LayerState[], declared: Size | undefined): LayerTable {
+/**
+ * `layers` in any order (by id); `declared` is the publisher's declared size of the track (its top layer);
+ * `awaitingSizes`: the track is young enough that its layers' sizes are still expected (see `sizesPending`).
+ */
+export function layerTable(
+  layers: readonly LayerState[],
+  declared: Size | undefined,
+  awaitingSizes = false,
+): LayerTable {
   const all = layers.map(facts);
   const order = orderLayers(all);
   const ids: number[] = [];
@@ -82,7 +94,39 @@ export function layerTable(layers: readonly LayerState[], declared: Size | undef
     }
     rows.push(row);
   }
-  return { ids, layers: rows };
+  fillFromNeighbours(rows);
+  const sizesPending = awaitingSizes && rows.length > 1 && rows.every((r) => r.size === undefined);
+  return { ids, layers: rows, sizesPending };
+}
+
+/**
+ * A layer whose size is not known yet (no keyframe measured, no restriction, no declared size) while another
+ * layer's is: derived from the nearest layer with a known size, twice as small per rank below it (twice as large
+ * per rank above), the usual simulcast ladder. Without it a subscriber asking 320×180 of a track whose top layer
+ * was measured first would be given the top layer until the lower ones' first keyframes (on a link, the top layer
+ * was then requested across the trunk and held there for the demand's 2 s).
+ */
+function fillFromNeighbours(rows: { size: Size | undefined }[]): void {
+  const known = rows.map((r) => r.size);
+  if (known.every((s) => s !== undefined) || known.every((s) => s === undefined)) {
+    return;
+  }
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i];
+    if (row === undefined || row.size !== undefined) {
+      continue;
+    }
+    for (let d = 1; d < rows.length; d++) {
+      const above = known[i + d];
+      const below = known[i - d];
+      const from = above ?? below;
+      if (from !== undefined) {
+        const f = above !== undefined ? 2 ** -d : 2 ** d;
+        row.size = { width: Math.round(from.width * f), height: Math.round(from.height * f) };
+        break;
+      }
+    }
+  }
 }
 
 /** A layer's position in quality order (0 = lowest), -1 if it is not in the table. */

@@ -1,8 +1,8 @@
 /**
  * Layer choice for one subscriber of one video track (protocol.md §7, waterfall getOptimalLayer): the
  * smallest layer whose resolution is at least the requested width × height (the largest if none is, or if no
- * size was requested), then lowered while it exceeds the subscriber's bitrate cap (the seam for bandwidth
- * estimation). Layers without RTP for a while are skipped unless the track is muted; when the preferred layer
+ * size was requested; the lowest while no layer's size is known but sizes are expected soon), then lowered
+ * while it exceeds the subscriber's bitrate cap (the seam for bandwidth estimation). Layers without RTP for a while are skipped unless the track is muted; when the preferred layer
  * is not flowing, the best flowing layer below it is used, else the lowest flowing one above it. Pure.
  */
 import type { Size } from './layerOrder.js';
@@ -23,6 +23,8 @@ export interface LayerRequest {
   muted?: boolean;
   /** Bitrate cap from bandwidth estimation; undefined = none. */
   maxBitrateBps?: number;
+  /** No layer's size is known yet but sizes are expected soon (layerTable `sizesPending`): a sized request starts on the lowest layer. */
+  sizesPending?: boolean;
 }
 
 function fits(size: Size | undefined, req: LayerRequest): boolean {
@@ -40,7 +42,9 @@ export function selectLayer(layers: readonly SelectableLayer[], req: LayerReques
   }
   const usable = (i: number): boolean => req.muted === true || layers[i]?.active === true;
   let preferred = n - 1;
-  if (req.width > 0 || req.height > 0) {
+  if ((req.width > 0 || req.height > 0) && req.sizesPending === true) {
+    preferred = 0; // start small; the choice moves up once the layers' sizes are known
+  } else if (req.width > 0 || req.height > 0) {
     for (let i = 0; i < n; i++) {
       if (fits(layers[i]?.size, req)) {
         preferred = i;

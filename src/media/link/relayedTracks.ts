@@ -170,6 +170,17 @@ export class RelayedTracks {
       this.#badLogged = true;
       this.#log.warn({ problems: problems.slice(0, 5) }, 'link: relayed tracks refused (bad announcement)');
     }
+    if (this.#log.isLevelEnabled('debug')) {
+      this.#log.debug(
+        {
+          tracks: ok.map((d) => ({
+            trackId: d.trackId,
+            layers: (d.layers ?? []).map((l) => `${l.rid}:${l.width ?? '?'}x${l.height ?? '?'}`),
+          })),
+        },
+        'link: relayed tracks announced',
+      );
+    }
     const keep = new Set<string>();
     for (const desc of ok) {
       const key = trackKey(desc.streamId, desc.trackId);
@@ -207,6 +218,7 @@ export class RelayedTracks {
     if (t !== undefined) {
       t.sending = new Set(sending);
       t.source.setAvailableRids(t.available());
+      this.#log.debug({ trackId, sending }, 'link: relayed track sending');
     }
   }
 

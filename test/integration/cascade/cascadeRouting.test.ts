@@ -165,23 +165,24 @@ t.test(
       const flows = trunkFlows(bc.stats(dir === 'bc' ? 'ab' : 'ba').perSsrc, before[dir]);
       const video = flows.filter((f) => f.meanBytes >= 400);
       t.comment(`${dir}: ${flows.map((f) => `${f.packets} pkts ${Math.round(f.meanBytes)} B`).join('; ')}`);
-      // Steady flows (at least half of the 3-s window at the layer's packet rate): the q layers of its own
-      // focus's two publishers. A short burst of an upper layer (12–36 packets of f, under 1 s) shows up in some
-      // runs: reported, not asserted here — known and under investigation (a subscriber's selection moving up
-      // while q is briefly unusable?).
+      // Only the q layers of its own focus's two publishers, steadily (at least half of the 3-s window at the
+      // layer's packet rate). Until 2026-12-04 a burst of f (12–36 packets) came in some runs: a relayed track
+      // announced before its publisher's first keyframes had no layer sizes, so a 320×180 subscriber chose the
+      // largest layer and f was demanded and held for 2 s; selection now starts on the lowest layer while layer
+      // sizes are pending (trackLayers.ts SIZE_WAIT_MS, protocol.md §7).
       const steadyMin = (f: { meanBytes: number }): number => {
         const l = LAYERS.find((x) => x.rid === layerOfSize(f.meanBytes));
         return l === undefined ? 0 : 0.5 * 3 * l.fps * l.packetsPerFrame;
       };
-      const steady = video.filter((f) => f.packets >= steadyMin(f));
       t.same(
-        steady.map((f) => layerOfSize(f.meanBytes)),
+        video.map((f) => layerOfSize(f.meanBytes)),
         ['q', 'q'],
-        `${dir}: the q layers of its own focus's two publishers, steadily, and no other steady layer`,
+        `${dir}: the q layers of its own focus's two publishers and no other layer`,
       );
-      for (const f of video.filter((x) => x.packets < steadyMin(x))) {
-        t.comment(`${dir}: a burst of ${String(f.packets)} packets of ${layerOfSize(f.meanBytes) ?? '?'}`);
-      }
+      t.ok(
+        video.every((f) => f.packets >= steadyMin(f)),
+        `${dir}: both steadily (${video.map((f) => String(f.packets)).join(', ')} packets in 3 s)`,
+      );
       const all = trunkFlows(bc.stats(dir === 'bc' ? 'ab' : 'ba').perSsrc, new Map(), 1);
       t.same(
         all.filter((f) => layerOfSize(f.meanBytes, ofA) !== undefined),

@@ -97,6 +97,44 @@ t.test('size used for choice: measured, else restricted, else declared-implied, 
       ],
     ],
     ['declared unusable', [layer(0, 'q'), layer(1, 'f')], { width: 0, height: 720 }, [undefined, undefined]],
+    [
+      'only the top measured: the others halve per rank below it',
+      [layer(0, 'q'), layer(1, 'h'), layer(2, 'f', { measured: high })],
+      undefined,
+      [low, mid, high],
+    ],
+    [
+      'only the lowest measured: the others double per rank above it',
+      [layer(0, 'q', { measured: low }), layer(1, 'h'), layer(2, 'f')],
+      undefined,
+      [low, mid, high],
+    ],
+    [
+      'the nearest known layer, the one above on a tie',
+      [
+        layer(0, 'q', { measured: { width: 300, height: 150 } }),
+        layer(1, 'h'),
+        layer(2, 'f', { measured: { width: 1000, height: 500 } }),
+      ],
+      undefined,
+      [
+        { width: 300, height: 150 },
+        { width: 500, height: 250 },
+        { width: 1000, height: 500 },
+      ],
+    ],
+    [
+      'a restricted layer counts as known; declared-implied sizes win over neighbours',
+      [layer(0, 'q'), layer(1, 'f', { restricted: high })],
+      undefined,
+      [mid, high],
+    ],
+    [
+      'declared-implied sizes are already complete: no neighbour derivation',
+      [layer(0, 'q'), layer(1, 'f', { measured: { width: 1000, height: 500 } })],
+      high,
+      [mid, { width: 1000, height: 500 }],
+    ],
   ];
   for (const [name, layers, declared, sizes] of rows) {
     t.strictSame(
@@ -105,6 +143,25 @@ t.test('size used for choice: measured, else restricted, else declared-implied, 
       name,
     );
   }
+});
+
+t.test('sizesPending: simulcast layers awaited and none of their sizes known', async (t) => {
+  const three = [layer(0, 'q'), layer(1, 'h'), layer(2, 'f')];
+  t.equal(layerTable(three, undefined, true).sizesPending, true, 'awaited, nothing known');
+  t.equal(layerTable(three, undefined, false).sizesPending, false, 'no longer awaited');
+  t.equal(layerTable(three, undefined).sizesPending, false, 'not awaited by default');
+  t.equal(layerTable(three, high, true).sizesPending, false, 'a declared size gives every layer one');
+  t.equal(
+    layerTable([layer(0, 'q'), layer(1, 'h'), layer(2, 'f', { measured: high })], undefined, true)
+      .sizesPending,
+    false,
+    'one measured size gives the others one',
+  );
+  t.equal(
+    layerTable([layer(0, undefined)], undefined, true).sizesPending,
+    false,
+    'one layer: nothing to choose',
+  );
 });
 
 t.test('order follows measured sizes once every layer has one', async (t) => {
@@ -123,7 +180,7 @@ t.test('order follows measured sizes once every layer has one', async (t) => {
 });
 
 t.test('empty and input untouched', async (t) => {
-  t.strictSame(layerTable([], high), { ids: [], layers: [] });
+  t.strictSame(layerTable([], high), { ids: [], layers: [], sizesPending: false });
   const input = [layer(0, 'f', { bitrateBps: 2 }), layer(1, 'q', { bitrateBps: 1 })];
   const copy = structuredClone(input);
   layerTable(input, undefined);

@@ -55,6 +55,36 @@ const unknownSizes: Row[] = [
   ['nothing known fits: the largest (unknown)', [on(undefined), on(mid), on(undefined)], req(1280, 720), 2],
   ['all unknown, a size requested: the largest', [on(undefined), on(undefined)], req(320, 180), 1],
   ['all unknown, unconstrained: the largest', [on(undefined), on(undefined)], req(0, 0), 1],
+  [
+    'sizes pending, a size requested: the lowest',
+    [on(undefined), on(undefined), on(undefined)],
+    req(1280, 720, { sizesPending: true }),
+    0,
+  ],
+  [
+    'sizes pending, unconstrained: still the largest',
+    [on(undefined), on(undefined), on(undefined)],
+    req(0, 0, { sizesPending: true }),
+    2,
+  ],
+  [
+    'sizes pending, the lowest stalled: the lowest flowing above it',
+    [off(undefined), on(undefined), on(undefined)],
+    req(320, 180, { sizesPending: true }),
+    1,
+  ],
+  [
+    'sizes pending, capped: the lowest still',
+    [on(undefined, 150_000), on(undefined, 500_000)],
+    req(320, 180, { sizesPending: true, maxBitrateBps: 100_000 }),
+    0,
+  ],
+  [
+    'sizes pending: false is not pending',
+    [on(undefined), on(undefined)],
+    req(320, 180, { sizesPending: false }),
+    1,
+  ],
 ];
 
 const stalled: Row[] = [

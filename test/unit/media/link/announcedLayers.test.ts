@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import t from 'tap';
 import { MediaCounters } from '../../../../src/media/mediaMetrics.js';
 import { PublishedTrack } from '../../../../src/media/publishedTrack.js';
-import { TrackLayers } from '../../../../src/media/trackLayers.js';
+import { SIZE_WAIT_MS, TrackLayers } from '../../../../src/media/trackLayers.js';
 import { RtpPacketView } from '../../../../src/rtp/packetView.js';
 import { writeRtpHeader } from '../../../../src/rtp/rtpHeader.js';
 import { FakeClock } from '../../../helpers/fakeClock.js';
@@ -36,6 +36,7 @@ t.test('announced: selectable by the sending set, not by RTP flow', async (t) =>
     ],
     'every announced layer, without RTP',
   );
+  t.equal(l.tick(SIZE_WAIT_MS), true, 'the wait for layer sizes ends: a change (no size known)');
   t.equal(l.tick(10_000), false, 'no stall rule');
   t.same(active(l), [
     ['q', true],
