@@ -154,9 +154,13 @@ export function registerMediaMetrics(registry: Registry, m: MediaCounters): void
   pulled(
     registry,
     'sfu_udp_batched_datagrams_total',
-    'Datagrams of batched sends (trunk packets of one event-loop turn) by how they left: sendmmsg (one system call per batch, native add-on) or socket (one socket.send each)',
+    "Datagrams of batched sends (a socket's packets of one event-loop turn) by how they left: sendmmsg (one system call per batch, native add-on), socket (one socket.send each), closed (not sent: the socket closed before the turn ended)",
     ['path'],
-    () => (['sendmmsg', 'socket'] as const).map((p) => ({ labels: { path: p }, value: batchCounts[p] })),
+    () =>
+      (['sendmmsg', 'socket', 'closed'] as const).map((p) => ({
+        labels: { path: p },
+        value: batchCounts[p],
+      })),
   );
   pulled(registry, 'sfu_forwarded_bytes_total', 'RTP payload bytes forwarded to subscribers', [], () => [
     { labels: {}, value: m.forwardedBytes },

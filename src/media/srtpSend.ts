@@ -13,6 +13,7 @@
  */
 import type { RTCDtlsTransport, RtpHeader } from 'werift';
 import { srtpSendState, type SrtpSessionKeys } from './srtp/srtpSendState.js';
+import { TurnSendQueue } from './turnSendQueue.js';
 
 /** What werift's SRTP reads of a header: `ssrc`, `sequenceNumber`, `serializeSize`, `serialize()`. */
 export interface SrtpHeader {
@@ -160,9 +161,20 @@ export function prepareSrtp(
 }
 
 const route = new SrtpRoute();
+let turnQueue: TurnSendQueue | undefined;
 
 /**
- * Encrypts and sends one RTP packet (`payload` is not modified). Never throws; the result says which path
+ * The queue `sendSrtp` sends through: with the native add-on a socket's datagrams of one event-loop turn leave
+ * together when it ends (turnSendQueue.ts); without it (or SFU_NATIVE=0) each is sent at once.
+ */
+export function srtpTurnQueue(): TurnSendQueue {
+  turnQueue ??= new TurnSendQueue();
+  return turnQueue;
+}
+
+/**
+ * Encrypts and sends one RTP packet (`payload` is not modified): with the native add-on at the end of the
+ * event-loop turn with the socket's other datagrams, else at once. Never throws; the result says which path
  * was taken.
  */
 export function sendSrtp(dtls: RTCDtlsTransport, payload: Buffer, header: SrtpHeader): SendResult {
@@ -170,8 +182,16 @@ export function sendSrtp(dtls: RTCDtlsTransport, payload: Buffer, header: SrtpHe
   if (typeof enc === 'string') {
     return enc;
   }
-  // An IP literal: like werift's own path, no callback (send errors go to the 'error' listener above).
-  route.socket?.send(enc, route.port, route.address);
+  const socket = route.socket;
+  if (socket !== undefined) {
+    const q = srtpTurnQueue();
+    if (q.batching) {
+      q.push(socket, route.address, route.port, enc);
+    } else {
+      // An IP literal: like werift's own path, no callback (send errors go to the 'error' listener above).
+      socket.send(enc, route.port, route.address);
+    }
+  }
   route.sent(1, enc.length);
   return 'direct';
 }

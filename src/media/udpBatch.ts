@@ -19,14 +19,19 @@ interface UdpHandle {
   getSendQueueCount?(): number;
 }
 
-/** Datagrams sent by each path since start (for `sfu_udp_batched_datagrams_total`). */
-export const batchCounts = { sendmmsg: 0, socket: 0 };
+/**
+ * Datagrams of batches since start, by how they left (for `sfu_udp_batched_datagrams_total`): in a `sendmmsg`,
+ * by `socket.send`, or not at all because their socket closed before the batch was sent (turnSendQueue.ts).
+ */
+export const batchCounts = { sendmmsg: 0, socket: 0, closed: 0 };
 
 const EAGAIN = 11;
 const ENOBUFS = 105;
 
-/** Per socket: its libuv state object (holding `handle`), or null when it is not usable natively. */
+/** Per socket: node:dgram's state object (holding the libuv `handle`), or null when it has none. */
 const states = new WeakMap<object, { readonly handle?: UdpHandle | null } | null>();
+/** Sockets the add-on failed on for another reason than a full buffer: `socket.send` only. */
+const noNative = new WeakSet<object>();
 
 function stateOf(socket: BatchSocket): { readonly handle?: UdpHandle | null } | null {
   let s = states.get(socket);
@@ -57,11 +62,17 @@ export class UdpBatcher {
     return this.#binding !== null;
   }
 
+  /** False once node:dgram closed the socket (its handle gone); true for a socket this cannot look into. */
+  isOpen(socket: BatchSocket): boolean {
+    const state = stateOf(socket);
+    return state === null || state.handle !== null;
+  }
+
   /** Sends `list[0..count)` to `address`:`port`, in order. Returns how many went in one system call. */
   send(socket: BatchSocket, address: string, port: number, list: readonly Buffer[], count: number): number {
     let done = 0;
     const b = this.#binding;
-    if (b !== null && count > 0) {
+    if (b !== null && count > 0 && !noNative.has(socket)) {
       const state = stateOf(socket);
       const handle = state?.handle;
       const fd = handle?.fd;
@@ -76,7 +87,7 @@ export class UdpBatcher {
         if (r > 0) {
           done = r;
         } else if (r !== -EAGAIN && r !== -ENOBUFS) {
-          states.set(socket, null); // not usable natively (e.g. an address family the socket has not)
+          noNative.add(socket); // not usable natively (e.g. an address family the socket has not)
         }
       }
     }

@@ -1,7 +1,7 @@
 /**
  * media/srtpSend: the forwarded-RTP send path. With two real werift peers on loopback it takes the direct
- * path (one socket.send per packet) and the receiver decrypts what it sent — this pins the werift internals it
- * relies on; with transports of other shapes it falls back to werift's sendRtp, and it sends nothing before
+ * path (one socket.send per packet; with the add-on the socket's packets of a turn in one sendmmsg) and the
+ * receiver decrypts what it sent — this pins the werift internals it relies on; with transports of other shapes it falls back to werift's sendRtp, and it sends nothing before
  * DTLS is connected or after ICE consent is gone. A socket send error is counted, not thrown.
  */
 import { createSocket } from 'node:dgram';

@@ -1,0 +1,110 @@
+/**
+ * The datagrams the SFU sends to one socket during one event-loop turn, sent together when the turn ends (one
+ * `setImmediate` for all sockets) through a UdpBatcher: with the native add-on each socket's datagrams of the
+ * turn leave in one `sendmmsg` (performance-design.md step 5) — a publisher's frame arriving in one poll phase
+ * goes to each subscriber in one system call instead of one `sendto` per packet, and without node:dgram's
+ * per-send address lookup and nextTick. Order per socket is kept (a datagram for another address on the same
+ * socket first sends what is queued before it); at most MAX_PER_SOCKET wait per socket (more: sent at once).
+ * A socket that closed before the turn ended gets nothing: those datagrams are counted (`batchCounts.closed`),
+ * never thrown. Per socket one reused entry (a WeakMap, so a closed socket's goes with it); nothing is
+ * allocated per datagram.
+ */
+import { batchCounts, UdpBatcher, type BatchSocket } from './udpBatch.js';
+
+export const MAX_PER_SOCKET = 64;
+
+interface Entry {
+  readonly socket: BatchSocket;
+  address: string;
+  port: number;
+  readonly list: Buffer[];
+  n: number;
+}
+
+const NONE = Buffer.alloc(0);
+
+export class TurnSendQueue {
+  readonly #batcher: UdpBatcher;
+  readonly #schedule: (fn: () => void) => void;
+  readonly #entries = new WeakMap<BatchSocket, Entry>();
+  readonly #dirty: Entry[] = [];
+  #scheduled = false;
+
+  /** `schedule` runs the flush when the turn ends (default `setImmediate`; tests pass their own). */
+  constructor(
+    batcher: UdpBatcher = new UdpBatcher(),
+    schedule: (fn: () => void) => void = (fn) => void setImmediate(fn),
+  ) {
+    this.#batcher = batcher;
+    this.#schedule = schedule;
+  }
+
+  /** Whether queueing gains anything (the native add-on batches); else callers send at once. */
+  get batching(): boolean {
+    return this.#batcher.native;
+  }
+
+  /** Datagrams waiting now (all sockets). */
+  get size(): number {
+    let n = 0;
+    for (const e of this.#dirty) {
+      n += e.n;
+    }
+    return n;
+  }
+
+  push(socket: BatchSocket, address: string, port: number, datagram: Buffer): void {
+    let e = this.#entries.get(socket);
+    if (e === undefined) {
+      e = { socket, address, port, list: [], n: 0 };
+      this.#entries.set(socket, e);
+    }
+    if (e.n > 0 && (e.address !== address || e.port !== port)) {
+      this.#send(e); // another address on this socket: what waits for the old one leaves first
+    }
+    if (e.n === 0) {
+      e.address = address;
+      e.port = port;
+      this.#dirty.push(e);
+    }
+    e.list[e.n++] = datagram;
+    if (e.n >= MAX_PER_SOCKET) {
+      this.#send(e);
+    }
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      this.#schedule(this.#onTurnEnd);
+    }
+  }
+
+  /** Sends everything waiting now. */
+  flush(): void {
+    const dirty = this.#dirty;
+    for (let i = 0; i < dirty.length; i++) {
+      const e = dirty[i];
+      if (e !== undefined && e.n > 0) {
+        this.#send(e);
+      }
+    }
+    dirty.length = 0;
+  }
+
+  /** Sends one socket's datagrams (its entry stays in `dirty` with n = 0 until the flush clears the list). */
+  #send(e: Entry): void {
+    const n = e.n;
+    e.n = 0;
+    if (this.#batcher.isOpen(e.socket)) {
+      this.#batcher.send(e.socket, e.address, e.port, e.list, n);
+    } else {
+      batchCounts.closed += n;
+    }
+    for (let i = 0; i < n; i++) {
+      e.list[i] = NONE;
+    }
+  }
+
+  readonly #onTurnEnd = (): void => {
+    this.#scheduled = false;
+    this.flush();
+  };
+}
