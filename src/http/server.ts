@@ -2,7 +2,12 @@
  * Builds the Fastify instance(s): the appservice API and the operations routes share one listener when
  * their bind address and port are equal, else each gets its own. Nothing listens until `listen()`.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+} from 'fastify';
 import type { Logger } from 'pino';
 import { appserviceRoutes, matrixError, type AppserviceRoutesOptions } from '../appservice/routes.js';
 import { scrubUrl } from '../observability/logger.js';
@@ -26,6 +31,9 @@ export interface HttpServers {
   close(): Promise<void>;
 }
 
+/** The longest path segment routed (a transaction id, a URL-encoded Matrix id). */
+export const MAX_PARAM_LENGTH = 2048;
+
 function createInstance(log: Logger): FastifyInstance {
   const app = Fastify({
     // pino's Logger and Fastify's FastifyBaseLogger differ only in generics; tsc needs the cast.
@@ -36,7 +44,19 @@ function createInstance(log: Logger): FastifyInstance {
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     // Matrix ids and aliases may be up to 255 bytes (URL-encoded: more); Fastify's default is 100.
-    routerOptions: { maxParamLength: 2048 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // The router's own refusals (a path segment over the limit, a malformed URL) as Matrix errors.
+    frameworkErrors: (err, _req, r) => {
+      const reply = r as FastifyReply;
+      if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+        void reply.code(414).send({
+          errcode: 'M_TOO_LARGE',
+          error: `Request URI too long: a path segment is over ${MAX_PARAM_LENGTH} characters`,
+        });
+        return;
+      }
+      void matrixError(reply, 'M_UNRECOGNIZED', 'Unrecognized request');
+    },
   });
   app.addHook('onResponse', async (req, reply) => {
     log.debug(

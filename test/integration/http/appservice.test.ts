@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { RoomEvent, ToDeviceEvent } from '../../../src/appservice/events.js';
 import { asApp, buildTestSfu, HS_TOKEN, testConfig, type Teardown } from '../../../harness/sfu.js';
+import { MAX_PARAM_LENGTH } from '../../../src/http/server.js';
 
 const auth = { authorization: `Bearer ${HS_TOKEN}` };
 const json = { 'content-type': 'application/json' };
@@ -276,6 +277,28 @@ t.test('long ids in paths are routed (Matrix ids may be 255 bytes)', async (t) =
   t.equal(r.statusCode, 404);
   t.same(r.json(), { errcode: 'M_NOT_FOUND', error: 'No such user' });
 });
+
+t.test(
+  'a transaction id: 150 characters routed; past the path limit 414 M_TOO_LARGE, a Matrix error',
+  async (t) => {
+    const { put } = setup(t);
+    const ok = await put('t'.repeat(150), { events: [] });
+    t.equal(ok.statusCode, 200);
+    t.same(ok.json(), {});
+    const long = await put('t'.repeat(MAX_PARAM_LENGTH + 1), { events: [] });
+    t.equal(long.statusCode, 414);
+    t.same(long.json(), {
+      errcode: 'M_TOO_LARGE',
+      error: `Request URI too long: a path segment is over ${MAX_PARAM_LENGTH} characters`,
+    });
+    const bad = await put('%E0%A4%A', { events: [] });
+    t.equal(
+      bad.json<{ errcode?: string }>().errcode !== undefined,
+      true,
+      'a malformed URL: a Matrix errcode too',
+    );
+  },
+);
 
 t.test('unknown routes → 404 M_UNRECOGNIZED', async (t) => {
   const { app } = setup(t);
