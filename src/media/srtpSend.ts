@@ -165,7 +165,8 @@ let turnQueue: TurnSendQueue | undefined;
 
 /**
  * The queue `sendSrtp` sends through: with the native add-on a socket's datagrams of one event-loop turn leave
- * together when it ends (turnSendQueue.ts); without it (or SFU_NATIVE=0) each is sent at once.
+ * together when it ends (turnSendQueue.ts); without it (or SFU_NATIVE=0), or on a socket the add-on cannot send
+ * on, each is sent at once.
  */
 export function srtpTurnQueue(): TurnSendQueue {
   turnQueue ??= new TurnSendQueue();
@@ -185,7 +186,7 @@ export function sendSrtp(dtls: RTCDtlsTransport, payload: Buffer, header: SrtpHe
   const socket = route.socket;
   if (socket !== undefined) {
     const q = srtpTurnQueue();
-    if (q.batching) {
+    if (q.batching && q.accepts(socket)) {
       q.push(socket, route.address, route.port, enc);
     } else {
       // An IP literal: like werift's own path, no callback (send errors go to the 'error' listener above).

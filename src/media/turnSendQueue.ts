@@ -44,6 +44,11 @@ export class TurnSendQueue {
     return this.#batcher.native;
   }
 
+  /** Whether queueing gains anything for this socket (the add-on can send on it); else send it at once. */
+  accepts(socket: BatchSocket): boolean {
+    return this.#batcher.canBatch(socket);
+  }
+
   /** Datagrams waiting now (all sockets). */
   get size(): number {
     let n = 0;

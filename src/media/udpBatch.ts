@@ -62,6 +62,15 @@ export class UdpBatcher {
     return this.#binding !== null;
   }
 
+  /** Whether `send` can use the add-on for this socket (loaded, and a node:dgram socket with an fd). */
+  canBatch(socket: BatchSocket): boolean {
+    if (this.#binding === null || noNative.has(socket)) {
+      return false;
+    }
+    const fd = stateOf(socket)?.handle?.fd;
+    return typeof fd === 'number' && fd >= 0;
+  }
+
   /** False once node:dgram closed the socket (its handle gone); true for a socket this cannot look into. */
   isOpen(socket: BatchSocket): boolean {
     const state = stateOf(socket);

@@ -69,6 +69,12 @@ for (const native of [false, true]) {
       const batcher = new Recording(binding);
       const q = new TurnSendQueue(batcher, (fn) => due.push(fn));
       t.equal(q.batching, native);
+      t.equal(
+        q.accepts(tx1),
+        native,
+        'a bound node:dgram socket: queued only when the add-on can send on it',
+      );
+      t.equal(q.accepts({ send: () => undefined }), false, 'another kind of socket: never');
       const p1 = rx1.address().port;
       const p2 = rx2.address().port;
       const at1 = collect(rx1, 5);

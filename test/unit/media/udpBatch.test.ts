@@ -183,6 +183,24 @@ t.test('the add-on checks its arguments', { skip: NATIVE_SKIP }, async (t) => {
   t.equal(b.sendBatch(3, '127.0.0.1', 9, one, 0), 0, 'nothing to send');
 });
 
+t.test('canBatch: a bound node:dgram socket with the add-on, nothing else', async (t) => {
+  const s = await bound();
+  t.teardown(() => {
+    s.close();
+  });
+  t.equal(new UdpBatcher(null).canBatch(s), false, 'no add-on');
+  const fake = { send: () => undefined };
+  t.equal(new UdpBatcher(native).canBatch(fake), false, 'not a node:dgram socket');
+  if (NATIVE_SKIP !== false) {
+    return;
+  }
+  const b = new UdpBatcher(native);
+  t.equal(b.canBatch(s), true, 'a bound socket');
+  s.on('error', () => undefined); // node:dgram's own refusal of the same address, on the socket.send path
+  b.send(s, '::1', 9, [Buffer.from([1])], 1); // IPv6 on an IPv4 socket: the kernel refuses it
+  t.equal(b.canBatch(s), false, 'not after the add-on failed on it');
+});
+
 t.test('SFU_NATIVE=0 turns batching off', async (t) => {
   t.equal(batchBinding({ SFU_NATIVE: '0' }), null);
   t.equal(new UdpBatcher(batchBinding({ SFU_NATIVE: '0' })).native, false);
