@@ -16,7 +16,7 @@ import {
 import { toError } from '../util/errors.js';
 import type { CandidateInit } from './commands.js';
 import type { ConferenceCore } from './core.js';
-import { denyMessage } from './refusal.js';
+import { denyMessage, OTHER_SESSION } from './refusal.js';
 import { participantKey, Session, type SessionIds } from './session.js';
 
 /** The §4.4 base fields of every event to `s`. */
@@ -49,6 +49,17 @@ export class CallExchange {
         'invite refused',
       );
       this.#c.refuse(ids, 'M_FORBIDDEN', denyMessage(decision));
+      return;
+    }
+    if (decision.sessionId !== undefined && decision.sessionId !== ids.senderSessionId) {
+      // Format (a): the membership names another session of this device (§3.1). Decided here as the recheck
+      // decides for a running session, so a call is never admitted and then hung up for the same mismatch.
+      metrics.invite('refused');
+      this.#c.log.info(
+        { userId: ids.userId, deviceId: ids.deviceId, reason: 'other_session' },
+        'invite refused',
+      );
+      this.#c.refuse(ids, 'M_FORBIDDEN', OTHER_SESSION);
       return;
     }
     const existing = this.#c.session(participantKey(ids.userId, ids.deviceId));

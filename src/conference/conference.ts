@@ -26,7 +26,7 @@ import { DcOps } from './dcOps.js';
 import { Links, type LinkConference } from './links.js';
 import { Negotiator } from './negotiator.js';
 import type { Dest } from './ports.js';
-import { denyMessage, sendRefusal, type CallAddress } from './refusal.js';
+import { denyMessage, OTHER_SESSION, sendRefusal, type CallAddress } from './refusal.js';
 import { snapshotFor } from './metadataView.js';
 import { Router } from './router.js';
 import { participantKey, type Session } from './session.js';
@@ -269,7 +269,7 @@ export class Conference implements ConferenceCore, LinkConference {
         // Format (a): the device announced a new session_id, so this older session is over (§3.1).
         await this.end(s, 'membership_session_changed', {
           notify: 'unknown_error',
-          error: { errcode: 'M_FORBIDDEN', error: 'the device’s call membership names another session' },
+          error: { errcode: 'M_FORBIDDEN', error: OTHER_SESSION },
         });
       }
     }

@@ -19,6 +19,9 @@ const DENY_MESSAGES: Record<string, string> = {
   other_focus: 'no membership names this focus',
 };
 
+/** A format (a) membership names another session_id than the call's sender_session_id (§3.1). */
+export const OTHER_SESSION = 'the device’s call membership names another session';
+
 export function denyMessage(d: AuthDecision): string {
   return d.allowed ? 'allowed' : (DENY_MESSAGES[d.reason] ?? d.reason);
 }

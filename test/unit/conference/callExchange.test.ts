@@ -122,6 +122,43 @@ t.test(
   },
 );
 
+t.test(
+  'format (a): an invite whose sender_session_id is not the membership session_id is refused at once',
+  async (t) => {
+    const r = rig();
+    r.oracle.decisions.set('@erin:example.org|ERINDEV', {
+      allowed: true,
+      expiresAt: Number.MAX_SAFE_INTEGER,
+      sessionId: 's-erin-other',
+    });
+    await t.rejects(join(r, 'erin'), 'no peer is made');
+    t.match(r.signal.take(), [
+      {
+        type: 'm.call.hangup',
+        content: {
+          call_id: 'call-erin',
+          reason: 'unknown_error',
+          'org.matrix.msc3898.error': {
+            errcode: 'M_FORBIDDEN',
+            error: 'the device’s call membership names another session',
+          },
+        },
+      },
+    ]);
+    t.equal(r.conf.size, 0, 'not admitted (it would be hung up at the next recheck)');
+    const ok = rig();
+    ok.oracle.decisions.set('@erin:example.org|ERINDEV', {
+      allowed: true,
+      expiresAt: Number.MAX_SAFE_INTEGER,
+      sessionId: 's-erin',
+    });
+    await join(ok, 'erin');
+    t.equal(ok.conf.size, 1, 'the same session_id: admitted');
+    await ok.conf.dispatch({ kind: 'recheck' });
+    t.equal(ok.conf.size, 1, 'and kept by a recheck');
+  },
+);
+
 t.test('refusals: no authorization, a full conference, no peer, a bad offer', async (t) => {
   const r = rig({ max_participants: 1 });
   r.oracle.decisions.set('@mallory:example.org|MALLORYDEV', { allowed: false, reason: 'other_focus' });
