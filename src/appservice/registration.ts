@@ -103,6 +103,9 @@ function describe(err: ErrorObject): string {
   return `${path}: ${err.message ?? 'invalid'}`;
 }
 
+/** A token with whitespace or angle brackets is an example's placeholder (`<random as_token>`), never a real one. */
+const PLACEHOLDER = /[\s<>]/;
+
 /** Validates a parsed registration against the config; throws ConfigError naming each problem. */
 export function validateRegistrationObject(raw: unknown, config: Config): Registration {
   if (!validateRegistration(raw)) {
@@ -122,6 +125,14 @@ export function validateRegistrationObject(raw: unknown, config: Config): Regist
     problems.push(
       `registration.namespaces.users: must hold an exclusive regex matching the focus user ${focus}`,
     );
+  }
+  for (const key of ['as_token', 'hs_token'] as const) {
+    if (PLACEHOLDER.test(raw[key])) {
+      problems.push(
+        `registration.${key}: looks like a placeholder (${JSON.stringify(raw[key].slice(0, 40))}): generate a ` +
+          'registration with real tokens (-r, see README) and give the homeserver the same file',
+      );
+    }
   }
   if (raw.as_token === raw.hs_token) {
     problems.push('registration.hs_token: must differ from as_token');

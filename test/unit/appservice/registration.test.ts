@@ -56,8 +56,23 @@ t.test('output parses as YAML and matches registration.example.yaml in shape', a
     Object.keys(example['namespaces'] as object).sort(),
     'same namespace kinds',
   );
-  // The example is itself a valid registration for the example config.
-  t.doesNotThrow(() => validateRegistrationObject(example, testConfig()));
+  // The example is a valid registration for the example config but for its placeholder tokens.
+  let problems: readonly string[] = [];
+  try {
+    validateRegistrationObject(example, testConfig());
+  } catch (e) {
+    problems = e instanceof ConfigError ? e.problems : [String(e)];
+  }
+  t.same(problems, [
+    'registration.as_token: looks like a placeholder ("<random as_token>"): generate a registration with real tokens (-r, see README) and give the homeserver the same file',
+    'registration.hs_token: looks like a placeholder ("<random hs_token>"): generate a registration with real tokens (-r, see README) and give the homeserver the same file',
+  ]);
+  t.doesNotThrow(() =>
+    validateRegistrationObject(
+      { ...example, as_token: 'a'.repeat(32), hs_token: 'b'.repeat(32) },
+      testConfig(),
+    ),
+  );
   t.doesNotThrow(() => validateRegistrationObject(round, testConfig()));
 });
 
@@ -83,6 +98,11 @@ t.test('loading rejects registrations that cannot work, naming the field', async
       name: 'same token twice',
       reg: testRegistration({ as_token: 'same', hs_token: 'same' }),
       expect: 'registration.hs_token: must differ from as_token',
+    },
+    {
+      name: 'a placeholder token',
+      reg: testRegistration({ hs_token: 'CHANGE ME' }),
+      expect: 'registration.hs_token: looks like a placeholder ("CHANGE ME")',
     },
     { name: 'not an object', reg: 'hello', expect: 'registration: must be object' },
   ];
