@@ -5,34 +5,10 @@
  * a socket closed before the turn ended gets nothing and the datagrams are counted as `closed`; the reused slots
  * drop their references.
  */
-import { createSocket, type Socket } from 'node:dgram';
-import { once } from 'node:events';
+import { bound, collect } from '../../helpers/loopbackUdp.js';
 import t from 'tap';
 import { MAX_PER_SOCKET, TurnSendQueue } from '../../../src/media/turnSendQueue.js';
 import { batchBinding, batchCounts, UdpBatcher, type BatchSocket } from '../../../src/media/udpBatch.js';
-
-async function bound(): Promise<Socket> {
-  const s = createSocket('udp4');
-  s.bind(0, '127.0.0.1');
-  await once(s, 'listening');
-  return s;
-}
-
-function collect(rx: Socket, n: number): Promise<Buffer[]> {
-  const got: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`${got.length} of ${n} datagrams arrived`));
-    }, 5000);
-    rx.on('message', (m: Buffer) => {
-      got.push(m);
-      if (got.length === n) {
-        clearTimeout(timer);
-        resolve(got);
-      }
-    });
-  });
-}
 
 const d = (i: number): Buffer => Buffer.from(`datagram-${i}`);
 

@@ -6,35 +6,11 @@
  * add-on's argument checks throw instead of crashing.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { once } from 'node:events';
+import { bound, collect } from '../../helpers/loopbackUdp.js';
 import t, { type Test } from 'tap';
 import type { NativeSrtpBinding } from '../../../src/media/srtp/nativeSrtp.js';
 import { batchBinding, batchCounts, UdpBatcher, type BatchSocket } from '../../../src/media/udpBatch.js';
 import { NATIVE_SKIP } from './srtp/impls.js';
-
-async function bound(type: 'udp4' | 'udp6' = 'udp4'): Promise<Socket> {
-  const s = createSocket(type);
-  s.bind(0, type === 'udp4' ? '127.0.0.1' : '::1');
-  await once(s, 'listening');
-  return s;
-}
-
-/** Collects `n` datagrams arriving at `rx` (bounded: 5 s). */
-function collect(rx: Socket, n: number): Promise<Buffer[]> {
-  const got: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`${got.length} of ${n} datagrams arrived`));
-    }, 5000);
-    rx.on('message', (m: Buffer) => {
-      got.push(m);
-      if (got.length === n) {
-        clearTimeout(timer);
-        resolve(got);
-      }
-    });
-  });
-}
 
 function datagrams(n: number, seed: number): Buffer[] {
   return Array.from({ length: n }, (_, i) => {
