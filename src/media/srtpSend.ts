@@ -186,7 +186,7 @@ export function sendSrtp(dtls: RTCDtlsTransport, payload: Buffer, header: SrtpHe
   const socket = route.socket;
   if (socket !== undefined) {
     const q = srtpTurnQueue();
-    if (q.batching && q.accepts(socket)) {
+    if (q.accepts(socket)) {
       q.push(socket, route.address, route.port, enc);
     } else {
       // An IP literal: like werift's own path, no callback (send errors go to the 'error' listener above).

@@ -64,11 +64,19 @@ export class UdpBatcher {
 
   /** Whether `send` can use the add-on for this socket (loaded, and a node:dgram socket with an fd). */
   canBatch(socket: BatchSocket): boolean {
+    return this.#handle(socket) !== undefined;
+  }
+
+  /** The libuv handle the add-on can send on for this socket (its fd open), or undefined. */
+  #handle(socket: BatchSocket): (UdpHandle & { readonly fd: number }) | undefined {
     if (this.#binding === null || noNative.has(socket)) {
-      return false;
+      return undefined;
     }
-    const fd = stateOf(socket)?.handle?.fd;
-    return typeof fd === 'number' && fd >= 0;
+    const handle = stateOf(socket)?.handle;
+    const fd = handle?.fd;
+    return handle !== null && handle !== undefined && typeof fd === 'number' && fd >= 0
+      ? (handle as UdpHandle & { readonly fd: number })
+      : undefined;
   }
 
   /** False once node:dgram closed the socket (its handle gone); true for a socket this cannot look into. */
@@ -81,23 +89,13 @@ export class UdpBatcher {
   send(socket: BatchSocket, address: string, port: number, list: readonly Buffer[], count: number): number {
     let done = 0;
     const b = this.#binding;
-    if (b !== null && count > 0 && !noNative.has(socket)) {
-      const state = stateOf(socket);
-      const handle = state?.handle;
-      const fd = handle?.fd;
-      if (
-        handle !== null &&
-        handle !== undefined &&
-        typeof fd === 'number' &&
-        fd >= 0 &&
-        handle.getSendQueueCount?.() === 0
-      ) {
-        const r = b.sendBatch(fd, address, port, list, count);
-        if (r > 0) {
-          done = r;
-        } else if (r !== -EAGAIN && r !== -ENOBUFS) {
-          noNative.add(socket); // not usable natively (e.g. an address family the socket has not)
-        }
+    const handle = count > 0 ? this.#handle(socket) : undefined;
+    if (b !== null && handle !== undefined && handle.getSendQueueCount?.() === 0) {
+      const r = b.sendBatch(handle.fd, address, port, list, count);
+      if (r > 0) {
+        done = r;
+      } else if (r !== -EAGAIN && r !== -ENOBUFS) {
+        noNative.add(socket); // not usable natively (e.g. an address family the socket has not)
       }
     }
     for (let i = done; i < count; i++) {
