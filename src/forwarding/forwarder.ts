@@ -100,6 +100,24 @@ export class Forwarder {
     }
   }
 
+  get clockRate(): number {
+    return this.#clockRate;
+  }
+
+  /**
+   * Starts over on another source, keeping the output stream: what was forwarded stops, nothing is selected
+   * (audio: the one layer is, as at construction), and the next packet forwarded is a switch — its sequence
+   * number, timestamp, picture id and TL0PICIDX go on from the last ones sent. For a subscriber's m-line that
+   * is reused for another track (unsubscribe, then subscribe): its SSRC stays one stream, as its receiver (and
+   * the SRTP rollover counter) expect.
+   */
+  restart(): void {
+    this.#current = undefined;
+    this.#target = this.#gated ? undefined : 0;
+    this.#maxTemporal = ALL_TEMPORAL;
+    this.#pidIn = undefined;
+  }
+
   get current(): number | undefined {
     return this.#current;
   }

@@ -57,6 +57,11 @@ export interface DownTrackOptions {
   now: number;
   width: number;
   height: number;
+  /**
+   * The forwarder of the stream last sent on this transceiver's SSRC (an m-line reused for another track):
+   * this stream goes on from its numbering (Forwarder.restart). Ignored for another clock rate.
+   */
+  continueFrom?: Forwarder | undefined;
 }
 
 export interface DownTrackStats {
@@ -100,7 +105,13 @@ export class DownTrack implements TrackSink {
     this.#counters = o.counters;
     this.#pliMinIntervalMs = o.pliMinIntervalMs;
     this.#clockRate = o.track.clockRate;
-    this.#fwd = new Forwarder({ clockRate: this.#clockRate, keyframeGated: o.track.kind === 'video' });
+    const prior = o.continueFrom;
+    if (prior !== undefined && prior.clockRate === this.#clockRate) {
+      prior.restart();
+      this.#fwd = prior;
+    } else {
+      this.#fwd = new Forwarder({ clockRate: this.#clockRate, keyframeGated: o.track.kind === 'video' });
+    }
     this.#width = o.width;
     this.#height = o.height;
     this.#rtcp = new DownstreamRtcp(o.track.kind === 'video', o.counters, o.now);
@@ -110,6 +121,11 @@ export class DownTrack implements TrackSink {
 
   get ssrc(): number {
     return this.transceiver.sender.ssrc;
+  }
+
+  /** This stream's numbering (a later stream on the same SSRC continues it). */
+  get forwarder(): Forwarder {
+    return this.#fwd;
   }
 
   get closed(): boolean {

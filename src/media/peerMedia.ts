@@ -9,6 +9,7 @@
  */
 import type { Logger } from 'pino';
 import type { RTCPeerConnection, RTCRtpTransceiver } from 'werift';
+import type { Forwarder } from '../forwarding/forwarder.js';
 import { firPacket, pliPacket, readRtcp, rembPacket, type ReportBlock } from '../rtp/rtcpFeedback.js';
 import { nackPacket } from '../rtp/rtcpNack.js';
 import type { RemoteMediaTrack } from '../protocol/sdp.js';
@@ -44,6 +45,8 @@ export class PeerMedia {
   readonly #ctx: MediaContext;
   readonly #published = new Map<string, { track: PublishedTrack; transceiver: RTCRtpTransceiver }>();
   readonly #down = new Map<number, DownTrack>();
+  /** By SSRC: the numbering of the last stream stopped there (a reused m-line's next stream continues it). */
+  readonly #stopped = new Map<number, Forwarder>();
   readonly #receive: ReceiveWiring;
   readonly #rtcpTransports = new WeakSet<object>();
   #timer: TimerHandle | undefined;
@@ -151,9 +154,13 @@ export class PeerMedia {
 
   /** Starts forwarding `track` on one of this peer's sendonly transceivers. */
   forward(transceiver: RTCRtpTransceiver, track: TrackSource, width: number, height: number): DownTrack {
-    const existing = this.#down.get(transceiver.sender.ssrc);
+    const ssrc = transceiver.sender.ssrc;
+    const existing = this.#down.get(ssrc);
     existing?.close();
+    const continueFrom = existing?.forwarder ?? this.#stopped.get(ssrc);
+    this.#stopped.delete(ssrc);
     const dt = new DownTrack({
+      continueFrom,
       track,
       transceiver,
       counters: this.#ctx.counters,
@@ -172,6 +179,7 @@ export class PeerMedia {
     dt.close();
     if (this.#down.get(dt.ssrc) === dt) {
       this.#down.delete(dt.ssrc);
+      this.#stopped.set(dt.ssrc, dt.forwarder);
     }
   }
 
@@ -186,6 +194,7 @@ export class PeerMedia {
       dt.close();
     }
     this.#down.clear();
+    this.#stopped.clear();
     for (const { track } of this.#published.values()) {
       track.close();
     }

@@ -71,6 +71,7 @@ type Step =
   | { p: Pkt; want: Out | DropReason; note?: string }
   | { target: number | undefined }
   | { maxTid: number }
+  | { restart: true }
   | { state: { current: number | undefined; target: number | undefined; waiting: boolean } };
 
 interface Scenario {
@@ -100,6 +101,10 @@ function run(t: TapTest, sc: Scenario, s: Offsets, opts: RunOpts): void {
     }
     if ('maxTid' in step) {
       f.setMaxTemporalLayer(step.maxTid);
+      continue;
+    }
+    if ('restart' in step) {
+      f.restart();
       continue;
     }
     if ('state' in step) {
@@ -593,8 +598,63 @@ const audio: Scenario = {
   ],
 };
 
+/** Layer 2 stands for another publisher's track (its own numbering, 30,000 away) on a reused m-line. */
+const restartVideo: Scenario = {
+  name: 'restart: another source on the same output stream continues its numbering',
+  steps: [
+    { target: 0 },
+    {
+      p: { l: 0, seq: 0, ts: 0, at: 0, key: true, pid: 0, tl0: 0 },
+      want: { seq: 0, ts: 0, pid: 0, tl0: 0, sw: true },
+    },
+    { p: { l: 0, seq: 1, ts: 3000, at: 33, pid: 1, tl0: 1 }, want: { seq: 1, ts: 3000, pid: 1, tl0: 1 } },
+    { maxTid: 0 },
+    { restart: true },
+    { state: { current: undefined, target: undefined, waiting: false } },
+    {
+      p: { l: 0, seq: 2, ts: 6000, at: 66, pid: 2, tl0: 2 },
+      want: 'no_layer',
+      note: 'the old source stopped',
+    },
+    { target: 2 },
+    { p: { l: 2, seq: 5, ts: 0, at: 1000, pid: 9, tl0: 4 }, want: 'waiting_keyframe' },
+    {
+      p: { l: 2, seq: 6, ts: 0, at: 1033, key: true, pid: 10, tl0: 5, tid: 0 },
+      want: { seq: 2, ts: 3000 + 1000 * 90, pid: 2, tl0: 2, sw: true },
+      note: 'the new source: +1 everywhere, 1 s of wall clock, no `from`',
+    },
+    {
+      p: { l: 2, seq: 7, ts: 3000, at: 1066, pid: 11, tl0: 5, tid: 2 },
+      want: { seq: 3, ts: 96000, pid: 3, tl0: 2 },
+      note: 'the temporal filter was lifted by the restart',
+    },
+    { p: { l: 2, seq: 4, ts: -3000, at: 1070, pid: 8, tl0: 4 }, want: 'before_switch' },
+  ],
+};
+
+const restartAudio: Scenario = {
+  name: 'restart (audio): the next source forwards from its first packet, numbering continued',
+  audio: true,
+  steps: [
+    { p: { l: 0, seq: 0, ts: 0, at: 0 }, want: { seq: 0, ts: 0, sw: true } },
+    { p: { l: 0, seq: 1, ts: 960, at: 20 }, want: { seq: 1, ts: 960 } },
+    { restart: true },
+    { state: { current: undefined, target: 0, waiting: false } },
+    {
+      p: { l: 2, seq: 0, ts: 0, at: 520 },
+      want: 'layer_mismatch',
+      note: 'the one layer of a track is 0: the table`s layer 2 is not it',
+    },
+    { target: 2 },
+    { p: { l: 2, seq: 1, ts: 960, at: 520 }, want: { seq: 2, ts: 960 + 500 * 48, sw: true } },
+    { p: { l: 2, seq: 2, ts: 1920, at: 540 }, want: { seq: 3, ts: 960 + 500 * 48 + 960 } },
+  ],
+};
+
 const scenarios: Scenario[] = [
   videoStart,
+  restartVideo,
+  restartAudio,
   switchUp,
   alignedSwitches,
   alignedRejected,
