@@ -25,15 +25,17 @@ import { JOIN_VIDEO, sequentialJoins } from './scenarios/join.js';
 import { LAYERS, LIMITS, meetingSteps } from './scenarios/meeting.js';
 import { switchRounds } from './scenarios/switch.js';
 import { CascadeUnavailableError } from './scenarios/cascade.js';
-import { runCascade } from './runCascade.js';
+import { runCascade, runCascadeCpu } from './runCascade.js';
 
 const MAX_SUBS = 40;
 const MAX_SECONDS = 60;
 const MAX_REPEATS = 5;
 const MAX_JOINS = 50;
 const MAX_ROUNDS = 30;
+/** `cascade-cpu`: publisher/subscriber pairs per side (4 load processes carry them all). */
+const MAX_CPU_PAIRS = 8;
 const MAX_PARTICIPANTS = 20;
-const SCENARIOS = ['fanout', 'join', 'memory', 'switch', 'meeting', 'cascade'] as const;
+const SCENARIOS = ['fanout', 'join', 'memory', 'switch', 'meeting', 'cascade', 'cascade-cpu'] as const;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -59,7 +61,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   const [scenario, ...rest] = argv;
   if (scenario === undefined || scenario.startsWith('-')) {
     throw new UsageError(
-      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] [--vs janus] | join|memory [--joins N] | switch [--rounds N] | meeting [--participants 2,4,6] [--seconds 10] | cascade [--subs 1,5,20] [--seconds 10] [--mesh]',
+      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] [--vs janus] | join|memory [--joins N] | switch [--rounds N] | meeting [--participants 2,4,6] [--seconds 10] | cascade [--subs 1,5,20] [--seconds 10] [--mesh] | cascade-cpu [--subs 4] [--rounds 3] [--seconds 8]',
     );
   }
   if (!(SCENARIOS as readonly string[]).includes(scenario)) {
@@ -78,6 +80,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     mesh: false,
   };
   let subsGiven = false;
+  let roundsGiven = false;
+  let secondsGiven = false;
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i];
     if (flag === '--mesh') {
@@ -99,6 +103,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         break;
       case '--seconds':
         a.seconds = int(value, '--seconds', 1, MAX_SECONDS);
+        secondsGiven = true;
         break;
       case '--repeats':
         a.repeats = int(value, '--repeats', 1, MAX_REPEATS);
@@ -108,6 +113,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         break;
       case '--rounds':
         a.rounds = int(value, '--rounds', 1, MAX_ROUNDS);
+        roundsGiven = true;
         break;
       case '--participants':
         a.participants = value.split(',').map((x) => int(x, '--participants', 2, MAX_PARTICIPANTS));
@@ -124,6 +130,17 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       default:
         throw new UsageError(`unknown option ${flag}`);
     }
+  }
+  if (scenario === 'cascade-cpu') {
+    // --subs K: K publishers on A and K decoys on B, K subscribers on each (one value).
+    if (!subsGiven) {
+      a.subs = [4];
+    }
+    if (a.subs.length !== 1 || a.subs[0]! > MAX_CPU_PAIRS) {
+      throw new UsageError(`--subs: cascade-cpu takes one pair count, 1–${MAX_CPU_PAIRS}`);
+    }
+    a.rounds = roundsGiven ? a.rounds : 3;
+    a.seconds = secondsGiven ? a.seconds : 8;
   }
   if (scenario === 'cascade') {
     // Subscribers on A and on every remote focus: at most MAX_SUBS in all.
@@ -366,7 +383,9 @@ async function main(): Promise<void> {
             ? await runMeeting(args, log)
             : args.scenario === 'cascade'
               ? await runCascade(args, log, { version: VERSION, werift: weriftVersion() })
-              : await runJoins(args.scenario, args.joins ?? (args.scenario === 'join' ? 20 : 50), log);
+              : args.scenario === 'cascade-cpu'
+                ? await runCascadeCpu(args, log, { version: VERSION, werift: weriftVersion() })
+                : await runJoins(args.scenario, args.joins ?? (args.scenario === 'join' ? 20 : 50), log);
   } catch (e) {
     if (
       e instanceof JanusUnavailableError ||

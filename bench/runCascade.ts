@@ -7,6 +7,7 @@
 import { machine } from './lib/procStat.js';
 import type { BenchArgs } from './run.js';
 import { cascadePoint, type CascadePoint } from './scenarios/cascade.js';
+import { cascadeCpu } from './scenarios/cascadeCpu.js';
 import { LAYERS } from './scenarios/meeting.js';
 
 export const CASCADE_TARGETS = {
@@ -81,5 +82,35 @@ export async function runCascade(
     targets: CASCADE_TARGETS,
     met,
     points,
+  };
+}
+
+/**
+ * `npm run bench -- cascade-cpu`: the sending focus's CPU per trunk packet ÷ per local packet with the rest of the
+ * machine's load held still (bench/scenarios/cascadeCpu.ts); the target judged on the pooled ratio.
+ */
+export async function runCascadeCpu(
+  a: BenchArgs,
+  log: (s: string) => void,
+  versions: { version: string; werift: string },
+): Promise<Record<string, unknown>> {
+  const r = await cascadeCpu(a.subs[0]!, a.seconds, a.rounds, log);
+  const pooled = r.pooled.trunkOverLocal;
+  log(
+    `cascade-cpu: µs per trunk packet ${r.pooled.usPerTrunkPacket ?? '-'} vs local ${r.pooled.usPerLocalPacket ?? '-'} ` +
+      `(pooled ×${pooled ?? '-'}; per round ${r.rounds.map((x) => x.trunkOverLocal ?? '-').join(', ')}); ` +
+      `user mode ${r.pooled.user.trunk ?? '-'} vs ${r.pooled.user.local ?? '-'} (×${r.pooled.user.trunkOverLocal ?? '-'}), ` +
+      `system ${r.pooled.system.trunk ?? '-'} vs ${r.pooled.system.local ?? '-'}`,
+  );
+  return {
+    scenario: 'cascade-cpu',
+    target: 'sfu',
+    at: new Date().toISOString(),
+    machine: machine(),
+    versions: { sfu: versions.version, werift: versions.werift },
+    load: { layers: LAYERS, audioPps: 50, subscribedAt: '1280x720' },
+    targets: { trunkOverLocalCpu: CASCADE_TARGETS.trunkOverLocalCpu },
+    met: { trunkCpu: pooled === undefined ? undefined : pooled <= CASCADE_TARGETS.trunkOverLocalCpu },
+    ...r,
   };
 }

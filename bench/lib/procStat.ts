@@ -20,6 +20,17 @@ export function cpuMs(pid: number): number | undefined {
   }
 }
 
+/** CPU milliseconds a process has used so far in user and in kernel mode (utime, stime); undefined when gone. */
+export function cpuSplitMs(pid: number): { user: number; system: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(rest[11]) * TICK_MS, system: Number(rest[12]) * TICK_MS };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Resident set size in bytes; undefined when the process is gone. */
 export function rssBytes(pid: number): number | undefined {
   try {

@@ -8,8 +8,15 @@
  * `cascade`; subscribers tagged `near`/`far` measure the hop: the far arrival minus the near arrival of the same
  * packet), `windowStart` / `windowEnd` (counters and this process's CPU over the measurement window), `stop`.
  */
-import { CallClient, type FocusRef } from '../../client/index.js';
-import { joinWithMedia, resize, streamOf, subscribe, type MediaClient } from '../../harness/mediaCall.js';
+import { CallClient, dc, type FocusRef } from '../../client/index.js';
+import {
+  joinWithMedia,
+  resize,
+  streamOf,
+  subscribe,
+  type MediaClient,
+  type StreamTracks,
+} from '../../harness/mediaCall.js';
 import { WeriftPeer, type SyntheticVideo } from '../../harness/peers/weriftPeer.js';
 import { WrtcPeer } from '../../harness/peers/wrtcPeer.js';
 import type { TestCallClient } from '../../harness/callStack.js';
@@ -111,6 +118,59 @@ function hopArrival(sentNs: bigint, far: boolean, at: bigint): void {
     hopMs.push(Number(farAt - nearAt) / 1e6);
   }
 }
+/** `cascade-cpu`: subscribers pointed at one publisher, another, or none between windows (`retarget`). */
+const targets: {
+  mc: MediaClient;
+  sub: Sub;
+  userId: string;
+  /** What it watches now, and whose. */
+  current: (StreamTracks & { owner: string }) | undefined;
+}[] = [];
+let targetSeq = 0;
+
+/** Sends one dialect-A request on `mc`'s data channel and waits for its `ack` (an `error` throws). */
+async function request(mc: MediaClient, frame: (id: string) => string, what: string): Promise<void> {
+  const id = `t-${++targetSeq}`;
+  mc.dc.send(frame(id), 'A');
+  await waitFor(
+    () => mc.msgs.some((m) => (m.kind === 'ack' || m.kind === 'error') && m.id === id),
+    15_000,
+    `reply to ${what}`,
+  );
+  const err = mc.msgs.find((m) => m.kind === 'error' && m.id === id);
+  if (err !== undefined) {
+    throw new Error(`${what} failed: ${JSON.stringify(err)}`);
+  }
+}
+
+/** Points one `targets` subscriber at `owner`'s audio and video (1280×720), or at nothing. */
+async function retargetOne(t: (typeof targets)[number], owner: string | null): Promise<void> {
+  if ((t.current?.owner ?? null) === owner) {
+    return;
+  }
+  if (t.current !== undefined) {
+    const c = t.current;
+    const stop = [
+      { stream_id: c.streamId, track_id: c.audio! },
+      { stream_id: c.streamId, track_id: c.video! },
+    ];
+    await request(t.mc, (id) => dc.unsubscribeFrame('A', stop, id), `${t.userId} unsubscribe`);
+    t.current = undefined;
+  }
+  if (owner === null) {
+    return;
+  }
+  const s = await streamOf(t.mc, owner, { audio: true, video: true });
+  const start = [
+    { stream_id: s.streamId, track_id: s.audio! },
+    { stream_id: s.streamId, track_id: s.video!, width: 1280, height: 720 },
+  ];
+  const before = t.sub.video;
+  await request(t.mc, (id) => dc.subscribeFrame('A', start, id), `${t.userId} subscribe to ${owner}`);
+  t.current = { ...s, owner };
+  await waitFor(() => t.sub.video > before + 25, 30_000, `${t.userId} receives ${owner}'s video`);
+}
+
 let window: { cpu: NodeJS.CpuUsage; at: number; audioSent: number; videoSent: number } | undefined;
 
 function newClient(env: Env, u: UserCreds): { c: TestCallClient; peer: WeriftPeer } {
@@ -320,6 +380,35 @@ serve(
         video: { sent: () => Object.values(video.sent()).reduce((n, x) => n + x, 0), stop: video.stop },
       };
       return { userId: a.user.userId };
+    },
+    /** `cascade-cpu`: subscribers that join without subscribing; `retarget` points them at publishers. */
+    targetSubscribers: async (a: { env: Env; users: UserCreds[] }) => {
+      await Promise.all(
+        a.users.map(async (u) => {
+          const { c, peer } = newClient(a.env, u);
+          await c.publishMembership(a.env.roomId, a.env.focus);
+          const mc = await joinWithMedia({ focusRef: a.env.focus }, c, {});
+          peer.setReceiveBufferSize(LOAD_RECEIVE_BUFFER);
+          targets.push({ mc, sub: countInto(peer), current: undefined, userId: u.userId });
+        }),
+      );
+      return {};
+    },
+    /** `cascade-cpu` diagnostics: per target subscriber, what it watches and has received, and its last messages. */
+    targetState: () =>
+      targets.map((t) => ({
+        userId: t.userId,
+        owner: t.current?.owner ?? null,
+        audio: t.sub.audio,
+        video: t.sub.video,
+        ssrcs: [...t.sub.seen.keys()],
+        answered: t.mc.answered(),
+        last: t.mc.msgs.slice(-6).map((m) => JSON.stringify(m).slice(0, 300)),
+      })),
+    /** `cascade-cpu`: subscriber j of `targetSubscribers` watches `owners[j]` (null: nothing) from now on. */
+    retarget: async (a: { owners: (string | null)[] }) => {
+      await Promise.all(targets.map((t, j) => retargetOne(t, a.owners[j] ?? null)));
+      return {};
     },
     /** Janus: creates `room` and publishes the same synthetic VP8 + Opus into it from `address`. */
     janusPublisher: async (a: { url: string; address: string; room: number; video: SyntheticVideo }) => {

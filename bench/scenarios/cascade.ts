@@ -19,9 +19,9 @@
  * Until links between foci work, the first remote subscriber finds no relayed stream and the point fails with
  * CascadeUnavailableError, within about 30 s.
  */
-import { BenchProcesses, type CascadeFocus } from '../lib/processes.js';
+import { delta, deltaAll, deltaByLabels, measure, type Win } from '../lib/cascadeWindow.js';
+import { BenchProcesses } from '../lib/processes.js';
 import type { Child } from '../lib/rpc.js';
-import { cpuMs } from '../lib/procStat.js';
 import { quantiles, round } from '../lib/stats.js';
 import type { Env, UserCreds, WindowEnd } from '../lib/worker.js';
 import { LAYERS } from './meeting.js';
@@ -35,7 +35,6 @@ const WANT = { width: 1280, height: 720 };
 const PPS_PER_WORKER = 6000;
 const SUB_PPS = 270 + 50;
 const SATURATED = 0.9;
-const GRACE_MS = 300;
 const LINK_PACKETS = 'sfu_link_rtp_packets_total';
 
 export interface CascadePoint {
@@ -109,90 +108,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function workersFor(subs: number): number {
   return Math.max(1, Math.ceil((subs * SUB_PPS) / PPS_PER_WORKER));
 }
-
-/** Sum of a counter's series (any labels) whose labels include every `label`. */
-function counter(
-  c: Record<string, number> | undefined,
-  name: string,
-  ...labels: string[]
-): number | undefined {
-  if (c === undefined) {
-    return undefined;
-  }
-  let sum: number | undefined;
-  for (const [k, v] of Object.entries(c)) {
-    if ((k === name || k.startsWith(`${name}{`)) && labels.every((l) => k.includes(l))) {
-      sum = (sum ?? 0) + v;
-    }
-  }
-  return sum;
-}
-
-interface Win {
-  wallMs: number;
-  /** The window on the machine's monotonic clock (ms; a focus CPU profile's sample times can be cut by it). */
-  fromMs: number;
-  toMs: number;
-  cpuMs: Record<string, number>;
-  before: Record<string, Record<string, number>>;
-  after: Record<string, Record<string, number>>;
-  ends: WindowEnd[];
-}
-
-async function measure(host: Child, foci: CascadeFocus[], loads: Child[], seconds: number): Promise<Win> {
-  const before = await host.call<Record<string, Record<string, number>>>('counters');
-  await Promise.all(loads.map((w) => w.call('windowStart')));
-  const cpu0 = foci.map((f) => cpuMs(f.pid) ?? 0);
-  const t0 = performance.now();
-  const fromMs = Number(process.hrtime.bigint()) / 1e6;
-  await sleep(seconds * 1000);
-  const cpu1 = foci.map((f) => cpuMs(f.pid) ?? 0);
-  const wallMs = performance.now() - t0;
-  const toMs = Number(process.hrtime.bigint()) / 1e6;
-  const after = await host.call<Record<string, Record<string, number>>>('counters');
-  await sleep(GRACE_MS);
-  const ends = await Promise.all(loads.map((w) => w.call<WindowEnd>('windowEnd', { fromMs, toMs })));
-  return {
-    wallMs,
-    fromMs,
-    toMs,
-    cpuMs: Object.fromEntries(foci.map((f, i) => [f.serverName, cpu1[i]! - cpu0[i]!])),
-    before,
-    after,
-    ends,
-  };
-}
-
-const delta = (w: Win, server: string, name: string, ...labels: string[]): number | undefined => {
-  const a = counter(w.after[server], name, ...labels);
-  const b = counter(w.before[server], name, ...labels);
-  return a === undefined ? undefined : a - (b ?? 0);
-};
-
-/** A counter's change over a window, summed over every label set (e.g. every `reason`). */
-const deltaAll = (w: Win, server: string, name: string): number => {
-  let sum = 0;
-  for (const [key, after] of Object.entries(w.after[server] ?? {})) {
-    if (key === name || key.startsWith(`${name}{`)) {
-      sum += after - (w.before[server]?.[key] ?? 0);
-    }
-  }
-  return sum;
-};
-
-/** A counter's change over a window per label set (`{path="direct"}` → n), zero changes left out. */
-const deltaByLabels = (w: Win, server: string, name: string): Record<string, number> => {
-  const out: Record<string, number> = {};
-  for (const [key, after] of Object.entries(w.after[server] ?? {})) {
-    if (key.startsWith(`${name}{`)) {
-      const d = after - (w.before[server]?.[key] ?? 0);
-      if (d !== 0) {
-        out[key.slice(name.length)] = d;
-      }
-    }
-  }
-  return out;
-};
 
 const DIAG_COUNTERS = [
   LINK_PACKETS,

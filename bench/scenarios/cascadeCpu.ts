@@ -1,0 +1,254 @@
+/**
+ * `cascade-cpu`: the sending focus's CPU per trunk packet against its CPU per locally forwarded packet, measured
+ * with the rest of the machine's load held still (the `cascade` scenario's windows add the far side's whole load
+ * between its CPU windows, and on a 2-core host that moves A's own figure by more than the trunk costs).
+ *
+ * Two foci, A and B. K publishers on A (the `meeting` layers: synthetic 3-layer VP8 simulcast + Opus) and K decoy
+ * publishers on B (the same layers); K subscribers on B ("far") and K on A ("near"), each at 1280×720 (f + audio).
+ * Three arrangements, measured in rotating order in every round:
+ *
+ * - base:  far j watches decoy j (on B); near j watches nothing;
+ * - trunk: far j watches publisher j (on A, through the trunk); near j watches nothing;
+ * - local: far j watches decoy j; near j watches publisher j.
+ *
+ * Between base and trunk, A adds only the trunk (the far subscribers receive as much either way, B ingests the
+ * trunk instead of nothing extra: it ingests the decoys in every arrangement); between base and local, A adds
+ * only the local forwarding (the near subscribers' receiving is the one load that moves elsewhere). Per round:
+ * µs per trunk packet = (A's CPU rate in trunk − in base) ÷ trunk packet rate (A's `sfu_link_rtp_packets_total`
+ * out); µs per local packet = (A's CPU rate in local − in base) ÷ the rate of distinct packets the near subscribers
+ * received. The ratio is reported per round and pooled (every round's differences summed).
+ */
+import { delta, measure, type Win } from '../lib/cascadeWindow.js';
+import { BenchProcesses } from '../lib/processes.js';
+import { round, spread, type Spread } from '../lib/stats.js';
+import type { Env, UserCreds } from '../lib/worker.js';
+import { LAYERS } from './meeting.js';
+
+const LINK_PACKETS = 'sfu_link_rtp_packets_total';
+/** After a retarget, before a window: keyframe, layer choice and the trunk's demand settle. */
+const SETTLE_MS = 3000;
+const ARRANGEMENTS = ['base', 'trunk', 'local'] as const;
+type Arrangement = (typeof ARRANGEMENTS)[number];
+
+export interface CascadeCpuRound {
+  order: Arrangement[];
+  /** Focus A's and B's CPU, % of one core, per arrangement. */
+  aPct: Record<Arrangement, number>;
+  bPct: Record<Arrangement, number>;
+  trunkPps: number;
+  localPps: number;
+  usPerTrunkPacket: number | undefined;
+  usPerLocalPacket: number | undefined;
+  trunkOverLocal: number | undefined;
+  /**
+   * The same split by mode: user (the focus's own code) and system (its system calls — on loopback a send also
+   * delivers the datagram to the receiving socket and wakes its process, charged to the sender).
+   */
+  split: { user: PathUs; system: PathUs };
+  /** Each arrangement's window, monotonic ms (a focus CPU profile's clock, for `bench/profile.ts --window`). */
+  windowsMs: Record<Arrangement, [number, number]>;
+}
+
+export interface PathUs {
+  trunk: number | undefined;
+  local: number | undefined;
+}
+
+export interface CascadeCpuResult {
+  pairs: number;
+  seconds: number;
+  rounds: CascadeCpuRound[];
+  /** Over the rounds' ratios (only rounds where both differences were positive). */
+  trunkOverLocal: Spread | undefined;
+  /** Every round's CPU differences and packets summed, then divided. */
+  pooled: {
+    usPerTrunkPacket: number | undefined;
+    usPerLocalPacket: number | undefined;
+    trunkOverLocal: number | undefined;
+    user: PathUs & { trunkOverLocal: number | undefined };
+    system: PathUs;
+  };
+  /** Client load processes' CPU in the last window, % of one core (over 90 %: the figure is suspect). */
+  clientCpuPct: number[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Rotates the arrangements by the round number, so no arrangement is always first (drift cancels). */
+export function orderOf(roundIndex: number): Arrangement[] {
+  const k = roundIndex % ARRANGEMENTS.length;
+  return [...ARRANGEMENTS.slice(k), ...ARRANGEMENTS.slice(0, k)];
+}
+
+/** µs of CPU per packet: the CPU rate difference (ms per ms) over the packet rate (per ms); undefined if not positive. */
+export function usPerPacket(cpuRateDiff: number, packetsPerMs: number): number | undefined {
+  if (packetsPerMs <= 0 || cpuRateDiff <= 0) {
+    return undefined;
+  }
+  return (cpuRateDiff / packetsPerMs) * 1000;
+}
+
+export async function cascadeCpu(
+  pairs: number,
+  seconds: number,
+  rounds: number,
+  log: (s: string) => void,
+): Promise<CascadeCpuResult> {
+  const procs = new BenchProcesses();
+  try {
+    const { host, roomId, foci } = await procs.cascadeHost(['a.example', 'b.example']);
+    const [a, b] = foci as [(typeof foci)[number], (typeof foci)[number]];
+    const env = (f: typeof a): Env => ({ hsUrl: f.hsUrl, roomId, focus: f.focus });
+    const user = (localpart: string, serverName: string) =>
+      host.call<UserCreds>('user', { localpart, serverName });
+    const [pubA, pubB, far, near] = await procs.workers(['cpu-pub-a', 'cpu-pub-b', 'cpu-far', 'cpu-near']);
+    const users = async (prefix: string, serverName: string) => {
+      const out: UserCreds[] = [];
+      for (let j = 0; j < pairs; j++) {
+        out.push(await user(`${prefix}${j}`, serverName));
+      }
+      return out;
+    };
+    const pubs = await users('pub', a.serverName);
+    const decoys = await users('decoy', b.serverName);
+    await Promise.all([
+      pubA!.call('meetingJoin', { env: env(a), users: pubs, layers: LAYERS }, 120_000),
+      pubB!.call('meetingJoin', { env: env(b), users: decoys, layers: LAYERS }, 120_000),
+    ]);
+    await Promise.all([
+      far!.call('targetSubscribers', { env: env(b), users: await users('far', b.serverName) }, 120_000),
+      near!.call('targetSubscribers', { env: env(a), users: await users('near', a.serverName) }, 120_000),
+    ]);
+    const ids = (us: UserCreds[]) => us.map((u) => u.userId);
+    const none = pubs.map(() => null);
+    const arrange = async (x: Arrangement) => {
+      // Stop before start: the near side first when it stops, the far side first when the trunk starts.
+      const farOwners = x === 'trunk' ? ids(pubs) : ids(decoys);
+      const nearOwners = x === 'local' ? ids(pubs) : none;
+      await near!.call('retarget', { owners: nearOwners }, 120_000);
+      await far!.call('retarget', { owners: farOwners }, 120_000);
+    };
+    const loads = [pubA!, pubB!, far!, near!];
+    const out: CascadeCpuRound[] = [];
+    const sums = { trunkCpu: 0, trunkSys: 0, trunkPkts: 0, localCpu: 0, localSys: 0, localPkts: 0 };
+    let clientCpuPct: number[] = [];
+    log(
+      `cascade-cpu: ${pairs} publisher(s) on A (pid ${a.pid}), ${pairs} decoy(s) on B (pid ${b.pid}); ${rounds} round(s) of 3 × ${seconds} s`,
+    );
+    for (let r = 0; r < rounds; r++) {
+      const order = orderOf(r);
+      const wins = {} as Record<Arrangement, Win>;
+      for (const x of order) {
+        try {
+          await arrange(x);
+        } catch (e) {
+          const c = await host
+            .call<Record<string, Record<string, number>>>('counters')
+            .catch(() => ({}));
+          for (const w of [far!, near!]) {
+            const st = await w.call<unknown>('targetState').catch((err: unknown) => String(err));
+            log(`cascade-cpu: ${w.name} subscribers: ${JSON.stringify(st, null, 1)}`);
+          }
+          for (const [server, m] of Object.entries(c)) {
+            const keep = Object.entries(m).filter(([k]) => /link|dropped|keyframe|switch/.test(k));
+            log(`cascade-cpu: ${server} counters: ${JSON.stringify(Object.fromEntries(keep))}`);
+          }
+          for (const f of foci) {
+            const lines = await host.call<string>('warnings', { serverName: f.serverName }).catch(() => '');
+            log(
+              `cascade-cpu: ${x} failed; ${f.serverName}'s warnings and errors:\n${lines === '' ? '(none)' : lines}`,
+            );
+          }
+          throw e;
+        }
+        await sleep(SETTLE_MS);
+        wins[x] = await measure(host, foci, loads, seconds);
+      }
+      const rate = (x: Arrangement, name: string) => (wins[x].cpuMs[name] ?? 0) / wins[x].wallMs;
+      const sysRate = (x: Arrangement) => (wins[x].systemMs[a.serverName] ?? 0) / wins[x].wallMs;
+      const trunkPkts = delta(wins.trunk, a.serverName, LINK_PACKETS, 'direction=out') ?? 0;
+      const nearEnd = wins.local.ends[3]!;
+      const localPkts = nearEnd.received.reduce((n, x) => n + x.audio + x.video, 0);
+      const trunkDiff = rate('trunk', a.serverName) - rate('base', a.serverName);
+      const localDiff = rate('local', a.serverName) - rate('base', a.serverName);
+      const usT = usPerPacket(trunkDiff, trunkPkts / wins.trunk.wallMs);
+      const usL = usPerPacket(localDiff, localPkts / wins.local.wallMs);
+      const sysT = sysRate('trunk') - sysRate('base');
+      const sysL = sysRate('local') - sysRate('base');
+      const split = {
+        user: {
+          trunk: round(usPerPacket(trunkDiff - sysT, trunkPkts / wins.trunk.wallMs)),
+          local: round(usPerPacket(localDiff - sysL, localPkts / wins.local.wallMs)),
+        },
+        system: {
+          trunk: round(usPerPacket(sysT, trunkPkts / wins.trunk.wallMs)),
+          local: round(usPerPacket(sysL, localPkts / wins.local.wallMs)),
+        },
+      };
+      sums.trunkSys += sysT * wins.trunk.wallMs;
+      sums.localSys += sysL * wins.local.wallMs;
+      sums.trunkCpu += trunkDiff * wins.trunk.wallMs;
+      sums.trunkPkts += trunkPkts;
+      sums.localCpu += localDiff * wins.local.wallMs;
+      sums.localPkts += localPkts;
+      clientCpuPct = wins[order[order.length - 1]!].ends.map((e) => round((e.cpuMs / e.wallMs) * 100) ?? 0);
+      const pct = (name: string) =>
+        Object.fromEntries(ARRANGEMENTS.map((x) => [x, round(rate(x, name) * 100, 2) ?? 0])) as Record<
+          Arrangement,
+          number
+        >;
+      const row: CascadeCpuRound = {
+        order,
+        aPct: pct(a.serverName),
+        bPct: pct(b.serverName),
+        trunkPps: round((trunkPkts / wins.trunk.wallMs) * 1000) ?? 0,
+        localPps: round((localPkts / wins.local.wallMs) * 1000) ?? 0,
+        usPerTrunkPacket: round(usT),
+        usPerLocalPacket: round(usL),
+        trunkOverLocal: usT === undefined || usL === undefined ? undefined : round(usT / usL, 2),
+        split,
+        windowsMs: Object.fromEntries(
+          ARRANGEMENTS.map((x) => [x, [Math.round(wins[x].fromMs), Math.round(wins[x].toMs)]]),
+        ) as Record<Arrangement, [number, number]>,
+      };
+      log(
+        `cascade-cpu round ${r + 1} (${order.join(',')}): A % base/trunk/local ${row.aPct.base}/${row.aPct.trunk}/${row.aPct.local}, ` +
+          `B % ${row.bPct.base}/${row.bPct.trunk}/${row.bPct.local}; trunk ${row.trunkPps} pkt/s ${row.usPerTrunkPacket ?? '-'} µs, ` +
+          `local ${row.localPps} pkt/s ${row.usPerLocalPacket ?? '-'} µs (×${row.trunkOverLocal ?? '-'}); ` +
+          `user µs trunk/local ${split.user.trunk ?? '-'}/${split.user.local ?? '-'}, system ${split.system.trunk ?? '-'}/${split.system.local ?? '-'}`,
+      );
+      out.push(row);
+    }
+    const pooledT =
+      sums.trunkPkts > 0 && sums.trunkCpu > 0 ? (sums.trunkCpu / sums.trunkPkts) * 1000 : undefined;
+    const pooledL =
+      sums.localPkts > 0 && sums.localCpu > 0 ? (sums.localCpu / sums.localPkts) * 1000 : undefined;
+    const per = (cpu: number, pkts: number) => (pkts > 0 && cpu > 0 ? (cpu / pkts) * 1000 : undefined);
+    const userT = per(sums.trunkCpu - sums.trunkSys, sums.trunkPkts);
+    const userL = per(sums.localCpu - sums.localSys, sums.localPkts);
+    return {
+      pairs,
+      seconds,
+      rounds: out,
+      trunkOverLocal: spread(out.flatMap((x) => (x.trunkOverLocal === undefined ? [] : [x.trunkOverLocal]))),
+      pooled: {
+        usPerTrunkPacket: round(pooledT),
+        usPerLocalPacket: round(pooledL),
+        trunkOverLocal:
+          pooledT === undefined || pooledL === undefined ? undefined : round(pooledT / pooledL, 2),
+        user: {
+          trunk: round(userT),
+          local: round(userL),
+          trunkOverLocal: userT === undefined || userL === undefined ? undefined : round(userT / userL, 2),
+        },
+        system: {
+          trunk: round(per(sums.trunkSys, sums.trunkPkts)),
+          local: round(per(sums.localSys, sums.localPkts)),
+        },
+      },
+      clientCpuPct,
+    };
+  } finally {
+    await procs.stopAll();
+  }
+}
