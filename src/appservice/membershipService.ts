@@ -20,7 +20,7 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import { toError } from '../util/errors.js';
 import { TypedEmitter } from '../util/events.js';
 import { SerialQueue } from '../util/serialQueue.js';
-import type { AppserviceEventBus } from './eventBus.js';
+import { ROOM_EVENT_CHUNK, yieldToLoop, type AppserviceEventBus } from './eventBus.js';
 import type { RoomEvent } from './events.js';
 import type { HomeserverClient } from './homeserverClient.js';
 import type { MembershipMetrics } from './membershipMetrics.js';
@@ -96,8 +96,8 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
 
   /** Subscribes to room events (call before the first transaction arrives). */
   attach(): void {
-    this.#unsubscribe ??= this.#o.bus.subscribe('room_event', (ev) => {
-      this.#onRoomEvent(ev);
+    this.#unsubscribe ??= this.#o.bus.subscribe('room_events', (evs) => {
+      this.#onRoomEvents(evs);
     });
   }
 
@@ -161,27 +161,42 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
 
   // --- internals --------------------------------------------------------------------------------
 
-  #onRoomEvent(ev: RoomEvent): void {
+  #onRoomEvents(evs: readonly RoomEvent[]): void {
     if (this.#closed) {
       return;
     }
-    if (ev.type === 'm.room.member' && ev.state_key === this.#o.focus.user_id) {
-      this.#onFocusMembership(ev);
+    for (const ev of evs) {
+      if (ev.type === 'm.room.member' && ev.state_key === this.#o.focus.user_id) {
+        this.#onFocusMembership(ev);
+      }
     }
-    this.#apply(ev, ev.event_id, ev.room_id);
+    this.#applyAll(evs.map((ev) => ({ ev, eventId: ev.event_id, roomId: ev.room_id })));
   }
 
-  /** Feeds one room event to the store at the current time; counts what it ignored and publishes the result. */
-  #apply(ev: unknown, eventId: string | undefined, roomId: string): void {
-    const res = this.store.applyEvent(ev, this.#o.clock.now());
-    if (res.ignored !== undefined && COUNTED.has(res.ignored)) {
-      this.#o.metrics.ignored(res.ignored);
-      this.#o.log.debug({ event_id: eventId, roomId, reason: res.ignored }, 'call member event ignored');
+  /**
+   * Feeds room events to the store at the current time, counting what it ignored, then publishes what they
+   * revoked and ended once for all of them: per user and per room once, not per event (MembershipStore.flush),
+   * and the expiry timer is re-armed once.
+   */
+  #applyAll(items: readonly { ev: unknown; eventId: string | undefined; roomId: string }[]): void {
+    const now = this.#o.clock.now();
+    const terminated: TerminatedCall[] = [];
+    const changed = new Set<string>();
+    for (const { ev, eventId, roomId } of items) {
+      const res = this.store.applyEvent(ev, now, true);
+      if (res.ignored !== undefined && COUNTED.has(res.ignored)) {
+        this.#o.metrics.ignored(res.ignored);
+        this.#o.log.debug({ event_id: eventId, roomId, reason: res.ignored }, 'call member event ignored');
+      }
+      if (res.skippedEntries > 0) {
+        this.#o.metrics.ignored('bad_entry', res.skippedEntries);
+      }
+      terminated.push(...res.terminated);
+      if (res.applied) {
+        changed.add(roomId);
+      }
     }
-    if (res.skippedEntries > 0) {
-      this.#o.metrics.ignored('bad_entry', res.skippedEntries);
-    }
-    this.#publish(res.revocations, res.terminated, res.applied ? roomId : null);
+    this.#publish(this.store.flush(now), terminated, [...changed]);
   }
 
   #onFocusMembership(ev: RoomEvent): void {
@@ -232,7 +247,7 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
           this.#o.metrics.ignored(reason, n);
         }
       }
-      this.#publish(res.revocations, res.terminated, roomId);
+      this.#publish(res.revocations, res.terminated, [roomId]);
       this.#o.log.debug({ roomId, events: events.length }, 'room bootstrapped');
     } catch (e) {
       this.#o.log.warn({ roomId, err: toError(e).message }, 'room state bootstrap failed');
@@ -254,8 +269,15 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
       if (this.#closed) {
         return;
       }
-      for (const ev of found.events) {
-        this.#apply(ev, typeof ev['event_id'] === 'string' ? ev['event_id'] : undefined, roomId);
+      for (let i = 0; i < found.events.length; i += ROOM_EVENT_CHUNK) {
+        this.#applyAll(
+          found.events.slice(i, i + ROOM_EVENT_CHUNK).map((ev) => ({
+            ev,
+            eventId: typeof ev['event_id'] === 'string' ? ev['event_id'] : undefined,
+            roomId,
+          })),
+        );
+        await yieldToLoop();
       }
       const log = found.truncated ? this.#o.log.warn.bind(this.#o.log) : this.#o.log.debug.bind(this.#o.log);
       log(
@@ -267,11 +289,14 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
     }
   }
 
-  /** `changedRoom`: the room whose state changed; undefined = possibly any (expiry); null = none. */
+  /**
+   * Emits the revocations, the ended calls, then 'changed' for each of `changedRooms` (undefined: possibly any
+   * room, e.g. after an expiry or a room forgotten; empty: none), and re-arms the expiry timer.
+   */
   #publish(
     revocations: readonly Revocation[],
     terminated: readonly TerminatedCall[],
-    changedRoom?: string | null,
+    changedRooms: readonly (string | undefined)[] = [undefined],
   ): void {
     for (const r of revocations) {
       this.#o.metrics.revoked(r.reason);
@@ -285,8 +310,8 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
       this.#o.log.info({ roomId: t.roomId, callId: t.callId }, 'call terminated');
       this.safeEmit('terminated', t);
     }
-    if (changedRoom !== null) {
-      this.safeEmit('changed', changedRoom);
+    for (const roomId of changedRooms) {
+      this.safeEmit('changed', roomId);
     }
     this.#arm();
   }

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
 import { ProtocolError } from '../util/errors.js';
 import { SerialQueue } from '../util/serialQueue.js';
-import type { AppserviceEventBus } from './eventBus.js';
+import { ROOM_EVENT_CHUNK, yieldToLoop, type AppserviceEventBus } from './eventBus.js';
 import {
   isRecord,
   isRoomEvent,
@@ -120,16 +120,37 @@ export class TransactionProcessor {
     this.#log.debug({ reason, ...detail }, 'event ignored');
   }
 
+  /**
+   * Room events go to the bus in chunks (`room_events`, at most ROOM_EVENT_CHUNK), to-device and ephemeral
+   * events one by one; the event loop is yielded to after every chunk and every ROOM_EVENT_CHUNK other events,
+   * so a large transaction never holds up media, timers or health checks for long.
+   */
   async #process(txnId: string, txn: ParsedTransaction): Promise<void> {
+    let chunk: RoomEvent[] = [];
     for (const ev of txn.events) {
       if (!isRoomEvent(ev)) {
         this.#ignore('malformed', { txnId, kind: 'room' });
         continue;
       }
       this.#metrics.appserviceEvents.inc({ kind: 'room' });
-      await this.#bus.dispatch('room_event', ev satisfies RoomEvent);
+      chunk.push(ev);
+      if (chunk.length >= ROOM_EVENT_CHUNK) {
+        await this.#bus.dispatch('room_events', chunk);
+        chunk = [];
+        await yieldToLoop();
+      }
     }
+    if (chunk.length > 0) {
+      await this.#bus.dispatch('room_events', chunk);
+    }
+    let handled = 0;
+    const pace = async (): Promise<void> => {
+      if (++handled % ROOM_EVENT_CHUNK === 0) {
+        await yieldToLoop();
+      }
+    };
     for (const ev of txn.toDevice) {
+      await pace();
       if (!isToDeviceEvent(ev)) {
         this.#ignore('malformed', { txnId, kind: 'to_device' });
         continue;
@@ -147,6 +168,7 @@ export class TransactionProcessor {
       await this.#bus.dispatch('to_device', ev satisfies ToDeviceEvent);
     }
     for (const ev of txn.ephemeral) {
+      await pace();
       if (!isRecord(ev)) {
         this.#ignore('malformed', { txnId, kind: 'ephemeral' });
         continue;

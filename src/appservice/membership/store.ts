@@ -37,12 +37,18 @@ export class MembershipStore implements MembershipOracle {
   readonly #rooms = new Map<string, RoomState>();
   /** roomId → userId → last published snapshot (only non-empty snapshots are kept). */
   readonly #published = new Map<string, Map<string, UserSnapshot>>();
+  /** Changes applied with `defer` and not yet published (`flush`): per room, who may have lost something. */
+  readonly #dirty = new Map<string, { users: Set<string>; all: boolean; sticky: boolean }>();
 
   /**
    * Applies one event from a transaction, /sync or /messages, received at `now`. Never throws; never grants on
-   * malformed input.
+   * malformed input. With `defer`, what the change revokes is worked out and returned by the next `flush`
+   * instead (its revocations are then empty): a batch of events costs one recomputation per user it touched,
+   * not one per event — a user's recomputation reads all of that user's entries, so per event it would make a
+   * batch of n events about a user with m entries cost n × m. Authorization reads the state applied, deferred
+   * or not.
    */
-  applyEvent(event: unknown, now: number): ApplyResult {
+  applyEvent(event: unknown, now: number, defer = false): ApplyResult {
     const parsed = parseEvent(event, now);
     if (parsed.kind === 'ignored') {
       return { applied: false, ignored: parsed.reason, skippedEntries: 0, revocations: [], terminated: [] };
@@ -62,10 +68,15 @@ export class MembershipStore implements MembershipOracle {
         ? [{ roomId: parsed.roomId, callId: parsed.stateKey }]
         : [];
     const rejected = rejectedOf(parsed);
-    const revocations = this.#republish(parsed.roomId, affected, now);
-    if (parsed.kind === 'rtc_member') {
-      // Entries stay until expire() has reported them; empty sticky slots can go at once.
-      room.pruneSticky(now, true);
+    let revocations: Revocation[] = [];
+    if (defer) {
+      this.#defer(parsed.roomId, affected, parsed.kind === 'rtc_member');
+    } else {
+      revocations = this.#republish(parsed.roomId, affected, now);
+      if (parsed.kind === 'rtc_member') {
+        // Entries stay until expire() has reported them; empty sticky slots can go at once.
+        room.pruneSticky(now, true);
+      }
     }
     return {
       applied: true,
@@ -124,6 +135,36 @@ export class MembershipStore implements MembershipOracle {
       ignored,
       skippedEntries,
     };
+  }
+
+  /** Publishes what the deferred changes since the last flush revoked (each user once per room). */
+  flush(now: number): Revocation[] {
+    const out: Revocation[] = [];
+    for (const [roomId, d] of this.#dirty) {
+      out.push(...this.#republish(roomId, d.all ? { kind: 'all' } : { kind: 'users', users: d.users }, now));
+      if (d.sticky) {
+        this.#rooms.get(roomId)?.pruneSticky(now, true);
+      }
+    }
+    this.#dirty.clear();
+    return out;
+  }
+
+  #defer(roomId: string, affected: Affected, sticky: boolean): void {
+    let d = this.#dirty.get(roomId);
+    if (d === undefined) {
+      d = { users: new Set(), all: false, sticky: false };
+      this.#dirty.set(roomId, d);
+    }
+    d.sticky ||= sticky;
+    if (affected.kind === 'all') {
+      d.all = true;
+      d.users.clear();
+    } else if (!d.all) {
+      for (const u of affected.users) {
+        d.users.add(u);
+      }
+    }
   }
 
   /** Drops a room's state; every membership it still granted is revoked with reason `room_forgotten`. */
