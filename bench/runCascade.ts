@@ -1,8 +1,8 @@
 /**
  * `npm run bench -- cascade`: one point per subscriber count (bench/scenarios/cascade.ts), logged as it ends,
- * and the issue's targets judged on the points of this run: hop p50 ≤ 2 ms and p95 ≤ 5 ms, CPU per trunk packet
- * ≤ 0.8 × CPU per local packet at the sending focus, trunk packets ≤ 1.02 × the demanded layers' packets at every
- * N, ≥ 99 % delivered at 20/20.
+ * and the issue's targets judged on the points of this run: hop p50 ≤ 2 ms and p95 ≤ 5 ms, trunk packets ≤ 1.02 ×
+ * the demanded layers' packets at every N, ≥ 99 % delivered at 20/20; CPU per trunk packet ≤ 0.8 × CPU per local
+ * packet at the sending focus is judged here from the windows (informative only) and by `cascade-cpu`.
  */
 import { machine } from './lib/procStat.js';
 import type { BenchArgs } from './run.js';
@@ -39,7 +39,9 @@ export function judge(points: readonly CascadePoint[]): Record<string, boolean |
   return {
     hopP50: all((p) => (p.hopMs.p50 === undefined ? undefined : p.hopMs.p50 <= CASCADE_TARGETS.hopP50Ms)),
     hopP95: all((p) => (p.hopMs.p95 === undefined ? undefined : p.hopMs.p95 <= CASCADE_TARGETS.hopP95Ms)),
-    trunkCpu: all((p) =>
+    // The windows' whole-process difference (w1 − w0): on a shared 2-core host it moves with the load each window
+    // adds; `cascade-cpu` measures this target with the load held still (bench/README.md).
+    trunkCpuWindows: all((p) =>
       p.cpu.trunkOverLocal === undefined
         ? undefined
         : p.cpu.trunkOverLocal <= CASCADE_TARGETS.trunkOverLocalCpu,

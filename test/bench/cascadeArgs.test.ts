@@ -3,6 +3,7 @@ import t from 'tap';
 import { parseArgs, UsageError } from '../../bench/run.js';
 import { judge } from '../../bench/runCascade.js';
 import type { CascadePoint } from '../../bench/scenarios/cascade.js';
+import { orderOf, usPerPacket } from '../../bench/scenarios/cascadeCpu.js';
 
 t.test('cascade arguments', async (t) => {
   const two = parseArgs(['cascade']);
@@ -69,7 +70,7 @@ t.test('judging a run: every valid point must meet each target; unmeasured is un
   t.same(judge([point({ ...good, subs: 1 }), point(good)]), {
     hopP50: true,
     hopP95: true,
-    trunkCpu: true,
+    trunkCpuWindows: true,
     trunkPackets: true,
     delivered20x20: true,
     loopRule: true,
@@ -80,7 +81,7 @@ t.test('judging a run: every valid point must meet each target; unmeasured is un
   t.equal(r['hopP95'], true);
   t.equal(r['delivered20x20'], false, '98 % at 20/20');
   t.equal(judge([point({ ...good, subs: 5 })])['delivered20x20'], undefined, 'no 20/20 point');
-  t.equal(judge([point({ hop: [1, 4], ratio: 1 })])['trunkCpu'], undefined, 'CPU not measured');
+  t.equal(judge([point({ hop: [1, 4], ratio: 1 })])['trunkCpuWindows'], undefined, 'CPU not measured');
   t.equal(
     judge([point({ ...good, hop: [9, 9], valid: false }), point(good)])['hopP50'],
     true,
@@ -88,3 +89,27 @@ t.test('judging a run: every valid point must meet each target; unmeasured is un
   );
   t.equal(judge([point({ ...good, remoteSent: { 'b.example': 0, 'c.example': 3 } })])['loopRule'], false);
 });
+
+t.test('cascade-cpu arguments', async (t) => {
+  const d = parseArgs(['cascade-cpu']);
+  t.same([d.subs, d.rounds, d.seconds], [[4], 3, 8], 'defaults: 4 pairs, 3 rounds of 8 s windows');
+  const g = parseArgs(['cascade-cpu', '--subs', '2', '--rounds', '5', '--seconds', '12']);
+  t.same([g.subs, g.rounds, g.seconds], [[2], 5, 12]);
+  t.throws(() => parseArgs(['cascade-cpu', '--subs', '2,4']), /one pair count, 1–8/);
+  t.throws(() => parseArgs(['cascade-cpu', '--subs', '9']), /one pair count, 1–8/);
+});
+
+t.test(
+  'cascade-cpu: the arrangements rotate per round; µs per packet only from positive differences',
+  async (t) => {
+    t.same(orderOf(0), ['base', 'trunk', 'local']);
+    t.same(orderOf(1), ['trunk', 'local', 'base']);
+    t.same(orderOf(2), ['local', 'base', 'trunk']);
+    t.same(orderOf(3), orderOf(0), 'every third round the same');
+    // 5 % of a core more for 1,000 packets/s: 50 µs each.
+    t.equal(usPerPacket(0.05, 1), 50);
+    t.equal(usPerPacket(0, 1), undefined, 'no difference: not measured');
+    t.equal(usPerPacket(-0.01, 1), undefined, 'the window without the path cost more: not measured');
+    t.equal(usPerPacket(0.05, 0), undefined, 'no packets');
+  },
+);
