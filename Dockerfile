@@ -47,7 +47,9 @@ USER node
 # 8080: health/metrics/status (http.port); 9000: appservice API (appservice.port);
 # 40000-49999/udp: WebRTC media (media.port_range).
 EXPOSE 8080/tcp 9000/tcp 40000-49999/udp
+# The probe asks the listener the config names (http.bind/http.port); with the config elsewhere than
+# /data/config.yaml, override it: --health-cmd "node dist/src/main.js --healthcheck -c /path/config.yaml".
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "dist/src/main.js", "--healthcheck", "-c", "/data/config.yaml"]
 ENTRYPOINT ["node", "--enable-source-maps", "dist/src/main.js"]
 CMD ["-c", "/data/config.yaml"]

@@ -8,6 +8,7 @@ export type Command =
   | { kind: 'version' }
   | { kind: 'generate-registration'; configPath: string; url: string; file: string }
   | { kind: 'check-config'; configPath: string; registrationPath: string | undefined }
+  | { kind: 'healthcheck'; configPath: string }
   | { kind: 'run'; configPath: string; registrationPath: string | undefined }
   | { kind: 'usage-error'; message: string };
 
@@ -20,6 +21,8 @@ Run:
   -f, --file FILE              registration file (default: appservice.registration from the config,
                                relative to the config file's folder)
       --check-config           validate the config and registration files, then exit
+      --healthcheck            ask the running SFU of this config for /healthz (http.bind:http.port);
+                               exit 0 if healthy, 1 if not (for container HEALTHCHECKs)
 
 Generate a registration (random tokens) for the homeserver:
   -r, --generate-registration  write a registration file and exit
@@ -46,6 +49,7 @@ export function parseCommand(argv: readonly string[]): Command {
         url: { type: 'string', short: 'u' },
         'generate-registration': { type: 'boolean', short: 'r' },
         'check-config': { type: 'boolean' },
+        healthcheck: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -78,6 +82,12 @@ export function parseCommand(argv: readonly string[]): Command {
   }
   if (values.config === undefined) {
     return { kind: 'usage-error', message: 'missing -c FILE (see --help)' };
+  }
+  if (values.healthcheck === true) {
+    if (values['check-config'] === true || values.file !== undefined) {
+      return { kind: 'usage-error', message: '--healthcheck takes only -c FILE' };
+    }
+    return { kind: 'healthcheck', configPath: values.config };
   }
   return {
     kind: values['check-config'] === true ? 'check-config' : 'run',

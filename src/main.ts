@@ -11,11 +11,14 @@ import { EX_USAGE, HELP, parseCommand } from './cli.js';
 import { EX_CONFIG, loadConfigFile } from './config/load.js';
 import type { Config } from './config/types.js';
 import { createLogger } from './observability/logger.js';
+import { healthUrl, probeHealth } from './healthcheck.js';
 import { Sfu } from './sfu.js';
 import { ConfigError, toError } from './util/errors.js';
 import { VERSION } from './version.js';
 
 const SHUTDOWN_DEADLINE_MS = 4500;
+/** --healthcheck: how long /healthz may take (a container HEALTHCHECK's own timeout is 5 s). */
+const HEALTHCHECK_TIMEOUT_MS = 3000;
 
 function out(s: string): void {
   process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
@@ -138,6 +141,13 @@ async function main(): Promise<void> {
       const regPath = registrationPathFor(cmd.configPath, config, cmd.registrationPath);
       withConfigErrors(() => loadRegistrationFile(regPath, config));
       out(`${cmd.configPath} and ${regPath} are valid`);
+      return;
+    }
+    case 'healthcheck': {
+      const config = withConfigErrors(() => loadConfigFile(cmd.configPath));
+      const r = await probeHealth(healthUrl(config), HEALTHCHECK_TIMEOUT_MS);
+      (r.healthy ? out : err)(r.healthy ? `healthy: ${r.detail}` : `unhealthy: ${r.detail}`);
+      process.exit(r.healthy ? 0 : 1);
       return;
     }
     case 'run':

@@ -128,6 +128,9 @@ t.test(
       'healthz',
     );
     t.equal(await pollUntil(`http://127.0.0.1:${httpPort}/readyz`, (s) => s === 200, 20_000), 200, 'readyz');
+    const hc = cli(['--healthcheck', '-c', cfg]);
+    t.equal(hc.code, 0, `--healthcheck while running: ${hc.stdout}${hc.stderr}`);
+    t.match(hc.stdout, new RegExp(`healthy: http://127\\.0\\.0\\.1:${httpPort}/healthz: 200`));
     const txn = await fetch(`http://127.0.0.1:${asPort}/_matrix/app/v1/transactions/1`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${reg.hs_token}`, 'content-type': 'application/json' },
@@ -138,6 +141,9 @@ t.test(
     child.kill('SIGTERM');
     const exit = await waitExit(child, 10_000);
     t.equal(exit.code, 0, `exit code (output: ${output.slice(-2000)})`);
+    const down = cli(['--healthcheck', '-c', cfg]);
+    t.equal(down.code, 1, '--healthcheck after the stop: unhealthy');
+    t.match(down.stderr, /unhealthy: .*no answer/);
     // Exit 0 also proves the stop beat the 4.5 s deadline, after which main.ts exits 1.
     t.match(output, /"msg":"matrix-sfu started"/);
     t.match(output, /"msg":"stopped"/);
