@@ -142,9 +142,7 @@ export async function cascadeCpu(
         try {
           await arrange(x);
         } catch (e) {
-          const c = await host
-            .call<Record<string, Record<string, number>>>('counters')
-            .catch(() => ({}));
+          const c = await host.call<Record<string, Record<string, number>>>('counters').catch(() => ({}));
           for (const w of [far!, near!]) {
             const st = await w.call<unknown>('targetState').catch((err: unknown) => String(err));
             log(`cascade-cpu: ${w.name} subscribers: ${JSON.stringify(st, null, 1)}`);

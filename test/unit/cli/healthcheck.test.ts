@@ -40,7 +40,12 @@ async function server(status: () => number): Promise<{ url: string; close: () =>
   const port = (s.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}/healthz`,
-    close: () => new Promise((r) => s.close(() => r())),
+    close: () =>
+      new Promise((r) =>
+        s.close(() => {
+          r();
+        }),
+      ),
   };
 }
 
