@@ -3,14 +3,14 @@
  * a small HTTP server under `/client/...`, next to a page and its app script. The homeserver has its own origin,
  * so the page's requests to it are cross-origin for real.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import ts from 'typescript';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './peers/chromiumPeer.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumLaunchFailure } from './peers/chromiumPeer.js';
 import { launchBrowser } from './peers/index.js';
 import type { Teardown } from './sfu.js';
 
@@ -91,12 +91,16 @@ export interface OpenPageOptions {
 export async function openPageAt(t: Teardown, url: string, opts: OpenPageOptions = {}): Promise<Page> {
   let browser: Browser;
   if (opts.fakeDevices === false) {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM_PATH,
-      args: CHROMIUM_ARGS.filter((a) => a !== '--use-fake-device-for-media-stream'),
-      headless: true,
-      timeout: 15_000,
-    });
+    browser = await chromium
+      .launch({
+        executablePath: CHROMIUM_PATH,
+        args: CHROMIUM_ARGS.filter((a) => a !== '--use-fake-device-for-media-stream'),
+        headless: true,
+        timeout: 15_000,
+      })
+      .catch((err: unknown) => {
+        throw new Error(chromiumLaunchFailure(CHROMIUM_PATH, existsSync(CHROMIUM_PATH), err));
+      });
     t.teardown(() => browser.close().catch(() => undefined));
   } else {
     browser = await launchBrowser();

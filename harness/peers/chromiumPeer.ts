@@ -8,7 +8,7 @@
  * there Chromium exposes `getUserMedia` and gathers on every adapter, including 127.0.0.1 with
  * `--allow-loopback-in-peer-connection`, without mDNS names. Only UDP candidates on 127.0.0.1 are announced.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import {
   connectionFailure,
@@ -38,6 +38,22 @@ export const CHROMIUM_ARGS = [
   '--disable-features=WebRtcHideLocalIpsWithMdns',
 ];
 const LAUNCH_TIMEOUT_MS = 15_000;
+
+/**
+ * Why Chromium did not start, in one line: a missing browser says how to install it (the tests that need a
+ * browser fail with this, not with Playwright's launch log); otherwise the first line of Playwright's error.
+ */
+export function chromiumLaunchFailure(path: string, exists: boolean, err: unknown): string {
+  if (!exists) {
+    return (
+      `Chromium is not installed at ${path}: the browser tests need it — ` +
+      '`apt-get install -y chromium` (Debian/Ubuntu), or set TEST_CHROMIUM_PATH to a Chromium or Chrome binary'
+    );
+  }
+  // Playwright appends the whole launch log; its first line says what went wrong.
+  const first = (err instanceof Error ? err.message : String(err)).split('\n', 1)[0];
+  return `Chromium failed to launch (${path}): ${first}`;
+}
 const PAGE_TIMEOUT_MS = 15_000;
 const PAGE_URL = 'http://localhost/__test_peer';
 
@@ -63,9 +79,7 @@ function acquire(): { entry: SharedBrowser; browser: Promise<Browser> } {
               timeout: LAUNCH_TIMEOUT_MS,
             })
             .catch((err: unknown) => {
-              // Playwright appends the whole launch log; its first line says what went wrong.
-              const first = (err instanceof Error ? err.message : String(err)).split('\n', 1)[0];
-              launchFailure = new Error(`Chromium failed to launch (${CHROMIUM_PATH}): ${first}`);
+              launchFailure = new Error(chromiumLaunchFailure(CHROMIUM_PATH, existsSync(CHROMIUM_PATH), err));
               killStrayBrowsers();
               throw launchFailure;
             });
