@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import { AppserviceEventBus } from './appservice/eventBus.js';
 import { rebuildConferences } from './appservice/conferenceRebuild.js';
 import { ensureFocusIdentity } from './appservice/focusSetup.js';
-import { HomeserverClient } from './appservice/homeserverClient.js';
+import { HomeserverClient, HomeserverUnavailableError } from './appservice/homeserverClient.js';
+import { describeNetworkError, setupHint } from './appservice/startupHints.js';
 import { HomeserverProbe } from './appservice/homeserverProbe.js';
 import { MembershipMetrics } from './appservice/membershipMetrics.js';
 import { MembershipService } from './appservice/membershipService.js';
@@ -267,8 +268,16 @@ export class Sfu extends TypedEmitter<SfuEvents> {
         this.safeEmit('fatal', err);
         return;
       }
-      this.readiness.set('matrix', false, err.message);
-      this.log.warn({ err: err.message }, `homeserver set-up failed; retrying in ${SETUP_RETRY_MS / 1000} s`);
+      const why =
+        err instanceof HomeserverUnavailableError && err.cause !== undefined
+          ? `${err.message.split(': ')[0] ?? ''}: ${describeNetworkError(this.config.homeserver.url, err.cause)}`
+          : err.message;
+      const hint = setupHint(err);
+      this.readiness.set('matrix', false, hint === undefined ? why : `${why} — ${hint}`);
+      this.log.warn(
+        { err: why, ...(hint !== undefined ? { hint } : {}) },
+        `homeserver set-up failed; retrying in ${SETUP_RETRY_MS / 1000} s`,
+      );
       if (!this.isStopping()) {
         this.#setupTimer = this.clock.setTimeout(() => {
           void this.#setup();

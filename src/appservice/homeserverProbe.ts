@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { Readiness } from '../observability/readiness.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
-import { toError } from '../util/errors.js';
+import { describeNetworkError } from './startupHints.js';
 
 export interface HomeserverProbeOptions {
   baseUrl: string;
@@ -44,7 +44,7 @@ export class HomeserverProbe {
         ? 'answered /_matrix/client/versions'
         : `GET /_matrix/client/versions answered ${res.status}`;
     } catch (e) {
-      detail = `GET /_matrix/client/versions failed: ${toError(e).message}`;
+      detail = `GET /_matrix/client/versions failed: ${describeNetworkError(this.#o.baseUrl, e)}`;
     }
     if (this.#closed) {
       return ok;

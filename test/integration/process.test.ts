@@ -152,3 +152,56 @@ t.test(
     t.same(hs.rejections, [], 'the SFU sent nothing the homeserver rejects');
   },
 );
+
+t.test(
+  'a registration the homeserver has not loaded: /readyz and the log say so, with the fix',
+  async (t) => {
+    const hs = await startTestHomeserver({ serverName: 'example.org', logger: false });
+    t.teardown(() => hs.close());
+    const [asPort, httpPort] = [await freePort(), await freePort()];
+    const example = parse(readFileSync(join(root, 'config.example.yaml'), 'utf8')) as Record<
+      string,
+      Record<string, unknown>
+    >;
+    example['homeserver']!['url'] = hs.url;
+    example['appservice']!['port'] = asPort;
+    example['http']!['port'] = httpPort;
+    example['media']!['bind_address'] = '127.0.0.1';
+    const sub = mkdtempSync(join(dir, 'unloaded-'));
+    const cfg = join(sub, 'config.yaml');
+    writeFileSync(cfg, stringify(example));
+    t.equal(
+      cli(['-r', '-u', `http://127.0.0.1:${asPort}`, '-c', cfg, '-f', join(sub, 'registration.yaml')]).code,
+      0,
+    );
+    // Not hs.addAppservice(reg): the homeserver does not know the tokens, as when app_service_config_files misses it.
+    const child = spawn(process.execPath, [main, '-c', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    t.teardown(() => {
+      if (child.exitCode === null) {
+        child.kill('SIGKILL');
+      }
+    });
+    let matrix: { ok?: boolean; detail?: string } | undefined;
+    const until = Date.now() + 20_000;
+    while (Date.now() < until) {
+      const body = (await fetch(`http://127.0.0.1:${httpPort}/readyz`)
+        .then((r) => r.json())
+        .catch(() => undefined)) as
+        { checks?: Record<string, { ok?: boolean; detail?: string }> } | undefined;
+      matrix = body?.checks?.['matrix'];
+      if (matrix?.detail?.includes('M_UNKNOWN_TOKEN') === true) {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    t.equal(matrix?.ok, false, 'not ready');
+    t.match(matrix?.detail, /M_UNKNOWN_TOKEN.*app_service_config_files.*restart the homeserver/);
+    t.match(output, /"hint":"the homeserver does not know this registration's as_token/);
+    t.equal(child.exitCode, null, 'still running: it retries, so fixing the homeserver is enough');
+    child.kill('SIGTERM');
+    await waitExit(child, 10_000);
+  },
+);
