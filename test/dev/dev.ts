@@ -12,7 +12,7 @@ import { validateConfig } from '../../src/config/load.js';
 import { Sfu } from '../../src/sfu.js';
 import { startTestHomeserver } from '../../harness/homeserver/index.js';
 import { freePort } from '../../harness/net.js';
-import { DevArgsError, parseDevArgs, type DevArgs } from './devArgs.js';
+import { DevArgsError, parseDevArgs, portTakenMessage, type DevArgs } from './devArgs.js';
 import { describeDevFoci, startDevFoci } from './devFoci.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -113,4 +113,13 @@ try {
   }
   throw e;
 }
-await (args.foci === 1 ? startOne(args) : startMany(args));
+try {
+  await (args.foci === 1 ? startOne(args) : startMany(args));
+} catch (e) {
+  const taken = portTakenMessage(e, args);
+  if (taken === undefined) {
+    throw e;
+  }
+  process.stderr.write(`npm run dev: ${taken}\n`);
+  process.exit(2);
+}

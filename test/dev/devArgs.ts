@@ -70,3 +70,33 @@ export function devMediaPorts(n: number): { min: number; max: number }[] {
   const size = Math.floor(10_000 / n);
   return Array.from({ length: n }, (_, i) => ({ min: 40_000 + i * size, max: 40_000 + (i + 1) * size - 1 }));
 }
+
+/** The variable that sets the port `port` of `args` (focus i of N uses base + i), if any. */
+function variableFor(args: DevArgs, port: number): string | undefined {
+  const bases: [string, number][] = [
+    ['DEV_HS_PORT', args.hsPort],
+    ['DEV_AS_PORT', args.asPort],
+    ['DEV_HTTP_PORT', args.httpPort],
+  ];
+  return bases.find(([, base]) => base > 0 && port >= base && port < base + args.foci)?.[0];
+}
+
+/**
+ * For a listen error: when it is EADDRINUSE, what to tell the person (which port, which variable moves it);
+ * undefined for any other error.
+ */
+export function portTakenMessage(err: unknown, args: DevArgs): string | undefined {
+  const e = err as { code?: unknown; port?: unknown; message?: unknown } | null;
+  if (e === null || typeof e !== 'object' || e.code !== 'EADDRINUSE') {
+    return undefined;
+  }
+  const port =
+    typeof e.port === 'number'
+      ? e.port
+      : Number(/:(\d+)\s*$/.exec(typeof e.message === 'string' ? e.message : '')?.[1] ?? NaN);
+  const which = Number.isInteger(port) ? variableFor(args, port) : undefined;
+  const what = Number.isInteger(port) ? `port ${port} is already in use` : 'a port is already in use';
+  return which === undefined
+    ? `${what}: stop what listens there, or move the dev ports with DEV_HS_PORT, DEV_AS_PORT, DEV_HTTP_PORT (0 = any free port)`
+    : `${what}: stop what listens there, or move it with ${which}=<port> (0 = any free port), e.g. ${which}=0 npm run dev`;
+}

@@ -1,5 +1,6 @@
 /** `npm run dev` starts the SFU with the test homeserver, and `npm run dev:call` connects two clients through it. */
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import t from 'tap';
 import { freePort, waitExit } from '../../harness/net.js';
 
@@ -146,4 +147,29 @@ t.test('npm run dev with a bad --foci: a clear error and a non-zero exit', async
     t.not(exit.code, 0, `${args.join(' ')}: non-zero exit`);
     t.match(out(), /npm run dev: .*\nusage: npm run dev/, `${args.join(' ')}: says what is wrong`);
   }
+});
+
+t.test('npm run dev with a port taken: says which and how to move it, exit 2', async (t) => {
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    blocker.close();
+  });
+  const taken = (blocker.address() as AddressInfo).port;
+  const env = { ...process.env, DEV_HS_PORT: '0', DEV_AS_PORT: '0', DEV_HTTP_PORT: String(taken) };
+  const { dev, out, kill } = startDev([], env);
+  t.teardown(() => {
+    kill('SIGKILL');
+  });
+  const code = await new Promise<number | null>((resolve) => {
+    dev.once('exit', (c) => {
+      resolve(c);
+    });
+    setTimeout(() => {
+      resolve(null);
+    }, 60_000);
+  });
+  t.equal(code, 2, `exit 2 (${out().slice(-600)})`);
+  t.match(out(), new RegExp(`npm run dev: port ${taken} is already in use: .*DEV_HTTP_PORT=`));
+  t.notMatch(out(), /\n\s+at /, 'no stack trace');
 });
