@@ -17,6 +17,10 @@ import { ConfigError, toError } from './util/errors.js';
 import { VERSION } from './version.js';
 
 const SHUTDOWN_DEADLINE_MS = 4500;
+
+/** A push-transport config whose registration does not ask the homeserver to push to-device messages. */
+const NO_PUSH = (regPath: string) =>
+  `registration ${regPath}: to_device.transport is push but the registration sets neither receive_ephemeral nor de.sorunome.msc2409.push_ephemeral, so the homeserver will not push call signalling to the SFU: add "receive_ephemeral: true" and "de.sorunome.msc2409.push_ephemeral: true" (or regenerate it with -r), then restart the homeserver`;
 /** --healthcheck: how long /healthz may take (a container HEALTHCHECK's own timeout is 5 s). */
 const HEALTHCHECK_TIMEOUT_MS = 3000;
 
@@ -51,10 +55,7 @@ async function run(configPath: string, registrationFile: string | undefined): Pr
   const registration = withConfigErrors(() => loadRegistrationFile(regPath, config));
   const log = createLogger(config.logging.level);
   if (config.to_device.transport === 'push' && !pushesToDevice(registration)) {
-    log.warn(
-      { registration: regPath },
-      'to_device.transport is push but the registration does not set receive_ephemeral / de.sorunome.msc2409.push_ephemeral: calls will not reach the SFU',
-    );
+    log.warn({ registration: regPath }, NO_PUSH(regPath));
   }
   const sfu = new Sfu({ config, registration, log });
   sfu.on('fatal', (e) => {
@@ -139,7 +140,12 @@ async function main(): Promise<void> {
     case 'check-config': {
       const config = withConfigErrors(() => loadConfigFile(cmd.configPath));
       const regPath = registrationPathFor(cmd.configPath, config, cmd.registrationPath);
-      withConfigErrors(() => loadRegistrationFile(regPath, config));
+      const reg = withConfigErrors(() => loadRegistrationFile(regPath, config));
+      if (config.to_device.transport === 'push' && !pushesToDevice(reg)) {
+        withConfigErrors(() => {
+          throw new ConfigError([NO_PUSH(regPath)]);
+        });
+      }
       out(`${cmd.configPath} and ${regPath} are valid`);
       return;
     }

@@ -67,6 +67,25 @@ t.test('-r writes a registration with fresh tokens', async (t) => {
   t.not(again['as_token'], first, 'a new run makes new tokens');
 });
 
+t.test('--check-config refuses a registration that cannot receive to-device (push transport)', async (t) => {
+  const sub = mkdtempSync(join(dir, 'nopush-'));
+  const cfg = join(sub, 'config.yaml');
+  writeFileSync(cfg, readFileSync(join(root, 'config.example.yaml')));
+  const regFile = join(sub, 'registration.yaml');
+  t.equal(cli(['-r', '-u', 'http://127.0.0.1:9000', '-c', cfg, '-f', regFile]).code, 0);
+  t.equal(cli(['-c', cfg, '--check-config']).code, 0, 'as generated: valid');
+  const reg = parse(readFileSync(regFile, 'utf8')) as Record<string, unknown>;
+  delete reg['receive_ephemeral'];
+  delete reg['de.sorunome.msc2409.push_ephemeral'];
+  writeFileSync(regFile, stringify(reg));
+  const r = cli(['-c', cfg, '--check-config']);
+  t.equal(r.code, 78, 'refused');
+  t.match(
+    r.stderr,
+    /registration .*registration\.yaml: to_device\.transport is push but the registration sets neither receive_ephemeral nor de\.sorunome\.msc2409\.push_ephemeral.*add "receive_ephemeral: true"/,
+  );
+});
+
 t.test('a bad config exits 78 with one line per problem naming its path', async (t) => {
   const cfg = join(dir, 'bad.yaml');
   writeFileSync(
