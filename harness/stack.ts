@@ -27,6 +27,8 @@ export interface StackOptions {
   start?: boolean;
   /** Registration overrides (e.g. no ephemeral push when testing the /sync transport). */
   registration?: Partial<Registration>;
+  /** The homeserver URL the SFU is given, from the real one (e.g. a proxy in front of it); default: the real one. */
+  homeserverUrl?: (hsUrl: string) => string | Promise<string>;
 }
 
 /**
@@ -51,7 +53,11 @@ export async function startStack(t: Teardown, opts: StackOptions = {}): Promise<
   });
   await opts.before?.(hs);
   const config = testConfig({
-    homeserver: { url: hs.url, server_name: 'example.org', request_timeout_s: 5 },
+    homeserver: {
+      url: opts.homeserverUrl === undefined ? hs.url : await opts.homeserverUrl(hs.url),
+      server_name: 'example.org',
+      request_timeout_s: 5,
+    },
     appservice: { bind: '127.0.0.1', port: asPort },
     http: { bind: '127.0.0.1', port: httpPort },
     media: { bind_address: '127.0.0.1', port_range: MEDIA_PORTS },

@@ -109,6 +109,11 @@ export class Sfu extends TypedEmitter<SfuEvents> {
       timeoutMs: config.homeserver.request_timeout_s * 1000,
       clock: this.clock,
       log: hsLog,
+      onRequest: (_method, _endpoint, result) => {
+        if (result === 'retry') {
+          this.probe.soon(); // an outage shows in /readyz at once, not at the probe's next interval
+        }
+      },
     });
     this.membership = new MembershipService({
       client: this.client,

@@ -7,6 +7,9 @@ import type { Readiness } from '../observability/readiness.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { describeNetworkError } from './startupHints.js';
 
+/** `soon()` checks at most this often. */
+export const SOON_MIN_INTERVAL_MS = 2000;
+
 export interface HomeserverProbeOptions {
   baseUrl: string;
   timeoutMs: number;
@@ -22,6 +25,8 @@ export class HomeserverProbe {
   #timer: TimerHandle | undefined;
   #closed = false;
   #lastOk: boolean | undefined;
+  #inFlight = false;
+  #lastCheckAt = Number.NEGATIVE_INFINITY;
 
   constructor(opts: HomeserverProbeOptions) {
     this.#o = opts;
@@ -29,6 +34,16 @@ export class HomeserverProbe {
 
   /** Runs one check now and schedules the next; resolves with the result of this check. */
   async check(): Promise<boolean> {
+    this.#inFlight = true;
+    this.#lastCheckAt = this.#o.clock.now();
+    try {
+      return await this.#check();
+    } finally {
+      this.#inFlight = false;
+    }
+  }
+
+  async #check(): Promise<boolean> {
     const url = new URL('/_matrix/client/versions', this.#o.baseUrl);
     let ok = false;
     let detail: string;
@@ -63,6 +78,19 @@ export class HomeserverProbe {
   }
 
   start(): void {
+    void this.check();
+  }
+
+  /**
+   * Another request to the homeserver failed and will be retried: check now rather than at the next interval
+   * (30 s while it answered), so /readyz says why soon after an outage starts. At most once per
+   * SOON_MIN_INTERVAL_MS, never two checks at once.
+   */
+  soon(): void {
+    const now = this.#o.clock.now();
+    if (this.#closed || this.#inFlight || now - this.#lastCheckAt < SOON_MIN_INTERVAL_MS) {
+      return;
+    }
     void this.check();
   }
 
