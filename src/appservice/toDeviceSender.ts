@@ -50,12 +50,18 @@ export interface ToDeviceSenderOptions {
   giveUpMs?: number;
   /** How long close() waits for queued messages before dropping them (default 2000 ms). */
   closeTimeoutMs?: number;
+  /**
+   * Messages one destination may have waiting (default 256): a send beyond it is dropped at once, counted and
+   * reported like any other drop (logged once per destination until its queue empties).
+   */
+  maxQueuedPerDestination?: number;
   /** Called once for every message that was not delivered (after `send()`'s promise settles 'dropped'). */
   onDropped?: (dest: ToDeviceDestination, type: string, content: Record<string, unknown>) => void;
 }
 
 export const DEFAULT_TO_DEVICE_GIVE_UP_MS = 30_000;
 export const DEFAULT_TO_DEVICE_CLOSE_TIMEOUT_MS = 2000;
+export const DEFAULT_TO_DEVICE_MAX_QUEUED = 256;
 
 interface Message {
   readonly dest: ToDeviceDestination;
@@ -76,6 +82,8 @@ export class ToDeviceSender {
   #counter = 0;
   /** destination key → its FIFO; the head is the message being sent. Absent when empty. */
   readonly #queues = new Map<string, Message[]>();
+  /** Destinations whose queue overflowed since it last emptied (their drops were logged once). */
+  readonly #full = new Set<string>();
   #idleWaiters: (() => void)[] = [];
   /** No new messages are accepted. */
   #closing = false;
@@ -124,6 +132,13 @@ export class ToDeviceSender {
       const key = `${dest.userId}\u0000${dest.deviceId}`;
       const queue = this.#queues.get(key);
       if (queue !== undefined) {
+        if (queue.length >= (this.#o.maxQueuedPerDestination ?? DEFAULT_TO_DEVICE_MAX_QUEUED)) {
+          // The destination is not draining (homeserver down, or a flood): newest dropped, oldest kept in order.
+          const first = !this.#full.has(key);
+          this.#full.add(key);
+          this.#settle(msg, 'dropped', `queue full (${queue.length} waiting for this device)`, first);
+          return;
+        }
         queue.push(msg);
         return;
       }
@@ -182,6 +197,7 @@ export class ToDeviceSender {
     }
     if (this.#queues.get(key) === queue) {
       this.#queues.delete(key);
+      this.#full.delete(key);
     }
     if (this.#queues.size === 0) {
       this.#notifyIdle();

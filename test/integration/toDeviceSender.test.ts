@@ -277,3 +277,49 @@ t.test('close() is bounded: what is left is dropped, counted and reported; later
   t.equal(hs.toDeviceInbox(ALICE.userId, ALICE.deviceId).length, 0);
   t.same(hs.rejections, []);
 });
+
+t.test(
+  'a destination that does not drain keeps at most maxQueuedPerDestination; the rest dropped, logged once',
+  async (t) => {
+    const { hs, sender, dropped, logs, count } = await setup(t, { maxQueuedPerDestination: 3 });
+    // Alice's first message fails twice (backoff 50, 100 ms) while six more are queued behind it.
+    hs.failNext(
+      { method: 'PUT', path: ANSWER_PATH },
+      { status: 500, body: { errcode: 'M_UNKNOWN', error: 'boom' } },
+      2,
+    );
+    const all = [
+      sender.send(ALICE, 'm.call.answer', answer),
+      ...Array.from({ length: 6 }, (_, i) =>
+        sender.send(ALICE, 'm.call.candidates', { ...candidates, n: i }),
+      ),
+      sender.send(BOB, 'm.call.answer', answer),
+    ];
+    const results = await Promise.all(all);
+    t.same(
+      results,
+      ['sent', 'sent', 'sent', 'dropped', 'dropped', 'dropped', 'dropped', 'sent'],
+      'the answer and the first two candidates kept (3 waiting), the newer four dropped; Bob unaffected',
+    );
+    t.same(
+      hs.toDeviceInbox(ALICE.userId, ALICE.deviceId).map((m) => [m.type, (m.content as { n?: number }).n]),
+      [
+        ['m.call.answer', undefined],
+        ['m.call.candidates', 0],
+        ['m.call.candidates', 1],
+      ],
+      'what was kept arrives in order',
+    );
+    t.equal(dropped.length, 4, 'each drop reported');
+    t.equal(await count('m.call.candidates', 'dropped'), 4, 'and counted');
+    const lines = logs.filter((l) => l['msg'] === 'to-device message dropped');
+    t.equal(lines.length, 1, 'logged once for the destination');
+    t.match(lines[0]?.['err'], /queue full \(3 waiting for this device\)/);
+    // The queue drained: it takes messages again.
+    t.equal(
+      await sender.send(ALICE, 'm.call.hangup', { call_id: 'c1' }),
+      'sent',
+      'an empty queue takes messages again',
+    );
+  },
+);
