@@ -1,7 +1,7 @@
 /** `npm run dev` starts the SFU with the test homeserver, and `npm run dev:call` connects two clients through it. */
 import { spawn } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import t from 'tap';
+import { startDev } from '../helpers/devProcess.js';
 import { freePort, waitExit } from '../../harness/net.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -58,27 +58,6 @@ t.test('npm run dev + npm run dev:call', async (t) => {
   await Promise.race([ended, new Promise((r) => setTimeout(r, 20_000))]);
   t.match(devOut, /^stopped$/m, 'dev stops on SIGTERM');
 });
-
-/** Runs `npm run dev -- <args>` in its own process group; `out()` is stdout + stderr so far. */
-function startDev(args: string[], env: NodeJS.ProcessEnv) {
-  const dev = spawn('npm', ['run', 'dev', '--', ...args], {
-    cwd: root,
-    env,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let text = '';
-  dev.stdout.on('data', (d: Buffer) => (text += d.toString()));
-  dev.stderr.on('data', (d: Buffer) => (text += d.toString()));
-  const kill = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-dev.pid!, signal);
-    } catch {
-      // already gone
-    }
-  };
-  return { dev, out: () => text, kill };
-}
 
 t.test(
   'npm run dev -- --foci 2: two server names, one focus each, both ready, stops on SIGTERM',
@@ -147,29 +126,4 @@ t.test('npm run dev with a bad --foci: a clear error and a non-zero exit', async
     t.not(exit.code, 0, `${args.join(' ')}: non-zero exit`);
     t.match(out(), /npm run dev: .*\nusage: npm run dev/, `${args.join(' ')}: says what is wrong`);
   }
-});
-
-t.test('npm run dev with a port taken: says which and how to move it, exit 2', async (t) => {
-  const blocker = createServer();
-  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-  t.teardown(() => {
-    blocker.close();
-  });
-  const taken = (blocker.address() as AddressInfo).port;
-  const env = { ...process.env, DEV_HS_PORT: '0', DEV_AS_PORT: '0', DEV_HTTP_PORT: String(taken) };
-  const { dev, out, kill } = startDev([], env);
-  t.teardown(() => {
-    kill('SIGKILL');
-  });
-  const code = await new Promise<number | null>((resolve) => {
-    dev.once('exit', (c) => {
-      resolve(c);
-    });
-    setTimeout(() => {
-      resolve(null);
-    }, 60_000);
-  });
-  t.equal(code, 2, `exit 2 (${out().slice(-600)})`);
-  t.match(out(), new RegExp(`npm run dev: port ${taken} is already in use: .*DEV_HTTP_PORT=`));
-  t.notMatch(out(), /\n\s+at /, 'no stack trace');
 });
