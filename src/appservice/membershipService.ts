@@ -59,6 +59,9 @@ export interface MembershipServiceOptions {
   maxRoomStateBytes?: number;
 }
 
+/** Events kept per room while its `/state` request is in flight (more are applied, not kept for the answer). */
+const MAX_APPLIED_DURING_BOOTSTRAP = 10_000;
+
 /** Ignore reasons worth counting: call-related state that could not be used (not plain pass-through). */
 const COUNTED: ReadonlySet<IgnoreReason> = new Set([
   'malformed',
@@ -78,6 +81,8 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
   readonly store: MembershipStore;
   readonly #o: MembershipServiceOptions;
   readonly #rooms = new SerialQueue();
+  /** Per room with a `/state` request in flight: the events applied meanwhile (bootstrapRoom applies them again). */
+  readonly #inFlight = new Map<string, unknown[]>();
   readonly #allow: readonly string[];
   #timer: { handle: TimerHandle; at: number } | undefined;
   #unsubscribe: (() => void) | undefined;
@@ -183,6 +188,10 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
     const terminated: TerminatedCall[] = [];
     const changed = new Set<string>();
     for (const { ev, eventId, roomId } of items) {
+      const during = this.#inFlight.get(roomId);
+      if (during !== undefined && during.length < MAX_APPLIED_DURING_BOOTSTRAP) {
+        during.push(ev);
+      }
       const res = this.store.applyEvent(ev, now, true);
       if (res.ignored !== undefined && COUNTED.has(res.ignored)) {
         this.#o.metrics.ignored(res.ignored);
@@ -236,12 +245,15 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
   }
 
   async #bootstrap(roomId: string): Promise<boolean> {
+    const during: unknown[] = [];
+    this.#inFlight.set(roomId, during);
     try {
       const events = await this.#o.client.roomState(roomId, this.#o.maxRoomStateBytes);
       if (this.#closed) {
         return false;
       }
-      const res = this.store.bootstrapRoom(roomId, events, this.#o.clock.now());
+      this.#inFlight.delete(roomId);
+      const res = this.store.bootstrapRoom(roomId, events, this.#o.clock.now(), during);
       for (const [reason, n] of Object.entries(res.ignored)) {
         if (COUNTED.has(reason as IgnoreReason)) {
           this.#o.metrics.ignored(reason, n);
@@ -252,6 +264,10 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
     } catch (e) {
       this.#o.log.warn({ roomId, err: toError(e).message }, 'room state bootstrap failed');
       return false;
+    } finally {
+      if (this.#inFlight.get(roomId) === during) {
+        this.#inFlight.delete(roomId);
+      }
     }
     await this.#recoverSticky(roomId);
     return true;

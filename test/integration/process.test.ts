@@ -218,7 +218,13 @@ t.test(
     }
     t.equal(matrix?.ok, false, 'not ready');
     t.match(matrix?.detail, /M_UNKNOWN_TOKEN.*app_service_config_files.*restart the homeserver/);
-    t.match(output, /"hint":"the homeserver does not know this registration's as_token/);
+    // stdout is a pipe: the log line may arrive after /readyz already says it.
+    const hintLine = /"hint":"the homeserver does not know this registration's as_token/;
+    const logUntil = Date.now() + 10_000;
+    while (!hintLine.test(output) && Date.now() < logUntil) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    t.match(output, hintLine, 'the log says it too');
     t.equal(child.exitCode, null, 'still running: it retries, so fixing the homeserver is enough');
     child.kill('SIGTERM');
     await waitExit(child, 10_000);

@@ -93,7 +93,17 @@ export class MembershipStore implements MembershipOracle {
    * was in flight), and so is every held format (d) value (sticky events are not state). Returns the
    * revocations relative to the state held before.
    */
-  bootstrapRoom(roomId: string, stateEvents: readonly unknown[], now: number): BootstrapResult {
+  bootstrapRoom(
+    roomId: string,
+    stateEvents: readonly unknown[],
+    now: number,
+    /**
+     * Events of this room applied while the `/state` request was in flight, oldest first: applied again on top
+     * of the answer (which was taken before some of them), so none is lost — without it a membership that first
+     * appeared during the request (a slot the answer lacks) vanished, and its device's invite was refused.
+     */
+    appliedDuring: readonly unknown[] = [],
+  ): BootstrapResult {
     const fresh = new RoomState(roomId);
     const ignored: Partial<Record<IgnoreReason, number>> = {};
     const count = (reason: IgnoreReason): void => {
@@ -118,6 +128,12 @@ export class MembershipStore implements MembershipOracle {
     }
     const previous = this.#rooms.get(roomId);
     const terminated: TerminatedCall[] = [];
+    for (const raw of appliedDuring) {
+      const parsed = parseEvent(raw, now);
+      if (parsed.kind !== 'ignored' && parsed.roomId === roomId) {
+        fresh.apply(parsed); // an older one than the answer's is ignored by the ordering rule
+      }
+    }
     if (previous !== undefined) {
       fresh.adoptNewer(previous);
       fresh.adoptSticky(previous);
