@@ -91,6 +91,24 @@ export async function streamOf(
   return found!;
 }
 
+/**
+ * Sends one dialect-A request frame carrying `id` and waits for its reply (`ack` or `error`); resolves with the
+ * `error` message, or undefined for an `ack`.
+ */
+export async function request(
+  mc: MediaClient,
+  frame: string,
+  id: string,
+): Promise<dc.FocusMessage | undefined> {
+  mc.dc.send(frame, 'A');
+  await waitFor(
+    () => mc.msgs.some((m) => (m.kind === 'ack' || m.kind === 'error') && m.id === id),
+    15_000,
+    `reply to ${id}`,
+  );
+  return mc.msgs.find((m) => m.kind === 'error' && m.id === id);
+}
+
 /** Subscribes (dialect A) and waits until the SFU offer that adds the m-lines was answered. */
 export async function subscribe(
   mc: MediaClient,
@@ -98,13 +116,7 @@ export async function subscribe(
   id: string,
 ): Promise<void> {
   const before = mc.answered();
-  mc.dc.send(dc.subscribeFrame('A', tracks, id), 'A');
-  await waitFor(
-    () => mc.msgs.some((m) => (m.kind === 'ack' || m.kind === 'error') && m.id === id),
-    15_000,
-    `reply to ${id}`,
-  );
-  const err = mc.msgs.find((m) => m.kind === 'error' && m.id === id);
+  const err = await request(mc, dc.subscribeFrame('A', tracks, id), id);
   if (err !== undefined) {
     throw new Error(`subscribe ${id} failed: ${JSON.stringify(err)}`);
   }

@@ -11,6 +11,7 @@
 import { CallClient, dc, type FocusRef } from '../../client/index.js';
 import {
   joinWithMedia,
+  request,
   resize,
   streamOf,
   subscribe,
@@ -128,16 +129,10 @@ const targets: {
 }[] = [];
 let targetSeq = 0;
 
-/** Sends one dialect-A request on `mc`'s data channel and waits for its `ack` (an `error` throws). */
-async function request(mc: MediaClient, frame: (id: string) => string, what: string): Promise<void> {
+/** Sends one dialect-A request (a fresh id) and waits for its `ack`; an `error` throws. */
+async function requestOk(mc: MediaClient, frame: (id: string) => string, what: string): Promise<void> {
   const id = `t-${++targetSeq}`;
-  mc.dc.send(frame(id), 'A');
-  await waitFor(
-    () => mc.msgs.some((m) => (m.kind === 'ack' || m.kind === 'error') && m.id === id),
-    15_000,
-    `reply to ${what}`,
-  );
-  const err = mc.msgs.find((m) => m.kind === 'error' && m.id === id);
+  const err = await request(mc, frame(id), id);
   if (err !== undefined) {
     throw new Error(`${what} failed: ${JSON.stringify(err)}`);
   }
@@ -154,7 +149,7 @@ async function retargetOne(t: (typeof targets)[number], owner: string | null): P
       { stream_id: c.streamId, track_id: c.audio! },
       { stream_id: c.streamId, track_id: c.video! },
     ];
-    await request(t.mc, (id) => dc.unsubscribeFrame('A', stop, id), `${t.userId} unsubscribe`);
+    await requestOk(t.mc, (id) => dc.unsubscribeFrame('A', stop, id), `${t.userId} unsubscribe`);
     t.current = undefined;
   }
   if (owner === null) {
@@ -166,7 +161,7 @@ async function retargetOne(t: (typeof targets)[number], owner: string | null): P
     { stream_id: s.streamId, track_id: s.video!, width: 1280, height: 720 },
   ];
   const before = t.sub.video;
-  await request(t.mc, (id) => dc.subscribeFrame('A', start, id), `${t.userId} subscribe to ${owner}`);
+  await requestOk(t.mc, (id) => dc.subscribeFrame('A', start, id), `${t.userId} subscribe to ${owner}`);
   t.current = { ...s, owner };
   await waitFor(() => t.sub.video > before + 25, 30_000, `${t.userId} receives ${owner}'s video`);
 }

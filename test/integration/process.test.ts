@@ -20,6 +20,23 @@ if (!existsSync(main)) {
   process.exit(1);
 }
 
+/** config.example.yaml pointed at a test homeserver, with free ports and media on loopback. */
+function exampleConfig(
+  hsUrl: string,
+  asPort: number,
+  httpPort: number,
+): Record<string, Record<string, unknown>> {
+  const example = parse(readFileSync(join(root, 'config.example.yaml'), 'utf8')) as Record<
+    string,
+    Record<string, unknown>
+  >;
+  example['homeserver']!['url'] = hsUrl;
+  example['appservice']!['port'] = asPort;
+  example['http']!['port'] = httpPort;
+  example['media']!['bind_address'] = '127.0.0.1';
+  return example;
+}
+
 function cli(args: string[]) {
   const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 30_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -113,14 +130,7 @@ t.test(
     t.teardown(() => hs.close());
     const [asPort, httpPort] = [await freePort(), await freePort()];
 
-    const example = parse(readFileSync(join(root, 'config.example.yaml'), 'utf8')) as Record<
-      string,
-      Record<string, unknown>
-    >;
-    example['homeserver']!['url'] = hs.url;
-    example['appservice']!['port'] = asPort;
-    example['http']!['port'] = httpPort;
-    example['media']!['bind_address'] = '127.0.0.1';
+    const example = exampleConfig(hs.url, asPort, httpPort);
     const cfg = join(dir, 'config.yaml');
     writeFileSync(cfg, stringify(example));
     t.equal(
@@ -178,14 +188,7 @@ t.test(
     const hs = await startTestHomeserver({ serverName: 'example.org', logger: false });
     t.teardown(() => hs.close());
     const [asPort, httpPort] = [await freePort(), await freePort()];
-    const example = parse(readFileSync(join(root, 'config.example.yaml'), 'utf8')) as Record<
-      string,
-      Record<string, unknown>
-    >;
-    example['homeserver']!['url'] = hs.url;
-    example['appservice']!['port'] = asPort;
-    example['http']!['port'] = httpPort;
-    example['media']!['bind_address'] = '127.0.0.1';
+    const example = exampleConfig(hs.url, asPort, httpPort);
     const sub = mkdtempSync(join(dir, 'unloaded-'));
     const cfg = join(sub, 'config.yaml');
     writeFileSync(cfg, stringify(example));
