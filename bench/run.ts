@@ -9,7 +9,7 @@
  *   memory  --joins 50                                 the same, reported as SFU RSS per participant
  *   switch  --rounds 10                                320×180 ↔ 1280×720: subscribe → new layer's keyframe
  *   meeting --participants 2,4,…,16 --seconds 10       everyone publishes simulcast, everyone sees everyone
- *   cascade --subs 1,5,20 --seconds 10 [--mesh]        a publisher on focus A, N subscribers on B (and C) and A
+ *   cascade --subs 1,5,20 --seconds 10 [--mesh] [--nice-load N]  a publisher on A, N subscribers on B (and C) and A
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -55,13 +55,18 @@ export interface BenchArgs {
   vs: 'janus' | undefined;
   /** `cascade --mesh`: three foci (A publishes, B and C subscribe). */
   mesh: boolean;
+  /**
+   * `cascade --nice-load N`: the load processes (publisher and subscribers, not the hop probe) run at nice N,
+   * the foci at 0 — as on a real server, where the clients do not share its cores. 0: everything at 0.
+   */
+  niceLoad: number;
 }
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
   const [scenario, ...rest] = argv;
   if (scenario === undefined || scenario.startsWith('-')) {
     throw new UsageError(
-      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] [--vs janus] | join|memory [--joins N] | switch [--rounds N] | meeting [--participants 2,4,6] [--seconds 10] | cascade [--subs 1,5,20] [--seconds 10] [--mesh] | cascade-cpu [--subs 4] [--rounds 3] [--seconds 8]',
+      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] [--vs janus] | join|memory [--joins N] | switch [--rounds N] | meeting [--participants 2,4,6] [--seconds 10] | cascade [--subs 1,5,20] [--seconds 10] [--mesh] [--nice-load N] | cascade-cpu [--subs 4] [--rounds 3] [--seconds 8]',
     );
   }
   if (!(SCENARIOS as readonly string[]).includes(scenario)) {
@@ -78,6 +83,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     out: undefined,
     vs: undefined,
     mesh: false,
+    niceLoad: 0,
   };
   let subsGiven = false;
   let roundsGiven = false;
@@ -120,6 +126,12 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         break;
       case '--out':
         a.out = value;
+        break;
+      case '--nice-load':
+        if (scenario !== 'cascade') {
+          throw new UsageError('--nice-load: only for `cascade`');
+        }
+        a.niceLoad = int(value, '--nice-load', 0, 19);
         break;
       case '--vs':
         if (value !== 'janus' || scenario !== 'fanout') {

@@ -66,7 +66,7 @@ export async function runCascade(
 ): Promise<Record<string, unknown>> {
   const points: CascadePoint[] = [];
   for (const n of a.subs) {
-    const p = await cascadePoint(n, a.seconds, log, { mesh: a.mesh });
+    const p = await cascadePoint(n, a.seconds, log, { mesh: a.mesh, niceLoad: a.niceLoad });
     log(describe(p));
     points.push(p);
   }
@@ -81,6 +81,7 @@ export async function runCascade(
     load: { layers: LAYERS, audioPps: 50, subscribedAt: '1280x720' },
     foci: a.mesh ? 3 : 2,
     seconds: a.seconds,
+    niceLoad: a.niceLoad,
     targets: CASCADE_TARGETS,
     met,
     points,

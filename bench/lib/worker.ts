@@ -8,6 +8,7 @@
  * `cascade`; subscribers tagged `near`/`far` measure the hop: the far arrival minus the near arrival of the same
  * packet), `windowStart` / `windowEnd` (counters and this process's CPU over the measurement window), `stop`.
  */
+import { writeFileSync } from 'node:fs';
 import { CallClient, dc, type FocusRef } from '../../client/index.js';
 import {
   joinWithMedia,
@@ -98,6 +99,12 @@ let seen = 0;
 const hopFirst = new Map<bigint, { far: boolean; at: bigint }>();
 let hopMs: number[] = [];
 const MAX_HOP_PENDING = 20_000;
+/**
+ * With BENCH_HOP_TRACE=DIR the probe also keeps, per paired packet, [sent, near arrival, far arrival] (monotonic
+ * ms) and writes them to DIR/hop-<pid>-<window end>.json at each window's end: where a tail comes from.
+ */
+const hopTraceDir = process.env['BENCH_HOP_TRACE'];
+let hopTrace: [number, number, number][] = [];
 
 /** Pairs the arrivals of one packet at a near and a far subscriber. */
 function hopArrival(sentNs: bigint, far: boolean, at: bigint): void {
@@ -117,6 +124,9 @@ function hopArrival(sentNs: bigint, far: boolean, at: bigint): void {
     const farAt = far ? at : first.at;
     const nearAt = far ? first.at : at;
     hopMs.push(Number(farAt - nearAt) / 1e6);
+    if (hopTraceDir !== undefined) {
+      hopTrace.push([Number(sentNs) / 1e6, Number(nearAt) / 1e6, Number(farAt) / 1e6]);
+    }
   }
 }
 /** `cascade-cpu`: subscribers pointed at one publisher, another, or none between windows (`retarget`). */
@@ -491,6 +501,7 @@ serve(
       latencies = [];
       seen = 0;
       hopMs = [];
+      hopTrace = [];
       hopFirst.clear();
       for (const s of subs) {
         s.audio = 0;
@@ -517,6 +528,12 @@ serve(
         throw new Error('no window started');
       }
       const cpu = process.cpuUsage(w.cpu);
+      if (hopTraceDir !== undefined && hopTrace.length > 0) {
+        writeFileSync(
+          `${hopTraceDir}/hop-${process.pid}-${Math.round(a.toMs)}.json`,
+          JSON.stringify(hopTrace),
+        );
+      }
       return {
         wallMs: performance.now() - w.at,
         cpuMs: (cpu.user + cpu.system) / 1000,

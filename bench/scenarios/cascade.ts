@@ -19,6 +19,7 @@
  * Until links between foci work, the first remote subscriber finds no relayed stream and the point fails with
  * CascadeUnavailableError, within about 30 s.
  */
+import { setPriority } from 'node:os';
 import { delta, deltaAll, deltaByLabels, measure, type Win } from '../lib/cascadeWindow.js';
 import { BenchProcesses } from '../lib/processes.js';
 import type { Child } from '../lib/rpc.js';
@@ -156,7 +157,7 @@ export async function cascadePoint(
   subs: number,
   seconds: number,
   log: (s: string) => void,
-  opts: { mesh?: boolean; warmupS?: number } = {},
+  opts: { mesh?: boolean; warmupS?: number; niceLoad?: number } = {},
 ): Promise<CascadePoint> {
   const warmupS = opts.warmupS ?? 3;
   const names = opts.mesh === true ? ['a.example', 'b.example', 'c.example'] : ['a.example', 'b.example'];
@@ -182,6 +183,14 @@ export async function cascadePoint(
       ...(subs > 1 ? Array.from({ length: workersFor(subs - 1) }, (_, i) => `near-${i}`) : []),
     ];
     const all = await procs.workers(loadNames);
+    const niceLoad = opts.niceLoad ?? 0;
+    if (niceLoad !== 0) {
+      for (const w of all) {
+        if (w.name !== 'cascade-hop-probe') {
+          setPriority(w.pid, niceLoad); // the probe measures: it stays at the foci's priority
+        }
+      }
+    }
     const byName = (prefix: string) => all.filter((w) => w.name.startsWith(prefix));
     const pub = byName('cascade-publisher')[0]!;
     const probe = byName('cascade-hop-probe')[0]!;

@@ -14,6 +14,12 @@ import type { Logger } from 'pino';
 import { RtpPacketView } from '../rtp/packetView.js';
 import { toError } from '../util/errors.js';
 import type { MediaCounters } from './mediaMetrics.js';
+import { turnEnd } from './turnEnd.js';
+
+/** What the ingest tells after each packet's forwarding (turnEnd.ts: queued sends leave if held too long). */
+export interface Settle {
+  settle(): void;
+}
 
 /** What the ingest delivers one SSRC's packets to (a published track). The view is valid during the call. */
 export interface IngestTarget {
@@ -49,12 +55,17 @@ export class IngestDemux {
   readonly #maxRoutes: number;
   #full = false;
   #targetErrors = 0;
+  readonly #turn: Settle;
 
-  /** `maxRoutes`: a link's ingest takes more (every relayed track's layers, protocol.md §8.2). */
-  constructor(counters: MediaCounters, log: Logger, maxRoutes: number = MAX_ROUTES) {
+  /**
+   * `maxRoutes`: a link's ingest takes more (every relayed track's layers, protocol.md §8.2); `turn`: told after
+   * each forwarded packet (default the process's turn end).
+   */
+  constructor(counters: MediaCounters, log: Logger, maxRoutes: number = MAX_ROUTES, turn: Settle = turnEnd) {
     this.#counters = counters;
     this.#log = log;
     this.#maxRoutes = maxRoutes;
+    this.#turn = turn;
   }
 
   /** The session's negotiated MID and RID extension ids (undefined: not negotiated, nothing learned by it). */
@@ -148,6 +159,7 @@ export class IngestDemux {
         this.#log.error({ err: toError(e), ssrc: v.ssrc }, 'forwarding failed for a packet');
       }
     }
+    this.#turn.settle();
   }
 
   /** The packet carries a RID other than its route's (one walk of the extensions, no allocation). */

@@ -1,6 +1,6 @@
 /**
  * The datagrams the SFU sends to one socket during one event-loop turn, sent together when the turn ends (one
- * `setImmediate` for all sockets) through a UdpBatcher: with the native add-on each socket's datagrams of the
+ * turn end for all sockets, after the link trunks: turnEnd.ts) through a UdpBatcher: with the native add-on each socket's datagrams of the
  * turn leave in one `sendmmsg` (performance-design.md step 5) — a publisher's frame arriving in one poll phase
  * goes to each subscriber in one system call instead of one `sendto` per packet, and without node:dgram's
  * per-send address lookup and nextTick. Order per socket is kept (a datagram for another address on the same
@@ -9,6 +9,7 @@
  * never thrown. Per socket one reused entry (a WeakMap, so a closed socket's goes with it); nothing is
  * allocated per datagram.
  */
+import { turnEnd, type Schedule } from './turnEnd.js';
 import { batchCounts, UdpBatcher, type BatchSocket } from './udpBatch.js';
 
 export const MAX_PER_SOCKET = 64;
@@ -25,16 +26,16 @@ const NONE = Buffer.alloc(0);
 
 export class TurnSendQueue {
   readonly #batcher: UdpBatcher;
-  readonly #schedule: (fn: () => void) => void;
+  readonly #schedule: Schedule;
   readonly #entries = new WeakMap<BatchSocket, Entry>();
   readonly #dirty: Entry[] = [];
   #scheduled = false;
 
-  /** `schedule` runs the flush when the turn ends (default `setImmediate`; tests pass their own). */
-  constructor(
-    batcher: UdpBatcher = new UdpBatcher(),
-    schedule: (fn: () => void) => void = (fn) => void setImmediate(fn),
-  ) {
+  /**
+   * `schedule` runs the flush when the turn ends (default: the process's turn end, after the link trunks;
+   * turnEnd.ts; tests pass their own).
+   */
+  constructor(batcher: UdpBatcher = new UdpBatcher(), schedule: Schedule = turnEnd.scheduler('subscribers')) {
     this.#batcher = batcher;
     this.#schedule = schedule;
   }

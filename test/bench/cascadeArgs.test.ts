@@ -15,6 +15,10 @@ t.test('cascade arguments', async (t) => {
   t.throws(() => parseArgs(['cascade', '--mesh', '--subs', '14']), /N ≤ 13/);
   t.throws(() => parseArgs(['fanout', '--mesh']), UsageError, '--mesh is for cascade only');
   t.throws(() => parseArgs(['cascade', '--subs', 'x']), /--subs must be an integer/);
+  t.equal(two.niceLoad, 0, "the load runs at the foci's priority unless asked");
+  t.equal(parseArgs(['cascade', '--nice-load', '10']).niceLoad, 10);
+  t.throws(() => parseArgs(['cascade', '--nice-load', '20']), /--nice-load/, 'nice is 0–19');
+  t.throws(() => parseArgs(['fanout', '--nice-load', '5']), UsageError, '--nice-load is for cascade only');
 });
 
 function point(o: {

@@ -1,6 +1,6 @@
 /**
- * The trunk packets of one event-loop turn, sent back to back at its end (one `setImmediate` per turn with
- * anything queued) in the order queued — media and retransmissions of every track the link carries. Each
+ * The trunk packets of one event-loop turn, sent back to back at its end (turnEnd.ts: before the subscribers'
+ * datagrams of the turn) in the order queued — media and retransmissions of every track the link carries. Each
  * packet's header (trunkHeader.ts) is written, SRTP-encrypted and sent only then (`sendTrunkPacket`), so its
  * abs-send-time is its departure time, as the remote focus's delay-based estimate needs (§8.5). Why: the
  * packets a publisher's burst brings in one poll phase then leave together instead of one per received
@@ -14,6 +14,7 @@
 import type { RTCDtlsTransport } from 'werift';
 import type { MediaCounters } from '../mediaMetrics.js';
 import { prepareSrtp, sendSrtp, SrtpRoute } from '../srtpSend.js';
+import { turnEnd, type Schedule } from '../turnEnd.js';
 import { UdpBatcher } from '../udpBatch.js';
 import type { TrunkHeaderWriter } from './trunkHeader.js';
 
@@ -61,7 +62,7 @@ const AUDIO = 4;
 
 export class TrunkQueue {
   readonly #wire: TrunkWire;
-  readonly #schedule: (fn: () => void) => void;
+  readonly #schedule: Schedule;
   readonly #ssrc: number[] = [];
   readonly #pt: number[] = [];
   readonly #seq: number[] = [];
@@ -77,12 +78,13 @@ export class TrunkQueue {
   readonly #batch: Buffer[] = [];
 
   /**
-   * `schedule` runs the flush at the end of this turn (default `setImmediate`; tests pass their own);
+   * `schedule` runs the flush at the end of this turn (default: the process's turn end, before the
+   * subscribers' queue — turnEnd.ts; tests pass their own);
    * `batcher` sends each flush's datagrams (default: native when the add-on is loaded).
    */
   constructor(
     wire: TrunkWire,
-    schedule: (fn: () => void) => void = (fn) => void setImmediate(fn),
+    schedule: Schedule = turnEnd.scheduler('trunk'),
     batcher: UdpBatcher = new UdpBatcher(),
   ) {
     this.#wire = wire;

@@ -197,3 +197,22 @@ t.test('a larger bound for a link: announced trunk SSRCs up to LINK_MAX_ROUTES, 
   demux.receive(packet(0x7000_0000 + LINK_MAX_ROUTES + 1, 1));
   t.equal(counters.dropped.unknown_stream, 1, 'beyond it: not routed');
 });
+
+t.test('settles the turn end after each packet it forwards, after the target handled it', async (t) => {
+  const events: string[] = [];
+  const demux = new IngestDemux(new MediaCounters(), pino({ level: 'silent' }), MAX_ROUTES, {
+    settle: () => events.push('settle'),
+  });
+  demux.announce(
+    7,
+    {
+      handle: (view) => {
+        events.push(`handle ${view.seq}`);
+      },
+    },
+    undefined,
+  );
+  demux.receive(packet(7, 1));
+  demux.receive(packet(7, 2));
+  t.same(events, ['handle 1', 'settle', 'handle 2', 'settle']);
+});

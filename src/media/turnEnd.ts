@@ -1,0 +1,107 @@
+/**
+ * One `setImmediate` per event-loop turn for every queue that sends when the turn ends, run in a fixed order:
+ * the link trunks first (`'trunk'`), then the subscribers' sockets (`'subscribers'`). Why an order: a trunk
+ * packet feeds a whole remote focus, whose subscribers receive it only after that focus has run; sending the
+ * trunk batch first lets the remote focus wake and start its fan-out while this focus still sends to its own
+ * subscribers, instead of after every local subscriber's receiver was woken (on a shared host those receivers
+ * would take the cores first). Nothing is allocated per turn once the lists have grown; a callback scheduled
+ * while the turn's callbacks run goes to the next turn.
+ *
+ * Held at most MAX_HOLD_MS: the ingest calls `settle()` after each received packet's forwarding, and once the
+ * oldest callback has waited that long they run at once (the deferred run then finds what was queued since).
+ * Without the bound a packet waited for the whole turn: a publisher's frame fanned out to 20 subscribers is
+ * ≈ 180 forwarded datagrams, several ms of work at either focus of a cascade hop, and the wait grows with the
+ * room. One clock read per turn start and per received packet while something waits.
+ */
+export type TurnEndPhase = 'trunk' | 'subscribers';
+
+export type Schedule = (fn: () => void) => void;
+
+/** How long queued sends wait for the turn to end before they leave anyway (ms). */
+export const MAX_HOLD_MS = 1;
+
+export class TurnEnd {
+  readonly #defer: Schedule;
+  #trunk: (() => void)[] = [];
+  #subscribers: (() => void)[] = [];
+  #spareTrunk: (() => void)[] = [];
+  #spareSubscribers: (() => void)[] = [];
+  #deferred = false;
+  readonly #now: () => number;
+  readonly #maxHoldMs: number;
+  /** When the oldest waiting callback was scheduled. */
+  #since = 0;
+
+  /**
+   * `defer` runs the turn's callbacks after the turn (default `setImmediate`), `now` is the clock in ms
+   * (default `performance.now`); tests pass their own.
+   */
+  constructor(
+    defer: Schedule = (fn) => void setImmediate(fn),
+    now: () => number = () => performance.now(),
+    maxHoldMs: number = MAX_HOLD_MS,
+  ) {
+    this.#defer = defer;
+    this.#now = now;
+    this.#maxHoldMs = maxHoldMs;
+  }
+
+  /** Runs `fn` when this turn ends, in `phase`'s place (callers schedule once per turn: no duplicate check). */
+  schedule(phase: TurnEndPhase, fn: () => void): void {
+    if (this.#trunk.length === 0 && this.#subscribers.length === 0) {
+      this.#since = this.#now();
+    }
+    (phase === 'trunk' ? this.#trunk : this.#subscribers).push(fn);
+    if (!this.#deferred) {
+      this.#deferred = true;
+      this.#defer(this.#run);
+    }
+  }
+
+  /** After a received packet's forwarding: runs the waiting callbacks now if the oldest waited MAX_HOLD_MS. */
+  settle(): void {
+    if (this.#trunk.length === 0 && this.#subscribers.length === 0) {
+      return;
+    }
+    if (this.#now() - this.#since >= this.#maxHoldMs) {
+      this.#runNow();
+    }
+  }
+
+  /** A Schedule for one phase (what TrunkQueue and TurnSendQueue take). */
+  scheduler(phase: TurnEndPhase): Schedule {
+    return (fn) => {
+      this.schedule(phase, fn);
+    };
+  }
+
+  readonly #run = (): void => {
+    this.#deferred = false;
+    this.#runNow();
+  };
+
+  #runNow(): void {
+    const trunk = this.#trunk;
+    const subscribers = this.#subscribers;
+    this.#trunk = this.#spareTrunk;
+    this.#subscribers = this.#spareSubscribers;
+    runAll(trunk);
+    runAll(subscribers);
+    this.#spareTrunk = trunk;
+    this.#spareSubscribers = subscribers;
+  }
+}
+
+function runAll(list: (() => void)[]): void {
+  for (let i = 0; i < list.length; i++) {
+    try {
+      list[i]?.();
+    } catch {
+      // a flush never throws (each counts its own failures); one that did must not starve the others
+    }
+  }
+  list.length = 0;
+}
+
+/** The process's turn end, shared by every trunk and the subscribers' send queue. */
+export const turnEnd = new TurnEnd();
