@@ -12,6 +12,7 @@
  * `sendRtp`, so a werift upgrade degrades speed, not behaviour (test/unit/media/srtpSend.test.ts pins both).
  */
 import type { RTCDtlsTransport, RtpHeader } from 'werift';
+import type { SlabSource } from './sendSlab.js';
 import { srtpSendState, type SrtpSessionKeys } from './srtp/srtpSendState.js';
 import { TurnSendQueue } from './turnSendQueue.js';
 
@@ -109,13 +110,15 @@ export class SrtpRoute {
 /**
  * Encrypts one RTP packet for the transport's nominated UDP pair (`payload` is not modified): the datagram,
  * with `route` filled to send it on; or, when it is not to be sent here, why (`werift`: sent by werift's own
- * path already; `not_ready`, `encrypt_failed`: not sent). Never throws.
+ * path already; `not_ready`, `encrypt_failed`: not sent). `slabs` gives the datagram's memory for a socket
+ * the caller sends on before the slab is reset (sendSlab.ts; else a new buffer). Never throws.
  */
 export function prepareSrtp(
   dtls: RTCDtlsTransport,
   payload: Buffer,
   header: SrtpHeader,
   route: SrtpRoute,
+  slabs?: SlabSource,
 ): Buffer | Exclude<SendResult, 'direct'> {
   const d = dtls as unknown as DtlsInternals;
   if (d.state !== 'connected') {
@@ -148,7 +151,13 @@ export function prepareSrtp(
     enc =
       own === null
         ? srtp.encrypt(payload, header)
-        : own.encrypt(header.serialize(header.serializeSize), payload, header.ssrc, header.sequenceNumber);
+        : own.encrypt(
+            header.serialize(header.serializeSize),
+            payload,
+            header.ssrc,
+            header.sequenceNumber,
+            slabs?.slabFor(socket),
+          );
   } catch {
     return 'encrypt_failed';
   }
@@ -179,7 +188,7 @@ export function srtpTurnQueue(): TurnSendQueue {
  * was taken.
  */
 export function sendSrtp(dtls: RTCDtlsTransport, payload: Buffer, header: SrtpHeader): SendResult {
-  const enc = prepareSrtp(dtls, payload, header, route);
+  const enc = prepareSrtp(dtls, payload, header, route, srtpTurnQueue());
   if (typeof enc === 'string') {
     return enc;
   }

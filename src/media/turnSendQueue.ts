@@ -9,6 +9,7 @@
  * never thrown. Per socket one reused entry (a WeakMap, so a closed socket's goes with it); nothing is
  * allocated per datagram.
  */
+import { SendSlab, type SlabSource } from './sendSlab.js';
 import { turnEnd, type Schedule } from './turnEnd.js';
 import { batchCounts, UdpBatcher, type BatchSocket } from './udpBatch.js';
 
@@ -24,12 +25,13 @@ interface Entry {
 
 const NONE = Buffer.alloc(0);
 
-export class TurnSendQueue {
+export class TurnSendQueue implements SlabSource {
   readonly #batcher: UdpBatcher;
   readonly #schedule: Schedule;
   readonly #entries = new WeakMap<BatchSocket, Entry>();
   readonly #dirty: Entry[] = [];
   #scheduled = false;
+  readonly #slab = new SendSlab();
 
   /**
    * `schedule` runs the flush when the turn ends (default: the process's turn end, after the link trunks;
@@ -48,6 +50,14 @@ export class TurnSendQueue {
   /** Whether queueing gains anything for this socket (the add-on can send on it); else send it at once. */
   accepts(socket: BatchSocket): boolean {
     return this.#batcher.canBatch(socket);
+  }
+
+  /**
+   * Memory for a datagram this queue will send on `socket` (sendSlab.ts): the queue's slab when the add-on
+   * sends on it (synchronously, before the flush resets the slab; a fallback copies), else undefined.
+   */
+  slabFor(socket: object): SendSlab | undefined {
+    return this.#batcher.canBatch(socket as BatchSocket) ? this.#slab : undefined;
   }
 
   /** Datagrams waiting now (all sockets). */
@@ -93,6 +103,7 @@ export class TurnSendQueue {
       }
     }
     dirty.length = 0;
+    this.#slab.reset(); // every datagram taken from it has left (or was copied by a fallback)
   }
 
   /** Sends one socket's datagrams (its entry stays in `dirty` with n = 0 until the flush clears the list). */
@@ -100,7 +111,7 @@ export class TurnSendQueue {
     const n = e.n;
     e.n = 0;
     if (this.#batcher.isOpen(e.socket)) {
-      this.#batcher.send(e.socket, e.address, e.port, e.list, n);
+      this.#batcher.send(e.socket, e.address, e.port, e.list, n, true);
     } else {
       batchCounts.closed += n;
     }

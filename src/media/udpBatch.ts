@@ -85,8 +85,19 @@ export class UdpBatcher {
     return state === null || state.handle !== null;
   }
 
-  /** Sends `list[0..count)` to `address`:`port`, in order. Returns how many went in one system call. */
-  send(socket: BatchSocket, address: string, port: number, list: readonly Buffer[], count: number): number {
+  /**
+   * Sends `list[0..count)` to `address`:`port`, in order. Returns how many went in one system call.
+   * `transient`: the datagrams' memory is reused after this returns (sendSlab.ts), so what goes to
+   * `socket.send` (which keeps it until libuv sends it) is a copy.
+   */
+  send(
+    socket: BatchSocket,
+    address: string,
+    port: number,
+    list: readonly Buffer[],
+    count: number,
+    transient = false,
+  ): number {
     let done = 0;
     const b = this.#binding;
     const handle = count > 0 ? this.#handle(socket) : undefined;
@@ -101,7 +112,7 @@ export class UdpBatcher {
     for (let i = done; i < count; i++) {
       const d = list[i];
       if (d !== undefined) {
-        socket.send(d, port, address);
+        socket.send(transient ? Buffer.from(d) : d, port, address);
       }
     }
     batchCounts.sendmmsg += done;

@@ -13,6 +13,7 @@
  */
 import type { RTCDtlsTransport } from 'werift';
 import type { MediaCounters } from '../mediaMetrics.js';
+import { SendSlab, type SlabSource } from '../sendSlab.js';
 import { prepareSrtp, sendSrtp, SrtpRoute } from '../srtpSend.js';
 import { turnEnd, type Schedule } from '../turnEnd.js';
 import { UdpBatcher } from '../udpBatch.js';
@@ -60,7 +61,7 @@ const MARKER = 1;
 const PADDING = 2;
 const AUDIO = 4;
 
-export class TrunkQueue {
+export class TrunkQueue implements SlabSource {
   readonly #wire: TrunkWire;
   readonly #schedule: Schedule;
   readonly #ssrc: number[] = [];
@@ -76,6 +77,8 @@ export class TrunkQueue {
   readonly #route = new SrtpRoute();
   /** The datagrams of one flush, to one socket and address (emptied after each send). */
   readonly #batch: Buffer[] = [];
+  /** The encrypted datagrams of one flush, when the add-on sends them (reset when the flush ends). */
+  readonly #slab = new SendSlab();
 
   /**
    * `schedule` runs the flush at the end of this turn (default: the process's turn end, before the
@@ -161,7 +164,7 @@ export class TrunkQueue {
       const socket = route.socket;
       const address = route.address;
       const port = route.port;
-      const enc = prepareSrtp(dtls, payload, header, route);
+      const enc = prepareSrtp(dtls, payload, header, route, this);
       wire.sent(payload.length + header.serializeSize);
       if (typeof enc === 'string') {
         counters.sends[enc]++;
@@ -179,12 +182,18 @@ export class TrunkQueue {
     if (k > 0) {
       this.#send(route.socket, route.address, route.port, k, bytes);
     }
+    this.#slab.reset(); // every datagram of this flush has left (or was copied by a fallback)
+  }
+
+  /** The flush's slab for a socket the add-on sends on (synchronously, within the flush), else undefined. */
+  slabFor(socket: object): SendSlab | undefined {
+    return this.#batcher.canBatch(socket as Parameters<UdpBatcher['canBatch']>[0]) ? this.#slab : undefined;
   }
 
   #send(socket: SrtpRoute['socket'], address: string, port: number, k: number, bytes: number): void {
     const batch = this.#batch;
     if (socket !== undefined) {
-      this.#batcher.send(socket, address, port, batch, k);
+      this.#batcher.send(socket, address, port, batch, k, true);
       this.#route.sent(k, bytes);
     }
     for (let i = 0; i < k; i++) {

@@ -7,6 +7,7 @@
  */
 import { createSrtpCipher } from './createSrtpCipher.js';
 import type { SrtpCipher } from './srtpCipher.js';
+import type { SendSlab } from '../sendSlab.js';
 import { RocTrackers } from './rocTrackers.js';
 
 /** What this reads of one of werift's SRTP contexts. */
@@ -38,13 +39,14 @@ export class SrtpSendState {
   }
 
   /**
-   * Encrypts `header` + `payload` into a new datagram (header | ciphertext | tag). The datagram is not reused:
-   * a UDP send that cannot complete at once keeps a reference to it.
+   * Encrypts `header` + `payload` into a datagram (header | ciphertext | tag): a new buffer, or the next bytes
+   * of `slab` when the caller sends it before the slab is reset (sendSlab.ts).
    */
-  encrypt(header: Buffer, payload: Buffer, ssrc: number, seq: number): Buffer {
+  encrypt(header: Buffer, payload: Buffer, ssrc: number, seq: number, slab?: SendSlab): Buffer {
     const h = header.length;
     const n = payload.length;
-    const out = Buffer.allocUnsafe(h + n + this.cipher.rtpOverhead);
+    const size = h + n + this.cipher.rtpOverhead;
+    const out = slab === undefined ? Buffer.allocUnsafe(size) : slab.take(size);
     header.copy(out, 0);
     payload.copy(out, h);
     this.cipher.encryptRtp(out, 0, h, n, this.roc(ssrc, seq), out, 0);

@@ -162,3 +162,35 @@ t.test('the default schedule flushes after the turn (setImmediate)', async (t) =
   t.equal(q.size, 0);
   t.same(await arriving, [d(7)]);
 });
+
+t.test(
+  'slabFor: a slab only where the add-on sends; reset once the turn has sent what was taken',
+  async (t) => {
+    const [tx, rx] = await Promise.all([bound(), bound()]);
+    t.teardown(() => {
+      tx.close();
+      rx.close();
+    });
+    t.equal(new TurnSendQueue(new UdpBatcher(null)).slabFor(tx), undefined, 'no add-on: new buffers');
+    const binding = batchBinding({});
+    if (binding === null) {
+      t.skip('the native add-on is not built');
+      return;
+    }
+    const due: (() => void)[] = [];
+    const q = new TurnSendQueue(new UdpBatcher(binding), (fn) => due.push(fn));
+    const slab = q.slabFor(tx);
+    t.ok(slab !== undefined, 'a slab for a socket the add-on sends on');
+    t.equal(q.slabFor({ send: () => undefined }), undefined, 'none for a socket it cannot');
+    const arriving = collect(rx, 2);
+    for (const i of [1, 2]) {
+      const b = slab!.take(d(i).length);
+      d(i).copy(b);
+      q.push(tx, '127.0.0.1', rx.address().port, b);
+    }
+    t.ok(slab!.used > 0);
+    due.shift()!();
+    t.equal(slab!.used, 0, 'reset by the flush');
+    t.same(await arriving, [d(1), d(2)], 'both arrived as taken');
+  },
+);

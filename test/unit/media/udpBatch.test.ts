@@ -108,6 +108,36 @@ t.test('a batch the kernel takes in part: the rest by socket.send, in order', as
   );
 });
 
+t.test(
+  'transient datagrams: what falls back to socket.send is a copy (the memory is reused at once)',
+  async (t) => {
+    // The kernel takes none (a full buffer): all ten go to socket.send, which sends them after this returns.
+    const full = { sendBatch: () => -11 } as unknown as NativeSrtpBinding;
+    for (const transient of [true, false]) {
+      const tx = await bound();
+      const rx = await bound();
+      const sent = datagrams(10, 7);
+      const original = sent.map((b) => Buffer.from(b));
+      const arriving = collect(rx, 10);
+      new UdpBatcher(full).send(tx, '127.0.0.1', rx.address().port, sent, 10, transient);
+      for (const b of sent) {
+        b.fill(0xee); // the slab is reused as soon as the send returns
+      }
+      const got = await arriving;
+      tx.close();
+      rx.close();
+      if (transient) {
+        t.same(got, original, 'transient: the bytes at the time of the send arrived');
+      } else {
+        t.ok(
+          got.some((b) => b.every((x) => x === 0xee)),
+          'not transient: socket.send kept the buffers themselves (why the copy is needed)',
+        );
+      }
+    }
+  },
+);
+
 t.test('queued sends in libuv, a bad address, no fd: socket.send for all', async (t) => {
   const calls: string[] = [];
   const recording = {

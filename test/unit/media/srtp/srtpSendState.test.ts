@@ -2,7 +2,7 @@
  * srtpSendState: the send path's own SRTP for a werift SRTP session — the datagram it writes is werift's
  * `SrtpSession.encrypt` byte for byte (both profiles, across a sequence wrap, a retransmission from before it,
  * two SSRCs interleaved), one state per session object, null (werift encrypts) when the keys cannot be read or
- * the profile is unknown, and the per-SSRC rollover counters bounded.
+ * the profile is unknown, and the per-SSRC rollover counters bounded; written into a send slab or not, the same bytes.
  */
 import t from 'tap';
 import { RtpHeader, SrtpSession } from 'werift';
@@ -10,6 +10,7 @@ import { SrtpSendState, srtpSendState } from '../../../../src/media/srtp/srtpSen
 import { MAX_SSRCS } from '../../../../src/media/srtp/rocTrackers.js';
 import { createSrtpCipher } from '../../../../src/media/srtp/createSrtpCipher.js';
 import { WireRtpHeader } from '../../../../src/rtp/rtpHeader.js';
+import { SendSlab } from '../../../../src/media/sendSlab.js';
 import { prng, randomBytes } from './impls.js';
 
 const PROFILES = [0x0001, 0x0007];
@@ -31,6 +32,7 @@ for (const profile of PROFILES) {
     }
     seqs.push(65530); // a retransmission from before the wrap
     let same = 0;
+    const slab = new SendSlab(4096); // small: it moves to a new buffer during the run
     for (const seq of seqs) {
       for (const ssrc of [0x1111_2222, 0x3333_4444]) {
         const payload = randomBytes(rand, 20 + Math.floor(rand() * 1200));
@@ -42,7 +44,8 @@ for (const profile of PROFILES) {
           marker: seq % 3 === 0,
           extensions: [{ id: 1, payload: Buffer.from([seq & 0xff, 2, 3]) }],
         });
-        const mine = state!.encrypt(wire.bytes, payload, ssrc, seq);
+        // Every other datagram into a slab (what the batched send path does): the same bytes either way.
+        const mine = state!.encrypt(wire.bytes, payload, ssrc, seq, seq % 2 === 0 ? slab : undefined);
         const theirs = reference.encrypt(payload, RtpHeader.deSerialize(wire.bytes));
         if (mine.equals(theirs)) {
           same++;
