@@ -56,8 +56,9 @@ export interface BenchArgs {
   /** `cascade --mesh`: three foci (A publishes, B and C subscribe). */
   mesh: boolean;
   /**
-   * `cascade --nice-load N`: the load processes (publisher and subscribers, not the hop probe) run at nice N,
-   * the foci at 0 — as on a real server, where the clients do not share its cores. 0: everything at 0.
+   * `cascade --nice-load N`: in w2 (where the hop is measured) the load processes (publisher and subscribers,
+   * not the hop probe) run at nice N, the foci at 0 — as on a real server, where the clients do not share its
+   * cores. 0: everything at 0.
    */
   niceLoad: number;
 }

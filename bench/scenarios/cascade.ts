@@ -183,14 +183,6 @@ export async function cascadePoint(
       ...(subs > 1 ? Array.from({ length: workersFor(subs - 1) }, (_, i) => `near-${i}`) : []),
     ];
     const all = await procs.workers(loadNames);
-    const niceLoad = opts.niceLoad ?? 0;
-    if (niceLoad !== 0) {
-      for (const w of all) {
-        if (w.name !== 'cascade-hop-probe') {
-          setPriority(w.pid, niceLoad); // the probe measures: it stays at the foci's priority
-        }
-      }
-    }
     const byName = (prefix: string) => all.filter((w) => w.name.startsWith(prefix));
     const pub = byName('cascade-publisher')[0]!;
     const probe = byName('cascade-hop-probe')[0]!;
@@ -256,7 +248,19 @@ export async function cascadePoint(
       }
       await joinSubscribers(nearWorkers, envOf(nearName), users, pubUser.userId);
     }
-    log(`cascade ${subs}: + ${subs} subscriber(s) on ${nearName}; w2 ${seconds} s`);
+    const niceLoad = opts.niceLoad ?? 0;
+    if (niceLoad !== 0) {
+      // w2 only (everyone has joined: reniced earlier, a worker's ten handshakes at once could starve past the
+      // 20-s connect timeout); the probe measures, so it stays at the foci's priority.
+      for (const w of all) {
+        if (w.name !== 'cascade-hop-probe') {
+          setPriority(w.pid, niceLoad);
+        }
+      }
+    }
+    log(
+      `cascade ${subs}: + ${subs} subscriber(s) on ${nearName}; w2 ${seconds} s${niceLoad !== 0 ? ` (load at nice ${niceLoad})` : ''}`,
+    );
     await sleep(warmupS * 1000);
     const loads2 = [pub, probe, ...farWorkers, ...nearWorkers];
     const w2 = await measure(host, foci, loads2, seconds);
