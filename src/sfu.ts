@@ -310,15 +310,24 @@ export class Sfu extends TypedEmitter<SfuEvents> {
   stop(reason: string, drainMs = 2000): Promise<void> {
     this.#stopping ??= (async () => {
       this.log.info({ reason }, 'shutting down');
-      this.probe.close();
-      this.#setupTimer?.cancel();
-      await this.conferences.close();
-      await this.http.close();
-      await this.sync?.close();
-      this.membership.close();
-      await this.sender.close();
-      await Promise.race([this.transactions.close(), new Promise((r) => setTimeout(r, drainMs).unref())]);
-      await this.media.close();
+      // The clock's timers are unref'd. Once the HTTP servers are closed, a step that waits only on them — the
+      // to-device sender's bounded drain while the homeserver is unreachable — would leave nothing holding the
+      // event loop: node exited mid-stop (media never closed) or, in a test, the promise never settled (found by
+      // the transactions fuzz). Every step is bounded; this handle only keeps the loop alive until they end.
+      const hold = setInterval(() => undefined, 60_000);
+      try {
+        this.probe.close();
+        this.#setupTimer?.cancel();
+        await this.conferences.close();
+        await this.http.close();
+        await this.sync?.close();
+        this.membership.close();
+        await this.sender.close();
+        await Promise.race([this.transactions.close(), new Promise((r) => setTimeout(r, drainMs).unref())]);
+        await this.media.close();
+      } finally {
+        clearInterval(hold);
+      }
       this.log.info('stopped');
     })();
     return this.#stopping;

@@ -70,6 +70,21 @@ function createInstance(log: Logger): FastifyInstance {
     );
   });
   app.setNotFoundHandler(async (_req, reply) => matrixError(reply, 'M_UNRECOGNIZED', 'Unrecognized request'));
+  // Errors outside the route scopes' own handlers — e.g. a request for no route whose JSON body Fastify's root
+  // parser refused before the not-found handler ran (found by the transactions fuzz) — as Matrix errors too.
+  app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
+    const routed = req.routeOptions.url !== undefined;
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return matrixError(reply, 'M_TOO_LARGE', 'Request body too large');
+    }
+    if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+      return routed
+        ? matrixError(reply, 'M_NOT_JSON', 'Body is not a JSON object')
+        : matrixError(reply, 'M_UNRECOGNIZED', 'Unrecognized request');
+    }
+    log.error({ err, url: scrubUrl(req.url) }, 'http request failed');
+    return matrixError(reply, 'M_UNKNOWN', 'Internal error');
+  });
   return app;
 }
 

@@ -311,3 +311,20 @@ t.test('unknown routes → 404 M_UNRECOGNIZED', async (t) => {
   t.equal(r.statusCode, 404);
   t.equal(r.json().errcode, 'M_UNRECOGNIZED');
 });
+
+t.test(
+  'unknown routes with a body Fastify cannot parse → still 404 M_UNRECOGNIZED, not its own body',
+  async (t) => {
+    // Found by the transactions fuzz: a path that normalises to no route ("..") with a bad JSON body got Fastify's
+    // FST_ERR_CTP_INVALID_JSON_BODY / FST_ERR_CTP_EMPTY_JSON_BODY reply.
+    const { app } = setup(t);
+    const bodies = ['{"a":', '', '{"__proto__":{"x":1}}'];
+    for (const url of ['/_matrix/app/v1/transactions/..', '/nope']) {
+      for (const payload of bodies) {
+        const r = await app.inject({ method: 'PUT', url, headers: { ...auth, ...json }, payload });
+        t.equal(r.statusCode, 404, `${url} ${JSON.stringify(payload)}`);
+        t.same(r.json(), { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
+      }
+    }
+  },
+);
