@@ -1,7 +1,7 @@
 /**
  * An HTTP reverse proxy on loopback in front of the test homeserver, for outage tests: requests pass through
  * to `target` while `down` is false; while it is true each is answered 502 with an nginx-like HTML body, as a
- * reverse proxy whose upstream is gone answers. Counts what it refused. Closed at the test's teardown.
+ * reverse proxy whose upstream is gone answers. Counts what it refused and lists what it passed. Closed at the test's teardown.
  */
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,18 +13,25 @@ export interface OutageProxy {
   down: boolean;
   /** Requests answered 502 so far. */
   readonly refused: number;
+  /** Method and path of each request passed through, oldest first (the last 1,000). */
+  readonly passed: readonly string[];
 }
 
 export async function startOutageProxy(t: Teardown, target: string): Promise<OutageProxy> {
   const to = new URL(target);
   let refused = 0;
   const state = { down: false };
+  const passed: string[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (state.down) {
       refused++;
       req.resume();
       res.writeHead(502, { 'content-type': 'text/html' }).end('<html><body>502 Bad Gateway</body></html>');
       return;
+    }
+    passed.push(`${req.method ?? ''} ${req.url ?? ''}`);
+    if (passed.length > 1000) {
+      passed.shift();
     }
     const up = request(
       {
@@ -70,5 +77,6 @@ export async function startOutageProxy(t: Teardown, target: string): Promise<Out
     get refused() {
       return refused;
     },
+    passed,
   };
 }

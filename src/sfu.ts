@@ -178,6 +178,12 @@ export class Sfu extends TypedEmitter<SfuEvents> {
       readiness: this.readiness,
       clock: this.clock,
       log: hsLog,
+      // Back from an outage: re-read every room's state (issue 17: membership resyncs from /state).
+      onRecovered: () => {
+        if (!this.isStopping()) {
+          void this.membership.resyncAll();
+        }
+      },
     });
     this.http = buildHttpServers({
       log: log.child({ component: 'http' }),

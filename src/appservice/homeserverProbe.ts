@@ -18,6 +18,8 @@ export interface HomeserverProbeOptions {
   log: Logger;
   retryMs?: number;
   okIntervalMs?: number;
+  /** Called when a check succeeds after one failed (the homeserver is back from an outage). */
+  onRecovered?: () => void;
 }
 
 export class HomeserverProbe {
@@ -68,6 +70,9 @@ export class HomeserverProbe {
     if (ok !== this.#lastOk) {
       if (ok) {
         this.#o.log.info({ url: this.#o.baseUrl }, 'homeserver reachable');
+        if (this.#lastOk === false) {
+          this.#o.onRecovered?.();
+        }
       } else {
         this.#o.log.warn({ url: this.#o.baseUrl, detail }, 'homeserver not reachable');
       }

@@ -126,6 +126,29 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
     return ok;
   }
 
+  /**
+   * Reads every held room's state again (after a homeserver outage: what changed meanwhile and never reached the
+   * SFU — a transaction the homeserver gave up on — is picked up; memberships gone since are revoked). One room at
+   * a time on the rooms queue, like joins. Resolves with the rooms re-read.
+   */
+  async resyncAll(): Promise<number> {
+    const rooms = this.store.roomIds();
+    let ok = 0;
+    await Promise.all(
+      rooms.map((roomId) =>
+        this.#rooms
+          .push(async () => {
+            if (!this.#closed && (await this.#bootstrap(roomId))) {
+              ok++;
+            }
+          })
+          .catch(() => undefined), // the queue closed (shutting down)
+      ),
+    );
+    this.#o.log.info({ rooms: rooms.length, resynced: ok }, 'room state re-read after the homeserver came back');
+    return ok;
+  }
+
   /** Leaves a room on request and forgets its state (sessions there lose authorization). */
   async leaveRoom(roomId: string): Promise<void> {
     await this.#o.client.leaveRoom(roomId);

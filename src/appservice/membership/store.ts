@@ -189,6 +189,11 @@ export class MembershipStore implements MembershipOracle {
     return this.#republish(roomId, { kind: 'all' }, 0);
   }
 
+  /** The rooms whose state is held. */
+  roomIds(): string[] {
+    return [...this.#rooms.keys()];
+  }
+
   hasRoom(roomId: string): boolean {
     return this.#rooms.has(roomId);
   }

@@ -3,8 +3,8 @@
  * answered 502 by the reverse proxy in front of it (harness/outageProxy.ts), while the homeserver itself keeps
  * pushing transactions and clients keep using it. The running call goes on — media flows the whole time, no session
  * ends — /readyz says the homeserver is unreachable soon after the outage starts, an invite that arrives during the
- * outage is answered after it (the answer is retried under the same txnId, not lost), and /readyz is ready again
- * afterwards. Generous timeouts; no timing thresholds.
+ * outage is answered after it (the answer is retried under the same txnId, not lost), /readyz is ready again
+ * afterwards, and the SFU re-reads the room's state (`/state`) once the homeserver is back. Generous timeouts; no timing thresholds.
  */
 import t from 'tap';
 import { CONF, startCallStack } from '../../../harness/callStack.js';
@@ -72,6 +72,7 @@ t.test(
     const readyDuring = cs.sfu.readiness.snapshot()['homeserver'];
     const answeredDuring = carol.received.some((ev) => ev.type === 'm.call.answer');
     const sessionsDuring = cs.sfu.conferences.sessionCount;
+    const passedBeforeRecovery = px.passed.length;
     px.down = false;
 
     t.ok(
@@ -93,6 +94,12 @@ t.test(
     t.pass(`carol's invite answered ${Math.round((Date.now() - invitedAt) / 1000)} s after it was sent`);
     await carol.peer.waitConnected(20_000);
     await waitFor(() => cs.sfu.readiness.snapshot()['homeserver']?.ok === true, 20_000, 'ready again');
+    // Back from the outage, the SFU re-reads the room's state (what it might have missed).
+    await waitFor(
+      () => px.passed.slice(passedBeforeRecovery).some((r) => /^GET \S*\/rooms\/[^/]+\/state(\?|$)/.test(r)),
+      20_000,
+      'the room state re-read after the outage',
+    );
     const after = video;
     await waitFor(() => video > after + 30, 10_000, 'media still flowing');
     t.same(a.c.violations, [], 'alice: every to-device event the SFU sent kept §4.4');

@@ -48,3 +48,48 @@ t.test('soon() checks now when the last check is old enough, else not', async (t
   t.equal(hits, 2, 'one check for two calls (the second while it was in flight)');
   t.match(readiness.snapshot()['homeserver'], { ok: false, detail: /answered 502/ });
 });
+
+t.test(
+  'onRecovered: called when a check succeeds after a failed one — not at the first success, not twice',
+  async (t) => {
+    let status = 200;
+    const srv = createServer((_req, res) => {
+      res.writeHead(status, { 'content-type': 'application/json', connection: 'close' });
+      res.end(status === 200 ? '{"versions":["v1.11"]}' : '<html>502</html>');
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    t.teardown(() => {
+      srv.close();
+    });
+    let recovered = 0;
+    const probe = new HomeserverProbe({
+      baseUrl: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`,
+      timeoutMs: 2000,
+      readiness: new Readiness(['homeserver']),
+      clock: new FakeClock(),
+      log: pino({ level: 'silent' }),
+      onRecovered: () => {
+        recovered++;
+      },
+    });
+    t.teardown(() => {
+      probe.close();
+    });
+    // rows: [status answered, recoveries so far]
+    const rows: [number, number][] = [
+      [200, 0],
+      [200, 0],
+      [502, 0],
+      [502, 0],
+      [200, 1],
+      [200, 1],
+      [502, 1],
+      [200, 2],
+    ];
+    for (const [s, want] of rows) {
+      status = s;
+      await probe.check();
+      t.equal(recovered, want, `after a ${s}`);
+    }
+  },
+);

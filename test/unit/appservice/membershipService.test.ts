@@ -26,9 +26,14 @@ function setup() {
   const clock = new FakeClock(T0);
   const bus = new AppserviceEventBus(() => undefined);
   const metrics = new Metrics({ defaultMetrics: false, registry: new Registry() });
+  /** What `GET /rooms/{id}/state` answers (tests replace it). */
+  const state: { events: unknown[]; reads: string[] } = { events: [], reads: [] };
   const client = {
     joinRoom: () => Promise.resolve(),
-    roomState: () => Promise.resolve([]),
+    roomState: (roomId: string) => {
+      state.reads.push(roomId);
+      return Promise.resolve(state.events);
+    },
   } as unknown as HomeserverClient;
   const svc = new MembershipService({
     client,
@@ -45,7 +50,7 @@ function setup() {
   const revoked: Revocation[] = [];
   svc.on('revoked', (r) => revoked.push(r));
   const send = (ev: unknown) => bus.dispatch('room_event', ev as RoomEvent);
-  return { clock, svc, revoked, send, metrics };
+  return { clock, svc, revoked, send, metrics, state };
 }
 
 t.test('an expiry with no other event is reported by the timer at the expiry time', async (t) => {
@@ -169,3 +174,22 @@ t.test('an expiry that passes while the event loop is busy is not lost by a re-a
     [[ALICE, 'expired']],
   );
 });
+
+t.test(
+  'resyncAll (the homeserver is back): every held room re-read; a membership gone meanwhile is revoked',
+  async (t) => {
+    const { clock, svc, revoked, send, state } = setup();
+    await send(member(ALICE, 'join'));
+    await send(sessionEvent(ALICE, 'ALICEDEV', session('ALICEDEV', { created_ts: T0, expires: 3_600_000 })));
+    const q = { roomId: ROOM, userId: ALICE, deviceId: 'ALICEDEV', confId: CONF, focus: SFU };
+    t.equal(svc.authorize(q, clock.now()).allowed, true, 'before the outage: a member');
+    // During the outage Alice left the call; the homeserver's push of that change never arrived.
+    state.events = [member(ALICE, 'join')];
+    t.equal(await svc.resyncAll(), 1, 'one room re-read');
+    t.same(state.reads, [ROOM]);
+    t.equal(svc.authorize(q, clock.now()).allowed, false, 'after the resync: no longer a member');
+    t.match(revoked, [{ roomId: ROOM, userId: ALICE, deviceId: 'ALICEDEV' }], 'her session revoked');
+    svc.close();
+    t.equal(await svc.resyncAll(), 0, 'after close: nothing re-read, no rejection');
+  },
+);
