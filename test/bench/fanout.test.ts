@@ -70,6 +70,7 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
     out: undefined,
     vs: undefined,
     mesh: false,
+    niceLoad: 0,
   });
   t.equal(parseArgs(['fanout', '--vs', 'janus']).vs, 'janus');
   t.same(parseArgs(['fanout', '--subs', '1,5,20', '--seconds', '10']).subs, [1, 5, 20]);
