@@ -42,11 +42,6 @@ export class TurnSendQueue implements SlabSource {
     this.#schedule = schedule;
   }
 
-  /** Whether queueing gains anything (the native add-on batches); else callers send at once. */
-  get batching(): boolean {
-    return this.#batcher.native;
-  }
-
   /** Whether queueing gains anything for this socket (the add-on can send on it); else send it at once. */
   accepts(socket: BatchSocket): boolean {
     return this.#batcher.canBatch(socket);
