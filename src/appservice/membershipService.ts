@@ -135,17 +135,21 @@ export class MembershipService extends TypedEmitter<MembershipEvents> implements
     const rooms = this.store.roomIds();
     let ok = 0;
     await Promise.all(
-      rooms.map((roomId) =>
-        this.#rooms
-          .push(async () => {
-            if (!this.#closed && (await this.#bootstrap(roomId))) {
-              ok++;
-            }
-          })
-          .catch(() => undefined), // the queue closed (shutting down)
+      rooms.map(
+        (roomId) =>
+          this.#rooms
+            .push(async () => {
+              if (!this.#closed && (await this.#bootstrap(roomId))) {
+                ok++;
+              }
+            })
+            .catch(() => undefined), // the queue closed (shutting down)
       ),
     );
-    this.#o.log.info({ rooms: rooms.length, resynced: ok }, 'room state re-read after the homeserver came back');
+    this.#o.log.info(
+      { rooms: rooms.length, resynced: ok },
+      'room state re-read after the homeserver came back',
+    );
     return ok;
   }
 
