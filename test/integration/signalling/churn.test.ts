@@ -4,8 +4,9 @@
  * session) — on LANES devices at once, each cycle a new session of its device with its own werift peer. Afterwards
  * no session, no open peer and no UDP port of the media range remain, and the process's timers, UDP handles and
  * other handles did not grow between an early point (after the first round) and the end: nothing accumulates per
- * cycle. Heap and RSS (after a forced GC) are reported, not asserted: the in-repo homeserver in the same process
- * keeps every event. `bench`-sized runs: CHURN_CYCLES=1000.
+ * cycle. Heap and RSS (after a forced GC) are reported, not asserted: this process also holds every test client
+ * (the harness closes each at the test's end; heap snapshots showed all retained peers were theirs, none the
+ * SFU's) and the in-repo homeserver's records. `bench`-sized runs: CHURN_CYCLES=1000.
  */
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
