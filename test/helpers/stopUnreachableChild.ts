@@ -6,7 +6,7 @@
  */
 import { asApp, buildTestSfu } from '../../harness/sfu.js';
 import { rng } from './fuzz.js';
-import { TRANSACTION_FUZZ_SEED, transactionInput } from './transactionFuzz.js';
+import { TRANSACTION_FUZZ_SEED, putTransaction } from './transactionFuzz.js';
 
 /** The smallest prefix of the fuzz run whose stop hung before the fix was 10 inputs. */
 const REPLAYED = 12;
@@ -16,13 +16,7 @@ const app = asApp(sfu);
 const r = rng(TRANSACTION_FUZZ_SEED);
 const statuses: number[] = [];
 for (let i = 0; i < REPLAYED; i++) {
-  const { url, token, body } = transactionInput(r, i);
-  const res = await app.inject({
-    method: 'PUT',
-    url,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    payload: body,
-  });
+  const res = await putTransaction(app, r, i);
   statuses.push(res.statusCode);
 }
 process.stdout.write(`answered ${statuses.join(' ')}\n`);

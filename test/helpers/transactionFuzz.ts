@@ -5,7 +5,7 @@
  * wrong tokens, all from one seeded generator.
  */
 import { readFileSync } from 'node:fs';
-import { HS_TOKEN } from '../../harness/sfu.js';
+import { asApp, HS_TOKEN } from '../../harness/sfu.js';
 import { int, mutateJson, mutateText, pick, type Rng } from './fuzz.js';
 
 const fixture = (path: string): unknown =>
@@ -80,4 +80,15 @@ export function transactionInput(r: Rng, i: number): { url: string; token: strin
       ? mutateText(JSON.stringify(TRANSACTION), r)
       : JSON.stringify(mutateJson(TRANSACTION, r));
   return { url: `/_matrix/app/v1/transactions/${txn}`, token, body };
+}
+
+/** PUTs the `i`th fuzz request to the SFU's appservice routes (Fastify `inject`). */
+export function putTransaction(app: ReturnType<typeof asApp>, r: Rng, i: number) {
+  const { url, token, body } = transactionInput(r, i);
+  return app.inject({
+    method: 'PUT',
+    url,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    payload: body,
+  });
 }

@@ -9,7 +9,7 @@
 import t from 'tap';
 import { asApp, buildTestSfu, HS_TOKEN } from '../../../harness/sfu.js';
 import { fuzzInputs, rng } from '../../helpers/fuzz.js';
-import { TRANSACTION_FUZZ_SEED, transactionInput } from '../../helpers/transactionFuzz.js';
+import { TRANSACTION_FUZZ_SEED, putTransaction } from '../../helpers/transactionFuzz.js';
 
 const N = fuzzInputs();
 
@@ -20,13 +20,7 @@ t.test(`appservice transactions: ${N} inputs, every answer < 500 and every refus
   const r = rng(TRANSACTION_FUZZ_SEED);
   const statuses = new Map<number, number>();
   for (let i = 0; i < N; i++) {
-    const { url, token, body } = transactionInput(r, i);
-    const res = await app.inject({
-      method: 'PUT',
-      url,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      payload: body,
-    });
+    const res = await putTransaction(app, r, i);
     statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
     if (res.statusCode >= 500) {
       t.fail(`input ${i}: ${res.statusCode} ${res.body.slice(0, 200)}`);
