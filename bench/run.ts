@@ -183,7 +183,7 @@ function describe(p: FanoutPoint): string {
   return (
     `fanout ${p.subs} (${p.target}): ${p.outPps} pkt/s out, CPU ${p.sfuCpuPct} %, ${p.usPerForwarded ?? '-'} µs/forwarded, ` +
     `delivered ${(p.deliveredRatio * 100).toFixed(2)} %, latency p50/p99 ${p.latencyMs.p50}/${p.latencyMs.p99} ms, ` +
-    `kernel UDP drops ${p.kernelUdpDrops ?? '-'}` +
+    `kernel UDP drops ${p.kernelUdpDrops ?? '-'}, idle CPU ${p.idleCpuPct ?? '-'} %` +
     (p.valid ? '' : ` (INVALID: ${p.invalidReason})`) +
     (p.overloaded ? ' (OVERLOADED: under 99 % delivered)' : '')
   );
@@ -205,6 +205,8 @@ function summarise(subs: readonly number[], runs: readonly FanoutPoint[][]) {
       latencyP50Ms: of((p) => p.latencyMs.p50),
       latencyP99Ms: of((p) => p.latencyMs.p99),
       clientCpuPctMax: of((p) => Math.max(...p.clientCpuPct)),
+      idleCpuPct: of((p) => p.idleCpuPct),
+      usPerForwardedAboveIdle: of((p) => p.usPerForwardedAboveIdle),
     };
   });
 }

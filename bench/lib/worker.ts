@@ -497,6 +497,12 @@ serve(
       );
       return {};
     },
+    /** `fanout`'s idle window: the publisher stops sending media; every connection stays up. */
+    stopMedia: () => {
+      publisher?.video.stop();
+      publisher?.peer.stopAudio();
+      return {};
+    },
     windowStart: () => {
       latencies = [];
       seen = 0;

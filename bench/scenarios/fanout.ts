@@ -3,11 +3,14 @@
  * 50 pkt/s) and N subscribers of both tracks. Per N: a fresh SFU process, the publisher in one load process,
  * the subscribers spread over load processes (at most ≈ 6k received pkt/s each), a warm-up, then a window in
  * which the SFU's CPU (/proc/<pid>/stat), the load processes' CPU, packets sent and delivered, and the
- * latency the SFU adds (send time in the payload, same monotonic clock) are measured. With `--vs janus` the
- * same load runs against Janus's VideoRoom in the same invocation (bench/lib/janusLoad.ts).
+ * latency the SFU adds (send time in the payload, same monotonic clock) are measured. Then the publisher stops
+ * its media and, every connection still up, the server's idle CPU is measured (IDLE_SECONDS after IDLE_SETTLE_MS):
+ * the fixed cost of holding N + 1 peers, and what the packets cost above it. With `--vs janus` the same load
+ * runs against Janus's VideoRoom in the same invocation (bench/lib/janusLoad.ts).
  */
 import { JANUS_HTTP, JanusServer } from '../lib/janusServer.js';
 import { BenchNetns, CLIENT_ADDRESS } from '../lib/netns.js';
+import { cpuMs } from '../lib/procStat.js';
 import { BenchProcesses } from '../lib/processes.js';
 import type { Child } from '../lib/rpc.js';
 import { quantiles, round } from '../lib/stats.js';
@@ -67,7 +70,15 @@ export interface FanoutPoint {
   nackSent?: number;
   nackReceived?: number;
   retransmitted?: number;
+  /** The server's CPU with the same peers connected and no media (% of one core; the idle window). */
+  idleCpuPct?: number;
+  /** CPU µs per forwarded packet above that idle cost: (window CPU − idle rate × window) ÷ delivered. */
+  usPerForwardedAboveIdle?: number;
 }
+
+/** The idle window: how long after the publisher stops, and for how long. */
+const IDLE_SETTLE_MS = 2000;
+const IDLE_SECONDS = 5;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -162,13 +173,36 @@ export async function fanoutPoint(
       target.name === 'sfu' ? await prepareSfu(procs, subs) : await prepareJanus(procs, subs, target.ns);
     log(`fanout ${subs} (${target.name}): ${subs} subscribers receiving, warming up ${warmupS} s`);
     await sleep(warmupS * 1000);
-    return { target: target.name, ...(await measure(prep, subs, seconds)) };
+    const point = await measure(prep, subs, seconds);
+    const idlePct = await idleCpuPct(prep, log);
+    const busyMs = (point.sfuCpuPct / 100) * point.seconds * 1000;
+    const idleMs = (idlePct / 100) * point.seconds * 1000;
+    return {
+      target: target.name,
+      ...point,
+      idleCpuPct: idlePct,
+      ...(point.delivered > 0
+        ? { usPerForwardedAboveIdle: round(((busyMs - idleMs) * 1000) / point.delivered) ?? 0 }
+        : {}),
+    };
   } finally {
     await procs.stopAll();
   }
 }
 
 export type Target = { name: 'sfu' } | { name: 'janus'; ns: BenchNetns };
+
+/** The publisher stops its media; after IDLE_SETTLE_MS the server's CPU over IDLE_SECONDS (% of one core). */
+async function idleCpuPct(prep: Prepared, log: (s: string) => void): Promise<number> {
+  await prep.loads[0]?.call('stopMedia');
+  await sleep(IDLE_SETTLE_MS);
+  const cpu0 = cpuMs(prep.pid) ?? 0;
+  const t0 = performance.now();
+  await sleep(IDLE_SECONDS * 1000);
+  const pct = round((((cpuMs(prep.pid) ?? 0) - cpu0) / (performance.now() - t0)) * 100, 2) ?? 0;
+  log(`  idle (peers connected, no media): CPU ${pct} %`);
+  return pct;
+}
 
 async function measure(prep: Prepared, subs: number, seconds: number): Promise<Omit<FanoutPoint, 'target'>> {
   const { joins } = prep;

@@ -465,6 +465,12 @@ export class WeriftPeer implements TestPeer {
     return this.#pc.connectionState;
   }
 
+  /** Stops the audio track's Opus frames (the connection stays up). */
+  stopAudio(): void {
+    clearInterval(this.#audioTimer);
+    this.#audioTimer = undefined;
+  }
+
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#audioTimer);

@@ -87,6 +87,11 @@ export class Retransmitter<T extends object> {
     return this.#budget.tokens;
   }
 
+  /** Packets kept (a power of two: the buffer's slot of `seq` is `seq & (capacity - 1)`). */
+  get capacity(): number {
+    return this.#buf.capacity;
+  }
+
   /** Keeps the packet sent with output sequence number `seq` (it must not be mutated afterwards). */
   remember(seq: number, now: number, item: T): void {
     this.#buf.put(seq, now, item);

@@ -1,11 +1,13 @@
 /**
  * One forwarded track towards one subscriber (its sendonly transceiver): the pure Forwarder decides per
- * packet, then the packet is applied on a COPY (werift-notes pitfall 1): a new header — written straight
- * to bytes (rtp/rtpHeader.ts), no werift RtpHeader object — with the subscription's stable SSRC, the
- * subscriber's payload type and extension ids (pitfall 2), the munged seq/ts, and — for VP8 — a copied
- * payload with the picture id / TL0PICIDX rewritten. Encrypted with the transport's SRTP context and sent on
- * its UDP socket in one call (media/srtpSend.ts: werift's sender cache, offsets, SR loop and promise chain
- * are bypassed). Loss recovery downstream, the subscriber's reports and this stream's SRs:
+ * packet, then the subscriber's packet is built in memory of its own (werift-notes pitfall 1: the publisher's
+ * bytes are shared and never written) — for video the stream's retransmission slot, else a shared scratch
+ * (media/sentPackets.ts): the header written in place (rtp/forwardedHeader.ts) with the subscription's stable
+ * SSRC, the subscriber's payload type and extension ids (pitfall 2) and the munged seq/ts, then the publisher's
+ * payload copied behind it with — for VP8 — the picture id / TL0PICIDX rewritten there. Encrypted from there
+ * with the transport's SRTP context into the datagram and sent on its UDP socket (media/srtpSend.ts: werift's
+ * sender cache, offsets, SR loop and promise chain are bypassed). Nothing is allocated per packet but the
+ * datagram's view. Loss recovery downstream, the subscriber's reports and this stream's SRs:
  * media/downstreamRtcp.ts.
  */
 import type { RTCRtpTransceiver } from 'werift';
@@ -23,27 +25,20 @@ import {
   paddingPacketsDue,
 } from '../forwarding/probePolicy.js';
 import { alignTimestamp, forwardedSenderReport } from '../forwarding/rtpClock.js';
-import {
-  forwardedExtensions,
-  planExtensions,
-  type ExtensionPlan,
-  type NegotiatedExtension,
-} from '../rtp/headerExtensions.js';
+import { FORWARDED_HEADER_MAX, writeForwardedHeader, type ForwardedFields } from '../rtp/forwardedHeader.js';
+import { planExtensions, type ExtensionPlan, type NegotiatedExtension } from '../rtp/headerExtensions.js';
 import type { ReportBlock } from '../rtp/rtcpFeedback.js';
-import { WireRtpHeader } from '../rtp/rtpHeader.js';
 import type { MediaCounters } from './mediaMetrics.js';
 import type { NegotiatedCodec } from './codec/handler.js';
 import { DownstreamRtcp } from './downstreamRtcp.js';
 import type { SourcePacket, TrackCodec, TrackSink, TrackSource } from './track.js';
-import { sendSrtp } from './srtpSend.js';
+import { scratchPacket } from './sentPackets.js';
+import { sendSrtpPacket } from './srtpSend.js';
 
-/** The transport-wide sequence number of the next packet sent on `dtls`, when transport-cc is negotiated. */
-function nextTransportSeq(
-  plan: ExtensionPlan,
-  dtls: { transportSequenceNumber: number },
-): number | undefined {
+/** The transport-wide sequence number of the next packet sent on `dtls`, when transport-cc is negotiated (else -1). */
+function nextTransportSeq(plan: ExtensionPlan, dtls: { transportSequenceNumber: number }): number {
   if (plan.transportCcId === undefined) {
-    return undefined;
+    return -1;
   }
   dtls.transportSequenceNumber = (dtls.transportSequenceNumber + 1) & 0xffff;
   return dtls.transportSequenceNumber;
@@ -96,6 +91,8 @@ export class DownTrack implements TrackSink {
   #maxBitrateBps = Number.POSITIVE_INFINITY;
   #probeBytes = 0;
   #paddingSent = 0;
+  /** The fixed-header fields of the packet being built (one object, overwritten per packet). */
+  readonly #fields: ForwardedFields;
   /** Called when the published track ends (the conference prunes the subscription). */
   onEnded: (() => void) | undefined;
 
@@ -115,6 +112,17 @@ export class DownTrack implements TrackSink {
     this.#width = o.width;
     this.#height = o.height;
     this.#rtcp = new DownstreamRtcp(o.track.kind === 'video', o.counters, o.now);
+    this.#fields = {
+      ssrc: 0,
+      payloadType: 0,
+      sequenceNumber: 0,
+      timestamp: 0,
+      marker: false,
+      padding: false,
+      nowMs: 0,
+      transportSeq: -1,
+      audioLevel: undefined,
+    };
     o.track.addSink(this);
     this.#reselect(o.now);
   }
@@ -289,24 +297,32 @@ export class DownTrack implements TrackSink {
             : 'down';
       this.#counters.switches[dir]++;
     }
-    // The codec's rewrite (VP8: picture id / TL0PICIDX) works on a copy: the publisher's payload is shared.
-    const payload = sp.codec.handler.rewrite(sp.payload, sp.facts, d);
+    // Built in memory of its own (for video the retransmission slot of d.seq): the header written in place,
+    // the publisher's payload (shared, never written) copied behind it and the codec's rewrite (VP8: picture id
+    // / TL0PICIDX) applied there; encrypted from there into the datagram.
     const plan = this.#extensionPlan();
-    const header = new WireRtpHeader({
-      ssrc: this.ssrc,
-      payloadType: pt,
-      sequenceNumber: d.seq,
-      timestamp: d.ts,
-      marker: d.marker,
-      extensions: forwardedExtensions(plan, now, nextTransportSeq(plan, dtls), sp.audioLevel),
-    });
+    const n = sp.payload.length;
+    const p = this.#rtcp.packetFor(d.seq, FORWARDED_HEADER_MAX + n);
+    const f = this.#fields;
+    f.ssrc = this.ssrc;
+    f.payloadType = pt;
+    f.sequenceNumber = d.seq;
+    f.timestamp = d.ts;
+    f.marker = d.marker;
+    f.padding = false;
+    f.nowMs = now;
+    f.transportSeq = nextTransportSeq(plan, dtls);
+    f.audioLevel = sp.audioLevel;
+    const h = writeForwardedHeader(p.buf, p.off, plan, f);
+    sp.payload.copy(p.buf, p.off + h);
+    sp.codec.handler.rewrite(p.buf, p.off + h, sp.facts, d);
+    p.headerLength = h;
+    p.length = h + n;
     this.#packets = (this.#packets + 1) >>> 0;
-    this.#bytes = (this.#bytes + payload.length) >>> 0;
-    this.#counters.packetOut(this.track.kind, payload.length);
-    // Kept as is for retransmission: neither the header nor the payload is written after this point (the
-    // publisher's payload, when not rewritten, is a per-packet buffer nobody mutates).
-    this.#rtcp.sent(d.seq, now, header, payload);
-    this.#counters.sends[sendSrtp(dtls, payload, header)]++;
+    this.#bytes = (this.#bytes + n) >>> 0;
+    this.#counters.packetOut(this.track.kind, n);
+    this.#rtcp.sent(d.seq, now, p);
+    this.#counters.sends[sendSrtpPacket(dtls, p)]++;
     if (d.marker && this.#probeBytes > 0) {
       this.#sendPadding(pt, plan, now);
     }
@@ -347,20 +363,26 @@ export class DownTrack implements TrackSink {
     }
     this.#probeBytes = backlogAfterPadding(this.#probeBytes, n);
     const dtls = this.transceiver.sender.dtlsTransport;
-    const payload = Buffer.alloc(PADDING_BYTES);
-    payload[PADDING_BYTES - 1] = PADDING_BYTES;
+    const f = this.#fields;
+    f.ssrc = this.ssrc;
+    f.payloadType = pt;
+    f.timestamp = slot.ts;
+    f.marker = false;
+    f.padding = true;
+    f.nowMs = now;
+    f.audioLevel = undefined;
     for (let i = 0; i < n; i++) {
-      const header = new WireRtpHeader({
-        ssrc: this.ssrc,
-        payloadType: pt,
-        sequenceNumber: (slot.seq + i) & 0xffff,
-        timestamp: slot.ts,
-        marker: false,
-        padding: true,
-        extensions: forwardedExtensions(plan, now, nextTransportSeq(plan, dtls), undefined),
-      });
+      // Not kept: built in the shared scratch (never in a retransmission slot).
+      const p = scratchPacket(FORWARDED_HEADER_MAX + PADDING_BYTES);
+      f.sequenceNumber = (slot.seq + i) & 0xffff;
+      f.transportSeq = nextTransportSeq(plan, dtls);
+      const h = writeForwardedHeader(p.buf, p.off, plan, f);
+      p.buf.fill(0, p.off + h, p.off + h + PADDING_BYTES - 1);
+      p.buf[p.off + h + PADDING_BYTES - 1] = PADDING_BYTES;
+      p.headerLength = h;
+      p.length = h + PADDING_BYTES;
       this.#paddingSent++;
-      this.#counters.sends[sendSrtp(dtls, payload, header)]++;
+      this.#counters.sends[sendSrtpPacket(dtls, p)]++;
     }
   }
 

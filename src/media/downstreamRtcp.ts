@@ -1,7 +1,7 @@
 /**
  * The RTCP side of one forwarded stream (a DownTrack's): loss recovery downstream and the stream's reports.
- * Every video packet sent is kept (header + payload objects, never mutated afterwards) and a subscriber NACK
- * is answered with exactly those bytes under the rules of forwarding/retransmitPolicy.ts (at most once per
+ * Every video packet sent is kept (its plaintext bytes in a preallocated ring, sentPackets.ts, never written
+ * afterwards) and a subscriber NACK is answered with exactly those bytes, encrypted again, under the rules of forwarding/retransmitPolicy.ts (at most once per
  * RTT per packet, within a budget of 90 % of the stream's own rate, so a NACK storm can at most double what
  * the stream sends). The subscriber's report blocks give the loss fraction and — on our SRs, one a second,
  * written here — the RTT.
@@ -10,26 +10,23 @@ import type { RTCDtlsTransport } from 'werift';
 import { lossFraction, resendWindowMs, Retransmitter, RttEstimator } from '../forwarding/retransmitPolicy.js';
 import { SendRate } from '../forwarding/sendRate.js';
 import { lsrFromNtp, ntpFromUnixMs, senderReportPacket, type ReportBlock } from '../rtp/rtcpFeedback.js';
-import type { WireRtpHeader } from '../rtp/rtpHeader.js';
 import type { MediaCounters } from './mediaMetrics.js';
 import { sendRtcpBytes } from './rtcpSend.js';
-import { sendSrtp } from './srtpSend.js';
+import { scratchPacket, SentPacketRing, type SentPacket } from './sentPackets.js';
+import { sendSrtpPacket } from './srtpSend.js';
 
 const SR_INTERVAL_MS = 1000;
 /** RTP header bytes counted into the send rate per packet. */
 const RTP_HEADER_BYTES = 12;
 
-interface SentPacket {
-  header: WireRtpHeader;
-  payload: Buffer;
-}
-
-const payloadBytes = (p: SentPacket): number => p.payload.length;
+const payloadBytes = (p: SentPacket): number => p.payloadLength;
 
 export class DownstreamRtcp {
   readonly #counters: MediaCounters;
   /** Sent video packets (audio is not retransmitted). */
   readonly #rtx: Retransmitter<SentPacket> | undefined;
+  /** Where video packets are built and kept (slot `seq & (capacity - 1)`, the retransmitter's). */
+  readonly #ring: SentPacketRing | undefined;
   readonly #rtt = new RttEstimator();
   readonly #rate: SendRate;
   #lossFraction = 0;
@@ -39,6 +36,7 @@ export class DownstreamRtcp {
     this.#counters = counters;
     this.#rate = new SendRate(now);
     this.#rtx = video ? new Retransmitter(payloadBytes, now) : undefined;
+    this.#ring = this.#rtx === undefined ? undefined : new SentPacketRing(this.#rtx.capacity);
   }
 
   /** Round-trip time to the subscriber from its receiver reports (undefined before one). */
@@ -56,10 +54,20 @@ export class DownstreamRtcp {
     return this.#rate.bytesPerS;
   }
 
-  /** A media packet went out with output sequence number `seq` (kept as is for retransmission). */
-  sent(seq: number, now: number, header: WireRtpHeader, payload: Buffer): void {
-    this.#rate.add(payload.length + RTP_HEADER_BYTES);
-    this.#rtx?.remember(seq, now, { header, payload });
+  /**
+   * Memory to build the packet with output sequence number `seq` in, with room for `size` bytes: for video its
+   * slot in the retransmission ring (what the slot held is forgotten), else the shared scratch.
+   */
+  packetFor(seq: number, size: number): SentPacket {
+    return this.#ring?.slot(seq, size) ?? scratchPacket(size);
+  }
+
+  /** The packet built in `packetFor(seq)` goes out now (video: kept as is for retransmission). */
+  sent(seq: number, now: number, p: SentPacket): void {
+    this.#rate.add(p.payloadLength + RTP_HEADER_BYTES);
+    if (this.#ring !== undefined) {
+      this.#rtx?.remember(seq, now, p);
+    }
   }
 
   /** Closes the send-rate window when due. */
@@ -83,8 +91,12 @@ export class DownstreamRtcp {
         counters.retransmits[p]++;
         continue;
       }
+      if (this.#ring?.get(seq) !== p) {
+        counters.retransmits.missing++; // its slot was built for a packet that never went out
+        continue;
+      }
       counters.retransmits.sent++;
-      counters.sends[sendSrtp(dtls, p.payload, p.header)]++;
+      counters.sends[sendSrtpPacket(dtls, p)]++;
     }
   }
 
@@ -118,5 +130,6 @@ export class DownstreamRtcp {
 
   clear(): void {
     this.#rtx?.clear();
+    this.#ring?.clear();
   }
 }

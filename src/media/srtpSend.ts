@@ -12,6 +12,7 @@
  * `sendRtp`, so a werift upgrade degrades speed, not behaviour (test/unit/media/srtpSend.test.ts pins both).
  */
 import type { RTCDtlsTransport, RtpHeader } from 'werift';
+import type { SentPacket } from './sentPackets.js';
 import type { SlabSource } from './sendSlab.js';
 import { srtpSendState, type SrtpSessionKeys } from './srtp/srtpSendState.js';
 import { TurnSendQueue } from './turnSendQueue.js';
@@ -107,19 +108,22 @@ export class SrtpRoute {
   }
 }
 
+/** What `resolve` found of a transport ready to send on. */
+interface Resolved {
+  d: DtlsInternals;
+  srtp: NonNullable<DtlsInternals['srtp']>;
+  socket: UdpSocket;
+  addr: readonly [string, number];
+  pair: PairLike;
+}
+
+let resolved: Resolved | undefined;
+
 /**
- * Encrypts one RTP packet for the transport's nominated UDP pair (`payload` is not modified): the datagram,
- * with `route` filled to send it on; or, when it is not to be sent here, why (`werift`: sent by werift's own
- * path already; `not_ready`, `encrypt_failed`: not sent). `slabs` gives the datagram's memory for a socket
- * the caller sends on before the slab is reset (sendSlab.ts; else a new buffer). Never throws.
+ * Whether the transport can be sent on here (`ok`, its parts in `resolved`, one object reused), must go through werift's own path
+ * (`werift`: a TCP/TURN pair, or werift internals this does not know), or cannot send now (`not_ready`).
  */
-export function prepareSrtp(
-  dtls: RTCDtlsTransport,
-  payload: Buffer,
-  header: SrtpHeader,
-  route: SrtpRoute,
-  slabs?: SlabSource,
-): Buffer | Exclude<SendResult, 'direct'> {
+function resolve(dtls: RTCDtlsTransport): 'ok' | 'werift' | 'not_ready' {
   const d = dtls as unknown as DtlsInternals;
   if (d.state !== 'connected') {
     return 'not_ready';
@@ -139,33 +143,148 @@ export function prepareSrtp(
     addr === undefined ||
     typeof conn.canSendApplicationData !== 'function'
   ) {
-    void dtls.sendRtp(payload, header as unknown as RtpHeader).catch(() => undefined);
     return 'werift';
   }
   if (transport.closed === true || !conn.canSendApplicationData()) {
     return 'not_ready';
   }
+  if (resolved === undefined) {
+    resolved = { d, srtp, socket, addr, pair };
+  } else {
+    resolved.d = d;
+    resolved.srtp = srtp;
+    resolved.socket = socket;
+    resolved.addr = addr;
+    resolved.pair = pair;
+  }
+  return 'ok';
+}
+
+/** Fills `route` for an encrypted datagram about to be sent on `r` (guarding its socket's errors). */
+function routeTo(r: Resolved, route: SrtpRoute): void {
+  if (!guarded.has(r.socket)) {
+    guarded.add(r.socket);
+    r.socket.on('error', onSocketError);
+  }
+  route.set(r.socket, r.addr, r.d, r.pair);
+}
+
+/**
+ * Encrypts one RTP packet for the transport's nominated UDP pair (`payload` is not modified): the datagram,
+ * with `route` filled to send it on; or, when it is not to be sent here, why (`werift`: sent by werift's own
+ * path already; `not_ready`, `encrypt_failed`: not sent). `slabs` gives the datagram's memory for a socket
+ * the caller sends on before the slab is reset (sendSlab.ts; else a new buffer). Never throws.
+ */
+export function prepareSrtp(
+  dtls: RTCDtlsTransport,
+  payload: Buffer,
+  header: SrtpHeader,
+  route: SrtpRoute,
+  slabs?: SlabSource,
+): Buffer | Exclude<SendResult, 'direct'> {
+  const state = resolve(dtls);
+  if (state === 'werift') {
+    void dtls.sendRtp(payload, header as unknown as RtpHeader).catch(() => undefined);
+    return 'werift';
+  }
+  const r = resolved;
+  if (state === 'not_ready' || r === undefined) {
+    return 'not_ready';
+  }
   let enc: Buffer;
   try {
-    const own = srtpSendState(srtp);
+    const own = srtpSendState(r.srtp);
     enc =
       own === null
-        ? srtp.encrypt(payload, header)
+        ? r.srtp.encrypt(payload, header)
         : own.encrypt(
             header.serialize(header.serializeSize),
             payload,
             header.ssrc,
             header.sequenceNumber,
-            slabs?.slabFor(socket),
+            slabs?.slabFor(r.socket),
           );
   } catch {
     return 'encrypt_failed';
   }
-  if (!guarded.has(socket)) {
-    guarded.add(socket);
-    socket.on('error', onSocketError);
+  routeTo(r, route);
+  return enc;
+}
+
+/** A header given as its bytes, in the shape werift's SRTP reads (for werift's own paths only). */
+class HeaderBytes implements SrtpHeader {
+  readonly ssrc: number;
+  readonly sequenceNumber: number;
+  readonly #bytes: Buffer;
+
+  constructor(bytes: Buffer) {
+    this.#bytes = bytes;
+    this.ssrc = bytes.readUInt32BE(8);
+    this.sequenceNumber = bytes.readUInt16BE(2);
   }
-  route.set(socket, addr, d, pair);
+
+  get serializeSize(): number {
+    return this.#bytes.length;
+  }
+
+  serialize(): Buffer {
+    return this.#bytes;
+  }
+}
+
+/** Copies of a built packet's header and payload, for werift's paths (which keep what they are given). */
+function copiesOf(p: SentPacket): { header: HeaderBytes; payload: Buffer } {
+  const end = p.off + p.length;
+  const h = p.off + p.headerLength;
+  return {
+    header: new HeaderBytes(Buffer.from(p.buf.subarray(p.off, h))),
+    payload: Buffer.from(p.buf.subarray(h, end)),
+  };
+}
+
+/**
+ * `prepareSrtp` for a packet built in memory of its own (sentPackets.ts: header and payload in one place, not
+ * modified): encrypted straight from there into the datagram, no header object and no copy before it.
+ */
+export function prepareSrtpPacket(
+  dtls: RTCDtlsTransport,
+  p: SentPacket,
+  route: SrtpRoute,
+  slabs?: SlabSource,
+): Buffer | Exclude<SendResult, 'direct'> {
+  const state = resolve(dtls);
+  if (state === 'werift') {
+    const c = copiesOf(p);
+    void dtls.sendRtp(c.payload, c.header as unknown as RtpHeader).catch(() => undefined);
+    return 'werift';
+  }
+  const r = resolved;
+  if (state === 'not_ready' || r === undefined) {
+    return 'not_ready';
+  }
+  let enc: Buffer;
+  try {
+    const own = srtpSendState(r.srtp);
+    if (own === null) {
+      const c = copiesOf(p);
+      enc = r.srtp.encrypt(c.payload, c.header);
+    } else {
+      const ssrc = p.buf.readUInt32BE(p.off + 8);
+      const seq = p.buf.readUInt16BE(p.off + 2);
+      enc = own.encryptPacket(
+        p.buf,
+        p.off,
+        p.headerLength,
+        p.payloadLength,
+        ssrc,
+        seq,
+        slabs?.slabFor(r.socket),
+      );
+    }
+  } catch {
+    return 'encrypt_failed';
+  }
+  routeTo(r, route);
   return enc;
 }
 
@@ -182,16 +301,8 @@ export function srtpTurnQueue(): TurnSendQueue {
   return turnQueue;
 }
 
-/**
- * Encrypts and sends one RTP packet (`payload` is not modified): with the native add-on at the end of the
- * event-loop turn with the socket's other datagrams, else at once. Never throws; the result says which path
- * was taken.
- */
-export function sendSrtp(dtls: RTCDtlsTransport, payload: Buffer, header: SrtpHeader): SendResult {
-  const enc = prepareSrtp(dtls, payload, header, route, srtpTurnQueue());
-  if (typeof enc === 'string') {
-    return enc;
-  }
+/** Sends a datagram `prepare…` made on `route`: queued for the turn's end when the add-on sends, else at once. */
+function sendPrepared(enc: Buffer): void {
   const socket = route.socket;
   if (socket !== undefined) {
     const q = srtpTurnQueue();
@@ -203,5 +314,28 @@ export function sendSrtp(dtls: RTCDtlsTransport, payload: Buffer, header: SrtpHe
     }
   }
   route.sent(1, enc.length);
+}
+
+/**
+ * Encrypts and sends one RTP packet (`payload` is not modified): with the native add-on at the end of the
+ * event-loop turn with the socket's other datagrams, else at once. Never throws; the result says which path
+ * was taken.
+ */
+export function sendSrtp(dtls: RTCDtlsTransport, payload: Buffer, header: SrtpHeader): SendResult {
+  const enc = prepareSrtp(dtls, payload, header, route, srtpTurnQueue());
+  if (typeof enc === 'string') {
+    return enc;
+  }
+  sendPrepared(enc);
+  return 'direct';
+}
+
+/** `sendSrtp` for a packet built in place (sentPackets.ts; not modified). */
+export function sendSrtpPacket(dtls: RTCDtlsTransport, p: SentPacket): SendResult {
+  const enc = prepareSrtpPacket(dtls, p, route, srtpTurnQueue());
+  if (typeof enc === 'string') {
+    return enc;
+  }
+  sendPrepared(enc);
   return 'direct';
 }

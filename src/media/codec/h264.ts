@@ -21,7 +21,7 @@ export const h264Handler: CodecHandler = {
     const mode = fmtpValue(publisher.parameters, MODE) ?? '0';
     return same.find((c) => (fmtpValue(c.parameters, MODE) ?? '0') === mode) ?? same[0];
   },
-  rewrite(payload) {
-    return payload;
+  rewrite() {
+    // nothing a subscriber's stream changes
   },
 };

@@ -41,10 +41,11 @@ export interface CodecHandler {
   /** The subscriber codec that carries a stream of `publisher` (undefined: the subscriber cannot take it). */
   pick(publisher: NegotiatedCodec, subscriber: readonly NegotiatedCodec[]): NegotiatedCodec | undefined;
   /**
-   * The payload to send one subscriber: `payload` itself (shared, never written) or a rewritten copy.
-   * `facts` are the packet's, as `inspect` left them.
+   * Rewrites, for one subscriber, the copy of a packet's payload at `buf[offset…]` (the subscriber's packet,
+   * built in memory of its own — media/sentPackets.ts; the publisher's bytes are never written). `facts` are
+   * the packet's, as `inspect` left them. Allocates nothing.
    */
-  rewrite(payload: Buffer, facts: PayloadFacts, r: PayloadRewrite): Buffer;
+  rewrite(buf: Buffer, offset: number, facts: PayloadFacts, r: PayloadRewrite): void;
 }
 
 /** A `key=value;…` fmtp parameter (undefined when absent). */

@@ -15,7 +15,7 @@ export const nullHandler: CodecHandler = {
   pick(publisher, subscriber) {
     return sameMime(publisher, subscriber)[0];
   },
-  rewrite(payload) {
-    return payload;
+  rewrite() {
+    // nothing a subscriber's stream changes
   },
 };

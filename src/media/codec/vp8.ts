@@ -1,7 +1,8 @@
 /**
  * VP8 (RFC 7741): the payload descriptor is parsed once per packet for all subscribers (a truncated one is
  * malformed), a keyframe is S=1, PID=0, P=0, and its frame header carries the frame size (layer ordering).
- * Per subscriber, the picture id and TL0PICIDX are rewritten on a copy (the publisher's bytes are shared).
+ * Per subscriber, the picture id and TL0PICIDX are rewritten in the subscriber's own copy of the packet
+ * (media/sentPackets.ts; the publisher's bytes are shared and never written).
  */
 import { parseVp8Descriptor, vp8KeyframeSize, writeVp8PictureId, writeVp8Tl0PicIdx } from '../../rtp/vp8.js';
 import { sameMime, type CodecHandler } from './handler.js';
@@ -26,18 +27,16 @@ export const vp8Handler: CodecHandler = {
   pick(publisher, subscriber) {
     return sameMime(publisher, subscriber)[0];
   },
-  rewrite(payload, facts, r) {
+  rewrite(buf, offset, facts, r) {
     const d = facts.vp8;
-    if (d === undefined || (r.pictureId === undefined && r.tl0PicIdx === undefined)) {
-      return payload;
+    if (d === undefined) {
+      return;
     }
-    const copy = Buffer.from(payload); // copy-then-rewrite: the publisher's buffer is shared
     if (r.pictureId !== undefined) {
-      writeVp8PictureId(copy, d, r.pictureId);
+      writeVp8PictureId(buf, d, r.pictureId, offset);
     }
     if (r.tl0PicIdx !== undefined) {
-      writeVp8Tl0PicIdx(copy, d, r.tl0PicIdx);
+      writeVp8Tl0PicIdx(buf, d, r.tl0PicIdx, offset);
     }
-    return copy;
   },
 };

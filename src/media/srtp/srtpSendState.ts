@@ -52,6 +52,25 @@ export class SrtpSendState {
     this.cipher.encryptRtp(out, 0, h, n, this.roc(ssrc, seq), out, 0);
     return out;
   }
+
+  /**
+   * Encrypts the RTP packet at `src[off, off + headerLength + payloadLength)` (not modified) into a datagram, as
+   * `encrypt` does: a new buffer, or the next bytes of `slab`.
+   */
+  encryptPacket(
+    src: Buffer,
+    off: number,
+    headerLength: number,
+    payloadLength: number,
+    ssrc: number,
+    seq: number,
+    slab?: SendSlab,
+  ): Buffer {
+    const size = headerLength + payloadLength + this.cipher.rtpOverhead;
+    const out = slab === undefined ? Buffer.allocUnsafe(size) : slab.take(size);
+    this.cipher.encryptRtp(src, off, headerLength, payloadLength, this.roc(ssrc, seq), out, 0);
+    return out;
+  }
 }
 
 const states = new WeakMap<object, SrtpSendState | null>();

@@ -98,11 +98,9 @@ class RewritingSink implements TrackSink {
   forwarded = 0;
   onPacket(p: SourcePacket): void {
     this.forwarded++;
-    // What a subscriber's DownTrack does with the payload: the codec's rewrite on a copy.
-    const out = p.codec.handler.rewrite(p.payload, p.facts, { pictureId: 0x7fff, tl0PicIdx: 255 });
-    if (out.length < 0) {
-      throw new Error('unreachable');
-    }
+    // What a subscriber's DownTrack does with the payload: the codec's rewrite in its own copy.
+    const copy = Buffer.from(p.payload);
+    p.codec.handler.rewrite(copy, 0, p.facts, { pictureId: 0x7fff, tl0PicIdx: 255 });
   }
   onLayersChanged(): void {}
   onTrackClosed(): void {}

@@ -2,16 +2,37 @@
  * media/srtpSend: the forwarded-RTP send path. With two real werift peers on loopback it takes the direct
  * path (one socket.send per packet; with the add-on the socket's packets of a turn in one sendmmsg) and the
  * receiver decrypts what it sent — this pins the werift internals it relies on; with transports of other shapes it falls back to werift's sendRtp, and it sends nothing before
- * DTLS is connected or after ICE consent is gone. A socket send error is counted, not thrown.
+ * DTLS is connected or after ICE consent is gone. A socket send error is counted, not thrown. A packet built in
+ * place (sentPackets.ts) is sent the same way, byte for byte what the header + payload form sends, and werift's
+ * paths get copies of it (the slot is reused).
  */
 import { createSocket } from 'node:dgram';
 import t from 'tap';
 import type { RTCDtlsTransport, RtpPacket } from 'werift';
-import { sendSrtp, srtpSendErrors } from '../../../src/media/srtpSend.js';
+import { SentPacketRing, type SentPacket } from '../../../src/media/sentPackets.js';
+import {
+  prepareSrtp,
+  prepareSrtpPacket,
+  sendSrtp,
+  sendSrtpPacket,
+  srtpSendErrors,
+  SrtpRoute,
+} from '../../../src/media/srtpSend.js';
 import { srtpSendState, type SrtpSessionKeys } from '../../../src/media/srtp/srtpSendState.js';
 import { WireRtpHeader } from '../../../src/rtp/rtpHeader.js';
 import { connectedWeriftPair } from '../../../harness/peers/weriftPair.js';
 import { waitFor } from '../../../harness/stack.js';
+
+/** The packet `header(seq)` + `payload` built in a ring slot, as DownTrack builds it. */
+function built(ring: SentPacketRing, h: WireRtpHeader, payload: Buffer): SentPacket {
+  const bytes = h.serialize();
+  const p = ring.slot(h.sequenceNumber, bytes.length + payload.length);
+  bytes.copy(p.buf, p.off);
+  payload.copy(p.buf, p.off + bytes.length);
+  p.headerLength = bytes.length;
+  p.length = bytes.length + payload.length;
+  return p;
+}
 
 function header(seq: number): WireRtpHeader {
   return new WireRtpHeader({
@@ -71,6 +92,107 @@ t.test('two werift peers: the direct path, decrypted by the receiver', async (t)
     [250, 251, 252, 253, 254, 255, 0, 1, 2, 3],
     'payloads intact',
   );
+  // Built in place (a ring slot per packet), continuing the sequence: the same path, the same result.
+  const ring = new SentPacketRing(16);
+  const inPlace = [];
+  for (let seq = 4; seq < 8; seq++) {
+    const h = new WireRtpHeader({
+      ssrc: tr.sender.ssrc,
+      payloadType: tr.codecs[0]!.payloadType,
+      sequenceNumber: seq,
+      timestamp: seq * 3000,
+      marker: true,
+      extensions: [{ id: 3, payload: Uint8Array.of(1, 2, 3) }],
+    });
+    inPlace.push(sendSrtpPacket(dtls, built(ring, h, Buffer.from([0x90, 0x80, 0x80, 100 + seq, 0x10, 1]))));
+  }
+  t.same(new Set(inPlace), new Set(['direct']), 'built in place: the direct path');
+  t.equal(weriftEncrypts, 0, 'werift encrypted none of them either');
+  await waitFor(() => got.length >= 14, 10_000, 'the receiver decrypts the four built in place');
+  t.same(
+    got.slice(10).map((p) => [p.header.sequenceNumber, p.payload[3]]),
+    [
+      [4, 104],
+      [5, 105],
+      [6, 106],
+      [7, 107],
+    ],
+    'in order, payloads intact',
+  );
+});
+
+t.test('built in place: byte for byte the datagram of header + payload (both SRTP profiles)', async (t) => {
+  const keys = (profile: number, saltLength: number): SrtpSessionKeys => ({
+    localContext: {
+      masterKey: Buffer.alloc(16, 7),
+      masterSalt: Buffer.alloc(saltLength, 9),
+      profile,
+    },
+  });
+  for (const [name, profile, salt] of [
+    ['AES_CM_128_HMAC_SHA1_80', 0x0001, 14],
+    ['AEAD_AES_128_GCM', 0x0007, 12],
+  ] as const) {
+    const ring = new SentPacketRing(8);
+    const payload = Buffer.from('a payload of some length');
+    for (const seq of [0xffff, 0, 1]) {
+      const socket = { send: () => undefined, on: () => undefined };
+      // Two transports with the same keys, so each has its own rollover state.
+      const a = fakeDtls({ socket });
+      const b = fakeDtls({ socket });
+      Object.assign((a.dtls as unknown as { srtp: object }).srtp, keys(profile, salt));
+      Object.assign((b.dtls as unknown as { srtp: object }).srtp, keys(profile, salt));
+      const h = header(seq);
+      const viaObjects = prepareSrtp(a.dtls, payload, h, new SrtpRoute());
+      const p = built(ring, h, payload);
+      const before = Buffer.from(p.buf.subarray(p.off, p.off + p.length));
+      const viaPacket = prepareSrtpPacket(b.dtls, p, new SrtpRoute());
+      t.ok(Buffer.isBuffer(viaPacket) && Buffer.isBuffer(viaObjects), `${name} seq ${seq}: both encrypted`);
+      t.same(viaPacket, viaObjects, `${name} seq ${seq}: identical datagrams`);
+      t.equal(
+        (viaPacket as Buffer).length,
+        p.length + (profile === 0x0007 ? 16 : 10),
+        `${name} seq ${seq}: the SFU's cipher (its tag), not the fake's plaintext`,
+      );
+      t.same(p.buf.subarray(p.off, p.off + p.length), before, `${name} seq ${seq}: the slot is not modified`);
+    }
+  }
+});
+
+t.test('built in place: werift paths get copies; refusals as for header + payload', async (t) => {
+  const ring = new SentPacketRing(8);
+  const payload = Buffer.from('payload');
+  const socket = { send: () => undefined, on: () => undefined };
+  const tcp = fakeDtls({ type: 'tcp', socket });
+  const p = built(ring, header(3), payload);
+  t.equal(sendSrtpPacket(tcp.dtls, p), 'werift', 'a TCP pair: werift sends it');
+  p.buf.fill(0, p.off, p.off + p.length); // the slot is reused for the next packet
+  t.same(tcp.fallback[0], payload, 'werift got a copy of the payload, not the slot');
+  // No readable keys: werift's own encryption, given copies.
+  const seen: Buffer[] = [];
+  const weriftKeys = fakeDtls({
+    socket,
+    encrypt: (pl, h) => {
+      seen.push(Buffer.concat([h.serialize(), pl]));
+      return Buffer.concat([h.serialize(), pl]);
+    },
+  });
+  const q = built(ring, header(4), payload);
+  t.equal(sendSrtpPacket(weriftKeys.dtls, q), 'direct');
+  t.same(
+    seen[0],
+    Buffer.concat([header(4).serialize(), payload]),
+    "werift's encryption saw header and payload",
+  );
+  t.equal(sendSrtpPacket(fakeDtls({ state: 'connecting', socket }).dtls, q), 'not_ready');
+  t.equal(sendSrtpPacket(fakeDtls({ consent: false, socket }).dtls, q), 'not_ready');
+  const failing = fakeDtls({
+    socket,
+    encrypt: () => {
+      throw new Error('no keys');
+    },
+  });
+  t.equal(sendSrtpPacket(failing.dtls, q), 'encrypt_failed');
 });
 
 interface FakeOpts {

@@ -2,7 +2,7 @@
  * media/codec: the chooser maps MIME types (any case) to one handler each, unknown ones to the null handler;
  * what each handler reads from a payload at an offset inside a larger buffer (VP8 descriptor, keyframe, frame
  * size; H.264 keyframes; audio never a keyframe), which subscriber codec each picks (H.264 by packetization
- * mode), and the VP8 rewrite on a copy that leaves the publisher's bytes untouched.
+ * mode), and the VP8 rewrite in the subscriber's copy (the publisher's bytes untouched).
  */
 import t from 'tap';
 import { chooseCodecHandler } from '../../../../src/media/codec/chooser.js';
@@ -61,18 +61,27 @@ t.test('VP8: descriptor, keyframe and size at an offset; malformed; delta', asyn
   t.equal(f.size, undefined, 'the size is never read past the payload');
 });
 
-t.test('VP8 rewrite: on a copy, only when a field is rewritten', async (t) => {
+t.test('VP8 rewrite: in the subscriber copy at its offset, only the fields asked for', async (t) => {
   const vp8 = chooseCodecHandler('video/VP8');
-  const payload = Buffer.from([0x90, 0xc0, 0x80, 0x01, 0x05, 0x10, 0x02]); // I + L: pid 15-bit 1, tl0 5
+  const bytes = [0x90, 0xc0, 0x80, 0x01, 0x05, 0x10, 0x02]; // I + L: pid 15-bit 1, tl0 5
+  const payload = Buffer.from(bytes);
   const f = facts();
   vp8.inspect(payload, 0, payload.length, f);
-  t.equal(vp8.rewrite(payload, f, {}), payload, 'nothing to rewrite: the same buffer');
-  const out = vp8.rewrite(payload, f, { pictureId: 0x1234, tl0PicIdx: 0x1ff });
-  t.not(out, payload, 'a copy');
-  t.same([...payload], [0x90, 0xc0, 0x80, 0x01, 0x05, 0x10, 0x02], 'the publisher bytes are untouched');
-  const d = parseVp8Descriptor(out);
+  // The subscriber's packet: 12 header bytes (left alone) then its copy of the payload.
+  const packet = Buffer.concat([Buffer.alloc(12, 0xee), payload]);
+  vp8.rewrite(packet, 12, f, {});
+  t.same([...packet.subarray(12)], bytes, 'nothing asked: the copy unchanged');
+  vp8.rewrite(packet, 12, f, { pictureId: 0x1234, tl0PicIdx: 0x1ff });
+  t.same([...payload], bytes, 'the publisher bytes are untouched');
+  t.same([...packet.subarray(0, 12)], new Array(12).fill(0xee), 'nothing before the offset is written');
+  const d = parseVp8Descriptor(packet.subarray(12));
   t.equal(d?.pictureId, 0x1234);
   t.equal(d?.tl0PicIdx, 0xff, 'TL0PICIDX mod 256');
+  t.same([...packet.subarray(17)], [0x10, 0x02], 'the bytes after the descriptor fields are untouched');
+  const onlyPid = Buffer.from(payload);
+  vp8.rewrite(onlyPid, 0, f, { pictureId: 7 });
+  t.equal(parseVp8Descriptor(onlyPid)?.tl0PicIdx, 5, 'TL0PICIDX kept when only the picture id is rewritten');
+  t.equal(parseVp8Descriptor(onlyPid)?.pictureId, 7);
 });
 
 t.test('H.264: keyframes at an offset, never past the payload', async (t) => {
@@ -104,7 +113,8 @@ t.test('audio and unknown codecs: never a keyframe, never rewritten', async (t) 
     t.equal(h.inspect(p.buf, p.offset, p.length, f), true);
     t.same(f, { keyframe: false, vp8: undefined, size: undefined }, mime);
     const payload = Buffer.from([1, 2]);
-    t.equal(h.rewrite(payload, f, { pictureId: 3 }), payload, `${mime}: the same buffer`);
+    h.rewrite(payload, 0, f, { pictureId: 3 });
+    t.same([...payload], [1, 2], `${mime}: nothing rewritten`);
   }
 });
 
