@@ -2,6 +2,8 @@
  * `node --import @tapjs/typescript/import bench/profile.ts <file.cpuprofile> [top]`: the functions with the
  * most self time in a V8 CPU profile (as written by `BENCH_PROFILE_DIR=… npm run bench -- fanout …`), with
  * their share of all samples, grouped by function and location. Prints a Markdown table.
+ * `--between=<fromUs>-<toUs>`: only the samples taken in that span of the monotonic clock (µs, the base of
+ * `process.hrtime` and of a profile's `startTime`: e.g. the span `fanout` logs for its idle window).
  */
 import { readFileSync } from 'node:fs';
 
@@ -13,8 +15,25 @@ interface ProfileNode {
 
 interface Profile {
   nodes: ProfileNode[];
+  startTime?: number;
   samples?: number[];
   timeDeltas?: number[];
+}
+
+/** The profile with only the samples taken in [fromUs, toUs] of the monotonic clock. */
+export function between(p: Profile, fromUs: number, toUs: number): Profile {
+  const samples: number[] = [];
+  const deltas: number[] = [];
+  let t = p.startTime ?? 0;
+  const all = p.samples ?? [];
+  for (let i = 0; i < all.length; i++) {
+    t += p.timeDeltas?.[i] ?? 0;
+    if (t >= fromUs && t <= toUs) {
+      samples.push(all[i] as number);
+      deltas.push(0);
+    }
+  }
+  return { ...p, samples, timeDeltas: deltas };
 }
 
 const IDLE = new Set(['(idle)', '(program)']);
@@ -96,8 +115,18 @@ export function selfTimes(p: Profile): { name: string; where: string; n: number 
 
 const file = process.argv[2];
 if (file !== undefined && process.argv[1]?.endsWith('profile.ts') === true) {
-  const top = Number(process.argv[3] ?? 25);
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const args = process.argv.slice(3);
+  const span = args.find((a) => a.startsWith('--between='));
+  const top = Number(args.find((a) => !a.startsWith('--')) ?? 25);
+  const whole = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const m = span === undefined ? null : /^--between=(\d+)-(\d+)$/.exec(span);
+  if (span !== undefined && m === null) {
+    throw new Error(`--between wants <fromUs>-<toUs>, got ${span}`);
+  }
+  const profile = m === null ? whole : between(whole, Number(m[1]), Number(m[2]));
+  if (m !== null) {
+    process.stdout.write(`${profile.samples?.length ?? 0} samples in the span\n`);
+  }
   const rows = topSelfTime(profile, top);
   process.stdout.write(`busy self time by area (%): ${JSON.stringify(byArea(selfTimes(profile)))}\n\n`);
   process.stdout.write('| self % of busy | function | where |\n| --- | --- | --- |\n');

@@ -4,7 +4,9 @@
  * the TypeScript loader, so each focus's CPU is its own /proc/<pid>/stat), all foci joined to one room created
  * on a.example. The homeserver is idle while media flows. Answers over IPC: `info` (per server name: its
  * homeserver URL, focus and focus pid; the room), `user` (a user of a server name, joined to the room),
- * `counters` (every focus's `sfu_*` counters from its /metrics), `output`, `warnings` and `stop`.
+ * `counters` (every focus's `sfu_*` counters from its /metrics), `windowStart` / `windowEnd` (the first
+ * focus's counters and event-loop lag over a window: `fanout` runs one focus this way, the homeserver apart),
+ * `output`, `warnings` and `stop`.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -88,11 +90,11 @@ const ms: MultiCallStack = await startMultiCallStack(shim, {
   },
 });
 
-/** `name{labels} value` lines of a Prometheus text exposition, `sfu_*` only. */
-function parseMetrics(text: string): Record<string, number> {
+/** `name{labels} value` lines of a Prometheus text exposition, `sfu_*` only (and `also`). */
+function parseMetrics(text: string, also?: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
-    if (!line.startsWith('sfu_')) {
+    if (!line.startsWith('sfu_') && (also === undefined || !line.startsWith(also))) {
       continue;
     }
     const cut = line.lastIndexOf(' ');
@@ -102,6 +104,17 @@ function parseMetrics(text: string): Record<string, number> {
     }
   }
   return out;
+}
+
+const LAG_MAX = 'nodejs_eventloop_lag_max_seconds';
+
+async function firstMetrics(): Promise<string> {
+  const n = ms.nodes[0];
+  if (n === undefined) {
+    throw new Error('no focus');
+  }
+  const res = await fetch(`http://127.0.0.1:${n.httpPort}/metrics`, { signal: AbortSignal.timeout(5000) });
+  return res.text();
 }
 
 serve(
@@ -121,6 +134,18 @@ serve(
       const u = ms.hs.createUser(a.localpart, { deviceId, serverName: a.serverName });
       ms.hs.join(u.userId, ms.roomId);
       return { userId: u.userId, accessToken: u.accessToken, deviceId: u.deviceId };
+    },
+    /**
+     * `fanout` (one server name): the focus's `sfu_*` counters at the start of a window; reading /metrics also
+     * restarts its event-loop lag histogram (prom-client resets it per scrape).
+     */
+    windowStart: async () => parseMetrics(await firstMetrics()),
+    /** The focus's counters and its event-loop lag max since `windowStart`. */
+    windowEnd: async () => {
+      const m = parseMetrics(await firstMetrics(), LAG_MAX);
+      const lag = m[LAG_MAX];
+      delete m[LAG_MAX];
+      return { lagMaxMs: lag === undefined ? 0 : lag * 1000, counters: m };
     },
     counters: async () => {
       const out: Record<string, Record<string, number>> = {};

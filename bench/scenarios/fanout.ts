@@ -76,6 +76,8 @@ export interface FanoutPoint {
   usPerForwardedAboveIdle?: number;
 }
 
+/** The server name of our SFU's homeserver in `fanout`. */
+const SERVER = 'a.example';
 /** The idle window: how long after the publisher stops, and for how long. */
 const IDLE_SETTLE_MS = 2000;
 const IDLE_SECONDS = 5;
@@ -101,11 +103,22 @@ function workersFor(subs: number): number {
   return Math.max(1, Math.ceil((subs * IN_PPS) / PPS_PER_WORKER));
 }
 
+/**
+ * Our SFU as it is deployed: one focus process (src/main.ts, or dist/ when built after the last change) whose CPU
+ * is measured alone, the strict test homeserver in the cascade host's process apart from it (the clients' /sync
+ * long-polls are the homeserver's work, not the SFU's: in one process they were most of the idle cost).
+ */
 async function prepareSfu(procs: BenchProcesses, subs: number): Promise<Prepared> {
-  // BENCH_PROFILE_DIR (inherited): the SFU process writes a CPU profile of the window there.
-  const { host, env } = await procs.sfu();
+  // BENCH_PROFILE_DIR (inherited): the focus process writes a CPU profile of its life there (cascadeHost.ts).
+  const { host, roomId, foci } = await procs.cascadeHost([SERVER]);
+  const focus = foci[0];
+  if (focus === undefined) {
+    throw new Error('the cascade host started no focus');
+  }
+  const env = { hsUrl: focus.hsUrl, roomId, focus: focus.focus };
+  const user = (localpart: string) => host.call<UserCreds>('user', { localpart, serverName: SERVER });
   const pub = await procs.worker('publisher');
-  const pubUser = await host.call<UserCreds>('user', { localpart: 'pub' });
+  const pubUser = await user('pub');
   await pub.call('publisher', { env, user: pubUser, video: VIDEO });
   const nWorkers = workersFor(subs);
   const workers = await procs.workers(Array.from({ length: nWorkers }, (_, i) => `subscribers-${i}`));
@@ -114,7 +127,7 @@ async function prepareSfu(procs: BenchProcesses, subs: number): Promise<Prepared
     workers.map(async (w, i) => {
       const users: UserCreds[] = [];
       for (let j = i; j < subs; j += nWorkers) {
-        users.push(await host.call<UserCreds>('user', { localpart: `sub${j}` }));
+        users.push(await user(`sub${j}`));
       }
       const r = await w.call<{ subscribeToFirstRtpMs: number }[]>(
         'subscribers',
@@ -124,7 +137,7 @@ async function prepareSfu(procs: BenchProcesses, subs: number): Promise<Prepared
       joins.push(...r.map((x) => x.subscribeToFirstRtpMs));
     }),
   );
-  return { pid: host.pid, loads: [pub, ...workers], joins, host };
+  return { pid: focus.pid, loads: [pub, ...workers], joins, host };
 }
 
 /** Janus in its namespace, the same publisher and subscribers in theirs (performance.md §2). */
@@ -198,9 +211,12 @@ async function idleCpuPct(prep: Prepared, log: (s: string) => void): Promise<num
   await sleep(IDLE_SETTLE_MS);
   const cpu0 = cpuMs(prep.pid) ?? 0;
   const t0 = performance.now();
+  const fromUs = process.hrtime.bigint() / 1000n;
   await sleep(IDLE_SECONDS * 1000);
   const pct = round((((cpuMs(prep.pid) ?? 0) - cpu0) / (performance.now() - t0)) * 100, 2) ?? 0;
-  log(`  idle (peers connected, no media): CPU ${pct} %`);
+  const toUs = process.hrtime.bigint() / 1000n;
+  // The span, for `bench/profile.ts <focus profile> --between=…` (BENCH_PROFILE_DIR).
+  log(`  idle (peers connected, no media): CPU ${pct} % (monotonic µs ${fromUs}-${toUs})`);
   return pct;
 }
 
