@@ -142,10 +142,9 @@ serve(
     windowStart: async () => parseMetrics(await firstMetrics()),
     /** The focus's counters and its event-loop lag max since `windowStart`. */
     windowEnd: async () => {
-      const m = parseMetrics(await firstMetrics(), LAG_MAX);
-      const lag = m[LAG_MAX];
-      delete m[LAG_MAX];
-      return { lagMaxMs: lag === undefined ? 0 : lag * 1000, counters: m };
+      const text = await firstMetrics();
+      const lag = parseMetrics(text, LAG_MAX)[LAG_MAX];
+      return { lagMaxMs: lag === undefined ? 0 : lag * 1000, counters: parseMetrics(text) };
     },
     counters: async () => {
       const out: Record<string, Record<string, number>> = {};

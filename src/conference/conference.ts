@@ -395,6 +395,15 @@ export class Conference implements ConferenceCore, LinkConference {
           this.end(s, 'keep_alive_timeout', { notify: 'keep_alive_timeout' }),
         );
       },
+      onFlood: () => {
+        this.log.warn(s.logFields, 'data-channel flood: hanging up');
+        this.later('dc flood', () =>
+          this.end(s, 'dc_flood', {
+            notify: 'unknown_error',
+            error: { errcode: 'M_LIMIT_EXCEEDED', error: 'data-channel messages far over the rate' },
+          }),
+        );
+      },
       onDialectChange: () => {
         this.later('dialect change', () => {
           s.dc?.send({ kind: 'metadata', metadata: this.metadataFor(s) });

@@ -8,6 +8,7 @@ import { parseCallEvent, type CallEvent } from '../protocol/toDevice.js';
 import type { TimerHandle } from '../util/clock.js';
 import { Conference } from './conference.js';
 import { IndexHost, sessionCommand } from './conferenceIndex.js';
+import { InviteBudget } from './inviteBudget.js';
 import type { ConferenceServices } from './core.js';
 import type { ConferenceMetrics } from './metrics.js';
 import type { Revocation } from './ports.js';
@@ -58,6 +59,8 @@ export class ConferenceManager {
   /** The keys of #index that are link calls. */
   readonly #linkKeys = new Set<string>();
   readonly #held = new Map<string, HeldInvite>();
+  /** Invites per device (inviteBudget.ts): over the budget, refused before any work. */
+  readonly #invites = new InviteBudget();
   readonly #early = new Map<string, EarlyCandidates>();
   #closed = false;
   #instances = 0;
@@ -180,6 +183,15 @@ export class ConferenceManager {
       return;
     }
     const pkey = participantKey(sender, e.deviceId);
+    const budget = this.#invites.take(pkey, this.#d.clock.now());
+    if (budget !== 'ok') {
+      this.#d.metrics.invite('refused');
+      if (budget === 'first_refusal') {
+        this.#d.log.warn({ userId: sender, deviceId: e.deviceId }, 'invites over the budget: refusing');
+      }
+      this.#refuse(this.#address(sender, e), 'M_LIMIT_EXCEEDED', 'too many invites from this device');
+      return;
+    }
     const held = this.#held.get(pkey);
     if (held !== undefined) {
       // A newer invite from the same device supersedes the held one.

@@ -308,6 +308,30 @@ t.test(
   },
 );
 
+t.test(
+  'a data-channel flood: one M_LIMIT_EXCEEDED a second, then past the bound a hangup; the others stay',
+  async (t) => {
+    const cs = await startCallStack(t, { config: { limits: { dc_messages_per_second: 5 } } });
+    const flooder = await cs.client('mallory');
+    const other = await cs.client('alice');
+    const inbox = listen(flooder);
+    await join(cs, flooder);
+    await join(cs, other);
+    await waitFor(() => cs.sfu.conferences.sessionCount === 2, 10_000, 'two sessions');
+    // Rate 5/s, burst 10: 200 at once leave ≈ 190 dropped, past the bound of 10 × 5 = 50.
+    for (let i = 0; i < 200; i++) {
+      flooder.peer.sendData(JSON.stringify({ op: 'alive', id: `f${i}` }));
+    }
+    const hangup = await flooder.waitForHangup(15_000);
+    t.equal(hangup['reason'], 'unknown_error');
+    t.match(hangup['org.matrix.msc3898.error'], { errcode: 'M_LIMIT_EXCEEDED' }, 'the error says why');
+    const limited = inbox.msgs.filter((m) => m.kind === 'error' && m.errcode === 'M_LIMIT_EXCEEDED');
+    t.ok(limited.length >= 1 && limited.length <= 2, `not echoed per frame: ${limited.length} error(s)`);
+    await waitFor(() => cs.sfu.conferences.sessionCount === 1, 10_000, 'only the flooder is gone');
+    t.equal(other.peer.connectionState(), 'connected', 'the other participant is still connected');
+  },
+);
+
 t.test('no answer to an SFU offer within negotiation.answer_timeout_s → hangup unknown_error', async (t) => {
   const cs = await startCallStack(t, { config: { negotiation: { answer_timeout_s: 0.5 } } });
   const alice = await cs.client('alice');

@@ -1,50 +1,10 @@
 // The manager's side of link calls (protocol.md §8.1): link invites need room_id, link calls are indexed like
 // sessions (sender_session_id "sfu") so answers, candidates and hangups reach them, m.call.answer for anything
 // else is an unknown call, links are not sessions, and a conference with links but no session stays.
-import { EventEmitter } from 'node:events';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
 import t from 'tap';
-import { ConferenceManager } from '../../../src/conference/conferenceManager.js';
-import { ConferenceMetrics } from '../../../src/conference/metrics.js';
-import { FakeClock } from '../../helpers/fakeClock.js';
-import { CASCADE, CONF, FakeMedia, FakeOracle, FakeSignal, FOCUS, LIMITS, ROOM } from './fakes.js';
-import { FakeLinkMedia, FakeRelay, REMOTE } from './linkCallFakes.js';
-
-function managerRig() {
-  const clock = new FakeClock();
-  const signal = new FakeSignal();
-  const oracle = new FakeOracle();
-  const linkMedia = new FakeLinkMedia();
-  const registry = new Registry();
-  const metrics = new ConferenceMetrics(registry);
-  const relays: FakeRelay[] = [];
-  const manager = new ConferenceManager({
-    oracle,
-    signal,
-    media: new FakeMedia(),
-    clock,
-    log: pino({ level: 'silent' }),
-    metrics,
-    focus: FOCUS,
-    limits: LIMITS,
-    keepalive: { intervalMs: 5000, timeoutMs: 30000 },
-    answerTimeoutMs: 10000,
-    linkMedia,
-    relays: {
-      create: (d) => {
-        const r = new FakeRelay(d);
-        relays.push(r);
-        return r;
-      },
-    },
-    cascade: CASCADE,
-    random: { random: () => 0.25 },
-    changes: new EventEmitter(),
-    membershipWaitMs: 5000,
-  });
-  return { clock, signal, oracle, linkMedia, registry, metrics, manager, relays };
-}
+import { CONF, FOCUS, ROOM } from './fakes.js';
+import { REMOTE } from './linkCallFakes.js';
+import { managerRig } from './managerRig.js';
 
 const flush = async (): Promise<void> => {
   for (let i = 0; i < 20; i++) {
