@@ -48,7 +48,7 @@ t.test(
       resolved++;
       return resolveRoom();
     };
-    const invite = (i: number) =>
+    const invite = (i: number) => {
       m.manager.handleToDevice({
         type: 'm.call.invite',
         sender: '@mallory:example.org',
@@ -66,6 +66,7 @@ t.test(
           'org.matrix.msc3077.sdp_stream_metadata': {},
         },
       });
+    };
     for (let i = 0; i < INVITE_BURST + 5; i++) {
       invite(i);
     }
