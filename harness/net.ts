@@ -3,7 +3,45 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-export function freePort(): Promise<number> {
+/** Whether a TCP server can listen on 127.0.0.1:`port` now (it is closed again before this resolves). */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => {
+      resolve(false);
+    });
+    srv.listen(port, '127.0.0.1', () => {
+      srv.close(() => {
+        resolve(true);
+      });
+    });
+  });
+}
+
+/**
+ * The TCP ports this process hands out: a slice of [20000, 32000) picked by pid, below the kernel's ephemeral range
+ * (32768–60999 by default), so no client socket of any process can take one between this check and the server
+ * that listens on it (a port from `listen(0)` could be, and a focus then failed with EADDRINUSE). Two test
+ * processes share a slice only when their pids do modulo PORT_SLICES, and then the check still sees ports in use.
+ */
+const PORT_BASE = 20_000;
+const PORT_SLICE = 60;
+const PORT_SLICES = 200;
+let portCursor = 0;
+
+/** A free TCP port on 127.0.0.1 for a server this test starts (from this process's slice; else any). */
+export async function freePort(): Promise<number> {
+  const start = PORT_BASE + (process.pid % PORT_SLICES) * PORT_SLICE;
+  for (let i = 0; i < PORT_SLICE; i++) {
+    const port = start + (portCursor++ % PORT_SLICE);
+    if (await canListen(port)) {
+      return port;
+    }
+  }
+  return ephemeralPort();
+}
+
+function ephemeralPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
