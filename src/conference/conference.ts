@@ -440,6 +440,15 @@ export class Conference implements ConferenceCore, LinkConference {
         );
       },
     });
+    s.peer.on('flood', () => {
+      this.log.warn(s.logFields, 'RTCP feedback flood: hanging up');
+      this.later('rtcp flood', () =>
+        this.end(s, 'rtcp_flood', {
+          notify: 'unknown_error',
+          error: { errcode: 'M_LIMIT_EXCEEDED', error: 'RTCP feedback (NACK, PLI, FIR) far over its budget' },
+        }),
+      );
+    });
     s.peer.on('dcmessage', (frame) => {
       dc.onFrame(typeof frame === 'string' ? frame : new Uint8Array(frame));
     });

@@ -44,6 +44,8 @@ export interface PeerPortEvents {
   state: ['new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed'];
   dcopen: [];
   dcmessage: [string | Uint8Array];
+  /** The client's RTCP feedback went past its flood bound (emitted once): the session is hung up. */
+  flood: [];
 }
 
 /** One client's peer connection, as the conference drives it (src/media/peer.ts). */

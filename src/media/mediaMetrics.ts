@@ -36,6 +36,8 @@ export class MediaCounters {
   nackReceived = 0;
   /** NACKed publisher packets that then arrived. */
   nackRepaired = 0;
+  /** Subscriber feedback over its budget, ignored (feedbackBudget.ts units: NACKed seqs, 50 per PLI/FIR). */
+  feedbackIgnored = 0;
   readonly retransmits = Object.fromEntries(RETRANSMIT_RESULTS.map((r) => [r, 0])) as Record<
     RetransmitResult,
     number
@@ -178,6 +180,13 @@ export function registerMediaMetrics(registry: Registry, m: MediaCounters): void
   pulled(registry, 'sfu_nack_repaired_total', 'Packets NACKed to publishers that then arrived', [], () => [
     { labels: {}, value: m.nackRepaired },
   ]);
+  pulled(
+    registry,
+    'sfu_rtcp_feedback_ignored_total',
+    'Subscriber feedback over its budget, ignored (units: NACKed sequence numbers, 50 per PLI or FIR)',
+    [],
+    () => [{ labels: {}, value: m.feedbackIgnored }],
+  );
   pulled(
     registry,
     'sfu_retransmitted_packets_total',

@@ -37,6 +37,8 @@ export type PeerEvents = {
   /** A text frame (or a binary one, as a Buffer) on the signalling channel. */
   dcmessage: [string | Buffer];
   dcclose: [];
+  /** The peer's RTCP feedback went past its flood bound (media/feedbackBudget.ts); emitted once. */
+  flood: [];
   closed: [];
   listenererror: [string, Error];
 };
@@ -74,6 +76,9 @@ export class Peer extends TypedEmitter<PeerEvents> {
     this.#pc = pc;
     this.#announced = announced;
     this.#media = new PeerMedia(pc, ctx);
+    this.#media.onFlood = () => {
+      this.safeEmit('flood');
+    };
     this.#closedAt = new Promise((r) => {
       this.#resolveClosed = r;
     });

@@ -17,6 +17,7 @@ import { signalledSsrcs } from '../protocol/sdpSsrc.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { toError } from '../util/errors.js';
 import { DownTrack } from './downTrack.js';
+import { FeedbackBudget, KEYFRAME_REQUEST_UNITS } from './feedbackBudget.js';
 import type { MediaCounters } from './mediaMetrics.js';
 import { PublishedTrack } from './publishedTrack.js';
 import { ReceiveWiring } from './receiveWiring.js';
@@ -57,10 +58,15 @@ export class PeerMedia {
   readonly #bandwidth: SubscriberBandwidth;
   #firSeq = 0;
   #closed = false;
+  /** What this peer's feedback (NACKs, PLIs, FIRs) may make the SFU do. */
+  readonly #feedback: FeedbackBudget;
+  /** The peer's feedback went past the flood bound (called once; the peer hangs the session up). */
+  onFlood: (() => void) | undefined;
 
   constructor(pc: RTCPeerConnection, ctx: MediaContext) {
     this.#pc = pc;
     this.#ctx = ctx;
+    this.#feedback = new FeedbackBudget(ctx.clock.now());
     this.#bandwidth = new SubscriberBandwidth(ctx.counters, MEDIA_TICK_MS);
     this.#receive = new ReceiveWiring(ctx.counters, ctx.log);
     this.#schedule();
@@ -351,6 +357,9 @@ export class PeerMedia {
         }
         return;
       case 'nack': {
+        if (!this.#withinBudget(fb.seqs.length, now)) {
+          return;
+        }
         const dt = fb.mediaSsrc === undefined ? undefined : this.#down.get(fb.mediaSsrc);
         this.#ctx.counters.nackReceived += fb.seqs.length;
         if (dt !== undefined) {
@@ -361,9 +370,14 @@ export class PeerMedia {
         return;
       }
       case 'pli':
-        this.#down.get(fb.mediaSsrc)?.onSubscriberKeyframeRequest();
+        if (this.#withinBudget(KEYFRAME_REQUEST_UNITS, now)) {
+          this.#down.get(fb.mediaSsrc)?.onSubscriberKeyframeRequest();
+        }
         return;
       case 'fir':
+        if (!this.#withinBudget(KEYFRAME_REQUEST_UNITS, now)) {
+          return;
+        }
         for (const ssrc of fb.ssrcs) {
           this.#down.get(ssrc)?.onSubscriberKeyframeRequest();
         }
@@ -371,6 +385,22 @@ export class PeerMedia {
       case 'unknown':
         return; // transport-cc, SDES, BYE, ... or unreadable: nothing to act on
     }
+  }
+
+  /**
+   * Whether subscriber feedback costing `units` is acted on (feedbackBudget.ts); over the budget it is ignored and
+   * counted, and past the flood bound the peer is reported once (`onFlood`: the conference hangs it up).
+   */
+  #withinBudget(units: number, now: number): boolean {
+    const v = this.#feedback.take(units, now);
+    if (v === 'ok') {
+      return true;
+    }
+    this.#ctx.counters.feedbackIgnored += units;
+    if (v === 'flood') {
+      this.onFlood?.();
+    }
+    return false;
   }
 
   /** Report blocks about our forwarded streams: their RTT and loss, and the worst loss to the estimator. */

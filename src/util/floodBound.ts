@@ -17,11 +17,11 @@ export class FloodBound {
     this.#at = now;
   }
 
-  /** One more item refused at `now`: true exactly once, when the pile first goes past the bound. */
-  refuse(now: number): boolean {
+  /** `n` more items (default one) refused at `now`: true exactly once, when the pile first goes past the bound. */
+  refuse(now: number, n = 1): boolean {
     const elapsed = Math.max(0, now - this.#at);
     this.#at = Math.max(this.#at, now);
-    this.#pile = Math.max(0, this.#pile - elapsed * this.#forgivePerMs) + 1;
+    this.#pile = Math.max(0, this.#pile - elapsed * this.#forgivePerMs) + n;
     if (!this.#over && this.#pile > this.#bound) {
       this.#over = true;
       return true;

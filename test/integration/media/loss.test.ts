@@ -243,6 +243,43 @@ t.test(
   },
 );
 
+t.test(
+  'an RTCP feedback flood (NACKs far over the budget) is ignored, then the flooder is hung up; the publisher stays',
+  async (t) => {
+    const cs = await startCallStack(t);
+    const alice = await cs.client('alice', { kind: 'wrtc' });
+    await joinWithMedia(cs, alice, { audio: true, video: true });
+    const mallory = await cs.client('mallory');
+    const mc = await joinWithMedia(cs, mallory, {});
+    const s = await streamOf(mc, alice.userId, { video: true });
+    const peer = asWerift(mallory.peer);
+    let ssrc = 0;
+    peer.onRtp((r) => {
+      if (r.kind === 'video') {
+        ssrc = r.ssrc;
+      }
+    });
+    await subscribe(mc, [{ stream_id: s.streamId, track_id: s.video! }], 'sub-mallory');
+    await waitFor(() => ssrc !== 0, 20_000, 'video at mallory');
+    // 50 NACKs of 512 seqs every 20 ms: ≈ 1.3 M NACKed seqs a second against a budget of 20,000.
+    const flood = setInterval(() => {
+      for (let i = 0; i < 50; i++) {
+        void peer.sendRtcp(nackAll(1, ssrc, i * 512, 512)).catch(() => undefined);
+      }
+    }, 20);
+    try {
+      const hangup = await mallory.waitForHangup(15_000);
+      t.equal(hangup['reason'], 'unknown_error');
+      t.match(hangup['org.matrix.msc3898.error'], { errcode: 'M_LIMIT_EXCEEDED' }, 'the error says why');
+    } finally {
+      clearInterval(flood);
+    }
+    t.ok((await metric(cs, 'sfu_rtcp_feedback_ignored_total')) > 0, 'feedback over the budget was ignored');
+    await waitFor(() => cs.sfu.conferences.sessionCount === 1, 10_000, 'only the flooder is gone');
+    t.equal(alice.peer.connectionState(), 'connected', 'the publisher is still connected');
+  },
+);
+
 /** One RTCP packet: header (V=2, FMT/count, PT, length), the given 32-bit words, `body`, then `after`. */
 function rtcp(pt: number, fmt: number, words: number[], body: Buffer, after: number[] = []): Buffer {
   const pad = (4 - (body.length % 4)) % 4;

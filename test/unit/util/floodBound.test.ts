@@ -26,6 +26,14 @@ t.test('table: the refusal that passes the bound, reported once', async (t) => {
   }
 });
 
+t.test('several items refused at once', async (t) => {
+  const f = new FloodBound(100, 10, 0);
+  t.notOk(f.refuse(0, 60), '60 of 100');
+  t.notOk(f.refuse(1000, 49), '60 − 10 forgiven + 49 = 99');
+  t.ok(f.refuse(1000, 2), '101: past the bound');
+  t.equal(f.pile, 101);
+});
+
 t.test('sustained at twice the rate vs bursts within it', async (t) => {
   // A DC rate of 100/s: bound 1,000, forgiving 10/s (dcChannel.ts).
   const flood = new FloodBound(1000, 10, 0);
