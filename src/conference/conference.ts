@@ -24,7 +24,7 @@ import type { ConferenceCore, ConferenceServices, EndOptions } from './core.js';
 import { DcChannel } from './dcChannel.js';
 import { DcOps } from './dcOps.js';
 import { Links, type LinkConference } from './links.js';
-import { Negotiator } from './negotiator.js';
+import { floodHangup, sessionNegotiator } from './sessionWiring.js';
 import type { Dest } from './ports.js';
 import { denyMessage, OTHER_SESSION, sendRefusal, type CallAddress } from './refusal.js';
 import { snapshotFor } from './metadataView.js';
@@ -377,7 +377,7 @@ export class Conference implements ConferenceCore, LinkConference {
   }
 
   #attachDataChannel(s: Session): void {
-    const { clock, limits, keepalive, metrics, answerTimeoutMs } = this.services;
+    const { clock, limits, keepalive, metrics } = this.services;
     const dc = new DcChannel({
       clock,
       limits: {
@@ -396,13 +396,7 @@ export class Conference implements ConferenceCore, LinkConference {
         );
       },
       onFlood: () => {
-        this.log.warn(s.logFields, 'data-channel flood: hanging up');
-        this.later('dc flood', () =>
-          this.end(s, 'dc_flood', {
-            notify: 'unknown_error',
-            error: { errcode: 'M_LIMIT_EXCEEDED', error: 'data-channel messages far over the rate' },
-          }),
-        );
+        floodHangup(this, s, 'dc');
       },
       onDialectChange: () => {
         this.later('dialect change', () => {
@@ -414,40 +408,9 @@ export class Conference implements ConferenceCore, LinkConference {
       },
     });
     s.dc = dc;
-    s.negotiator = new Negotiator({
-      clock,
-      answerTimeoutMs,
-      createOffer: () => s.peer.offer(),
-      sendOffer: (id, sdp) => {
-        metrics.renegotiation('sfu', 'offered');
-        dc.send({ kind: 'offer', id, sdp, metadata: this.metadataFor(s) });
-      },
-      rollback: () => s.peer.rollback(),
-      applyAnswer: async (sdp) => {
-        try {
-          await s.peer.acceptAnswer(sdp);
-        } finally {
-          this.router.sync(s);
-        }
-      },
-      onTimeout: () => {
-        metrics.renegotiation('sfu', 'timeout');
-        this.later('answer timeout', () =>
-          this.end(s, 'answer_timeout', {
-            notify: 'unknown_error',
-            error: { errcode: 'M_UNKNOWN', error: 'no answer to the SFU offer in time' },
-          }),
-        );
-      },
-    });
+    s.negotiator = sessionNegotiator(this, s, dc);
     s.peer.on('flood', () => {
-      this.log.warn(s.logFields, 'RTCP feedback flood: hanging up');
-      this.later('rtcp flood', () =>
-        this.end(s, 'rtcp_flood', {
-          notify: 'unknown_error',
-          error: { errcode: 'M_LIMIT_EXCEEDED', error: 'RTCP feedback (NACK, PLI, FIR) far over its budget' },
-        }),
-      );
+      floodHangup(this, s, 'rtcp');
     });
     s.peer.on('dcmessage', (frame) => {
       dc.onFrame(typeof frame === 'string' ? frame : new Uint8Array(frame));

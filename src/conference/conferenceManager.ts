@@ -8,6 +8,7 @@ import { parseCallEvent, type CallEvent } from '../protocol/toDevice.js';
 import type { TimerHandle } from '../util/clock.js';
 import { Conference } from './conference.js';
 import { IndexHost, sessionCommand } from './conferenceIndex.js';
+import { EarlyCandidates } from './earlyCandidates.js';
 import { InviteBudget } from './inviteBudget.js';
 import type { ConferenceServices } from './core.js';
 import type { ConferenceMetrics } from './metrics.js';
@@ -44,13 +45,6 @@ interface HeldInvite {
   timer: TimerHandle;
 }
 
-interface EarlyCandidates {
-  candidates: Candidate[];
-  timer: TimerHandle;
-}
-
-const EARLY_CANDIDATE_KEYS = 256;
-
 export class ConferenceManager {
   readonly #d: ConferenceManagerDeps;
   readonly #conferences = new Map<string, Conference>();
@@ -60,13 +54,18 @@ export class ConferenceManager {
   readonly #linkKeys = new Set<string>();
   readonly #held = new Map<string, HeldInvite>();
   /** Invites per device (inviteBudget.ts): over the budget, refused before any work. */
-  readonly #invites = new InviteBudget();
-  readonly #early = new Map<string, EarlyCandidates>();
+  readonly #invites: InviteBudget;
+  /** Candidates that came before their invite. */
+  readonly #early: EarlyCandidates<Candidate>;
   #closed = false;
   #instances = 0;
 
   constructor(deps: ConferenceManagerDeps) {
     this.#d = deps;
+    this.#invites = new InviteBudget(deps.limits.device_invites_per_second);
+    this.#early = new EarlyCandidates(deps.clock, deps.membershipWaitMs + 5000, () => {
+      deps.metrics.signallingIgnored.inc({ reason: 'unknown_call' });
+    });
     deps.metrics.setSessionCounter(() => this.sessionCount);
     deps.metrics.setLinkSource(() => [...this.#conferences.values()].flatMap((c) => c.links.snapshot()));
     deps.changes.on('revoked', (r) => {
@@ -166,9 +165,6 @@ export class ConferenceManager {
       h.timer.cancel();
     }
     this.#held.clear();
-    for (const e of this.#early.values()) {
-      e.timer.cancel();
-    }
     this.#early.clear();
     await Promise.all(
       [...this.#conferences.values()].map((c) => c.dispatch({ kind: 'shutdown', reason: 'shutdown' })),
@@ -210,7 +206,12 @@ export class ConferenceManager {
     );
     switch (res.kind) {
       case 'room':
-        this.#dispatchInvite(res.roomId, sender, e, this.#takeEarly(sender, e));
+        this.#dispatchInvite(
+          res.roomId,
+          sender,
+          e,
+          this.#early.take(sender, e.deviceId, e.callId, e.senderSessionId),
+        );
         return;
       case 'ambiguous':
         this.#d.metrics.invite('refused');
@@ -233,7 +234,12 @@ export class ConferenceManager {
             'no live call membership for this device and conference names this focus',
           );
         }, this.#d.membershipWaitMs);
-        this.#held.set(pkey, { sender, event: e, candidates: this.#takeEarly(sender, e), timer });
+        this.#held.set(pkey, {
+          sender,
+          event: e,
+          candidates: this.#early.take(sender, e.deviceId, e.callId, e.senderSessionId),
+          timer,
+        });
         this.#d.log.debug(
           { userId: sender, deviceId: e.deviceId, confId: e.confId },
           'invite held for its membership',
@@ -250,7 +256,13 @@ export class ConferenceManager {
       this.#refuse(this.#address(sender, e), 'M_BAD_JSON', 'room_id is required on a link invite (§8.1)');
       return;
     }
-    this.#dispatchInvite(e.roomId, sender, e, this.#takeEarly(sender, e), true);
+    this.#dispatchInvite(
+      e.roomId,
+      sender,
+      e,
+      this.#early.take(sender, e.deviceId, e.callId, e.senderSessionId),
+      true,
+    );
   }
 
   #retryHeld(): void {
@@ -316,7 +328,7 @@ export class ConferenceManager {
         return;
       }
       // Out of order (candidates before their invite): kept briefly for the invite.
-      this.#keepEarly(sender, e.deviceId, e.callId, e.senderSessionId, e.candidates);
+      this.#early.keep(sender, e.deviceId, e.callId, e.senderSessionId, e.candidates);
       return;
     }
     if (e.type === 'm.call.hangup' && matchesHeld) {
@@ -326,42 +338,6 @@ export class ConferenceManager {
     }
     this.#d.metrics.signallingIgnored.inc({ reason: 'unknown_call' });
     this.#d.log.debug({ sender, type: e.type, callId: e.callId }, 'event for an unknown call dropped');
-  }
-
-  #keepEarly(
-    sender: string,
-    deviceId: string,
-    callId: string,
-    sessionId: string,
-    list: readonly Candidate[],
-  ): void {
-    const key = sessionIndexKey(sender, deviceId, callId, sessionId);
-    const entry = this.#early.get(key);
-    if (entry !== undefined) {
-      entry.candidates.push(...list);
-      return;
-    }
-    if (this.#early.size >= EARLY_CANDIDATE_KEYS) {
-      this.#d.metrics.signallingIgnored.inc({ reason: 'unknown_call' });
-      return;
-    }
-    const timer = this.#d.clock.setTimeout(() => {
-      if (this.#early.delete(key)) {
-        this.#d.metrics.signallingIgnored.inc({ reason: 'unknown_call' });
-      }
-    }, this.#d.membershipWaitMs + 5000);
-    this.#early.set(key, { candidates: [...list], timer });
-  }
-
-  #takeEarly(sender: string, e: InviteEvent): Candidate[] {
-    const key = sessionIndexKey(sender, e.deviceId, e.callId, e.senderSessionId);
-    const entry = this.#early.get(key);
-    if (entry === undefined) {
-      return [];
-    }
-    entry.timer.cancel();
-    this.#early.delete(key);
-    return entry.candidates;
   }
 
   #onInvalid(ev: IncomingToDevice, parsed: Extract<ReturnType<typeof parseCallEvent>, { ok: false }>): void {

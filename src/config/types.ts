@@ -88,6 +88,8 @@ export interface LimitsConfig {
   max_dc_message_bytes: number;
   max_transaction_bytes: number;
   dc_messages_per_second: number;
+  /** Invites per (user, device) a second; bursts of ten seconds' worth, at least 10 (inviteBudget.ts). */
+  device_invites_per_second: number;
   /** Rooms bootstrapped at start-up (and conferences rebuilt from them, §2.6, §8.7); the rest are skipped. */
   max_joined_rooms: number;
   /** Size of one `GET /rooms/{id}/state` answer; a larger room is skipped (§2.6). */

@@ -18,12 +18,7 @@ import {
   type LayerWant,
 } from '../forwarding/allocation.js';
 import { Forwarder } from '../forwarding/forwarder.js';
-import {
-  addProbeBacklog,
-  backlogAfterPadding,
-  PADDING_BYTES,
-  paddingPacketsDue,
-} from '../forwarding/probePolicy.js';
+import { addProbeBacklog, backlogAfterPadding, paddingPacketsDue } from '../forwarding/probePolicy.js';
 import { alignTimestamp, forwardedSenderReport } from '../forwarding/rtpClock.js';
 import { FORWARDED_HEADER_MAX, writeForwardedHeader, type ForwardedFields } from '../rtp/forwardedHeader.js';
 import { planExtensions, type ExtensionPlan, type NegotiatedExtension } from '../rtp/headerExtensions.js';
@@ -32,17 +27,8 @@ import type { MediaCounters } from './mediaMetrics.js';
 import type { NegotiatedCodec } from './codec/handler.js';
 import { DownstreamRtcp } from './downstreamRtcp.js';
 import type { SourcePacket, TrackCodec, TrackSink, TrackSource } from './track.js';
-import { scratchPacket } from './sentPackets.js';
+import { nextTransportSeq, sendPaddingPackets } from './forwardedSend.js';
 import { sendSrtpPacket } from './srtpSend.js';
-
-/** The transport-wide sequence number of the next packet sent on `dtls`, when transport-cc is negotiated (else -1). */
-function nextTransportSeq(plan: ExtensionPlan, dtls: { transportSequenceNumber: number }): number {
-  if (plan.transportCcId === undefined) {
-    return -1;
-  }
-  dtls.transportSequenceNumber = (dtls.transportSequenceNumber + 1) & 0xffff;
-  return dtls.transportSequenceNumber;
-}
 
 export interface DownTrackOptions {
   track: TrackSource;
@@ -362,28 +348,12 @@ export class DownTrack implements TrackSink {
       return;
     }
     this.#probeBytes = backlogAfterPadding(this.#probeBytes, n);
-    const dtls = this.transceiver.sender.dtlsTransport;
     const f = this.#fields;
     f.ssrc = this.ssrc;
     f.payloadType = pt;
-    f.timestamp = slot.ts;
-    f.marker = false;
-    f.padding = true;
     f.nowMs = now;
-    f.audioLevel = undefined;
-    for (let i = 0; i < n; i++) {
-      // Not kept: built in the shared scratch (never in a retransmission slot).
-      const p = scratchPacket(FORWARDED_HEADER_MAX + PADDING_BYTES);
-      f.sequenceNumber = (slot.seq + i) & 0xffff;
-      f.transportSeq = nextTransportSeq(plan, dtls);
-      const h = writeForwardedHeader(p.buf, p.off, plan, f);
-      p.buf.fill(0, p.off + h, p.off + h + PADDING_BYTES - 1);
-      p.buf[p.off + h + PADDING_BYTES - 1] = PADDING_BYTES;
-      p.headerLength = h;
-      p.length = h + PADDING_BYTES;
-      this.#paddingSent++;
-      this.#counters.sends[sendSrtpPacket(dtls, p)]++;
-    }
+    sendPaddingPackets(this.transceiver.sender.dtlsTransport, plan, f, slot.seq, slot.ts, n, this.#counters);
+    this.#paddingSent += n;
   }
 
   #isReady(): boolean {

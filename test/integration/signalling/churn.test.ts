@@ -59,7 +59,8 @@ t.test(
   `churn: ${CYCLES} join/leave cycles (hangup and vanish) leave no session, peer, port, timer or handle behind`,
   { timeout: 600_000 },
   async (t) => {
-    const cs = await startCallStack(t);
+    // Each device re-invites ≈ 2–3 times a second here, far above a real client's pace (and the default budget).
+    const cs = await startCallStack(t, { config: { limits: { device_invites_per_second: 100 } } });
     const bases = await Promise.all(Array.from({ length: LANES }, (_, l) => cs.client(`churn${l}`)));
     const prevs = [...bases];
     let done = 0;

@@ -3,6 +3,7 @@
  * dialect B, the replies (ack, answer, SFU offer) and the errors with their §5.3 errcodes.
  */
 import t from 'tap';
+import { OFFER_BURST, OFFERS_PER_SECOND } from '../../../src/conference/dcOps.js';
 import { FOCUS, join, meta, rig, sdpOf, type FakePeer, type MLine, type Rig } from './fakes.js';
 
 interface Pair {
@@ -277,6 +278,31 @@ t.test(
     ]);
     t.same(p.alice.acceptedAnswers, ['fine']);
     t.ok(p.r.metrics.calls.includes('reneg:sfu:rolled_back'));
+  },
+);
+
+t.test(
+  'renegotiations per session: OFFER_BURST at once, then one a second; over it M_LIMIT_EXCEEDED',
+  async (t) => {
+    const p = await pair('A');
+    const results: string[] = [];
+    for (let i = 0; i < OFFER_BURST + 2; i++) {
+      const [out] = await say(p, p.alice, { op: 'offer', id: `o${i}`, sdp: 'v=0\r\nBAD\r\n' });
+      results.push(String(out?.['errcode']));
+    }
+    t.same(
+      results,
+      [...new Array<string>(OFFER_BURST).fill('M_INVALID_PARAM'), 'M_LIMIT_EXCEEDED', 'M_LIMIT_EXCEEDED'],
+      'the burst is worked on (the SDP fails to apply), the rest refused unparsed',
+    );
+    p.r.clock.advance(1000 / OFFERS_PER_SECOND);
+    const [next] = await say(p, p.alice, { op: 'offer', id: 'later', sdp: 'v=0\r\nBAD\r\n' });
+    t.equal(next?.['errcode'], 'M_INVALID_PARAM', 'a second later one more is worked on');
+    const bobs = (await say(p, p.bob, { op: 'offer', id: 'b', sdp: 'v=0\r\nBAD\r\n' })).find(
+      (m) => m['id'] === 'b',
+    );
+    t.equal(bobs?.['errcode'], 'M_INVALID_PARAM', 'another session has its own budget');
+    t.ok(p.r.metrics.calls.includes('reneg:client:rate_limited'), 'counted');
   },
 );
 

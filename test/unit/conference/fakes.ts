@@ -427,6 +427,7 @@ export const LIMITS: LimitsConfig = {
   max_dc_message_bytes: 65536,
   max_transaction_bytes: 1048576,
   dc_messages_per_second: 1000,
+  device_invites_per_second: 1,
   max_joined_rooms: 10000,
   max_room_state_bytes: 16777216,
 };

@@ -4,12 +4,15 @@
  * devices are not affected, and the devices tracked stay bounded.
  */
 import t from 'tap';
-import { INVITE_BURST, InviteBudget, INVITES_PER_SECOND } from '../../../src/conference/inviteBudget.js';
+import { InviteBudget, MIN_BURST } from '../../../src/conference/inviteBudget.js';
+
+const INVITES_PER_SECOND = 1;
+const INVITE_BURST = 10;
 import { FOCUS, sdpOf } from './fakes.js';
 import { managerRig } from './managerRig.js';
 
 t.test('table: burst, refusal run, recovery', async (t) => {
-  const b = new InviteBudget();
+  const b = new InviteBudget(INVITES_PER_SECOND);
   const verdicts = Array.from({ length: INVITE_BURST + 3 }, () => b.take('@m:x|DEV', 0));
   t.same(verdicts.slice(0, INVITE_BURST), new Array(INVITE_BURST).fill('ok'), 'the burst');
   t.same(
@@ -28,8 +31,17 @@ t.test('table: burst, refusal run, recovery', async (t) => {
   t.equal(b.take('@m:x|DEV', -5000), 'refused', 'time running backwards gives nothing back');
 });
 
+t.test('the burst is ten seconds of the rate, at least MIN_BURST', async (t) => {
+  t.equal(new InviteBudget(1).burst, MIN_BURST);
+  t.equal(new InviteBudget(0.1).burst, MIN_BURST);
+  t.equal(new InviteBudget(100).burst, 1000);
+  const fast = new InviteBudget(100);
+  const v = Array.from({ length: 1001 }, () => fast.take('@c:x|D', 0));
+  t.equal(v.filter((x) => x === 'ok').length, 1000, 'the configured burst');
+});
+
 t.test('the devices tracked are bounded; full budgets are forgotten first', async (t) => {
-  const b = new InviteBudget();
+  const b = new InviteBudget(INVITES_PER_SECOND);
   for (let i = 0; i < 10_000; i++) {
     b.take(`@u${i}:x|D`, 0);
   }
