@@ -57,7 +57,9 @@ const base = focusEntry();
  */
 const profileDir = process.env['BENCH_PROFILE_DIR'];
 const profileInterval = Number(process.env['BENCH_PROFILE_INTERVAL_US'] ?? 0);
-const entry =
+/** BENCH_FOCUS_NODE_FLAGS: more Node flags for every focus, space-separated (e.g. `--perf-basic-prof` for perf). */
+const extraFlags = (process.env['BENCH_FOCUS_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+const profiled =
   profileDir === undefined || profileDir === ''
     ? base
     : {
@@ -69,6 +71,7 @@ const entry =
           ...(profileInterval > 0 ? [`--cpu-prof-interval=${Math.round(profileInterval)}`] : []),
         ],
       };
+const entry = { ...profiled, execArgv: [...(profiled.execArgv ?? []), ...extraFlags] };
 process.stderr.write(
   `cascade host: foci run ${entry.main === MAIN_JS ? 'dist (fresh build)' : 'src/main.ts (no fresh build)'}\n`,
 );

@@ -80,7 +80,8 @@ export interface FanoutPoint {
 const SERVER = 'a.example';
 /** The idle window: how long after the publisher stops, and for how long. */
 const IDLE_SETTLE_MS = 2000;
-const IDLE_SECONDS = 5;
+/** BENCH_IDLE_SECONDS lengthens the idle window (to attach a profiler to it). */
+const IDLE_SECONDS = Number(process.env['BENCH_IDLE_SECONDS'] ?? 5);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

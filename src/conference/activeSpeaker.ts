@@ -2,9 +2,10 @@
  * The conference's active (dominant) speaker: every 100 ms it takes the loudness of each published,
  * unmuted audio track (RFC 6464 levels gathered by the media layer), feeds the pure DominantSpeaker
  * detector, and announces a change to everyone (README "Active speaker"; `active_speaker` on the data
- * channel in both dialects). Timers come from the injected clock; stopping cancels the one timer.
+ * channel in both dialects). It ticks on the clock's shared 100-ms ticker (util/ticker.ts); stopping removes it.
  */
-import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
+import { Ticker, type TickerJob } from '../util/ticker.js';
 import { DominantSpeaker, type DominantSpeakerOptions } from './dominantSpeaker.js';
 
 export const SPEAKER_INTERVAL_MS = 100;
@@ -37,7 +38,7 @@ export class ActiveSpeaker {
   readonly #d: ActiveSpeakerDeps;
   readonly #detector: DominantSpeaker;
   readonly #known = new Map<string, Speaker>();
-  #timer: TimerHandle | undefined;
+  #job: TickerJob | undefined;
   #current: Speaker | undefined;
   #stopped = false;
 
@@ -48,8 +49,15 @@ export class ActiveSpeaker {
 
   /** Starts the periodic evaluation (idempotent; the conference starts it with its first session). */
   start(): void {
-    if (this.#timer === undefined && !this.#stopped) {
-      this.#schedule();
+    if (this.#job === undefined && !this.#stopped) {
+      this.#job = Ticker.shared(this.#d.clock, SPEAKER_INTERVAL_MS).add(
+        (now) => {
+          this.tick(now);
+        },
+        (e) => {
+          this.#d.onError(e);
+        },
+      );
     }
   }
 
@@ -60,8 +68,8 @@ export class ActiveSpeaker {
 
   stop(): void {
     this.#stopped = true;
-    this.#timer?.cancel();
-    this.#timer = undefined;
+    this.#job?.remove();
+    this.#job = undefined;
   }
 
   /** One evaluation (the timer calls it; exposed for tests). */
@@ -88,19 +96,5 @@ export class ActiveSpeaker {
       this.#current = speaker;
       this.#d.announce(speaker);
     }
-  }
-
-  #schedule(): void {
-    if (this.#stopped) {
-      return;
-    }
-    this.#timer = this.#d.clock.setTimeout(() => {
-      try {
-        this.tick(this.#d.clock.now());
-      } catch (e) {
-        this.#d.onError(e);
-      }
-      this.#schedule();
-    }, SPEAKER_INTERVAL_MS);
   }
 }

@@ -321,7 +321,7 @@ export class DownTrack implements TrackSink {
       return;
     }
     this.#requestIfWaiting(now, false);
-    if (this.#fwd.started && this.#rtcp.takeSenderReportSlot(now)) {
+    if (this.#fwd.started && this.#rtcp.takeSenderReportSlot(now, this.#packets)) {
       this.#sendSenderReport(now);
     }
   }

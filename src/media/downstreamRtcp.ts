@@ -31,6 +31,9 @@ export class DownstreamRtcp {
   readonly #rate: SendRate;
   #lossFraction = 0;
   #lastSrAt = 0;
+  /** Packets sent when the last SR and the one before it went out (-1: none yet). */
+  #packetsAtLastSr = -1;
+  #packetsAtSrBefore = -1;
 
   constructor(video: boolean, counters: MediaCounters, now: number) {
     this.#counters = counters;
@@ -106,11 +109,17 @@ export class DownstreamRtcp {
     this.#rtt.onReport(block.lsr, block.dlsr, now);
   }
 
-  /** Whether this stream's SR is due (then it counts as sent now). */
-  takeSenderReportSlot(now: number): boolean {
-    if (now - this.#lastSrAt < SR_INTERVAL_MS) {
+  /**
+   * Whether this stream's SR is due (then it counts as sent now): a second after the last one, and only while
+   * sending — RFC 3550 §6.4.1: an SR if packets went out since the report before the last. A paused stream
+   * sends two more and then none (at idle they were most of the SFU's timer work: 2 a second per subscriber).
+   */
+  takeSenderReportSlot(now: number, packetsSent: number): boolean {
+    if (now - this.#lastSrAt < SR_INTERVAL_MS || packetsSent === this.#packetsAtSrBefore) {
       return false;
     }
+    this.#packetsAtSrBefore = this.#packetsAtLastSr;
+    this.#packetsAtLastSr = packetsSent;
     this.#lastSrAt = now;
     return true;
   }

@@ -15,6 +15,8 @@ import { nackPacket } from '../rtp/rtcpNack.js';
 import type { RemoteMediaTrack } from '../protocol/sdp.js';
 import { signalledSsrcs } from '../protocol/sdpSsrc.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
+import { Ticker, type TickerJob } from '../util/ticker.js';
+import { tapSrtcp } from './srtcpTap.js';
 import { toError } from '../util/errors.js';
 import { DownTrack } from './downTrack.js';
 import { FeedbackBudget, KEYFRAME_REQUEST_UNITS } from './feedbackBudget.js';
@@ -50,7 +52,7 @@ export class PeerMedia {
   readonly #stopped = new Map<number, Forwarder>();
   readonly #receive: ReceiveWiring;
   readonly #rtcpTransports = new WeakSet<object>();
-  #timer: TimerHandle | undefined;
+  #tickJob: TickerJob | undefined;
   #nackTimer: TimerHandle | undefined;
   #nackAt: number | undefined;
   #lastRembAt = 0;
@@ -69,7 +71,15 @@ export class PeerMedia {
     this.#feedback = new FeedbackBudget(ctx.clock.now());
     this.#bandwidth = new SubscriberBandwidth(ctx.counters, MEDIA_TICK_MS);
     this.#receive = new ReceiveWiring(ctx.counters, ctx.log);
-    this.#schedule();
+    // One shared timer for every peer's tick (util/ticker.ts): a timer each woke the process per peer.
+    this.#tickJob = Ticker.shared(ctx.clock, MEDIA_TICK_MS).add(
+      (now) => {
+        this.#tick(now);
+      },
+      (e) => {
+        ctx.log.error({ err: toError(e) }, 'media tick failed');
+      },
+    );
   }
 
   /** The published track of a receiving m-line, by mid. */
@@ -194,7 +204,8 @@ export class PeerMedia {
       return;
     }
     this.#closed = true;
-    this.#timer?.cancel();
+    this.#tickJob?.remove();
+    this.#tickJob = undefined;
     this.#nackTimer?.cancel();
     for (const dt of this.#down.values()) {
       dt.close();
@@ -206,20 +217,6 @@ export class PeerMedia {
     }
     this.#published.clear();
     this.#receive.clear();
-  }
-
-  #schedule(): void {
-    this.#timer = this.#ctx.clock.setTimeout(() => {
-      if (this.#closed) {
-        return;
-      }
-      try {
-        this.#tick(this.#ctx.clock.now());
-      } catch (e) {
-        this.#ctx.log.error({ err: toError(e) }, 'media tick failed');
-      }
-      this.#schedule();
-    }, MEDIA_TICK_MS);
   }
 
   #tick(now: number): void {
@@ -323,6 +320,7 @@ export class PeerMedia {
       return;
     }
     this.#rtcpTransports.add(dtls);
+    tapSrtcp(dtls); // SRTCP both ways with the own ciphers (where werift's shape allows; else werift's)
     dtls.onRtcp.subscribe((p) => {
       try {
         this.#onRtcp(p);

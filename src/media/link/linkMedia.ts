@@ -11,8 +11,10 @@ import { EXT_URI } from '../../rtp/headerExtensions.js';
 import { RtpPacketView } from '../../rtp/packetView.js';
 import { readRtcp, type ReportBlock } from '../../rtp/rtcpFeedback.js';
 import type { TimerHandle } from '../../util/clock.js';
+import { Ticker, type TickerJob } from '../../util/ticker.js';
 import { toError } from '../../util/errors.js';
 import { tapDecryptedRtp } from '../decryptedRtpTap.js';
+import { tapSrtcp } from '../srtcpTap.js';
 import { IngestDemux } from '../ingest.js';
 import { MEDIA_TICK_MS, type MediaContext } from '../peerMedia.js';
 import { sendRtcpBytes } from '../rtcpSend.js';
@@ -62,7 +64,7 @@ export class LinkMedia {
   #dtls: RTCDtlsTransport | undefined;
   #ingest: IngestDemux | undefined;
   #absIds: Record<Kind, number | undefined> = { audio: undefined, video: undefined };
-  #timer: TimerHandle | undefined;
+  #tickJob: TickerJob | undefined;
   #nackTimer: TimerHandle | undefined;
   #nackAt: number | undefined;
   #closed = false;
@@ -113,7 +115,14 @@ export class LinkMedia {
         return carrierVideo.codecs[0]?.payloadType;
       },
     };
-    this.#schedule();
+    this.#tickJob = Ticker.shared(ctx.clock, MEDIA_TICK_MS).add(
+      (now) => {
+        this.#tick(now);
+      },
+      (e) => {
+        ctx.log.error({ err: toError(e) }, 'link: media tick failed');
+      },
+    );
   }
 
   /** After each negotiation: the link's transport (tapped once), its RTCP, the carriers' extension ids. */
@@ -139,6 +148,7 @@ export class LinkMedia {
     if (!tapped) {
       this.#ctx.log.error('link: cannot tap decrypted RTP on this werift version: nothing is received');
     }
+    tapSrtcp(dtls);
     dtls.onRtcp.subscribe((p) => {
       try {
         this.#onRtcp(p);
@@ -218,7 +228,8 @@ export class LinkMedia {
     }
     this.#queue.flush(); // what the sends accepted still goes
     this.#closed = true;
-    this.#timer?.cancel();
+    this.#tickJob?.remove();
+    this.#tickJob = undefined;
     this.#nackTimer?.cancel();
     for (const s of [...this.#sends.values()]) {
       s.close();
@@ -388,20 +399,6 @@ export class LinkMedia {
       }
       return undefined;
     }
-  }
-
-  #schedule(): void {
-    this.#timer = this.#ctx.clock.setTimeout(() => {
-      if (this.#closed) {
-        return;
-      }
-      try {
-        this.#tick(this.#ctx.clock.now());
-      } catch (e) {
-        this.#ctx.log.error({ err: toError(e) }, 'link: media tick failed');
-      }
-      this.#schedule();
-    }, MEDIA_TICK_MS);
   }
 
   #tick(now: number): void {

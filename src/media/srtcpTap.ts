@@ -1,0 +1,124 @@
+/**
+ * SRTCP with the SFU's own ciphers (srtp/createSrtpCipher.ts: native or TypeScript, one per direction of an
+ * association) instead of werift's, which makes new node:crypto cipher objects for every RTCP packet it
+ * protects or unprotects (at idle with 20 subscribers that was a fifth of the SFU's CPU: bench/README.md
+ * "Idle cost"). Every SRTCP packet of a DTLS transport goes through werift's `dtlsTransport.srtcp` session
+ * (werift@0.24.4: `encrypt(raw)` for everything sent — werift's receiver reports and the SFU's own SRs, REMBs,
+ * NACKs and PLIs alike — and `decrypt(data)` for everything received), so the tap replaces those two methods
+ * on each session, as decryptedRtpTap.ts does for SRTP; `srtcp` is replaced on every SRTP (re)start, so the
+ * property becomes an accessor that wraps each new session.
+ * - encrypt: the SRTCP index is werift's own per-SSRC counter (its context's `getSrtcpSsrcState`), advanced as
+ *   werift advances it: the bytes are werift's, and packets protected before the tap and after it never
+ *   repeat an index.
+ * - decrypt: a packet that is not authentic throws werift's SrtpAuthenticationError, which werift drops.
+ * A session whose keys cannot be read or whose counters are not werift's shape is left to werift.
+ */
+import { SrtpAuthenticationError, type RTCDtlsTransport } from 'werift';
+import type { SrtpCipher } from './srtp/srtpCipher.js';
+import { cipherOfContext, type SrtpContextKeys } from './srtp/srtpSendState.js';
+
+/** The largest SRTCP index (31 bits); werift wraps past it to 0. */
+const MAX_SRTCP_INDEX = 0x7fffffff;
+
+/** werift's per-SSRC SRTCP state of a context (the counter its own `encryptRTCP` advances). */
+interface IndexCounter {
+  getSrtcpSsrcState(ssrc: number): { srtcpIndex: number };
+}
+
+interface SrtcpLike {
+  localContext?: SrtpContextKeys & Partial<IndexCounter>;
+  remoteContext?: SrtpContextKeys;
+  encrypt?: (raw: Buffer) => Buffer;
+  decrypt?: (data: Buffer) => Buffer;
+}
+
+const wrapped = new WeakSet<object>();
+const tapped = new WeakSet<object>();
+
+/** The next SRTCP index of `ssrc` on werift's counter, advanced there as werift does (++, past 2^31 − 1 to 0). */
+function nextIndex(counter: IndexCounter, ssrc: number): number {
+  const state = counter.getSrtcpSsrcState(ssrc);
+  const next = state.srtcpIndex + 1;
+  state.srtcpIndex = next > MAX_SRTCP_INDEX ? 0 : next;
+  return state.srtcpIndex;
+}
+
+function ownEncrypt(
+  cipher: SrtpCipher,
+  counter: IndexCounter,
+  werift: (raw: Buffer) => Buffer,
+): (raw: Buffer) => Buffer {
+  return (raw: Buffer): Buffer => {
+    if (raw.length < 8) {
+      return werift(raw); // not RTCP: werift's error, as before
+    }
+    const index = nextIndex(counter, raw.readUInt32BE(4));
+    const out = Buffer.allocUnsafe(raw.length + cipher.rtcpOverhead);
+    cipher.encryptRtcp(raw, 0, raw.length, index, out, 0);
+    return out;
+  };
+}
+
+function ownDecrypt(cipher: SrtpCipher): (data: Buffer) => Buffer {
+  return (data: Buffer): Buffer => {
+    const out = Buffer.allocUnsafe(Math.max(0, data.length - cipher.rtcpOverhead));
+    if (data.length < 8 + cipher.rtcpOverhead || cipher.decryptRtcp(data, 0, data.length, out, 0) < 0) {
+      throw new SrtpAuthenticationError('SRTCP packet not authentic or malformed');
+    }
+    return out;
+  };
+}
+
+function isCounter<T extends Partial<IndexCounter>>(c: T | undefined): c is T & IndexCounter {
+  return typeof c?.getSrtcpSsrcState === 'function';
+}
+
+/** Replaces one session's encrypt/decrypt with the own ciphers where its keys and counters can be read. */
+function wrap(session: unknown): void {
+  if (typeof session !== 'object' || session === null || wrapped.has(session)) {
+    return;
+  }
+  wrapped.add(session);
+  const s = session as SrtcpLike;
+  const local = s.localContext;
+  if (typeof s.encrypt === 'function' && isCounter(local)) {
+    const cipher = cipherOfContext(local);
+    if (cipher !== null) {
+      s.encrypt = ownEncrypt(cipher, local, s.encrypt.bind(s));
+    }
+  }
+  if (typeof s.decrypt === 'function') {
+    const cipher = cipherOfContext(s.remoteContext);
+    if (cipher !== null) {
+      s.decrypt = ownDecrypt(cipher);
+    }
+  }
+}
+
+/**
+ * Protects and unprotects this transport's SRTCP with the own ciphers from now on (once per transport; later
+ * calls are no-ops). False where werift's shape is not this one (werift's SRTCP goes on).
+ */
+export function tapSrtcp(dtls: RTCDtlsTransport): boolean {
+  const d = dtls as unknown as { srtcp?: unknown };
+  if (tapped.has(d)) {
+    return true;
+  }
+  const desc = Object.getOwnPropertyDescriptor(d, 'srtcp');
+  if (desc === undefined || !('value' in desc) || desc.configurable !== true) {
+    return false;
+  }
+  tapped.add(d);
+  let current: unknown = desc.value;
+  wrap(current);
+  Object.defineProperty(d, 'srtcp', {
+    configurable: true,
+    enumerable: true,
+    get: () => current,
+    set: (v: unknown) => {
+      current = v;
+      wrap(v);
+    },
+  });
+  return true;
+}

@@ -1,0 +1,114 @@
+/**
+ * srtcpTap: a DTLS transport's SRTCP through the own ciphers — what the tapped session protects is what werift's
+ * session protects, byte for byte (both profiles, two SSRCs, packets before and after the tap on one index
+ * counter, the 2^31 index wrap), what it unprotects is what werift unprotects; forged and short packets throw
+ * werift's SrtpAuthenticationError; a session replaced later (an SRTP restart) is tapped too; a transport not
+ * of werift's shape is left alone.
+ */
+import t from 'tap';
+import { SrtcpSession, SrtpAuthenticationError, type RTCDtlsTransport } from 'werift';
+import { tapSrtcp } from '../../../src/media/srtcpTap.js';
+import { prng, randomBytes } from './srtp/impls.js';
+
+function keysFor(profile: number, rand: () => number) {
+  const key = randomBytes(rand, 16);
+  const salt = randomBytes(rand, profile === 0x0007 ? 12 : 14);
+  return { localMasterKey: key, localMasterSalt: salt, remoteMasterKey: key, remoteMasterSalt: salt };
+}
+
+/** An RTCP packet (an RR with `blocks` random report blocks) from `ssrc`. */
+function rtcp(rand: () => number, ssrc: number, blocks: number): Buffer {
+  const b = Buffer.alloc(8 + 24 * blocks);
+  b[0] = 0x80 | blocks;
+  b[1] = 201;
+  b.writeUInt16BE(1 + 6 * blocks, 2);
+  b.writeUInt32BE(ssrc, 4);
+  randomBytes(rand, 24 * blocks).copy(b, 8);
+  return b;
+}
+
+function transport(session: SrtcpSession): RTCDtlsTransport & { srtcp: SrtcpSession } {
+  return { srtcp: session } as unknown as RTCDtlsTransport & { srtcp: SrtcpSession };
+}
+
+type Counter = { getSrtcpSsrcState(ssrc: number): { srtcpIndex: number } };
+
+for (const profile of [0x0001, 0x0007]) {
+  t.test(`profile ${profile}: protects what werift protects, before and after the tap`, async (t) => {
+    const rand = prng(0x5c7 + profile);
+    const keys = keysFor(profile, rand);
+    const werift = new SrtcpSession({ keys, profile });
+    const tapped = transport(new SrtcpSession({ keys, profile }));
+    const receiver = new SrtcpSession({ keys, profile });
+    let same = 0;
+    for (let i = 0; i < 40; i++) {
+      if (i === 5) {
+        t.ok(tapSrtcp(tapped), 'tapped after five packets');
+        t.ok(Object.hasOwn(tapped.srtcp, 'encrypt'), 'the own cipher protects from now on');
+      }
+      if (i === 20) {
+        // near the 31-bit wrap: both counters set alike
+        for (const s of [werift.localContext, tapped.srtcp.localContext] as unknown as Counter[]) {
+          s.getSrtcpSsrcState(0x1111_0001).srtcpIndex = 0x7fff_fffd;
+        }
+      }
+      const ssrc = i % 3 === 0 ? 0x2222_0002 : 0x1111_0001;
+      const raw = rtcp(rand, ssrc, i % 4);
+      const theirs = werift.encrypt(raw);
+      const mine = tapped.srtcp.encrypt(raw);
+      if (mine.equals(theirs)) {
+        same++;
+      } else {
+        t.fail(`packet ${i}: different bytes`);
+      }
+      t.same(receiver.decrypt(mine), raw, `packet ${i}: werift unprotects it`);
+    }
+    t.equal(same, 40);
+    const idx = (tapped.srtcp.localContext as unknown as Counter).getSrtcpSsrcState(0x1111_0001).srtcpIndex;
+    t.ok(idx < 100, `the index wrapped to 0 and went on (${idx})`);
+  });
+
+  t.test(
+    `profile ${profile}: unprotects what werift unprotects; forged and short packets throw`,
+    async (t) => {
+      const rand = prng(0xdec + profile);
+      const keys = keysFor(profile, rand);
+      const sender = new SrtcpSession({ keys, profile });
+      const tapped = transport(new SrtcpSession({ keys, profile }));
+      t.ok(tapSrtcp(tapped));
+      for (let i = 0; i < 20; i++) {
+        const raw = rtcp(rand, 0x3333_0000 + i, i % 5);
+        t.same(tapped.srtcp.decrypt(sender.encrypt(raw)), raw);
+      }
+      const good = sender.encrypt(rtcp(rand, 0x4444_0000, 2));
+      const forged = Buffer.from(good);
+      forged[12] = (forged[12] ?? 0) ^ 1;
+      t.throws(() => tapped.srtcp.decrypt(forged), SrtpAuthenticationError, 'forged');
+      t.throws(() => tapped.srtcp.decrypt(good.subarray(0, 10)), SrtpAuthenticationError, 'short');
+      t.same(tapped.srtcp.decrypt(good).length, 8 + 48, 'the good one still unprotects');
+    },
+  );
+}
+
+t.test(
+  'a session set later (SRTP restart) is tapped; tapping twice is a no-op; a foreign shape is left',
+  async (t) => {
+    const rand = prng(0x7a9);
+    const keys = keysFor(0x0001, rand);
+    const tr = transport(new SrtcpSession({ keys, profile: 0x0001 }));
+    t.ok(tapSrtcp(tr));
+    t.ok(tapSrtcp(tr), 'again: true, nothing changed');
+    const fresh = new SrtcpSession({ keys, profile: 0x0001 });
+    t.notOk(Object.hasOwn(fresh, 'encrypt'));
+    tr.srtcp = fresh;
+    t.equal(tr.srtcp, fresh);
+    t.ok(Object.hasOwn(fresh, 'encrypt'), 'the new session encrypts with the own cipher');
+    const raw = rtcp(rand, 0x5555_0001, 1);
+    t.same(new SrtcpSession({ keys, profile: 0x0001 }).decrypt(tr.srtcp.encrypt(raw)), raw);
+
+    const frozen = {};
+    Object.defineProperty(frozen, 'srtcp', { value: fresh, configurable: false });
+    t.notOk(tapSrtcp(frozen as unknown as RTCDtlsTransport), 'not werift’s shape: false');
+    t.notOk(tapSrtcp({} as unknown as RTCDtlsTransport), 'no srtcp property: false');
+  },
+);
