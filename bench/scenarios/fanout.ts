@@ -187,16 +187,16 @@ export async function fanoutPoint(
       target.name === 'sfu' ? await prepareSfu(procs, subs) : await prepareJanus(procs, subs, target.ns);
     log(`fanout ${subs} (${target.name}): ${subs} subscribers receiving, warming up ${warmupS} s`);
     await sleep(warmupS * 1000);
-    const point = await measure(prep, subs, seconds);
-    const idlePct = await idleCpuPct(prep, log);
-    const busyMs = (point.sfuCpuPct / 100) * point.seconds * 1000;
-    const idleMs = (idlePct / 100) * point.seconds * 1000;
+    const { raw, ...point } = await measure(prep, subs, seconds);
+    const idle = await idleCpu(prep, log);
+    // From the raw figures (CPU ms and wall ms of each window), not the rounded percentages.
+    const idleMs = idle.cpuPerWallMs * raw.wallMs;
     return {
       target: target.name,
       ...point,
-      idleCpuPct: idlePct,
+      idleCpuPct: idle.pct,
       ...(point.delivered > 0
-        ? { usPerForwardedAboveIdle: round(((busyMs - idleMs) * 1000) / point.delivered) ?? 0 }
+        ? { usPerForwardedAboveIdle: round(((raw.cpuMs - idleMs) * 1000) / point.delivered) ?? 0 }
         : {}),
     };
   } finally {
@@ -207,21 +207,30 @@ export async function fanoutPoint(
 export type Target = { name: 'sfu' } | { name: 'janus'; ns: BenchNetns };
 
 /** The publisher stops its media; after IDLE_SETTLE_MS the server's CPU over IDLE_SECONDS (% of one core). */
-async function idleCpuPct(prep: Prepared, log: (s: string) => void): Promise<number> {
+async function idleCpu(
+  prep: Prepared,
+  log: (s: string) => void,
+): Promise<{ pct: number; cpuPerWallMs: number }> {
   await prep.loads[0]?.call('stopMedia');
   await sleep(IDLE_SETTLE_MS);
   const cpu0 = cpuMs(prep.pid) ?? 0;
   const t0 = performance.now();
   const fromUs = process.hrtime.bigint() / 1000n;
   await sleep(IDLE_SECONDS * 1000);
-  const pct = round((((cpuMs(prep.pid) ?? 0) - cpu0) / (performance.now() - t0)) * 100, 2) ?? 0;
+  const cpuPerWallMs = ((cpuMs(prep.pid) ?? 0) - cpu0) / (performance.now() - t0);
+  const pct = round(cpuPerWallMs * 100, 2) ?? 0;
   const toUs = process.hrtime.bigint() / 1000n;
   // The span, for `bench/profile.ts <focus profile> --between=…` (BENCH_PROFILE_DIR).
   log(`  idle (peers connected, no media): CPU ${pct} % (monotonic µs ${fromUs}-${toUs})`);
-  return pct;
+  return { pct, cpuPerWallMs };
 }
 
-async function measure(prep: Prepared, subs: number, seconds: number): Promise<Omit<FanoutPoint, 'target'>> {
+/** The window's point, and its raw CPU and wall milliseconds (for the figures above the idle cost). */
+async function measure(
+  prep: Prepared,
+  subs: number,
+  seconds: number,
+): Promise<Omit<FanoutPoint, 'target'> & { raw: { cpuMs: number; wallMs: number } }> {
   const { joins } = prep;
   const w = await measureWindow({ ...prep, seconds });
   const { ends, wallMs, hostEnd } = w;
@@ -246,6 +255,7 @@ async function measure(prep: Prepared, subs: number, seconds: number): Promise<O
   const sortedJoins = [...joins].sort((a, b) => a - b);
   const c1 = hostEnd?.counters;
   return {
+    raw: { cpuMs: serverCpu, wallMs },
     subs,
     seconds: round(wallMs / 1000, 2) ?? seconds,
     inPps: round((sent * 1000) / wallMs) ?? 0,

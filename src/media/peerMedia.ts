@@ -10,7 +10,15 @@
 import type { Logger } from 'pino';
 import type { RTCPeerConnection, RTCRtpTransceiver } from 'werift';
 import type { Forwarder } from '../forwarding/forwarder.js';
-import { firPacket, pliPacket, readRtcp, rembPacket, type ReportBlock } from '../rtp/rtcpFeedback.js';
+import {
+  firPacket,
+  pliPacket,
+  readRtcp,
+  rembPacket,
+  type ReportBlock,
+  type RtcpFeedback,
+} from '../rtp/rtcpFeedback.js';
+import { readRtcpBytes } from '../rtp/rtcpRead.js';
 import { nackPacket } from '../rtp/rtcpNack.js';
 import type { RemoteMediaTrack } from '../protocol/sdp.js';
 import { signalledSsrcs } from '../protocol/sdpSsrc.js';
@@ -320,22 +328,31 @@ export class PeerMedia {
       return;
     }
     this.#rtcpTransports.add(dtls);
-    tapSrtcp(dtls); // SRTCP both ways with the own ciphers (where werift's shape allows; else werift's)
+    // SRTCP both ways with the own ciphers, what arrives read from its bytes here (srtcpTap.ts, rtcpRead.ts);
+    // werift still gets the compounds with an SR (its receivers' reports to the publisher echo them).
+    if (tapSrtcp(dtls, this.#readRtcp)) {
+      return;
+    }
     dtls.onRtcp.subscribe((p) => {
-      try {
-        this.#onRtcp(p);
-      } catch (e) {
-        this.#ctx.log.warn({ err: toError(e) }, 'RTCP handling failed');
-      }
+      this.#onFeedback(readRtcp(p)); // werift's shape is not the one tapped: its parsed packets
     });
   }
 
-  /** One RTCP packet from this peer, read into the typed feedback union (rtp/rtcpFeedback.ts). */
-  #onRtcp(packet: unknown): void {
+  readonly #readRtcp = (plain: Buffer): boolean => readRtcpBytes(plain, 0, plain.length, this.#onFeedback);
+
+  readonly #onFeedback = (fb: RtcpFeedback): void => {
+    try {
+      this.#onRtcp(fb);
+    } catch (e) {
+      this.#ctx.log.warn({ err: toError(e) }, 'RTCP handling failed');
+    }
+  };
+
+  /** One RTCP packet from this peer, as the typed feedback union (rtp/rtcpFeedback.ts). */
+  #onRtcp(fb: RtcpFeedback): void {
     if (this.#closed) {
       return;
     }
-    const fb = readRtcp(packet);
     const now = this.#ctx.clock.now();
     switch (fb.kind) {
       case 'sr':

@@ -11,7 +11,11 @@
  *   werift advances it: the bytes are werift's, and packets protected before the tap and after it never
  *   repeat an index.
  * - decrypt: a packet that is not authentic throws werift's SrtpAuthenticationError, which werift drops.
- * A session whose keys cannot be read or whose counters are not werift's shape is left to werift.
+ * - a `sink` given with the tap reads every unprotected compound packet itself (rtp/rtcpRead.ts) and says
+ *   whether werift still needs it: werift then gets it, else an empty packet (which it parses into nothing) —
+ *   werift's parser, objects and event dispatch per RTCP packet are skipped for what only the SFU reads.
+ * A session whose keys cannot be read or whose counters are not werift's shape keeps werift's cipher (the sink
+ * still reads what it unprotects).
  */
 import { SrtpAuthenticationError, type RTCDtlsTransport } from 'werift';
 import type { SrtpCipher } from './srtp/srtpCipher.js';
@@ -32,8 +36,12 @@ interface SrtcpLike {
   decrypt?: (data: Buffer) => Buffer;
 }
 
+/** Reads one unprotected compound RTCP packet; true when werift must see it as well. */
+export type RtcpSink = (plain: Buffer) => boolean;
+
 const wrapped = new WeakSet<object>();
 const tapped = new WeakSet<object>();
+const EMPTY = Buffer.alloc(0);
 
 /** The next SRTCP index of `ssrc` on werift's counter, advanced there as werift does (++, past 2^31 − 1 to 0). */
 function nextIndex(counter: IndexCounter, ssrc: number): number {
@@ -73,8 +81,25 @@ function isCounter<T extends Partial<IndexCounter>>(c: T | undefined): c is T & 
   return typeof c?.getSrtcpSsrcState === 'function';
 }
 
+/** The decrypt werift calls: `unprotect`, then the sink (if any) decides what werift gets. */
+function withSink(unprotect: (data: Buffer) => Buffer, sink: RtcpSink | undefined): (data: Buffer) => Buffer {
+  if (sink === undefined) {
+    return unprotect;
+  }
+  return (data: Buffer): Buffer => {
+    const plain = unprotect(data); // not authentic: throws to werift, which drops it
+    let werift: boolean;
+    try {
+      werift = sink(plain);
+    } catch {
+      werift = true; // the sink never throws (readRtcpBytes); if it did, werift's handling goes on
+    }
+    return werift ? plain : EMPTY;
+  };
+}
+
 /** Replaces one session's encrypt/decrypt with the own ciphers where its keys and counters can be read. */
-function wrap(session: unknown): void {
+function wrap(session: unknown, sink: RtcpSink | undefined): void {
   if (typeof session !== 'object' || session === null || wrapped.has(session)) {
     return;
   }
@@ -89,17 +114,16 @@ function wrap(session: unknown): void {
   }
   if (typeof s.decrypt === 'function') {
     const cipher = cipherOfContext(s.remoteContext);
-    if (cipher !== null) {
-      s.decrypt = ownDecrypt(cipher);
-    }
+    s.decrypt = withSink(cipher === null ? s.decrypt.bind(s) : ownDecrypt(cipher), sink);
   }
 }
 
 /**
- * Protects and unprotects this transport's SRTCP with the own ciphers from now on (once per transport; later
- * calls are no-ops). False where werift's shape is not this one (werift's SRTCP goes on).
+ * Protects and unprotects this transport's SRTCP with the own ciphers from now on, every compound packet
+ * received going to `sink` first (once per transport; later calls are no-ops). False where werift's shape is
+ * not this one: werift's SRTCP goes on and nothing reaches the sink.
  */
-export function tapSrtcp(dtls: RTCDtlsTransport): boolean {
+export function tapSrtcp(dtls: RTCDtlsTransport, sink?: RtcpSink): boolean {
   const d = dtls as unknown as { srtcp?: unknown };
   if (tapped.has(d)) {
     return true;
@@ -110,14 +134,14 @@ export function tapSrtcp(dtls: RTCDtlsTransport): boolean {
   }
   tapped.add(d);
   let current: unknown = desc.value;
-  wrap(current);
+  wrap(current, sink);
   Object.defineProperty(d, 'srtcp', {
     configurable: true,
     enumerable: true,
     get: () => current,
     set: (v: unknown) => {
       current = v;
-      wrap(v);
+      wrap(v, sink);
     },
   });
   return true;

@@ -117,13 +117,15 @@ interface Resolved {
   pair: PairLike;
 }
 
+/** The one `Resolved` every call fills once made (no object per packet; read before the next call). */
 let resolved: Resolved | undefined;
 
 /**
- * Whether the transport can be sent on here (`ok`, its parts in `resolved`, one object reused), must go through werift's own path
- * (`werift`: a TCP/TURN pair, or werift internals this does not know), or cannot send now (`not_ready`).
+ * The transport's parts when it can be sent on here (the shared `resolved`, valid until the next call); else
+ * whether it must go through werift's own path (`werift`: a TCP/TURN pair, or werift internals this does not
+ * know) or cannot send now (`not_ready`).
  */
-function resolve(dtls: RTCDtlsTransport): 'ok' | 'werift' | 'not_ready' {
+function resolve(dtls: RTCDtlsTransport): Resolved | 'werift' | 'not_ready' {
   const d = dtls as unknown as DtlsInternals;
   if (d.state !== 'connected') {
     return 'not_ready';
@@ -150,14 +152,14 @@ function resolve(dtls: RTCDtlsTransport): 'ok' | 'werift' | 'not_ready' {
   }
   if (resolved === undefined) {
     resolved = { d, srtp, socket, addr, pair };
-  } else {
-    resolved.d = d;
-    resolved.srtp = srtp;
-    resolved.socket = socket;
-    resolved.addr = addr;
-    resolved.pair = pair;
+    return resolved;
   }
-  return 'ok';
+  resolved.d = d;
+  resolved.srtp = srtp;
+  resolved.socket = socket;
+  resolved.addr = addr;
+  resolved.pair = pair;
+  return resolved;
 }
 
 /** Fills `route` for an encrypted datagram about to be sent on `r` (guarding its socket's errors). */
@@ -182,14 +184,13 @@ export function prepareSrtp(
   route: SrtpRoute,
   slabs?: SlabSource,
 ): Buffer | Exclude<SendResult, 'direct'> {
-  const state = resolve(dtls);
-  if (state === 'werift') {
+  const r = resolve(dtls);
+  if (r === 'werift') {
     void dtls.sendRtp(payload, header as unknown as RtpHeader).catch(() => undefined);
-    return 'werift';
+    return r;
   }
-  const r = resolved;
-  if (state === 'not_ready' || r === undefined) {
-    return 'not_ready';
+  if (r === 'not_ready') {
+    return r;
   }
   let enc: Buffer;
   try {
@@ -252,15 +253,14 @@ export function prepareSrtpPacket(
   route: SrtpRoute,
   slabs?: SlabSource,
 ): Buffer | Exclude<SendResult, 'direct'> {
-  const state = resolve(dtls);
-  if (state === 'werift') {
+  const r = resolve(dtls);
+  if (r === 'werift') {
     const c = copiesOf(p);
     void dtls.sendRtp(c.payload, c.header as unknown as RtpHeader).catch(() => undefined);
-    return 'werift';
+    return r;
   }
-  const r = resolved;
-  if (state === 'not_ready' || r === undefined) {
-    return 'not_ready';
+  if (r === 'not_ready') {
+    return r;
   }
   let enc: Buffer;
   try {

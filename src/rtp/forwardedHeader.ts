@@ -34,6 +34,10 @@ export interface ForwardedFields {
   audioLevel: Uint8Array | undefined;
 }
 
+/** Per packet, each element's id (0: not sent) and length, taken once (scratch: nothing allocated per call). */
+const ids = new Int32Array(4);
+const lens = new Int32Array(4);
+
 /** The id of element `kind` in this packet, or 0 when it is not sent. */
 function idOf(plan: ExtensionPlan, f: ForwardedFields, kind: number): number {
   switch (kind) {
@@ -108,9 +112,13 @@ export function writeForwardedHeader(
   let oneByte = true;
   let count = 0;
   for (let k = MID; k <= LEVEL; k++) {
-    if (idOf(plan, f, k) !== 0) {
+    const id = idOf(plan, f, k);
+    const len = lengthOf(plan, f, k);
+    ids[k] = id;
+    lens[k] = len;
+    if (id !== 0) {
       count++;
-      if (lengthOf(plan, f, k) > 16) {
+      if (len > 16) {
         oneByte = false;
       }
     }
@@ -118,8 +126,8 @@ export function writeForwardedHeader(
   let extBytes = 0;
   let present = 0;
   for (let k = MID; k <= LEVEL; k++) {
-    const len = lengthOf(plan, f, k);
-    if (idOf(plan, f, k) !== 0 && (oneByte || len <= 255)) {
+    const len = lens[k] as number;
+    if (ids[k] !== 0 && (oneByte || len <= 255)) {
       extBytes += (oneByte ? 1 : 2) + len;
       present |= 1 << k;
     }
@@ -144,7 +152,7 @@ export function writeForwardedHeader(
     let next = -1;
     let nextKey = Number.MAX_SAFE_INTEGER;
     for (let k = MID; k <= LEVEL; k++) {
-      const key = idOf(plan, f, k) * 4 + k;
+      const key = (ids[k] as number) * 4 + k;
       if ((present & (1 << k)) !== 0 && key > lastKey && key < nextKey) {
         next = k;
         nextKey = key;
@@ -154,8 +162,8 @@ export function writeForwardedHeader(
       break;
     }
     lastKey = nextKey;
-    const nextId = idOf(plan, f, next);
-    const len = lengthOf(plan, f, next);
+    const nextId = ids[next] as number;
+    const len = lens[next] as number;
     if (oneByte) {
       buf[pos++] = (nextId << 4) | (len - 1);
     } else {

@@ -112,3 +112,36 @@ t.test(
     t.notOk(tapSrtcp({} as unknown as RTCDtlsTransport), 'no srtcp property: false');
   },
 );
+
+t.test('the sink reads every unprotected packet; werift gets it only when the sink says so', async (t) => {
+  const rand = prng(0x51c);
+  const keys = keysFor(0x0007, rand);
+  const sender = new SrtcpSession({ keys, profile: 0x0007 });
+  const seen: Buffer[] = [];
+  const tr = transport(new SrtcpSession({ keys, profile: 0x0007 }));
+  t.ok(
+    tapSrtcp(tr, (plain) => {
+      seen.push(Buffer.from(plain));
+      return plain[1] === 200; // werift wants SRs only
+    }),
+  );
+  const rr = rtcp(rand, 0x6666_0001, 1);
+  const sr = Buffer.from(rr);
+  sr[1] = 200;
+  t.equal(tr.srtcp.decrypt(sender.encrypt(rr)).length, 0, 'an RR: werift gets nothing');
+  t.same(tr.srtcp.decrypt(sender.encrypt(sr)), sr, 'an SR: werift gets it');
+  t.same(seen, [rr, sr], 'the sink read both');
+  const forged = sender.encrypt(rr);
+  forged[forged.length - 1] = (forged[forged.length - 1] ?? 0) ^ 0xff;
+  t.throws(() => tr.srtcp.decrypt(forged), SrtpAuthenticationError);
+  t.equal(seen.length, 2, 'a forged packet never reaches the sink');
+
+  // Keys werift's cipher keeps (unreadable here): the sink still reads what werift unprotects.
+  const opaque = new SrtcpSession({ keys, profile: 0x0007 });
+  Object.defineProperty(opaque.remoteContext, 'masterKey', { value: undefined });
+  const tr2 = transport(opaque);
+  const seen2: number[] = [];
+  t.ok(tapSrtcp(tr2, (plain) => (seen2.push(plain.length), false)));
+  t.equal(tr2.srtcp.decrypt(sender.encrypt(rr)).length, 0);
+  t.same(seen2, [rr.length]);
+});
