@@ -4,17 +4,16 @@
  * the client speaks). Enforces the frame size (by the parser) and the per-session message rate, answers every
  * bad frame with an error, and runs the keep-alive (§5.5). Never throws on the frame path.
  *
- * Floods (protocol.md §5.1): messages over the rate are dropped unparsed, answered with at most one
- * `M_LIMIT_EXCEEDED` error a second (a flood is not echoed back frame for frame); a session whose dropped
- * messages pile up past FLOOD_FACTOR × the rate (a tenth of the rate forgiven each second) is reported once
- * (`onFlood`: the conference hangs it up).
+ * Floods (protocol.md §5.1, util/messageBudget.ts): messages over the rate are dropped unparsed, answered with at
+ * most one `M_LIMIT_EXCEEDED` error a second (a flood is not echoed back frame for frame); a session whose
+ * dropped messages pile up past FLOOD_FACTOR × the rate (a tenth of the rate forgiven each second) is reported
+ * once (`onFlood`: the conference hangs it up).
  */
 import { parseDcFrame } from '../protocol/dc/parse.js';
 import { serializeDc } from '../protocol/dc/serialize.js';
 import type { DcErrcode, DcMessage, Dialect } from '../protocol/dc/types.js';
 import type { Clock } from '../util/clock.js';
-import { FloodBound } from '../util/floodBound.js';
-import { TokenBucket } from '../util/rateLimiter.js';
+import { MessageBudget } from '../util/messageBudget.js';
 import { KeepAlive } from './keepalive.js';
 
 export interface DcChannelOptions {
@@ -33,27 +32,16 @@ export interface DcChannelOptions {
   count: (dialect: Dialect | 'unknown', kind: string, result: 'ok' | 'error') => void;
 }
 
-/** The flood bound: this many seconds' worth of messages at the rate, dropped and not yet forgiven. */
-export const FLOOD_FACTOR = 10;
-/** The share of the rate forgiven per second. */
-const FORGIVE_SHARE = 0.1;
-/** Over-rate messages get at most one error reply per this long. */
-const LIMIT_ERROR_INTERVAL_MS = 1000;
-
 export class DcChannel {
   readonly #o: DcChannelOptions;
-  readonly #bucket: TokenBucket;
-  readonly #flood: FloodBound;
-  #lastLimitErrorAt = Number.NEGATIVE_INFINITY;
+  readonly #budget: MessageBudget;
   readonly #keepalive: KeepAlive;
   #dialect: Dialect = 'B';
   #heard = false;
 
   constructor(opts: DcChannelOptions) {
     this.#o = opts;
-    const rate = opts.limits.messagesPerSecond;
-    this.#bucket = new TokenBucket(rate, Math.max(1, rate * 2), opts.clock.now());
-    this.#flood = new FloodBound(FLOOD_FACTOR * rate, FORGIVE_SHARE * rate, opts.clock.now());
+    this.#budget = new MessageBudget(opts.limits.messagesPerSecond, opts.clock.now());
     this.#keepalive = new KeepAlive({
       clock: opts.clock,
       intervalMs: opts.keepalive.intervalMs,
@@ -82,19 +70,17 @@ export class DcChannel {
   onFrame(frame: string | Uint8Array): void {
     this.#keepalive.touch();
     const now = this.#o.clock.now();
-    if (!this.#bucket.take(now)) {
-      this.#o.count(this.#heard ? this.#dialect : 'unknown', 'rate_limited', 'error');
-      if (this.#flood.refuse(now)) {
-        this.#o.onFlood();
+    const admitted = this.#budget.admit(now);
+    if (admitted !== 'ok') {
+      if (admitted !== 'closed') {
+        this.#o.count(this.#heard ? this.#dialect : 'unknown', 'rate_limited', 'error');
       }
-      if (!this.#flood.over && now - this.#lastLimitErrorAt >= LIMIT_ERROR_INTERVAL_MS) {
-        this.#lastLimitErrorAt = now;
+      if (admitted === 'flood') {
+        this.#o.onFlood();
+      } else if (admitted === 'refused_reply') {
         this.error(undefined, 'M_LIMIT_EXCEEDED', 'too many data-channel messages');
       }
-      return;
-    }
-    if (this.#flood.over) {
-      return; // being hung up: nothing more is applied
+      return; // 'closed': being hung up, nothing more is applied
     }
     const r = parseDcFrame(frame, {
       maxBytes: this.#o.limits.maxBytes,

@@ -61,6 +61,8 @@ export class LinkCall {
   setupTimer: TimerHandle | undefined;
   /** Malformed link frames answered with `error` on this call. */
   badFrames = 0;
+  /** Link messages and RTCP feedback refused over their budgets on this call. */
+  limited = 0;
   readonly #ctx: LinkCallContext;
   readonly #sentCandidates = new Set<string>();
 

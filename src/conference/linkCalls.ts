@@ -9,6 +9,7 @@
 import type { LinkMessage } from '../protocol/dc/linkTypes.js';
 import type { HangupError, HangupReason } from '../protocol/toDevice.js';
 import { toError } from '../util/errors.js';
+import { MessageBudget, type Admission } from '../util/messageBudget.js';
 import type { CandidateInit } from './commands.js';
 import type { SessionRef } from './conferencePorts.js';
 import type { FocusId } from './focusId.js';
@@ -19,6 +20,13 @@ import type { RemoteLink } from './linkRemote.js';
 import { RemoteLinks, type LinkSnapshot } from './linkRemotes.js';
 import type { LinkConference } from './links.js';
 import type { SessionIds } from './session.js';
+
+/**
+ * A link's data channel takes this many times a client session's `limits.dc_messages_per_second` (it carries the
+ * metadata and demand of every relayed track); over it messages are refused and, past the flood bound, the link
+ * is hung up (protocol.md §8.8, util/messageBudget.ts).
+ */
+export const LINK_MESSAGE_FACTOR = 10;
 
 /** Set-up deadline of a link call: answer, ICE and the data channel. */
 export const LINK_SETUP_TIMEOUT_MS = 20_000;
@@ -303,14 +311,27 @@ export class LinkCalls {
         this.#changed();
       });
     });
+    const budget = new MessageBudget(LINK_MESSAGE_FACTOR * limits.dc_messages_per_second, clock.now());
     call.peer.on('dcmessage', (frame) => {
       this.#c.later('link dc message', () => {
         if (call.closed || r.call !== call) {
           return;
         }
+        const admitted = budget.admit(clock.now());
+        if (admitted !== 'ok') {
+          this.#refused(call, admitted, 'link data-channel messages');
+          return;
+        }
         const msg = call.parse(frame, limitsDc);
         if (msg !== undefined) {
           this.#onMessage(r, call, msg);
+        }
+      });
+    });
+    call.peer.on('flood', () => {
+      this.#c.later('link feedback flood', () => {
+        if (!call.closed) {
+          this.#refused(call, 'flood', 'link RTCP feedback');
         }
       });
     });
@@ -326,6 +347,27 @@ export class LinkCalls {
         });
       }
     });
+  }
+
+  /**
+   * A link message or RTCP feedback over its budget: answered `M_LIMIT_EXCEEDED` at most once a second; past
+   * the flood bound the link is hung up (`unknown_error`, `M_LIMIT_EXCEEDED`) and the policy relinks it
+   * after its backoff, as after a failure.
+   */
+  #refused(call: LinkCall, admitted: Exclude<Admission, 'ok'>, what: string): void {
+    call.limited++;
+    if (admitted === 'refused_reply') {
+      call.send({ kind: 'error', errcode: 'M_LIMIT_EXCEEDED', error: `too many ${what}` });
+    } else if (admitted === 'flood') {
+      this.#c.log.warn({ remote: call.remote, callId: call.callId, what }, 'link flood: hanging up');
+      this.#end(call, {
+        hangup: 'unknown_error',
+        error: { errcode: 'M_LIMIT_EXCEEDED', error: `${what} far over the budget` },
+        report: 'failed',
+        liveness: 'ended',
+        why: 'flood',
+      });
+    }
   }
 
   #onMessage(r: RemoteLink, call: LinkCall, msg: LinkMessage): void {

@@ -9,7 +9,8 @@
 import type { RTCDtlsTransport, RTCRtpTransceiver } from 'werift';
 import { EXT_URI } from '../../rtp/headerExtensions.js';
 import { RtpPacketView } from '../../rtp/packetView.js';
-import { readRtcp, type ReportBlock } from '../../rtp/rtcpFeedback.js';
+import { readRtcp, type RtcpFeedback } from '../../rtp/rtcpFeedback.js';
+import { readRtcpBytes } from '../../rtp/rtcpRead.js';
 import type { TimerHandle } from '../../util/clock.js';
 import { Ticker, type TickerJob } from '../../util/ticker.js';
 import { toError } from '../../util/errors.js';
@@ -20,6 +21,7 @@ import { MEDIA_TICK_MS, type MediaContext } from '../peerMedia.js';
 import { sendRtcpBytes } from '../rtcpSend.js';
 import { sendSrtp, type SrtpHeader } from '../srtpSend.js';
 import type { TrackSource } from '../track.js';
+import { LinkFeedback } from './linkFeedback.js';
 import { RelayedTracks, relayedSources, type RelayHost } from './relayedTracks.js';
 import { trackKey } from './remoteTrackCheck.js';
 import { TrunkHeaderWriter } from './trunkHeader.js';
@@ -76,6 +78,9 @@ export class LinkMedia {
     lastMediaAt: undefined as number | undefined,
   };
   readonly #rtcpSender: LinkRtcpSender;
+  readonly #feedback: LinkFeedback;
+  /** The remote focus's RTCP feedback went past its flood bound (called once; the link is hung up). */
+  onFlood: (() => void) | undefined;
 
   constructor(
     ctx: MediaContext,
@@ -115,6 +120,20 @@ export class LinkMedia {
         return carrierVideo.codecs[0]?.payloadType;
       },
     };
+    this.#feedback = new LinkFeedback(
+      {
+        outs: this.#outs,
+        onSenderReport: (ssrc, ntpMs, rtpTs, now) => {
+          this.relayed.onSenderReport(ssrc, ntpMs, rtpTs, now);
+        },
+        cc: (fn) => this.#ccCall(fn),
+        counters: ctx.counters,
+        onFlood: () => {
+          this.onFlood?.();
+        },
+      },
+      ctx.clock.now(),
+    );
     this.#tickJob = Ticker.shared(ctx.clock, MEDIA_TICK_MS).add(
       (now) => {
         this.#tick(now);
@@ -148,14 +167,16 @@ export class LinkMedia {
     if (!tapped) {
       this.#ctx.log.error('link: cannot tap decrypted RTP on this werift version: nothing is received');
     }
-    tapSrtcp(dtls);
-    dtls.onRtcp.subscribe((p) => {
-      try {
-        this.#onRtcp(p);
-      } catch (e) {
-        this.#ctx.log.warn({ err: toError(e) }, 'link: RTCP handling failed');
-      }
-    });
+    // SRTCP with the own ciphers, read from its bytes (srtcpTap.ts; werift's parse where its shape differs).
+    const read = (plain: Buffer): boolean =>
+      readRtcpBytes(plain, 0, plain.length, (fb) => {
+        this.#onFeedback(fb);
+      });
+    if (!tapSrtcp(dtls, read)) {
+      dtls.onRtcp.subscribe((p) => {
+        this.#onFeedback(readRtcp(p));
+      });
+    }
     this.relayed.reroute();
   }
 
@@ -325,64 +346,18 @@ export class LinkMedia {
     this.#ingest?.receive(dec);
   }
 
-  #onRtcp(packet: unknown): void {
+  /** One RTCP packet from the remote focus (its liveness, then LinkFeedback). */
+  #onFeedback(fb: RtcpFeedback): void {
     if (this.#closed) {
       return;
     }
-    const fb = readRtcp(packet);
     const now = this.#ctx.clock.now();
     this.counts.lastMediaAt = now;
-    switch (fb.kind) {
-      case 'sr': {
-        this.relayed.onSenderReport(fb.ssrc, fb.ntpMs, fb.rtpTs, now);
-        const { ssrc, ntpMs } = fb;
-        this.#ccCall((cc) => cc.onSenderReport?.(ssrc, ntpMs, now));
-        this.#onReports(fb.reports, now);
-        return;
-      }
-      case 'rr':
-        this.#onReports(fb.reports, now);
-        return;
-      case 'remb': {
-        const bps = fb.bitrateBps;
-        this.#ccCall((cc) => cc.onRemb?.(bps, now));
-        return;
-      }
-      case 'nack': {
-        const o = fb.mediaSsrc === undefined ? undefined : this.#outs.get(fb.mediaSsrc);
-        this.#ctx.counters.nackReceived += fb.seqs.length;
-        if (o === undefined) {
-          this.#ctx.counters.retransmits.missing += fb.seqs.length;
-          return;
-        }
-        o.send.onNack(o.out, fb.seqs, now);
-        return;
-      }
-      case 'pli': {
-        const o = this.#outs.get(fb.mediaSsrc);
-        o?.send.onKeyframeRequest(o.out, now);
-        return;
-      }
-      case 'fir':
-        for (const ssrc of fb.ssrcs) {
-          const o = this.#outs.get(ssrc);
-          o?.send.onKeyframeRequest(o.out, now);
-        }
-        return;
-      case 'unknown':
-        return;
+    try {
+      this.#feedback.on(fb, now);
+    } catch (e) {
+      this.#ctx.log.warn({ err: toError(e) }, 'link: RTCP handling failed');
     }
-  }
-
-  #onReports(reports: readonly ReportBlock[], now: number): void {
-    if (reports.length === 0) {
-      return;
-    }
-    for (const b of reports) {
-      const o = this.#outs.get(b.ssrc);
-      o?.send.onReport(o.out, b, now);
-    }
-    this.#ccCall((cc) => cc.onReports?.(reports, now));
   }
 
   /** Calls congestion control; an error is logged once, then counted silently. */

@@ -102,6 +102,9 @@ export class LinkPeer extends TypedEmitter<LinkPeerEvents> {
     this.#media = new LinkMedia(ctx, carriers, opts, (send) => {
       this.safeEmit('layers', { streamId: send.streamId, trackId: send.trackId, sending: send.sending });
     });
+    this.#media.onFlood = () => {
+      this.safeEmit('flood');
+    };
     this.#recheck = new IceRecheck(ctx.clock, (e) => {
       ctx.log.warn({ err: toError(e) }, 'link: ICE re-check failed');
     });

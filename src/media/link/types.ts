@@ -65,6 +65,8 @@ export type LinkPeerEvents = {
   dcmessage: [string | Uint8Array];
   /** The sending budget paused or resumed layers of a sent track (§8.5): announce `layers` at once. */
   layers: [{ streamId: string; trackId: string; sending: readonly string[] }];
+  /** The remote focus's RTCP feedback went past its flood bound (media/feedbackBudget.ts); emitted once. */
+  flood: [];
   listenererror: [string, Error];
 };
 
