@@ -14,6 +14,7 @@ import {
   type RetransmitRefusal,
 } from '../../forwarding/retransmitPolicy.js';
 import { SendRate } from '../../forwarding/sendRate.js';
+import { UpstreamGaps } from './upstreamGaps.js';
 
 /** Video: ≥ 1 s up to ≈ 1,000 packets/s (≈ 9 Mbit/s of full packets); audio: ≈ 2.5 s of 20 ms frames. */
 export const TRUNK_RTX_PACKETS = { video: 1024, audio: 128 } as const;
@@ -42,6 +43,8 @@ export class TrunkOut {
   bytes = 0;
   lastSrAt = Number.NEGATIVE_INFINITY;
   readonly rtt = new RttEstimator();
+  /** Numbers skipped in what was sent: loss before the trunk, taken off the reports' fraction lost. */
+  readonly upstream = new UpstreamGaps();
   readonly #buf: RetransmitBuffer<SentRecord>;
   readonly #slots: (SentRecord | undefined)[];
   readonly #mask: number;
@@ -77,6 +80,7 @@ export class TrunkOut {
   ): void {
     this.packets = (this.packets + 1) >>> 0;
     this.bytes = (this.bytes + payload.length) >>> 0;
+    this.upstream.onSent(seq, now);
     this.#rate.add(payload.length + RTP_HEADER_BYTES);
     const i = seq & this.#mask;
     let r = this.#slots[i];

@@ -237,9 +237,13 @@ export class TrunkSend implements TrackSink {
     }
   }
 
-  /** A report block about one of this send's trunk SSRCs (RTT from our SRs). */
-  onReport(out: TrunkOut, block: ReportBlock, now: number): void {
+  /**
+   * A report block about one of this send's trunk SSRCs: RTT from our SRs; returns the fraction lost on the
+   * trunk itself (the report's, less what was lost before it: upstreamGaps.ts).
+   */
+  onReport(out: TrunkOut, block: ReportBlock, now: number): number {
     out.rtt.onReport(block.lsr, block.dlsr, now);
+    return out.upstream.trunkFraction(block.fractionLost, now);
   }
 
   /** Periodic: coalesced keyframe requests that came due, send rates, and the SRs. */
@@ -304,6 +308,9 @@ export class TrunkSend implements TrackSink {
       }
       changed = true;
       o.on = on;
+      if (on) {
+        o.upstream.restart(); // the numbers skipped while paused are not loss
+      }
       if (on && requestKeyframes && this.kind === 'video' && this.#pli.request(o.ssrc, now)) {
         this.source.requestKeyframe(o.layerId, 'start');
       }

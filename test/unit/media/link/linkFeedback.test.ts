@@ -14,7 +14,10 @@ function rig() {
   const send = {
     onNack: (_o: TrunkOut, seqs: readonly number[]) => calls.push(`nack ${seqs.join(',')}`),
     onKeyframeRequest: () => calls.push('keyframe'),
-    onReport: (_o: TrunkOut, b: { ssrc: number }) => calls.push(`report ${b.ssrc}`),
+    onReport: (_o: TrunkOut, b: { ssrc: number; fractionLost: number }) => (
+      calls.push(`report ${b.ssrc}`),
+      b.fractionLost
+    ),
   } as unknown as TrunkSend;
   const outs = new Map([[0x1111, { send, out: {} as unknown as TrunkOut }]]);
   const cc = {
@@ -79,4 +82,33 @@ t.test('a NACK flood: ignored over the budget, counted, reported once past the b
   fb.on({ kind: 'pli', mediaSsrc: 0x1111 }, now + 10_000);
   fb.on({ kind: 'rr', reports: [{ ssrc: 0x1111, fractionLost: 0, lsr: 0, dlsr: 0 }] }, now + 10_000);
   t.ok(calls.length > before, 'reports still read (only feedback is budgeted)');
+});
+
+t.test('congestion control hears the trunk’s own fraction lost, other blocks unchanged', async (t) => {
+  const send = { onReport: () => 5 } as unknown as TrunkSend;
+  const heard: number[][] = [];
+  const cc = {
+    onReports: (r: readonly { fractionLost: number }[]) => heard.push(r.map((b) => b.fractionLost)),
+  } as unknown as LinkCongestionControl;
+  const fb = new LinkFeedback(
+    {
+      outs: new Map([[0x1111, { send, out: {} as unknown as TrunkOut }]]),
+      onSenderReport: () => undefined,
+      cc: (fn) => fn(cc),
+      counters: new MediaCounters(),
+      onFlood: () => undefined,
+    },
+    0,
+  );
+  fb.on(
+    {
+      kind: 'rr',
+      reports: [
+        { ssrc: 0x1111, fractionLost: 30, lsr: 0, dlsr: 0 },
+        { ssrc: 0x2222, fractionLost: 30, lsr: 0, dlsr: 0 },
+      ],
+    },
+    0,
+  );
+  t.same(heard, [[5, 30]]);
 });
