@@ -184,6 +184,7 @@ function describe(p: FanoutPoint): string {
     `fanout ${p.subs} (${p.target}): ${p.outPps} pkt/s out, CPU ${p.sfuCpuPct} %, ${p.usPerForwarded ?? '-'} µs/forwarded, ` +
     `delivered ${(p.deliveredRatio * 100).toFixed(2)} %, latency p50/p99 ${p.latencyMs.p50}/${p.latencyMs.p99} ms, ` +
     `kernel UDP drops ${p.kernelUdpDrops ?? '-'}, idle CPU ${p.idleCpuPct ?? '-'} %` +
+    (p.gc === undefined ? '' : `, GC ${p.gc.count} pauses / ${p.gc.totalMs} ms, ${p.gc.over5ms} over 5 ms`) +
     (p.valid ? '' : ` (INVALID: ${p.invalidReason})`) +
     (p.overloaded ? ' (OVERLOADED: under 99 % delivered)' : '')
   );

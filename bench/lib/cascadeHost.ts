@@ -93,11 +93,11 @@ const ms: MultiCallStack = await startMultiCallStack(shim, {
   },
 });
 
-/** `name{labels} value` lines of a Prometheus text exposition, `sfu_*` only (and `also`). */
-function parseMetrics(text: string, also?: string): Record<string, number> {
+/** `name{labels} value` lines of a Prometheus text exposition, `sfu_*` only (and those starting with `also`). */
+function parseMetrics(text: string, ...also: string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
-    if (!line.startsWith('sfu_') && (also === undefined || !line.startsWith(also))) {
+    if (!line.startsWith('sfu_') && !also.some((a) => line.startsWith(a))) {
       continue;
     }
     const cut = line.lastIndexOf(' ');
@@ -110,6 +110,8 @@ function parseMetrics(text: string, also?: string): Record<string, number> {
 }
 
 const LAG_MAX = 'nodejs_eventloop_lag_max_seconds';
+/** The GC pause histogram (its buckets: src/observability/metrics.ts GC_BUCKETS_S). */
+const GC = 'nodejs_gc_duration_seconds';
 
 async function firstMetrics(): Promise<string> {
   const n = ms.nodes[0];
@@ -142,12 +144,12 @@ serve(
      * `fanout` (one server name): the focus's `sfu_*` counters at the start of a window; reading /metrics also
      * restarts its event-loop lag histogram (prom-client resets it per scrape).
      */
-    windowStart: async () => parseMetrics(await firstMetrics()),
+    windowStart: async () => parseMetrics(await firstMetrics(), GC),
     /** The focus's counters and its event-loop lag max since `windowStart`. */
     windowEnd: async () => {
       const text = await firstMetrics();
       const lag = parseMetrics(text, LAG_MAX)[LAG_MAX];
-      return { lagMaxMs: lag === undefined ? 0 : lag * 1000, counters: parseMetrics(text) };
+      return { lagMaxMs: lag === undefined ? 0 : lag * 1000, counters: parseMetrics(text, GC) };
     },
     counters: async () => {
       const out: Record<string, Record<string, number>> = {};

@@ -17,6 +17,7 @@ import { quantiles, round } from '../lib/stats.js';
 import type { SyntheticVideo } from '../../harness/peers/weriftPeer.js';
 import { measureWindow } from '../lib/window.js';
 import type { UserCreds } from '../lib/worker.js';
+import { gcPauses, type GcPauses } from '../lib/gcPauses.js';
 
 export const VIDEO: SyntheticVideo = {
   fps: 30,
@@ -67,6 +68,8 @@ export interface FanoutPoint {
   kernelUdpDrops?: number;
   /** Our SFU only (its own event-loop lag and counters). */
   sfuLagMaxMs?: number;
+  /** The focus's GC pauses in the window (its `nodejs_gc_duration_seconds`): count, total, over 5 ms. */
+  gc?: GcPauses;
   nackSent?: number;
   nackReceived?: number;
   retransmitted?: number;
@@ -281,7 +284,13 @@ async function measure(
           nackSent: delta(c0, c1, 'sfu_nack_sent_total'),
           nackReceived: delta(c0, c1, 'sfu_nack_received_total'),
           retransmitted: delta(c0, c1, 'sfu_retransmitted_packets_total{result=sent}'),
+          ...gcOf(c0, c1),
         }
       : {}),
   };
+}
+
+function gcOf(c0: Record<string, number>, c1: Record<string, number>): { gc?: GcPauses } {
+  const gc = gcPauses(c0, c1);
+  return gc === undefined ? {} : { gc };
 }
