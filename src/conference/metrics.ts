@@ -127,6 +127,35 @@ export class ConferenceMetrics implements ConferenceMetricsPort {
         estimate.set(Math.round(sum));
       },
     });
+    // Per remote focus (its user id; summed over the conferences linked to it): which trunk carries what, which
+    // is held back. Only foci with a link now have a series (reset at each scrape).
+    const remoteBitrate: Gauge<'remote' | 'direction'> = new Gauge({
+      name: 'sfu_link_remote_bitrate_bps',
+      help: 'Bit rate on the links to one remote focus over the last second, by remote (its user id) and direction',
+      labelNames: ['remote', 'direction'],
+      registers,
+      collect: () => {
+        remoteBitrate.reset();
+        for (const [remote, r] of byRemote(this.#links())) {
+          remoteBitrate.set({ remote, direction: 'in' }, Math.round(r.in));
+          remoteBitrate.set({ remote, direction: 'out' }, Math.round(r.out));
+        }
+      },
+    });
+    const remoteEstimate: Gauge<'remote'> = new Gauge({
+      name: 'sfu_link_remote_estimate_bps',
+      help: 'Receive-side trunk capacity estimates (§8.5) of the links to one remote focus, by remote (its user id)',
+      labelNames: ['remote'],
+      registers,
+      collect: () => {
+        remoteEstimate.reset();
+        for (const [remote, r] of byRemote(this.#links())) {
+          if (r.estimate !== undefined) {
+            remoteEstimate.set({ remote }, Math.round(r.estimate));
+          }
+        }
+      },
+    });
     this.sessionsEnded = new Counter({
       name: 'sfu_sessions_ended_total',
       help: 'Call sessions ended, by reason',
@@ -174,4 +203,21 @@ export class ConferenceMetrics implements ConferenceMetricsPort {
     this.#closedRtp.in += rtpIn;
     this.#closedRtp.out += rtpOut;
   }
+}
+
+/** The links' figures summed per remote focus (user id). */
+function byRemote(
+  links: readonly LinkSnapshot[],
+): Map<string, { in: number; out: number; estimate: number | undefined }> {
+  const out = new Map<string, { in: number; out: number; estimate: number | undefined }>();
+  for (const l of links) {
+    const r = out.get(l.remote.userId) ?? { in: 0, out: 0, estimate: undefined };
+    r.in += l.bitrate.in;
+    r.out += l.bitrate.out;
+    if (l.stats.estimateBps !== undefined) {
+      r.estimate = (r.estimate ?? 0) + l.stats.estimateBps;
+    }
+    out.set(l.remote.userId, r);
+  }
+  return out;
 }

@@ -100,10 +100,14 @@ t.test('link calls are indexed like sessions, are not sessions, and keep their c
   );
 
   m.linkMedia.last().open();
+  m.linkMedia.last().stats_.estimateBps = 2_000_000;
   await flush();
   const text = await m.registry.metrics();
   t.match(text, /sfu_links\{state="connected"\} 1/);
   t.match(text, /sfu_links\{state="inviting"\} 0/);
+  const remote = REMOTE.user_id.replace(/[.]/g, '\\.');
+  t.match(text, new RegExp(`sfu_link_remote_bitrate_bps\\{remote="${remote}",direction="in"\\} 0`));
+  t.match(text, new RegExp(`sfu_link_remote_estimate_bps\\{remote="${remote}"\\} 2000000`));
 
   m.manager.handleToDevice({
     type: 'm.call.hangup',
@@ -112,6 +116,8 @@ t.test('link calls are indexed like sessions, are not sessions, and keep their c
   });
   await flush();
   t.equal(m.manager.linkCount, 0);
-  t.match(await m.registry.metrics(), /sfu_links\{state="connected"\} 0/);
+  const after = await m.registry.metrics();
+  t.match(after, /sfu_links\{state="connected"\} 0/);
+  t.notMatch(after, /sfu_link_remote_estimate_bps\{remote=/, 'no series once the link is gone');
   await m.manager.close();
 });
