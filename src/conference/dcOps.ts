@@ -7,22 +7,19 @@
 import { mergeMetadata } from '../protocol/dc/metadata.js';
 import type { DcMessage, StreamMetadata } from '../protocol/dc/types.js';
 import { toError } from '../util/errors.js';
-import { MessageBudget } from '../util/messageBudget.js';
+import { TokenBucket } from '../util/rateLimiter.js';
 import type { ConferenceCore } from './core.js';
 import type { SubscribeRequest, TrackRef } from './router.js';
 import type { Session } from './session.js';
-import { floodHangup } from './sessionWiring.js';
 
 /** Client renegotiations (offer, publish, unpublish with SDP) per session: this many at once, then one a second. */
 export const OFFER_BURST = 5;
 export const OFFERS_PER_SECOND = 1;
-/** Refused renegotiations piling up past this many (a tenth forgiven a second) hang the session up. */
-export const OFFER_FLOOD = 30;
 
 export class DcOps {
   readonly #c: ConferenceCore;
   /** Each session's renegotiation budget (protocol.md §5.4): an SDP offer is the costliest thing a client asks. */
-  readonly #offers = new WeakMap<Session, MessageBudget>();
+  readonly #offers = new WeakMap<Session, TokenBucket>();
 
   constructor(core: ConferenceCore) {
     this.#c = core;
@@ -159,26 +156,16 @@ export class DcOps {
     const { metrics, clock } = this.#c.services;
     let budget = this.#offers.get(s);
     if (budget === undefined) {
-      budget = new MessageBudget(OFFERS_PER_SECOND, clock.now(), {
-        burst: OFFER_BURST,
-        floodFactor: OFFER_FLOOD,
-      });
+      budget = new TokenBucket(OFFERS_PER_SECOND, OFFER_BURST, clock.now());
       this.#offers.set(s, budget);
     }
-    const admitted = budget.admit(clock.now());
-    if (admitted !== 'ok') {
-      if (admitted === 'closed') {
-        return; // being hung up
-      }
+    if (!budget.take(clock.now())) {
       metrics.renegotiation('client', 'rate_limited');
       dc.error(
         id,
         'M_LIMIT_EXCEEDED',
         `too many renegotiations: ${OFFER_BURST} at once, then ${OFFERS_PER_SECOND} a second`,
       );
-      if (admitted === 'flood') {
-        floodHangup(this.#c, s, 'renegotiation');
-      }
       return;
     }
     const taken = this.#c.router.takenTrack(s, sdp);

@@ -42,7 +42,6 @@ export function sessionNegotiator(c: ConferenceCore, s: Session, dc: DcChannel):
 const FLOODS = {
   dc: { reason: 'dc_flood', what: 'data-channel messages' },
   rtcp: { reason: 'rtcp_flood', what: 'RTCP feedback (NACK, PLI, FIR)' },
-  renegotiation: { reason: 'renegotiation_flood', what: 'renegotiations (offer, publish, unpublish)' },
 } as const;
 
 /** A client flooded past its bound: logged once, then hung up with `M_LIMIT_EXCEEDED`. */

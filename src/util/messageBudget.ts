@@ -1,9 +1,8 @@
 /**
- * The budget of one sender's messages (a client session's data channel, a link's, a session's renegotiations;
- * protocol.md §5.1, §5.4, §8.8): a token bucket at `ratePerSecond` with bursts of two seconds' worth (or
- * `burst`); messages over it are refused, and a sender whose refused messages pile up past `floodFactor`
- * (default FLOOD_FACTOR) × the rate (a tenth of the rate forgiven each second, floodBound.ts) is a flood, said
- * once; from then on nothing it sends is admitted. A refusal is to be
+ * The budget of one sender's messages (a client session's data channel, a link's; protocol.md §5.1, §8.8): a
+ * token bucket at `ratePerSecond` with bursts of two seconds' worth; messages over it are refused, and a
+ * sender whose refused messages pile up past FLOOD_FACTOR × the rate (a tenth of the rate forgiven each
+ * second, floodBound.ts) is a flood, said once; from then on nothing it sends is admitted. A refusal is to be
  * answered at most once a second (`refused_reply`), so a flood is not echoed back message for message. Pure:
  * time is passed in, nothing is allocated per call.
  */
@@ -29,10 +28,9 @@ export class MessageBudget {
   readonly #flood: FloodBound;
   #lastReplyAt = Number.NEGATIVE_INFINITY;
 
-  constructor(ratePerSecond: number, now: number, opts: { burst?: number; floodFactor?: number } = {}) {
-    this.#bucket = new TokenBucket(ratePerSecond, opts.burst ?? Math.max(1, ratePerSecond * 2), now);
-    const factor = opts.floodFactor ?? FLOOD_FACTOR;
-    this.#flood = new FloodBound(factor * ratePerSecond, FORGIVE_SHARE * ratePerSecond, now);
+  constructor(ratePerSecond: number, now: number) {
+    this.#bucket = new TokenBucket(ratePerSecond, Math.max(1, ratePerSecond * 2), now);
+    this.#flood = new FloodBound(FLOOD_FACTOR * ratePerSecond, FORGIVE_SHARE * ratePerSecond, now);
   }
 
   /** One message at `now`. */
