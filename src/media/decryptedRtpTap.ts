@@ -11,6 +11,7 @@
  */
 import { SrtpAuthenticationError, type RTCDtlsTransport } from 'werift';
 import { srtpReceiveState } from './srtp/srtpReceiveState.js';
+import { wrapEachAssigned } from './sessionTap.js';
 
 interface SrtpLike {
   decrypt: (data: Buffer) => Buffer;
@@ -52,25 +53,7 @@ function wrap(session: unknown, sink: (dec: Buffer) => void): void {
 
 /** Feeds every RTP packet this transport decrypts to `sink` (once per transport; later calls are no-ops). */
 export function tapDecryptedRtp(dtls: RTCDtlsTransport, sink: (dec: Buffer) => void): boolean {
-  const d = dtls as unknown as { srtp?: unknown };
-  if (tapped.has(d)) {
-    return true;
-  }
-  const desc = Object.getOwnPropertyDescriptor(d, 'srtp');
-  if (desc === undefined || !('value' in desc) || desc.configurable !== true) {
-    return false;
-  }
-  tapped.add(d);
-  let current: unknown = desc.value;
-  wrap(current, sink);
-  Object.defineProperty(d, 'srtp', {
-    configurable: true,
-    enumerable: true,
-    get: () => current,
-    set: (v: unknown) => {
-      current = v;
-      wrap(v, sink);
-    },
+  return wrapEachAssigned(dtls, 'srtp', tapped, (session) => {
+    wrap(session, sink);
   });
-  return true;
 }

@@ -20,6 +20,7 @@
 import { SrtpAuthenticationError, type RTCDtlsTransport } from 'werift';
 import type { SrtpCipher } from './srtp/srtpCipher.js';
 import { cipherOfContext, type SrtpContextKeys } from './srtp/srtpSendState.js';
+import { wrapEachAssigned } from './sessionTap.js';
 
 /** The largest SRTCP index (31 bits); werift wraps past it to 0. */
 const MAX_SRTCP_INDEX = 0x7fffffff;
@@ -124,25 +125,7 @@ function wrap(session: unknown, sink: RtcpSink | undefined): void {
  * not this one: werift's SRTCP goes on and nothing reaches the sink.
  */
 export function tapSrtcp(dtls: RTCDtlsTransport, sink?: RtcpSink): boolean {
-  const d = dtls as unknown as { srtcp?: unknown };
-  if (tapped.has(d)) {
-    return true;
-  }
-  const desc = Object.getOwnPropertyDescriptor(d, 'srtcp');
-  if (desc === undefined || !('value' in desc) || desc.configurable !== true) {
-    return false;
-  }
-  tapped.add(d);
-  let current: unknown = desc.value;
-  wrap(current, sink);
-  Object.defineProperty(d, 'srtcp', {
-    configurable: true,
-    enumerable: true,
-    get: () => current,
-    set: (v: unknown) => {
-      current = v;
-      wrap(v, sink);
-    },
+  return wrapEachAssigned(dtls, 'srtcp', tapped, (session) => {
+    wrap(session, sink);
   });
-  return true;
 }
