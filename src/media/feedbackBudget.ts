@@ -7,6 +7,7 @@
  * A real client NACKing every packet of 20 lost 720p streams stays far inside. Pure: time is passed in.
  */
 import { FloodBound } from '../util/floodBound.js';
+import type { MediaCounters } from './mediaMetrics.js';
 
 export const UNITS_PER_SECOND = 20_000;
 export const KEYFRAME_REQUEST_UNITS = 50;
@@ -39,5 +40,26 @@ export class FeedbackBudget {
       return 'ok';
     }
     return this.#flood.refuse(now, units) ? 'flood' : 'ignored';
+  }
+
+  /**
+   * `take`, acted on as both a subscriber and a link do: true to act on the feedback; otherwise its units are
+   * counted in `counters.feedbackIgnored`, and the first time past the flood bound `onFlood` is called.
+   */
+  admit(
+    units: number,
+    now: number,
+    counters: Pick<MediaCounters, 'feedbackIgnored'>,
+    onFlood: () => void,
+  ): boolean {
+    const v = this.take(units, now);
+    if (v === 'ok') {
+      return true;
+    }
+    counters.feedbackIgnored += units;
+    if (v === 'flood') {
+      onFlood();
+    }
+    return false;
   }
 }

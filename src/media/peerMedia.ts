@@ -407,16 +407,12 @@ export class PeerMedia {
    * counted, and past the flood bound the peer is reported once (`onFlood`: the conference hangs it up).
    */
   #withinBudget(units: number, now: number): boolean {
-    const v = this.#feedback.take(units, now);
-    if (v === 'ok') {
-      return true;
-    }
-    this.#ctx.counters.feedbackIgnored += units;
-    if (v === 'flood') {
-      this.onFlood?.();
-    }
-    return false;
+    return this.#feedback.admit(units, now, this.#ctx.counters, this.#flooded);
   }
+
+  readonly #flooded = (): void => {
+    this.onFlood?.();
+  };
 
   /** Report blocks about our forwarded streams: their RTT and loss, and the worst loss to the estimator. */
   #onReportBlocks(reports: readonly ReportBlock[], now: number): void {

@@ -88,16 +88,12 @@ export class LinkFeedback {
   }
 
   #withinBudget(units: number, now: number): boolean {
-    const v = this.#budget.take(units, now);
-    if (v === 'ok') {
-      return true;
-    }
-    this.#t.counters.feedbackIgnored += units;
-    if (v === 'flood') {
-      this.#t.onFlood();
-    }
-    return false;
+    return this.#budget.admit(units, now, this.#t.counters, this.#flooded);
   }
+
+  readonly #flooded = (): void => {
+    this.#t.onFlood();
+  };
 
   /** Report blocks: to the trunk sends, then to congestion control with loss before the trunk taken off. */
   #onReports(reports: readonly ReportBlock[], now: number): void {
