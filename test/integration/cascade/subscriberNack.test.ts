@@ -3,7 +3,11 @@
  * behind a relay (harness/trunkRelay.ts between the subscriber and its focus) that drops 10 % of the RTP its
  * focus sends it; the trunk between the foci is lossless loopback. The subscriber's werift peer NACKs what it
  * missed; focus B must answer from its own retransmission buffer, and focus A — whose only peer besides its
- * publisher is the link — must receive no NACK at all (its `sfu_nack_received_total` counts link NACKs too).
+ * publisher is the link — must receive no subscriber NACK (its `sfu_nack_received_total` counts link NACKs too).
+ * The loopback trunk is lossless only while the host keeps up: under a loaded CI run focus B can miss trunk
+ * packets and repair them per hop (§8.6), NACKing focus A itself. Those NACKs are B's own, counted in B's
+ * `sfu_nack_sent_total` (the link is B's only publisher), so A may receive at most that many; a forwarded
+ * subscriber NACK would put A above it.
  */
 import t from 'tap';
 import { asWerift, joinWithMedia, streamOf, subscribe } from '../../../harness/mediaCall.js';
@@ -64,6 +68,7 @@ t.test('subscriber NACKs are answered by its own focus and never cross the link'
   const before = {
     aNacks: await metric(ms.node(A), 'sfu_nack_received_total'),
     bNacks: await metric(ms.node(B), 'sfu_nack_received_total'),
+    bTrunkNacks: await metric(ms.node(B), 'sfu_nack_sent_total'),
     bAnswers: await metric(ms.node(B), 'sfu_retransmitted_packets_total', 'result="sent"'),
   };
   last.setRules('ba', { loss: 0.1 });
@@ -74,13 +79,18 @@ t.test('subscriber NACKs are answered by its own focus and never cross the link'
   const bNacks = (await metric(ms.node(B), 'sfu_nack_received_total')) - before.bNacks;
   const bAnswers =
     (await metric(ms.node(B), 'sfu_retransmitted_packets_total', 'result="sent"')) - before.bAnswers;
+  const bTrunkNacks = (await metric(ms.node(B), 'sfu_nack_sent_total')) - before.bTrunkNacks;
   const aNacks = (await metric(ms.node(A), 'sfu_nack_received_total')) - before.aNacks;
   t.comment(
-    `relay dropped ${dropped}; B received ${bNacks} NACKed seqs, retransmitted ${bAnswers}; A got ${aNacks}`,
+    `relay dropped ${dropped}; B received ${bNacks} NACKed seqs, retransmitted ${bAnswers}; ` +
+      `B NACKed the trunk for ${bTrunkNacks}; A got ${aNacks}`,
   );
   t.ok(dropped >= 20, `the relay dropped RTP on the last hop (${dropped})`);
   t.ok(bNacks >= 5, `the subscriber NACKed its focus (${bNacks} sequence numbers)`);
   t.ok(bAnswers >= 5, `focus B answered from its own buffer (${bAnswers} retransmissions)`);
-  t.equal(aNacks, 0, 'focus A received no NACK over the link');
+  t.ok(
+    aNacks <= bTrunkNacks,
+    `focus A received only B's own trunk repairs over the link (${aNacks} ≤ ${bTrunkNacks}), no subscriber NACK`,
+  );
   t.same(ms.hs.rejections, [], 'the homeserver rejected nothing');
 });
