@@ -19,6 +19,7 @@ import {
   useVP8,
   type RTCDataChannel,
   type RTCRtpSender,
+  type RtcpPacket,
 } from 'werift';
 import '../../src/media/noDefaultStun.js'; // test peers stay on loopback: no default public STUN server
 import {
@@ -359,6 +360,15 @@ export class WeriftPeer implements TestPeer {
     }
     const packet = { serialize: () => Buffer.from(bytes) };
     await dtls.sendRtcp([packet as never]);
+  }
+
+  /** Every RTCP packet received from now on on the peer's (bundled) transport, as werift parses it. */
+  onRtcp(cb: (p: RtcpPacket) => void): { unSubscribe: () => void } {
+    const dtls = this.#pc.getTransceivers()[0]?.receiver.dtlsTransport;
+    if (dtls === undefined) {
+      throw new Error('no transport to receive RTCP on');
+    }
+    return dtls.onRtcp.subscribe(cb);
   }
 
   /** Audio packets sent so far. */

@@ -2,12 +2,16 @@
  * Where werift hands decrypted RTP up: each DTLS transport decrypts an incoming SRTP datagram with
  * `dtlsTransport.srtp.decrypt(data)` and only then builds werift's RtpPacket for its router and receivers
  * (werift@0.24.4: RTCDtlsTransport.startSrtp). The tap wraps that `decrypt` so the plaintext bytes go to the
- * SFU's ingest first (synchronously, before werift's own handling, which continues unchanged: receiver
- * statistics, RTCP receiver reports). `srtp` is replaced on every SRTP (re)start, so the tap turns the
- * property into an accessor that wraps each new session. The decryption itself is the SFU's own
- * (srtp/srtpReceiveState.ts: native or TypeScript, one cipher per association; werift's when the session's keys
- * cannot be read), throwing werift's SrtpAuthenticationError for a packet that is not authentic, as werift's
- * does. Returns false where werift's shape is not this one.
+ * SFU's ingest (synchronously), and then ends werift's handling of the packet: the wrapped `decrypt` throws
+ * one shared SrtpAuthenticationError (`WERIFT_SKIPPED`), which werift catches and drops the packet on (a
+ * disabled debug log, no stack captured per packet). werift's own receive work — its RtpPacket and a clone of
+ * it per packet, its router, receiver statistics and receiver-report timers — did nothing the SFU used but
+ * those reports, which the SFU now writes itself (publisherRtcp.ts; a link's: link/trunkCcReceive.ts).
+ * `srtp` is replaced on every SRTP (re)start, so the tap turns the property into an accessor that wraps each
+ * new session. The decryption itself is the SFU's own (srtp/srtpReceiveState.ts: native or TypeScript, one
+ * cipher per association; werift's when the session's keys cannot be read); a packet that is not authentic
+ * throws werift's SrtpAuthenticationError before reaching the sink, as werift's own decryption does. Returns
+ * false where werift's shape is not this one.
  */
 import { SrtpAuthenticationError, type RTCDtlsTransport } from 'werift';
 import { srtpReceiveState } from './srtp/srtpReceiveState.js';
@@ -16,6 +20,9 @@ import { wrapEachAssigned } from './sessionTap.js';
 interface SrtpLike {
   decrypt: (data: Buffer) => Buffer;
 }
+
+/** What the tapped `decrypt` throws after the sink took the packet: werift drops it, its work skipped. */
+export const WERIFT_SKIPPED = new SrtpAuthenticationError('handled by the SFU (decryptedRtpTap.ts)');
 
 const wrapped = new WeakSet<object>();
 const tapped = new WeakSet<object>();
@@ -40,14 +47,14 @@ function wrap(session: unknown, sink: (dec: Buffer) => void): void {
           }
           return dec;
         };
-  s.decrypt = (data: Buffer) => {
+  s.decrypt = (data: Buffer): Buffer => {
     const dec = decrypt(data); // an authentication failure throws to werift, which drops the packet
     try {
       sink(dec);
     } catch {
-      // the sink never throws (IngestDemux.receive); werift's handling must go on regardless
+      // the sink never throws (IngestDemux.receive); a bug there must not reach werift's transport loop
     }
-    return dec;
+    throw WERIFT_SKIPPED;
   };
 }
 

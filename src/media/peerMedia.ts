@@ -10,14 +10,7 @@
 import type { Logger } from 'pino';
 import type { RTCPeerConnection, RTCRtpTransceiver } from 'werift';
 import type { Forwarder } from '../forwarding/forwarder.js';
-import {
-  firPacket,
-  pliPacket,
-  readRtcp,
-  rembPacket,
-  type ReportBlock,
-  type RtcpFeedback,
-} from '../rtp/rtcpFeedback.js';
+import { firPacket, pliPacket, readRtcp, type ReportBlock, type RtcpFeedback } from '../rtp/rtcpFeedback.js';
 import { readRtcpBytes } from '../rtp/rtcpRead.js';
 import { nackPacket } from '../rtp/rtcpNack.js';
 import type { RemoteMediaTrack } from '../protocol/sdp.js';
@@ -30,13 +23,15 @@ import { DownTrack } from './downTrack.js';
 import { FeedbackBudget, KEYFRAME_REQUEST_UNITS } from './feedbackBudget.js';
 import type { MediaCounters } from './mediaMetrics.js';
 import { PublishedTrack } from './publishedTrack.js';
+import { sendPublisherRtcp } from './publisherRtcp.js';
 import { ReceiveWiring } from './receiveWiring.js';
 import { sendRtcpBytes } from './rtcpSend.js';
 import { SubscriberBandwidth } from './subscriberBandwidth.js';
 import type { TrackSource } from './track.js';
 
 export const MEDIA_TICK_MS = 100;
-const REMB_INTERVAL_MS = 1000;
+/** How often a publisher gets the SFU's receiver report and REMB (publisherRtcp.ts). */
+const PUBLISHER_RTCP_INTERVAL_MS = 1000;
 
 export interface MediaContext {
   clock: Clock;
@@ -63,7 +58,7 @@ export class PeerMedia {
   #tickJob: TickerJob | undefined;
   #nackTimer: TimerHandle | undefined;
   #nackAt: number | undefined;
-  #lastRembAt = 0;
+  #lastPublisherRtcpAt = 0;
   /** The subscriber side: bandwidth estimate of this connection, shared by its forwarded tracks. */
   readonly #bandwidth: SubscriberBandwidth;
   #firSeq = 0;
@@ -149,6 +144,7 @@ export class PeerMedia {
         counters: this.#ctx.counters,
         log: this.#ctx.log,
         pliMinIntervalMs: this.#ctx.pliMinIntervalMs,
+        receiverReports: true,
         codecs: () => tr.codecs,
         extensions: () => tr.headerExtensions,
         requestKeyframe: (ssrc) => {
@@ -235,36 +231,15 @@ export class PeerMedia {
       dt.tick(now);
     }
     this.#bandwidth.allocate(this.#down.values(), now);
-    if (now - this.#lastRembAt >= REMB_INTERVAL_MS) {
-      this.#lastRembAt = now;
-      this.#sendRemb();
+    if (now - this.#lastPublisherRtcpAt >= PUBLISHER_RTCP_INTERVAL_MS) {
+      this.#lastPublisherRtcpAt = now;
+      sendPublisherRtcp(this.#published.values(), now, this.#ctx.publisherRembBps);
     }
   }
 
   /** Estimated bandwidth of this subscriber connection (bit/s; Infinity = no limit seen). */
   get bandwidthEstimateBps(): number {
     return this.#bandwidth.estimateBps;
-  }
-
-  /** REMB at `media.publisher_remb_bps` naming every video layer SSRC of this publisher, per transport. */
-  #sendRemb(): void {
-    const byTransport = new Map<Dtls, { sender: number; ssrcs: number[] }>();
-    for (const { track, transceiver } of this.#published.values()) {
-      const ssrcs = track.kind === 'video' ? track.ssrcs() : [];
-      const dtls = transceiver.receiver.dtlsTransport;
-      if (ssrcs.length === 0 || dtls.state !== 'connected') {
-        continue;
-      }
-      const entry = byTransport.get(dtls) ?? {
-        sender: transceiver.receiver.rtcpSsrc,
-        ssrcs: [],
-      };
-      entry.ssrcs.push(...ssrcs);
-      byTransport.set(dtls, entry);
-    }
-    for (const [dtls, e] of byTransport) {
-      sendRtcpBytes(dtls, rembPacket(e.sender, this.#ctx.publisherRembBps, e.ssrcs));
-    }
   }
 
   /** Schedules the NACK flush for when the earliest missing packet is due (one timer per peer). */
@@ -329,7 +304,7 @@ export class PeerMedia {
     }
     this.#rtcpTransports.add(dtls);
     // SRTCP both ways with the own ciphers, what arrives read from its bytes here (srtcpTap.ts, rtcpRead.ts);
-    // werift still gets the compounds with an SR (its receivers' reports to the publisher echo them).
+    // werift gets none of it (its receivers no longer report: publisherRtcp.ts does).
     if (tapSrtcp(dtls, this.#readRtcp)) {
       return;
     }
@@ -338,7 +313,10 @@ export class PeerMedia {
     });
   }
 
-  readonly #readRtcp = (plain: Buffer): boolean => readRtcpBytes(plain, 0, plain.length, this.#onFeedback);
+  readonly #readRtcp = (plain: Buffer): boolean => {
+    readRtcpBytes(plain, 0, plain.length, this.#onFeedback);
+    return false;
+  };
 
   readonly #onFeedback = (fb: RtcpFeedback): void => {
     try {
@@ -358,7 +336,7 @@ export class PeerMedia {
       case 'sr':
         this.#onReportBlocks(fb.reports, now);
         for (const { track } of this.#published.values()) {
-          if (track.onSenderReport(fb.ssrc, fb.ntpMs, fb.rtpTs, now)) {
+          if (track.onSenderReport(fb.ssrc, fb.ntpMs, fb.rtpTs, now, fb.lsr)) {
             break;
           }
         }

@@ -10,16 +10,18 @@ import type { ForwarderPacket } from '../forwarding/forwarder.js';
 import type { SenderClock } from '../forwarding/rtpClock.js';
 import { loudness } from '../rtp/audioLevel.js';
 import { EXT_URI } from '../rtp/headerExtensions.js';
-import { NackGenerator } from '../rtp/nackGenerator.js';
 import type { RtpPacketView } from '../rtp/packetView.js';
 import type { Size } from '../simulcast/layerOrder.js';
 import { rankOf } from '../simulcast/layerTable.js';
 import type { Clock } from '../util/clock.js';
+import { lsrFromNtp, ntpFromUnixMs } from '../rtp/rtcpFeedback.js';
+import type { ReceptionReport } from '../rtp/receptionStats.js';
 import { toError } from '../util/errors.js';
 import { chooseCodecHandler } from './codec/chooser.js';
 import type { PayloadFacts } from './codec/handler.js';
 import type { KeyframeReason, MediaCounters } from './mediaMetrics.js';
 import { KeyframeRequests } from './keyframeRequests.js';
+import { flushLayerNacks, layerArrival, layerReports } from './layerReception.js';
 import { TrackLayers, type LayerActivity } from './trackLayers.js';
 import type { PublisherCodec, SelectableView, TrackCodec, TrackSink, TrackSource } from './track.js';
 
@@ -61,6 +63,8 @@ export interface PublishedTrackDeps {
   layerActivity?: LayerActivity;
   /** `always`: track losses (and NACK) whatever the m-line negotiated (a link's trunk, protocol.md §8.6). */
   nack?: 'negotiated' | 'always';
+  /** Keep RFC 3550 reception statistics per layer for receiver reports to the publisher (`reportBlocks`). */
+  receiverReports?: boolean;
 }
 
 export class PublishedTrack implements TrackSource {
@@ -203,13 +207,17 @@ export class PublishedTrack implements TrackSource {
     return this.#layers.get(layerId)?.sr;
   }
 
-  /** The publisher's RTCP SR for one of this track's SSRCs. False if the SSRC is not this track's. */
-  onSenderReport(ssrc: number, ntpMs: number, rtpTs: number, now: number): boolean {
+  /**
+   * The publisher's RTCP SR for one of this track's SSRCs (`lsr`: the middle 32 bits of its NTP time, echoed in
+   * the next receiver report; derived from `ntpMs` when not given). False if the SSRC is not this track's.
+   */
+  onSenderReport(ssrc: number, ntpMs: number, rtpTs: number, now: number, lsr?: number): boolean {
     const layer = this.#layers.bySsrc(ssrc);
     if (layer === undefined) {
       return false;
     }
     layer.sr = { ntpMs, rtpTs, receivedAt: now };
+    layer.reception?.onSenderReport(lsr ?? lsrFromNtp(ntpFromUnixMs(ntpMs)), now);
     return true;
   }
 
@@ -249,17 +257,12 @@ export class PublishedTrack implements TrackSource {
       return;
     }
     const size = view.payloadLength;
-    if (layer.nack === undefined && this.#nackOk) {
-      layer.nack = new NackGenerator();
-    }
-    if (layer.nack !== undefined) {
-      const before = layer.nack.missingCount;
-      const arrival = layer.nack.onPacket(view.seq, now);
-      if (arrival === 'repair') {
-        counters.nackRepaired++;
-      } else if (layer.nack.missingCount > before) {
-        this.#d.onLoss?.();
-      }
+    const rr = this.#d.receiverReports === true;
+    const arrival = layerArrival(layer, view.seq, view.ts, view.ssrc, codec.clockRate, now, this.#nackOk, rr);
+    if (arrival === 'repair') {
+      counters.nackRepaired++;
+    } else if (arrival === 'loss') {
+      this.#d.onLoss?.();
     }
     let changed = false;
     layer.lastPacketAt = now;
@@ -329,26 +332,16 @@ export class PublishedTrack implements TrackSource {
    * (undefined: nothing is missing).
    */
   flushNacks(now: number, send: (ssrc: number, seqs: number[]) => void): number | undefined {
-    let next: number | undefined;
-    for (const l of this.#layers.all) {
-      if (l.nack === undefined || l.ssrc === undefined) {
-        continue;
-      }
-      const seqs = l.nack.due(now);
-      if (seqs.length > 0) {
-        this.#d.counters.nackSent += seqs.length;
-        try {
-          send(l.ssrc, seqs);
-        } catch (e) {
-          this.#d.log.warn({ err: toError(e), mid: this.mid }, 'NACK send failed');
-        }
-      }
-      const at = l.nack.nextDueAt();
-      if (at !== undefined && (next === undefined || at < next)) {
-        next = at;
-      }
-    }
-    return next;
+    return flushLayerNacks(this.#layers.all, now, send, {
+      counters: this.#d.counters,
+      log: this.#d.log,
+      mid: this.mid,
+    });
+  }
+
+  /** Appends the receiver report blocks of this track's layers (`receiverReports`), closing their intervals. */
+  reportBlocks(now: number, out: ReceptionReport[]): void {
+    layerReports(this.#layers.all, now, out);
   }
 
   /**

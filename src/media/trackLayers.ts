@@ -3,11 +3,12 @@
  * bound to the SSRC it currently arrives on, with per-layer activity (a layer without RTP for 2 s is not
  * flowing, protocol.md §7; for a track relayed over a link, a layer is selectable iff it is announced and in the
  * remote focus's sending set, protocol.md §8.3, whether RTP flows or not), bitrate window, measured keyframe size, `a=rid` restriction, last sender report
- * and loss tracking; for `SIZE_WAIT_MS` after its first layer, whether layer sizes are still awaited. Selection
+ * and loss tracking (NACK, receiver report statistics); for `SIZE_WAIT_MS` after its first layer, whether layer sizes are still awaited. Selection
  * order comes from simulcast/layerOrder.ts. No I/O.
  */
 import type { SenderClock } from '../forwarding/rtpClock.js';
 import type { NackGenerator } from '../rtp/nackGenerator.js';
+import type { ReceptionStats } from '../rtp/receptionStats.js';
 import type { Size } from '../simulcast/layerOrder.js';
 import { layerTable } from '../simulcast/layerTable.js';
 import type { SelectableView } from './track.js';
@@ -35,6 +36,8 @@ export interface Layer {
   sr: (SenderClock & { receivedAt: number }) | undefined;
   /** Loss tracking of the layer's current SSRC (only when the m-line negotiated `nack`). */
   nack: NackGenerator | undefined;
+  /** Reception statistics of the current SSRC, for receiver reports (layerReception.ts; when the track reports). */
+  reception: ReceptionStats | undefined;
 }
 
 /**
@@ -177,6 +180,7 @@ export class TrackLayers {
     }
     layer.ssrc = ssrc;
     layer.nack = undefined;
+    layer.reception = undefined;
     this.#bySsrc.set(ssrc, layer);
   }
 
@@ -195,6 +199,7 @@ export class TrackLayers {
       bitrateBps: undefined,
       sr: undefined,
       nack: undefined,
+      reception: undefined,
     };
     this.#layers.push(layer);
     return layer;

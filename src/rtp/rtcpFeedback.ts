@@ -160,6 +160,8 @@ export type RtcpFeedback =
       readonly ssrc: number;
       readonly ntpMs: number;
       readonly rtpTs: number;
+      /** The middle 32 bits of its NTP time: what a receiver report about `ssrc` echoes as LSR. */
+      readonly lsr: number;
       readonly reports: readonly ReportBlock[];
     }
   /** A receiver report (or an SR whose sender info is unreadable: its blocks still count). */
@@ -225,6 +227,7 @@ function senderReport(p: Fields): RtcpFeedback {
     ssrc: p.ssrc,
     ntpMs: unixMsFromNtp(info.ntpTimestamp),
     rtpTs: info.rtpTimestamp,
+    lsr: lsrFromNtp(info.ntpTimestamp),
     reports,
   };
 }

@@ -80,6 +80,7 @@ function senderReport(b: Uint8Array, p: number, end: number, count: number): Rtc
     ssrc: u32(b, p + 4),
     ntpMs: ntpMs(u32(b, p + 8), u32(b, p + 12)),
     rtpTs: u32(b, p + 16),
+    lsr: u32(b, p + 10),
     reports: blocks(b, p + 28, end, count),
   };
 }
@@ -153,7 +154,7 @@ function one(b: Uint8Array, p: number, end: number): RtcpFeedback {
 
 /**
  * Reads the compound RTCP packet `b[off, off + length)`, calling `each` with every packet's feedback; returns
- * whether a sender report was among them (werift still wants those: rtcpTap.ts).
+ * whether a sender report was among them.
  */
 export function readRtcpBytes(
   b: Uint8Array,

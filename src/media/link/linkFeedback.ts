@@ -40,8 +40,8 @@ export class LinkFeedback {
     switch (fb.kind) {
       case 'sr': {
         t.onSenderReport(fb.ssrc, fb.ntpMs, fb.rtpTs, now);
-        const { ssrc, ntpMs } = fb;
-        t.cc((cc) => cc.onSenderReport?.(ssrc, ntpMs, now));
+        const { ssrc, lsr } = fb;
+        t.cc((cc) => cc.onSenderReport?.(ssrc, lsr, now));
         this.#onReports(fb.reports, now);
         return;
       }

@@ -168,10 +168,13 @@ export class LinkMedia {
       this.#ctx.log.error('link: cannot tap decrypted RTP on this werift version: nothing is received');
     }
     // SRTCP with the own ciphers, read from its bytes (srtcpTap.ts; werift's parse where its shape differs).
-    const read = (plain: Buffer): boolean =>
+    // werift gets none of it: the link's receiver reports are trunk congestion control's (trunkCcReceive.ts).
+    const read = (plain: Buffer): boolean => {
       readRtcpBytes(plain, 0, plain.length, (fb) => {
         this.#onFeedback(fb);
       });
+      return false;
+    };
     if (!tapSrtcp(dtls, read)) {
       dtls.onRtcp.subscribe((p) => {
         this.#onFeedback(readRtcp(p));

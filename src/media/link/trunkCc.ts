@@ -12,7 +12,7 @@
  */
 import type { TrunkTrackDemand } from '../../forwarding/trunkAllocation.js';
 import type { RtpPacketView } from '../../rtp/packetView.js';
-import { lsrFromNtp, ntpFromUnixMs, type RtcpFeedback } from '../../rtp/rtcpFeedback.js';
+import type { RtcpFeedback } from '../../rtp/rtcpFeedback.js';
 import type { LayerTable } from '../../simulcast/layerTable.js';
 import { isPaddingOnly, TrunkPadding } from './trunkCcPadding.js';
 import { TrunkReceiveCc, type TrunkReceiveCcOptions, type TrunkSsrc } from './trunkCcReceive.js';
@@ -124,16 +124,15 @@ export class TrunkCc {
 
   /**
    * One RTCP item received on the link: REMB → the send budget; report blocks about this focus's trunk SSRCs
-   * (`ours`) → loss; an SR of a remote trunk SSRC → its LSR (`lsr`: the middle 32 bits of the SR's NTP time,
-   * when the caller has the raw value; else derived from `ntpMs`).
+   * (`ours`) → loss; an SR of a remote trunk SSRC → its LSR (the middle 32 bits of the SR's NTP time).
    */
-  onRtcp(fb: RtcpFeedback, ours: (ssrc: number) => boolean, now: number, lsr?: number): void {
+  onRtcp(fb: RtcpFeedback, ours: (ssrc: number) => boolean, now: number): void {
     switch (fb.kind) {
       case 'remb':
         this.send.onRemb(fb.bitrateBps, now);
         return;
       case 'sr':
-        this.receive.onSenderReport(fb.ssrc, lsr ?? lsrFromNtp(ntpFromUnixMs(fb.ntpMs)), now);
+        this.receive.onSenderReport(fb.ssrc, fb.lsr, now);
         this.#losses(fb.reports, ours, now);
         return;
       case 'rr':

@@ -128,8 +128,8 @@ export class TrunkCcLink {
   }
 
   /** An SR of a remote trunk SSRC (its LSR goes back in the next RR block). */
-  onSenderReport(ssrc: number, ntpMs: number, now: number): void {
-    this.#cc?.onRtcp({ kind: 'sr', ssrc, ntpMs, rtpTs: 0, reports: [] }, this.#isOurs, now);
+  onSenderReport(ssrc: number, lsr: number, now: number): void {
+    this.#cc?.onRtcp({ kind: 'sr', ssrc, ntpMs: 0, rtpTs: 0, lsr, reports: [] }, this.#isOurs, now);
   }
 
   /**

@@ -86,7 +86,7 @@ export interface LinkStats {
  * - `onRtp`: every RTP packet received on the link (any SSRC, before routing), its view valid during the call
  *   (abs-send-time under `absSendTimeId`, undefined when not negotiated); true = consumed (probe padding), not
  *   routed.
- * - `onSenderReport`: an SR received on the link (for the LSR/DLSR of the receiver reports).
+ * - `onSenderReport`: an SR received on the link, its LSR (for the LSR/DLSR of the receiver reports).
  * - `admit`: asked when the remote focus demands a new layer of a sent track; false keeps it paused.
  * - `onRemb` / `onReports`: REMB and report blocks (RR, or the blocks of an SR) received on the link.
  * - `estimateBps` / `budgetBps`: what `stats()` reports (defaults: undefined / the link's cap).
@@ -94,7 +94,7 @@ export interface LinkStats {
  */
 export interface LinkCongestionControl {
   onRtp?(view: RtpPacketView, absSendTimeId: number | undefined, now: number): boolean | undefined;
-  onSenderReport?(ssrc: number, ntpMs: number, now: number): void;
+  onSenderReport?(ssrc: number, lsr: number, now: number): void;
   /** Whether a newly demanded layer of a sent track fits the trunk budget now (else it waits for `tick`). */
   admit?(streamId: string, trackId: string, rid: string, source: { selectable(): LayerTable }): boolean;
   onRemb?(bitrateBps: number, now: number): void;

@@ -1,12 +1,14 @@
 /**
  * media/decryptedRtpTap on stand-in transports shaped like werift 0.24.4's: the plaintext of every decrypt
- * reaches the sink before werift gets it back, for the SRTP session present when tapped and for each one werift
- * assigns later (an SRTP restart); tapping twice wraps once; a throwing sink never breaks werift's path; an
- * authentication failure still throws to werift; a transport of another shape is refused, not patched.
+ * reaches the sink, and werift's handling of it is then skipped (the decrypt throws the shared
+ * WERIFT_SKIPPED, an SrtpAuthenticationError werift drops on), for the SRTP session present when tapped and for
+ * each one werift assigns later (an SRTP restart); tapping twice wraps once; a throwing sink still ends in the
+ * skip, never in its own error; an authentication failure throws werift's error before the sink sees anything;
+ * a transport of another shape is refused, not patched.
  */
 import t from 'tap';
 import { RtpHeader, SrtpAuthenticationError, SrtpSession, type RTCDtlsTransport } from 'werift';
-import { tapDecryptedRtp } from '../../../src/media/decryptedRtpTap.js';
+import { tapDecryptedRtp, WERIFT_SKIPPED } from '../../../src/media/decryptedRtpTap.js';
 
 class Session {
   constructor(readonly tag: number) {}
@@ -20,12 +22,23 @@ class Session {
 
 class Transport {
   srtp: Session | undefined;
+  /** Packets werift would have gone on to parse and route. */
+  weriftHandled = 0;
   constructor(s?: Session) {
     this.srtp = s;
   }
-  /** What werift does per datagram: decrypt through the current session. */
-  receive(data: Buffer): Buffer {
-    return this.srtp!.decrypt(data);
+  /** What werift does per datagram: decrypt through the current session; an authentication error drops it. */
+  receive(data: Buffer): 'handled' | 'dropped' {
+    try {
+      this.srtp!.decrypt(data);
+    } catch (e) {
+      if (e instanceof SrtpAuthenticationError) {
+        return 'dropped';
+      }
+      throw e;
+    }
+    this.weriftHandled++;
+    return 'handled';
   }
 }
 
@@ -38,9 +51,10 @@ t.test('the sink sees each plaintext, for the current and every later session', 
     tapDecryptedRtp(asDtls(tr), (d) => seen.push([...d])),
     true,
   );
-  t.same([...tr.receive(Buffer.from([7]))], [1, 7], 'werift still gets the plaintext');
+  t.equal(tr.receive(Buffer.from([7])), 'dropped', 'werift drops it after the sink');
   tr.srtp = new Session(2); // werift's updateSrtpSession
-  t.same([...tr.receive(Buffer.from([8]))], [2, 8]);
+  t.equal(tr.receive(Buffer.from([8])), 'dropped');
+  t.equal(tr.weriftHandled, 0, 'werift handled none of them');
   t.same(seen, [
     [1, 7],
     [2, 8],
@@ -72,8 +86,13 @@ t.test('failures: sink errors are contained, authentication errors reach werift'
   tapDecryptedRtp(asDtls(tr), () => {
     throw new Error('sink bug');
   });
-  t.same([...tr.receive(Buffer.from([5]))], [1, 5], 'a throwing sink does not stop werift');
-  t.throws(() => tr.receive(Buffer.from([0xff])), /authentication/, 'werift drops it as before');
+  t.equal(tr.receive(Buffer.from([5])), 'dropped', "a throwing sink's error does not reach werift");
+  const plain = new Transport(new Session(1));
+  const seen: number[] = [];
+  tapDecryptedRtp(asDtls(plain), (d) => seen.push(d[1]!));
+  t.throws(() => plain.srtp!.decrypt(Buffer.from([0xff])), /authentication/, 'a failure throws as before');
+  t.same(seen, [], 'and never reaches the sink');
+  t.throws(() => plain.srtp!.decrypt(Buffer.from([6])), WERIFT_SKIPPED, 'a good packet: the shared skip');
 });
 
 t.test('another shape is refused', async (t) => {
@@ -108,15 +127,12 @@ t.test('a real werift session: the SFU’s own SRTP decrypts, werift’s cipher 
   t.ok(tapDecryptedRtp(asDtls(tr), (d) => seen.push(d)));
   const h = new RtpHeader({ payloadType: 96, sequenceNumber: 7, timestamp: 1, ssrc: 42, marker: true });
   const srtp = sender.encrypt(Buffer.from([1, 2, 3, 4]), h);
-  const dec = tr.receive(srtp);
-  t.same([...dec.subarray(12)], [1, 2, 3, 4], 'plaintext to werift');
-  t.equal(seen.length, 1, 'and to the sink');
+  t.equal(tr.receive(srtp), 'dropped', 'werift skips it');
+  t.equal(seen.length, 1, 'the sink got it');
+  t.same([...seen[0]!.subarray(12)], [1, 2, 3, 4], 'as plaintext');
   t.equal(weriftDecrypts, 0, 'werift’s own decryption never ran');
   const forged = Buffer.from(srtp);
   forged[forged.length - 1] = (forged[forged.length - 1] as number) ^ 0x80;
-  t.throws(
-    () => tr.receive(forged),
-    SrtpAuthenticationError,
-    'a forgery throws werift’s error, which werift drops',
-  );
+  t.equal(tr.receive(forged), 'dropped', 'a forgery throws werift’s error, which werift drops');
+  t.equal(seen.length, 1, 'the forgery never reached the sink');
 });

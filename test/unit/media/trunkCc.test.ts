@@ -110,7 +110,7 @@ t.test('hooks: RTCP in, RTP in, tick out', async (t) => {
   const v = new RtpPacketView();
   v.reset(rtp(5111, 1));
   t.equal(cc.onRtp(v, 100), false, 'media is kept');
-  cc.onRtcp({ kind: 'sr', ssrc: 5111, ntpMs: 0, rtpTs: 0, reports: [] }, ours, 150, 0x0a0b0c0d);
+  cc.onRtcp({ kind: 'sr', ssrc: 5111, ntpMs: 0, rtpTs: 0, lsr: 0x0a0b0c0d, reports: [] }, ours, 150);
 
   const first = cc.tick(200, [audio(40), video(['q', 'h', 'f'])]);
   t.ok(first.rtcp !== undefined, 'RTCP due');

@@ -22,6 +22,7 @@ import {
   firPacket,
   MAX_FIR_ENTRIES,
   MAX_REPORT_BLOCKS,
+  lsrFromNtp,
   ntpFromUnixMs,
   pliPacket,
   readRtcp,
@@ -82,7 +83,14 @@ t.test('table rows', async (t) => {
       'SR + RR + SDES compound',
       concat(sr, rr, sdes),
       [
-        { kind: 'sr', ssrc: 0x1234, ntpMs: 1_764_000_000_123, rtpTs: 0xffff_fff0, reports: [] },
+        {
+          kind: 'sr',
+          ssrc: 0x1234,
+          ntpMs: 1_764_000_000_123,
+          rtpTs: 0xffff_fff0,
+          lsr: lsrFromNtp(ntpFromUnixMs(1_764_000_000_123)),
+          reports: [],
+        },
         {
           kind: 'rr',
           reports: [

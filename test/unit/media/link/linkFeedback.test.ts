@@ -43,7 +43,7 @@ function rig() {
 t.test('each kind to what acts on it', async (t) => {
   const { fb, calls, counters } = rig();
   const block = { ssrc: 0x1111, fractionLost: 0, lsr: 0, dlsr: 0 };
-  fb.on({ kind: 'sr', ssrc: 0x2222, ntpMs: 1, rtpTs: 2, reports: [block] }, 0);
+  fb.on({ kind: 'sr', ssrc: 0x2222, ntpMs: 1, rtpTs: 2, lsr: 3, reports: [block] }, 0);
   fb.on({ kind: 'rr', reports: [block] }, 0);
   fb.on({ kind: 'remb', bitrateBps: 1_000_000 }, 0);
   fb.on({ kind: 'nack', mediaSsrc: 0x1111, seqs: [65535, 0] }, 0);
