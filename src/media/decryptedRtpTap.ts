@@ -11,7 +11,8 @@
  * new session. The decryption itself is the SFU's own (srtp/srtpReceiveState.ts: native or TypeScript, one
  * cipher per association; werift's when the session's keys cannot be read); a packet that is not authentic
  * throws werift's SrtpAuthenticationError before reaching the sink, as werift's own decryption does. Returns
- * false where werift's shape is not this one.
+ * false where werift's shape is not this one. `receiveRtpDirect` does the same for a datagram werift never saw
+ * (udpFastPath.ts).
  */
 import { SrtpAuthenticationError, type RTCDtlsTransport } from 'werift';
 import { srtpReceiveState } from './srtp/srtpReceiveState.js';
@@ -26,6 +27,17 @@ export const WERIFT_SKIPPED = new SrtpAuthenticationError('handled by the SFU (d
 
 const wrapped = new WeakSet<object>();
 const tapped = new WeakSet<object>();
+/** Per tapped session with the own decryption: decrypt and ingest one datagram; false if not authentic. */
+const direct = new WeakMap<object, (data: Buffer) => boolean>();
+
+/** Hands `dec` to the sink; a throwing sink is contained (it never throws: IngestDemux.receive). */
+function feed(sink: (dec: Buffer) => void, dec: Buffer): void {
+  try {
+    sink(dec);
+  } catch {
+    // a bug in the sink must not reach werift's or the socket's loop
+  }
+}
 
 function wrap(session: unknown, sink: (dec: Buffer) => void): void {
   if (typeof session !== 'object' || session === null || wrapped.has(session)) {
@@ -37,6 +49,16 @@ function wrap(session: unknown, sink: (dec: Buffer) => void): void {
   }
   wrapped.add(session);
   const own = srtpReceiveState(session);
+  if (own !== null) {
+    direct.set(session, (data: Buffer): boolean => {
+      const dec = own.decrypt(data);
+      if (dec === undefined) {
+        return false;
+      }
+      feed(sink, dec);
+      return true;
+    });
+  }
   const decrypt =
     own === null
       ? s.decrypt.bind(s)
@@ -48,14 +70,19 @@ function wrap(session: unknown, sink: (dec: Buffer) => void): void {
           return dec;
         };
   s.decrypt = (data: Buffer): Buffer => {
-    const dec = decrypt(data); // an authentication failure throws to werift, which drops the packet
-    try {
-      sink(dec);
-    } catch {
-      // the sink never throws (IngestDemux.receive); a bug there must not reach werift's transport loop
-    }
+    feed(sink, decrypt(data)); // an authentication failure throws to werift, which drops the packet
     throw WERIFT_SKIPPED;
   };
+}
+
+/**
+ * One SRTP datagram for `dtls`, decrypted and ingested without werift: true when ingested, false when not
+ * authentic (dropped), undefined when its current session has no direct path (werift's path must take it).
+ */
+export function receiveRtpDirect(dtls: object, data: Buffer): boolean | undefined {
+  const session = (dtls as { srtp?: object }).srtp;
+  const f = session === undefined ? undefined : direct.get(session);
+  return f === undefined ? undefined : f(data);
 }
 
 /** Feeds every RTP packet this transport decrypts to `sink` (once per transport; later calls are no-ops). */

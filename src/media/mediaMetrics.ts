@@ -38,6 +38,12 @@ export class MediaCounters {
   nackRepaired = 0;
   /** Subscriber feedback over its budget, ignored (feedbackBudget.ts units: NACKed seqs, 50 per PLI/FIR). */
   feedbackIgnored = 0;
+  /** SRTP/SRTCP datagrams the receive fast path dropped as not authentic (udpFastPath.ts). */
+  srtpRejected = 0;
+  /** Counts one (a stable function: the fast path's `rejected`). */
+  readonly onSrtpRejected = (): void => {
+    this.srtpRejected++;
+  };
   readonly retransmits = Object.fromEntries(RETRANSMIT_RESULTS.map((r) => [r, 0])) as Record<
     RetransmitResult,
     number
@@ -149,6 +155,13 @@ export function registerMediaMetrics(registry: Registry, m: MediaCounters): void
     'Forwarded RTP packets by send path: direct (one socket send), werift (fallback), not_ready, encrypt_failed',
     ['path'],
     () => SEND_RESULTS.map((r) => ({ labels: { path: r }, value: m.sends[r] })),
+  );
+  pulled(
+    registry,
+    'sfu_srtp_rejected_total',
+    'SRTP and SRTCP datagrams from a connected peer that failed authentication (or were malformed), dropped',
+    [],
+    () => [{ labels: {}, value: m.srtpRejected }],
   );
   pulled(registry, 'sfu_udp_send_errors_total', 'UDP send errors reported by media sockets', [], () => [
     { labels: {}, value: srtpSendErrors() },

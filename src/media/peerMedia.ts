@@ -24,6 +24,7 @@ import { FeedbackBudget, KEYFRAME_REQUEST_UNITS } from './feedbackBudget.js';
 import type { MediaCounters } from './mediaMetrics.js';
 import { PublishedTrack } from './publishedTrack.js';
 import { sendPublisherRtcp } from './publisherRtcp.js';
+import { installUdpFastPath } from './udpFastPath.js';
 import { ReceiveWiring } from './receiveWiring.js';
 import { sendRtcpBytes } from './rtcpSend.js';
 import { SubscriberBandwidth } from './subscriberBandwidth.js';
@@ -54,7 +55,8 @@ export class PeerMedia {
   /** By SSRC: the numbering of the last stream stopped there (a reused m-line's next stream continues it). */
   readonly #stopped = new Map<number, Forwarder>();
   readonly #receive: ReceiveWiring;
-  readonly #rtcpTransports = new WeakSet<object>();
+  /** The peer's DTLS transports (one with BUNDLE), their RTCP read by the SFU. */
+  readonly #transports = new Set<Dtls>();
   #tickJob: TickerJob | undefined;
   #nackTimer: TimerHandle | undefined;
   #nackAt: number | undefined;
@@ -221,9 +223,13 @@ export class PeerMedia {
     }
     this.#published.clear();
     this.#receive.clear();
+    this.#transports.clear();
   }
 
   #tick(now: number): void {
+    for (const dtls of this.#transports) {
+      installUdpFastPath(dtls, this.#ctx.counters.onSrtpRejected); // until the pair is up; idempotent after
+    }
     for (const { track } of this.#published.values()) {
       track.tick(now);
     }
@@ -299,10 +305,10 @@ export class PeerMedia {
   }
 
   #listenRtcp(dtls: Dtls | undefined): void {
-    if (dtls === undefined || this.#rtcpTransports.has(dtls)) {
+    if (dtls === undefined || this.#transports.has(dtls)) {
       return;
     }
-    this.#rtcpTransports.add(dtls);
+    this.#transports.add(dtls);
     // SRTCP both ways with the own ciphers, what arrives read from its bytes here (srtcpTap.ts, rtcpRead.ts);
     // werift gets none of it (its receivers no longer report: publisherRtcp.ts does).
     if (tapSrtcp(dtls, this.#readRtcp)) {
@@ -313,9 +319,8 @@ export class PeerMedia {
     });
   }
 
-  readonly #readRtcp = (plain: Buffer): boolean => {
+  readonly #readRtcp = (plain: Buffer): void => {
     readRtcpBytes(plain, 0, plain.length, this.#onFeedback);
-    return false;
   };
 
   readonly #onFeedback = (fb: RtcpFeedback): void => {

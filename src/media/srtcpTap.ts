@@ -11,11 +11,13 @@
  *   werift advances it: the bytes are werift's, and packets protected before the tap and after it never
  *   repeat an index.
  * - decrypt: a packet that is not authentic throws werift's SrtpAuthenticationError, which werift drops.
- * - a `sink` given with the tap reads every unprotected compound packet itself (rtp/rtcpRead.ts) and says
- *   whether werift still needs it: werift then gets it, else an empty packet (which it parses into nothing) —
- *   werift's parser, objects and event dispatch per RTCP packet are skipped for what only the SFU reads.
+ * - a `sink` given with the tap reads every unprotected compound packet itself (rtp/rtcpRead.ts), and werift
+ *   gets an empty packet (which it parses into nothing): werift's parser, objects and event dispatch per RTCP
+ *   packet are skipped — nothing of werift's reads RTCP the SFU needs (its receivers no longer report).
+ * - `receiveRtcpDirect` unprotects and reads a datagram without werift at all (udpFastPath.ts), for a session
+ *   tapped with a sink and the own cipher.
  * A session whose keys cannot be read or whose counters are not werift's shape keeps werift's cipher (the sink
- * still reads what it unprotects).
+ * still reads what it unprotects; no direct path).
  */
 import { SrtpAuthenticationError, type RTCDtlsTransport } from 'werift';
 import type { SrtpCipher } from './srtp/srtpCipher.js';
@@ -37,10 +39,12 @@ interface SrtcpLike {
   decrypt?: (data: Buffer) => Buffer;
 }
 
-/** Reads one unprotected compound RTCP packet; true when werift must see it as well. */
-export type RtcpSink = (plain: Buffer) => boolean;
+/** Reads one unprotected compound RTCP packet. */
+export type RtcpSink = (plain: Buffer) => void;
 
 const wrapped = new WeakSet<object>();
+/** Per tapped session with the own cipher and a sink: unprotect and read one datagram; false if not authentic. */
+const direct = new WeakMap<object, (data: Buffer) => boolean>();
 const tapped = new WeakSet<object>();
 const EMPTY = Buffer.alloc(0);
 
@@ -68,34 +72,46 @@ function ownEncrypt(
   };
 }
 
+/** The plaintext of one SRTCP datagram, or undefined when it is malformed or not authentic. */
+function unprotectOwn(cipher: SrtpCipher, data: Buffer): Buffer | undefined {
+  if (data.length < 8 + cipher.rtcpOverhead) {
+    return undefined;
+  }
+  const out = Buffer.allocUnsafe(data.length - cipher.rtcpOverhead);
+  return cipher.decryptRtcp(data, 0, data.length, out, 0) < 0 ? undefined : out;
+}
+
 function ownDecrypt(cipher: SrtpCipher): (data: Buffer) => Buffer {
   return (data: Buffer): Buffer => {
-    const out = Buffer.allocUnsafe(Math.max(0, data.length - cipher.rtcpOverhead));
-    if (data.length < 8 + cipher.rtcpOverhead || cipher.decryptRtcp(data, 0, data.length, out, 0) < 0) {
+    const out = unprotectOwn(cipher, data);
+    if (out === undefined) {
       throw new SrtpAuthenticationError('SRTCP packet not authentic or malformed');
     }
     return out;
   };
 }
 
+/** Feeds `sink` one compound packet; a throwing sink is contained (it never throws: readRtcpBytes). */
+function feed(sink: RtcpSink, plain: Buffer): void {
+  try {
+    sink(plain);
+  } catch {
+    // a bug in the sink must not reach werift's or the socket's loop
+  }
+}
+
 function isCounter<T extends Partial<IndexCounter>>(c: T | undefined): c is T & IndexCounter {
   return typeof c?.getSrtcpSsrcState === 'function';
 }
 
-/** The decrypt werift calls: `unprotect`, then the sink (if any) decides what werift gets. */
+/** The decrypt werift calls: `unprotect`, then the sink (if any) reads it and werift gets nothing. */
 function withSink(unprotect: (data: Buffer) => Buffer, sink: RtcpSink | undefined): (data: Buffer) => Buffer {
   if (sink === undefined) {
     return unprotect;
   }
   return (data: Buffer): Buffer => {
-    const plain = unprotect(data); // not authentic: throws to werift, which drops it
-    let werift: boolean;
-    try {
-      werift = sink(plain);
-    } catch {
-      werift = true; // the sink never throws (readRtcpBytes); if it did, werift's handling goes on
-    }
-    return werift ? plain : EMPTY;
+    feed(sink, unprotect(data)); // not authentic: throws to werift, which drops it
+    return EMPTY;
   };
 }
 
@@ -116,7 +132,27 @@ function wrap(session: unknown, sink: RtcpSink | undefined): void {
   if (typeof s.decrypt === 'function') {
     const cipher = cipherOfContext(s.remoteContext);
     s.decrypt = withSink(cipher === null ? s.decrypt.bind(s) : ownDecrypt(cipher), sink);
+    if (cipher !== null && sink !== undefined) {
+      direct.set(session, (data: Buffer): boolean => {
+        const plain = unprotectOwn(cipher, data);
+        if (plain === undefined) {
+          return false;
+        }
+        feed(sink, plain);
+        return true;
+      });
+    }
   }
+}
+
+/**
+ * One SRTCP datagram for `dtls`, unprotected and read without werift: true when read, false when not authentic
+ * (dropped), undefined when its current session has no direct path (werift's path must take it).
+ */
+export function receiveRtcpDirect(dtls: object, data: Buffer): boolean | undefined {
+  const session = (dtls as { srtcp?: object }).srtcp;
+  const f = session === undefined ? undefined : direct.get(session);
+  return f === undefined ? undefined : f(data);
 }
 
 /**

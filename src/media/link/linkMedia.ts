@@ -15,6 +15,7 @@ import type { TimerHandle } from '../../util/clock.js';
 import { Ticker, type TickerJob } from '../../util/ticker.js';
 import { toError } from '../../util/errors.js';
 import { tapDecryptedRtp } from '../decryptedRtpTap.js';
+import { installUdpFastPath } from '../udpFastPath.js';
 import { tapSrtcp } from '../srtcpTap.js';
 import { IngestDemux } from '../ingest.js';
 import { MEDIA_TICK_MS, type MediaContext } from '../peerMedia.js';
@@ -169,11 +170,10 @@ export class LinkMedia {
     }
     // SRTCP with the own ciphers, read from its bytes (srtcpTap.ts; werift's parse where its shape differs).
     // werift gets none of it: the link's receiver reports are trunk congestion control's (trunkCcReceive.ts).
-    const read = (plain: Buffer): boolean => {
+    const read = (plain: Buffer): void => {
       readRtcpBytes(plain, 0, plain.length, (fb) => {
         this.#onFeedback(fb);
       });
-      return false;
     };
     if (!tapSrtcp(dtls, read)) {
       dtls.onRtcp.subscribe((p) => {
@@ -380,6 +380,9 @@ export class LinkMedia {
   }
 
   #tick(now: number): void {
+    if (this.#dtls !== undefined) {
+      installUdpFastPath(this.#dtls, this.#ctx.counters.onSrtpRejected); // until the pair is up; idempotent after
+    }
     this.relayed.tick(now);
     for (const s of this.#sends.values()) {
       s.tick(now);

@@ -8,7 +8,7 @@
  */
 import t from 'tap';
 import { RtpHeader, SrtpAuthenticationError, SrtpSession, type RTCDtlsTransport } from 'werift';
-import { tapDecryptedRtp, WERIFT_SKIPPED } from '../../../src/media/decryptedRtpTap.js';
+import { receiveRtpDirect, tapDecryptedRtp, WERIFT_SKIPPED } from '../../../src/media/decryptedRtpTap.js';
 
 class Session {
   constructor(readonly tag: number) {}
@@ -135,4 +135,14 @@ t.test('a real werift session: the SFU’s own SRTP decrypts, werift’s cipher 
   forged[forged.length - 1] = (forged[forged.length - 1] as number) ^ 0x80;
   t.equal(tr.receive(forged), 'dropped', 'a forgery throws werift’s error, which werift drops');
   t.equal(seen.length, 1, 'the forgery never reached the sink');
+
+  const h2 = new RtpHeader({ payloadType: 96, sequenceNumber: 8, timestamp: 2, ssrc: 42, marker: true });
+  t.equal(receiveRtpDirect(tr, sender.encrypt(Buffer.from([5, 6]), h2)), true, 'direct: ingested');
+  t.same([...seen[1]!.subarray(12)], [5, 6], 'by the same sink, as plaintext');
+  t.equal(receiveRtpDirect(tr, forged), false, 'direct: a forgery is refused');
+  t.equal(receiveRtpDirect(tr, Buffer.from([0x80, 96, 0])), false, 'direct: too short for RTP');
+  t.equal(seen.length, 2, 'neither reached the sink');
+  t.equal(weriftDecrypts, 0, 'werift’s decryption never ran');
+  const untapped = new Transport(new SrtpSession({ keys, profile: 0x0007 }) as unknown as Session);
+  t.equal(receiveRtpDirect(untapped, srtp), undefined, 'untapped: no direct path');
 });

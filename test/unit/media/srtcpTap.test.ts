@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import { SrtcpSession, SrtpAuthenticationError, type RTCDtlsTransport } from 'werift';
-import { tapSrtcp } from '../../../src/media/srtcpTap.js';
+import { receiveRtcpDirect, tapSrtcp } from '../../../src/media/srtcpTap.js';
 import { prng, randomBytes } from './srtp/impls.js';
 
 function keysFor(profile: number, rand: () => number) {
@@ -113,35 +113,48 @@ t.test(
   },
 );
 
-t.test('the sink reads every unprotected packet; werift gets it only when the sink says so', async (t) => {
-  const rand = prng(0x51c);
-  const keys = keysFor(0x0007, rand);
-  const sender = new SrtcpSession({ keys, profile: 0x0007 });
-  const seen: Buffer[] = [];
-  const tr = transport(new SrtcpSession({ keys, profile: 0x0007 }));
-  t.ok(
-    tapSrtcp(tr, (plain) => {
-      seen.push(Buffer.from(plain));
-      return plain[1] === 200; // werift wants SRs only
-    }),
-  );
-  const rr = rtcp(rand, 0x6666_0001, 1);
-  const sr = Buffer.from(rr);
-  sr[1] = 200;
-  t.equal(tr.srtcp.decrypt(sender.encrypt(rr)).length, 0, 'an RR: werift gets nothing');
-  t.same(tr.srtcp.decrypt(sender.encrypt(sr)), sr, 'an SR: werift gets it');
-  t.same(seen, [rr, sr], 'the sink read both');
-  const forged = sender.encrypt(rr);
-  forged[forged.length - 1] = (forged[forged.length - 1] ?? 0) ^ 0xff;
-  t.throws(() => tr.srtcp.decrypt(forged), SrtpAuthenticationError);
-  t.equal(seen.length, 2, 'a forged packet never reaches the sink');
+t.test(
+  'the sink reads every unprotected packet, werift gets none; the direct path reads without werift',
+  async (t) => {
+    const rand = prng(0x51c);
+    const keys = keysFor(0x0007, rand);
+    const sender = new SrtcpSession({ keys, profile: 0x0007 });
+    const seen: Buffer[] = [];
+    const tr = transport(new SrtcpSession({ keys, profile: 0x0007 }));
+    t.ok(
+      tapSrtcp(tr, (plain) => {
+        seen.push(Buffer.from(plain));
+      }),
+    );
+    const rr = rtcp(rand, 0x6666_0001, 1);
+    const sr = Buffer.from(rr);
+    sr[1] = 200;
+    t.equal(tr.srtcp.decrypt(sender.encrypt(rr)).length, 0, 'an RR: werift gets nothing');
+    t.equal(tr.srtcp.decrypt(sender.encrypt(sr)).length, 0, 'an SR: werift gets nothing either');
+    t.same(seen, [rr, sr], 'the sink read both');
+    const forged = sender.encrypt(rr);
+    forged[forged.length - 1] = (forged[forged.length - 1] ?? 0) ^ 0xff;
+    t.throws(() => tr.srtcp.decrypt(forged), SrtpAuthenticationError);
+    t.equal(seen.length, 2, 'a forged packet never reaches the sink');
+    t.equal(receiveRtcpDirect(tr, sender.encrypt(rr)), true, 'direct: read');
+    t.same(seen[2], rr, 'by the same sink');
+    t.equal(receiveRtcpDirect(tr, forged), false, 'direct: a forgery is refused');
+    t.equal(receiveRtcpDirect(tr, Buffer.alloc(6)), false, 'direct: too short to be SRTCP');
+    t.equal(seen.length, 3, 'neither reached the sink');
+    t.equal(
+      receiveRtcpDirect(transport(new SrtcpSession({ keys, profile: 0x0007 })), rr),
+      undefined,
+      'untapped: no direct path',
+    );
 
-  // Keys werift's cipher keeps (unreadable here): the sink still reads what werift unprotects.
-  const opaque = new SrtcpSession({ keys, profile: 0x0007 });
-  Object.defineProperty(opaque.remoteContext, 'masterKey', { value: undefined });
-  const tr2 = transport(opaque);
-  const seen2: number[] = [];
-  t.ok(tapSrtcp(tr2, (plain) => (seen2.push(plain.length), false)));
-  t.equal(tr2.srtcp.decrypt(sender.encrypt(rr)).length, 0);
-  t.same(seen2, [rr.length]);
-});
+    // Keys werift's cipher keeps (unreadable here): the sink still reads what werift unprotects.
+    const opaque = new SrtcpSession({ keys, profile: 0x0007 });
+    Object.defineProperty(opaque.remoteContext, 'masterKey', { value: undefined });
+    const tr2 = transport(opaque);
+    const seen2: number[] = [];
+    t.ok(tapSrtcp(tr2, (plain) => seen2.push(plain.length)));
+    t.equal(tr2.srtcp.decrypt(sender.encrypt(rr)).length, 0);
+    t.same(seen2, [rr.length]);
+    t.equal(receiveRtcpDirect(tr2, sender.encrypt(rr)), undefined, "werift's cipher: no direct path");
+  },
+);

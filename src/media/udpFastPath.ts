@@ -1,0 +1,107 @@
+/**
+ * Media datagrams straight from the UDP socket to the SFU (performance-design.md §6, step 3). werift passes
+ * every datagram through its STUN protocol (a STUN parse attempt), two event dispatches that each start an
+ * async function (a promise per datagram per event) and its DTLS transport's handler before the SRTP taps
+ * (decryptedRtpTap.ts, srtcpTap.ts) see it. The fast path wraps the `onData` of each UDP transport of the ICE
+ * connection under a DTLS transport (werift@0.24.4: `connection.protocols[i].transport`, a StunProtocol over a
+ * UdpTransport) and takes a datagram itself when
+ * - its first byte is an RTP/RTCP one (128–191; STUN is 0–3, DTLS 20–63: those go on to werift), and
+ * - it came from the nominated pair's remote address on that pair's own socket (werift checks no source), and
+ * - the transport's current SRTP/SRTCP session has a direct path (own cipher; a sink for RTCP).
+ * It is then unprotected and read as the taps do (`receiveRtpDirect`, `receiveRtcpDirect`); one that is not
+ * authentic is dropped and counted (`rejected`). Anything else goes to werift's `onData` unchanged, so early
+ * media, another pair, a TURN or TCP pair, or a werift whose internals moved all keep werift's path.
+ * Installation is idempotent and cheap, so the owner retries it on its tick until the pair is up (and after an
+ * ICE restart adds sockets; a transport whose `onData` werift replaced is wrapped again).
+ */
+import { receiveRtpDirect } from './decryptedRtpTap.js';
+import { receiveRtcpDirect } from './srtcpTap.js';
+
+type OnData = (data: Buffer, addr: readonly [string, number]) => void;
+
+interface UdpTransportLike {
+  readonly type?: string;
+  onData?: OnData;
+}
+
+interface ProtocolLike {
+  readonly type?: string;
+  readonly transport?: UdpTransportLike;
+}
+
+interface ConnectionLike {
+  readonly protocols?: readonly ProtocolLike[];
+  readonly nominated?: { readonly remoteAddr?: readonly [string, number]; readonly protocol?: unknown };
+}
+
+interface DtlsLike {
+  readonly iceTransport?: { readonly connection?: ConnectionLike };
+}
+
+/** The fast `onData` each wrapped UDP transport got (compared on reinstall: werift may have replaced it). */
+const wrapped = new WeakMap<object, OnData>();
+
+function fastOnData(
+  dtls: object,
+  conn: ConnectionLike,
+  protocol: ProtocolLike,
+  werift: OnData,
+  rejected: () => void,
+): OnData {
+  return (data: Buffer, addr: readonly [string, number]): void => {
+    const b0 = data[0];
+    if (b0 !== undefined && b0 >= 128 && b0 <= 191 && data.length >= 8) {
+      const pair = conn.nominated;
+      const remote = pair?.remoteAddr;
+      if (
+        pair?.protocol === protocol &&
+        remote !== undefined &&
+        remote[1] === addr[1] &&
+        remote[0] === addr[0]
+      ) {
+        const pt = data[1] as number;
+        const done = pt >= 192 && pt <= 223 ? receiveRtcpDirect(dtls, data) : receiveRtpDirect(dtls, data);
+        if (done !== undefined) {
+          if (!done) {
+            rejected();
+          }
+          return;
+        }
+      }
+    }
+    werift(data, addr);
+  };
+}
+
+/**
+ * Puts every UDP socket of `dtls`'s ICE connection on the fast path (those already on it are left alone);
+ * returns how many are on it. 0 where werift's shape is not this one (nothing is changed then).
+ */
+export function installUdpFastPath(dtls: object, rejected: () => void): number {
+  const conn = (dtls as DtlsLike).iceTransport?.connection;
+  const protocols = conn?.protocols;
+  if (conn === undefined || !Array.isArray(protocols)) {
+    return 0;
+  }
+  let on = 0;
+  for (const p of protocols as readonly ProtocolLike[]) {
+    const t = p.transport;
+    if (p.type !== 'stun' || t === undefined || t.type !== 'udp') {
+      continue;
+    }
+    const werift = t.onData;
+    if (werift !== undefined && wrapped.get(t) === werift) {
+      on++;
+      continue;
+    }
+    const desc = Object.getOwnPropertyDescriptor(t, 'onData');
+    if (typeof werift !== 'function' || desc === undefined || desc.writable !== true) {
+      continue;
+    }
+    const fast = fastOnData(dtls, conn, p, werift, rejected);
+    wrapped.set(t, fast);
+    t.onData = fast;
+    on++;
+  }
+  return on;
+}

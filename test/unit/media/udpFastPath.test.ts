@@ -1,0 +1,259 @@
+/**
+ * media/udpFastPath: media datagrams taken from the UDP transport's `onData` before werift's chain.
+ * - Stand-in shapes (werift 0.24.4's): what is taken (RTP and RTCP from the nominated pair's address, on that
+ *   pair's socket, with a direct path) and what goes on to werift (STUN, DTLS, another address or socket, no
+ *   nominated pair, an untapped session); a forgery is dropped and counted; installing twice wraps once, and a
+ *   transport whose `onData` werift replaced is wrapped again; a TURN protocol and a foreign shape are left.
+ * - A real werift pair on loopback: after installation the receiving side's werift handles none of the media
+ *   (its DTLS transport's packet counter stays still) while the sinks get RTP and the sender's SRs; a forged
+ *   datagram from the peer's own socket is counted as rejected; one from another socket goes to werift.
+ */
+import { createSocket } from 'node:dgram';
+import t from 'tap';
+import {
+  MediaStreamTrack,
+  RTCPeerConnection,
+  RtpHeader,
+  RtpPacket,
+  SrtcpSession,
+  SrtpSession,
+  useVP8,
+  type RTCDtlsTransport,
+} from 'werift';
+import { tapDecryptedRtp } from '../../../src/media/decryptedRtpTap.js';
+import { tapSrtcp } from '../../../src/media/srtcpTap.js';
+import { installUdpFastPath } from '../../../src/media/udpFastPath.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+type OnData = (data: Buffer, addr: readonly [string, number]) => void;
+
+const key = Buffer.alloc(16, 3);
+const salt = Buffer.alloc(12, 4);
+const keys = { localMasterKey: key, localMasterSalt: salt, remoteMasterKey: key, remoteMasterSalt: salt };
+
+/** A stand-in DTLS transport over one STUN protocol whose UDP transport's `onData` records what werift got. */
+function standIn() {
+  const werift: Buffer[] = [];
+  const transport = { type: 'udp', onData: ((d: Buffer) => werift.push(d)) as OnData };
+  const protocol = { type: 'stun', transport };
+  const connection: { protocols: object[]; nominated: object | undefined } = {
+    protocols: [protocol],
+    nominated: { remoteAddr: ['127.0.0.9', 4000] as const, protocol },
+  };
+  const dtls = {
+    srtp: new SrtpSession({ keys, profile: 0x0007 }),
+    srtcp: new SrtcpSession({ keys, profile: 0x0007 }),
+    iceTransport: { connection },
+  };
+  return { dtls, transport, protocol, connection, werift };
+}
+
+const asDtls = (x: object) => x as unknown as RTCDtlsTransport;
+
+t.test('stand-ins: taken, passed on, refused', async (t) => {
+  const s = standIn();
+  const rtp: Buffer[] = [];
+  const rtcp: Buffer[] = [];
+  let rejected = 0;
+  t.ok(tapDecryptedRtp(asDtls(s.dtls), (d) => rtp.push(d)));
+  t.ok(tapSrtcp(asDtls(s.dtls), (d) => rtcp.push(d)));
+  t.equal(
+    installUdpFastPath(s.dtls, () => rejected++),
+    1,
+  );
+  const sender = new SrtpSession({ keys, profile: 0x0007 });
+  const senderRtcp = new SrtcpSession({ keys, profile: 0x0007 });
+  const header = (seq: number) =>
+    new RtpHeader({ payloadType: 96, sequenceNumber: seq, timestamp: 1, ssrc: 7 });
+  const from: [string, number] = ['127.0.0.9', 4000];
+  const onData = () => s.transport.onData;
+
+  onData()(sender.encrypt(Buffer.from([1, 2]), header(1)), from);
+  t.equal(rtp.length, 1, 'RTP from the nominated address: ingested');
+  const rr = Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 9]);
+  onData()(senderRtcp.encrypt(rr), from);
+  t.same(rtcp, [rr], 'RTCP from the nominated address: read');
+  t.equal(s.werift.length, 0, 'werift got neither');
+
+  const stun = Buffer.from([0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  const dtlsRecord = Buffer.from([22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  onData()(stun, from);
+  onData()(dtlsRecord, from);
+  onData()(sender.encrypt(Buffer.from([3]), header(2)), ['127.0.0.9', 4001]);
+  onData()(sender.encrypt(Buffer.from([3]), header(3)), ['127.0.0.8', 4000]);
+  t.equal(s.werift.length, 4, 'STUN, DTLS, another port, another host: werift');
+  t.equal(rtp.length, 1, 'none of them ingested');
+
+  const forged = sender.encrypt(Buffer.from([4]), header(4));
+  forged[forged.length - 1] = (forged[forged.length - 1] ?? 0) ^ 1;
+  onData()(forged, from);
+  t.equal(rejected, 1, 'a forgery from the nominated address: counted');
+  t.equal(rtp.length + s.werift.length, 5, 'and dropped');
+
+  const nominated = s.connection.nominated;
+  s.connection.nominated = undefined;
+  onData()(sender.encrypt(Buffer.from([5]), header(5)), from);
+  t.equal(s.werift.length, 5, 'no nominated pair: werift');
+  s.connection.nominated = { remoteAddr: from, protocol: {} };
+  onData()(sender.encrypt(Buffer.from([6]), header(6)), from);
+  t.equal(s.werift.length, 6, "another pair's socket: werift");
+  s.connection.nominated = nominated;
+
+  s.dtls.srtp = new SrtpSession({ keys, profile: 0x0007 }); // a restart: the tap wraps it (its own direct path)
+  onData()(sender.encrypt(Buffer.from([7]), header(7)), from);
+  t.equal(rtp.length, 2, 'a session assigned later: direct too');
+
+  const fast = s.transport.onData;
+  t.equal(
+    installUdpFastPath(s.dtls, () => rejected++),
+    1,
+    'installing again',
+  );
+  t.equal(s.transport.onData, fast, 'wraps once');
+  const replaced: Buffer[] = [];
+  s.transport.onData = (d: Buffer) => replaced.push(d);
+  t.equal(
+    installUdpFastPath(s.dtls, () => rejected++),
+    1,
+  );
+  t.not(s.transport.onData, fast, "werift's replacement is wrapped again");
+  onData()(stun, from);
+  t.equal(replaced.length, 1, 'and gets what werift should');
+});
+
+t.test('stand-ins: shapes left alone', async (t) => {
+  const untapped = standIn();
+  t.equal(
+    installUdpFastPath(untapped.dtls, () => undefined),
+    1,
+  );
+  const sender = new SrtpSession({ keys, profile: 0x0007 });
+  const h = new RtpHeader({ payloadType: 96, sequenceNumber: 1, timestamp: 1, ssrc: 7 });
+  untapped.transport.onData(sender.encrypt(Buffer.from([1]), h), ['127.0.0.9', 4000]);
+  t.equal(untapped.werift.length, 1, 'a session without a direct path: werift');
+
+  const turn = standIn();
+  (turn.protocol as { type: string }).type = 'turn';
+  t.equal(
+    installUdpFastPath(turn.dtls, () => undefined),
+    0,
+    'a TURN protocol: not wrapped',
+  );
+  t.equal(
+    installUdpFastPath({}, () => undefined),
+    0,
+    'no ICE connection',
+  );
+  t.equal(
+    installUdpFastPath({ iceTransport: { connection: { protocols: 3 } } }, () => undefined),
+    0,
+  );
+  const frozen = standIn();
+  Object.defineProperty(frozen.transport, 'onData', { value: frozen.transport.onData, writable: false });
+  t.equal(
+    installUdpFastPath(frozen.dtls, () => undefined),
+    0,
+    'onData not writable: left',
+  );
+});
+
+const loopback = {
+  iceServers: [],
+  iceAdditionalHostAddresses: ['127.0.0.1'],
+  iceInterfaceAddresses: { udp4: '127.0.0.1' },
+  iceUseIpv4: true,
+  iceUseIpv6: false,
+  codecs: { video: [useVP8()] },
+};
+
+async function gathered(pc: RTCPeerConnection): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (pc.iceGatheringState !== 'complete' && Date.now() < end) {
+    await sleep(20);
+  }
+}
+
+interface Internals {
+  iceTransports: {
+    connection: {
+      nominated?: {
+        remoteAddr: [string, number];
+        protocol: { transport: { socket: { send: (b: Buffer, port: number, host: string) => void } } };
+      };
+    };
+  }[];
+}
+
+t.test('a real werift pair: the media never reaches werift; forgeries counted', async (t) => {
+  const a = new RTCPeerConnection(loopback);
+  const b = new RTCPeerConnection(loopback);
+  t.teardown(async () => {
+    await Promise.allSettled([a.close(), b.close()]);
+  });
+  const track = new MediaStreamTrack({ kind: 'video' });
+  a.addTransceiver(track, { direction: 'sendonly' });
+  await a.setLocalDescription(await a.createOffer());
+  await gathered(a);
+  await b.setRemoteDescription(a.localDescription!);
+  await b.setLocalDescription(await b.createAnswer());
+  await gathered(b);
+  await a.setRemoteDescription(b.localDescription!);
+  const end = Date.now() + 15_000;
+  while ((a.connectionState !== 'connected' || b.connectionState !== 'connected') && Date.now() < end) {
+    await sleep(20);
+  }
+  t.equal(b.connectionState, 'connected');
+  const dtls = b.getTransceivers()[0]!.receiver.dtlsTransport;
+  const rtp: Buffer[] = [];
+  const rtcp: Buffer[] = [];
+  let rejected = 0;
+  t.ok(tapDecryptedRtp(dtls, (d) => rtp.push(d)));
+  t.ok(tapSrtcp(dtls, (d) => rtcp.push(d)));
+  const on = installUdpFastPath(dtls, () => rejected++);
+  t.ok(on >= 1, `the receiver's UDP sockets are on the fast path (${on})`);
+  const counted = () => (dtls as unknown as { packetsReceived: number }).packetsReceived;
+  const before = counted();
+  let seq = 100;
+  const send = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      const header = new RtpHeader({
+        payloadType: 96,
+        sequenceNumber: seq++,
+        timestamp: seq * 3000,
+        ssrc: 1,
+      });
+      track.writeRtp(new RtpPacket(header, Buffer.alloc(100, 1)));
+    }
+  };
+  const deadline = Date.now() + 10_000;
+  send(50);
+  while ((rtp.length < 50 || !rtcp.some((p) => p[1] === 200)) && Date.now() < deadline) {
+    await sleep(50);
+  }
+  t.equal(rtp.length, 50, 'every RTP packet reached the sink');
+  t.ok(
+    rtcp.some((p) => p[1] === 200),
+    "the sender's SR reached the RTCP sink",
+  );
+  t.equal(counted(), before, "werift's DTLS transport handled none of it");
+
+  const pairA = (a as unknown as Internals).iceTransports[0]!.connection.nominated!;
+  const [host, port] = pairA.remoteAddr;
+  const fake = Buffer.alloc(60, 7);
+  fake[0] = 0x80;
+  fake[1] = 96;
+  pairA.protocol.transport.socket.send(fake, port, host);
+  const stranger = createSocket('udp4');
+  t.teardown(() => {
+    stranger.close();
+  });
+  await new Promise<void>((r) => stranger.bind(0, '127.0.0.1', r));
+  stranger.send(fake, port, host);
+  const until = Date.now() + 5000;
+  while ((rejected < 1 || counted() === before) && Date.now() < until) {
+    await sleep(20);
+  }
+  t.equal(rejected, 1, "a forgery from the peer's address: rejected on the fast path");
+  t.equal(counted(), before + 1, "one from another socket: werift's (which drops it)");
+  t.equal(rtp.length, 50, 'neither was ingested');
+});
