@@ -39,7 +39,10 @@ function feed(sink: (dec: Buffer) => void, dec: Buffer): void {
   }
 }
 
-function wrap(session: unknown, sink: (dec: Buffer) => void): void {
+/** Before decryption: whether a datagram may be dropped unread (`overhead`: the SRTP tag's bytes). */
+export type RtpSkip = (data: Buffer, overhead: number) => boolean;
+
+function wrap(session: unknown, sink: (dec: Buffer) => void, skip: RtpSkip | undefined): void {
   if (typeof session !== 'object' || session === null || wrapped.has(session)) {
     return;
   }
@@ -49,8 +52,12 @@ function wrap(session: unknown, sink: (dec: Buffer) => void): void {
   }
   wrapped.add(session);
   const own = srtpReceiveState(session);
+  const overhead = own?.cipher.rtpOverhead ?? 0;
   if (own !== null) {
     direct.set(session, (data: Buffer): boolean => {
+      if (skip?.(data, overhead) === true) {
+        return true;
+      }
       const dec = own.decrypt(data);
       if (dec === undefined) {
         return false;
@@ -70,7 +77,9 @@ function wrap(session: unknown, sink: (dec: Buffer) => void): void {
           return dec;
         };
   s.decrypt = (data: Buffer): Buffer => {
-    feed(sink, decrypt(data)); // an authentication failure throws to werift, which drops the packet
+    if (own === null || skip?.(data, overhead) !== true) {
+      feed(sink, decrypt(data)); // an authentication failure throws to werift, which drops the packet
+    }
     throw WERIFT_SKIPPED;
   };
 }
@@ -85,9 +94,16 @@ export function receiveRtpDirect(dtls: object, data: Buffer): boolean | undefine
   return f === undefined ? undefined : f(data);
 }
 
-/** Feeds every RTP packet this transport decrypts to `sink` (once per transport; later calls are no-ops). */
-export function tapDecryptedRtp(dtls: RTCDtlsTransport, sink: (dec: Buffer) => void): boolean {
+/**
+ * Feeds every RTP packet this transport decrypts to `sink` (once per transport; later calls are no-ops). With
+ * `skip`, a datagram it accepts is not decrypted at all (own decryption only: the ingest's unwatched layers).
+ */
+export function tapDecryptedRtp(
+  dtls: RTCDtlsTransport,
+  sink: (dec: Buffer) => void,
+  skip?: RtpSkip,
+): boolean {
   return wrapEachAssigned(dtls, 'srtp', tapped, (session) => {
-    wrap(session, sink);
+    wrap(session, sink, skip);
   });
 }

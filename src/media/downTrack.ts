@@ -135,6 +135,10 @@ export class DownTrack implements TrackSink {
     };
   }
 
+  wantsLayer(layerId: number): boolean {
+    return !this.#closed && (this.#fwd.current === layerId || this.#fwd.target === layerId);
+  }
+
   usedLayers(): { current: number | undefined; target: number | undefined } {
     return { current: this.#fwd.current, target: this.#fwd.target };
   }

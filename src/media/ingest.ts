@@ -24,6 +24,8 @@ export interface Settle {
 /** What the ingest delivers one SSRC's packets to (a published track). The view is valid during the call. */
 export interface IngestTarget {
   handle(view: RtpPacketView, rid: string | undefined): void;
+  /** Whether a packet still encrypted may be dropped unread (counted by the target when so; layerSkip.ts). */
+  skip?(view: RtpPacketView, overhead: number): boolean;
 }
 
 export interface IngestRoute {
@@ -160,6 +162,27 @@ export class IngestDemux {
       }
     }
     this.#turn.settle();
+  }
+
+  /**
+   * Before decryption: whether the SRTP packet `data` (its header in the clear, `overhead` bytes of tag at the
+   * end) may be dropped unread — a known route whose target says so (an unwatched simulcast layer, layerSkip.ts).
+   * Anything unusual (not RTP-shaped, no route, a RID change to learn) is decrypted as usual. Never throws.
+   */
+  skip(data: Uint8Array, overhead: number): boolean {
+    const v = this.#view;
+    if (!v.reset(data, 0, data.length)) {
+      return false;
+    }
+    const r = this.#routes.get(v.ssrc);
+    if (r?.target.skip === undefined || (r.origin !== 'announced' && this.#ridChanged(v, r))) {
+      return false;
+    }
+    try {
+      return r.target.skip(v, overhead);
+    } catch {
+      return false;
+    }
   }
 
   /** The packet carries a RID other than its route's (one walk of the extensions, no allocation). */

@@ -38,6 +38,8 @@ export class MediaCounters {
   nackRepaired = 0;
   /** Subscriber feedback over its budget, ignored (feedbackBudget.ts units: NACKed seqs, 50 per PLI/FIR). */
   feedbackIgnored = 0;
+  /** Publisher RTP of layers nobody takes, counted and dropped before decryption (layerSkip.ts). */
+  unwatchedSkipped = 0;
   /** SRTP/SRTCP datagrams the receive fast path dropped as not authentic (udpFastPath.ts). */
   srtpRejected = 0;
   /** Counts one (a stable function: the fast path's `rejected`). */
@@ -155,6 +157,13 @@ export function registerMediaMetrics(registry: Registry, m: MediaCounters): void
     'Forwarded RTP packets by send path: direct (one socket send), werift (fallback), not_ready, encrypt_failed',
     ['path'],
     () => SEND_RESULTS.map((r) => ({ labels: { path: r }, value: m.sends[r] })),
+  );
+  pulled(
+    registry,
+    'sfu_rtp_unwatched_skipped_total',
+    'Publisher RTP packets of simulcast layers no subscriber or link takes, counted and dropped before decryption',
+    [],
+    () => [{ labels: {}, value: m.unwatchedSkipped }],
   );
   pulled(
     registry,

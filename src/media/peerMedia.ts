@@ -147,6 +147,7 @@ export class PeerMedia {
         log: this.#ctx.log,
         pliMinIntervalMs: this.#ctx.pliMinIntervalMs,
         receiverReports: true,
+        skipUnwatched: true,
         codecs: () => tr.codecs,
         extensions: () => tr.headerExtensions,
         requestKeyframe: (ssrc) => {

@@ -8,8 +8,7 @@
 import type { Logger } from 'pino';
 import type { ForwarderPacket } from '../forwarding/forwarder.js';
 import type { SenderClock } from '../forwarding/rtpClock.js';
-import { loudness } from '../rtp/audioLevel.js';
-import { EXT_URI } from '../rtp/headerExtensions.js';
+import { LoudnessMeter } from '../rtp/audioLevel.js';
 import type { RtpPacketView } from '../rtp/packetView.js';
 import type { Size } from '../simulcast/layerOrder.js';
 import { rankOf } from '../simulcast/layerTable.js';
@@ -17,11 +16,12 @@ import type { Clock } from '../util/clock.js';
 import { lsrFromNtp, ntpFromUnixMs } from '../rtp/rtcpFeedback.js';
 import type { ReceptionReport } from '../rtp/receptionStats.js';
 import { toError } from '../util/errors.js';
-import { chooseCodecHandler } from './codec/chooser.js';
 import type { PayloadFacts } from './codec/handler.js';
 import type { KeyframeReason, MediaCounters } from './mediaMetrics.js';
 import { KeyframeRequests } from './keyframeRequests.js';
 import { flushLayerNacks, layerArrival, layerReports } from './layerReception.js';
+import { skipUnwatched } from './layerSkip.js';
+import { TrackCodecs } from './trackCodecs.js';
 import { TrackLayers, type LayerActivity } from './trackLayers.js';
 import type { PublisherCodec, SelectableView, TrackCodec, TrackSink, TrackSource } from './track.js';
 
@@ -65,6 +65,8 @@ export interface PublishedTrackDeps {
   nack?: 'negotiated' | 'always';
   /** Keep RFC 3550 reception statistics per layer for receiver reports to the publisher (`reportBlocks`). */
   receiverReports?: boolean;
+  /** Drop packets of layers no sink takes before decryption (`skip`, layerSkip.ts). */
+  skipUnwatched?: boolean;
 }
 
 export class PublishedTrack implements TrackSource {
@@ -75,11 +77,7 @@ export class PublishedTrack implements TrackSource {
   readonly #sinks = new Set<TrackSink>();
   readonly #keyframes: KeyframeRequests;
   readonly #knownSsrc = (ssrc: number): boolean => this.#layers.bySsrc(ssrc) !== undefined;
-  #codecSrc: readonly PublisherCodec[] | undefined;
-  #codecByPt = new Map<number, TrackCodec>();
-  #nackOk = false;
-  #extSrc: readonly { uri: string; id: number }[] | undefined;
-  #audioLevelId = -1;
+  readonly #codecs: TrackCodecs;
   readonly #facts: PayloadFacts = { keyframe: false, vp8: undefined, size: undefined };
   readonly #fwd: ForwarderPacket = {
     layer: 0,
@@ -92,8 +90,7 @@ export class PublishedTrack implements TrackSource {
   };
   #sp: MutablePacket | undefined;
   #muted = false;
-  #loudnessSum = 0;
-  #loudnessCount = 0;
+  readonly #loudness = new LoudnessMeter();
   #declared: Size | undefined;
   #closed = false;
   #sinkErrors = 0;
@@ -110,6 +107,7 @@ export class PublishedTrack implements TrackSource {
       send: deps.requestKeyframe,
     });
     this.#layers = new TrackLayers(deps.layerActivity);
+    this.#codecs = new TrackCodecs(deps.codecs, deps.extensions, deps.nack === 'always');
     this.updateRids(deps.rids, deps.restrictions);
   }
 
@@ -232,10 +230,25 @@ export class PublishedTrack implements TrackSource {
 
   /** A keyframe request for one layer (none while its SSRC is unknown), coalesced (keyframeRequests.ts). */
   requestKeyframe(layerId: number, reason: KeyframeReason): void {
-    const ssrc = this.#layers.get(layerId)?.ssrc;
-    if (this.kind === 'video' && !this.#closed && ssrc !== undefined) {
-      this.#keyframes.request(ssrc, reason, this.#d.clock.now());
+    const layer = this.#layers.get(layerId);
+    if (this.kind === 'video' && !this.#closed && layer?.ssrc !== undefined) {
+      layer.keyframeAskedAt = this.#d.clock.now();
+      this.#keyframes.request(layer.ssrc, reason, layer.keyframeAskedAt);
     }
+  }
+
+  /**
+   * Whether a packet still encrypted (`view` over its SRTP bytes, `overhead` bytes of tag) may be dropped
+   * unread: a layer nobody takes (`skipUnwatched`; layerSkip.ts). When so, it was counted on its layer.
+   */
+  skip(view: RtpPacketView, overhead: number): boolean {
+    const layer =
+      this.#d.skipUnwatched === true && !this.#closed ? this.#layers.bySsrc(view.ssrc) : undefined;
+    return (
+      layer !== undefined &&
+      this.#layers.simulcast &&
+      skipUnwatched(layer, this.#sinks, view, overhead, this.#d.clock.now(), this.#d.counters)
+    );
   }
 
   /**
@@ -250,15 +263,25 @@ export class PublishedTrack implements TrackSource {
     const now = this.#d.clock.now();
     const counters = this.#d.counters;
     counters.packetIn(this.kind);
-    const codec = this.#codec(view.pt);
+    const codec = this.#codecs.get(view.pt);
     const layer = this.#layers.layerFor(view.ssrc, rid);
     if (codec === undefined || layer === undefined) {
       counters.drop('unknown_stream');
       return;
     }
+    layer.decryptedAt = now;
     const size = view.payloadLength;
     const rr = this.#d.receiverReports === true;
-    const arrival = layerArrival(layer, view.seq, view.ts, view.ssrc, codec.clockRate, now, this.#nackOk, rr);
+    const arrival = layerArrival(
+      layer,
+      view.seq,
+      view.ts,
+      view.ssrc,
+      codec.clockRate,
+      now,
+      this.#codecs.nackOk,
+      rr,
+    );
     if (arrival === 'repair') {
       counters.nackRepaired++;
     } else if (arrival === 'loss') {
@@ -300,11 +323,10 @@ export class PublishedTrack implements TrackSource {
     fwd.keyframe = facts.keyframe;
     fwd.vp8 = facts.vp8;
     let audioLevel: Uint8Array | undefined;
-    if (this.kind === 'audio' && this.#audioLevelId > 0) {
-      audioLevel = view.extensionBytes(this.#audioLevelId);
+    if (this.kind === 'audio' && this.#codecs.audioLevelId > 0) {
+      audioLevel = view.extensionBytes(this.#codecs.audioLevelId);
       if (audioLevel !== undefined && audioLevel.length > 0) {
-        this.#loudnessSum += loudness((audioLevel[0] as number) & 0x7f);
-        this.#loudnessCount++;
+        this.#loudness.add(audioLevel[0] as number);
       }
     }
     if (changed) {
@@ -349,10 +371,7 @@ export class PublishedTrack implements TrackSource {
    * carried a level), then resets. For speaker detection.
    */
   takeLoudness(): { sum: number; count: number } {
-    const r = { sum: this.#loudnessSum, count: this.#loudnessCount };
-    this.#loudnessSum = 0;
-    this.#loudnessCount = 0;
-    return r;
+    return this.#loudness.take();
   }
 
   /** The publisher-leg RTT measured from NACK repairs of any layer (undefined before one). */
@@ -384,32 +403,6 @@ export class PublishedTrack implements TrackSource {
         this.#sinkFailed(e);
       }
     }
-  }
-
-  /**
-   * The codec of a payload type, its handler chosen once per codec list (re-read only when werift replaces
-   * the list on renegotiation); with it, whether the m-line negotiated generic NACK (`a=rtcp-fb:<pt> nack`)
-   * and the publisher's audio level extension id.
-   */
-  #codec(pt: number): TrackCodec | undefined {
-    const src = this.#d.codecs();
-    if (src !== this.#codecSrc) {
-      this.#codecSrc = src;
-      this.#codecByPt = new Map(
-        src.map((c) => [c.payloadType, { ...c, handler: chooseCodecHandler(c.mimeType) }]),
-      );
-      const c = src[0] as
-        (PublisherCodec & { rtcpFeedback?: readonly { type: string; parameter?: string }[] }) | undefined;
-      this.#nackOk =
-        this.#d.nack === 'always' ||
-        (c?.rtcpFeedback?.some((f) => f.type === 'nack' && (f.parameter ?? '') === '') ?? false);
-    }
-    const ext = this.#d.extensions();
-    if (ext !== this.#extSrc) {
-      this.#extSrc = ext;
-      this.#audioLevelId = ext.find((e) => e.uri === EXT_URI.audioLevel)?.id ?? -1;
-    }
-    return this.#codecByPt.get(pt);
   }
 
   /** The one SourcePacket object of this track, pointed at the current packet (fields set by `handle`). */

@@ -56,9 +56,13 @@ export class ReceiveWiring {
       const demux = new IngestDemux(this.#counters, this.#log);
       ingest = demux;
       this.#ingests.set(dtls, demux);
-      const ok = tapDecryptedRtp(dtls, (dec) => {
-        demux.receive(dec);
-      });
+      const ok = tapDecryptedRtp(
+        dtls,
+        (dec) => {
+          demux.receive(dec);
+        },
+        (data, overhead) => demux.skip(data, overhead),
+      );
       if (!ok) {
         this.#log.error('cannot tap decrypted RTP on this werift version: nothing is received');
       }

@@ -46,6 +46,11 @@ export interface TrackSink {
   onPacket(p: SourcePacket, now: number): void;
   onLayersChanged(now: number): void;
   onTrackClosed(): void;
+  /**
+   * Whether this sink takes packets of `layerId` now (its current or target layer; a link's demanded layers).
+   * A layer no sink takes may be dropped before decryption (layerSkip.ts); a sink without it takes every layer.
+   */
+  wantsLayer?(layerId: number): boolean;
   /** The layer being forwarded and the one a pending switch targets (a subscriber's; demand on links). */
   usedLayers?(): { current: number | undefined; target: number | undefined };
   /**

@@ -38,6 +38,9 @@ export interface Layer {
   nack: NackGenerator | undefined;
   /** Reception statistics of the current SSRC, for receiver reports (layerReception.ts; when the track reports). */
   reception: ReceptionStats | undefined;
+  /** When a packet of the layer was last decrypted, and a keyframe of it last asked for (layerSkip.ts). */
+  decryptedAt: number | undefined;
+  keyframeAskedAt: number | undefined;
 }
 
 /**
@@ -181,6 +184,7 @@ export class TrackLayers {
     layer.ssrc = ssrc;
     layer.nack = undefined;
     layer.reception = undefined;
+    layer.decryptedAt = undefined;
     this.#bySsrc.set(ssrc, layer);
   }
 
@@ -200,6 +204,8 @@ export class TrackLayers {
       sr: undefined,
       nack: undefined,
       reception: undefined,
+      decryptedAt: undefined,
+      keyframeAskedAt: undefined,
     };
     this.#layers.push(layer);
     return layer;

@@ -137,6 +137,10 @@ export class TrunkSend implements TrackSink {
     return this.#outs.filter((o) => this.#demanded.has(o.rid)).map((o) => o.rid);
   }
 
+  wantsLayer(layerId: number): boolean {
+    return !this.#closed && this.#byLayer[layerId]?.on === true;
+  }
+
   onPacket(sp: SourcePacket, now: number): void {
     const out = this.#byLayer[sp.layer];
     if (out === undefined || !out.on || this.#closed) {
