@@ -16,7 +16,7 @@
  */
 import { SrtpAuthenticationError, type RTCDtlsTransport } from 'werift';
 import { srtpReceiveState } from './srtp/srtpReceiveState.js';
-import { wrapEachAssigned } from './sessionTap.js';
+import { feedSink, wrapEachAssigned } from './sessionTap.js';
 
 interface SrtpLike {
   decrypt: (data: Buffer) => Buffer;
@@ -29,15 +29,6 @@ const wrapped = new WeakSet<object>();
 const tapped = new WeakSet<object>();
 /** Per tapped session with the own decryption: decrypt and ingest one datagram; false if not authentic. */
 const direct = new WeakMap<object, (data: Buffer) => boolean>();
-
-/** Hands `dec` to the sink; a throwing sink is contained (it never throws: IngestDemux.receive). */
-function feed(sink: (dec: Buffer) => void, dec: Buffer): void {
-  try {
-    sink(dec);
-  } catch {
-    // a bug in the sink must not reach werift's or the socket's loop
-  }
-}
 
 /** Before decryption: whether a datagram may be dropped unread (`overhead`: the SRTP tag's bytes). */
 export type RtpSkip = (data: Buffer, overhead: number) => boolean;
@@ -62,7 +53,7 @@ function wrap(session: unknown, sink: (dec: Buffer) => void, skip: RtpSkip | und
       if (dec === undefined) {
         return false;
       }
-      feed(sink, dec);
+      feedSink(sink, dec);
       return true;
     });
   }
@@ -78,7 +69,7 @@ function wrap(session: unknown, sink: (dec: Buffer) => void, skip: RtpSkip | und
         };
   s.decrypt = (data: Buffer): Buffer => {
     if (own === null || skip?.(data, overhead) !== true) {
-      feed(sink, decrypt(data)); // an authentication failure throws to werift, which drops the packet
+      feedSink(sink, decrypt(data)); // an authentication failure throws to werift, which drops the packet
     }
     throw WERIFT_SKIPPED;
   };

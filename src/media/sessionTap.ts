@@ -31,3 +31,12 @@ export function wrapEachAssigned(
   });
   return true;
 }
+
+/** Hands one unprotected packet to a tap's sink; a throwing sink is contained (a bug there must not reach werift's or the socket's loop). */
+export function feedSink(sink: (plain: Buffer) => void, plain: Buffer): void {
+  try {
+    sink(plain);
+  } catch {
+    // the sinks never throw (IngestDemux.receive, readRtcpBytes)
+  }
+}

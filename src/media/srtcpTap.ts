@@ -22,7 +22,7 @@
 import { SrtpAuthenticationError, type RTCDtlsTransport } from 'werift';
 import type { SrtpCipher } from './srtp/srtpCipher.js';
 import { cipherOfContext, type SrtpContextKeys } from './srtp/srtpSendState.js';
-import { wrapEachAssigned } from './sessionTap.js';
+import { feedSink, wrapEachAssigned } from './sessionTap.js';
 
 /** The largest SRTCP index (31 bits); werift wraps past it to 0. */
 const MAX_SRTCP_INDEX = 0x7fffffff;
@@ -91,15 +91,6 @@ function ownDecrypt(cipher: SrtpCipher): (data: Buffer) => Buffer {
   };
 }
 
-/** Feeds `sink` one compound packet; a throwing sink is contained (it never throws: readRtcpBytes). */
-function feed(sink: RtcpSink, plain: Buffer): void {
-  try {
-    sink(plain);
-  } catch {
-    // a bug in the sink must not reach werift's or the socket's loop
-  }
-}
-
 function isCounter<T extends Partial<IndexCounter>>(c: T | undefined): c is T & IndexCounter {
   return typeof c?.getSrtcpSsrcState === 'function';
 }
@@ -110,7 +101,7 @@ function withSink(unprotect: (data: Buffer) => Buffer, sink: RtcpSink | undefine
     return unprotect;
   }
   return (data: Buffer): Buffer => {
-    feed(sink, unprotect(data)); // not authentic: throws to werift, which drops it
+    feedSink(sink, unprotect(data)); // not authentic: throws to werift, which drops it
     return EMPTY;
   };
 }
@@ -138,7 +129,7 @@ function wrap(session: unknown, sink: RtcpSink | undefined): void {
         if (plain === undefined) {
           return false;
         }
-        feed(sink, plain);
+        feedSink(sink, plain);
         return true;
       });
     }
