@@ -3,6 +3,8 @@
  * stack (harness/multiCallStack.ts) join their own server's focus, publish synthetic 3-layer VP8 simulcast
  * (q 320×180, h 640×360, f 1280×720) + Opus with werift, and record what they receive per SSRC.
  */
+import type { Test } from 'tap';
+import type { CallStack, TestCallClient } from '../../../harness/callStack.js';
 import { asWerift, joinWithMedia, type MediaClient } from '../../../harness/mediaCall.js';
 import type { MultiCallStack } from '../../../harness/multiCallStack.js';
 import type { ReceivedRtp, SyntheticVideo } from '../../../harness/peers/weriftPeer.js';
@@ -135,4 +137,22 @@ export function snapshot(
   perSsrc: Map<number, { packets: number; bytes: number }>,
 ): Map<number, { packets: number; bytes: number }> {
   return new Map([...perSsrc].map(([k, v]) => [k, { packets: v.packets, bytes: v.bytes }]));
+}
+
+/**
+ * `c` joins `stack`'s focus publishing Opus and simulcast video, and sends the synthetic `layers` until the test
+ * ends (a teardown stops them).
+ */
+export async function publishSimulcast(
+  t: Test,
+  stack: Pick<CallStack, 'focusRef'>,
+  c: TestCallClient,
+  layers: readonly (SyntheticVideo & { rid: string })[] = LAYERS,
+): Promise<{ mc: MediaClient; video: { sent: () => Record<string, number>; stop: () => void } }> {
+  const mc = await joinWithMedia(stack, c, { audio: true, video: { simulcast: true } });
+  const video = asWerift(c.peer).startSyntheticSimulcast(layers);
+  t.teardown(() => {
+    video.stop();
+  });
+  return { mc, video };
 }

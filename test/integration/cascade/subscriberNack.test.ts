@@ -15,7 +15,7 @@ import { startMultiCallStack } from '../../../harness/multiCallStack.js';
 import type { FocusNode } from '../../../harness/multiStack.js';
 import { waitFor } from '../../../harness/stack.js';
 import { relayCallsBetween } from '../../../harness/trunkRelay.js';
-import { LAYERS } from './cascadeMedia.js';
+import { publishSimulcast } from './cascadeMedia.js';
 
 const A = 'a.example';
 const B = 'b.example';
@@ -41,11 +41,7 @@ t.test('subscriber NACKs are answered by its own focus and never cross the link'
   t.teardown(() => {
     last.close();
   });
-  await joinWithMedia({ focusRef: ms.node(A).focus }, alice, { audio: true, video: { simulcast: true } });
-  const video = asWerift(alice.peer).startSyntheticSimulcast(LAYERS);
-  t.teardown(() => {
-    video.stop();
-  });
+  await publishSimulcast(t, { focusRef: ms.node(A).focus }, alice);
   const sub = await joinWithMedia({ focusRef: ms.node(B).focus }, bob, {});
   let received = 0;
   asWerift(bob.peer).onRtp((r) => {

@@ -6,6 +6,7 @@
  */
 import t from 'tap';
 import { asWerift, joinWithMedia, streamOf, subscribe } from '../../../harness/mediaCall.js';
+import { publishSimulcast } from './cascadeMedia.js';
 import { startMultiCallStack } from '../../../harness/multiCallStack.js';
 import { waitFor } from '../../../harness/stack.js';
 import { insertTrunkRelay } from '../../../harness/trunkRelay.js';
@@ -51,11 +52,7 @@ t.test('2 % loss on the trunk: ≥ 99 % of the lost trunk packets repaired', asy
   });
   const alice = await ms.client('alice', A);
   const bob = await ms.client('bob', B);
-  await joinWithMedia({ focusRef: ms.node(A).focus }, alice, { audio: true, video: { simulcast: true } });
-  const video = asWerift(alice.peer).startSyntheticSimulcast(LAYERS);
-  t.teardown(() => {
-    video.stop();
-  });
+  await publishSimulcast(t, { focusRef: ms.node(A).focus }, alice, LAYERS);
   const sub = await joinWithMedia({ focusRef: ms.node(B).focus }, bob, {});
   let received = 0;
   asWerift(bob.peer).onRtp((r) => {

@@ -9,6 +9,7 @@
  */
 import type { Test } from 'tap';
 import { asWerift, joinWithMedia, streamOf, subscribe } from '../../../harness/mediaCall.js';
+import { publishSimulcast } from './cascadeMedia.js';
 import { startMultiCallStack } from '../../../harness/multiCallStack.js';
 import { waitFor } from '../../../harness/stack.js';
 import { insertTrunkRelay } from '../../../harness/trunkRelay.js';
@@ -62,14 +63,7 @@ export async function trunkOutage(t: Test, blackholeMs: number): Promise<void> {
   });
   const alice = await ms.client('alice', A);
   const bob = await ms.client('bob', B);
-  const pub = await joinWithMedia({ focusRef: ms.node(A).focus }, alice, {
-    audio: true,
-    video: { simulcast: true },
-  });
-  const video = asWerift(alice.peer).startSyntheticSimulcast(LAYERS);
-  t.teardown(() => {
-    video.stop();
-  });
+  const { mc: pub } = await publishSimulcast(t, { focusRef: ms.node(A).focus }, alice, LAYERS);
   const sub = await joinWithMedia({ focusRef: ms.node(B).focus }, bob, {});
   const arrivals: number[] = [];
   asWerift(bob.peer).onRtp((r) => {

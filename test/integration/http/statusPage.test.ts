@@ -13,7 +13,8 @@ import { startCallStack } from '../../../harness/callStack.js';
 import { asWerift, joinWithMedia, streamOf, subscribe } from '../../../harness/mediaCall.js';
 import { closeBrowser, launchBrowser } from '../../../harness/peers/index.js';
 import { waitFor } from '../../../harness/stack.js';
-import { ARTIFACTS, LAYERS, plotState, ROOT, waitPlotData, watchErrors } from './statusPageHelpers.js';
+import { publishSimulcast } from '../cascade/cascadeMedia.js';
+import { ARTIFACTS, plotState, ROOT, waitPlotData, watchErrors } from './statusPageHelpers.js';
 
 const EVIL = '<img src=x onerror="window.__pwned=1">';
 
@@ -31,11 +32,7 @@ t.test('the status page shows a live call: conference, participants, tracks, lay
   t.ok(existsSync(`${ROOT}dist/web/status/main.js`), 'the page is built (npm run build)');
   const cs = await startCallStack(t);
   const alice = await cs.client('alice');
-  await joinWithMedia(cs, alice, { audio: true, video: { simulcast: true } });
-  const video = asWerift(alice.peer).startSyntheticSimulcast(LAYERS);
-  t.teardown(() => {
-    video.stop();
-  });
+  await publishSimulcast(t, cs, alice);
   const bob = await cs.client('bob');
   const b = await joinWithMedia(cs, bob, {});
   let received = 0;

@@ -10,7 +10,8 @@ import { asWerift, joinWithMedia, streamOf, subscribe } from '../../../harness/m
 import { startMultiCallStack } from '../../../harness/multiCallStack.js';
 import { closeBrowser, launchBrowser } from '../../../harness/peers/index.js';
 import { waitFor } from '../../../harness/stack.js';
-import { ARTIFACTS, LAYERS, plotState, waitPlotData, watchErrors } from './statusPageHelpers.js';
+import { publishSimulcast } from '../cascade/cascadeMedia.js';
+import { ARTIFACTS, plotState, waitPlotData, watchErrors } from './statusPageHelpers.js';
 
 const A = 'a.example';
 const B = 'b.example';
@@ -27,11 +28,7 @@ declare const document: {
 t.test('across two focus processes: the link, its relayed track and the link plot', async (t) => {
   const ms = await startMultiCallStack(t);
   const alice = await ms.client('alice', A);
-  await joinWithMedia({ focusRef: ms.node(A).focus }, alice, { audio: true, video: { simulcast: true } });
-  const video = asWerift(alice.peer).startSyntheticSimulcast(LAYERS);
-  t.teardown(() => {
-    video.stop();
-  });
+  await publishSimulcast(t, { focusRef: ms.node(A).focus }, alice);
   const bob = await ms.client('bob', B);
   const b = await joinWithMedia({ focusRef: ms.node(B).focus }, bob, {});
   let received = 0;

@@ -8,9 +8,6 @@ import type { Page } from 'playwright-core';
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const ARTIFACTS = `${ROOT}test-artifacts`;
 
-/** The cascade tests' light synthetic layers (q 320×180, h 640×360, f 1280×720). */
-export { LAYERS } from '../cascade/cascadeMedia.js';
-
 /** The little of the page's DOM the in-page functions use (Node's types have no DOM; these run in Chromium). */
 interface PageNode {
   readonly textContent: string | null;

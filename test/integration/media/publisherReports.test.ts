@@ -17,10 +17,10 @@ import {
   type RtcpReceiverInfo,
 } from 'werift';
 import { startCallStack } from '../../../harness/callStack.js';
-import { asWerift, joinWithMedia } from '../../../harness/mediaCall.js';
+import { asWerift } from '../../../harness/mediaCall.js';
 import { waitFor } from '../../../harness/stack.js';
 import { UdpRelay } from '../../../harness/udpRelay.js';
-import { LAYERS } from '../cascade/cascadeMedia.js';
+import { publishSimulcast } from '../cascade/cascadeMedia.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -38,12 +38,8 @@ t.test('receiver reports and REMB from the SFU to a publisher: counts, sequence,
     relay.close();
   });
   const alice = await cs.client('alice', { relay });
-  await joinWithMedia(cs, alice, { audio: true, video: { simulcast: true } });
+  await publishSimulcast(t, cs, alice);
   const peer = asWerift(alice.peer);
-  const video = peer.startSyntheticSimulcast(LAYERS);
-  t.teardown(() => {
-    video.stop();
-  });
   const rrs: Seen[] = [];
   const rembSsrcs: number[][] = [];
   const sub = peer.onRtcp((p: RtcpPacket) => {

@@ -9,7 +9,7 @@ import t from 'tap';
 import { startCallStack, type CallStack } from '../../../harness/callStack.js';
 import { asWerift, joinWithMedia, resize, streamOf, subscribe } from '../../../harness/mediaCall.js';
 import { waitFor } from '../../../harness/stack.js';
-import { LAYERS } from '../cascade/cascadeMedia.js';
+import { publishSimulcast } from '../cascade/cascadeMedia.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -22,11 +22,7 @@ async function skipped(cs: CallStack): Promise<number> {
 t.test('layers nobody watches are skipped unread; a switch to one still works', async (t) => {
   const cs = await startCallStack(t);
   const alice = await cs.client('alice');
-  await joinWithMedia(cs, alice, { audio: true, video: { simulcast: true } });
-  const video = asWerift(alice.peer).startSyntheticSimulcast(LAYERS);
-  t.teardown(() => {
-    video.stop();
-  });
+  const { video } = await publishSimulcast(t, cs, alice);
   const bob = await cs.client('bob');
   const sub = await joinWithMedia(cs, bob, {});
   const widths = new Map<number, number>();
