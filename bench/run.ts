@@ -61,13 +61,19 @@ export interface BenchArgs {
    * cores. 0: everything at 0.
    */
   niceLoad: number;
+  /**
+   * `cascade-cpu --skip-unwatched`: the foci drop unwatched layers unread (`media.skip_unwatched_layers`, the
+   * default in production). Without it they read every layer, so the base arrangement ingests the layer the
+   * trunk and the local subscribers then take, and the differences are the forwarding alone.
+   */
+  skipUnwatched: boolean;
 }
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
   const [scenario, ...rest] = argv;
   if (scenario === undefined || scenario.startsWith('-')) {
     throw new UsageError(
-      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] [--vs janus] | join|memory [--joins N] | switch [--rounds N] | meeting [--participants 2,4,6] [--seconds 10] | cascade [--subs 1,5,20] [--seconds 10] [--mesh] [--nice-load N] | cascade-cpu [--subs 4] [--rounds 3] [--seconds 8]',
+      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] [--vs janus] | join|memory [--joins N] | switch [--rounds N] | meeting [--participants 2,4,6] [--seconds 10] | cascade [--subs 1,5,20] [--seconds 10] [--mesh] [--nice-load N] | cascade-cpu [--subs 4] [--rounds 3] [--seconds 8] [--skip-unwatched]',
     );
   }
   if (!(SCENARIOS as readonly string[]).includes(scenario)) {
@@ -85,6 +91,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     vs: undefined,
     mesh: false,
     niceLoad: 0,
+    skipUnwatched: false,
   };
   let subsGiven = false;
   let roundsGiven = false;
@@ -96,6 +103,13 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         throw new UsageError('--mesh: only for `cascade`');
       }
       a.mesh = true;
+      continue;
+    }
+    if (flag === '--skip-unwatched') {
+      if (scenario !== 'cascade-cpu') {
+        throw new UsageError('--skip-unwatched: only for `cascade-cpu`');
+      }
+      a.skipUnwatched = true;
       continue;
     }
     const value = rest[i + 1];

@@ -77,6 +77,8 @@ process.stderr.write(
 );
 const names = (process.env['BENCH_CASCADE_SERVERS'] ?? 'a.example,b.example').split(',');
 const portMin = Number(process.env['BENCH_PORT_MIN'] ?? 40000);
+/** BENCH_SKIP_UNWATCHED=0: `media.skip_unwatched_layers` off in every focus (processes.ts `cascadeHost`). */
+const skipUnwatched = process.env['BENCH_SKIP_UNWATCHED'] !== '0';
 
 const ms: MultiCallStack = await startMultiCallStack(shim, {
   serverNames: names,
@@ -88,6 +90,7 @@ const ms: MultiCallStack = await startMultiCallStack(shim, {
       media: {
         bind_address: '127.0.0.1',
         port_range: { min: portMin + i * 1000, max: portMin + i * 1000 + 999 },
+        skip_unwatched_layers: skipUnwatched,
       },
     };
   },

@@ -33,12 +33,19 @@ export class BenchProcesses {
     return { host, env: { hsUrl: info.hsUrl, roomId: info.roomId, focus: info.focus } };
   }
 
-  /** Starts the cascade host: the homeserver serving `serverNames`, one focus process per name, one room. */
+  /**
+   * Starts the cascade host: the homeserver serving `serverNames`, one focus process per name, one room.
+   * `skipUnwatched: false` sets every focus's `media.skip_unwatched_layers` off (each layer decrypted and read).
+   */
   async cascadeHost(
     serverNames: readonly string[],
+    opts: { skipUnwatched?: boolean } = {},
   ): Promise<{ host: Child; roomId: string; foci: CascadeFocus[] }> {
     const host = new Child(CASCADE_HOST, 'cascade-host', {
-      env: { BENCH_CASCADE_SERVERS: serverNames.join(',') },
+      env: {
+        BENCH_CASCADE_SERVERS: serverNames.join(','),
+        BENCH_SKIP_UNWATCHED: opts.skipUnwatched === false ? '0' : '1',
+      },
     });
     this.#children.push(host);
     await host.ready;

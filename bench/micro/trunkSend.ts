@@ -50,6 +50,7 @@ function side(): { peer: LinkPeer; counters: MediaCounters; open: () => boolean 
     log: pino({ level: 'silent' }),
     pliMinIntervalMs: 0,
     publisherRembBps: 1_000_000,
+    skipUnwatched: true,
   };
   const media = testConfig({ media: { bind_address: '127.0.0.1' } }).media;
   const peer = new LinkPeer(media, ctx, { maxLinkBps: 50_000_000 });

@@ -13,7 +13,10 @@
  *
  * Between base and trunk, A adds only the trunk (the far subscribers receive as much either way, B ingests the
  * trunk instead of nothing extra: it ingests the decoys in every arrangement); between base and local, A adds
- * only the local forwarding (the near subscribers' receiving is the one load that moves elsewhere). Per round:
+ * only the local forwarding (the near subscribers' receiving is the one load that moves elsewhere). That holds
+ * when A reads publisher j's 1280×720 layer in base too, where nobody watches it: so the foci run with
+ * `media.skip_unwatched_layers` off unless `--skip-unwatched` (then both differences also carry the layer's
+ * decryption and ingest, the first viewer's cost, which trunk and local share). Per round:
  * µs per trunk packet = (A's CPU rate in trunk − in base) ÷ trunk packet rate (A's `sfu_link_rtp_packets_total`
  * out); µs per local packet = (A's CPU rate in local − in base) ÷ the rate of distinct packets the near subscribers
  * received. The ratio is reported per round and pooled (every round's differences summed).
@@ -56,6 +59,8 @@ export interface PathUs {
 
 export interface CascadeCpuResult {
   pairs: number;
+  /** The foci's `media.skip_unwatched_layers` (false: base reads the layer trunk and local then forward). */
+  skipUnwatched: boolean;
   seconds: number;
   rounds: CascadeCpuRound[];
   /** Over the rounds' ratios (only rounds where both differences were positive). */
@@ -93,10 +98,11 @@ export async function cascadeCpu(
   seconds: number,
   rounds: number,
   log: (s: string) => void,
+  opts: { skipUnwatched: boolean },
 ): Promise<CascadeCpuResult> {
   const procs = new BenchProcesses();
   try {
-    const { host, roomId, foci } = await procs.cascadeHost(['a.example', 'b.example']);
+    const { host, roomId, foci } = await procs.cascadeHost(['a.example', 'b.example'], opts);
     const [a, b] = foci as [(typeof foci)[number], (typeof foci)[number]];
     const env = (f: typeof a): Env => ({ hsUrl: f.hsUrl, roomId, focus: f.focus });
     const user = (localpart: string, serverName: string) =>
@@ -226,6 +232,7 @@ export async function cascadeCpu(
     const userL = per(sums.localCpu - sums.localSys, sums.localPkts);
     return {
       pairs,
+      skipUnwatched: opts.skipUnwatched,
       seconds,
       rounds: out,
       trunkOverLocal: spread(out.flatMap((x) => (x.trunkOverLocal === undefined ? [] : [x.trunkOverLocal]))),

@@ -45,6 +45,11 @@ export interface MediaConfig {
   publisher_remb_bps: number;
   /** Receive buffer asked for each peer's UDP socket (0: the system default); capped by net.core.rmem_max. */
   udp_receive_buffer_bytes?: number;
+  /**
+   * Drop a client publisher's simulcast layer that no subscriber or link takes before decrypting it (one packet
+   * per layer per 500 ms is still read). Off: every layer is decrypted and read, as before 2026-12-05.
+   */
+  skip_unwatched_layers?: boolean;
 }
 
 export interface KeepaliveConfig {
@@ -60,8 +65,7 @@ export interface AuthConfig {
   membership_wait_s: number;
 }
 
-/** Reserved until cascading (protocol.md §8) is implemented: validated, read by nothing yet. */
-/** protocol.md §8, §9: reserved until cascading is wired (accepted and validated, read by nothing yet). */
+/** Links between foci (protocol.md §8, §9). */
 export interface CascadeConfig {
   /** Link automatically to the other foci members of the conference name (§8.1). */
   auto: boolean;

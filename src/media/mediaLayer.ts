@@ -82,6 +82,7 @@ export class MediaLayer {
       log: deps.log,
       pliMinIntervalMs: config.pli_min_interval_ms,
       publisherRembBps: config.publisher_remb_bps,
+      skipUnwatched: config.skip_unwatched_layers ?? true,
     };
     const srtp = srtpImplementation();
     if (srtp.native) {

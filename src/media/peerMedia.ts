@@ -40,6 +40,8 @@ export interface MediaContext {
   log: Logger;
   pliMinIntervalMs: number;
   publisherRembBps: number;
+  /** `media.skip_unwatched_layers`. */
+  skipUnwatched: boolean;
 }
 
 type Dtls = RTCRtpTransceiver['sender']['dtlsTransport'];
@@ -147,7 +149,7 @@ export class PeerMedia {
         log: this.#ctx.log,
         pliMinIntervalMs: this.#ctx.pliMinIntervalMs,
         receiverReports: true,
-        skipUnwatched: true,
+        skipUnwatched: this.#ctx.skipUnwatched,
         codecs: () => tr.codecs,
         extensions: () => tr.headerExtensions,
         requestKeyframe: (ssrc) => {

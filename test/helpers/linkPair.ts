@@ -27,6 +27,7 @@ export function linkSide(pliMinIntervalMs = 500, keepLowestLayer = false): LinkS
     log: pino({ level: 'silent' }),
     pliMinIntervalMs,
     publisherRembBps: 1_000_000,
+    skipUnwatched: true,
   };
   const media = testConfig({ media: { bind_address: '127.0.0.1' } }).media;
   const peer = new LinkPeer(media, ctx, { maxLinkBps: 20_000_000, keepLowestLayer });
