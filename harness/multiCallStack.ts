@@ -7,18 +7,27 @@ import { CallClient, type FocusRef, type MembershipOptions } from '../client/ind
 import type { TestCallClient } from './callStack.js';
 import { startMultiStack, type MultiStack, type MultiStackOptions } from './multiStack.js';
 import { createPeer, type PeerKind } from './peers/index.js';
+import { RelayedPeer } from './peers/relayedPeer.js';
+import type { UdpRelay } from './udpRelay.js';
 import type { Teardown } from './sfu.js';
 
 export interface MultiCallStack extends MultiStack {
   roomId: string;
   /**
    * A user `@<localpart>:<serverName>` with device `<LOCALPART>DEV`, joined to the room, with a real WebRTC peer
-   * and (unless `membership: false`) a call membership naming `focus` (default: its own server's focus).
+   * and (unless `membership: false`) a call membership naming `focus` (default: its own server's focus); with
+   * `relay`, its media path runs through that relay (loss, delay, bandwidth per direction).
    */
   client(
     localpart: string,
     serverName: string,
-    opts?: { kind?: PeerKind; membership?: MembershipOptions | false; join?: boolean; focus?: FocusRef },
+    opts?: {
+      kind?: PeerKind;
+      membership?: MembershipOptions | false;
+      join?: boolean;
+      focus?: FocusRef;
+      relay?: UdpRelay;
+    },
   ): Promise<TestCallClient>;
 }
 
@@ -49,12 +58,13 @@ export async function startMultiCallStack(
       if (o.join !== false) {
         stack.hs.join(user.userId, roomId);
       }
+      const inner = await createPeer(o.kind ?? 'werift');
       const c = new CallClient({
         hsUrl: node.hsUrl,
         userId: user.userId,
         accessToken: user.accessToken,
         deviceId: user.deviceId,
-        peer: await createPeer(o.kind ?? 'werift'),
+        peer: o.relay === undefined ? inner : new RelayedPeer(inner, o.relay),
       });
       t.teardown(() => c.close());
       if (o.membership !== false && o.join !== false) {

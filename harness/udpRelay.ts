@@ -20,6 +20,11 @@ export interface LinkRules {
   loss?: number;
   /** Also drop RTCP at the same rate (default false). */
   lossRtcp?: boolean;
+  /**
+   * A sequence number `loss` dropped is dropped again every time it comes back (a sender whose retransmissions
+   * never arrive: loss nobody can repair). Default false.
+   */
+  lossSticky?: boolean;
   /** Fixed one-way delay added to every datagram, ms. */
   delayMs?: number;
   /** Link capacity in bit/s (every datagram, 28 bytes of IP/UDP overhead counted). Unset = unlimited. */
@@ -130,6 +135,14 @@ class Link {
     this.#send = send;
   }
 
+  /** `lossSticky`: whether this RTP datagram's sequence number was dropped by `loss` and not forwarded since. */
+  #droppedBefore(data: Buffer, kind: string, r: LinkRules): boolean {
+    if (r.lossSticky !== true || kind !== 'rtp' || data.length < 12) {
+      return false;
+    }
+    return this.#unrepaired.get(data.readUInt32BE(8))?.has(data.readUInt16BE(2)) === true;
+  }
+
   push(data: Buffer): void {
     if (this.#closed) {
       return;
@@ -141,7 +154,7 @@ class Link {
       return;
     }
     const lossy = kind === 'rtp' || (kind === 'rtcp' && r.lossRtcp === true);
-    if (lossy && (r.loss ?? 0) > 0 && this.#random() < r.loss!) {
+    if (lossy && (r.loss ?? 0) > 0 && (this.#droppedBefore(data, kind, r) || this.#random() < r.loss!)) {
       this.stats.droppedLoss++;
       if (kind === 'rtp' && data.length >= 12) {
         const s = this.#ssrc(data);

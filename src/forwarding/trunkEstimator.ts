@@ -1,33 +1,28 @@
 /**
  * The receiving focus's estimate of a trunk's capacity (protocol.md §8.5), pure: the delay-gradient detector
- * (delayGradient.ts) and its AIMD rate control (aimdRate.ts) bounded by a loss rule, plus when to send it as
- * REMB. Fed per packet (`onPacket`: abs-send-time, arrival ms, size: field updates only), per receiver-report
- * period with the trunk's loss fraction (`onLoss`), and asked `estimate(now)` / `rembDue(now)` on the link's
- * tick.
+ * (delayGradient.ts) and its AIMD rate control (aimdRate.ts), plus when to send it as REMB. Fed per packet
+ * (`onPacket`: abs-send-time, arrival ms, size: field updates only) and asked `estimate(now)` /
+ * `rembDue(now)` on the link's tick.
  *
  * - Received rate: bytes over a sliding 0.5 s (the last ten complete 50 ms buckets of a ring of eleven, no
  *   allocation per packet). A decrease
  *   scales from the higher of that and the last 0.2 s: when the rate steps up into a bottleneck, overuse is
  *   found within a few hundred ms, while the 0.5 s window still holds much of the rate from before the step
  *   (cutting to 0.85 × that would collapse the estimate far under the capacity).
- * - Loss bound (GCC's loss rule, as bandwidthEstimator.ts applies it to subscribers): a fraction above
- *   `lossHigh` (10 %) lowers the bound to received × (1 − loss / 2), at most once per `lossHoldMs`; below
- *   `lossLow` (2 %) the bound rises by 8 % per report and disappears once above the delay-based estimate;
- *   in between it holds. The estimate is the lower of the two. The cut scales from the highest received rate
- *   of the last `lossBaseMs` (1 s, sampled at each `estimate`), not the rate now: a loss report covers the
- *   interval before it, and when the sender has paused layers since (its answer to an earlier cut, or a
- *   paused layer's rate leaving the window), the rate now is a fraction of what the trunk carried then —
- *   cutting from it compounded one lossy report into a bound of a few kbit/s (measured: 0.8 Mbit/s → 21 kbit/s
- *   in one report at the 20/20 cascade point), from which the 8 % steps take tens of seconds. And a bound is
- *   a reaction, not a memory: after `lossClearMs` (2 s) of reports under `lossLow` it is lifted (the
- *   delay-based estimate governs again; loss that returns cuts again).
+ * - Delay only, no loss rule (GCC's split: delay-based at the receiver, loss-based at the sender). The trunk
+ *   carries the publisher's sequence numbers verbatim (§8.2), so a number lost before the trunk (publisher →
+ *   sending focus, never repaired) is missing here exactly like one the trunk lost; only the sending focus
+ *   knows which numbers it never had. Its loss rule (media/link/trunkCcSend.ts) reads the fraction lost of this
+ *   focus's receiver reports less that share (upstreamGaps.ts). A loss bound here as well cut the
+ *   trunk of every remote subscriber of a publisher on a lossy uplink (measured: 15 % loss before the trunk
+ *   paused f within a second, test/integration/cascade/upstreamLoss.test.ts).
  * - Host stalls are not congestion: arrival times are taken when this process reads a packet, so an event
  *   loop that stalled (a burst of joins, a GC pause, the host descheduling the process) shows as queueing
  *   delay on a path that has none. The host's stalls are reported with `onHostStall(at)`; they are learnt
  *   after the packets read behind the stall, so an overuse verdict does not cut at once: it is latched and
  *   acted on at the next `estimate(now)` (the link's tick), where an overuse within `hostStallHoldMs`
  *   (1 s, about a trendline window) of a stall holds the estimate instead (counted in `stallHolds`). The
- *   loss rule still applies; a host stalled all the time keeps only it.
+ *   sender's loss rule still applies.
  * - REMB cadence (chosen here; §8.5 says every 200–500 ms): the first estimate at once; then every
  *   `rembIntervalMs` (500 ms); earlier, but not within `rembMinIntervalMs` (200 ms) of the last, when the
  *   estimate rose by ≥ 3 %; and **at once** when it fell by ≥ 3 % below the last one sent — a drop is
@@ -35,7 +30,6 @@
  *   that may come sooner than 200 ms.
  */
 import { AimdRate, type AimdOptions } from './aimdRate.js';
-import { RecentMax } from './recentMax.js';
 import { DelayGradient, type BandwidthUsage, type DelayGradientOptions } from './delayGradient.js';
 const BUCKET_MS = 50;
 const BUCKETS = 11;
@@ -46,37 +40,22 @@ const RECENT_MS = 200;
 export interface TrunkEstimatorOptions {
   delay: Partial<DelayGradientOptions>;
   aimd: Partial<AimdOptions>;
-  lossHigh: number;
-  lossLow: number;
-  lossHoldMs: number;
   rembIntervalMs: number;
   rembMinIntervalMs: number;
   /** Relative change that counts (3 %). */
   rembChange: number;
   /** How long after a host stall an overuse verdict holds instead of cutting. */
   hostStallHoldMs: number;
-  /** The span whose highest received rate a loss cut scales from. */
-  lossBaseMs: number;
-  /** Reports under `lossLow` for this long lift the loss bound altogether. */
-  lossClearMs: number;
 }
 
 export const DEFAULT_TRUNK_ESTIMATOR_OPTIONS: TrunkEstimatorOptions = {
   delay: {},
   aimd: {},
-  lossHigh: 0.1,
-  lossLow: 0.02,
-  lossHoldMs: 300,
   rembIntervalMs: 500,
   rembMinIntervalMs: 200,
   rembChange: 0.03,
   hostStallHoldMs: 1000,
-  lossBaseMs: 1000,
-  lossClearMs: 2000,
 };
-
-/** Received-rate samples kept for the loss base (one per `estimate`, up to three per 100 ms tick: ≥ 1 s). */
-const RATE_SAMPLES = 32;
 
 export class TrunkEstimator {
   readonly #o: TrunkEstimatorOptions;
@@ -89,18 +68,12 @@ export class TrunkEstimator {
   #lastAt = Number.NaN;
   #usage: BandwidthUsage = 'normal';
   #groups = 0;
-  #lossBound = Number.POSITIVE_INFINITY;
-  #lastLossCutAt = Number.NEGATIVE_INFINITY;
-  /** Since when every loss report was under `lossLow` (NaN: the last one was not). */
-  #lossCleanSince = Number.NaN;
   #lastRembAt = Number.NaN;
   #lastRembBps = 0;
   /** A group completed with an overuse verdict since the last `estimate`. */
   #overuseLatched = false;
   #lastStallAt = Number.NEGATIVE_INFINITY;
   #stallHolds = 0;
-  /** Received rate at recent `estimate` calls (ring). */
-  readonly #recentRates = new RecentMax(RATE_SAMPLES);
 
   constructor(options: Partial<TrunkEstimatorOptions> = {}) {
     this.#o = { ...DEFAULT_TRUNK_ESTIMATOR_OPTIONS, ...options };
@@ -169,44 +142,16 @@ export class TrunkEstimator {
     }
   }
 
-  /** The trunk's loss fraction (0–1) over the last receiver-report period. */
-  onLoss(fraction: number, now: number): void {
-    if (!Number.isFinite(fraction) || fraction < 0 || fraction > 1) {
-      return;
-    }
-    if (fraction >= this.#o.lossLow) {
-      this.#lossCleanSince = Number.NaN;
-    } else if (Number.isNaN(this.#lossCleanSince)) {
-      this.#lossCleanSince = now;
-    }
-    if (fraction > this.#o.lossHigh) {
-      if (now - this.#lastLossCutAt < this.#o.lossHoldMs) {
-        return;
-      }
-      const received = Math.max(this.receivedBps, this.#recentRates.max(now, this.#o.lossBaseMs));
-      const base = received > 0 ? received : Math.min(this.#lossBound, this.#aimd.estimateBps);
-      this.#lossBound = Math.min(this.#lossBound, base * (1 - fraction / 2));
-      this.#lastLossCutAt = now;
-    } else if (fraction < this.#o.lossLow && Number.isFinite(this.#lossBound)) {
-      this.#lossBound *= 1.08;
-      if (this.#lossBound >= this.#aimd.estimateBps || now - this.#lossCleanSince >= this.#o.lossClearMs) {
-        this.#lossBound = Number.POSITIVE_INFINITY;
-      }
-    }
-  }
-
-  /** The estimate (bit/s) at `now`: the delay-based rate advanced to `now`, under the loss bound. */
+  /** The estimate (bit/s) at `now`: the delay-based rate advanced to `now`. */
   estimate(now: number): number {
     this.#advance(now);
-    this.#recentRates.record(now, this.receivedBps);
     let usage = this.#overuseLatched ? 'overuse' : this.#usage;
     this.#overuseLatched = false;
     if (usage === 'overuse' && now - this.#lastStallAt <= this.#o.hostStallHoldMs) {
       usage = 'underuse'; // the AIMD's hold: neither cut nor raise
       this.#stallHolds++;
     }
-    const delayBased = this.#aimd.update(usage, this.#rateFor(now, usage), now);
-    return Math.min(delayBased, this.#lossBound);
+    return this.#aimd.update(usage, this.#rateFor(now, usage), now);
   }
 
   /** The estimate to send as REMB now (and recorded as sent), or undefined when none is due. */

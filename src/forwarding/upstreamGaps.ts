@@ -1,17 +1,20 @@
 /**
- * Loss before the trunk, seen by the sending focus (protocol.md §8.5): the trunk carries the publisher's sequence
- * numbers verbatim (§8.2), so a packet the publisher → this focus hop lost and never repaired is a gap in what this
- * focus sends on the trunk, and the receiving focus's reports count it as trunk loss. Counted as such, a publisher
- * on a lossy uplink made congestion control cut the trunk for every remote subscriber. Per trunk SSRC this counts
- * the numbers skipped in what was sent (a later packet filling a gap takes it back: repaired upstream) over about
- * the last second, and takes that share off the fraction lost a report gives.
+ * Loss before this focus, seen from what it sends (protocol.md §8.5). A stream this focus sends keeps the gaps
+ * of what it received: the trunk carries the publisher's sequence numbers verbatim (§8.2), and a forwarded
+ * stream's munging keeps a gap as a gap (the subscriber may NACK it). So a packet the publisher → this focus
+ * hop lost and never repaired is missing downstream too, and the receiver's reports count it as lost on the
+ * path after this focus. Counted as such, a publisher on a lossy uplink made congestion control cut the trunk
+ * for every remote subscriber, and each subscriber's estimate (media/link/trunkSender.ts,
+ * media/downstreamRtcp.ts). Per sent stream this counts the numbers skipped in what was sent (a later packet
+ * filling a gap takes it back: repaired upstream) over about the last second, and takes that share off the
+ * fraction lost a report gives.
  * - A gap across a pause of the layer (`restart`) or wider than MAX_GAP is not loss (a layer resumed, a
  *   publisher's encoder restarted).
  * - Two buckets of WINDOW_MS: the share is over the current and the last one (a report covers the interval
  *   before it, 200–500 ms on a link).
  * Pure: time is passed in, nothing is allocated per packet.
  */
-import { seqDiff } from '../../rtp/seq.js';
+import { seqDiff } from '../rtp/seq.js';
 
 /** A wider jump of the sequence numbers sent is not counted as loss. */
 export const MAX_GAP = 100;
@@ -64,8 +67,8 @@ export class UpstreamGaps {
     return total === 0 ? 0 : gaps / total;
   }
 
-  /** A report's 8-bit fraction lost with the upstream share taken off (what the trunk itself lost). */
-  trunkFraction(fractionLost: number, now: number): number {
+  /** A report's 8-bit fraction lost with the upstream share taken off (what the path after this focus lost). */
+  downstreamFraction(fractionLost: number, now: number): number {
     return Math.max(0, fractionLost - Math.round(this.share(now) * 256));
   }
 

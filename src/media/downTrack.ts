@@ -357,6 +357,7 @@ export class DownTrack implements TrackSink {
     f.payloadType = pt;
     f.nowMs = now;
     sendPaddingPackets(this.transceiver.sender.dtlsTransport, plan, f, slot.seq, slot.ts, n, this.#counters);
+    this.#rtcp.sentPadding(slot.seq, n, now);
     this.#paddingSent += n;
   }
 

@@ -9,6 +9,7 @@
 import type { RTCDtlsTransport } from 'werift';
 import { lossFraction, resendWindowMs, Retransmitter, RttEstimator } from '../forwarding/retransmitPolicy.js';
 import { SendRate } from '../forwarding/sendRate.js';
+import { UpstreamGaps } from '../forwarding/upstreamGaps.js';
 import { lsrFromNtp, ntpFromUnixMs, senderReportPacket, type ReportBlock } from '../rtp/rtcpFeedback.js';
 import type { MediaCounters } from './mediaMetrics.js';
 import { sendRtcpBytes } from './rtcpSend.js';
@@ -29,6 +30,8 @@ export class DownstreamRtcp {
   readonly #ring: SentPacketRing | undefined;
   readonly #rtt = new RttEstimator();
   readonly #rate: SendRate;
+  /** Numbers missing in what was sent (lost before this focus): not the subscriber's loss. */
+  readonly #upstream = new UpstreamGaps();
   #lossFraction = 0;
   #lastSrAt = 0;
   /** Packets sent when the last SR and the one before it went out (-1: none yet). */
@@ -68,8 +71,16 @@ export class DownstreamRtcp {
   /** The packet built in `packetFor(seq)` goes out now (video: kept as is for retransmission). */
   sent(seq: number, now: number, p: SentPacket): void {
     this.#rate.add(p.payloadLength + RTP_HEADER_BYTES);
+    this.#upstream.onSent(seq, now);
     if (this.#ring !== undefined) {
       this.#rtx?.remember(seq, now, p);
+    }
+  }
+
+  /** Padding packets `seq`..`seq + n − 1` went out (not kept; their numbers are no gap). */
+  sentPadding(seq: number, n: number, now: number): void {
+    for (let i = 0; i < n; i++) {
+      this.#upstream.onSent((seq + i) & 0xffff, now);
     }
   }
 
@@ -103,9 +114,9 @@ export class DownstreamRtcp {
     }
   }
 
-  /** A report block about this stream from the subscriber (RR or SR): loss fraction and RTT. */
+  /** A report block about this stream from the subscriber (RR or SR): loss fraction (its path's) and RTT. */
   onReport(block: ReportBlock, now: number): void {
-    this.#lossFraction = lossFraction(block.fractionLost);
+    this.#lossFraction = lossFraction(this.#upstream.downstreamFraction(block.fractionLost, now));
     this.#rtt.onReport(block.lsr, block.dlsr, now);
   }
 

@@ -3,7 +3,7 @@
  * packets at min(demand, the last REMB it has received), a FIFO bottleneck of a given capacity plus a fixed
  * propagation delay, and the receiving focus's TrunkEstimator fed in arrival order, ticked every 100 ms.
  * Optional: abs-send-time offset (to force the 64 s wrap), pairwise reordering, delivery in bursts, frames
- * sent as bursts, a loss fraction reported every 250 ms, a busy receiving host (`busyHost`: its reads fall
+ * sent as bursts, a busy receiving host (`busyHost`: its reads fall
  * behind while busy, then catch up; reported at the ticks in and just after, as src/media/hostStall.ts does).
  */
 import { ABS_SEND_TIME_TICKS_PER_MS } from '../../src/forwarding/delayGradient.js';
@@ -25,7 +25,6 @@ export interface SimOptions {
   deliverEveryMs?: number;
   /** Send each 30 fps frame's packets with one send time. */
   frames?: boolean;
-  lossFraction?: (t: number) => number;
   /**
    * Spans of arrival time during which the receiving process is busy: a packet arriving `d` ms into one is
    * read `d / 2` ms late; after the span the lag shrinks by 1 ms per ms. `reported`: `onHostStall` at every tick
@@ -56,7 +55,6 @@ export function simulate(o: SimOptions): SimResult {
   let groupsAtFirstOveruse: number | undefined;
   let overuseCount = 0;
   let nextTick = 0;
-  let nextLoss = 250;
   const busy = o.busyHost;
   const lagAt = (t: number): number => {
     let lag = 0;
@@ -83,10 +81,6 @@ export function simulate(o: SimOptions): SimResult {
       }
       samples.push({ at: nextTick, bps: est.estimate(nextTick), received: est.receivedBps });
       nextTick += 100;
-    }
-    while (o.lossFraction !== undefined && nextLoss <= t && nextLoss <= o.durationMs) {
-      est.onLoss(o.lossFraction(nextLoss), nextLoss);
-      nextLoss += 250;
     }
   };
   const rembKnownAt = (s: number): number => {

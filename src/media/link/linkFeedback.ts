@@ -3,7 +3,7 @@
  * rtp/rtcpRead.ts), to what acts on it (protocol.md §8.5, §8.6): SRs about relayed streams to their publisher
  * clocks and to congestion control; report blocks about this focus's trunk SSRCs to their sends' RTT and to
  * congestion control; REMB to the send budget; NACKs to the trunk send's retransmissions; PLI/FIR to its per-hop
- * keyframe coalescing; the fraction lost congestion control hears is the trunk's own (upstreamGaps.ts). NACKs, PLIs and FIRs take from the link's feedback budget (media/feedbackBudget.ts, the
+ * keyframe coalescing; the fraction lost congestion control hears is the trunk's own (forwarding/upstreamGaps.ts). NACKs, PLIs and FIRs take from the link's feedback budget (media/feedbackBudget.ts, the
  * same as a client's): over it they are ignored and counted; past the flood bound `onFlood` is called once and
  * the conference hangs the link up (§8.8).
  */

@@ -1,21 +1,22 @@
 /**
  * The receive side of trunk congestion control for one link (protocol.md §8.5): every trunk RTP packet the
- * link receives feeds the capacity estimate (forwarding/trunkEstimator.ts: abs-send-time delay gradient +
- * loss) and, for the trunk SSRCs the remote focus announced, the reception statistics of its receiver-report
- * block (rtp/receptionStats.ts). The link's tick asks `tick(now)` for the RTCP to send on the link.
+ * link receives feeds the capacity estimate (forwarding/trunkEstimator.ts: abs-send-time delay gradient only;
+ * the loss rule is the sending focus's, which can tell loss before the trunk from the trunk's) and, for the
+ * trunk SSRCs the remote focus announced, the reception statistics of its receiver-report block
+ * (rtp/receptionStats.ts). The link's tick asks `tick(now)` for the RTCP to send on the link.
  *
  * - Per packet: no allocation — the abs-send-time is read in place from the RtpPacketView by the link's
  *   extension id (absent or not 3 bytes: the packet counts bytes only), the statistics are a map lookup.
  *   Packets of SSRCs not announced count toward the rate (they are on the wire) but get no block.
  * - Output (bytes for one SRTCP send, RR first as RFC 3550 §6.1 wants): receiver-report blocks at most every
- *   `reportIntervalMs` (500 ms) and never closer than `minReportMs` (200 ms) — each closing a loss interval
- *   whose aggregate fraction (lost / expected over all trunk SSRCs) feeds the estimator — and a REMB naming
+ *   `reportIntervalMs` (500 ms) and never closer than `minReportMs` (200 ms), each closing a loss interval,
+ *   and a REMB naming
  *   the trunk SSRCs whenever the estimator says one is due (first at once, then every 500 ms, a ≥ 3 % rise
  *   not within 200 ms, a ≥ 3 % drop at once). A REMB due between blocks goes behind an empty RR.
  * - An outage is not congestion: after `OUTAGE_GAP_MS` (1 s) without any trunk packet (the path was down, e.g.
  *   while the link was suspended and ICE-restarted, protocol.md §8.7), the sequence numbers each trunk SSRC
- *   skips across the gap are left out of the next loss interval (rtp/receptionStats.ts `skipGap`), so neither
- *   the estimator's loss rule nor the sender's (which reads the fraction in these blocks) cuts the rate to the
+ *   skips across the gap are left out of the next loss interval (rtp/receptionStats.ts `skipGap`), so the
+ *   sender's loss rule (which reads the fraction in these blocks) does not cut the rate to the
  *   few packets that arrived since — which would pause the relayed video for many seconds after the path is
  *   back. The cumulative loss in the blocks still counts them.
  * - A paused layer is not loss: a trunk SSRC silent for `PAUSE_GAP_MS` (250 ms) *of trunk time* was paused by
@@ -24,7 +25,7 @@
  *   gap between two of them counting at most `LIVE_STEP_MS` (100 ms): so a blackout of the whole trunk (no
  *   packet at all: loss, or an outage as above) adds little of it, while a layer silent as audio and the
  *   other layers go on adds it all — also when a stall of either focus delayed the trunk as a whole.
- *   Counted, every resume of a paused layer read as a loss burst of nearly 100 % and both loss rules cut the
+ *   Counted, every resume of a paused layer read as a loss burst of nearly 100 % and the loss rules cut the
  *   trunk to half of what flowed (measured: 2.6 → 1.4 → 0.66 Mbit/s in 1 s at the 20/20 cascade point, the
  *   far side left with no video).
  * - `estimateBps`: the estimate at the last tick, undefined before the first trunk packet.
@@ -39,7 +40,7 @@ import { rembPacket } from '../../rtp/rtcpFeedback.js';
 export interface TrunkReceiveCcOptions {
   /** The SSRC this focus's RTCP on the link is sent from. */
   readonly senderSsrc: number;
-  /** The link's abs-send-time extension id (undefined: not negotiated; the estimate then follows loss only). */
+  /** The link's abs-send-time extension id (undefined: not negotiated: no delay signal, the sender's loss rule alone bounds the rate). */
   readonly absSendTimeId?: number;
   /** Longest time between receiver reports (default 500 ms). */
   readonly reportIntervalMs?: number;
@@ -207,10 +208,9 @@ export class TrunkReceiveCc {
     if (since >= this.#reportIntervalMs || since < 0) {
       blocks = this.#closeInterval(now);
     }
-    let remb = this.#estimator.rembDue(now);
+    const remb = this.#estimator.rembDue(now);
     if (remb !== undefined && blocks === undefined && since >= this.#minReportMs) {
       blocks = this.#closeInterval(now);
-      remb = this.#estimator.rembDue(now) ?? remb; // the loss just fed may lower it
     }
     this.#estimate = this.#estimator.estimate(now);
     if (blocks === undefined && remb === undefined) {
@@ -233,22 +233,15 @@ export class TrunkReceiveCc {
     return out;
   }
 
-  /** Report blocks for every started SSRC; their aggregate loss fraction goes to the estimator. */
+  /** Report blocks for every started SSRC (each closes its loss interval). */
   #closeInterval(now: number): ReceptionReport[] {
     this.#lastBlocksAt = now;
     const blocks: ReceptionReport[] = [];
-    let expected = 0;
-    let lost = 0;
     for (const s of this.#stats.values()) {
       const r = s.report(now);
       if (r !== undefined) {
         blocks.push(r);
-        expected += r.expectedInterval;
-        lost += r.lostInterval;
       }
-    }
-    if (expected > 0) {
-      this.#estimator.onLoss(Math.min(1, lost / expected), now);
     }
     return blocks;
   }

@@ -14,7 +14,7 @@ import {
   type RetransmitRefusal,
 } from '../../forwarding/retransmitPolicy.js';
 import { SendRate } from '../../forwarding/sendRate.js';
-import { UpstreamGaps } from './upstreamGaps.js';
+import { UpstreamGaps } from '../../forwarding/upstreamGaps.js';
 
 /** Video: ≥ 1 s up to ≈ 1,000 packets/s (≈ 9 Mbit/s of full packets); audio: ≈ 2.5 s of 20 ms frames. */
 export const TRUNK_RTX_PACKETS = { video: 1024, audio: 128 } as const;

@@ -243,11 +243,11 @@ export class TrunkSend implements TrackSink {
 
   /**
    * A report block about one of this send's trunk SSRCs: RTT from our SRs; returns the fraction lost on the
-   * trunk itself (the report's, less what was lost before it: upstreamGaps.ts).
+   * trunk itself (the report's, less what was lost before it: forwarding/upstreamGaps.ts).
    */
   onReport(out: TrunkOut, block: ReportBlock, now: number): number {
     out.rtt.onReport(block.lsr, block.dlsr, now);
-    return out.upstream.trunkFraction(block.fractionLost, now);
+    return out.upstream.downstreamFraction(block.fractionLost, now);
   }
 
   /** Periodic: coalesced keyframe requests that came due, send rates, and the SRs. */

@@ -9,6 +9,7 @@ import { asWerift, joinWithMedia, type MediaClient } from '../../../harness/medi
 import type { MultiCallStack } from '../../../harness/multiCallStack.js';
 import type { ReceivedRtp, SyntheticVideo } from '../../../harness/peers/weriftPeer.js';
 import { StreamChecker } from '../../../harness/rtpCheck.js';
+import type { UdpRelay } from '../../../harness/udpRelay.js';
 
 /** Light layers (2 cores shared by several focus processes and clients), sizes as a real camera's. */
 export const LAYERS: (SyntheticVideo & { rid: string })[] = [
@@ -56,8 +57,12 @@ export async function participant(
   serverName: string,
   publish: boolean,
   layers: (SyntheticVideo & { rid: string })[] = LAYERS,
+  relay?: UdpRelay,
 ): Promise<Participant> {
-  const c = await ms.client(localpart, serverName, { kind: 'werift' });
+  const c = await ms.client(localpart, serverName, {
+    kind: 'werift',
+    ...(relay !== undefined ? { relay } : {}),
+  });
   const mc = await joinWithMedia(
     { focusRef: ms.node(serverName).focus },
     c,
@@ -82,6 +87,14 @@ export async function participant(
       video?.stop();
     },
   };
+}
+
+/** Whether a subscriber's single video stream has delivered a keyframe of `w`×`h`. */
+export function onLayer(p: Participant, w: number, h: number): boolean {
+  const videos = [...p.received.values()].filter((e) => e.kind === 'video');
+  return (
+    videos.length === 1 && videos[0]!.check.report.keyframes.some((k) => k.width === w && k.height === h)
+  );
 }
 
 /** Packets received of one kind, over all SSRCs. */
@@ -155,4 +168,17 @@ export async function publishSimulcast(
     video.stop();
   });
   return { mc, video };
+}
+
+/** One link as a focus's `/status` shows it (the fields the cascade tests read). */
+export interface LinkStatus {
+  trunk_sends: { kind: string; demanded: string[]; sending: string[] }[];
+  demand: { layers: string[] }[];
+}
+
+/** The first link of `serverName`'s focus, from its `/status` (undefined: none). */
+export async function linkStatus(ms: MultiCallStack, serverName: string): Promise<LinkStatus | undefined> {
+  const res = await fetch(`http://127.0.0.1:${ms.node(serverName).httpPort}/status`);
+  const doc = (await res.json()) as { detail?: { conferences?: { links?: LinkStatus[] }[] } };
+  return doc.detail?.conferences?.flatMap((c) => c.links ?? [])[0];
 }

@@ -11,24 +11,11 @@ import { streamOf, subscribe } from '../../../harness/mediaCall.js';
 import { startMultiCallStack } from '../../../harness/multiCallStack.js';
 import { waitFor } from '../../../harness/stack.js';
 import { insertTrunkRelay } from '../../../harness/trunkRelay.js';
-import { layerOfSize, participant, snapshot, trunkFlows, type Participant } from './cascadeMedia.js';
-
-interface LinkJson {
-  trunk_sends: { kind: string; demanded: string[]; sending: string[] }[];
-  demand: { layers: string[] }[];
-}
+import { layerOfSize, linkStatus, onLayer, participant, snapshot, trunkFlows } from './cascadeMedia.js';
 
 const A = 'a.example';
 const B = 'b.example';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Whether a subscriber's single video stream has delivered a keyframe of `w`×`h`. */
-function onLayer(p: Participant, w: number, h: number): boolean {
-  const videos = [...p.received.values()].filter((e) => e.kind === 'video');
-  return (
-    videos.length === 1 && videos[0]!.check.report.keyframes.some((k) => k.width === w && k.height === h)
-  );
-}
 
 t.test(
   'the trunk carries exactly the demanded layers; f stops within 3 s of its last subscriber leaving',
@@ -79,12 +66,7 @@ t.test(
     );
     // What each focus's /status says of the link: A sends the video with {q, f} demanded and sent, and the
     // audio; B demands {q, f} of the video.
-    const linkOf = async (name: string): Promise<LinkJson | undefined> => {
-      const res = await fetch(`http://127.0.0.1:${ms.node(name).httpPort}/status`);
-      const doc = (await res.json()) as { detail?: { conferences?: { links?: LinkJson[] }[] } };
-      return doc.detail?.conferences?.flatMap((c) => c.links ?? [])[0];
-    };
-    const aLink = await linkOf(A);
+    const aLink = await linkStatus(ms, A);
     const aVideo = aLink?.trunk_sends.filter((x) => x.kind === 'video') ?? [];
     t.same(
       aVideo.map((x) => ({ demanded: x.demanded, sending: x.sending })),
@@ -92,7 +74,7 @@ t.test(
       "A's /status: the video sent on the trunk, q and f demanded and sent",
     );
     t.equal(aLink?.trunk_sends.filter((x) => x.kind === 'audio').length, 1, "A's /status: and the audio");
-    const bLink = await linkOf(B);
+    const bLink = await linkStatus(ms, B);
     t.same(
       bLink?.demand.filter((d) => d.layers.length > 0).map((d) => d.layers),
       [['q', 'f']],

@@ -2,7 +2,7 @@
 // from a gap taken back, across the 16-bit wrap; a jump past MAX_GAP or across a pause (restart) not counted;
 // the share over about the last second; the report's fraction lost less that share.
 import t from 'tap';
-import { MAX_GAP, UpstreamGaps, WINDOW_MS } from '../../../../src/media/link/upstreamGaps.js';
+import { MAX_GAP, UpstreamGaps, WINDOW_MS } from '../../../src/forwarding/upstreamGaps.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -48,10 +48,10 @@ t.test('the share covers the current and the last bucket, and an idle second for
   const share = g.share(now);
   t.ok(share > 0.08 && share < 0.11, `≈ 10 % (${share.toFixed(3)})`);
   t.equal(
-    g.trunkFraction(Math.round(0.1 * 256), now),
+    g.downstreamFraction(Math.round(0.1 * 256), now),
     0,
     'a report of 10 % is all upstream: the trunk lost none',
   );
-  t.equal(g.trunkFraction(Math.round(0.3 * 256), now) > 40, true, 'of 30 %, about 20 % is the trunk’s');
+  t.equal(g.downstreamFraction(Math.round(0.3 * 256), now) > 40, true, 'of 30 %, about 20 % is the trunk’s');
   t.equal(g.share(now + 2 * WINDOW_MS + 1), 0, 'nothing sent for two buckets: forgotten');
 });

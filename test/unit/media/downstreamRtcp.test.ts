@@ -1,6 +1,7 @@
 import t from 'tap';
 import { DownstreamRtcp } from '../../../src/media/downstreamRtcp.js';
 import { MediaCounters } from '../../../src/media/mediaMetrics.js';
+import { scratchPacket } from '../../../src/media/sentPackets.js';
 
 t.test(
   'SRs: one a second while sending, two more after the stream pauses, none while paused (RFC 3550 §6.4.1)',
@@ -25,5 +26,45 @@ t.test(
     for (const [now, packets, due] of rows) {
       t.equal(rtcp.takeSenderReportSlot(now, packets), due, `at ${now} ms, ${packets} packets`);
     }
+  },
+);
+
+t.test(
+  'the loss fraction a subscriber reports, less the numbers missing already in what was sent',
+  async (t) => {
+    const block = (fraction: number) => ({
+      ssrc: 1,
+      fractionLost: Math.round(fraction * 256),
+      lsr: 0,
+      dlsr: 0,
+    });
+    const run = (skipEvery: number | undefined, paddingEvery?: number): number => {
+      const rtcp = new DownstreamRtcp(false, new MediaCounters(), 0);
+      const p = scratchPacket(100);
+      p.length = 100;
+      // 402 ms of a 500 packets/s stream from seq 65,300 (across the wrap), one number in `skipEvery` never sent
+      // (lost before this focus), or sent as padding.
+      let now = 0;
+      for (let i = 0; i <= 200; i++, now += 2) {
+        const seq = (65_300 + i) & 0xffff;
+        if (skipEvery !== undefined && i % skipEvery === skipEvery - 1) {
+          if (paddingEvery !== undefined) {
+            rtcp.sentPadding(seq, 1, now);
+          }
+          continue;
+        }
+        rtcp.sent(seq, now, p);
+      }
+      rtcp.onReport(block(0.25), now);
+      return rtcp.lossFraction;
+    };
+    // [numbers skipped, reported 25 %, the subscriber's own loss]
+    t.equal(run(undefined), 64 / 256, 'nothing skipped: all 25 % are the path’s');
+    t.equal(run(4), 0, 'one in four skipped upstream: none of the 25 % is the path’s');
+    t.ok(
+      Math.abs(run(10) - 0.15) < 0.01,
+      `one in ten skipped: about 15 % is the path's (${String(run(10))})`,
+    );
+    t.equal(run(4, 1), 64 / 256, 'numbers sent as padding are no gap');
   },
 );
