@@ -72,13 +72,16 @@ function ownEncrypt(
   };
 }
 
-/** The plaintext of one SRTCP datagram, or undefined when it is malformed or not authentic. */
+/**
+ * The plaintext of one SRTCP datagram, decrypted in place (a view of `data`'s first bytes: the socket's own
+ * datagram, read once), or undefined when it is malformed or not authentic (then dropped).
+ */
 function unprotectOwn(cipher: SrtpCipher, data: Buffer): Buffer | undefined {
   if (data.length < 8 + cipher.rtcpOverhead) {
     return undefined;
   }
-  const out = Buffer.allocUnsafe(data.length - cipher.rtcpOverhead);
-  return cipher.decryptRtcp(data, 0, data.length, out, 0) < 0 ? undefined : out;
+  const n = cipher.decryptRtcp(data, 0, data.length, data, 0);
+  return n < 0 ? undefined : data.subarray(0, n);
 }
 
 function ownDecrypt(cipher: SrtpCipher): (data: Buffer) => Buffer {

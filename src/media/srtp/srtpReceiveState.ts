@@ -34,8 +34,11 @@ export class SrtpReceiveState {
   }
 
   /**
-   * The RTP packet inside one SRTP datagram (a new Buffer: werift's packet objects keep views of it), or
-   * undefined when it is malformed or not authentic (nothing is recorded then).
+   * The RTP packet inside one SRTP datagram, decrypted in place: the result is a view of `data`'s first bytes
+   * (header, then plaintext payload; the datagram is the socket's own, read once, so nothing else sees its
+   * ciphertext afterwards), or undefined when it is malformed or not authentic (nothing is recorded then; the
+   * datagram may then hold garbage and must be dropped, as every caller does). No buffer is allocated: a copy
+   * per packet was a slice of node's 8-KiB pool, a new pool every few packets for the GC to sweep.
    */
   decrypt(data: Buffer): Buffer | undefined {
     const headerLength = rtpHeaderLength(data);
@@ -47,12 +50,12 @@ export class SrtpReceiveState {
     const seq = data.readUInt16BE(2);
     const r = this.#rocs.get(ssrc);
     const roc = r === undefined ? 0 : r.guess(seq);
-    const out = Buffer.allocUnsafe(data.length - overhead);
-    if (this.cipher.decryptRtp(data, 0, data.length, headerLength, roc, out, 0) < 0) {
+    const n = this.cipher.decryptRtp(data, 0, data.length, headerLength, roc, data, 0);
+    if (n < 0) {
       return undefined;
     }
     (r ?? this.#rocs.getOrCreate(ssrc)).commit(seq, roc);
-    return out;
+    return data.subarray(0, n);
   }
 }
 

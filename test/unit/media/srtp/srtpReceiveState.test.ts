@@ -1,8 +1,9 @@
 /**
  * srtpReceiveState: the receive path's own SRTP for a werift SRTP session — what it decrypts is what werift's
  * `SrtpSession.decrypt` returns, byte for byte (both profiles, header extensions and CSRCs, across a sequence
- * wrap with a late packet from before it, two SSRCs); a forged or malformed packet gives undefined and changes no
- * rollover counter; the RTP header length table.
+ * wrap with a late packet from before it, two SSRCs), decrypted in place (the result is the datagram's own
+ * memory); a forged or malformed packet gives undefined and changes no rollover counter; the RTP header length
+ * table.
  */
 import t from 'tap';
 import { RtpHeader, SrtpSession } from 'werift';
@@ -50,6 +51,7 @@ for (const profile of [0x0001, 0x0007]) {
     }
     seqs.splice(15, 0, 65533); // a late packet from before the wrap
     let same = 0;
+    let inPlace = 0;
     let i = 0;
     for (const seq of seqs) {
       for (const ssrc of [0x0102_0304, 0x0a0b_0c0d]) {
@@ -60,6 +62,9 @@ for (const profile of [0x0001, 0x0007]) {
         i++;
         const theirs = werift.decrypt(srtp);
         const mine = ours!.decrypt(srtp);
+        if (mine?.buffer === srtp.buffer && mine.byteOffset === srtp.byteOffset) {
+          inPlace++;
+        }
         if (mine !== undefined && mine.equals(theirs)) {
           same++;
         } else {
@@ -70,6 +75,7 @@ for (const profile of [0x0001, 0x0007]) {
       }
     }
     t.equal(same, seqs.length * 2, `${same} packets decrypted as werift does`);
+    t.equal(inPlace, seqs.length * 2, 'each in its own datagram, no copy');
   });
 
   t.test(`profile ${profile}: forged and malformed packets refused, no state changed`, async (t) => {
