@@ -10,6 +10,8 @@
  *   switch  --rounds 10                                320×180 ↔ 1280×720: subscribe → new layer's keyframe
  *   meeting --participants 2,4,…,16 --seconds 10       everyone publishes simulcast, everyone sees everyone
  *   cascade --subs 1,5,20 --seconds 10 [--mesh] [--nice-load N]  a publisher on A, N subscribers on B (and C) and A
+ *   cascade-cpu --subs 4 --rounds 3 --seconds 8 [--skip-unwatched]  CPU per trunk vs per local packet at A
+ *   churn   --cycles 1000                              join/leave cycles; the focus's heap, RSS, handles after
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,6 +28,7 @@ import { LAYERS, LIMITS, meetingSteps } from './scenarios/meeting.js';
 import { switchRounds } from './scenarios/switch.js';
 import { CascadeUnavailableError } from './scenarios/cascade.js';
 import { runCascade, runCascadeCpu } from './runCascade.js';
+import { runChurn } from './runChurn.js';
 
 const MAX_SUBS = 40;
 const MAX_SECONDS = 60;
@@ -35,7 +38,17 @@ const MAX_ROUNDS = 30;
 /** `cascade-cpu`: publisher/subscriber pairs per side (4 load processes carry them all). */
 const MAX_CPU_PAIRS = 8;
 const MAX_PARTICIPANTS = 20;
-const SCENARIOS = ['fanout', 'join', 'memory', 'switch', 'meeting', 'cascade', 'cascade-cpu'] as const;
+const MAX_CYCLES = 5000;
+const SCENARIOS = [
+  'fanout',
+  'join',
+  'memory',
+  'switch',
+  'meeting',
+  'cascade',
+  'cascade-cpu',
+  'churn',
+] as const;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -67,13 +80,15 @@ export interface BenchArgs {
    * trunk and the local subscribers then take, and the differences are the forwarding alone.
    */
   skipUnwatched: boolean;
+  /** `churn --cycles N`: join/leave cycles (default 1000). */
+  cycles: number;
 }
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
   const [scenario, ...rest] = argv;
   if (scenario === undefined || scenario.startsWith('-')) {
     throw new UsageError(
-      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] [--vs janus] | join|memory [--joins N] | switch [--rounds N] | meeting [--participants 2,4,6] [--seconds 10] | cascade [--subs 1,5,20] [--seconds 10] [--mesh] [--nice-load N] | cascade-cpu [--subs 4] [--rounds 3] [--seconds 8] [--skip-unwatched]',
+      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] [--vs janus] | join|memory [--joins N] | switch [--rounds N] | meeting [--participants 2,4,6] [--seconds 10] | cascade [--subs 1,5,20] [--seconds 10] [--mesh] [--nice-load N] | cascade-cpu [--subs 4] [--rounds 3] [--seconds 8] [--skip-unwatched] | churn [--cycles 1000]',
     );
   }
   if (!(SCENARIOS as readonly string[]).includes(scenario)) {
@@ -92,6 +107,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     mesh: false,
     niceLoad: 0,
     skipUnwatched: false,
+    cycles: 1000,
   };
   let subsGiven = false;
   let roundsGiven = false;
@@ -128,6 +144,12 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         break;
       case '--repeats':
         a.repeats = int(value, '--repeats', 1, MAX_REPEATS);
+        break;
+      case '--cycles':
+        if (scenario !== 'churn') {
+          throw new UsageError('--cycles: only for `churn`');
+        }
+        a.cycles = int(value, '--cycles', 4, MAX_CYCLES);
         break;
       case '--joins':
         a.joins = int(value, '--joins', 1, MAX_JOINS);
@@ -415,7 +437,9 @@ async function main(): Promise<void> {
               ? await runCascade(args, log, { version: VERSION, werift: weriftVersion() })
               : args.scenario === 'cascade-cpu'
                 ? await runCascadeCpu(args, log, { version: VERSION, werift: weriftVersion() })
-                : await runJoins(args.scenario, args.joins ?? (args.scenario === 'join' ? 20 : 50), log);
+                : args.scenario === 'churn'
+                  ? await runChurn(args.cycles, log)
+                  : await runJoins(args.scenario, args.joins ?? (args.scenario === 'join' ? 20 : 50), log);
   } catch (e) {
     if (
       e instanceof JanusUnavailableError ||

@@ -100,12 +100,19 @@ export function waitExit(
   });
 }
 
-/** Local UDP ports in [min, max] bound by sockets of THIS process (/proc/net/udp{,6} joined with /proc/self/fd). */
-export async function udpPortsInRange(min: number, max: number): Promise<number[]> {
+/**
+ * Local UDP ports in [min, max] bound by sockets of THIS process, or of process `pid` (/proc/net/udp{,6} joined
+ * with /proc/<pid>/fd).
+ */
+export async function udpPortsInRange(
+  min: number,
+  max: number,
+  pid: number | 'self' = 'self',
+): Promise<number[]> {
   const { readFile, readdir, readlink } = await import('node:fs/promises');
   const inodes = new Set<string>();
-  for (const fd of await readdir('/proc/self/fd').catch(() => [] as string[])) {
-    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+  for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])) {
+    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
     const m = /^socket:\[(\d+)\]$/.exec(target);
     if (m?.[1] !== undefined) {
       inodes.add(m[1]);

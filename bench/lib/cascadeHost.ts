@@ -164,6 +164,16 @@ serve(
       }
       return out;
     },
+    /**
+     * `churn`: one focus's process figures from its /metrics — heap, RSS, handles and resources (prom-client's
+     * defaults) and its sessions.
+     */
+    process: async (a: { serverName: string }) => {
+      const res = await fetch(`http://127.0.0.1:${ms.node(a.serverName).httpPort}/metrics`, {
+        signal: AbortSignal.timeout(5000),
+      });
+      return parseMetrics(await res.text(), 'nodejs_', 'process_');
+    },
     output: (a: { serverName: string }) => ms.node(a.serverName).output().slice(-4000),
     /** The focus's log lines at warn level or above (pino's JSON `"level":40` and up), the last `max`. */
     warnings: (a: { serverName: string; max?: number }) =>

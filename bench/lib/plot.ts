@@ -2,7 +2,7 @@
  * SVG plots of bench results with Vega-Lite (rendered headless by Vega, no canvas): for `fanout`, CPU µs per
  * forwarded packet against subscribers, one line per target (our SFU, Janus when measured), with the min–max
  * range over repeats as error bars; for `meeting`, latency (p50/p95/p99) against participants, with the
- * 20 ms limit drawn.
+ * 20 ms limit drawn; for `churn`, the focus's heap and RSS against the cycles.
  */
 import { View, parse } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
@@ -146,6 +146,46 @@ export async function cascadePlot(result: unknown): Promise<string | undefined> 
     : fanoutSvg(rows, `cascade (${r.foci ?? 2} foci): CPU at the sending focus (${String(r.at)})`);
 }
 
+/** Lines of `y` against `x`, one per `series`. */
+export async function linesSvg(
+  rows: readonly { series: string; x: number; y: number }[],
+  axes: { x: string; y: string },
+  title: string,
+): Promise<string> {
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    width: 480,
+    height: 280,
+    data: { values: rows.map((r) => ({ ...r })) },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'x', type: 'quantitative', title: axes.x },
+      y: { field: 'y', type: 'quantitative', title: axes.y },
+      color: { field: 'series', type: 'nominal', title: null },
+    },
+  };
+  const view = new View(parse(compile(spec).spec), { renderer: 'none' });
+  return view.toSVG();
+}
+
+interface ChurnResultDoc {
+  at?: unknown;
+  samples?: { cycles: number; heapMiB: number; rssMiB: number }[];
+}
+
+/** The plot of one churn result file: the focus's heap and RSS against the cycles done. */
+export async function churnPlot(result: unknown): Promise<string | undefined> {
+  const r = result as ChurnResultDoc;
+  const rows = (r.samples ?? []).flatMap((s) => [
+    { series: 'heap used', x: s.cycles, y: s.heapMiB },
+    { series: 'RSS', x: s.cycles, y: s.rssMiB },
+  ]);
+  return rows.length === 0
+    ? undefined
+    : linesSvg(rows, { x: 'join/leave cycles', y: 'MiB' }, `churn: the focus's memory (${String(r.at)})`);
+}
+
 /** The plot that fits a result file's scenario, if any. */
 export async function plotFor(result: unknown): Promise<string | undefined> {
   const scenario = (result as { scenario?: unknown }).scenario;
@@ -155,5 +195,7 @@ export async function plotFor(result: unknown): Promise<string | undefined> {
       ? fanoutPlot(result)
       : scenario === 'cascade'
         ? cascadePlot(result)
-        : undefined;
+        : scenario === 'churn'
+          ? churnPlot(result)
+          : undefined;
 }

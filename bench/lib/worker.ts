@@ -6,7 +6,7 @@
  * VideoRoom, for `--vs janus`), `meetingJoin` / `meetingSubscribe` (participants publishing synthetic
  * simulcast and subscribing to each other), `cascadePublisher` (one participant publishing synthetic simulcast, for
  * `cascade`; subscribers tagged `near`/`far` measure the hop: the far arrival minus the near arrival of the same
- * packet), `windowStart` / `windowEnd` (counters and this process's CPU over the measurement window), `stop`.
+ * packet), `churn` (join/leave cycles, churnLoad.ts), `windowStart` / `windowEnd` (counters and this process's CPU over the measurement window), `stop`.
  */
 import { writeFileSync } from 'node:fs';
 import { CallClient, dc, type FocusRef } from '../../client/index.js';
@@ -24,6 +24,7 @@ import { WrtcPeer } from '../../harness/peers/wrtcPeer.js';
 import type { TestCallClient } from '../../harness/callStack.js';
 import { StreamChecker } from '../../harness/rtpCheck.js';
 import { waitFor } from '../../harness/stack.js';
+import { churnCycles } from './churnLoad.js';
 import { JanusSession } from './janusClient.js';
 import { createRoom, publish, subscribeFeed } from './janusLoad.js';
 import { serve } from './rpc.js';
@@ -423,6 +424,9 @@ serve(
       return {};
     },
     /** Janus: creates `room` and publishes the same synthetic VP8 + Opus into it from `address`. */
+    /** `churn`: join/leave cycles over one lane per user (churnLoad.ts); what completed, and how long each took. */
+    churn: async (a: { env: Env; users: UserCreds[]; cycles: number; offset: number }) =>
+      churnCycles(a.env, a.users, a.cycles, a.offset),
     janusPublisher: async (a: { url: string; address: string; room: number; video: SyntheticVideo }) => {
       const session = await JanusSession.create(a.url);
       janusSessions.push(session);

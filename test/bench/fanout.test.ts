@@ -71,12 +71,16 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
     vs: undefined,
     mesh: false,
     niceLoad: 0,
+    skipUnwatched: false,
+    cycles: 1000,
   });
   t.equal(parseArgs(['fanout', '--vs', 'janus']).vs, 'janus');
   t.same(parseArgs(['fanout', '--subs', '1,5,20', '--seconds', '10']).subs, [1, 5, 20]);
   t.equal(parseArgs(['join', '--joins', '50']).joins, 50);
   t.equal(parseArgs(['switch', '--rounds', '3']).rounds, 3);
   t.same(parseArgs(['meeting', '--participants', '2,3']).participants, [2, 3]);
+  t.equal(parseArgs(['cascade-cpu', '--skip-unwatched']).skipUnwatched, true);
+  t.equal(parseArgs(['churn', '--cycles', '200']).cycles, 200);
   const bad: string[][] = [
     [],
     ['--subs'],
@@ -94,6 +98,10 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
     ['meeting', '--participants', '1'],
     ['meeting', '--participants', '21'],
     ['join', '--vs', 'janus'],
+    ['cascade', '--skip-unwatched'],
+    ['fanout', '--cycles', '10'],
+    ['churn', '--cycles', '3'],
+    ['churn', '--cycles', '5001'],
   ];
   for (const argv of bad) {
     t.throws(() => parseArgs(argv), UsageError, JSON.stringify(argv));
