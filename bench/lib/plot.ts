@@ -2,7 +2,7 @@
  * SVG plots of bench results with Vega-Lite (rendered headless by Vega, no canvas): for `fanout`, CPU µs per
  * forwarded packet against subscribers, one line per target (our SFU, Janus when measured), with the min–max
  * range over repeats as error bars; for `meeting`, latency (p50/p95/p99) against participants, with the
- * 20 ms limit drawn; for `churn`, the focus's heap and RSS against the cycles.
+ * 20 ms limit drawn; for `churn`, the focus's heap and RSS against the cycles; for `soak`, memory, CPU and p99 over time.
  */
 import { View, parse } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
@@ -186,6 +186,36 @@ export async function churnPlot(result: unknown): Promise<string | undefined> {
     : linesSvg(rows, { x: 'join/leave cycles', y: 'MiB' }, `churn: the focus's memory (${String(r.at)})`);
 }
 
+interface SoakResultDoc {
+  at?: unknown;
+  participants?: number;
+  windows?: {
+    atS: number;
+    heapMiB: number;
+    rssMiB: number;
+    sfuCpuPct: number;
+    latencyMs: { p99?: number };
+  }[];
+}
+
+/** The plot of one soak result file: the focus's heap, RSS and CPU, and the clients' p99, over time. */
+export async function soakPlot(result: unknown): Promise<string | undefined> {
+  const r = result as SoakResultDoc;
+  const rows = (r.windows ?? []).flatMap((w) => [
+    { series: 'heap used (MiB)', x: w.atS, y: w.heapMiB },
+    { series: 'RSS (MiB)', x: w.atS, y: w.rssMiB },
+    { series: 'focus CPU (% of a core)', x: w.atS, y: w.sfuCpuPct },
+    ...(w.latencyMs.p99 !== undefined ? [{ series: 'p99 latency (ms)', x: w.atS, y: w.latencyMs.p99 }] : []),
+  ]);
+  return rows.length === 0
+    ? undefined
+    : linesSvg(
+        rows,
+        { x: 'seconds', y: 'MiB / % / ms' },
+        `soak: ${String(r.participants)} participants (${String(r.at)})`,
+      );
+}
+
 /** The plot that fits a result file's scenario, if any. */
 export async function plotFor(result: unknown): Promise<string | undefined> {
   const scenario = (result as { scenario?: unknown }).scenario;
@@ -197,5 +227,7 @@ export async function plotFor(result: unknown): Promise<string | undefined> {
         ? cascadePlot(result)
         : scenario === 'churn'
           ? churnPlot(result)
-          : undefined;
+          : scenario === 'soak'
+            ? soakPlot(result)
+            : undefined;
 }

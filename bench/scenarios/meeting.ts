@@ -43,7 +43,7 @@ export const LAYERS: (SyntheticVideo & { rid: string })[] = [
   },
 ];
 /** The layer every subscription asks for (640×360), and its packet rate. */
-const WANTED = LAYERS[1]!;
+export const WANTED = LAYERS[1]!;
 const STREAM_PPS = WANTED.fps * WANTED.packetsPerFrame + 50;
 const PUBLISH_PPS = LAYERS.reduce((n, l) => n + l.fps * l.packetsPerFrame, 0) + 50;
 /** Packets per second (received + half the sent ones) one werift load process is given at most. */
@@ -75,6 +75,12 @@ export interface MeetingPoint {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Load processes for `n` participants (each takes at most PPS_PER_WORKER packets per second). */
+export function meetingWorkers(n: number): number {
+  const perParticipant = (n - 1) * STREAM_PPS + PUBLISH_PPS / 2;
+  return Math.min(n, Math.max(1, Math.ceil((n * perParticipant) / PPS_PER_WORKER)));
+}
+
 export async function meetingPoint(
   n: number,
   seconds: number,
@@ -84,8 +90,7 @@ export async function meetingPoint(
   const procs = new BenchProcesses();
   try {
     const { host, env } = await procs.sfu();
-    const perParticipant = (n - 1) * STREAM_PPS + PUBLISH_PPS / 2;
-    const nWorkers = Math.min(n, Math.max(1, Math.ceil((n * perParticipant) / PPS_PER_WORKER)));
+    const nWorkers = meetingWorkers(n);
     const workers = await procs.workers(Array.from({ length: nWorkers }, (_, i) => `meeting-${i}`));
     const owners = (
       await Promise.all(

@@ -73,6 +73,7 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
     niceLoad: 0,
     skipUnwatched: false,
     cycles: 1000,
+    minutes: 10,
   });
   t.equal(parseArgs(['fanout', '--vs', 'janus']).vs, 'janus');
   t.same(parseArgs(['fanout', '--subs', '1,5,20', '--seconds', '10']).subs, [1, 5, 20]);
@@ -81,6 +82,12 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
   t.same(parseArgs(['meeting', '--participants', '2,3']).participants, [2, 3]);
   t.equal(parseArgs(['cascade-cpu', '--skip-unwatched']).skipUnwatched, true);
   t.equal(parseArgs(['churn', '--cycles', '200']).cycles, 200);
+  t.same(parseArgs(['soak']).participants, [6]);
+  t.same(parseArgs(['soak', '--minutes', '2', '--participants', '4']), {
+    ...parseArgs(['soak']),
+    minutes: 2,
+    participants: [4],
+  });
   const bad: string[][] = [
     [],
     ['--subs'],
@@ -102,6 +109,9 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
     ['fanout', '--cycles', '10'],
     ['churn', '--cycles', '3'],
     ['churn', '--cycles', '5001'],
+    ['soak', '--minutes', '61'],
+    ['soak', '--participants', '4,6'],
+    ['meeting', '--minutes', '2'],
   ];
   for (const argv of bad) {
     t.throws(() => parseArgs(argv), UsageError, JSON.stringify(argv));

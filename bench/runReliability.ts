@@ -1,7 +1,11 @@
-/** `npm run bench -- churn --cycles N`: the result document of bench/scenarios/churn.ts. */
+/**
+ * `npm run bench -- churn --cycles N` and `soak --minutes M [--participants N]`: the result documents of
+ * bench/scenarios/churn.ts and soak.ts.
+ */
 import { VERSION } from '../src/version.js';
 import { machine } from './lib/procStat.js';
 import { churn, CHURN_TARGETS } from './scenarios/churn.js';
+import { soak, SOAK_TARGETS } from './scenarios/soak.js';
 
 export async function runChurn(cycles: number, log: (s: string) => void): Promise<Record<string, unknown>> {
   const r = await churn(cycles, log);
@@ -18,6 +22,28 @@ export async function runChurn(cycles: number, log: (s: string) => void): Promis
     machine: machine(),
     versions: { sfu: VERSION },
     targets: CHURN_TARGETS,
+    ...r,
+  };
+}
+
+export async function runSoak(
+  participants: number,
+  minutes: number,
+  log: (s: string) => void,
+): Promise<Record<string, unknown>> {
+  const r = await soak(participants, minutes, log);
+  log(
+    `soak: ${r.participants} participants, ${r.windows.length} windows of ${r.windowSeconds} s; growth first → last ` +
+      `windows: heap ${r.growth.heap ?? '-'}, RSS ${r.growth.rss ?? '-'}, handles ${r.growth.handles}, p99 ${r.growth.p99 ?? '-'}; ` +
+      `met ${JSON.stringify(r.met)}`,
+  );
+  return {
+    scenario: 'soak',
+    target: 'sfu',
+    at: new Date().toISOString(),
+    machine: machine(),
+    versions: { sfu: VERSION },
+    targets: SOAK_TARGETS,
     ...r,
   };
 }
