@@ -115,10 +115,18 @@ t.test('receiver reports and REMB from the SFU to a publisher: counts, sequence,
   const mean = fractions.reduce((a, b) => a + b, 0) / Math.max(1, fractions.length);
   t.ok(lossy.length >= 2, 'reports during the loss');
   t.ok(mean >= 10 && mean <= 50, `the mean fraction lost is near 10 % (${mean.toFixed(1)} / 256)`);
+  // Cumulative loss counts what never arrived: the SFU NACKs the publisher and werift answers, so a layer whose
+  // few losses were all repaired in time may rightly show none (a low-rate layer loses ≈ 5 packets here). In all,
+  // some loss shows, and no layer's exceeds what the relay dropped of it.
   const lostTotal = videoSsrcs.map((s) => lossy.at(-1)?.blocks.get(s)?.packetsLost ?? 0);
+  const dropped = videoSsrcs.map((s) => relay.stats('up').perSsrc.get(s)?.lostSeqs ?? 0);
   t.ok(
-    lostTotal.every((n) => n > 0),
-    `every layer's cumulative loss grew (${lostTotal.join(', ')})`,
+    lostTotal.reduce((a, b) => a + b, 0) > 0,
+    `the cumulative loss grew (${lostTotal.join(', ')}; the relay dropped ${dropped.join(', ')})`,
+  );
+  t.ok(
+    lostTotal.every((n, i) => n <= (dropped[i] ?? 0)),
+    'no layer reported more lost than the relay dropped of it',
   );
 
   await sleep(3000);
