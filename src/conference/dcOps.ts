@@ -7,19 +7,34 @@
 import { mergeMetadata } from '../protocol/dc/metadata.js';
 import type { DcMessage, StreamMetadata } from '../protocol/dc/types.js';
 import { toError } from '../util/errors.js';
+import { FloodBound } from '../util/floodBound.js';
 import { TokenBucket } from '../util/rateLimiter.js';
 import type { ConferenceCore } from './core.js';
 import type { SubscribeRequest, TrackRef } from './router.js';
 import type { Session } from './session.js';
+import { floodHangup } from './sessionWiring.js';
 
-/** Client renegotiations (offer, publish, unpublish with SDP) per session: this many at once, then one a second. */
+/**
+ * Client renegotiations (offer, publish, unpublish with SDP) per session: `limits.renegotiations_per_second`
+ * (default 1) in bursts of OFFER_BURST_SECONDS' worth, at least OFFER_BURST. Refused offers pile up in a
+ * FloodBound: past FLOOD_FACTOR × the burst (half the rate forgiven each second) the session is hung up — a
+ * client offering twice as fast as allowed gets there in about 2 × FLOOD_FACTOR × OFFER_BURST s (≈ 100 s at
+ * the default), a flood at once.
+ */
 export const OFFER_BURST = 5;
 export const OFFERS_PER_SECOND = 1;
+const OFFER_BURST_SECONDS = 5;
+export const FLOOD_FACTOR = 4;
+
+interface OfferBudget {
+  bucket: TokenBucket;
+  flood: FloodBound;
+}
 
 export class DcOps {
   readonly #c: ConferenceCore;
   /** Each session's renegotiation budget (protocol.md §5.4): an SDP offer is the costliest thing a client asks. */
-  readonly #offers = new WeakMap<Session, TokenBucket>();
+  readonly #offers = new WeakMap<Session, OfferBudget>();
 
   constructor(core: ConferenceCore) {
     this.#c = core;
@@ -153,19 +168,27 @@ export class DcOps {
     if (dc === undefined || negotiator === undefined) {
       return;
     }
-    const { metrics, clock } = this.#c.services;
+    const { metrics, clock, limits } = this.#c.services;
+    const now = clock.now();
+    const rate = limits.renegotiations_per_second ?? OFFERS_PER_SECOND;
+    const burst = Math.max(OFFER_BURST, rate * OFFER_BURST_SECONDS);
     let budget = this.#offers.get(s);
     if (budget === undefined) {
-      budget = new TokenBucket(OFFERS_PER_SECOND, OFFER_BURST, clock.now());
+      budget = {
+        bucket: new TokenBucket(rate, burst, now),
+        flood: new FloodBound(FLOOD_FACTOR * burst, rate / 2, now),
+      };
       this.#offers.set(s, budget);
     }
-    if (!budget.take(clock.now())) {
+    if (!budget.bucket.take(now)) {
       metrics.renegotiation('client', 'rate_limited');
-      dc.error(
-        id,
-        'M_LIMIT_EXCEEDED',
-        `too many renegotiations: ${OFFER_BURST} at once, then ${OFFERS_PER_SECOND} a second`,
-      );
+      if (budget.flood.refuse(now)) {
+        floodHangup(this.#c, s, 'renegotiation');
+        return;
+      }
+      if (!budget.flood.over) {
+        dc.error(id, 'M_LIMIT_EXCEEDED', `too many renegotiations: ${burst} at once, then ${rate} a second`);
+      }
       return;
     }
     const taken = this.#c.router.takenTrack(s, sdp);

@@ -1,8 +1,8 @@
 /**
  * Parts of a session's wiring that need only the conference's core (core.ts): the negotiator of its SFU offers
  * (§5.4: offers over the data channel, an answer applied to the peer, a hangup when none comes in time) and the
- * hangup of a flooding client (§5.1 data channel, §7 RTCP feedback: `unknown_error` with `M_LIMIT_EXCEEDED`,
- * logged once).
+ * hangup of a flooding client (§5.1 data channel, §5.4 renegotiations, §7 RTCP feedback: `unknown_error` with
+ * `M_LIMIT_EXCEEDED`, logged once).
  */
 import type { ConferenceCore } from './core.js';
 import type { DcChannel } from './dcChannel.js';
@@ -42,6 +42,7 @@ export function sessionNegotiator(c: ConferenceCore, s: Session, dc: DcChannel):
 const FLOODS = {
   dc: { reason: 'dc_flood', what: 'data-channel messages' },
   rtcp: { reason: 'rtcp_flood', what: 'RTCP feedback (NACK, PLI, FIR)' },
+  renegotiation: { reason: 'renegotiation_flood', what: 'renegotiations (client SDP offers)' },
 } as const;
 
 /** A client flooded past its bound: logged once, then hung up with `M_LIMIT_EXCEEDED`. */

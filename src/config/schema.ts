@@ -143,6 +143,7 @@ export const configSchema: SchemaObject = {
         max_transaction_bytes: { type: 'integer', minimum: 1024, maximum: 1073741824, default: 16777216 },
         dc_messages_per_second: { type: 'number', exclusiveMinimum: 0, maximum: 1000000, default: 100 },
         device_invites_per_second: { type: 'number', exclusiveMinimum: 0, maximum: 1000000, default: 1 },
+        renegotiations_per_second: { type: 'number', exclusiveMinimum: 0, maximum: 1000000, default: 1 },
         max_joined_rooms: { type: 'integer', minimum: 1, maximum: 1000000, default: 10000 },
         max_room_state_bytes: { type: 'integer', minimum: 1024, maximum: 1073741824, default: 16777216 },
       },

@@ -94,6 +94,11 @@ export interface LimitsConfig {
   dc_messages_per_second: number;
   /** Invites per (user, device) a second; bursts of ten seconds' worth, at least 10 (inviteBudget.ts). */
   device_invites_per_second: number;
+  /**
+   * Client SDP offers per session a second, bursts of five seconds' worth (at least 5); past the flood bound the
+   * session is hung up (conference/dcOps.ts). Optional: configs built in code before it existed mean 1.
+   */
+  renegotiations_per_second?: number;
   /** Rooms bootstrapped at start-up (and conferences rebuilt from them, §2.6, §8.7); the rest are skipped. */
   max_joined_rooms: number;
   /** Size of one `GET /rooms/{id}/state` answer; a larger room is skipped (§2.6). */

@@ -332,6 +332,30 @@ t.test(
   },
 );
 
+t.test(
+  'a renegotiation flood: the burst worked on, then M_LIMIT_EXCEEDED, past the bound a hangup; the others stay',
+  async (t) => {
+    const cs = await startCallStack(t);
+    const flooder = await cs.client('mallory');
+    const other = await cs.client('alice');
+    const inbox = listen(flooder);
+    await join(cs, flooder);
+    await join(cs, other);
+    await waitFor(() => cs.sfu.conferences.sessionCount === 2, 10_000, 'two sessions');
+    // Default 1 offer a second, bursts of 5: 40 at once leave 35 refused, past the bound of 4 × 5 = 20.
+    for (let i = 0; i < 40; i++) {
+      flooder.peer.sendData(JSON.stringify({ op: 'offer', id: `o${i}`, sdp: 'v=0\r\nBAD\r\n' }));
+    }
+    const hangup = await flooder.waitForHangup(15_000);
+    t.equal(hangup['reason'], 'unknown_error');
+    t.match(hangup['org.matrix.msc3898.error'], { errcode: 'M_LIMIT_EXCEEDED', error: /renegotiations/ });
+    const limited = inbox.msgs.filter((m) => m.kind === 'error' && m.errcode === 'M_LIMIT_EXCEEDED');
+    t.equal(limited.length, 20, 'each refused offer answered until the bound, then none');
+    await waitFor(() => cs.sfu.conferences.sessionCount === 1, 10_000, 'only the flooder is gone');
+    t.equal(other.peer.connectionState(), 'connected', 'the other participant is still connected');
+  },
+);
+
 t.test('no answer to an SFU offer within negotiation.answer_timeout_s → hangup unknown_error', async (t) => {
   const cs = await startCallStack(t, { config: { negotiation: { answer_timeout_s: 0.5 } } });
   const alice = await cs.client('alice');

@@ -3,7 +3,7 @@
  * dialect B, the replies (ack, answer, SFU offer) and the errors with their §5.3 errcodes.
  */
 import t from 'tap';
-import { OFFER_BURST, OFFERS_PER_SECOND } from '../../../src/conference/dcOps.js';
+import { FLOOD_FACTOR, OFFER_BURST, OFFERS_PER_SECOND } from '../../../src/conference/dcOps.js';
 import { FOCUS, join, meta, rig, sdpOf, type FakePeer, type MLine, type Rig } from './fakes.js';
 
 interface Pair {
@@ -303,6 +303,61 @@ t.test(
     );
     t.equal(bobs?.['errcode'], 'M_INVALID_PARAM', 'another session has its own budget');
     t.ok(p.r.metrics.calls.includes('reneg:client:rate_limited'), 'counted');
+  },
+);
+
+t.test(
+  'a renegotiation flood: refused offers pile up; past FLOOD_FACTOR × the burst a hangup M_LIMIT_EXCEEDED, once',
+  async (t) => {
+    const p = await pair('A');
+    const errcodes: string[] = [];
+    const bound = FLOOD_FACTOR * OFFER_BURST;
+    for (let i = 0; i < OFFER_BURST + bound + 3; i++) {
+      for (const m of await say(p, p.alice, { op: 'offer', id: `o${i}`, sdp: 'v=0\r\nBAD\r\n' })) {
+        errcodes.push(String(m['errcode']));
+      }
+    }
+    t.same(
+      errcodes,
+      [
+        ...new Array<string>(OFFER_BURST).fill('M_INVALID_PARAM'),
+        ...new Array<string>(bound).fill('M_LIMIT_EXCEEDED'),
+      ],
+      `the burst worked on, ${bound} refused with an error each, then nothing more answered`,
+    );
+    const hangups = p.r.signal.take().filter((x) => x.type === 'm.call.hangup');
+    t.equal(hangups.length, 1, 'one hangup');
+    t.match(hangups[0]?.content, {
+      reason: 'unknown_error',
+      'org.matrix.msc3898.error': { errcode: 'M_LIMIT_EXCEEDED', error: /renegotiations/ },
+    });
+    t.ok(
+      p.r.logs.some((l) => /renegotiations .* far over the budget/.test(String(l.msg))),
+      'logged once as a flood',
+    );
+  },
+);
+
+t.test(
+  'renegotiating twice as fast as allowed is hung up only after the pile grows past the bound',
+  async (t) => {
+    const p = await pair('A');
+    let hungUpAt: number | undefined;
+    // Two offers a second for 60 s: one refused a second, half of one forgiven: the pile grows by 0.5 a second.
+    for (let s = 0; s < 60 && hungUpAt === undefined; s++) {
+      for (const half of [0, 1]) {
+        await say(p, p.alice, { op: 'offer', id: `o${s}-${half}`, sdp: 'v=0\r\nBAD\r\n' });
+        p.r.clock.advance(500);
+      }
+      if (p.r.signal.take().some((x) => x.type === 'm.call.hangup')) {
+        hungUpAt = s;
+      }
+    }
+    // The burst lasts ≈ 5 s, then 0.5 a second piles up: past 20 after ≈ 45 s.
+    t.ok(
+      hungUpAt !== undefined && hungUpAt >= 30,
+      `hung up, but not within 30 s (at ${String(hungUpAt ?? 'never in 60 s')})`,
+    );
   },
 );
 
