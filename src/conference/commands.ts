@@ -52,6 +52,8 @@ export type ConferenceCommand =
     }
   /** Re-authorize every session, or those of one device (§3.7). */
   | { readonly kind: 'recheck'; readonly device?: { readonly userId: string; readonly deviceId: string } }
+  /** A device flooded invites past their bound (inviteBudget.ts): its session here, if any, is hung up. */
+  | { readonly kind: 'inviteFlood'; readonly device: { readonly userId: string; readonly deviceId: string } }
   /** End every session with hangup user_hangup. */
   | { readonly kind: 'shutdown'; readonly reason: string };
 
@@ -66,6 +68,7 @@ export const COMMAND_KINDS: readonly CommandKind[] = [
   'hangup',
   'malformed',
   'recheck',
+  'inviteFlood',
   'shutdown',
 ];
 
@@ -135,6 +138,12 @@ function shapeProblem(c: Obj, kind: CommandKind): string | undefined {
     case 'recheck': {
       const d = c['device'];
       return d === undefined || (isObj(d) && str(d, 'userId') && str(d, 'deviceId'))
+        ? undefined
+        : 'device must be {userId, deviceId}';
+    }
+    case 'inviteFlood': {
+      const d = c['device'];
+      return isObj(d) && str(d, 'userId') && str(d, 'deviceId')
         ? undefined
         : 'device must be {userId, deviceId}';
     }

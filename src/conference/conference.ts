@@ -225,6 +225,13 @@ export class Conference implements ConferenceCore, LinkConference {
         await this.#recheck(cmd.device);
         this.links.recheck();
         return;
+      case 'inviteFlood':
+        for (const s of this.sessions()) {
+          if (s.ids.userId === cmd.device.userId && s.ids.deviceId === cmd.device.deviceId) {
+            floodHangup(this, s, 'invite');
+          }
+        }
+        return;
       case 'shutdown':
         await this.#shutdown(cmd.reason);
         return;

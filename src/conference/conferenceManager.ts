@@ -185,7 +185,12 @@ export class ConferenceManager {
       if (budget === 'first_refusal') {
         this.#d.log.warn({ userId: sender, deviceId: e.deviceId }, 'invites over the budget: refusing');
       }
-      this.#refuse(this.#address(sender, e), 'M_LIMIT_EXCEEDED', 'too many invites from this device');
+      if (budget === 'flood') {
+        this.#inviteFlood(sender, e.deviceId);
+      }
+      if (budget !== 'silent') {
+        this.#refuse(this.#address(sender, e), 'M_LIMIT_EXCEEDED', 'too many invites from this device');
+      }
       return;
     }
     const held = this.#held.get(pkey);
@@ -283,6 +288,17 @@ export class ConferenceManager {
         this.#d.metrics.invite('refused');
         this.#refuse(this.#address(h.sender, h.event), 'M_INVALID_PARAM', 'ambiguous room, send room_id');
       }
+    }
+  }
+
+  /** A device flooded invites past their bound: logged once, its session in any conference hung up. */
+  #inviteFlood(userId: string, deviceId: string): void {
+    this.#d.log.warn(
+      { userId, deviceId },
+      'invites far over the budget: hanging up the device, not answering',
+    );
+    for (const c of this.#conferences.values()) {
+      void c.dispatch({ kind: 'inviteFlood', device: { userId, deviceId } });
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * Parts of a session's wiring that need only the conference's core (core.ts): the negotiator of its SFU offers
  * (§5.4: offers over the data channel, an answer applied to the peer, a hangup when none comes in time) and the
- * hangup of a flooding client (§5.1 data channel, §5.4 renegotiations, §7 RTCP feedback: `unknown_error` with
+ * hangup of a flooding client (§5.1 data channel, §5.4 renegotiations, §4.1 invites, §7 RTCP feedback: `unknown_error` with
  * `M_LIMIT_EXCEEDED`, logged once).
  */
 import type { ConferenceCore } from './core.js';
@@ -43,6 +43,7 @@ const FLOODS = {
   dc: { reason: 'dc_flood', what: 'data-channel messages' },
   rtcp: { reason: 'rtcp_flood', what: 'RTCP feedback (NACK, PLI, FIR)' },
   renegotiation: { reason: 'renegotiation_flood', what: 'renegotiations (client SDP offers)' },
+  invite: { reason: 'invite_flood', what: 'invites from this device' },
 } as const;
 
 /** A client flooded past its bound: logged once, then hung up with `M_LIMIT_EXCEEDED`. */
