@@ -79,11 +79,18 @@ const names = (process.env['BENCH_CASCADE_SERVERS'] ?? 'a.example,b.example').sp
 const portMin = Number(process.env['BENCH_PORT_MIN'] ?? 40000);
 /** BENCH_SKIP_UNWATCHED=0: `media.skip_unwatched_layers` off in every focus (processes.ts `cascadeHost`). */
 const skipUnwatched = process.env['BENCH_SKIP_UNWATCHED'] !== '0';
+/** BENCH_INVITES_PER_SECOND: `limits.device_invites_per_second` of every focus (processes.ts `cascadeHost`). */
+const invitesPerSecond = Number(process.env['BENCH_INVITES_PER_SECOND'] ?? 0);
 
 const ms: MultiCallStack = await startMultiCallStack(shim, {
   serverNames: names,
   entry,
-  config: { limits: { max_participants: 200 } },
+  config: {
+    limits: {
+      max_participants: 200,
+      ...(invitesPerSecond > 0 ? { device_invites_per_second: invitesPerSecond } : {}),
+    },
+  },
   configFor: (serverName) => {
     const i = names.indexOf(serverName);
     return {

@@ -35,16 +35,29 @@ export class BenchProcesses {
 
   /**
    * Starts the cascade host: the homeserver serving `serverNames`, one focus process per name, one room.
-   * `skipUnwatched: false` sets every focus's `media.skip_unwatched_layers` off (each layer decrypted and read).
+   * `skipUnwatched: false` sets every focus's `media.skip_unwatched_layers` off (each layer decrypted and read);
+   * `invitesPerSecond` sets `limits.device_invites_per_second` (the churn's devices re-invite several times a
+   * second, far above a real client's pace); `focusFlags`: more Node flags for every focus (after
+   * BENCH_FOCUS_NODE_FLAGS).
    */
   async cascadeHost(
     serverNames: readonly string[],
-    opts: { skipUnwatched?: boolean } = {},
+    opts: { skipUnwatched?: boolean; invitesPerSecond?: number; focusFlags?: readonly string[] } = {},
   ): Promise<{ host: Child; roomId: string; foci: CascadeFocus[] }> {
     const host = new Child(CASCADE_HOST, 'cascade-host', {
       env: {
         BENCH_CASCADE_SERVERS: serverNames.join(','),
         BENCH_SKIP_UNWATCHED: opts.skipUnwatched === false ? '0' : '1',
+        ...(opts.invitesPerSecond !== undefined
+          ? { BENCH_INVITES_PER_SECOND: String(opts.invitesPerSecond) }
+          : {}),
+        ...(opts.focusFlags !== undefined
+          ? {
+              BENCH_FOCUS_NODE_FLAGS: [process.env['BENCH_FOCUS_NODE_FLAGS'] ?? '', ...opts.focusFlags]
+                .join(' ')
+                .trim(),
+            }
+          : {}),
       },
     });
     this.#children.push(host);

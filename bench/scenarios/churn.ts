@@ -2,11 +2,16 @@
  * `churn --cycles N` (issue 17): N join/leave cycles (churnLoad.ts: invite → answer → connected → data channel
  * open, then a hangup or a vanish) on LANES devices at once, against one focus in its own process (the cascade
  * host with one server name: the homeserver and the clients are elsewhere, so the focus's heap and RSS are its
- * own). After WARMUP cycles and IDLE_MS of quiet (V8's memory reducer collects an idle heap) the focus's heap,
- * RSS, handles and sessions are read as the start; then every STEP cycles (no pause: the plot's line), and after
- * the last cycle and another IDLE_MS as the end. Met when the end's heap and RSS are within 5 % of the start's,
+ * own). After WARMUP cycles and IDLE_MS of quiet the focus's heap, RSS, handles and sessions are read as the
+ * start, its heap after a full GC (the focus runs with `--heapsnapshot-signal`: a heap snapshot, taken on
+ * SIGUSR2, collects first; the snapshot files go to a temporary directory, kept with BENCH_KEEP_SNAPSHOTS=1 for
+ * attribution, else deleted); then every STEP cycles (no pause, no GC: the plot's line), and after the last
+ * cycle and another IDLE_MS, with a full GC again, as the end. Met when the end's heap and RSS are within 5 % of the start's,
  * no session or media-range UDP port of the focus remains, and its handles did not grow by more than 4.
  */
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { udpPortsInRange } from '../../harness/net.js';
 import { BenchProcesses } from '../lib/processes.js';
 import { quantiles, round } from '../lib/stats.js';
@@ -53,8 +58,14 @@ const mib = (bytes: number | undefined) => round((bytes ?? 0) / 2 ** 20, 1) ?? 0
 
 export async function churn(cycles: number, log: (s: string) => void): Promise<ChurnResult> {
   const procs = new BenchProcesses();
+  const snapshots = mkdtempSync(join(tmpdir(), 'churn-heap-'));
   try {
-    const { host, roomId, foci } = await procs.cascadeHost(['a.example']);
+    // Each device re-invites several times a second here, far above a real client's pace (and the default
+    // invite budget, whose refusals would be most of the run): the budget is raised, as in churn.test.ts.
+    const { host, roomId, foci } = await procs.cascadeHost(['a.example'], {
+      invitesPerSecond: 100,
+      focusFlags: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshots}`],
+    });
     const f = foci[0]!;
     const env: Env = { hsUrl: f.hsUrl, roomId, focus: f.focus };
     const users: UserCreds[] = [];
@@ -63,7 +74,31 @@ export async function churn(cycles: number, log: (s: string) => void): Promise<C
     }
     const [w] = await procs.workers(['churn-0']);
     let t0 = 0;
-    const sample = async (done: number): Promise<ChurnSample> => {
+    /** A full GC in the focus: a heap snapshot on SIGUSR2 (done once the snapshot file stops growing). */
+    const fullGc = async (): Promise<void> => {
+      const before = new Set(readdirSync(snapshots));
+      process.kill(f.pid, 'SIGUSR2');
+      const until = performance.now() + 120_000;
+      let file: string | undefined;
+      let size = -1;
+      while (performance.now() < until) {
+        await sleep(500);
+        file ??= readdirSync(snapshots).find((n) => !before.has(n));
+        if (file === undefined) {
+          continue;
+        }
+        const now = statSync(join(snapshots, file)).size;
+        if (now === size && now > 0) {
+          return;
+        }
+        size = now;
+      }
+      log(`churn: no heap snapshot from pid ${f.pid} within 120 s (heap read without a full GC)`);
+    };
+    const sample = async (done: number, gc = false): Promise<ChurnSample> => {
+      if (gc) {
+        await fullGc();
+      }
       const m = await host.call<Record<string, number>>('process', { serverName: f.serverName });
       return {
         cycles: done,
@@ -94,7 +129,7 @@ export async function churn(cycles: number, log: (s: string) => void): Promise<C
     t0 = performance.now();
     await run(warmup);
     await sleep(IDLE_MS);
-    const start = await sample(all.done);
+    const start = await sample(all.done, true);
     log(`churn: start after ${all.done} cycles and ${IDLE_MS / 1000} s idle: ${JSON.stringify(start)}`);
     const samples = [start];
     while (all.done < cycles) {
@@ -105,7 +140,7 @@ export async function churn(cycles: number, log: (s: string) => void): Promise<C
     }
     const seconds = round((performance.now() - t0) / 1000, 1) ?? 0;
     await sleep(IDLE_MS);
-    const end = await sample(all.done);
+    const end = await sample(all.done, true);
     samples.push(end);
     log(`churn: end after ${IDLE_MS / 1000} s idle: ${JSON.stringify(end)}`);
     const growth = (a: number, b: number) => (a > 0 ? round(b / a - 1, 3) : undefined);
@@ -137,5 +172,10 @@ export async function churn(cycles: number, log: (s: string) => void): Promise<C
     };
   } finally {
     await procs.stopAll();
+    if (process.env['BENCH_KEEP_SNAPSHOTS'] === '1') {
+      log(`churn: heap snapshots kept in ${snapshots}`);
+    } else {
+      rmSync(snapshots, { recursive: true, force: true });
+    }
   }
 }
