@@ -118,13 +118,19 @@ export class FocusRefusedError extends CallError {
   readonly reason: string;
 
   constructor(message: string, errcode: string | undefined, reason: string) {
-    super('invite', message, { errcode, hint: refusalHint(errcode) });
+    super('invite', message, { errcode, hint: refusalHint(errcode, message) });
     this.name = 'FocusRefusedError';
     this.reason = reason;
   }
 }
 
-function refusalHint(errcode: string | undefined): string {
+function refusalHint(errcode: string | undefined, message: string): string {
+  if (errcode === 'M_LIMIT_EXCEEDED' && /too many invites/.test(message)) {
+    return (
+      'This device invited the focus faster than it allows (limits.device_invites_per_second): wait a few ' +
+      'seconds before joining again.'
+    );
+  }
   switch (errcode ?? '') {
     case 'M_FORBIDDEN':
       return (

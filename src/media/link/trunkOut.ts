@@ -4,7 +4,10 @@
  * NACKs with the packets as first sent (same sequence number, timestamp, payload; a fresh abs-send-time) under
  * the downstream rules (forwarding/retransmitPolicy.ts: at most once per RTT per packet, within a budget of 90 %
  * of the stream's own rate, so a NACK flood can at most double what the layer sends). The records of the
- * buffer are reused slot by slot: nothing is allocated per packet once the ring has filled.
+ * buffer are reused slot by slot, each with memory of its own the payload and audio level are copied into: the
+ * publisher's received datagram is not kept for the 1.5 s of the buffer (kept, each survived the young
+ * generation's collections and went to the old one, for the whole-heap GC to find), and nothing is allocated
+ * per packet once the ring has filled.
  */
 import { RetransmitBuffer } from '../../forwarding/retransmitBuffer.js';
 import {
@@ -28,9 +31,62 @@ export interface SentRecord {
   ts: number;
   marker: boolean;
   padding: boolean;
-  /** What followed the publisher's header (its payload and padding): never written by anyone. */
-  payload: Buffer;
-  audioLevel: Uint8Array | undefined;
+  /** What followed the publisher's header (its payload and padding), as sent: a copy, never written after. */
+  readonly payload: Buffer;
+  readonly audioLevel: Uint8Array | undefined;
+}
+
+/** A slot's memory is a multiple of this (it grows to the largest payload it held). */
+const SLOT_STEP = 512;
+const EMPTY = Buffer.alloc(0);
+
+/** One slot of the ring: the record, over memory of its own. */
+class SentSlot implements SentRecord {
+  pt = 0;
+  ts = 0;
+  marker = false;
+  padding = false;
+  #store: Buffer = EMPTY;
+  #length = 0;
+  #level = new Uint8Array(4);
+  #levelLength = -1;
+
+  /** A view of the copy (made on a resend only). */
+  get payload(): Buffer {
+    return this.#store.subarray(0, this.#length);
+  }
+
+  get audioLevel(): Uint8Array | undefined {
+    return this.#levelLength < 0 ? undefined : this.#level.subarray(0, this.#levelLength);
+  }
+
+  fill(
+    pt: number,
+    ts: number,
+    marker: boolean,
+    padding: boolean,
+    payload: Buffer,
+    level: Uint8Array | undefined,
+  ): void {
+    this.pt = pt;
+    this.ts = ts;
+    this.marker = marker;
+    this.padding = padding;
+    if (payload.length > this.#store.length) {
+      this.#store = Buffer.allocUnsafeSlow(Math.ceil(payload.length / SLOT_STEP) * SLOT_STEP);
+    }
+    payload.copy(this.#store, 0);
+    this.#length = payload.length;
+    if (level === undefined) {
+      this.#levelLength = -1;
+    } else {
+      if (level.length > this.#level.length) {
+        this.#level = new Uint8Array(level.length);
+      }
+      this.#level.set(level);
+      this.#levelLength = level.length;
+    }
+  }
 }
 
 export class TrunkOut {
@@ -46,7 +102,7 @@ export class TrunkOut {
   /** Numbers skipped in what was sent: loss before the trunk, taken off the reports' fraction lost. */
   readonly upstream = new UpstreamGaps();
   readonly #buf: RetransmitBuffer<SentRecord>;
-  readonly #slots: (SentRecord | undefined)[];
+  readonly #slots: (SentSlot | undefined)[];
   readonly #mask: number;
   readonly #budget: RetransmitBudget;
   readonly #rate: SendRate;
@@ -56,7 +112,7 @@ export class TrunkOut {
     this.rid = rid;
     this.ssrc = ssrc >>> 0;
     this.#buf = new RetransmitBuffer<SentRecord>(TRUNK_RTX_PACKETS[kind], TRUNK_RTX_MS);
-    this.#slots = new Array<SentRecord | undefined>(this.#buf.capacity);
+    this.#slots = new Array<SentSlot | undefined>(this.#buf.capacity);
     this.#mask = this.#buf.capacity - 1;
     this.#budget = new RetransmitBudget(now);
     this.#rate = new SendRate(now);
@@ -85,16 +141,10 @@ export class TrunkOut {
     const i = seq & this.#mask;
     let r = this.#slots[i];
     if (r === undefined) {
-      r = { pt, ts, marker, padding, payload, audioLevel };
+      r = new SentSlot();
       this.#slots[i] = r;
-    } else {
-      r.pt = pt;
-      r.ts = ts;
-      r.marker = marker;
-      r.padding = padding;
-      r.payload = payload;
-      r.audioLevel = audioLevel;
     }
+    r.fill(pt, ts, marker, padding, payload, audioLevel);
     this.#buf.put(seq, now, r);
   }
 

@@ -271,6 +271,19 @@ t.test('bad input: each failure is a named error, and what was written is undone
     );
     t.ok(peer.closed);
   }
+  for (const [error, hint] of [
+    ['too many invites from this device', /faster than it allows .*device_invites_per_second/],
+    ['the call is full', /call is full .*max_participants/],
+  ] as const) {
+    const { opts } = setup({
+      hangup: { reason: 'unknown_error', 'org.matrix.msc3898.error': { errcode: 'M_LIMIT_EXCEEDED', error } },
+    });
+    await t.rejects(
+      joinCall(opts()),
+      { name: 'FocusRefusedError', errcode: 'M_LIMIT_EXCEEDED', hint },
+      error,
+    );
+  }
   {
     const { hs, opts } = setup('silent');
     await t.rejects(joinCall(opts({ timeouts: { answerMs: 100 } })), {
