@@ -9,7 +9,7 @@ import type { TimerHandle } from '../util/clock.js';
 import { Conference } from './conference.js';
 import { IndexHost, sessionCommand } from './conferenceIndex.js';
 import { EarlyCandidates } from './earlyCandidates.js';
-import { InviteBudget } from './inviteBudget.js';
+import { InviteBudget, onOverBudget } from './inviteBudget.js';
 import type { ConferenceServices } from './core.js';
 import type { ConferenceMetrics } from './metrics.js';
 import type { Revocation } from './ports.js';
@@ -181,16 +181,21 @@ export class ConferenceManager {
     const pkey = participantKey(sender, e.deviceId);
     const budget = this.#invites.take(pkey, this.#d.clock.now());
     if (budget !== 'ok') {
+      const device = { userId: sender, deviceId: e.deviceId };
+      onOverBudget(budget, {
+        warn: (msg) => {
+          this.#d.log.warn(device, msg);
+        },
+        hangUp: () => {
+          for (const c of this.#conferences.values()) {
+            void c.dispatch({ kind: 'inviteFlood', device });
+          }
+        },
+        refuse: () => {
+          this.#refuse(this.#address(sender, e), 'M_LIMIT_EXCEEDED', 'too many invites from this device');
+        },
+      });
       this.#d.metrics.invite('refused');
-      if (budget === 'first_refusal') {
-        this.#d.log.warn({ userId: sender, deviceId: e.deviceId }, 'invites over the budget: refusing');
-      }
-      if (budget === 'flood') {
-        this.#inviteFlood(sender, e.deviceId);
-      }
-      if (budget !== 'silent') {
-        this.#refuse(this.#address(sender, e), 'M_LIMIT_EXCEEDED', 'too many invites from this device');
-      }
       return;
     }
     const held = this.#held.get(pkey);
@@ -288,17 +293,6 @@ export class ConferenceManager {
         this.#d.metrics.invite('refused');
         this.#refuse(this.#address(h.sender, h.event), 'M_INVALID_PARAM', 'ambiguous room, send room_id');
       }
-    }
-  }
-
-  /** A device flooded invites past their bound: logged once, its session in any conference hung up. */
-  #inviteFlood(userId: string, deviceId: string): void {
-    this.#d.log.warn(
-      { userId, deviceId },
-      'invites far over the budget: hanging up the device, not answering',
-    );
-    for (const c of this.#conferences.values()) {
-      void c.dispatch({ kind: 'inviteFlood', device: { userId, deviceId } });
     }
   }
 

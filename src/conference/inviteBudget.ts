@@ -103,3 +103,28 @@ export class InviteBudget {
     }
   }
 }
+
+/** What the manager does with an invite over its device's budget. */
+export interface OverBudgetActions {
+  warn(message: string): void;
+  /** Hang up the device's session in every conference. */
+  hangUp(): void;
+  /** Answer the invite with `M_LIMIT_EXCEEDED`. */
+  refuse(): void;
+}
+
+/**
+ * An invite over the budget: the first refusal of a run logged; a flood logged and the device hung up once;
+ * every refusal answered except the silent ones.
+ */
+export function onOverBudget(verdict: Exclude<InviteVerdict, 'ok'>, a: OverBudgetActions): void {
+  if (verdict === 'first_refusal') {
+    a.warn('invites over the budget: refusing');
+  } else if (verdict === 'flood') {
+    a.warn('invites far over the budget: hanging up the device, not answering');
+    a.hangUp();
+  }
+  if (verdict !== 'silent') {
+    a.refuse();
+  }
+}
