@@ -76,6 +76,27 @@ t.test('the devices tracked are bounded; full budgets are forgotten first', asyn
   t.equal(b.size, 1, 'pruned to the new device');
 });
 
+/** Invite number `i` of @mallory:example.org's device MDEV to the manager (a new call and session each). */
+function mallorysInvite(m: ReturnType<typeof managerRig>, i: number): void {
+  m.manager.handleToDevice({
+    type: 'm.call.invite',
+    sender: '@mallory:example.org',
+    content: {
+      call_id: `call-${i}`,
+      conf_id: 'conf1',
+      party_id: 'MDEV',
+      version: '1',
+      device_id: 'MDEV',
+      sender_session_id: `s-${i}`,
+      dest_session_id: 'sfu',
+      invitee: FOCUS.user_id,
+      lifetime: 60000,
+      offer: { type: 'offer', sdp: sdpOf([{ kind: 'audio', stream: 'm-s', track: 'm-a' }]) },
+      'org.matrix.msc3077.sdp_stream_metadata': {},
+    },
+  });
+}
+
 t.test(
   'the manager refuses invites over the budget with M_LIMIT_EXCEEDED, before resolving the room',
   async (t) => {
@@ -87,23 +108,7 @@ t.test(
       return resolveRoom();
     };
     const invite = (i: number) => {
-      m.manager.handleToDevice({
-        type: 'm.call.invite',
-        sender: '@mallory:example.org',
-        content: {
-          call_id: `call-${i}`,
-          conf_id: 'conf1',
-          party_id: 'MDEV',
-          version: '1',
-          device_id: 'MDEV',
-          sender_session_id: `s-${i}`,
-          dest_session_id: 'sfu',
-          invitee: FOCUS.user_id,
-          lifetime: 60000,
-          offer: { type: 'offer', sdp: sdpOf([{ kind: 'audio', stream: 'm-s', track: 'm-a' }]) },
-          'org.matrix.msc3077.sdp_stream_metadata': {},
-        },
-      });
+      mallorysInvite(m, i);
     };
     for (let i = 0; i < INVITE_BURST + 5; i++) {
       invite(i);
@@ -135,23 +140,7 @@ t.test(
     const m = managerRig();
     const bound = FLOOD_FACTOR * INVITE_BURST;
     const invite = (i: number) => {
-      m.manager.handleToDevice({
-        type: 'm.call.invite',
-        sender: '@mallory:example.org',
-        content: {
-          call_id: `call-${i}`,
-          conf_id: 'conf1',
-          party_id: 'MDEV',
-          version: '1',
-          device_id: 'MDEV',
-          sender_session_id: `s-${i}`,
-          dest_session_id: 'sfu',
-          invitee: FOCUS.user_id,
-          lifetime: 60000,
-          offer: { type: 'offer', sdp: sdpOf([{ kind: 'audio', stream: 'm-s', track: 'm-a' }]) },
-          'org.matrix.msc3077.sdp_stream_metadata': {},
-        },
-      });
+      mallorysInvite(m, i);
     };
     for (let i = 0; i < INVITE_BURST; i++) {
       invite(i);
