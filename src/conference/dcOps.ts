@@ -18,8 +18,8 @@ import { floodHangup } from './sessionWiring.js';
  * Client renegotiations (offer, publish, unpublish with SDP) per session: `limits.renegotiations_per_second`
  * (default 1) in bursts of OFFER_BURST_SECONDS' worth, at least OFFER_BURST. Refused offers pile up in a
  * FloodBound: past FLOOD_FACTOR × the burst (half the rate forgiven each second) the session is hung up — a
- * client offering twice as fast as allowed gets there in about 2 × FLOOD_FACTOR × OFFER_BURST s (≈ 100 s at
- * the default), a flood at once.
+ * client offering twice as fast as allowed spends its burst, then piles up half an offer a second: hung up after
+ * ≈ 45 s at the default (dcOps.test.ts); a flood at once.
  */
 export const OFFER_BURST = 5;
 export const OFFERS_PER_SECOND = 1;
