@@ -4,7 +4,7 @@
  */
 import type { CascadeFocus } from './processes.js';
 import type { Child } from './rpc.js';
-import { cpuMs, cpuSplitMs } from './procStat.js';
+import { cpuMs, cpuSplitMs, threadCpuMs } from './procStat.js';
 import type { WindowEnd } from './worker.js';
 
 /** A window's counters are read this long after its end, so late packets are still counted by the loads. */
@@ -38,6 +38,9 @@ export interface Win {
   cpuMs: Record<string, number>;
   /** The kernel-mode part of `cpuMs` (system calls, and on loopback the receiving side's delivery). */
   systemMs: Record<string, number>;
+  /** Scheduler run time of each focus's main thread and of its other threads (ns-precise, `threadCpuMs`). */
+  mainMs: Record<string, number>;
+  helpersMs: Record<string, number>;
   before: Record<string, Record<string, number>>;
   after: Record<string, Record<string, number>>;
   ends: WindowEnd[];
@@ -53,11 +56,13 @@ export async function measure(
   await Promise.all(loads.map((w) => w.call('windowStart')));
   const cpu0 = foci.map((f) => cpuMs(f.pid) ?? 0);
   const sys0 = foci.map((f) => cpuSplitMs(f.pid)?.system ?? 0);
+  const th0 = foci.map((f) => threadCpuMs(f.pid) ?? { main: 0, helpers: 0 });
   const t0 = performance.now();
   const fromMs = Number(process.hrtime.bigint()) / 1e6;
   await sleep(seconds * 1000);
   const cpu1 = foci.map((f) => cpuMs(f.pid) ?? 0);
   const sys1 = foci.map((f) => cpuSplitMs(f.pid)?.system ?? 0);
+  const th1 = foci.map((f) => threadCpuMs(f.pid) ?? { main: 0, helpers: 0 });
   const wallMs = performance.now() - t0;
   const toMs = Number(process.hrtime.bigint()) / 1e6;
   const after = await host.call<Record<string, Record<string, number>>>('counters');
@@ -69,6 +74,8 @@ export async function measure(
     toMs,
     cpuMs: Object.fromEntries(foci.map((f, i) => [f.serverName, cpu1[i]! - cpu0[i]!])),
     systemMs: Object.fromEntries(foci.map((f, i) => [f.serverName, sys1[i]! - sys0[i]!])),
+    mainMs: Object.fromEntries(foci.map((f, i) => [f.serverName, th1[i]!.main - th0[i]!.main])),
+    helpersMs: Object.fromEntries(foci.map((f, i) => [f.serverName, th1[i]!.helpers - th0[i]!.helpers])),
     before,
     after,
     ends,

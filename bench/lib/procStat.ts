@@ -3,7 +3,7 @@
  * for our SFU and for Janus (performance.md §5); and machine facts for the result files.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
 const TICK_MS = 10;
@@ -26,6 +26,35 @@ export function cpuSplitMs(pid: number): { user: number; system: number } | unde
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return { user: Number(rest[11]) * TICK_MS, system: Number(rest[12]) * TICK_MS };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU milliseconds a process's threads have run so far (the scheduler's own nanosecond count,
+ * /proc/<pid>/task/<tid>/schedstat), split into the main thread (the event loop: our JS and its system calls) and
+ * every other thread (V8's GC and compiler helpers, libuv's pool); undefined when the process is gone. Threads
+ * that ended before the reading are in neither (they are rare in a focus: the pools are fixed).
+ */
+export function threadCpuMs(pid: number): { main: number; helpers: number } | undefined {
+  try {
+    let main = 0;
+    let helpers = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      let ns: number;
+      try {
+        ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        continue; // the thread ended between the listing and the read
+      }
+      if (Number(tid) === pid) {
+        main += ns / 1e6;
+      } else {
+        helpers += ns / 1e6;
+      }
+    }
+    return { main, helpers };
   } catch {
     return undefined;
   }

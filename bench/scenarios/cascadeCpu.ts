@@ -48,6 +48,11 @@ export interface CascadeCpuRound {
    * delivers the datagram to the receiving socket and wakes its process, charged to the sender).
    */
   split: { user: PathUs; system: PathUs };
+  /**
+   * The same difference by thread (scheduler run time): the main thread (the event loop: forwarding, the
+   * encryption, the sends) and the others (V8's GC and compiler helpers) — where a gap between the paths lives.
+   */
+  threads: { main: PathUs; helpers: PathUs };
   /** Each arrangement's window, monotonic ms (a focus CPU profile's clock, for `bench/profile.ts --window`). */
   windowsMs: Record<Arrangement, [number, number]>;
 }
@@ -72,6 +77,8 @@ export interface CascadeCpuResult {
     trunkOverLocal: number | undefined;
     user: PathUs & { trunkOverLocal: number | undefined };
     system: PathUs;
+    main: PathUs & { trunkOverLocal: number | undefined };
+    helpers: PathUs;
   };
   /** Client load processes' CPU in the last window, % of one core (over 90 %: the figure is suspect). */
   clientCpuPct: number[];
@@ -137,6 +144,7 @@ export async function cascadeCpu(
     const loads = [pubA!, pubB!, far!, near!];
     const out: CascadeCpuRound[] = [];
     const sums = { trunkCpu: 0, trunkSys: 0, trunkPkts: 0, localCpu: 0, localSys: 0, localPkts: 0 };
+    const thSums = { trunkMain: 0, trunkHelpers: 0, localMain: 0, localHelpers: 0 };
     let clientCpuPct: number[] = [];
     log(
       `cascade-cpu: ${pairs} publisher(s) on A (pid ${a.pid}), ${pairs} decoy(s) on B (pid ${b.pid}); ${rounds} round(s) of 3 × ${seconds} s`,
@@ -189,6 +197,24 @@ export async function cascadeCpu(
           local: round(usPerPacket(sysL, localPkts / wins.local.wallMs)),
         },
       };
+      const thRate = (x: Arrangement, kind: 'mainMs' | 'helpersMs') =>
+        (wins[x][kind][a.serverName] ?? 0) / wins[x].wallMs;
+      const thDiff = (x: 'trunk' | 'local', kind: 'mainMs' | 'helpersMs') =>
+        thRate(x, kind) - thRate('base', kind);
+      const threads = {
+        main: {
+          trunk: round(usPerPacket(thDiff('trunk', 'mainMs'), trunkPkts / wins.trunk.wallMs)),
+          local: round(usPerPacket(thDiff('local', 'mainMs'), localPkts / wins.local.wallMs)),
+        },
+        helpers: {
+          trunk: round(usPerPacket(thDiff('trunk', 'helpersMs'), trunkPkts / wins.trunk.wallMs)),
+          local: round(usPerPacket(thDiff('local', 'helpersMs'), localPkts / wins.local.wallMs)),
+        },
+      };
+      thSums.trunkMain += thDiff('trunk', 'mainMs') * wins.trunk.wallMs;
+      thSums.trunkHelpers += thDiff('trunk', 'helpersMs') * wins.trunk.wallMs;
+      thSums.localMain += thDiff('local', 'mainMs') * wins.local.wallMs;
+      thSums.localHelpers += thDiff('local', 'helpersMs') * wins.local.wallMs;
       sums.trunkSys += sysT * wins.trunk.wallMs;
       sums.localSys += sysL * wins.local.wallMs;
       sums.trunkCpu += trunkDiff * wins.trunk.wallMs;
@@ -211,6 +237,7 @@ export async function cascadeCpu(
         usPerLocalPacket: round(usL),
         trunkOverLocal: usT === undefined || usL === undefined ? undefined : round(usT / usL, 2),
         split,
+        threads,
         windowsMs: Object.fromEntries(
           ARRANGEMENTS.map((x) => [x, [Math.round(wins[x].fromMs), Math.round(wins[x].toMs)]]),
         ) as Record<Arrangement, [number, number]>,
@@ -219,7 +246,8 @@ export async function cascadeCpu(
         `cascade-cpu round ${r + 1} (${order.join(',')}): A % base/trunk/local ${row.aPct.base}/${row.aPct.trunk}/${row.aPct.local}, ` +
           `B % ${row.bPct.base}/${row.bPct.trunk}/${row.bPct.local}; trunk ${row.trunkPps} pkt/s ${row.usPerTrunkPacket ?? '-'} µs, ` +
           `local ${row.localPps} pkt/s ${row.usPerLocalPacket ?? '-'} µs (×${row.trunkOverLocal ?? '-'}); ` +
-          `user µs trunk/local ${split.user.trunk ?? '-'}/${split.user.local ?? '-'}, system ${split.system.trunk ?? '-'}/${split.system.local ?? '-'}`,
+          `user µs trunk/local ${split.user.trunk ?? '-'}/${split.user.local ?? '-'}, system ${split.system.trunk ?? '-'}/${split.system.local ?? '-'}; ` +
+          `main thread ${threads.main.trunk ?? '-'}/${threads.main.local ?? '-'}, helpers ${threads.helpers.trunk ?? '-'}/${threads.helpers.local ?? '-'}`,
       );
       out.push(row);
     }
@@ -230,6 +258,8 @@ export async function cascadeCpu(
     const per = (cpu: number, pkts: number) => (pkts > 0 && cpu > 0 ? (cpu / pkts) * 1000 : undefined);
     const userT = per(sums.trunkCpu - sums.trunkSys, sums.trunkPkts);
     const userL = per(sums.localCpu - sums.localSys, sums.localPkts);
+    const mainT = per(thSums.trunkMain, sums.trunkPkts);
+    const mainL = per(thSums.localMain, sums.localPkts);
     return {
       pairs,
       skipUnwatched: opts.skipUnwatched,
@@ -249,6 +279,15 @@ export async function cascadeCpu(
         system: {
           trunk: round(per(sums.trunkSys, sums.trunkPkts)),
           local: round(per(sums.localSys, sums.localPkts)),
+        },
+        main: {
+          trunk: round(mainT),
+          local: round(mainL),
+          trunkOverLocal: mainT === undefined || mainL === undefined ? undefined : round(mainT / mainL, 2),
+        },
+        helpers: {
+          trunk: round(per(thSums.trunkHelpers, sums.trunkPkts)),
+          local: round(per(thSums.localHelpers, sums.localPkts)),
         },
       },
       clientCpuPct,
