@@ -63,7 +63,7 @@ function wrap(session: unknown, sink: (dec: Buffer) => void, skip: RtpSkip | und
       : (data: Buffer): Buffer => {
           const dec = own.decrypt(data);
           if (dec === undefined) {
-            throw new SrtpAuthenticationError('SRTP packet not authentic or malformed');
+            throw new SrtpAuthenticationError('SRTP packet not authentic, replayed or malformed');
           }
           return dec;
         };

@@ -168,7 +168,7 @@ export function registerMediaMetrics(registry: Registry, m: MediaCounters): void
   pulled(
     registry,
     'sfu_srtp_rejected_total',
-    'SRTP and SRTCP datagrams from a connected peer that failed authentication (or were malformed), dropped',
+    'SRTP and SRTCP datagrams from a connected peer that failed authentication, were replays (an index already received, or older than the 1,024-packet replay window) or were malformed, dropped',
     [],
     () => [{ labels: {}, value: m.srtpRejected }],
   );

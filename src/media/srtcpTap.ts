@@ -10,7 +10,8 @@
  * - encrypt: the SRTCP index is werift's own per-SSRC counter (its context's `getSrtcpSsrcState`), advanced as
  *   werift advances it: the bytes are werift's, and packets protected before the tap and after it never
  *   repeat an index.
- * - decrypt: a packet that is not authentic throws werift's SrtpAuthenticationError, which werift drops.
+ * - decrypt: a packet that is not authentic, or a replay (srtp/srtcpReceiveState.ts: a replay list per sending
+ *   SSRC, which werift does not keep), throws werift's SrtpAuthenticationError, which werift drops.
  * - a `sink` given with the tap reads every unprotected compound packet itself (rtp/rtcpRead.ts), and werift
  *   gets an empty packet (which it parses into nothing): werift's parser, objects and event dispatch per RTCP
  *   packet are skipped — nothing of werift's reads RTCP the SFU needs (its receivers no longer report).
@@ -21,6 +22,7 @@
  */
 import { SrtpAuthenticationError, type RTCDtlsTransport } from 'werift';
 import type { SrtpCipher } from './srtp/srtpCipher.js';
+import { SrtcpReceiveState } from './srtp/srtcpReceiveState.js';
 import { cipherOfContext, type SrtpContextKeys } from './srtp/srtpSendState.js';
 import { feedSink, wrapEachAssigned } from './sessionTap.js';
 
@@ -72,23 +74,11 @@ function ownEncrypt(
   };
 }
 
-/**
- * The plaintext of one SRTCP datagram, decrypted in place (a view of `data`'s first bytes: the socket's own
- * datagram, read once), or undefined when it is malformed or not authentic (then dropped).
- */
-function unprotectOwn(cipher: SrtpCipher, data: Buffer): Buffer | undefined {
-  if (data.length < 8 + cipher.rtcpOverhead) {
-    return undefined;
-  }
-  const n = cipher.decryptRtcp(data, 0, data.length, data, 0);
-  return n < 0 ? undefined : data.subarray(0, n);
-}
-
-function ownDecrypt(cipher: SrtpCipher): (data: Buffer) => Buffer {
+function ownDecrypt(state: SrtcpReceiveState): (data: Buffer) => Buffer {
   return (data: Buffer): Buffer => {
-    const out = unprotectOwn(cipher, data);
+    const out = state.unprotect(data);
     if (out === undefined) {
-      throw new SrtpAuthenticationError('SRTCP packet not authentic or malformed');
+      throw new SrtpAuthenticationError('SRTCP packet not authentic, replayed or malformed');
     }
     return out;
   };
@@ -125,10 +115,11 @@ function wrap(session: unknown, sink: RtcpSink | undefined): void {
   }
   if (typeof s.decrypt === 'function') {
     const cipher = cipherOfContext(s.remoteContext);
-    s.decrypt = withSink(cipher === null ? s.decrypt.bind(s) : ownDecrypt(cipher), sink);
-    if (cipher !== null && sink !== undefined) {
+    const state = cipher === null ? null : new SrtcpReceiveState(cipher);
+    s.decrypt = withSink(state === null ? s.decrypt.bind(s) : ownDecrypt(state), sink);
+    if (state !== null && sink !== undefined) {
       direct.set(session, (data: Buffer): boolean => {
-        const plain = unprotectOwn(cipher, data);
+        const plain = state.unprotect(data);
         if (plain === undefined) {
           return false;
         }

@@ -8,7 +8,8 @@
 import { createSrtpCipher } from './createSrtpCipher.js';
 import type { SrtpCipher } from './srtpCipher.js';
 import type { SendSlab } from '../sendSlab.js';
-import { RocTrackers } from './rocTrackers.js';
+import { SsrcTable } from './ssrcTable.js';
+import { RocTracker } from './srtpIndex.js';
 
 /** What this reads of one of werift's SRTP contexts. */
 export interface SrtpContextKeys {
@@ -27,7 +28,7 @@ const GCM = 0x0007;
 
 export class SrtpSendState {
   readonly cipher: SrtpCipher;
-  readonly #rocs = new RocTrackers();
+  readonly #rocs = new SsrcTable(() => new RocTracker());
 
   constructor(cipher: SrtpCipher) {
     this.cipher = cipher;

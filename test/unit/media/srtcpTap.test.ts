@@ -1,8 +1,9 @@
 /**
  * srtcpTap: a DTLS transport's SRTCP through the own ciphers — what the tapped session protects is what werift's
  * session protects, byte for byte (both profiles, two SSRCs, packets before and after the tap on one index
- * counter, the 2^31 index wrap), what it unprotects is what werift unprotects; forged and short packets throw
- * werift's SrtpAuthenticationError; a session replaced later (an SRTP restart) is tapped too; a transport not
+ * counter, the 2^31 index wrap), what it unprotects is what werift unprotects; forged, short and replayed
+ * packets throw werift's SrtpAuthenticationError (a late packet inside the window is read once, a replay never
+ * reaches the sink or the direct path); a session replaced later (an SRTP restart) is tapped too; a transport not
  * of werift's shape is left alone.
  */
 import t from 'tap';
@@ -88,6 +89,30 @@ for (const profile of [0x0001, 0x0007]) {
       t.same(tapped.srtcp.decrypt(good).length, 8 + 48, 'the good one still unprotects');
     },
   );
+
+  t.test(`profile ${profile}: replays throw, late packets are read once`, async (t) => {
+    const rand = prng(0x9e1 + profile);
+    const keys = keysFor(profile, rand);
+    const sender = new SrtcpSession({ keys, profile });
+    const seen: Buffer[] = [];
+    const tr = transport(new SrtcpSession({ keys, profile }));
+    t.ok(tapSrtcp(tr, (plain) => seen.push(Buffer.from(plain))));
+    const raws = [0, 1, 2, 3].map(() => rtcp(rand, 0x7777_0001, 1));
+    const sent = raws.map((r) => sender.encrypt(r)); // SRTCP indexes 1 … 4
+    const otherRaw = rtcp(rand, 0x7777_0002, 0);
+    const other = sender.encrypt(otherRaw); // another SSRC, index 1 of its own
+    for (const i of [0, 1, 3]) {
+      tr.srtcp.decrypt(Buffer.from(sent[i]!));
+    }
+    t.throws(() => tr.srtcp.decrypt(Buffer.from(sent[3]!)), SrtpAuthenticationError, 'the newest again');
+    t.throws(() => tr.srtcp.decrypt(Buffer.from(sent[0]!)), SrtpAuthenticationError, 'an older one again');
+    t.equal(receiveRtcpDirect(tr, Buffer.from(sent[1]!)), false, 'direct path: a replay is refused');
+    tr.srtcp.decrypt(Buffer.from(sent[2]!));
+    t.throws(() => tr.srtcp.decrypt(Buffer.from(sent[2]!)), SrtpAuthenticationError, 'the late one, twice');
+    tr.srtcp.decrypt(other);
+    t.same(seen.slice(0, 4), [raws[0], raws[1], raws[3], raws[2]], 'each packet read once, the late one too');
+    t.same(seen.slice(4), [otherRaw], "another SSRC's index 1 is its own");
+  });
 }
 
 t.test(

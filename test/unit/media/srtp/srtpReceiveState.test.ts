@@ -2,8 +2,9 @@
  * srtpReceiveState: the receive path's own SRTP for a werift SRTP session — what it decrypts is what werift's
  * `SrtpSession.decrypt` returns, byte for byte (both profiles, header extensions and CSRCs, across a sequence
  * wrap with a late packet from before it, two SSRCs), decrypted in place (the result is the datagram's own
- * memory); a forged or malformed packet gives undefined and changes no rollover counter; the RTP header length
- * table.
+ * memory); a forged or malformed packet gives undefined and changes no rollover counter; replays (the same
+ * datagram again, before and across the wrap, or one older than the window) are dropped before decryption and
+ * counted while late packets inside the window are taken once; the RTP header length table.
  */
 import t from 'tap';
 import { RtpHeader, SrtpSession } from 'werift';
@@ -47,9 +48,11 @@ for (const profile of [0x0001, 0x0007]) {
     t.ok(ours !== null, 'remote keys read');
     const seqs: number[] = [];
     for (let s = 65525; s < 65536 + 10; s++) {
-      seqs.push(s & 0xffff);
+      if (s !== 65533) {
+        seqs.push(s & 0xffff);
+      }
     }
-    seqs.splice(15, 0, 65533); // a late packet from before the wrap
+    seqs.splice(15, 0, 65533); // a late packet from before the wrap, first seen after it
     let same = 0;
     let inPlace = 0;
     let i = 0;
@@ -105,6 +108,55 @@ for (const profile of [0x0001, 0x0007]) {
     // The ROC was not moved by the forgeries: a genuine packet from before the wrap still decrypts.
     const late = sender.encrypt(Buffer.alloc(100, 3), header(65534, ssrc, false, false));
     t.ok(ours.decrypt(late) !== undefined, 'state intact: a late packet at 65534 (ROC 0) decrypts');
+  });
+
+  t.test(`profile ${profile}: replays dropped before decryption, late packets taken once`, async (t) => {
+    const rand = prng(0x4e9 + profile);
+    const keys = keysFor(profile, rand);
+    const sender = new SrtpSession({ keys, profile });
+    const ours = srtpReceiveState(new SrtpSession({ keys, profile }))!;
+    const ssrc = 0x7777_0001;
+    /** The datagram for `seq` (kept: decryption is in place, so a replay is a copy of what was sent). */
+    const packets = new Map<number, Buffer>();
+    const send = (seq: number) => {
+      let p = packets.get(seq);
+      if (p === undefined) {
+        p = sender.encrypt(randomBytes(rand, 200), header(seq, ssrc, false, seq % 2 === 0));
+        packets.set(seq, p);
+      }
+      return ours.decrypt(Buffer.from(p));
+    };
+    // Around the wrap: 65530 … 65535, 0 … 4, with 65534 and 2 held back.
+    for (const seq of [65530, 65531, 65532, 65533, 65535, 0, 1, 3, 4]) {
+      t.ok(send(seq) !== undefined, `seq ${seq} decrypts`);
+    }
+    t.equal(send(4), undefined, 'the newest packet again: a replay');
+    t.equal(send(65531), undefined, 'one from before the wrap again: a replay');
+    t.equal(ours.replayed, 2);
+    t.ok(send(2) !== undefined, 'held-back 2 (late, inside the window) decrypts');
+    t.ok(send(65534) !== undefined, 'held-back 65534 (late, across the wrap) decrypts');
+    t.equal(send(2), undefined, 'and not twice');
+    t.equal(send(65534), undefined);
+    const replayed = Buffer.from(packets.get(3)!);
+    const copy = Buffer.from(replayed);
+    t.equal(ours.decrypt(replayed), undefined);
+    t.ok(replayed.equals(copy), 'a replay is dropped before decryption: its bytes are untouched');
+    // A forged packet with a fresh number marks nothing: the genuine one still decrypts.
+    const genuine = sender.encrypt(randomBytes(rand, 80), header(5, ssrc, false, false));
+    const forged = Buffer.from(genuine);
+    forged[forged.length - 1] = (forged[forged.length - 1] as number) ^ 1;
+    t.equal(ours.decrypt(forged), undefined, 'forged seq 5: refused');
+    t.ok(ours.decrypt(Buffer.from(genuine)) !== undefined, 'genuine seq 5 after it: decrypts');
+    // Over a thousand packets later, 6 is older than the window and refused unread even though never seen.
+    const six = sender.encrypt(randomBytes(rand, 80), header(6, ssrc, false, false));
+    for (let seq = 7; seq < 7 + 1100; seq++) {
+      send(seq);
+    }
+    const before = ours.replayed;
+    t.equal(ours.decrypt(six), undefined, 'older than the 1,024-packet window: refused');
+    t.equal(ours.replayed, before + 1, 'counted as a replay');
+    t.ok(send(7 + 1100 - 1000) === undefined, 'a packet inside the window, seen: refused');
+    t.ok(send(7 + 1100) !== undefined, 'the next new packet: decrypts');
   });
 }
 

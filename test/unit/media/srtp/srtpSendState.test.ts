@@ -7,7 +7,7 @@
 import t from 'tap';
 import { RtpHeader, SrtpSession } from 'werift';
 import { SrtpSendState, srtpSendState } from '../../../../src/media/srtp/srtpSendState.js';
-import { MAX_SSRCS } from '../../../../src/media/srtp/rocTrackers.js';
+import { MAX_SSRCS } from '../../../../src/media/srtp/ssrcTable.js';
 import { createSrtpCipher } from '../../../../src/media/srtp/createSrtpCipher.js';
 import { WireRtpHeader } from '../../../../src/rtp/rtpHeader.js';
 import { SendSlab } from '../../../../src/media/sendSlab.js';
