@@ -26,6 +26,7 @@ import { systemClock } from '../../src/util/clock.js';
 import { connectedWeriftPair } from '../../harness/peers/weriftPair.js';
 import { testConfig } from '../../harness/sfu.js';
 import { waitFor } from '../../harness/stack.js';
+import { PublisherRemb } from '../../src/media/publisherRemb.js';
 
 const FRAME = 9;
 const FRAMES = 300;
@@ -49,7 +50,7 @@ function side(): { peer: LinkPeer; counters: MediaCounters; open: () => boolean 
     counters,
     log: pino({ level: 'silent' }),
     pliMinIntervalMs: 0,
-    publisherRembBps: 1_000_000,
+    publisherRemb: new PublisherRemb(1_000_000, false),
     skipUnwatched: true,
   };
   const media = testConfig({ media: { bind_address: '127.0.0.1' } }).media;

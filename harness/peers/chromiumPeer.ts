@@ -207,6 +207,9 @@ export interface RtpStats {
   frameWidth?: number;
   frameHeight?: number;
   qualityLimitationReason?: string;
+  /** outbound-rtp: frames the encoder produced for this layer, and payload bytes sent (padding included). */
+  framesEncoded?: number;
+  bytes?: number;
 }
 interface PageGlobal {
   __peer: PagePeer | undefined;
@@ -282,6 +285,7 @@ const PAGE_SCRIPT = `(() => {
             frameHeight: r.frameHeight });
         } else if (r.type === 'outbound-rtp') {
           out.push({ type: r.type, kind: r.kind, mid: r.mid, rid: r.rid, ssrc: r.ssrc, packets: r.packetsSent,
+            framesEncoded: r.framesEncoded, bytes: r.bytesSent,
             frameWidth: r.frameWidth, frameHeight: r.frameHeight,
             qualityLimitationReason: r.qualityLimitationReason });
         }

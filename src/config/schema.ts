@@ -87,6 +87,7 @@ export const configSchema: SchemaObject = {
         },
         pli_min_interval_ms: { type: 'integer', minimum: 0, maximum: 60000, default: 500 },
         publisher_remb_bps: { type: 'integer', minimum: 30000, maximum: 1000000000, default: 5000000 },
+        publisher_remb_from_demand: { type: 'boolean', default: true },
         udp_receive_buffer_bytes: { type: 'integer', minimum: 0, maximum: 268435456, default: 1048576 },
         skip_unwatched_layers: { type: 'boolean', default: true },
       },

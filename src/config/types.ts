@@ -43,6 +43,11 @@ export interface MediaConfig {
   port_range: PortRange;
   pli_min_interval_ms: number;
   publisher_remb_bps: number;
+  /**
+   * The REMB to a publisher covers the simulcast layers up to the highest one anyone wants (and no more), so
+   * browsers stop encoding and sending the layers above; `publisher_remb_bps` caps it. Off: always the cap.
+   */
+  publisher_remb_from_demand?: boolean;
   /** Receive buffer asked for each peer's UDP socket (0: the system default); capped by net.core.rmem_max. */
   udp_receive_buffer_bytes?: number;
   /**

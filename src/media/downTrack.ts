@@ -143,12 +143,13 @@ export class DownTrack implements TrackSink {
     return { current: this.#fwd.current, target: this.#fwd.target };
   }
 
-  wantedLayer(): number | undefined {
+  wantedLayer(capped = true): number | undefined {
     if (this.#closed || this.track.kind !== 'video') {
       return undefined;
     }
     const view = this.track.selectable();
-    const idx = layerIfAllFlowed(view.layers, this.#want(), this.#maxBitrateBps, view.sizesPending === true);
+    const cap = capped ? this.#maxBitrateBps : Number.POSITIVE_INFINITY;
+    const idx = layerIfAllFlowed(view.layers, this.#want(), cap, view.sizesPending === true);
     return idx === undefined ? undefined : view.ids[idx];
   }
 

@@ -54,8 +54,12 @@ export function skipUnwatched(
   }
   counters.packetIn('video');
   counters.unwatchedSkipped++;
-  layer.lastPacketAt = now;
-  layer.windowBytes += Math.max(0, view.offset + view.length - view.payloadOffset - overhead); // the encrypted P bit's padding is unreadable
+  if (view.paddingLength === 0) {
+    // The P bit (in the clear) is off: media. A padded packet is taken as padding only (how much is encrypted;
+    // a browser pads a paused layer's SSRC with such packets), which keeps no layer alive.
+    layer.lastPacketAt = now;
+    layer.windowBytes += Math.max(0, view.offset + view.length - view.payloadOffset - overhead);
+  }
   layer.reception?.onPacket(view.seq, view.ts, now);
   layer.nack = undefined;
   return true;

@@ -22,6 +22,7 @@ import { srtpImplementation } from './srtp/createSrtpCipher.js';
 import { Peer } from './peer.js';
 import type { MediaContext } from './peerMedia.js';
 import { peerConfig } from './peerConfig.js';
+import { PublisherRemb } from './publisherRemb.js';
 import { setUdpReceiveBuffer } from './udpReceiveBuffer.js';
 import { UdpDrops } from './udpDrops.js';
 
@@ -81,7 +82,7 @@ export class MediaLayer {
       counters: this.counters,
       log: deps.log,
       pliMinIntervalMs: config.pli_min_interval_ms,
-      publisherRembBps: config.publisher_remb_bps,
+      publisherRemb: new PublisherRemb(config.publisher_remb_bps, config.publisher_remb_from_demand ?? true),
       skipUnwatched: config.skip_unwatched_layers ?? true,
     };
     const srtp = srtpImplementation();

@@ -23,6 +23,7 @@ import { DownTrack } from './downTrack.js';
 import { FeedbackBudget, KEYFRAME_REQUEST_UNITS } from './feedbackBudget.js';
 import type { MediaCounters } from './mediaMetrics.js';
 import { PublishedTrack } from './publishedTrack.js';
+import type { PublisherRemb } from './publisherRemb.js';
 import { sendPublisherRtcp } from './publisherRtcp.js';
 import { installUdpFastPath } from './udpFastPath.js';
 import { ReceiveWiring } from './receiveWiring.js';
@@ -39,7 +40,8 @@ export interface MediaContext {
   counters: MediaCounters;
   log: Logger;
   pliMinIntervalMs: number;
-  publisherRembBps: number;
+  /** The REMB to each publisher transport (`media.publisher_remb_bps`, `media.publisher_remb_from_demand`). */
+  publisherRemb: PublisherRemb;
   /** `media.skip_unwatched_layers`. */
   skipUnwatched: boolean;
 }
@@ -242,7 +244,7 @@ export class PeerMedia {
     this.#bandwidth.allocate(this.#down.values(), now);
     if (now - this.#lastPublisherRtcpAt >= PUBLISHER_RTCP_INTERVAL_MS) {
       this.#lastPublisherRtcpAt = now;
-      sendPublisherRtcp(this.#published.values(), now, this.#ctx.publisherRembBps);
+      sendPublisherRtcp(this.#published.values(), now, this.#ctx.publisherRemb);
     }
   }
 

@@ -288,11 +288,14 @@ export class PublishedTrack implements TrackSource {
       this.#d.onLoss?.();
     }
     let changed = false;
-    layer.lastPacketAt = now;
-    layer.windowBytes += size;
-    if (!layer.active && this.#layers.activity === 'rtp') {
-      layer.active = true;
-      changed = true;
+    if (size > 0) {
+      // Media. A padding-only packet keeps no layer alive: a browser pads on a paused layer's SSRC.
+      layer.lastPacketAt = now;
+      layer.windowBytes += size;
+      if (!layer.active && this.#layers.activity === 'rtp') {
+        layer.active = true;
+        changed = true;
+      }
     }
     const facts = this.#facts;
     if (size === 0) {

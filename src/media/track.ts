@@ -56,8 +56,9 @@ export interface TrackSink {
   /**
    * The layer the subscriber's size and bandwidth cap would choose if every layer flowed: on links a layer the
    * sending focus paused stays demanded while subscribers want it (§8.3, §8.5), so it is probed for and resumes.
+   * `capped` false: by its size alone (what a publisher's REMB keeps encoded, publisherRemb.ts).
    */
-  wantedLayer?(): number | undefined;
+  wantedLayer?(capped?: boolean): number | undefined;
 }
 
 /** A track's layer table (simulcast/layerTable.ts): ids and rows, lowest quality first. */

@@ -10,6 +10,7 @@ import type { MediaContext } from '../../src/media/peerMedia.js';
 import { systemClock } from '../../src/util/clock.js';
 import { testConfig } from '../../harness/sfu.js';
 import { waitFor } from '../../harness/stack.js';
+import { PublisherRemb } from '../../src/media/publisherRemb.js';
 
 export interface LinkSide {
   peer: LinkPeer;
@@ -26,7 +27,7 @@ export function linkSide(pliMinIntervalMs = 500, keepLowestLayer = false): LinkS
     counters,
     log: pino({ level: 'silent' }),
     pliMinIntervalMs,
-    publisherRembBps: 1_000_000,
+    publisherRemb: new PublisherRemb(1_000_000, false),
     skipUnwatched: true,
   };
   const media = testConfig({ media: { bind_address: '127.0.0.1' } }).media;

@@ -141,6 +141,23 @@ export class TrunkSend implements TrackSink {
     return !this.#closed && this.#byLayer[layerId]?.on === true;
   }
 
+  /** The highest layer the receiving focus demands (the publisher's REMB keeps it encoded: publisherRemb.ts). */
+  wantedLayer(): number | undefined {
+    if (this.#closed || this.kind !== 'video') {
+      return undefined;
+    }
+    let best: number | undefined;
+    let bestRank = -1;
+    for (const o of this.#outs) {
+      const rank = this.#demanded.has(o.rid) ? this.source.rankOf(o.layerId) : -1;
+      if (rank > bestRank) {
+        bestRank = rank;
+        best = o.layerId;
+      }
+    }
+    return best;
+  }
+
   onPacket(sp: SourcePacket, now: number): void {
     const out = this.#byLayer[sp.layer];
     if (out === undefined || !out.on || this.#closed) {

@@ -15,6 +15,7 @@ import { WireRtpHeader } from '../../../src/rtp/rtpHeader.js';
 import { FakeClock } from '../../helpers/fakeClock.js';
 import { connectedWeriftPair } from '../../../harness/peers/weriftPair.js';
 import { waitFor } from '../../../harness/stack.js';
+import { PublisherRemb } from '../../../src/media/publisherRemb.js';
 
 const TRUNK_Q = 0x7e57_0001;
 const TRUNK_H = 0x7e57_0002;
@@ -29,7 +30,7 @@ t.test('an SSRC announced but never signalled in SDP is routed to its track', as
     counters,
     log: pino({ level: 'silent' }),
     pliMinIntervalMs: 500,
-    publisherRembBps: 1_000_000,
+    publisherRemb: new PublisherRemb(1_000_000, false),
     skipUnwatched: true,
   });
   t.teardown(() => {

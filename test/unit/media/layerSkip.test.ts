@@ -3,7 +3,7 @@
  * Table rows: every condition that forces decryption (inactive, another SSRC, size unknown, never or too long
  * ago decrypted, a keyframe asked for lately, a sink that takes the layer, a sink that cannot say), and the
  * skip itself (counted on the layer: arrival, bytes without the tag, reception statistics across the sequence
- * wrap; loss tracking restarted). Then ingest.skip on real SRTP bytes: routes, RID changes, targets.
+ * wrap; loss tracking restarted; a padded packet counts as received but not as arrival or bytes). Then ingest.skip on real SRTP bytes: routes, RID changes, targets.
  */
 import t from 'tap';
 import { RtpHeader, SrtpSession } from 'werift';
@@ -113,6 +113,22 @@ t.test(
     t.equal(counters.packets.in_video, 4, 'counted as received video');
   },
 );
+
+t.test('a padded packet (P bit, in the clear) is skipped as padding: no arrival, no bytes', async (t) => {
+  const stats = new ReceptionStats(SSRC, 90000);
+  const l = layer({ reception: stats, lastPacketAt: NOW - 1500 });
+  const counters = new MediaCounters();
+  const p = packet(9, SSRC, 200);
+  const b = p.buffer.subarray(p.offset, p.offset + 12 + 200 + 10);
+  b[0] = 0xa0; // V=2, P=1
+  b[b.length - 1] = 50; // the datagram's last byte (the tag's), read as a padding count before decryption
+  p.reset(b);
+  t.ok(p.paddingLength > 0, 'the view sees the P bit');
+  t.ok(skipUnwatched(l, [], p, 10, NOW, counters), 'skipped');
+  t.equal(l.lastPacketAt, NOW - 1500, 'no arrival: padding keeps a paused layer from looking alive');
+  t.equal(l.windowBytes, 0, 'no bytes');
+  t.equal(stats.report(NOW)?.extendedHighestSeq, 9, 'still received, for the receiver reports');
+});
 
 t.test('ingest.skip: real SRTP bytes, routes and RIDs', async (t) => {
   const key = Buffer.alloc(16, 1);

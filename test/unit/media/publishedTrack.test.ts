@@ -149,6 +149,32 @@ t.test('layers: measured keyframe size, ordered by size, stall after 2 s and res
   t.equal(track.selectable().layers[2]?.active, true, 'resumes with its next packet');
 });
 
+t.test('padding-only packets keep no layer alive (a browser pads a paused layer)', async (t) => {
+  const { clock, track } = setup();
+  track.handle(vp8Packet(10, 1, { w: 320, h: 180 }), 'q');
+  track.handle(vp8Packet(30, 1, { w: 1280, h: 720 }), 'f');
+  /** A padding-only packet on SSRC 30: P bit, no payload, 20 bytes of padding. */
+  const pad = (seq: number) => {
+    const b = Buffer.from(vp8Packet(30, seq, undefined).buffer.subarray(0, 12));
+    b[0] = (b[0] as number) | 0x20;
+    const v = new RtpPacketView();
+    v.reset(Buffer.concat([b, Buffer.alloc(19), Buffer.from([20])]));
+    return v;
+  };
+  for (let i = 0; i < 30; i++) {
+    clock.advance(100);
+    track.handle(vp8Packet(10, 2 + i, undefined), 'q');
+    track.handle(pad(2 + i), 'f');
+    track.tick(clock.now());
+  }
+  const [q, , f] = track.selectable().layers;
+  t.equal(q?.active, true, 'q, with media, flows');
+  t.equal(f?.active, false, 'f, with only padding for 3 s, stalled');
+  t.equal(f?.bitrateBps ?? 0, 0, 'and padding is no bitrate');
+  track.handle(vp8Packet(30, 40, undefined), 'f');
+  t.equal(track.selectable().layers[2]?.active, true, 'its next media packet resumes it');
+});
+
 t.test(
   'keyframe requests: one per SSRC per interval, one inside it sent when it ends, unless a keyframe came',
   async (t) => {
