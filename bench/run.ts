@@ -13,6 +13,7 @@
  *   cascade-cpu --subs 4 --rounds 3 --seconds 8 [--skip-unwatched]  CPU per trunk vs per local packet at A
  *   churn   --cycles 1000                              join/leave cycles; the focus's heap, RSS, handles after
  *   soak    --minutes 10 [--participants 6]            the meeting load held; memory, handles, latency over time
+ *   flood   [--participants 4] [--seconds 8]           NACK, PLI and DC floods at 2× the allowance: others' p99
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,7 +30,7 @@ import { LAYERS, LIMITS, meetingSteps } from './scenarios/meeting.js';
 import { switchRounds } from './scenarios/switch.js';
 import { CascadeUnavailableError } from './scenarios/cascade.js';
 import { runCascade, runCascadeCpu } from './runCascade.js';
-import { runChurn, runSoak } from './runReliability.js';
+import { runChurn, runFlood, runSoak } from './runReliability.js';
 
 const MAX_SUBS = 40;
 const MAX_SECONDS = 60;
@@ -51,6 +52,7 @@ const SCENARIOS = [
   'cascade-cpu',
   'churn',
   'soak',
+  'flood',
 ] as const;
 
 export class UsageError extends Error {
@@ -93,7 +95,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   const [scenario, ...rest] = argv;
   if (scenario === undefined || scenario.startsWith('-')) {
     throw new UsageError(
-      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] [--vs janus] | join|memory [--joins N] | switch [--rounds N] | meeting [--participants 2,4,6] [--seconds 10] | cascade [--subs 1,5,20] [--seconds 10] [--mesh] [--nice-load N] | cascade-cpu [--subs 4] [--rounds 3] [--seconds 8] [--skip-unwatched] | churn [--cycles 1000] | soak [--minutes 10] [--participants 6]',
+      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] [--vs janus] | join|memory [--joins N] | switch [--rounds N] | meeting [--participants 2,4,6] [--seconds 10] | cascade [--subs 1,5,20] [--seconds 10] [--mesh] [--nice-load N] | cascade-cpu [--subs 4] [--rounds 3] [--seconds 8] [--skip-unwatched] | churn [--cycles 1000] | soak [--minutes 10] [--participants 6] | flood [--participants 4] [--seconds 8]',
     );
   }
   if (!(SCENARIOS as readonly string[]).includes(scenario)) {
@@ -200,6 +202,14 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     if (a.participants.length !== 1) {
       throw new UsageError('--participants: soak takes one participant count');
     }
+  }
+  if (scenario === 'flood') {
+    // Quiet participants well inside the meeting's capacity, so a flood's effect is not the load's.
+    a.participants = participantsGiven ? a.participants : [4];
+    if (a.participants.length !== 1) {
+      throw new UsageError('--participants: flood takes one participant count');
+    }
+    a.seconds = secondsGiven ? a.seconds : 8;
   }
   if (scenario === 'cascade-cpu') {
     // --subs K: K publishers on A and K decoys on B, K subscribers on each (one value).
@@ -462,7 +472,13 @@ async function main(): Promise<void> {
                   ? await runChurn(args.cycles, log)
                   : args.scenario === 'soak'
                     ? await runSoak(args.participants[0] ?? 6, args.minutes, log)
-                    : await runJoins(args.scenario, args.joins ?? (args.scenario === 'join' ? 20 : 50), log);
+                    : args.scenario === 'flood'
+                      ? await runFlood(args.participants[0] ?? 4, args.seconds, log)
+                      : await runJoins(
+                          args.scenario,
+                          args.joins ?? (args.scenario === 'join' ? 20 : 50),
+                          log,
+                        );
   } catch (e) {
     if (
       e instanceof JanusUnavailableError ||

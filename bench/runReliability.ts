@@ -1,10 +1,11 @@
 /**
- * `npm run bench -- churn --cycles N` and `soak --minutes M [--participants N]`: the result documents of
- * bench/scenarios/churn.ts and soak.ts.
+ * `npm run bench -- churn --cycles N`, `soak --minutes M [--participants N]` and `flood [--participants N]
+ * [--seconds S]`: the result documents of bench/scenarios/churn.ts, soak.ts and flood.ts.
  */
 import { VERSION } from '../src/version.js';
 import { machine } from './lib/procStat.js';
 import { churn, CHURN_TARGETS } from './scenarios/churn.js';
+import { flood, FLOOD_TARGET } from './scenarios/flood.js';
 import { soak, SOAK_TARGETS } from './scenarios/soak.js';
 
 export async function runChurn(cycles: number, log: (s: string) => void): Promise<Record<string, unknown>> {
@@ -44,6 +45,31 @@ export async function runSoak(
     machine: machine(),
     versions: { sfu: VERSION },
     targets: SOAK_TARGETS,
+    ...r,
+  };
+}
+
+export async function runFlood(
+  participants: number,
+  seconds: number,
+  log: (s: string) => void,
+): Promise<Record<string, unknown>> {
+  const r = await flood(participants, seconds, log);
+  const quiet = r.quiet.map((q) => q.latencyMs.p99 ?? '-').join(', ');
+  for (const f of r.floods) {
+    log(
+      `flood ${f.kind}: quiet participants' p99 ${f.window.latencyMs.p99 ?? '-'} ms (quiet ${quiet}; ×${f.p99Ratio ?? '-'}), ` +
+        `loss ${f.window.loss}; flooder sent ${f.flooder.sent}, hung up after ${f.flooder.hungUpAfterMs ?? '-'} ms ` +
+        `(${JSON.stringify(f.flooder.hangup ?? null)}); met ${f.met}`,
+    );
+  }
+  return {
+    scenario: 'flood',
+    target: 'sfu',
+    at: new Date().toISOString(),
+    machine: machine(),
+    versions: { sfu: VERSION },
+    targets: FLOOD_TARGET,
     ...r,
   };
 }

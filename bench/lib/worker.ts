@@ -6,7 +6,7 @@
  * VideoRoom, for `--vs janus`), `meetingJoin` / `meetingSubscribe` (participants publishing synthetic
  * simulcast and subscribing to each other), `cascadePublisher` (one participant publishing synthetic simulcast, for
  * `cascade`; subscribers tagged `near`/`far` measure the hop: the far arrival minus the near arrival of the same
- * packet), `churn` (join/leave cycles, churnLoad.ts), `windowStart` / `windowEnd` (counters and this process's CPU over the measurement window), `stop`.
+ * packet), `churn` (join/leave cycles, churnLoad.ts), `floodStart` / `floodStop` (a hostile client, floodLoad.ts), `windowStart` / `windowEnd` (counters and this process's CPU over the measurement window), `stop`.
  */
 import { writeFileSync } from 'node:fs';
 import { CallClient, dc, type FocusRef } from '../../client/index.js';
@@ -25,6 +25,7 @@ import type { TestCallClient } from '../../harness/callStack.js';
 import { StreamChecker } from '../../harness/rtpCheck.js';
 import { waitFor } from '../../harness/stack.js';
 import { churnCycles } from './churnLoad.js';
+import { Flooder, type FloodKind } from './floodLoad.js';
 import { JanusSession } from './janusClient.js';
 import { createRoom, publish, subscribeFeed } from './janusLoad.js';
 import { serve } from './rpc.js';
@@ -181,6 +182,8 @@ async function retargetOne(t: (typeof targets)[number], owner: string | null): P
 }
 
 let window: { cpu: NodeJS.CpuUsage; at: number; audioSent: number; videoSent: number } | undefined;
+/** `flood`: the running flooder. */
+let flooder: Flooder | undefined;
 
 function newClient(env: Env, u: UserCreds): { c: TestCallClient; peer: WeriftPeer } {
   const peer = new WeriftPeer();
@@ -424,6 +427,26 @@ serve(
       return {};
     },
     /** Janus: creates `room` and publishes the same synthetic VP8 + Opus into it from `address`. */
+    /** `flood`: one flooder (floodLoad.ts) joins, subscribes to `owner`'s video and floods `kind` at `perSecond`. */
+    floodStart: async (a: {
+      env: Env;
+      user: UserCreds;
+      owner: string;
+      kind: FloodKind;
+      perSecond: number;
+    }) => {
+      flooder = await Flooder.start(a.env, a.user, a.owner, a.kind, a.perSecond);
+      return {};
+    },
+    /** `flood`: waits up to `waitHangupMs` for the flooder's hangup, stops it and reports. */
+    floodStop: async (a: { waitHangupMs: number }) => {
+      const f = flooder;
+      flooder = undefined;
+      if (f === undefined) {
+        throw new Error('no flood running');
+      }
+      return f.stop(a.waitHangupMs);
+    },
     /** `churn`: join/leave cycles over one lane per user (churnLoad.ts); what completed, and how long each took. */
     churn: async (a: { env: Env; users: UserCreds[]; cycles: number; offset: number }) =>
       churnCycles(a.env, a.users, a.cycles, a.offset),
@@ -575,6 +598,7 @@ serve(
     },
   },
   async () => {
+    await flooder?.stop(0);
     publisher?.video.stop();
     for (const p of participants) {
       p.video.stop();

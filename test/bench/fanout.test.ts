@@ -88,6 +88,12 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
     minutes: 2,
     participants: [4],
   });
+  t.same(parseArgs(['flood']), { ...parseArgs(['flood']), participants: [4], seconds: 8 });
+  t.same(parseArgs(['flood', '--participants', '3', '--seconds', '5']), {
+    ...parseArgs(['flood']),
+    participants: [3],
+    seconds: 5,
+  });
   const bad: string[][] = [
     [],
     ['--subs'],
@@ -112,6 +118,8 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
     ['soak', '--minutes', '61'],
     ['soak', '--participants', '4,6'],
     ['meeting', '--minutes', '2'],
+    ['flood', '--participants', '3,4'],
+    ['flood', '--minutes', '2'],
   ];
   for (const argv of bad) {
     t.throws(() => parseArgs(argv), UsageError, JSON.stringify(argv));
