@@ -4,7 +4,8 @@
  * loss on the publisher leg is repaired by the SFU's own NACKs to the publisher; loss on the subscriber leg
  * by the subscriber's NACKs answered from the SFU's retransmission buffer. Counted by sequence number at the
  * subscribers (the forwarded stream has no gaps of its own), against what the relay dropped.
- * And a subscriber that NACKs everything, repeatedly, cannot make the SFU send it more than twice the stream.
+ * And a subscriber that NACKs everything, repeatedly, cannot make the SFU send it more than twice the stream;
+ * NACK and PLI floods are ignored past the feedback budget and hung up, the publisher and others unaffected.
  */
 import t from 'tap';
 import { startCallStack, type CallStack } from '../../../harness/callStack.js';
@@ -276,6 +277,61 @@ t.test(
     }
     t.ok((await metric(cs, 'sfu_rtcp_feedback_ignored_total')) > 0, 'feedback over the budget was ignored');
     await waitFor(() => cs.sfu.conferences.sessionCount === 1, 10_000, 'only the flooder is gone');
+    t.equal(alice.peer.connectionState(), 'connected', 'the publisher is still connected');
+  },
+);
+
+t.test(
+  'a PLI flood: the publisher gets only the coalesced keyframe requests, the flooder is hung up, a quiet subscriber keeps its video',
+  async (t) => {
+    const cs = await startCallStack(t);
+    const alice = await cs.client('alice', { kind: 'wrtc' });
+    await joinWithMedia(cs, alice, { audio: true, video: true });
+    const bob = await videoSubscriber(cs, 'bob', alice.userId);
+    const mallory = await cs.client('mallory');
+    const mc = await joinWithMedia(cs, mallory, {});
+    const s = await streamOf(mc, alice.userId, { video: true });
+    const peer = asWerift(mallory.peer);
+    let ssrc = 0;
+    peer.onRtp((r) => {
+      if (r.kind === 'video') {
+        ssrc = r.ssrc;
+      }
+    });
+    await subscribe(mc, [{ stream_id: s.streamId, track_id: s.video! }], 'sub-mallory');
+    await waitFor(() => ssrc !== 0, 20_000, 'video at mallory');
+    const label = '{reason="subscriber"}';
+    const requestsBefore = await metric(cs, 'sfu_keyframe_requests_total', label);
+    // 20 PLIs every 10 ms: 2,000 a second, 100,000 feedback units against a budget of 20,000.
+    const pli = Buffer.alloc(12);
+    pli[0] = 0x81;
+    pli[1] = 206;
+    pli.writeUInt16BE(2, 2);
+    pli.writeUInt32BE(1, 4);
+    pli.writeUInt32BE(ssrc, 8);
+    const startedAt = Date.now();
+    const flood = setInterval(() => {
+      for (let i = 0; i < 20; i++) {
+        void peer.sendRtcp(pli).catch(() => undefined);
+      }
+    }, 10);
+    let floodMs: number;
+    try {
+      const hangup = await mallory.waitForHangup(15_000);
+      floodMs = Date.now() - startedAt;
+      t.equal(hangup['reason'], 'unknown_error');
+      t.match(hangup['org.matrix.msc3898.error'], { errcode: 'M_LIMIT_EXCEEDED' }, 'the error says why');
+    } finally {
+      clearInterval(flood);
+    }
+    const requests = (await metric(cs, 'sfu_keyframe_requests_total', label)) - requestsBefore;
+    t.comment(`${requests} keyframe requests reached the publisher in ${floodMs} ms of flood`);
+    // media.pli_min_interval_ms (500) coalesces a layer's requests; a second's slack for the hangup's timing.
+    t.ok(requests <= Math.ceil(floodMs / 500) + 2, `keyframe requests stayed coalesced (${requests})`);
+    t.ok((await metric(cs, 'sfu_rtcp_feedback_ignored_total')) > 0, 'feedback over the budget was ignored');
+    await waitFor(() => cs.sfu.conferences.sessionCount === 2, 10_000, 'only the flooder is gone');
+    const seen = bob.ledger.highest ?? 0;
+    await waitFor(() => (bob.ledger.highest ?? 0) > seen + 50, 10_000, 'bob still receives video');
     t.equal(alice.peer.connectionState(), 'connected', 'the publisher is still connected');
   },
 );
