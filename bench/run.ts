@@ -89,13 +89,18 @@ export interface BenchArgs {
   cycles: number;
   /** `soak --minutes M` (default 10). */
   minutes: number;
+  /**
+   * `fanout --warmup S` (default 2): seconds of media before each window. A focus process is fresh at each point,
+   * so at N = 1 a short warm-up measures its JIT compiling and its heap growing as much as its forwarding.
+   */
+  warmup: number;
 }
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
   const [scenario, ...rest] = argv;
   if (scenario === undefined || scenario.startsWith('-')) {
     throw new UsageError(
-      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] [--vs janus] | join|memory [--joins N] | switch [--rounds N] | meeting [--participants 2,4,6] [--seconds 10] | cascade [--subs 1,5,20] [--seconds 10] [--mesh] [--nice-load N] | cascade-cpu [--subs 4] [--rounds 3] [--seconds 8] [--skip-unwatched] | churn [--cycles 1000] | soak [--minutes 10] [--participants 6] | flood [--participants 4] [--seconds 8]',
+      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] [--vs janus] [--warmup 2] | join|memory [--joins N] | switch [--rounds N] | meeting [--participants 2,4,6] [--seconds 10] | cascade [--subs 1,5,20] [--seconds 10] [--mesh] [--nice-load N] | cascade-cpu [--subs 4] [--rounds 3] [--seconds 8] [--skip-unwatched] | churn [--cycles 1000] | soak [--minutes 10] [--participants 6] | flood [--participants 4] [--seconds 8]',
     );
   }
   if (!(SCENARIOS as readonly string[]).includes(scenario)) {
@@ -116,6 +121,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     skipUnwatched: false,
     cycles: 1000,
     minutes: 10,
+    warmup: 2,
   };
   let subsGiven = false;
   let roundsGiven = false;
@@ -165,6 +171,12 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
           throw new UsageError('--minutes: only for `soak`');
         }
         a.minutes = int(value, '--minutes', 1, MAX_MINUTES);
+        break;
+      case '--warmup':
+        if (scenario !== 'fanout') {
+          throw new UsageError('--warmup: only for `fanout`');
+        }
+        a.warmup = int(value, '--warmup', 0, 120);
         break;
       case '--joins':
         a.joins = int(value, '--joins', 1, MAX_JOINS);
@@ -304,7 +316,7 @@ export async function runFanout(a: BenchArgs, log: (s: string) => void): Promise
           order.reverse();
         }
         for (const target of order) {
-          const p = await fanoutPoint(n, a.seconds, log, 2, target);
+          const p = await fanoutPoint(n, a.seconds, log, a.warmup, target);
           log(describe(p));
           (p.target === 'sfu' ? points : janusPoints).push(p);
         }

@@ -74,6 +74,7 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
     skipUnwatched: false,
     cycles: 1000,
     minutes: 10,
+    warmup: 2,
   });
   t.equal(parseArgs(['fanout', '--vs', 'janus']).vs, 'janus');
   t.same(parseArgs(['fanout', '--subs', '1,5,20', '--seconds', '10']).subs, [1, 5, 20]);
@@ -88,6 +89,8 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
     minutes: 2,
     participants: [4],
   });
+  t.equal(parseArgs(['fanout']).warmup, 2);
+  t.equal(parseArgs(['fanout', '--warmup', '30']).warmup, 30);
   t.same(parseArgs(['flood']), { ...parseArgs(['flood']), participants: [4], seconds: 8 });
   t.same(parseArgs(['flood', '--participants', '3', '--seconds', '5']), {
     ...parseArgs(['flood']),
@@ -120,6 +123,8 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
     ['meeting', '--minutes', '2'],
     ['flood', '--participants', '3,4'],
     ['flood', '--minutes', '2'],
+    ['fanout', '--warmup', '121'],
+    ['meeting', '--warmup', '5'],
   ];
   for (const argv of bad) {
     t.throws(() => parseArgs(argv), UsageError, JSON.stringify(argv));
