@@ -12,6 +12,7 @@
  * Client-side failures (HTTP errors, SDP the peer refused) go to `errors`.
  */
 import { CallExchange, type CallState, type InviteOptions, type ToDeviceEvent } from './callExchange.js';
+import { FocusRefusedError } from './errors.js';
 import { randomHex } from './ids.js';
 import { MatrixApi, MatrixHttp, type FetchLike } from './matrix.js';
 import {
@@ -208,14 +209,23 @@ export class CallClient<P extends CallPeer = CallPeer> {
     return this.#exchange.invite(o);
   }
 
-  /** Resolves with the `m.call.answer` content once it has been applied to the peer. */
+  /**
+   * Resolves with the `m.call.answer` content once it has been applied to the peer. Rejects with a
+   * FocusRefusedError as soon as the focus hangs the call up instead (its refusal: e.g. `M_FORBIDDEN`, carried
+   * in `org.matrix.msc3898.error`), else with an Error after `timeoutMs`.
+   */
   async waitForAnswer(timeoutMs: number): Promise<Record<string, unknown>> {
     let answer: Record<string, unknown> | undefined;
+    let hangup: Record<string, unknown> | undefined;
     await this.#waitUntil('m.call.answer', timeoutMs, () => {
       answer = this.#exchange.current?.answer;
-      return answer !== undefined;
+      hangup = this.#exchange.current?.remoteHangup;
+      return answer !== undefined || hangup !== undefined;
     });
-    return answer as Record<string, unknown>;
+    if (answer === undefined) {
+      throw FocusRefusedError.fromHangup(hangup ?? {});
+    }
+    return answer;
   }
 
   /** Resolves with the first `m.call.hangup` received for the current call. */

@@ -122,6 +122,20 @@ export class FocusRefusedError extends CallError {
     this.name = 'FocusRefusedError';
     this.reason = reason;
   }
+
+  /** The refusal an `m.call.hangup` content carries (its `reason`, `org.matrix.msc3898.error`). */
+  static fromHangup(h: Record<string, unknown>): FocusRefusedError {
+    const reason = typeof h['reason'] === 'string' ? h['reason'] : 'unknown_error';
+    const e = h['org.matrix.msc3898.error'];
+    const err = typeof e === 'object' && e !== null ? (e as Record<string, unknown>) : {};
+    const errcode = typeof err['errcode'] === 'string' ? err['errcode'] : undefined;
+    const text = typeof err['error'] === 'string' ? `: ${err['error']}` : '';
+    return new FocusRefusedError(
+      `the focus refused the call (${reason}${errcode === undefined ? '' : ` ${errcode}`}${text})`,
+      errcode,
+      reason,
+    );
+  }
 }
 
 function refusalHint(errcode: string | undefined, message: string): string {

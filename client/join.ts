@@ -25,7 +25,7 @@ import {
   RoomJoinError,
 } from './errors.js';
 import { discoverFocus } from './focusDiscovery.js';
-import { describeError, isObject } from './ids.js';
+import { describeError } from './ids.js';
 import { getLocalMedia } from './localMedia.js';
 import {
   isPasswordLogin,
@@ -200,33 +200,22 @@ async function chooseFormat(api: MatrixApi, want: 'c' | 'd' | 'auto'): Promise<'
   }
 }
 
-/** The answer, or the focus's refusal (a hangup with `org.matrix.msc3898.error`), or FocusTimeoutError. */
+/** The answer, or the focus's refusal (FocusRefusedError, from `waitForAnswer`), or FocusTimeoutError. */
 async function waitForAnswer(client: CallClient, timeoutMs: number, focus: FocusRef): Promise<void> {
-  const answered = client.waitForAnswer(timeoutMs).then(() => undefined);
-  const hungUp = client.waitForHangup(timeoutMs);
-  answered.catch(() => undefined);
-  hungUp.catch(() => undefined);
-  let hangup: Record<string, unknown> | undefined;
   try {
-    hangup = await Promise.race([answered, hungUp]);
-  } catch {
+    await client.waitForAnswer(timeoutMs);
+  } catch (e) {
+    if (e instanceof FocusRefusedError) {
+      throw e;
+    }
     throw new FocusTimeoutError(
       `the focus ${focus.user_id} (${focus.device_id}) did not answer within ${timeoutMs} ms`,
     );
   }
-  if (hangup === undefined && client.call?.remoteHangup === undefined) {
-    return;
+  const h = client.call?.remoteHangup;
+  if (h !== undefined) {
+    throw FocusRefusedError.fromHangup(h); // answered, then hung up at once
   }
-  const h = hangup ?? client.call?.remoteHangup ?? {};
-  const reason = typeof h['reason'] === 'string' ? h['reason'] : 'unknown_error';
-  const e = h['org.matrix.msc3898.error'];
-  const errcode = isObject(e) && typeof e['errcode'] === 'string' ? e['errcode'] : undefined;
-  const text = isObject(e) && typeof e['error'] === 'string' ? `: ${e['error']}` : '';
-  throw new FocusRefusedError(
-    `the focus refused the call (${reason}${errcode === undefined ? '' : ` ${errcode}`}${text})`,
-    errcode,
-    reason,
-  );
 }
 
 function unreachable(err: unknown): boolean {

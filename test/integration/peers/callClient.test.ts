@@ -1,6 +1,7 @@
 /**
  * CallClient against the strict test homeserver, with no SFU: the test plays the focus (@sfu:example.org /
- * SFUDEV1) by reading its to-device inbox and answering through the homeserver with a werift peer.
+ * SFUDEV1) by reading its to-device inbox and answering through the homeserver with a werift peer (or refusing
+ * with a hangup: `waitForAnswer` rejects with its FocusRefusedError at once).
  */
 import t from 'tap';
 import {
@@ -11,6 +12,7 @@ import {
 import {
   CALL_MEMBER_TYPE,
   CallClient,
+  FocusRefusedError,
   FOCUS_TYPE,
   METADATA_KEY,
   memberStateKey,
@@ -286,6 +288,41 @@ t.test('the focus breaking the order (candidates before the answer) is a violati
   await client.waitForToDevice('m.call.candidates', () => true, TIMEOUT_MS);
   await waitFor(() => client.violations.length > 0);
   t.match(client.violations, [/candidates before the answer/]);
+});
+
+t.test('the focus refusing with a hangup: waitForAnswer rejects at once with its errcode', async (t) => {
+  const { hs, alice, focus, client } = await setup(t);
+  const call = await client.invite({ focus, confId: CONF, offerOpts: { dataChannel: true } });
+  const startedAt = Date.now();
+  const waiting = client.waitForAnswer(TIMEOUT_MS);
+  hs.sendToDevice(focus.user_id, 'm.call.hangup', {
+    [alice.userId]: {
+      ALICEDEV: {
+        call_id: call.callId,
+        conf_id: CONF,
+        party_id: 'SFUDEV1',
+        version: '1',
+        device_id: 'SFUDEV1',
+        dest_session_id: client.sessionId,
+        sender_session_id: 'sfu',
+        reason: 'unknown_error',
+        'org.matrix.msc3898.error': { errcode: 'M_FORBIDDEN', error: 'no membership names this focus' },
+      },
+    },
+  });
+  const err = await waiting.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  t.type(err, FocusRefusedError);
+  const refused = err as FocusRefusedError;
+  t.equal(refused.errcode, 'M_FORBIDDEN');
+  t.equal(refused.reason, 'unknown_error');
+  t.match(refused.message, /refused the call \(unknown_error M_FORBIDDEN: no membership names this focus\)/);
+  t.ok(
+    Date.now() - startedAt < TIMEOUT_MS / 2,
+    `rejected with the hangup, not the timeout (${Date.now() - startedAt} ms)`,
+  );
 });
 
 async function waitFor(check: () => boolean, timeoutMs = TIMEOUT_MS): Promise<void> {
