@@ -11,6 +11,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { DROP_REASONS, type DropReason } from '../forwarding/dropReason.js';
 import { SEND_RESULTS, srtpSendErrors, type SendResult } from './srtpSend.js';
+import { turnEnd } from './turnEnd.js';
 import { batchCounts } from './udpBatch.js';
 
 export type KeyframeReason = 'start' | 'switch' | 'subscriber' | 'retry' | 'deferred';
@@ -175,6 +176,13 @@ export function registerMediaMetrics(registry: Registry, m: MediaCounters): void
   pulled(registry, 'sfu_udp_send_errors_total', 'UDP send errors reported by media sockets', [], () => [
     { labels: {}, value: srtpSendErrors() },
   ]);
+  pulled(
+    registry,
+    'sfu_send_flush_errors_total',
+    'End-of-turn send flushes that threw: their datagrams may not have left (a bug; a flush counts its own send failures and should never throw)',
+    [],
+    () => [{ labels: {}, value: turnEnd.failed }],
+  );
   pulled(
     registry,
     'sfu_udp_batched_datagrams_total',

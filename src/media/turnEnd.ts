@@ -31,6 +31,8 @@ export class TurnEnd {
   readonly #maxHoldMs: number;
   /** When the oldest waiting callback was scheduled. */
   #since = 0;
+  /** Callbacks that threw (a flush counts its own send failures and never throws: each one is a bug). */
+  failed = 0;
 
   /**
    * `defer` runs the turn's callbacks after the turn (default `setImmediate`), `now` is the clock in ms
@@ -85,22 +87,24 @@ export class TurnEnd {
     const subscribers = this.#subscribers;
     this.#trunk = this.#spareTrunk;
     this.#subscribers = this.#spareSubscribers;
-    runAll(trunk);
-    runAll(subscribers);
+    this.failed += runAll(trunk) + runAll(subscribers);
     this.#spareTrunk = trunk;
     this.#spareSubscribers = subscribers;
   }
 }
 
-function runAll(list: (() => void)[]): void {
+/** Runs and empties `list`; how many threw (one that did must not starve the others). */
+function runAll(list: (() => void)[]): number {
+  let failed = 0;
   for (let i = 0; i < list.length; i++) {
     try {
       list[i]?.();
     } catch {
-      // a flush never throws (each counts its own failures); one that did must not starve the others
+      failed++;
     }
   }
   list.length = 0;
+  return failed;
 }
 
 /** The process's turn end, shared by every trunk and the subscribers' send queue. */

@@ -1,7 +1,7 @@
 /**
  * The turn end (media/turnEnd.ts): one deferred run per turn; the trunk phase runs before the subscribers' phase
  * whatever order they were scheduled in; a callback scheduled during the run waits for the next turn; one that
- * throws does not stop the others; `settle` runs them early once the oldest has waited MAX_HOLD_MS (table, from
+ * throws does not stop the others and is counted; `settle` runs them early once the oldest has waited MAX_HOLD_MS (table, from
  * the time the first was scheduled); the real TrunkQueue and TurnSendQueue use it in that order, and the ingest
  * settles after every packet it forwards.
  */
@@ -67,16 +67,21 @@ t.test('a callback scheduled while the turn end runs waits for the next turn', a
   t.same(order, ['first', 'next turn']);
 });
 
-t.test('a callback that throws does not stop the others', async (t) => {
+t.test('a callback that throws does not stop the others, and is counted', async (t) => {
   const { te, end } = manual();
   const order: string[] = [];
   te.schedule('trunk', () => {
     throw new Error('boom');
   });
   te.schedule('trunk', () => order.push('trunk'));
+  te.schedule('subscribers', () => {
+    throw new Error('boom again');
+  });
   te.schedule('subscribers', () => order.push('subscribers'));
+  t.equal(te.failed, 0);
   t.doesNotThrow(end);
   t.same(order, ['trunk', 'subscribers']);
+  t.equal(te.failed, 2, 'both failures counted (sfu_send_flush_errors_total)');
 });
 
 t.test(
