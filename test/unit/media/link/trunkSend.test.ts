@@ -257,6 +257,24 @@ t.test(
   },
 );
 
+t.test("wantedLayer: the highest demanded layer (what the publisher's REMB keeps encoded)", async (t) => {
+  const s = setup();
+  for (const layer of [0, 1, 2]) {
+    s.feed(layer, 1, { key: true });
+  }
+  t.equal(s.send.wantedLayer(), undefined, 'nothing demanded');
+  s.send.setLayers(['q']);
+  t.equal(s.send.wantedLayer(), 0);
+  s.send.setLayers(['h', 'q']);
+  t.equal(s.send.wantedLayer(), 1, 'by quality, not by the order given');
+  s.send.setLayers(['q', 'f']);
+  t.equal(s.send.wantedLayer(), 2);
+  s.send.setPaused(['f']);
+  t.equal(s.send.wantedLayer(), 2, 'a layer the trunk budget pauses is still wanted');
+  s.send.close();
+  t.equal(s.send.wantedLayer(), undefined, 'closed: nothing');
+});
+
 t.test('PLIs are coalesced per trunk SSRC; SRs follow the publisher clock, none before it', async (t) => {
   const s = setup();
   s.feed(0, 1, { key: true });
