@@ -75,7 +75,7 @@ class SentSlot implements SentRecord {
     if (payload.length > this.#store.length) {
       this.#store = Buffer.allocUnsafeSlow(Math.ceil(payload.length / SLOT_STEP) * SLOT_STEP);
     }
-    payload.copy(this.#store, 0);
+    this.#store.set(payload); // TypedArray#set: a builtin memcpy (Buffer#copy goes through JS argument checks)
     this.#length = payload.length;
     if (level === undefined) {
       this.#levelLength = -1;

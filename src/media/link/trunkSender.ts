@@ -54,6 +54,9 @@ export class TrunkSend implements TrackSink {
   #sending: readonly string[] = [];
   #ptSrc: readonly NegotiatedCodec[] | undefined;
   #ptByCodec = new Map<TrackCodec, number>();
+  /** The last codec looked up and its payload type (a track's packets almost always share one codec). */
+  #lastCodec: TrackCodec | undefined;
+  #lastPt = -1;
   #closed = false;
   readonly #due: number[] = [];
 
@@ -348,11 +351,19 @@ export class TrunkSend implements TrackSink {
     if (src !== this.#ptSrc) {
       this.#ptSrc = src;
       this.#ptByCodec = new Map();
+      this.#lastCodec = undefined;
     }
-    let pt = this.#ptByCodec.get(codec);
-    if (pt === undefined) {
-      pt = codec.handler.pick(codec, src)?.payloadType ?? -1;
-      this.#ptByCodec.set(codec, pt);
+    let pt: number | undefined;
+    if (codec === this.#lastCodec) {
+      pt = this.#lastPt;
+    } else {
+      pt = this.#ptByCodec.get(codec);
+      if (pt === undefined) {
+        pt = codec.handler.pick(codec, src)?.payloadType ?? -1;
+        this.#ptByCodec.set(codec, pt);
+      }
+      this.#lastCodec = codec;
+      this.#lastPt = pt;
     }
     return pt < 0 ? undefined : pt;
   }
