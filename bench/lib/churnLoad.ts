@@ -5,9 +5,8 @@
  * peer — invite → answer → ICE + DTLS connected → data channel open, then a hangup (even cycles) or a vanish (odd:
  * the peer closed without a word; the device's next invite replaces the session). Every wait is bounded (20 s).
  */
-import { CallClient } from '../../client/index.js';
 import { CONF, type TestCallClient } from '../../harness/callStack.js';
-import { WeriftPeer } from '../../harness/peers/weriftPeer.js';
+import { loadClient } from './loadClient.js';
 import type { Env, UserCreds } from './worker.js';
 
 const WAIT_MS = 20_000;
@@ -22,17 +21,6 @@ export interface ChurnProgress {
   errors: string[];
 }
 
-function client(env: Env, u: UserCreds, sessionId?: string): TestCallClient {
-  return new CallClient({
-    hsUrl: env.hsUrl,
-    userId: u.userId,
-    accessToken: u.accessToken,
-    deviceId: u.deviceId,
-    peer: new WeriftPeer(),
-    ...(sessionId !== undefined ? { sessionId } : {}),
-  });
-}
-
 /** One lane: `cycles` sessions of one device, one after another; the last one's session is hung up at the end. */
 async function lane(
   env: Env,
@@ -42,7 +30,7 @@ async function lane(
   progress: ChurnProgress,
   offset: number,
 ): Promise<void> {
-  const base = client(env, u);
+  const base = loadClient(env, u);
   await base.publishMembership(env.roomId, env.focus);
   await base.stopSync();
   let prev: TestCallClient | undefined;
@@ -50,7 +38,7 @@ async function lane(
     const started = performance.now();
     await prev?.close().catch(() => undefined); // one client per device reads its inbox
 
-    const c = client(env, u, `churn-${lane}-${offset + i}`);
+    const c = loadClient(env, u, `churn-${lane}-${offset + i}`);
     prev = c;
     try {
       await c.invite({ focus: env.focus, confId: CONF, offerOpts: { dataChannel: true } });

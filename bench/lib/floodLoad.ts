@@ -11,7 +11,9 @@
  */
 import { CallClient, dc } from '../../client/index.js';
 import { joinWithMedia, streamOf, subscribe } from '../../harness/mediaCall.js';
-import { WeriftPeer } from '../../harness/peers/weriftPeer.js';
+import type { WeriftPeer } from '../../harness/peers/weriftPeer.js';
+import { nackPacket, pliPacket } from '../../harness/rtcpPackets.js';
+import { loadClient } from './loadClient.js';
 import type { Env, UserCreds } from './worker.js';
 
 export type FloodKind = 'nack' | 'pli' | 'dc';
@@ -30,33 +32,6 @@ export interface FloodResult {
   hungUpAfterMs: number | undefined;
   /** The hangup's `reason` and its error's errcode. */
   hangup: { reason: unknown; errcode: unknown } | undefined;
-}
-
-/** A generic NACK (RFC 4585) from `sender` naming `count` sequence numbers of `media` from `first`. */
-function nackPacket(sender: number, media: number, first: number, count: number): Buffer {
-  const entries = Math.ceil(count / 17);
-  const b = Buffer.alloc(12 + 4 * entries);
-  b[0] = 0x81;
-  b[1] = 205;
-  b.writeUInt16BE(2 + entries, 2);
-  b.writeUInt32BE(sender >>> 0, 4);
-  b.writeUInt32BE(media >>> 0, 8);
-  for (let i = 0; i < entries; i++) {
-    b.writeUInt16BE((first + i * 17) & 0xffff, 12 + 4 * i);
-    b.writeUInt16BE(0xffff, 14 + 4 * i);
-  }
-  return b;
-}
-
-/** A PLI (RFC 4585) from `sender` for `media`. */
-function pliPacket(sender: number, media: number): Buffer {
-  const b = Buffer.alloc(12);
-  b[0] = 0x81;
-  b[1] = 206;
-  b.writeUInt16BE(2, 2);
-  b.writeUInt32BE(sender >>> 0, 4);
-  b.writeUInt32BE(media >>> 0, 8);
-  return b;
 }
 
 export class Flooder {
@@ -81,14 +56,8 @@ export class Flooder {
     kind: FloodKind,
     perSecond: number,
   ): Promise<Flooder> {
-    const peer = new WeriftPeer();
-    const c = new CallClient({
-      hsUrl: env.hsUrl,
-      userId: u.userId,
-      accessToken: u.accessToken,
-      deviceId: u.deviceId,
-      peer,
-    });
+    const c = loadClient(env, u);
+    const peer = c.peer;
     const f = new Flooder(c);
     f.#kind = kind;
     f.#perSecond = perSecond;

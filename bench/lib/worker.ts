@@ -26,6 +26,7 @@ import { StreamChecker } from '../../harness/rtpCheck.js';
 import { waitFor } from '../../harness/stack.js';
 import { churnCycles } from './churnLoad.js';
 import { Flooder, type FloodKind } from './floodLoad.js';
+import { loadClient } from './loadClient.js';
 import { JanusSession } from './janusClient.js';
 import { createRoom, publish, subscribeFeed } from './janusLoad.js';
 import { serve } from './rpc.js';
@@ -186,16 +187,9 @@ let window: { cpu: NodeJS.CpuUsage; at: number; audioSent: number; videoSent: nu
 let flooder: Flooder | undefined;
 
 function newClient(env: Env, u: UserCreds): { c: TestCallClient; peer: WeriftPeer } {
-  const peer = new WeriftPeer();
-  const c = new CallClient({
-    hsUrl: env.hsUrl,
-    userId: u.userId,
-    accessToken: u.accessToken,
-    deviceId: u.deviceId,
-    peer,
-  });
+  const c = loadClient(env, u);
   clients.push(c);
-  return { c, peer };
+  return { c, peer: c.peer };
 }
 
 function sample(ms: number): void {

@@ -10,12 +10,12 @@
  * quiet participants' p99 latency in each flood window is compared with the quiet windows' (their mean).
  */
 import { BenchProcesses } from '../lib/processes.js';
-import { quantiles, round } from '../lib/stats.js';
+import { joinMeeting, meetingWindowStats } from '../lib/meetingLoad.js';
+import { round } from '../lib/stats.js';
 import { measureWindow, type WindowResult } from '../lib/window.js';
 import type { Child } from '../lib/rpc.js';
 import { FLOOD_KINDS, type FloodKind, type FloodResult } from '../lib/floodLoad.js';
 import type { Env, UserCreds } from '../lib/worker.js';
-import { LAYERS, meetingWorkers, WANTED } from './meeting.js';
 
 /** What the focus allows one client (its defaults), and twice it: the flood rates. */
 const ALLOWED: Record<FloodKind, { perSecond: number; what: string }> = {
@@ -53,16 +53,10 @@ export interface FloodScenarioResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function summarize(label: FloodWindow['label'], w: WindowResult, participants: number): FloodWindow {
-  const received = w.ends.flatMap((e) => e.received);
-  const expected =
-    w.ends.reduce((k, e) => k + (e.simulcastSentInWindow[WANTED.rid] ?? 0), 0) * (participants - 1);
-  const inWindow = received.reduce((k, r) => k + r.videoInWindow, 0);
-  const lat = w.ends.flatMap((e) => e.latencyMs).sort((a, b) => a - b);
   return {
     label,
     sfuCpuPct: round((w.serverCpuMs / w.wallMs) * 100) ?? 0,
-    latencyMs: quantiles(lat, ['p50', 'p99', 'max'], 2),
-    loss: expected > 0 ? (round(Math.max(0, 1 - inWindow / expected), 5) ?? 1) : 1,
+    ...meetingWindowStats(w, participants),
   };
 }
 
@@ -77,25 +71,15 @@ export async function flood(
     const f = foci[0]!;
     const env: Env = { hsUrl: f.hsUrl, roomId, focus: f.focus };
     const user = (localpart: string) => host.call<UserCreds>('user', { localpart, serverName: f.serverName });
-    const nWorkers = meetingWorkers(participants);
-    const workers = await procs.workers(Array.from({ length: nWorkers }, (_, i) => `flood-quiet-${i}`));
-    const [flooder] = (await procs.workers(['flood-hostile'])) as [Child];
-    const owners = (
-      await Promise.all(
-        workers.map(async (w, i) => {
-          const users: UserCreds[] = [];
-          for (let j = i; j < participants; j += nWorkers) {
-            users.push(await user(`p${j}`));
-          }
-          return w.call<string[]>('meetingJoin', { env, users, layers: LAYERS }, 120_000);
-        }),
-      )
-    ).flat();
-    await Promise.all(
-      workers.map((w) =>
-        w.call('meetingSubscribe', { owners, width: WANTED.width, height: WANTED.height }, 120_000),
-      ),
+    const { workers, owners } = await joinMeeting(
+      procs,
+      host,
+      env,
+      f.serverName,
+      participants,
+      'flood-quiet',
     );
+    const [flooder] = (await procs.workers(['flood-hostile'])) as [Child];
     log(
       `flood: ${participants} quiet participants on ${f.serverName} (pid ${f.pid}); windows of ${seconds} s`,
     );

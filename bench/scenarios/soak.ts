@@ -9,10 +9,10 @@
  * (Three windows each proved too few: p99 moves 3–16 ms between windows of a steady run.)
  */
 import { BenchProcesses } from '../lib/processes.js';
-import { quantiles, round } from '../lib/stats.js';
+import { joinMeeting, meetingWindowStats } from '../lib/meetingLoad.js';
+import { round } from '../lib/stats.js';
 import { measureWindow } from '../lib/window.js';
-import type { Env, UserCreds } from '../lib/worker.js';
-import { LAYERS, meetingWorkers, WANTED } from './meeting.js';
+import type { Env } from '../lib/worker.js';
 
 const WINDOW_S = 30;
 const WARMUP_S = 10;
@@ -66,24 +66,7 @@ export async function soak(
     const { host, roomId, foci } = await procs.cascadeHost(['a.example']);
     const f = foci[0]!;
     const env: Env = { hsUrl: f.hsUrl, roomId, focus: f.focus };
-    const nWorkers = meetingWorkers(participants);
-    const workers = await procs.workers(Array.from({ length: nWorkers }, (_, i) => `soak-${i}`));
-    const owners = (
-      await Promise.all(
-        workers.map(async (w, i) => {
-          const users: UserCreds[] = [];
-          for (let j = i; j < participants; j += nWorkers) {
-            users.push(await host.call<UserCreds>('user', { localpart: `p${j}`, serverName: f.serverName }));
-          }
-          return w.call<string[]>('meetingJoin', { env, users, layers: LAYERS }, 120_000);
-        }),
-      )
-    ).flat();
-    await Promise.all(
-      workers.map((w) =>
-        w.call('meetingSubscribe', { owners, width: WANTED.width, height: WANTED.height }, 120_000),
-      ),
-    );
+    const { workers } = await joinMeeting(procs, host, env, f.serverName, participants, 'soak');
     log(
       `soak: ${participants} participants on ${f.serverName} (pid ${f.pid}); ${minutes} min of ${WINDOW_S}-s windows`,
     );
@@ -94,11 +77,7 @@ export async function soak(
     for (let i = 0; i < count; i++) {
       const w = await measureWindow({ pid: f.pid, loads: workers, host, seconds: WINDOW_S });
       const m = await host.call<Record<string, number>>('process', { serverName: f.serverName });
-      const received = w.ends.flatMap((e) => e.received);
-      const expected =
-        w.ends.reduce((k, e) => k + (e.simulcastSentInWindow[WANTED.rid] ?? 0), 0) * (participants - 1);
-      const inWindow = received.reduce((k, r) => k + r.videoInWindow, 0);
-      const lat = w.ends.flatMap((e) => e.latencyMs).sort((a, b) => a - b);
+      const stats = meetingWindowStats(w, participants);
       const row: SoakWindow = {
         atS: round((performance.now() - t0) / 1000, 0) ?? 0,
         sfuCpuPct: round((w.serverCpuMs / w.wallMs) * 100) ?? 0,
@@ -106,8 +85,8 @@ export async function soak(
         heapMiB: mib(m['nodejs_heap_size_used_bytes']),
         handles: m['nodejs_active_handles_total'] ?? 0,
         lagMaxMs: round(w.hostEnd?.lagMaxMs) ?? 0,
-        latencyMs: quantiles(lat, ['p50', 'p99', 'max'], 2),
-        loss: expected > 0 ? (round(Math.max(0, 1 - inWindow / expected), 5) ?? 1) : 1,
+        latencyMs: stats.latencyMs,
+        loss: stats.loss,
         gcPauses: gcCount(w.hostEnd?.counters ?? {}) - gcCount(w.hostStart),
       };
       windows.push(row);

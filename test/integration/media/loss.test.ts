@@ -8,7 +8,7 @@
  * NACK and PLI floods are ignored past the feedback budget and hung up, the publisher and others unaffected.
  */
 import t from 'tap';
-import { startCallStack, type CallStack } from '../../../harness/callStack.js';
+import { startCallStack, type CallStack, type TestCallClient } from '../../../harness/callStack.js';
 import {
   asWerift,
   joinWithMedia,
@@ -17,6 +17,8 @@ import {
   type MediaClient,
 } from '../../../harness/mediaCall.js';
 import { RelayedPeer } from '../../../harness/peers/relayedPeer.js';
+import type { WeriftPeer } from '../../../harness/peers/weriftPeer.js';
+import { nackPacket, pliPacket } from '../../../harness/rtcpPackets.js';
 import type { TestPeer } from '../../../harness/peers/types.js';
 import { SeqLedger } from '../../../harness/rtpCheck.js';
 import { udpReceiveBufferErrors } from '../../../harness/net.js';
@@ -54,6 +56,33 @@ async function videoSubscriber(
   );
   await waitFor(() => (ledger.highest ?? 0) > 65536 + 100, 20_000, `${name} receives video`);
   return { mc, ledger };
+}
+
+/**
+ * A client subscribed to `owner`'s video that writes its own feedback (floods, storms): its peer, the SSRC it
+ * receives the video on and the last sequence number seen, once the video arrives.
+ */
+async function feedbackSender(
+  cs: CallStack,
+  name: string,
+  owner: string,
+  relay?: UdpRelay,
+): Promise<{ c: TestCallClient; peer: WeriftPeer; ssrc: number; seq: () => number }> {
+  const c = await cs.client(name, relay !== undefined ? { relay } : {});
+  const mc = await joinWithMedia(cs, c, {});
+  const s = await streamOf(mc, owner, { video: true });
+  const peer = asWerift(c.peer);
+  let ssrc = 0;
+  let seq = 0;
+  peer.onRtp((r) => {
+    if (r.kind === 'video') {
+      ssrc = r.ssrc;
+      seq = r.seq;
+    }
+  });
+  await subscribe(mc, [{ stream_id: s.streamId, track_id: s.video! }], `sub-${name}`);
+  await waitFor(() => ssrc !== 0, 20_000, `video at ${name}`);
+  return { c, peer, ssrc, seq: () => seq };
 }
 
 /** One lossy period on one relay direction; returns what the relay dropped and what never arrived. */
@@ -148,22 +177,6 @@ t.test('NACK repair: publisher leg and subscriber leg at 0 %, 2 % and 10 % rando
   t.ok(received > 0 && answered > 0, 'subscriber NACKs counted, and retransmissions');
 });
 
-/** RFC 4585 generic NACK, written here from the RFC (not with the SFU's encoder). */
-function nackAll(sender: number, media: number, first: number, count: number): Uint8Array {
-  const entries = Math.ceil(count / 17);
-  const b = Buffer.alloc(12 + 4 * entries);
-  b[0] = 0x81;
-  b[1] = 205;
-  b.writeUInt16BE(2 + entries, 2);
-  b.writeUInt32BE(sender >>> 0, 4);
-  b.writeUInt32BE(media >>> 0, 8);
-  for (let i = 0; i < entries; i++) {
-    b.writeUInt16BE((first + i * 17) & 0xffff, 12 + 4 * i);
-    b.writeUInt16BE(0xffff, 14 + 4 * i);
-  }
-  return b;
-}
-
 t.test(
   'a NACK storm does not raise what the SFU sends above 2× the stream; impossible feedback is ignored',
   async (t) => {
@@ -171,20 +184,7 @@ t.test(
     const alice = await cs.client('alice', { kind: 'wrtc' });
     await joinWithMedia(cs, alice, { audio: true, video: true });
     const relay = await UdpRelay.create(5);
-    const dave = await cs.client('dave', { relay });
-    const mc = await joinWithMedia(cs, dave, {});
-    const s = await streamOf(mc, alice.userId, { video: true });
-    const peer = asWerift(dave.peer);
-    let ssrc = 0;
-    let seq = 0;
-    peer.onRtp((r) => {
-      if (r.kind === 'video') {
-        ssrc = r.ssrc;
-        seq = r.seq;
-      }
-    });
-    await subscribe(mc, [{ stream_id: s.streamId, track_id: s.video! }], 'sub-dave');
-    await waitFor(() => ssrc !== 0, 20_000, 'video at dave');
+    const { peer, ssrc, seq } = await feedbackSender(cs, 'dave', alice.userId, relay);
     await sleep(2000);
 
     const down = relay.stats('down');
@@ -193,7 +193,7 @@ t.test(
     let storms = 0;
     const storm = setInterval(() => {
       // Everything the SFU may still hold (the last 500 sequence numbers, ≈ 2 s), every 20 ms; wraps below 0.
-      void peer.sendRtcp(nackAll(1, ssrc, (seq - 499) & 0xffff, 500)).catch(() => undefined);
+      void peer.sendRtcp(nackPacket(1, ssrc, (seq() - 499) & 0xffff, 500)).catch(() => undefined);
       storms++;
     }, 20);
     await sleep(4000).finally(() => {
@@ -224,7 +224,7 @@ t.test(
     await sleep(500);
     const receivedBefore = await metric(cs, 'sfu_nack_received_total');
     const bad = [
-      nackAll(1, ssrc, 65530, 17 * 255), // 255 full FCI entries (4,335 seqs) wrapping past 65535
+      nackPacket(1, ssrc, 65530, 17 * 255), // 255 full FCI entries (4,335 seqs) wrapping past 65535
       rtcp(205, 1, [1, ssrc], Buffer.from([0xff, 0xff, 0xff, 0xff])), // PID 65535 with every BLP bit
       rtcp(206, 15, [1, 0], Buffer.from('REMB\x01\x00\x00\x00', 'latin1'), [ssrc]), // REMB of 0 bit/s
       rtcp(206, 15, [1, 0], Buffer.from('REMB\x01\xff\xff\xff', 'latin1'), [ssrc]), // 2^63 × 262143 bit/s
@@ -235,11 +235,11 @@ t.test(
     for (const b of bad) {
       await peer.sendRtcp(b);
     }
-    const seqBefore = seq;
+    const seqBefore = seq();
     await sleep(1500);
     const receivedNow = (await metric(cs, 'sfu_nack_received_total')) - receivedBefore;
     t.ok(receivedNow <= 2 * 512, `NACKed seqs taken from the bad packets are bounded (${receivedNow})`);
-    t.not(seq, seqBefore, 'video still flows after the bad feedback');
+    t.not(seq(), seqBefore, 'video still flows after the bad feedback');
     t.equal(peer.connectionState(), 'connected', 'still connected');
   },
 );
@@ -250,22 +250,11 @@ t.test(
     const cs = await startCallStack(t);
     const alice = await cs.client('alice', { kind: 'wrtc' });
     await joinWithMedia(cs, alice, { audio: true, video: true });
-    const mallory = await cs.client('mallory');
-    const mc = await joinWithMedia(cs, mallory, {});
-    const s = await streamOf(mc, alice.userId, { video: true });
-    const peer = asWerift(mallory.peer);
-    let ssrc = 0;
-    peer.onRtp((r) => {
-      if (r.kind === 'video') {
-        ssrc = r.ssrc;
-      }
-    });
-    await subscribe(mc, [{ stream_id: s.streamId, track_id: s.video! }], 'sub-mallory');
-    await waitFor(() => ssrc !== 0, 20_000, 'video at mallory');
+    const { c: mallory, peer, ssrc } = await feedbackSender(cs, 'mallory', alice.userId);
     // 50 NACKs of 512 seqs every 20 ms: ≈ 1.3 M NACKed seqs a second against a budget of 20,000.
     const flood = setInterval(() => {
       for (let i = 0; i < 50; i++) {
-        void peer.sendRtcp(nackAll(1, ssrc, i * 512, 512)).catch(() => undefined);
+        void peer.sendRtcp(nackPacket(1, ssrc, i * 512, 512)).catch(() => undefined);
       }
     }, 20);
     try {
@@ -288,27 +277,11 @@ t.test(
     const alice = await cs.client('alice', { kind: 'wrtc' });
     await joinWithMedia(cs, alice, { audio: true, video: true });
     const bob = await videoSubscriber(cs, 'bob', alice.userId);
-    const mallory = await cs.client('mallory');
-    const mc = await joinWithMedia(cs, mallory, {});
-    const s = await streamOf(mc, alice.userId, { video: true });
-    const peer = asWerift(mallory.peer);
-    let ssrc = 0;
-    peer.onRtp((r) => {
-      if (r.kind === 'video') {
-        ssrc = r.ssrc;
-      }
-    });
-    await subscribe(mc, [{ stream_id: s.streamId, track_id: s.video! }], 'sub-mallory');
-    await waitFor(() => ssrc !== 0, 20_000, 'video at mallory');
+    const { c: mallory, peer, ssrc } = await feedbackSender(cs, 'mallory', alice.userId);
     const label = '{reason="subscriber"}';
     const requestsBefore = await metric(cs, 'sfu_keyframe_requests_total', label);
     // 20 PLIs every 10 ms: 2,000 a second, 100,000 feedback units against a budget of 20,000.
-    const pli = Buffer.alloc(12);
-    pli[0] = 0x81;
-    pli[1] = 206;
-    pli.writeUInt16BE(2, 2);
-    pli.writeUInt32BE(1, 4);
-    pli.writeUInt32BE(ssrc, 8);
+    const pli = pliPacket(1, ssrc);
     const startedAt = Date.now();
     const flood = setInterval(() => {
       for (let i = 0; i < 20; i++) {

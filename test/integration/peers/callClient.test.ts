@@ -58,6 +58,30 @@ async function setup(t: { teardown(fn: () => unknown): void }, kind: PeerKind = 
 const focusMessages = (hs: TestHomeserver, type: string): ToDeviceMessage[] =>
   hs.toDeviceInbox('@sfu:example.org', 'SFUDEV1').filter((m) => m.type === type);
 
+/** A to-device call event from the stand-in focus (SFUDEV1) to alice's device, for the client's call. */
+function fromFocus(
+  hs: TestHomeserver,
+  client: CallClient,
+  callId: string,
+  type: string,
+  content: Record<string, unknown>,
+): void {
+  hs.sendToDevice('@sfu:example.org', type, {
+    [client.userId]: {
+      ALICEDEV: {
+        call_id: callId,
+        conf_id: CONF,
+        party_id: 'SFUDEV1',
+        version: '1',
+        device_id: 'SFUDEV1',
+        dest_session_id: client.sessionId,
+        sender_session_id: 'sfu',
+        ...content,
+      },
+    },
+  });
+}
+
 const endsCandidates = (m: ToDeviceMessage): boolean =>
   m.type === 'm.call.candidates' &&
   (m.content['candidates'] as LocalCandidate[]).some((c) => c.candidate === '');
@@ -269,46 +293,22 @@ for (const kind of ['werift', 'wrtc', 'chromium'] as const) {
 }
 
 t.test('the focus breaking the order (candidates before the answer) is a violation', async (t) => {
-  const { hs, alice, focus, client } = await setup(t);
+  const { hs, focus, client } = await setup(t);
   const call = await client.invite({ focus, confId: CONF, offerOpts: { dataChannel: true } });
-  hs.sendToDevice(focus.user_id, 'm.call.candidates', {
-    [alice.userId]: {
-      ALICEDEV: {
-        call_id: call.callId,
-        conf_id: CONF,
-        party_id: 'SFUDEV1',
-        version: '1',
-        device_id: 'SFUDEV1',
-        dest_session_id: client.sessionId,
-        sender_session_id: 'sfu',
-        candidates: [{ candidate: '' }],
-      },
-    },
-  });
+  fromFocus(hs, client, call.callId, 'm.call.candidates', { candidates: [{ candidate: '' }] });
   await client.waitForToDevice('m.call.candidates', () => true, TIMEOUT_MS);
   await waitFor(() => client.violations.length > 0);
   t.match(client.violations, [/candidates before the answer/]);
 });
 
 t.test('the focus refusing with a hangup: waitForAnswer rejects at once with its errcode', async (t) => {
-  const { hs, alice, focus, client } = await setup(t);
+  const { hs, focus, client } = await setup(t);
   const call = await client.invite({ focus, confId: CONF, offerOpts: { dataChannel: true } });
   const startedAt = Date.now();
   const waiting = client.waitForAnswer(TIMEOUT_MS);
-  hs.sendToDevice(focus.user_id, 'm.call.hangup', {
-    [alice.userId]: {
-      ALICEDEV: {
-        call_id: call.callId,
-        conf_id: CONF,
-        party_id: 'SFUDEV1',
-        version: '1',
-        device_id: 'SFUDEV1',
-        dest_session_id: client.sessionId,
-        sender_session_id: 'sfu',
-        reason: 'unknown_error',
-        'org.matrix.msc3898.error': { errcode: 'M_FORBIDDEN', error: 'no membership names this focus' },
-      },
-    },
+  fromFocus(hs, client, call.callId, 'm.call.hangup', {
+    reason: 'unknown_error',
+    'org.matrix.msc3898.error': { errcode: 'M_FORBIDDEN', error: 'no membership names this focus' },
   });
   const err = await waiting.then(
     () => undefined,
