@@ -9,6 +9,7 @@
  *   memory  --joins 50                                 the same, reported as SFU RSS per participant
  *   switch  --rounds 10                                320×180 ↔ 1280×720: subscribe → new layer's keyframe
  *   meeting --participants 2,4,…,16 --seconds 10       everyone publishes simulcast, everyone sees everyone
+ *           [--pin]                                    the focus alone on CPU 0, a cheap load on the others
  *   cascade --subs 1,5,20 --seconds 10 [--mesh] [--nice-load N]  a publisher on A, N subscribers on B (and C) and A
  *   cascade-cpu --subs 4 --rounds 3 --seconds 8 [--skip-unwatched]  CPU per trunk vs per local packet at A
  *   churn   --cycles 1000                              join/leave cycles; the focus's heap, RSS, handles after
@@ -26,7 +27,8 @@ import { machine } from './lib/procStat.js';
 import { round, spread } from './lib/stats.js';
 import { fanoutPoint, VIDEO, type FanoutPoint, type Target } from './scenarios/fanout.js';
 import { JOIN_VIDEO, sequentialJoins } from './scenarios/join.js';
-import { LAYERS, LIMITS, meetingSteps } from './scenarios/meeting.js';
+import { LAYERS } from './lib/meetingLoad.js';
+import { LIMITS, meetingSteps } from './scenarios/meeting.js';
 import { switchRounds } from './scenarios/switch.js';
 import { CascadeUnavailableError } from './scenarios/cascade.js';
 import { runCascade, runCascadeCpu } from './runCascade.js';
@@ -94,13 +96,15 @@ export interface BenchArgs {
    * so at N = 1 a short warm-up measures its JIT compiling and its heap growing as much as its forwarding.
    */
   warmup: number;
+  /** `meeting --pin`: the focus on CPU 0 alone, the load (cheap receive path) on the others. */
+  pin: boolean;
 }
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
   const [scenario, ...rest] = argv;
   if (scenario === undefined || scenario.startsWith('-')) {
     throw new UsageError(
-      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] [--vs janus] [--warmup 2] | join|memory [--joins N] | switch [--rounds N] | meeting [--participants 2,4,6] [--seconds 10] | cascade [--subs 1,5,20] [--seconds 10] [--mesh] [--nice-load N] | cascade-cpu [--subs 4] [--rounds 3] [--seconds 8] [--skip-unwatched] | churn [--cycles 1000] | soak [--minutes 10] [--participants 6] | flood [--participants 4] [--seconds 8]',
+      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] [--vs janus] [--warmup 2] | join|memory [--joins N] | switch [--rounds N] | meeting [--participants 2,4,6] [--seconds 10] [--pin] [--warmup 3] | cascade [--subs 1,5,20] [--seconds 10] [--mesh] [--nice-load N] | cascade-cpu [--subs 4] [--rounds 3] [--seconds 8] [--skip-unwatched] | churn [--cycles 1000] | soak [--minutes 10] [--participants 6] | flood [--participants 4] [--seconds 8]',
     );
   }
   if (!(SCENARIOS as readonly string[]).includes(scenario)) {
@@ -122,11 +126,13 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     cycles: 1000,
     minutes: 10,
     warmup: 2,
+    pin: false,
   };
   let subsGiven = false;
   let roundsGiven = false;
   let secondsGiven = false;
   let participantsGiven = false;
+  let warmupGiven = false;
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i];
     if (flag === '--mesh') {
@@ -134,6 +140,13 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         throw new UsageError('--mesh: only for `cascade`');
       }
       a.mesh = true;
+      continue;
+    }
+    if (flag === '--pin') {
+      if (scenario !== 'meeting') {
+        throw new UsageError('--pin: only for `meeting`');
+      }
+      a.pin = true;
       continue;
     }
     if (flag === '--skip-unwatched') {
@@ -173,10 +186,11 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         a.minutes = int(value, '--minutes', 1, MAX_MINUTES);
         break;
       case '--warmup':
-        if (scenario !== 'fanout') {
-          throw new UsageError('--warmup: only for `fanout`');
+        if (scenario !== 'fanout' && scenario !== 'meeting') {
+          throw new UsageError('--warmup: only for `fanout` and `meeting`');
         }
         a.warmup = int(value, '--warmup', 0, 120);
+        warmupGiven = true;
         break;
       case '--joins':
         a.joins = int(value, '--joins', 1, MAX_JOINS);
@@ -214,6 +228,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     if (a.participants.length !== 1) {
       throw new UsageError('--participants: soak takes one participant count');
     }
+  }
+  if (scenario === 'meeting') {
+    a.warmup = warmupGiven ? a.warmup : 3;
   }
   if (scenario === 'flood') {
     // Quiet participants well inside the meeting's capacity, so a flood's effect is not the load's.
@@ -432,7 +449,7 @@ export async function runSwitch(rounds: number, log: (s: string) => void): Promi
 }
 
 export async function runMeeting(a: BenchArgs, log: (s: string) => void): Promise<Record<string, unknown>> {
-  const r = await meetingSteps(a.participants, a.seconds, log);
+  const r = await meetingSteps(a.participants, a.seconds, log, { pin: a.pin, warmupS: a.warmup });
   log(
     `meeting: largest passing N = ${r.largestPassing}${r.limitedBy !== undefined ? ` (next: ${r.limitedBy})` : ''}`,
   );
@@ -443,6 +460,8 @@ export async function runMeeting(a: BenchArgs, log: (s: string) => void): Promis
     machine: machine(),
     versions: { sfu: VERSION, werift: weriftVersion() },
     load: { layers: LAYERS, audioPps: 50, subscribedLayer: '640x360' },
+    pinned: a.pin,
+    warmupSeconds: a.warmup,
     limits: LIMITS,
     seconds: a.seconds,
     ...r,

@@ -8,7 +8,7 @@ import { machine } from './lib/procStat.js';
 import type { BenchArgs } from './run.js';
 import { cascadePoint, type CascadePoint } from './scenarios/cascade.js';
 import { cascadeCpu } from './scenarios/cascadeCpu.js';
-import { LAYERS } from './scenarios/meeting.js';
+import { LAYERS } from './lib/meetingLoad.js';
 
 export const CASCADE_TARGETS = {
   hopP50Ms: 2,

@@ -3,14 +3,60 @@
  * processes as `meetingWorkers` says, each publishing the synthetic 3-layer simulcast + Opus and watching every
  * other at the WANTED layer's size; and what a measurement window of it says (latency, loss).
  */
-import { LAYERS, meetingWorkers, WANTED } from '../scenarios/meeting.js';
+import type { SyntheticVideo } from '../../harness/peers/weriftPeer.js';
 import type { BenchProcesses } from './processes.js';
 import type { Child } from './rpc.js';
 import { quantiles, round } from './stats.js';
 import type { WindowResult } from './window.js';
 import type { Env, UserCreds } from './worker.js';
 
-/** Starts the load processes (`name-0`, `name-1`, …) and joins the participants `p0` … on `serverName`. */
+const KEYFRAME_MS = 3000;
+export const LAYERS: (SyntheticVideo & { rid: string })[] = [
+  {
+    rid: 'q',
+    fps: 25,
+    packetsPerFrame: 1,
+    payloadBytes: 800,
+    keyframeIntervalMs: KEYFRAME_MS,
+    width: 320,
+    height: 180,
+  },
+  {
+    rid: 'h',
+    fps: 30,
+    packetsPerFrame: 2,
+    payloadBytes: 1000,
+    keyframeIntervalMs: KEYFRAME_MS,
+    width: 640,
+    height: 360,
+  },
+  {
+    rid: 'f',
+    fps: 30,
+    packetsPerFrame: 9,
+    payloadBytes: 1150,
+    keyframeIntervalMs: KEYFRAME_MS,
+    width: 1280,
+    height: 720,
+  },
+];
+/** The layer every subscription asks for (640×360), and its packet rate. */
+export const WANTED = LAYERS[1]!;
+const STREAM_PPS = WANTED.fps * WANTED.packetsPerFrame + 50;
+const PUBLISH_PPS = LAYERS.reduce((n, l) => n + l.fps * l.packetsPerFrame, 0) + 50;
+/** Packets per second (received + half the sent ones) one werift load process is given at most. */
+const PPS_PER_WORKER = 6000;
+/** Load processes for `n` participants (each takes at most PPS_PER_WORKER packets per second). */
+export function meetingWorkers(n: number): number {
+  const perParticipant = (n - 1) * STREAM_PPS + PUBLISH_PPS / 2;
+  return Math.min(n, Math.max(1, Math.ceil((n * perParticipant) / PPS_PER_WORKER)));
+}
+
+/**
+ * Starts the load processes (`name-0`, `name-1`, …; as many as `meetingWorkers` says unless `opts.workers`) and
+ * joins the participants `p0` … on `serverName`; `opts.cheap`: they receive through the cheap path
+ * (cheapReceive.ts); `opts.onWorkers`: called with the load processes once they run (before anyone joins).
+ */
 export async function joinMeeting(
   procs: BenchProcesses,
   host: Child,
@@ -18,9 +64,11 @@ export async function joinMeeting(
   serverName: string,
   participants: number,
   name: string,
+  opts: { cheap?: boolean; workers?: number; onWorkers?: (ws: readonly Child[]) => void } = {},
 ): Promise<{ workers: Child[]; owners: string[] }> {
-  const nWorkers = meetingWorkers(participants);
+  const nWorkers = Math.min(participants, opts.workers ?? meetingWorkers(participants));
   const workers = await procs.workers(Array.from({ length: nWorkers }, (_, i) => `${name}-${i}`));
+  opts.onWorkers?.(workers);
   const owners = (
     await Promise.all(
       workers.map(async (w, i) => {
@@ -28,7 +76,11 @@ export async function joinMeeting(
         for (let j = i; j < participants; j += nWorkers) {
           users.push(await host.call<UserCreds>('user', { localpart: `p${j}`, serverName }));
         }
-        return w.call<string[]>('meetingJoin', { env, users, layers: LAYERS }, 120_000);
+        return w.call<string[]>(
+          'meetingJoin',
+          { env, users, layers: LAYERS, cheap: opts.cheap === true },
+          120_000,
+        );
       }),
     )
   ).flat();

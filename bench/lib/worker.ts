@@ -24,6 +24,7 @@ import { WrtcPeer } from '../../harness/peers/wrtcPeer.js';
 import type { TestCallClient } from '../../harness/callStack.js';
 import { StreamChecker } from '../../harness/rtpCheck.js';
 import { waitFor } from '../../harness/stack.js';
+import { installCheapReceive, type CheapReceiveStats } from './cheapReceive.js';
 import { churnCycles } from './churnLoad.js';
 import { Flooder, type FloodKind } from './floodLoad.js';
 import { loadClient } from './loadClient.js';
@@ -63,6 +64,8 @@ export interface WindowEnd {
   latencyMs: number[];
   /** `cascade`: per packet received by both a `far` and a `near` subscriber here, far − near arrival (ms). */
   hopMs: number[];
+  /** The cheap receive path's refusals in the window (retransmitted copies; anything not authentic). */
+  cheapRefused: number;
 }
 
 interface Sub {
@@ -101,6 +104,8 @@ const participants: { mc: MediaClient; userId: string; video: { stop: () => void
 /** `meeting`: send times (monotonic ms) per rid of the participants' video packets since the window started. */
 const simulcastSentAt = new Map<string, number[]>();
 let seen = 0;
+/** What the cheap receive path refused (replays included) or could not place, since the process started. */
+const cheapStats: CheapReceiveStats = { refused: 0, unknownPayloadType: 0 };
 /** `cascade`: the first arrival (monotonic ns) of each packet, by its send time, at a near or a far subscriber. */
 const hopFirst = new Map<bigint, { far: boolean; at: bigint }>();
 let hopMs: number[] = [];
@@ -182,7 +187,9 @@ async function retargetOne(t: (typeof targets)[number], owner: string | null): P
   await waitFor(() => t.sub.video > before + 25, 30_000, `${t.userId} receives ${owner}'s video`);
 }
 
-let window: { cpu: NodeJS.CpuUsage; at: number; audioSent: number; videoSent: number } | undefined;
+let window:
+  | { cpu: NodeJS.CpuUsage; at: number; audioSent: number; videoSent: number; cheapRefused: number }
+  | undefined;
 /** `flood`: the running flooder. */
 let flooder: Flooder | undefined;
 
@@ -221,6 +228,32 @@ const LOAD_RECEIVE_BUFFER = 4 * 1024 * 1024;
 
 /** A subscriber's counters, fed by every RTP packet `peer` receives from now on. */
 function countInto(peer: WeriftPeer, hop?: 'near' | 'far'): Sub {
+  const sub = newSub();
+  peer.onRtp((r) => {
+    count(sub, r.ssrc, r.seq, r.kind, r.payload, hop);
+  });
+  return sub;
+}
+
+/**
+ * The same counters fed by the cheap receive path (cheapReceive.ts): werift never sees the media. Installed
+ * once the peer's SRTP session exists (retried for up to 30 s).
+ */
+async function countCheaply(peer: WeriftPeer): Promise<Sub> {
+  const sub = newSub();
+  const raw = peer.rawReceive();
+  await waitFor(
+    () =>
+      installCheapReceive(raw.dtlsTransports, raw.kinds, cheapStats, (r) => {
+        count(sub, r.ssrc, r.seq, r.kind, r.payload, undefined);
+      }) > 0,
+    30_000,
+    'the cheap receive path installed',
+  );
+  return sub;
+}
+
+function newSub(): Sub {
   const sub: Sub = {
     audio: 0,
     video: 0,
@@ -231,40 +264,48 @@ function countInto(peer: WeriftPeer, hop?: 'near' | 'far'): Sub {
     firstAt: undefined,
   };
   subs.push(sub);
-  peer.onRtp((r) => {
-    sub.firstAt ??= Date.now();
-    let seen = sub.seen.get(r.ssrc);
-    if (seen === undefined) {
-      seen = new Uint8Array(65536);
-      sub.seen.set(r.ssrc, seen);
-    }
-    if (seen[r.seq] === 1) {
-      sub.duplicates++;
-      return;
-    }
-    seen[r.seq] = 1;
-    if (r.kind === 'audio') {
-      sub.audio++;
-      return;
-    }
-    sub.video++;
-    if (r.payload.length >= 18) {
-      const w = r.payload.readUInt16BE(r.payload.length - 10);
-      sub.videoByWidth.set(w, (sub.videoByWidth.get(w) ?? 0) + 1);
-    }
-    if (r.payload.length >= 16) {
-      const sentNs = r.payload.readBigUInt64BE(r.payload.length - 8);
-      const now = process.hrtime.bigint();
-      sample(Number(now - sentNs) / 1e6);
-      if (hop !== undefined) {
-        hopArrival(sentNs, hop === 'far', now);
-      }
-      if (sub.videoSentAt.length < MAX_SENT_TIMES) {
-        sub.videoSentAt.push(Number(sentNs) / 1e6);
-      }
-    }
-  });
   return sub;
+}
+
+function count(
+  sub: Sub,
+  ssrc: number,
+  seqNo: number,
+  kind: string,
+  payload: Buffer,
+  hop: 'near' | 'far' | undefined,
+): void {
+  sub.firstAt ??= Date.now();
+  let seen = sub.seen.get(ssrc);
+  if (seen === undefined) {
+    seen = new Uint8Array(65536);
+    sub.seen.set(ssrc, seen);
+  }
+  if (seen[seqNo] === 1) {
+    sub.duplicates++;
+    return;
+  }
+  seen[seqNo] = 1;
+  if (kind === 'audio') {
+    sub.audio++;
+    return;
+  }
+  sub.video++;
+  if (payload.length >= 18) {
+    const w = payload.readUInt16BE(payload.length - 10);
+    sub.videoByWidth.set(w, (sub.videoByWidth.get(w) ?? 0) + 1);
+  }
+  if (payload.length >= 16) {
+    const sentNs = payload.readBigUInt64BE(payload.length - 8);
+    const now = process.hrtime.bigint();
+    sample(Number(now - sentNs) / 1e6);
+    if (hop !== undefined) {
+      hopArrival(sentNs, hop === 'far', now);
+    }
+    if (sub.videoSentAt.length < MAX_SENT_TIMES) {
+      sub.videoSentAt.push(Number(sentNs) / 1e6);
+    }
+  }
 }
 
 serve(
@@ -478,10 +519,12 @@ serve(
       );
     },
     /** `meeting`: participants that publish synthetic 3-layer simulcast + Opus (no subscriptions yet). */
+    /** `cheap`: the participants receive through the cheap path (cheapReceive.ts), for a one-core load. */
     meetingJoin: async (a: {
       env: Env;
       users: UserCreds[];
       layers: (SyntheticVideo & { rid: string })[];
+      cheap?: boolean;
     }) => {
       return Promise.all(
         a.users.map(async (u) => {
@@ -503,7 +546,11 @@ serve(
             }
           });
           participants.push({ mc, userId: u.userId, video });
-          countInto(peer);
+          if (a.cheap === true) {
+            await countCheaply(peer);
+          } else {
+            countInto(peer);
+          }
           return u.userId;
         }),
       );
@@ -552,6 +599,7 @@ serve(
         at: performance.now(),
         audioSent: publisher?.peer.audioSent ?? 0,
         videoSent: publisher?.video.sent() ?? 0,
+        cheapRefused: cheapStats.refused,
       };
       return {};
     },
@@ -588,6 +636,7 @@ serve(
         ),
         latencyMs: latencies,
         hopMs,
+        cheapRefused: cheapStats.refused - w.cheapRefused,
       };
     },
   },

@@ -25,7 +25,7 @@ import { BenchProcesses } from '../lib/processes.js';
 import type { Child } from '../lib/rpc.js';
 import { quantiles, round } from '../lib/stats.js';
 import type { Env, UserCreds, WindowEnd } from '../lib/worker.js';
-import { LAYERS } from './meeting.js';
+import { LAYERS } from '../lib/meetingLoad.js';
 
 export class CascadeUnavailableError extends Error {
   override name = 'CascadeUnavailableError';

@@ -25,7 +25,7 @@ import { delta, measure, type Win } from '../lib/cascadeWindow.js';
 import { BenchProcesses } from '../lib/processes.js';
 import { round, spread, type Spread } from '../lib/stats.js';
 import type { Env, UserCreds } from '../lib/worker.js';
-import { LAYERS } from './meeting.js';
+import { LAYERS } from '../lib/meetingLoad.js';
 
 const LINK_PACKETS = 'sfu_link_rtp_packets_total';
 /** After a retarget, before a window: keyframe, layer choice and the trunk's demand settle. */

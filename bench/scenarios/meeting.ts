@@ -1,63 +1,41 @@
 /**
  * `meeting`: N participants, each publishing synthetic 3-layer VP8 simulcast (q 320×180 at 25 pkt/s, h
  * 640×360 at 60 pkt/s, f 1280×720 at 270 pkt/s) + Opus (50 pkt/s), each subscribing to every other one at
- * 640×360 + audio: N × (N − 1) forwarded video streams on the h layer. N steps up until a point fails — p99
- * latency > 20 ms, loss > 0.1 %, or SFU CPU > 95 % of one core — and the largest passing N is reported. A
- * point where a load process was saturated (> 90 % of a core) measures the load, not the SFU: the step ends
- * there too and the result says so.
+ * 640×360 + audio: N × (N − 1) forwarded video streams on the h layer, against a focus in its own process (the
+ * test homeserver apart, idle while media flows). N steps up until a point fails — p99 latency > 20 ms, loss >
+ * 0.1 %, or SFU CPU > 95 % of one core — and the largest passing N is reported. A point where the load was
+ * saturated measures the load, not the SFU: the step ends there too and the result says so.
+ *
+ * `pin` (issue 16's one-core meeting): the focus runs pinned to CPU 0 (every thread, `taskset`), the homeserver,
+ * the load processes and the bench itself on the other CPUs; the participants receive through the cheap path
+ * (bench/lib/cheapReceive.ts: decryption with one cipher per association, werift's receive path skipped) so
+ * the whole load fits on one core, and the load counts as saturated when its processes together take more
+ * than 90 % of the CPUs they have. Each point says which side limited it.
  */
+import { joinMeeting, WANTED } from '../lib/meetingLoad.js';
+import { loadCpus, pin } from '../lib/pin.js';
 import { BenchProcesses } from '../lib/processes.js';
 import { quantiles, round } from '../lib/stats.js';
-import type { SyntheticVideo } from '../../harness/peers/weriftPeer.js';
 import { measureWindow } from '../lib/window.js';
-import type { UserCreds } from '../lib/worker.js';
+import type { Env } from '../lib/worker.js';
 
-const KEYFRAME_MS = 3000;
-export const LAYERS: (SyntheticVideo & { rid: string })[] = [
-  {
-    rid: 'q',
-    fps: 25,
-    packetsPerFrame: 1,
-    payloadBytes: 800,
-    keyframeIntervalMs: KEYFRAME_MS,
-    width: 320,
-    height: 180,
-  },
-  {
-    rid: 'h',
-    fps: 30,
-    packetsPerFrame: 2,
-    payloadBytes: 1000,
-    keyframeIntervalMs: KEYFRAME_MS,
-    width: 640,
-    height: 360,
-  },
-  {
-    rid: 'f',
-    fps: 30,
-    packetsPerFrame: 9,
-    payloadBytes: 1150,
-    keyframeIntervalMs: KEYFRAME_MS,
-    width: 1280,
-    height: 720,
-  },
-];
-/** The layer every subscription asks for (640×360), and its packet rate. */
-export const WANTED = LAYERS[1]!;
-const STREAM_PPS = WANTED.fps * WANTED.packetsPerFrame + 50;
-const PUBLISH_PPS = LAYERS.reduce((n, l) => n + l.fps * l.packetsPerFrame, 0) + 50;
-/** Packets per second (received + half the sent ones) one werift load process is given at most. */
-const PPS_PER_WORKER = 6000;
+/** A load over this share of the CPUs it has measured itself, not the SFU. */
 const SATURATED = 0.9;
+/** Load processes when pinned: few, so the one load core does not switch between many event loops. */
+const PINNED_WORKERS = 3;
 export const LIMITS = { latencyP99Ms: 20, loss: 0.001, sfuCpu: 0.95 };
 
 export interface MeetingPoint {
   participants: number;
   seconds: number;
+  /** The focus pinned to CPU 0 and the load (cheap receive path) on the others. */
+  pinned: boolean;
   forwardedStreams: number;
   inPps: number;
   outPps: number;
   sfuCpuPct: number;
+  /** The focus's CPU per participant, % of one core. */
+  sfuCpuPctPerParticipant: number;
   usPerForwarded: number | undefined;
   expected: number;
   deliveredInWindow: number;
@@ -66,49 +44,54 @@ export interface MeetingPoint {
   loss: number;
   latencyMs: { p50?: number; p95?: number; p99?: number; max?: number };
   clientCpuPct: number[];
+  /** The load processes' CPU together, % of one core. */
+  loadCpuPct: number;
+  /** Pinned: packets the load's cheap receive path refused in the window (retransmitted copies, forgeries). */
+  loadRefused: number;
   sfuRssBytes?: number;
   sfuLagMaxMs: number;
   valid: boolean;
   passed: boolean;
+  /** What a failed point ran out of: the SFU (latency, loss, CPU) or the load (saturated). */
+  limitedBy: 'sfu' | 'load' | undefined;
   failed: string[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Load processes for `n` participants (each takes at most PPS_PER_WORKER packets per second). */
-export function meetingWorkers(n: number): number {
-  const perParticipant = (n - 1) * STREAM_PPS + PUBLISH_PPS / 2;
-  return Math.min(n, Math.max(1, Math.ceil((n * perParticipant) / PPS_PER_WORKER)));
-}
-
 export async function meetingPoint(
   n: number,
   seconds: number,
   log: (s: string) => void,
-  warmupS = 3,
+  opts: { pin?: boolean; warmupS?: number } = {},
 ): Promise<MeetingPoint> {
+  const pinned = opts.pin === true;
+  const warmupS = opts.warmupS ?? 3;
   const procs = new BenchProcesses();
   try {
-    const { host, env } = await procs.sfu();
-    const nWorkers = meetingWorkers(n);
-    const workers = await procs.workers(Array.from({ length: nWorkers }, (_, i) => `meeting-${i}`));
-    const owners = (
-      await Promise.all(
-        workers.map(async (w, i) => {
-          const users: UserCreds[] = [];
-          for (let j = i; j < n; j += nWorkers) {
-            users.push(await host.call<UserCreds>('user', { localpart: `p${j}` }));
+    const { host, roomId, foci } = await procs.cascadeHost(['a.example']);
+    const f = foci[0]!;
+    const env: Env = { hsUrl: f.hsUrl, roomId, focus: f.focus };
+    const others = pinned ? loadCpus() : undefined;
+    if (others !== undefined) {
+      pin(f.pid, '0');
+      pin(host.pid, others);
+      pin(process.pid, others);
+    }
+    const { workers } = await joinMeeting(procs, host, env, f.serverName, n, 'meeting', {
+      cheap: pinned,
+      ...(pinned ? { workers: PINNED_WORKERS } : {}),
+      onWorkers: (ws) => {
+        for (const w of ws) {
+          if (others !== undefined) {
+            pin(w.pid, others);
           }
-          return w.call<string[]>('meetingJoin', { env, users, layers: LAYERS }, 120_000);
-        }),
-      )
-    ).flat();
-    await Promise.all(
-      workers.map((w) =>
-        w.call('meetingSubscribe', { owners, width: WANTED.width, height: WANTED.height }, 120_000),
-      ),
+        }
+      },
+    });
+    log(
+      `meeting ${n}: ${n} participants subscribed to each other${pinned ? ` (focus pid ${f.pid} on CPU 0, the load on CPU ${others})` : ''}, warming up ${warmupS} s`,
     );
-    log(`meeting ${n}: ${n} participants subscribed to each other, warming up ${warmupS} s`);
     await sleep(warmupS * 1000);
 
     const {
@@ -118,7 +101,7 @@ export async function meetingPoint(
       serverRssBytes: rss,
       hostEnd,
     } = await measureWindow({
-      pid: host.pid,
+      pid: f.pid,
       loads: workers,
       host,
       seconds,
@@ -141,6 +124,8 @@ export async function meetingPoint(
       0,
     );
     const clientCpuPct = ends.map((e) => round((e.cpuMs / e.wallMs) * 100) ?? 0);
+    const loadCpu = ends.reduce((k, e) => k + e.cpuMs / e.wallMs, 0);
+    const loadCores = others === undefined ? 1 : others.includes('-') ? Number(others.split('-')[1]) : 1;
     const lat = ends.flatMap((e) => e.latencyMs).sort((a, b) => a - b);
     const latencyMs = quantiles(lat, ['p50', 'p95', 'p99', 'max'], 2);
     const sfuCpu = cpu / wallMs;
@@ -157,13 +142,21 @@ export async function meetingPoint(
     if (sfuCpu > LIMITS.sfuCpu) {
       failed.push(`SFU CPU ${(sfuCpu * 100).toFixed(1)} % > ${LIMITS.sfuCpu * 100} %`);
     }
-    const valid = clientCpuPct.every((p) => p <= SATURATED * 100);
+    const sfuFailed = failed.length > 0;
+    const valid = pinned
+      ? loadCpu <= SATURATED * loadCores
+      : clientCpuPct.every((p) => p <= SATURATED * 100);
     if (!valid) {
-      failed.push('a load process was saturated (> 90 % of a core): the load, not the SFU, was measured');
+      failed.push(
+        pinned
+          ? `the load was saturated (${round(loadCpu * 100)} % of its ${loadCores} CPU(s)): the load, not the SFU, was measured`
+          : 'a load process was saturated (> 90 % of a core): the load, not the SFU, was measured',
+      );
     }
     return {
       participants: n,
       seconds: round(wallMs / 1000, 2) ?? seconds,
+      pinned,
       forwardedStreams: n * (n - 1),
       inPps:
         round(
@@ -173,6 +166,7 @@ export async function meetingPoint(
         ) ?? 0,
       outPps: round((delivered * 1000) / wallMs) ?? 0,
       sfuCpuPct: round(sfuCpu * 100) ?? 0,
+      sfuCpuPctPerParticipant: round((sfuCpu * 100) / n, 2) ?? 0,
       usPerForwarded: round(delivered > 0 ? (cpu * 1000) / delivered : undefined),
       expected,
       deliveredInWindow,
@@ -180,10 +174,13 @@ export async function meetingPoint(
       loss: round(loss, 5) ?? 1,
       latencyMs,
       clientCpuPct,
+      loadCpuPct: round(loadCpu * 100) ?? 0,
+      loadRefused: ends.reduce((k, e) => k + e.cheapRefused, 0),
       ...(rss !== undefined ? { sfuRssBytes: rss } : {}),
       sfuLagMaxMs: round(hostEnd?.lagMaxMs) ?? 0,
       valid,
       passed: failed.length === 0,
+      limitedBy: !valid ? 'load' : sfuFailed ? 'sfu' : undefined,
       failed,
     };
   } finally {
@@ -196,20 +193,22 @@ export async function meetingSteps(
   steps: readonly number[],
   seconds: number,
   log: (s: string) => void,
+  opts: { pin?: boolean; warmupS?: number } = {},
 ): Promise<{ points: MeetingPoint[]; largestPassing: number; limitedBy: string | undefined }> {
   const points: MeetingPoint[] = [];
   let largestPassing = 0;
   let limitedBy: string | undefined;
   for (const n of steps) {
-    const p = await meetingPoint(n, seconds, log);
+    const p = await meetingPoint(n, seconds, log, opts);
     points.push(p);
     log(
-      `meeting ${n}: ${p.outPps} pkt/s out, SFU ${p.sfuCpuPct} % CPU, ${p.usPerForwarded ?? '-'} µs/forwarded, ` +
+      `meeting ${n}: ${p.outPps} pkt/s out, SFU ${p.sfuCpuPct} % CPU (${p.sfuCpuPctPerParticipant} % per participant), ` +
+        `${p.usPerForwarded ?? '-'} µs/forwarded, load ${p.loadCpuPct} % CPU, ` +
         `loss ${(p.loss * 100).toFixed(3)} %, latency p50/p99 ${p.latencyMs.p50}/${p.latencyMs.p99} ms` +
         (p.passed ? ' — pass' : ` — FAIL: ${p.failed.join('; ')}`),
     );
     if (!p.passed) {
-      limitedBy = p.failed.join('; ');
+      limitedBy = `${p.limitedBy ?? 'sfu'}: ${p.failed.join('; ')}`;
       break;
     }
     largestPassing = n;

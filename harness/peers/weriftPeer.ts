@@ -335,6 +335,23 @@ export class WeriftPeer implements TestPeer {
    * peers take the largest, so a scheduling stall on a busy machine does not drop datagrams at the client.
    * Returns how many sockets were set.
    */
+  /**
+   * For a load subscriber that reads its media below werift (bench/lib/cheapReceive.ts): the DTLS transports
+   * (werift's, untyped) and the kind of each negotiated payload type.
+   */
+  rawReceive(): { dtlsTransports: readonly object[]; kinds: Map<number, 'audio' | 'video'> } {
+    const kinds = new Map<number, 'audio' | 'video'>();
+    for (const t of this.#pc.getTransceivers()) {
+      const kind = t.kind;
+      if (kind === 'audio' || kind === 'video') {
+        for (const c of t.codecs) {
+          kinds.set(c.payloadType, kind);
+        }
+      }
+    }
+    return { dtlsTransports: this.#pc.dtlsTransports, kinds };
+  }
+
   setReceiveBufferSize(bytes: number): number {
     type Ice = { connection?: { protocols?: { transport?: { socket?: Socket } }[] } };
     const transports = (this.#pc as unknown as { iceTransports: Ice[] }).iceTransports;

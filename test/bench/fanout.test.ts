@@ -75,6 +75,7 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
     cycles: 1000,
     minutes: 10,
     warmup: 2,
+    pin: false,
   });
   t.equal(parseArgs(['fanout', '--vs', 'janus']).vs, 'janus');
   t.same(parseArgs(['fanout', '--subs', '1,5,20', '--seconds', '10']).subs, [1, 5, 20]);
@@ -82,6 +83,10 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
   t.equal(parseArgs(['switch', '--rounds', '3']).rounds, 3);
   t.same(parseArgs(['meeting', '--participants', '2,3']).participants, [2, 3]);
   t.equal(parseArgs(['cascade-cpu', '--skip-unwatched']).skipUnwatched, true);
+  t.equal(parseArgs(['meeting', '--pin']).pin, true);
+  t.equal(parseArgs(['meeting']).warmup, 3);
+  t.equal(parseArgs(['meeting', '--warmup', '20']).warmup, 20);
+  t.throws(() => parseArgs(['fanout', '--pin']), { name: 'UsageError', message: /--pin: only for `meeting`/ });
   t.equal(parseArgs(['churn', '--cycles', '200']).cycles, 200);
   t.same(parseArgs(['soak']).participants, [6]);
   t.same(parseArgs(['soak', '--minutes', '2', '--participants', '4']), {
@@ -124,7 +129,8 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
     ['flood', '--participants', '3,4'],
     ['flood', '--minutes', '2'],
     ['fanout', '--warmup', '121'],
-    ['meeting', '--warmup', '5'],
+    ['join', '--warmup', '5'],
+    ['meeting', '--pin', '--mesh'],
   ];
   for (const argv of bad) {
     t.throws(() => parseArgs(argv), UsageError, JSON.stringify(argv));

@@ -1,0 +1,123 @@
+/**
+ * A load subscriber's cheap receive path, so a meeting's whole load fits on one core beside a pinned SFU
+ * (issue 16's one-core `meeting`). werift's receive path costs tens of µs a packet — a STUN parse attempt, two
+ * event dispatches that each start an async function, a new cipher per packet, its RtpPacket and a clone of it,
+ * its receiver statistics — which is more than the SFU spends forwarding the packet. This path wraps the
+ * `onData` of each UDP transport under the peer's DTLS transports (werift@0.24.4: `iceTransport.connection
+ * .protocols[i].transport`, as the SFU's src/media/udpFastPath.ts does) and takes the RTP datagrams itself:
+ * decrypted in place with one cipher per association (the SFU's own SRTP, src/media/srtp: the native add-on
+ * or its byte-identical TypeScript fallback; its replay list refuses a second copy of a packet), the header read
+ * for SSRC, sequence number and payload type, the payload handed on as a view. Everything else — RTCP, STUN,
+ * DTLS — goes on to werift. Every packet is still decrypted: the bench's loss and latency read the send time
+ * the synthetic publisher wrote into each payload.
+ *
+ * What werift then does not do for this peer: receiver reports and NACKs for the media (the SFU's estimate of
+ * this subscriber stays "unknown", which caps nothing; a lost packet stays lost and counts as loss).
+ */
+import { rtpHeaderLength, srtpReceiveState } from '../../src/media/srtp/srtpReceiveState.js';
+import type { SrtpSessionKeys } from '../../src/media/srtp/srtpSendState.js';
+
+/** One received RTP packet; `payload` is a view of the socket's buffer, valid during the callback only. */
+export interface CheapRtp {
+  ssrc: number;
+  seq: number;
+  kind: 'audio' | 'video';
+  payload: Buffer;
+}
+
+type OnData = (data: Buffer, addr: readonly [string, number]) => void;
+
+interface UdpTransportLike {
+  readonly type?: string;
+  onData?: OnData;
+}
+
+interface DtlsLike {
+  readonly srtp?: unknown;
+  readonly iceTransport?: {
+    readonly connection?: { readonly protocols?: readonly { type?: string; transport?: UdpTransportLike }[] };
+  };
+}
+
+/** The counts of what the path dropped. */
+export interface CheapReceiveStats {
+  /** Not authentic, malformed, or a replay (a retransmitted copy of a packet already received). */
+  refused: number;
+  /** A payload type the peer did not negotiate. */
+  unknownPayloadType: number;
+}
+
+const wrapped = new WeakMap<object, OnData>();
+
+function takeRtp(
+  dtls: DtlsLike,
+  data: Buffer,
+  kinds: ReadonlyMap<number, 'audio' | 'video'>,
+  stats: CheapReceiveStats,
+  cb: (r: CheapRtp) => void,
+): void {
+  const session = dtls.srtp;
+  const state =
+    typeof session === 'object' && session !== null ? srtpReceiveState(session as SrtpSessionKeys) : null;
+  const dec = state?.decrypt(data);
+  if (dec === undefined) {
+    stats.refused++;
+    return;
+  }
+  const kind = kinds.get((dec[1] as number) & 0x7f);
+  if (kind === undefined) {
+    stats.unknownPayloadType++;
+    return;
+  }
+  const headerLength = rtpHeaderLength(dec);
+  const padding = ((dec[0] as number) & 0x20) !== 0 ? (dec[dec.length - 1] as number) : 0;
+  cb({
+    ssrc: dec.readUInt32BE(8),
+    seq: dec.readUInt16BE(2),
+    kind,
+    payload: dec.subarray(headerLength, Math.max(headerLength, dec.length - padding)),
+  });
+}
+
+/**
+ * Puts the UDP transports of `dtlsTransports` on the cheap path (idempotent: those already on it are left
+ * alone); returns how many are on it, 0 until the ICE connection and the SRTP session exist (call again).
+ */
+export function installCheapReceive(
+  dtlsTransports: readonly object[],
+  kinds: ReadonlyMap<number, 'audio' | 'video'>,
+  stats: CheapReceiveStats,
+  cb: (r: CheapRtp) => void,
+): number {
+  let on = 0;
+  for (const d of dtlsTransports as readonly DtlsLike[]) {
+    if (d.srtp === undefined) {
+      continue;
+    }
+    for (const p of d.iceTransport?.connection?.protocols ?? []) {
+      const t = p.transport;
+      const werift = t?.onData;
+      if (p.type !== 'stun' || t === undefined || t.type !== 'udp' || typeof werift !== 'function') {
+        continue;
+      }
+      if (wrapped.get(t) === werift) {
+        on++;
+        continue;
+      }
+      const fast: OnData = (data, addr) => {
+        const b0 = data[0];
+        const pt = data[1];
+        // RTP (first byte 128–191) that is not RTCP (packet types 192–223); the rest is werift's.
+        if (b0 !== undefined && b0 >= 128 && b0 <= 191 && pt !== undefined && (pt < 192 || pt > 223)) {
+          takeRtp(d, data, kinds, stats, cb);
+          return;
+        }
+        werift(data, addr);
+      };
+      wrapped.set(t, fast);
+      t.onData = fast;
+      on++;
+    }
+  }
+  return on;
+}
