@@ -9,6 +9,7 @@
  * packet), `churn` (join/leave cycles, churnLoad.ts), `floodStart` / `floodStop` (a hostile client, floodLoad.ts), `windowStart` / `windowEnd` (counters and this process's CPU over the measurement window), `stop`.
  */
 import { writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 import { CallClient, dc, type FocusRef } from '../../client/index.js';
 import {
   joinWithMedia,
@@ -66,6 +67,10 @@ export interface WindowEnd {
   hopMs: number[];
   /** The cheap receive path's refusals in the window (retransmitted copies; anything not authentic). */
   cheapRefused: number;
+  /** This process's event-loop delay in the window (ms): a packet waits as long before it is read or sent. */
+  lagMs: { p99: number; max: number };
+  /** This process's longest GC pause in the window (ms). */
+  gcMaxMs: number;
 }
 
 interface Sub {
@@ -104,6 +109,13 @@ const participants: { mc: MediaClient; userId: string; video: { stop: () => void
 /** `meeting`: send times (monotonic ms) per rid of the participants' video packets since the window started. */
 const simulcastSentAt = new Map<string, number[]>();
 let seen = 0;
+/** The longest GC pause since the window started (ms). */
+let gcMaxMs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcMaxMs = Math.max(gcMaxMs, e.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
 /** What the cheap receive path refused (replays included) or could not place, since the process started. */
 const cheapStats: CheapReceiveStats = { refused: 0, unknownPayloadType: 0 };
 /** `cascade`: the first arrival (monotonic ns) of each packet, by its send time, at a near or a far subscriber. */
@@ -188,7 +200,14 @@ async function retargetOne(t: (typeof targets)[number], owner: string | null): P
 }
 
 let window:
-  | { cpu: NodeJS.CpuUsage; at: number; audioSent: number; videoSent: number; cheapRefused: number }
+  | {
+      cpu: NodeJS.CpuUsage;
+      at: number;
+      audioSent: number;
+      videoSent: number;
+      cheapRefused: number;
+      lag: IntervalHistogram;
+    }
   | undefined;
 /** `flood`: the running flooder. */
 let flooder: Flooder | undefined;
@@ -579,6 +598,8 @@ serve(
       return {};
     },
     windowStart: () => {
+      window?.lag.disable();
+      gcMaxMs = 0;
       latencies = [];
       seen = 0;
       hopMs = [];
@@ -600,7 +621,9 @@ serve(
         audioSent: publisher?.peer.audioSent ?? 0,
         videoSent: publisher?.video.sent() ?? 0,
         cheapRefused: cheapStats.refused,
+        lag: monitorEventLoopDelay({ resolution: 2 }),
       };
+      window.lag.enable();
       return {};
     },
     windowEnd: (a: { fromMs: number; toMs: number }): WindowEnd => {
@@ -610,6 +633,7 @@ serve(
         throw new Error('no window started');
       }
       const cpu = process.cpuUsage(w.cpu);
+      w.lag.disable();
       if (hopTraceDir !== undefined && hopTrace.length > 0) {
         writeFileSync(
           `${hopTraceDir}/hop-${process.pid}-${Math.round(a.toMs)}.json`,
@@ -637,6 +661,8 @@ serve(
         latencyMs: latencies,
         hopMs,
         cheapRefused: cheapStats.refused - w.cheapRefused,
+        lagMs: { p99: w.lag.percentile(99) / 1e6, max: w.lag.max / 1e6 },
+        gcMaxMs,
       };
     },
   },

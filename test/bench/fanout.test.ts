@@ -86,7 +86,10 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
   t.equal(parseArgs(['meeting', '--pin']).pin, true);
   t.equal(parseArgs(['meeting']).warmup, 3);
   t.equal(parseArgs(['meeting', '--warmup', '20']).warmup, 20);
-  t.throws(() => parseArgs(['fanout', '--pin']), { name: 'UsageError', message: /--pin: only for `meeting`/ });
+  t.throws(() => parseArgs(['fanout', '--pin']), {
+    name: 'UsageError',
+    message: /--pin: only for `meeting`/,
+  });
   t.equal(parseArgs(['churn', '--cycles', '200']).cycles, 200);
   t.same(parseArgs(['soak']).participants, [6]);
   t.same(parseArgs(['soak', '--minutes', '2', '--participants', '4']), {
