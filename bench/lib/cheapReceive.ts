@@ -15,7 +15,6 @@
  * this subscriber stays "unknown", which caps nothing; a lost packet stays lost and counts as loss).
  */
 import { rtpHeaderLength, srtpReceiveState } from '../../src/media/srtp/srtpReceiveState.js';
-import type { SrtpSessionKeys } from '../../src/media/srtp/srtpSendState.js';
 
 /** One received RTP packet; `payload` is a view of the socket's buffer, valid during the callback only. */
 export interface CheapRtp {
@@ -57,8 +56,7 @@ function takeRtp(
   cb: (r: CheapRtp) => void,
 ): void {
   const session = dtls.srtp;
-  const state =
-    typeof session === 'object' && session !== null ? srtpReceiveState(session as SrtpSessionKeys) : null;
+  const state = typeof session === 'object' && session !== null ? srtpReceiveState(session) : null;
   const dec = state?.decrypt(data);
   if (dec === undefined) {
     stats.refused++;
