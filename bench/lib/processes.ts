@@ -74,7 +74,11 @@ export class BenchProcesses {
 
   /** Starts one load process per name, in parallel. */
   async workers(names: readonly string[], prefix?: string[]): Promise<Child[]> {
-    const ws = names.map((n) => new Child(WORKER, n, prefix !== undefined ? { prefix } : {}));
+    // BENCH_WORKER_NODE_FLAGS: Node flags for every load process (e.g. `--trace-gc`, with BENCH_CHILD_STDOUT=1).
+    const execArgv = (process.env['BENCH_WORKER_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+    const ws = names.map(
+      (n) => new Child(WORKER, n, { execArgv, ...(prefix !== undefined ? { prefix } : {}) }),
+    );
     this.#children.push(...ws);
     await Promise.all(ws.map((w) => w.ready));
     return ws;

@@ -48,7 +48,8 @@ export class Child {
         : { execArgv: node }),
       env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', ...o.env },
       serialization: 'advanced',
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      // BENCH_CHILD_STDOUT=1: the children's stdout too (diagnostics such as --trace-gc print there).
+      stdio: ['ignore', process.env['BENCH_CHILD_STDOUT'] === '1' ? 'inherit' : 'ignore', 'inherit', 'ipc'],
     });
     let ready: () => void = () => undefined;
     let failed: (e: Error) => void = () => undefined;

@@ -59,15 +59,38 @@ export interface MeetingPoint {
   loadLagMs: { p99: number; max: number };
   /** The longest GC pause of any load process in the window (ms). */
   loadGcMaxMs: number;
+  /** The longest event-loop stall in the window (lag max less the timer's own interval), focus and load (ms). */
+  sfuStallMs: number;
+  loadStallMs: number;
   /**
-   * What a failed point ran out of: the load when it was saturated, or when only the latency failed and the
-   * focus's event loop never stalled as long as the limit (it cannot have held a packet that long); else the SFU.
+   * What a failed point ran out of: the load when it was saturated; for a failed latency alone, `latencySide`'s
+   * reading of the stalls; else (loss, wrong layer, CPU) the SFU.
    */
-  limitedBy: 'sfu' | 'load' | undefined;
+  limitedBy: 'sfu' | 'load' | 'both' | 'unknown' | undefined;
   failed: string[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The focus's lag max comes from prom-client's event-loop monitor, whose figures include its 10-ms timer
+ * interval (its minimum reads ≈ 9 ms on an idle loop); the load processes' monitor runs at 2 ms.
+ */
+const SFU_LAG_RESOLUTION_MS = 10;
+const LOAD_LAG_RESOLUTION_MS = 2;
+
+/**
+ * Which side a failed p99 latency is on, from each side's longest event-loop stall: a packet waits in a process
+ * about as long as that process's loop stalls (and a stall there is also where a packet waits in its socket).
+ * A side whose stall stayed under half the limit cannot account for the tail; when both stalled longer, both;
+ * when neither did, the tail is elsewhere (the kernel, the scheduler) and the reading says so.
+ */
+export function latencySide(sfuStallMs: number, loadStallMs: number): 'sfu' | 'load' | 'both' | 'unknown' {
+  const half = LIMITS.latencyP99Ms / 2;
+  const sfu = sfuStallMs >= half;
+  const load = loadStallMs >= half;
+  return sfu && load ? 'both' : sfu ? 'sfu' : load ? 'load' : 'unknown';
+}
 
 export async function meetingPoint(
   n: number,
@@ -160,10 +183,10 @@ export async function meetingPoint(
       p99: round(Math.max(0, ...ends.map((e) => e.lagMs.p99))) ?? 0,
       max: round(Math.max(0, ...ends.map((e) => e.lagMs.max))) ?? 0,
     };
-    // A packet waits in the focus at most about as long as its event loop stalls: latency over the limit
-    // while the focus never stalled that long was added on the load's side (its event loops, its core).
-    const latencyFailedOnly = failed.length === 1 && failed[0]!.startsWith('p99 latency');
-    const latencyIsLoads = latencyFailedOnly && sfuLagMaxMs < LIMITS.latencyP99Ms;
+    const sfuStallMs = Math.max(0, sfuLagMaxMs - SFU_LAG_RESOLUTION_MS);
+    const loadStallMs = Math.max(0, loadLagMs.max - LOAD_LAG_RESOLUTION_MS);
+    const latencyOnly = failed.length === 1 && failed[0]!.startsWith('p99 latency');
+    const latencyBy = latencyOnly ? latencySide(sfuStallMs, loadStallMs) : undefined;
     const valid = pinned ? loadCpu <= SATURATED * loadCores : clientCpuPct.every((p) => p <= SATURATED * 100);
     if (!valid) {
       failed.push(
@@ -202,7 +225,9 @@ export async function meetingPoint(
       loadGcMaxMs: round(Math.max(0, ...ends.map((e) => e.gcMaxMs))) ?? 0,
       valid,
       passed: failed.length === 0,
-      limitedBy: !valid || latencyIsLoads ? 'load' : sfuFailed ? 'sfu' : undefined,
+      limitedBy: !valid ? 'load' : (latencyBy ?? (sfuFailed ? 'sfu' : undefined)),
+      sfuStallMs: round(sfuStallMs) ?? 0,
+      loadStallMs: round(loadStallMs) ?? 0,
       failed,
     };
   } finally {
@@ -225,7 +250,7 @@ export async function meetingSteps(
     points.push(p);
     log(
       `meeting ${n}: ${p.outPps} pkt/s out, SFU ${p.sfuCpuPct} % CPU (${p.sfuCpuPctPerParticipant} % per participant), ` +
-        `${p.usPerForwarded ?? '-'} µs/forwarded, load ${p.loadCpuPct} % CPU, lag max SFU/load ${p.sfuLagMaxMs}/${p.loadLagMs.max} ms, ` +
+        `${p.usPerForwarded ?? '-'} µs/forwarded, load ${p.loadCpuPct} % CPU, stall max SFU/load ${p.sfuStallMs}/${p.loadStallMs} ms, ` +
         `GC max load ${p.loadGcMaxMs} ms, SFU >5 ms ${p.sfuGc?.over5ms ?? '-'} of ${p.sfuGc?.count ?? '-'}, ` +
         `loss ${(p.loss * 100).toFixed(3)} %, latency p50/p99 ${p.latencyMs.p50}/${p.latencyMs.p99} ms` +
         (p.passed ? ' — pass' : ` — FAIL: ${p.failed.join('; ')}`),
