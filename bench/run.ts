@@ -11,7 +11,7 @@
  *   meeting --participants 2,4,…,16 --seconds 10       everyone publishes simulcast, everyone sees everyone
  *           [--pin]                                    the focus alone on CPU 0, a cheap load on the others
  *   cascade --subs 1,5,20 --seconds 10 [--mesh] [--nice-load N]  a publisher on A, N subscribers on B (and C) and A
- *   cascade-cpu --subs 4 --rounds 3 --seconds 8 [--skip-unwatched]  CPU per trunk vs per local packet at A
+ *   cascade-cpu --subs 4 --rounds 3 --seconds 8 [--skip-unwatched] [--pin]  CPU per trunk vs per local packet at A
  *   churn   --cycles 1000                              join/leave cycles; the focus's heap, RSS, handles after
  *   soak    --minutes 10 [--participants 6]            the meeting load held; memory, handles, latency over time
  *   flood   [--participants 4] [--seconds 8]           NACK, PLI and DC floods at 2× the allowance: others' p99
@@ -96,7 +96,10 @@ export interface BenchArgs {
    * so at N = 1 a short warm-up measures its JIT compiling and its heap growing as much as its forwarding.
    */
   warmup: number;
-  /** `meeting --pin`: the focus on CPU 0 alone, the load (cheap receive path) on the others. */
+  /**
+   * `meeting --pin`: the focus on CPU 0 alone, the load (cheap receive path) on the others; `cascade-cpu --pin`:
+   * focus A on CPU 0 alone, everything else on the others.
+   */
   pin: boolean;
 }
 
@@ -104,7 +107,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   const [scenario, ...rest] = argv;
   if (scenario === undefined || scenario.startsWith('-')) {
     throw new UsageError(
-      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] [--vs janus] [--warmup 2] | join|memory [--joins N] | switch [--rounds N] | meeting [--participants 2,4,6] [--seconds 10] [--pin] [--warmup 3] | cascade [--subs 1,5,20] [--seconds 10] [--mesh] [--nice-load N] | cascade-cpu [--subs 4] [--rounds 3] [--seconds 8] [--skip-unwatched] | churn [--cycles 1000] | soak [--minutes 10] [--participants 6] | flood [--participants 4] [--seconds 8]',
+      'usage: npm run bench -- fanout [--subs 1,5,20] [--seconds 10] [--repeats 1] [--vs janus] [--warmup 2] | join|memory [--joins N] | switch [--rounds N] | meeting [--participants 2,4,6] [--seconds 10] [--pin] [--warmup 3] | cascade [--subs 1,5,20] [--seconds 10] [--mesh] [--nice-load N] | cascade-cpu [--subs 4] [--rounds 3] [--seconds 8] [--skip-unwatched] [--pin] | churn [--cycles 1000] | soak [--minutes 10] [--participants 6] | flood [--participants 4] [--seconds 8]',
     );
   }
   if (!(SCENARIOS as readonly string[]).includes(scenario)) {
@@ -143,8 +146,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       continue;
     }
     if (flag === '--pin') {
-      if (scenario !== 'meeting') {
-        throw new UsageError('--pin: only for `meeting`');
+      if (scenario !== 'meeting' && scenario !== 'cascade-cpu') {
+        throw new UsageError('--pin: only for `meeting` and `cascade-cpu`');
       }
       a.pin = true;
       continue;

@@ -97,7 +97,10 @@ export async function runCascadeCpu(
   log: (s: string) => void,
   versions: { version: string; werift: string },
 ): Promise<Record<string, unknown>> {
-  const r = await cascadeCpu(a.subs[0]!, a.seconds, a.rounds, log, { skipUnwatched: a.skipUnwatched });
+  const r = await cascadeCpu(a.subs[0]!, a.seconds, a.rounds, log, {
+    skipUnwatched: a.skipUnwatched,
+    pin: a.pin,
+  });
   const pooled = r.pooled.trunkOverLocal;
   log(
     `cascade-cpu: µs per trunk packet ${r.pooled.usPerTrunkPacket ?? '-'} vs local ${r.pooled.usPerLocalPacket ?? '-'} ` +

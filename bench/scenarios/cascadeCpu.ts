@@ -22,6 +22,7 @@
  * received. The ratio is reported per round and pooled (every round's differences summed).
  */
 import { delta, measure, type Win } from '../lib/cascadeWindow.js';
+import { loadCpus, pin } from '../lib/pin.js';
 import { BenchProcesses } from '../lib/processes.js';
 import { round, spread, type Spread } from '../lib/stats.js';
 import type { Env, UserCreds } from '../lib/worker.js';
@@ -66,6 +67,8 @@ export interface CascadeCpuResult {
   pairs: number;
   /** The foci's `media.skip_unwatched_layers` (false: base reads the layer trunk and local then forward). */
   skipUnwatched: boolean;
+  /** A on CPU 0 alone, everything else on the other CPUs (`--pin`). */
+  pinned: boolean;
   seconds: number;
   rounds: CascadeCpuRound[];
   /** Over the rounds' ratios (only rounds where both differences were positive). */
@@ -105,7 +108,7 @@ export async function cascadeCpu(
   seconds: number,
   rounds: number,
   log: (s: string) => void,
-  opts: { skipUnwatched: boolean },
+  opts: { skipUnwatched: boolean; pin?: boolean },
 ): Promise<CascadeCpuResult> {
   const procs = new BenchProcesses();
   try {
@@ -115,6 +118,15 @@ export async function cascadeCpu(
     const user = (localpart: string, serverName: string) =>
       host.call<UserCreds>('user', { localpart, serverName });
     const [pubA, pubB, far, near] = await procs.workers(['cpu-pub-a', 'cpu-pub-b', 'cpu-far', 'cpu-near']);
+    if (opts.pin === true) {
+      // A alone on CPU 0; B, the homeserver, the load and the bench on the others: A's figures then hold
+      // no other process's contention for its core (its own V8 helper threads share it).
+      const others = loadCpus();
+      pin(a.pid, '0');
+      for (const pid of [b.pid, host.pid, process.pid, pubA!.pid, pubB!.pid, far!.pid, near!.pid]) {
+        pin(pid, others);
+      }
+    }
     const users = async (prefix: string, serverName: string) => {
       const out: UserCreds[] = [];
       for (let j = 0; j < pairs; j++) {
@@ -263,6 +275,7 @@ export async function cascadeCpu(
     return {
       pairs,
       skipUnwatched: opts.skipUnwatched,
+      pinned: opts.pin === true,
       seconds,
       rounds: out,
       trunkOverLocal: spread(out.flatMap((x) => (x.trunkOverLocal === undefined ? [] : [x.trunkOverLocal]))),

@@ -84,11 +84,12 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
   t.same(parseArgs(['meeting', '--participants', '2,3']).participants, [2, 3]);
   t.equal(parseArgs(['cascade-cpu', '--skip-unwatched']).skipUnwatched, true);
   t.equal(parseArgs(['meeting', '--pin']).pin, true);
+  t.equal(parseArgs(['cascade-cpu', '--pin']).pin, true);
   t.equal(parseArgs(['meeting']).warmup, 3);
   t.equal(parseArgs(['meeting', '--warmup', '20']).warmup, 20);
   t.throws(() => parseArgs(['fanout', '--pin']), {
     name: 'UsageError',
-    message: /--pin: only for `meeting`/,
+    message: /--pin: only for `meeting` and `cascade-cpu`/,
   });
   t.equal(parseArgs(['churn', '--cycles', '200']).cycles, 200);
   t.same(parseArgs(['soak']).participants, [6]);

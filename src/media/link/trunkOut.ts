@@ -4,10 +4,11 @@
  * NACKs with the packets as first sent (same sequence number, timestamp, payload; a fresh abs-send-time) under
  * the downstream rules (forwarding/retransmitPolicy.ts: at most once per RTT per packet, within a budget of 90 %
  * of the stream's own rate, so a NACK flood can at most double what the layer sends). The records of the
- * buffer are reused slot by slot, each with memory of its own the payload and audio level are copied into: the
- * publisher's received datagram is not kept for the 1.5 s of the buffer (kept, each survived the young
- * generation's collections and went to the old one, for the whole-heap GC to find), and nothing is allocated
- * per packet once the ring has filled.
+ * buffer are reused slot by slot, each over its part of a chunk of memory (64 slots a chunk) the payload and audio
+ * level are copied into: the publisher's received datagram is not kept for the 1.5 s of the buffer (kept, each
+ * survived the young generation's collections and went to the old one, for the whole-heap GC to find), nothing
+ * is allocated per packet once the ring has filled, and while it fills one buffer per 64 packets (a buffer per
+ * slot was 1,024 ArrayBuffers per video SSRC for the GC to track, each time a track starts on the trunk).
  */
 import { RetransmitBuffer } from '../../forwarding/retransmitBuffer.js';
 import {
@@ -36,20 +37,25 @@ export interface SentRecord {
   readonly audioLevel: Uint8Array | undefined;
 }
 
-/** A slot's memory is a multiple of this (it grows to the largest payload it held). */
-const SLOT_STEP = 512;
-const EMPTY = Buffer.alloc(0);
+/** A slot's memory: a publisher's payload of an Ethernet-MTU packet (a larger one gets memory of its own). */
+const SLOT_BYTES = 1536;
+/** Slots per chunk of memory (one allocation, one ArrayBuffer for the GC to track, per 64 packets). */
+const CHUNK_SLOTS = 64;
 
-/** One slot of the ring: the record, over memory of its own. */
+/** One slot of the ring: the record, over its part of a chunk. */
 class SentSlot implements SentRecord {
   pt = 0;
   ts = 0;
   marker = false;
   padding = false;
-  #store: Buffer = EMPTY;
+  #store: Buffer;
   #length = 0;
   #level = new Uint8Array(4);
   #levelLength = -1;
+
+  constructor(store: Buffer) {
+    this.#store = store;
+  }
 
   /** A view of the copy (made on a resend only). */
   get payload(): Buffer {
@@ -73,7 +79,7 @@ class SentSlot implements SentRecord {
     this.marker = marker;
     this.padding = padding;
     if (payload.length > this.#store.length) {
-      this.#store = Buffer.allocUnsafeSlow(Math.ceil(payload.length / SLOT_STEP) * SLOT_STEP);
+      this.#store = Buffer.allocUnsafeSlow(payload.length); // rare: larger than an MTU
     }
     this.#store.set(payload); // TypedArray#set: a builtin memcpy (Buffer#copy goes through JS argument checks)
     this.#length = payload.length;
@@ -103,6 +109,7 @@ export class TrunkOut {
   readonly upstream = new UpstreamGaps();
   readonly #buf: RetransmitBuffer<SentRecord>;
   readonly #slots: (SentSlot | undefined)[];
+  readonly #chunks: (Buffer | undefined)[] = [];
   readonly #mask: number;
   readonly #budget: RetransmitBudget;
   readonly #rate: SendRate;
@@ -141,7 +148,14 @@ export class TrunkOut {
     const i = seq & this.#mask;
     let r = this.#slots[i];
     if (r === undefined) {
-      r = new SentSlot();
+      const c = Math.floor(i / CHUNK_SLOTS);
+      let chunk = this.#chunks[c];
+      if (chunk === undefined) {
+        chunk = Buffer.allocUnsafeSlow(CHUNK_SLOTS * SLOT_BYTES);
+        this.#chunks[c] = chunk;
+      }
+      const off = (i % CHUNK_SLOTS) * SLOT_BYTES;
+      r = new SentSlot(chunk.subarray(off, off + SLOT_BYTES));
       this.#slots[i] = r;
     }
     r.fill(pt, ts, marker, padding, payload, audioLevel);
@@ -177,5 +191,6 @@ export class TrunkOut {
   clear(): void {
     this.#buf.clear();
     this.#slots.fill(undefined);
+    this.#chunks.length = 0;
   }
 }

@@ -2,7 +2,8 @@
  * TrunkOut, one trunk SSRC's send record and retransmission buffer: what a NACK gets back is the packet as sent —
  * a copy of its payload and audio level, not the publisher's datagram (which is not kept: writing into it after
  * `sent` changes nothing); slots are reused across the ring (a larger payload grows its slot), across the
- * sequence wrap; an unknown number is `missing`; `clear` forgets everything.
+ * sequence wrap; slots side by side in one chunk keep their own bytes; an unknown number is `missing`; `clear`
+ * forgets everything.
  */
 import t from 'tap';
 import { TRUNK_RTX_PACKETS, TrunkOut } from '../../../../src/media/link/trunkOut.js';
@@ -63,3 +64,26 @@ t.test('slots are reused around the ring and across the wrap; a larger payload g
   out.clear();
   t.equal(out.answer(last, 610), 'missing', 'cleared');
 });
+
+t.test(
+  'slots share chunks of memory: each keeps its own bytes, one larger than a slot included',
+  async (t) => {
+    const out = new TrunkOut(1, 'f', 0x9abc, 'video', 0);
+    const sizes = [1536, 1, 1700, 1536, 900];
+    sizes.forEach((n, i) => {
+      out.sent(200 + i, 1000 + i, 96, i * 3000, false, false, payloadOf(n, 0x10 + i), undefined);
+    });
+    out.tick(1600);
+    sizes.forEach((n, i) => {
+      const now = 1600 + 200 * i; // each answer within the retransmission budget's refill, and the buffer's 1.5 s
+      out.refill(now);
+      const r = out.answer(200 + i, now);
+      t.ok(
+        typeof r !== 'string' && r.payload.length === n && r.payload.every((b) => b === 0x10 + i),
+        `packet ${i} (${n} bytes) as sent (${typeof r === 'string' ? r : r.payload.length})`,
+      );
+    });
+    out.clear();
+    t.equal(out.answer(202, 2500), 'missing', 'cleared');
+  },
+);
