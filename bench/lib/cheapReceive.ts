@@ -1,5 +1,5 @@
 /**
- * A load subscriber's cheap receive path, so a meeting's whole load fits on one core beside a pinned SFU
+ * A load participant's cheap receive (and send) path, so a meeting's whole load fits on one core beside a pinned SFU
  * (issue 16's one-core `meeting`). werift's receive path costs tens of µs a packet — a STUN parse attempt, two
  * event dispatches that each start an async function, a new cipher per packet, its RtpPacket and a clone of it,
  * its receiver statistics — which is more than the SFU spends forwarding the packet. This path wraps the
@@ -14,7 +14,9 @@
  * What werift then does not do for this peer: receiver reports and NACKs for the media (the SFU's estimate of
  * this subscriber stays "unknown", which caps nothing; a lost packet stays lost and counts as loss).
  */
+import type { RtpHeader } from 'werift';
 import { rtpHeaderLength, srtpReceiveState } from '../../src/media/srtp/srtpReceiveState.js';
+import { sendSrtp } from '../../src/media/srtpSend.js';
 
 /** One received RTP packet; `payload` is a view of the socket's buffer, valid during the callback only. */
 export interface CheapRtp {
@@ -118,4 +120,14 @@ export function installCheapReceive(
     }
   }
   return on;
+}
+
+/**
+ * The cheap load's publishing side (for `WeriftPeer.startSyntheticSimulcast`): the packet encrypted with one
+ * cipher per association and sent on the nominated pair's socket, a turn's datagrams in one `sendmmsg` — the
+ * SFU's own send path (src/media/srtpSend.ts), where werift's `sendRtp` makes a cipher and several buffers per
+ * packet and sends each through promises (its garbage was most of the load processes' GC pauses).
+ */
+export function sendCheaply(dtls: object, payload: Buffer, header: RtpHeader): void {
+  sendSrtp(dtls as Parameters<typeof sendSrtp>[0], payload, header);
 }

@@ -25,7 +25,7 @@ import { WrtcPeer } from '../../harness/peers/wrtcPeer.js';
 import type { TestCallClient } from '../../harness/callStack.js';
 import { StreamChecker } from '../../harness/rtpCheck.js';
 import { waitFor } from '../../harness/stack.js';
-import { installCheapReceive, type CheapReceiveStats } from './cheapReceive.js';
+import { installCheapReceive, sendCheaply, type CheapReceiveStats } from './cheapReceive.js';
 import { churnCycles } from './churnLoad.js';
 import { Flooder, type FloodKind } from './floodLoad.js';
 import { loadClient } from './loadClient.js';
@@ -538,7 +538,7 @@ serve(
       );
     },
     /** `meeting`: participants that publish synthetic 3-layer simulcast + Opus (no subscriptions yet). */
-    /** `cheap`: the participants receive through the cheap path (cheapReceive.ts), for a one-core load. */
+    /** `cheap`: the participants receive and send through the cheap paths (cheapReceive.ts), for a one-core load. */
     meetingJoin: async (a: {
       env: Env;
       users: UserCreds[];
@@ -554,16 +554,20 @@ serve(
             video: { simulcast: true },
           });
           peer.setReceiveBufferSize(LOAD_RECEIVE_BUFFER);
-          const video = peer.startSyntheticSimulcast(a.layers, (rid, ns) => {
-            let list = simulcastSentAt.get(rid);
-            if (list === undefined) {
-              list = [];
-              simulcastSentAt.set(rid, list);
-            }
-            if (list.length < MAX_SENT_TIMES) {
-              list.push(Number(ns) / 1e6);
-            }
-          });
+          const video = peer.startSyntheticSimulcast(
+            a.layers,
+            (rid, ns) => {
+              let list = simulcastSentAt.get(rid);
+              if (list === undefined) {
+                list = [];
+                simulcastSentAt.set(rid, list);
+              }
+              if (list.length < MAX_SENT_TIMES) {
+                list.push(Number(ns) / 1e6);
+              }
+            },
+            a.cheap === true ? sendCheaply : undefined,
+          );
           participants.push({ mc, userId: u.userId, video });
           if (a.cheap === true) {
             await countCheaply(peer);

@@ -18,6 +18,7 @@ import {
   useSdesRTPStreamId,
   useVP8,
   type RTCDataChannel,
+  type RTCDtlsTransport,
   type RTCRtpSender,
   type RtcpPacket,
 } from 'werift';
@@ -53,6 +54,12 @@ export interface ReceivedRtp {
   extensions: { id: number; payload: Buffer }[];
   at: number;
 }
+
+/**
+ * How `startSyntheticSimulcast` sends a packet instead of werift's `dtlsTransport.sendRtp` (the bench's load
+ * passes a cheaper one: werift's makes a cipher and several buffers per packet).
+ */
+export type SendRtp = (dtls: RTCDtlsTransport, payload: Buffer, header: RtpHeader) => void;
 
 /** The shape of `startSyntheticVideo`'s stream. */
 export interface SyntheticVideo {
@@ -243,11 +250,13 @@ export class WeriftPeer implements TestPeer {
    * Synthetic VP8 simulcast on the peer's video transceiver (negotiated with `video: { simulcast: true }`):
    * werift's sender cannot send simulcast, so each layer is written here with its own SSRC, sequence,
    * picture ids and the negotiated MID and RID header extensions, straight to the DTLS transport's SRTP. A
-   * PLI for a layer's SSRC makes that layer's next frame a keyframe. Packets as in `startSyntheticVideo`.
+   * PLI for a layer's SSRC makes that layer's next frame a keyframe. Packets as in `startSyntheticVideo`; `send`
+   * replaces werift's `sendRtp`.
    */
   startSyntheticSimulcast(
     layers: readonly (SyntheticVideo & { rid: string })[],
     onSent?: (rid: string, ns: bigint) => void,
+    send?: SendRtp,
   ): { sent: () => Record<string, number>; stop: () => void } {
     const tr = this.#pc.getTransceivers().find((x) => x.kind === 'video');
     const pt = tr?.codecs[0]?.payloadType;
@@ -308,9 +317,13 @@ export class WeriftPeer implements TestPeer {
               });
               seq = (seq + 1) & 0xffff;
               sent[l.rid]!++;
-              dtls.sendRtp(payload, header).catch(() => {
-                // closing
-              });
+              if (send !== undefined) {
+                send(dtls, payload, header);
+              } else {
+                dtls.sendRtp(payload, header).catch(() => {
+                  // closing
+                });
+              }
             }
             pid = (pid + 1) & 0x7fff;
             ts = (ts + Math.round(90000 / l.fps)) >>> 0;
