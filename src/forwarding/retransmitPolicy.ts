@@ -16,6 +16,12 @@ import { RetransmitBuffer, type ResendVerdict } from './retransmitBuffer.js';
 
 /** ≥ 1 s up to ≈ 4.7 Mbit/s of 1,150-byte packets, ≈ 1.9 s of a 720p stream (bench `memory`: ≈ 1.2 MB). */
 export const RTX_BUFFER_PACKETS = 512;
+/**
+ * Where a stream's buffer starts (≈ 1 s of a 360p layer): it doubles up to RTX_BUFFER_PACKETS only when the
+ * stream sends more than it holds for RTX_BUFFER_MS. A 512-slot buffer (and its 0.9 MB of packet memory) for
+ * every video subscription was most of a meeting focus's memory: 16 people, 240 subscriptions, 220 MB.
+ */
+export const RTX_BUFFER_INITIAL_PACKETS = 64;
 export const RTX_BUFFER_MS = 1500;
 export const RTX_BUDGET_SHARE = 0.9;
 export const RTX_BURST_S = 0.25;
@@ -78,9 +84,22 @@ export class Retransmitter<T extends object> {
 
   /** `payloadBytes` says what a stored packet costs to resend (without overhead). */
   constructor(payloadBytes: (item: T) => number, now: number) {
-    this.#buf = new RetransmitBuffer<T>(RTX_BUFFER_PACKETS, RTX_BUFFER_MS);
+    this.#buf = new RetransmitBuffer<T>(RTX_BUFFER_INITIAL_PACKETS, RTX_BUFFER_MS);
     this.#budget = new RetransmitBudget(now);
     this.#payloadBytes = payloadBytes;
+  }
+
+  /**
+   * Before keeping `seq` (sent at `now`): when its slot still holds a packet inside RTX_BUFFER_MS and the buffer
+   * is below RTX_BUFFER_PACKETS, the buffer doubles (every packet kept) and this says true — whoever indexes
+   * memory by the same slots grows with it.
+   */
+  makeRoom(seq: number, now: number): boolean {
+    if (this.#buf.capacity >= RTX_BUFFER_PACKETS || !this.#buf.evictsYoung(seq, now)) {
+      return false;
+    }
+    this.#buf.grow();
+    return true;
   }
 
   get budgetBytes(): number {

@@ -293,7 +293,7 @@ export class DownTrack implements TrackSink {
     // / TL0PICIDX) applied there; encrypted from there into the datagram.
     const plan = this.#extensionPlan();
     const n = sp.payload.length;
-    const p = this.#rtcp.packetFor(d.seq, FORWARDED_HEADER_MAX + n);
+    const p = this.#rtcp.packetFor(d.seq, FORWARDED_HEADER_MAX + n, now);
     const f = this.#fields;
     f.ssrc = this.ssrc;
     f.payloadType = pt;

@@ -62,10 +62,18 @@ export class DownstreamRtcp {
 
   /**
    * Memory to build the packet with output sequence number `seq` in, with room for `size` bytes: for video its
-   * slot in the retransmission ring (what the slot held is forgotten), else the shared scratch.
+   * slot in the retransmission ring (what the slot held is forgotten; the ring grows first when that was still
+   * inside the retransmission age), else the shared scratch.
    */
-  packetFor(seq: number, size: number): SentPacket {
-    return this.#ring?.slot(seq, size) ?? scratchPacket(size);
+  packetFor(seq: number, size: number, now: number): SentPacket {
+    const ring = this.#ring;
+    if (ring === undefined) {
+      return scratchPacket(size);
+    }
+    if (this.#rtx?.makeRoom(seq, now) === true) {
+      ring.grow(); // the retransmitter grew: its slots and the ring's stay the same
+    }
+    return ring.slot(seq, size);
   }
 
   /** The packet built in `packetFor(seq)` goes out now (video: kept as is for retransmission). */

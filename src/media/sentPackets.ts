@@ -7,9 +7,9 @@
  *
  * One ring per video stream: `capacity` slots (the retransmission buffer's, so slot `seq & mask` is
  * overwritten exactly when that buffer forgets the packet there) of SLOT_BYTES each, allocated in chunks of
- * CHUNK_SLOTS as the sequence numbers first reach them; a packet larger than a slot gets its own buffer in that
- * slot (rare: a publisher's packets fit an Ethernet MTU). Each slot is one SentPacket object, made once and
- * reused. Audio is not retransmitted: its packets are built in one shared scratch slot (`scratchPacket`),
+ * CHUNK_SLOTS as slots are first used; a packet larger than a slot gets its own buffer in that slot (rare: a
+ * publisher's packets fit an Ethernet MTU). Each slot is one SentPacket object, made once and reused; the ring
+ * `grow`s (doubling, packets kept) with its retransmission buffer when the stream sends more than it holds. Audio is not retransmitted: its packets are built in one shared scratch slot (`scratchPacket`),
  * valid until the next call — the send path encrypts it before returning.
  */
 
@@ -21,10 +21,15 @@ export class SentPacket {
   length = 0;
   /** The sequence number it was built for (-1: none yet). */
   seq = -1;
+  /** Its own place in a chunk (where it goes back after an oversized packet had a buffer of its own). */
+  readonly homeBuf: Buffer;
+  readonly homeOff: number;
 
   constructor(buf: Buffer, off: number) {
     this.buf = buf;
     this.off = off;
+    this.homeBuf = buf;
+    this.homeOff = off;
   }
 
   get payloadLength(): number {
@@ -37,9 +42,11 @@ export const SLOT_BYTES = 1792;
 const CHUNK_SLOTS = 64;
 
 export class SentPacketRing {
-  readonly #mask: number;
-  readonly #chunks: (Buffer | undefined)[] = [];
-  readonly #slots: (SentPacket | undefined)[];
+  #mask: number;
+  #slots: (SentPacket | undefined)[];
+  readonly #chunks: Buffer[] = [];
+  /** Slots of the last chunk handed out so far. */
+  #used = CHUNK_SLOTS;
 
   /** `capacity`: a power of two (the retransmission buffer's). */
   constructor(capacity: number) {
@@ -50,19 +57,32 @@ export class SentPacketRing {
     this.#slots = new Array<SentPacket | undefined>(capacity);
   }
 
+  get capacity(): number {
+    return this.#mask + 1;
+  }
+
   /** Bytes allocated so far (chunks and oversized slots). */
   get allocatedBytes(): number {
     let n = 0;
     for (const c of this.#chunks) {
-      n += c?.length ?? 0;
+      n += c.length;
     }
-    for (let i = 0; i < this.#slots.length; i++) {
-      const s = this.#slots[i];
-      if (s !== undefined && s.buf !== this.#chunks[i >> 6]) {
+    for (const s of this.#slots) {
+      if (s !== undefined && s.buf !== s.homeBuf) {
         n += s.buf.length;
       }
     }
     return n;
+  }
+
+  /** A new slot object over the next unused place of the chunks (a new chunk every CHUNK_SLOTS slots). */
+  #newSlot(): SentPacket {
+    if (this.#used === CHUNK_SLOTS) {
+      this.#chunks.push(Buffer.allocUnsafeSlow(CHUNK_SLOTS * SLOT_BYTES));
+      this.#used = 0;
+    }
+    const chunk = this.#chunks[this.#chunks.length - 1] as Buffer;
+    return new SentPacket(chunk, this.#used++ * SLOT_BYTES);
   }
 
   /**
@@ -73,30 +93,50 @@ export class SentPacketRing {
     const i = seq & this.#mask;
     let p = this.#slots[i];
     if (p === undefined) {
-      const c = i >> 6; // CHUNK_SLOTS = 64
-      let chunk = this.#chunks[c];
-      if (chunk === undefined) {
-        chunk = Buffer.allocUnsafeSlow(CHUNK_SLOTS * SLOT_BYTES);
-        this.#chunks[c] = chunk;
-      }
-      p = new SentPacket(chunk, (i & (CHUNK_SLOTS - 1)) * SLOT_BYTES);
+      p = this.#newSlot();
       this.#slots[i] = p;
     }
     if (size > SLOT_BYTES) {
       p.buf = Buffer.allocUnsafeSlow(size);
       p.off = 0;
-    } else {
-      const chunk = this.#chunks[i >> 6] as Buffer;
-      if (p.buf !== chunk) {
-        // It was oversized before: back to its place in the chunk.
-        p.buf = chunk;
-        p.off = (i & (CHUNK_SLOTS - 1)) * SLOT_BYTES;
-      }
+    } else if (p.buf !== p.homeBuf) {
+      // It was oversized before: back to its place in the chunk.
+      p.buf = p.homeBuf;
+      p.off = p.homeOff;
     }
     p.seq = seq & 0xffff;
     p.headerLength = 0;
     p.length = 0;
     return p;
+  }
+
+  /**
+   * Doubles the ring (with its retransmission buffer, which `grow`s the same way): each kept packet moves to its
+   * sequence number's slot of the larger ring, its memory with it; slot objects that held nothing are reused for
+   * the new slots before any new memory.
+   */
+  grow(): void {
+    const size = this.#mask + 1;
+    const mask = size * 2 - 1;
+    const slots = new Array<SentPacket | undefined>(size * 2);
+    const spare: SentPacket[] = [];
+    for (const p of this.#slots) {
+      if (p === undefined) {
+        continue;
+      }
+      if (p.seq < 0) {
+        spare.push(p);
+        continue;
+      }
+      slots[p.seq & mask] = p;
+    }
+    for (let i = 0; i < slots.length && spare.length > 0; i++) {
+      if (slots[i] === undefined) {
+        slots[i] = spare.pop();
+      }
+    }
+    this.#mask = mask;
+    this.#slots = slots;
   }
 
   /** The packet kept for `seq`, if its slot still holds it. */

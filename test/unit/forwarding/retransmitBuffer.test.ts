@@ -33,3 +33,50 @@ t.test('lookup, wrap, reuse, age, duplicates', async (t) => {
     t.equal(b.check(s(9), 100, 20), 'missing', `${start}: cleared`);
   }
 });
+
+t.test('evictsYoung: only a different packet still inside maxAge', async (t) => {
+  const rows: { name: string; put: [number, number][]; seq: number; now: number; want: boolean }[] = [
+    { name: 'empty slot', put: [], seq: 5, now: 0, want: false },
+    { name: 'same number again', put: [[5, 0]], seq: 5, now: 10, want: false },
+    { name: 'slot of a young packet', put: [[1, 0]], seq: 5, now: 100, want: true },
+    { name: 'at exactly maxAge: still young', put: [[1, 0]], seq: 5, now: 1000, want: true },
+    { name: 'past maxAge', put: [[1, 0]], seq: 5, now: 1001, want: false },
+    { name: 'across the wrap', put: [[65535, 0]], seq: 3, now: 10, want: true },
+  ];
+  for (const r of rows) {
+    const b = new RetransmitBuffer<string>(4, 1000);
+    for (const [seq, at] of r.put) {
+      b.put(seq, at, `p${seq}`);
+    }
+    t.equal(b.evictsYoung(r.seq, r.now), r.want, r.name);
+  }
+});
+
+t.test('grow keeps every entry, its age and its resend mark, across the wrap', async (t) => {
+  for (const start of [0, 65532, 1000]) {
+    const b = new RetransmitBuffer<string>(4, 1000);
+    const s = (i: number) => (start + i) & 0xffff;
+    for (let i = 0; i < 4; i++) {
+      b.put(s(i), i, `p${i}`);
+    }
+    b.markResent(s(1), 50);
+    t.equal(b.evictsYoung(s(4), 60), true, `${start}: a fifth packet would push the first out`);
+    b.grow();
+    t.equal(b.capacity, 8);
+    t.equal(b.evictsYoung(s(4), 60), false, `${start}: room for it after growing`);
+    for (let i = 0; i < 4; i++) {
+      t.equal(b.get(s(i)), `p${i}`, `${start}: p${i} kept`);
+    }
+    t.equal(b.check(s(1), 60, 20), 'duplicate', `${start}: the resend mark kept`);
+    t.equal(b.check(s(0), 1001, 20), 'too_old', `${start}: its age kept`);
+    for (let i = 4; i < 8; i++) {
+      b.put(s(i), 100 + i, `p${i}`);
+    }
+    t.equal(b.get(s(0)), 'p0', `${start}: 8 held after growing`);
+    b.put(s(8), 200, 'p8');
+    t.equal(b.get(s(0)), undefined, `${start}: the ninth takes the first's slot`);
+  }
+  const big = new RetransmitBuffer<string>(1 << 15, 1000);
+  big.grow();
+  t.equal(big.capacity, 1 << 15, 'never past half the sequence space');
+});

@@ -11,6 +11,7 @@ import {
   RetransmitBudget,
   Retransmitter,
   RTX_BUFFER_MS,
+  RTX_BUFFER_INITIAL_PACKETS,
   RTX_BUFFER_PACKETS,
   RTX_MIN_RATE_BYTES,
   RTX_PACKET_OVERHEAD,
@@ -69,6 +70,7 @@ function answers(
 ): (number | RetransmitRefusal)[] {
   const r = new Retransmitter<Pkt>((p) => p.bytes, 0);
   sent.forEach((seq, i) => {
+    r.makeRoom(seq, i); // as the send path does before each packet (the buffer grows up to its size)
     r.remember(seq, i, { seq, bytes: 100 });
   });
   return nacks.map((n) => {
@@ -155,6 +157,38 @@ t.test('NACK answers (sequence wrap-around rows included)', async (t) => {
   for (const [name, sent, nacks, want] of rows) {
     t.strictSame(answers(sent, nacks), want, name);
   }
+});
+
+t.test('the buffer starts small and grows while its packets are young, up to its size', async (t) => {
+  const r = new Retransmitter<Pkt>((p) => p.bytes, 0);
+  t.equal(r.capacity, RTX_BUFFER_INITIAL_PACKETS);
+  // A slow stream (one packet every 30 ms): the first packet is older than RTX_BUFFER_MS when its slot comes
+  // round again, so the buffer never grows.
+  const slowSeqs = wrap(65530, RTX_BUFFER_INITIAL_PACKETS + 1);
+  let grew = 0;
+  slowSeqs.forEach((seq, i) => {
+    grew += r.makeRoom(seq, i * 30) ? 1 : 0;
+    r.remember(seq, i * 30, { seq, bytes: 100 });
+  });
+  t.equal(grew, 0, 'a slow stream keeps the initial size');
+  t.equal(r.capacity, RTX_BUFFER_INITIAL_PACKETS);
+  // A fast one (all within 1.5 s): doubles each time the ring comes round, keeping every packet, then stops.
+  const fast = new Retransmitter<Pkt>((p) => p.bytes, 0);
+  const fastSeqs = wrap(65000, RTX_BUFFER_PACKETS + 10);
+  const sizes: number[] = [];
+  fastSeqs.forEach((seq, i) => {
+    if (fast.makeRoom(seq, i)) {
+      sizes.push(fast.capacity);
+    }
+    fast.remember(seq, i, { seq, bytes: 100 });
+  });
+  t.strictSame(sizes, [128, 256, 512], 'doubled up to RTX_BUFFER_PACKETS');
+  t.equal(fast.capacity, RTX_BUFFER_PACKETS);
+  fast.refill(600, 1_000_000);
+  const first = fastSeqs[0]!;
+  t.equal(fast.answer(first, 600, 16), 'missing', 'at full size the oldest slot is reused');
+  const kept = fastSeqs[10]!;
+  t.strictSame(fast.answer(kept, 600, 16), { seq: kept, bytes: 100 }, 'packets from before the growth kept');
 });
 
 t.test('a refusal charges nothing and marks nothing resent', async (t) => {

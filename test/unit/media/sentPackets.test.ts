@@ -82,21 +82,55 @@ t.test('oversized packets get their own buffer; the slot goes back to its chunk'
   t.equal(ring.allocatedBytes, chunk.length);
 });
 
-t.test('memory grows by chunks as sequence numbers reach them', async (t) => {
+t.test('memory grows by chunks as slots are first used', async (t) => {
   const ring = new SentPacketRing(512);
   t.equal(ring.allocatedBytes, 0, 'nothing before the first packet');
   ring.slot(0, 10);
   const chunk = ring.allocatedBytes;
   t.ok(chunk > 0);
-  ring.slot(63, 10);
-  t.equal(ring.allocatedBytes, chunk, 'slots 0–63: one chunk');
-  ring.slot(64, 10);
-  t.equal(ring.allocatedBytes, 2 * chunk, 'slot 64: a second chunk');
+  for (let s = 100; s < 163; s++) {
+    ring.slot(s, 10);
+  }
+  t.equal(ring.allocatedBytes, chunk, '64 slots used: one chunk');
+  ring.slot(300, 10);
+  t.equal(ring.allocatedBytes, 2 * chunk, 'the 65th: a second chunk');
   for (let s = 0; s < 512; s++) {
     ring.slot(s, 10);
   }
   t.equal(ring.allocatedBytes, 8 * chunk, 'all 512 slots: eight chunks');
   t.equal(chunk, 64 * SLOT_BYTES);
+});
+
+t.test('grow: kept packets move to their slot of the larger ring with their bytes (wrap rows)', async (t) => {
+  for (const start of [0, 65530, 4000]) {
+    const ring = new SentPacketRing(8);
+    const s = (i: number) => (start + i) & 0xffff;
+    for (let i = 0; i < 8; i++) {
+      build(ring, s(i), 0x40 + i);
+    }
+    ring.slot(s(2), 10).length = 0; // built again for s(2) but never sent: holds nothing
+    const before = ring.allocatedBytes;
+    ring.grow();
+    t.equal(ring.capacity, 16);
+    t.equal(ring.allocatedBytes, before, `${start}: no new memory to grow`);
+    for (const i of [0, 1, 3, 4, 5, 6, 7]) {
+      const p = ring.get(s(i));
+      t.ok(p !== undefined && p.buf[p.off] === 0x40 + i, `${start}: packet ${i} kept, its bytes`);
+    }
+    t.equal(ring.get(s(2)), undefined, `${start}: the unsent one holds nothing`);
+    for (let i = 8; i < 16; i++) {
+      build(ring, s(i), 0x40 + i);
+    }
+    for (let i = 0; i < 16; i++) {
+      const p = ring.get(s(i));
+      if (i === 2) {
+        continue;
+      }
+      t.ok(p !== undefined && p.buf[p.off] === 0x40 + i, `${start}: 16 held after growing (${i})`);
+    }
+    build(ring, s(16), 0x99);
+    t.equal(ring.get(s(0)), undefined, `${start}: the 17th takes the first's slot`);
+  }
 });
 
 t.test('scratch: one shared slot, grown for a larger packet', async (t) => {
