@@ -41,7 +41,7 @@ const MAX_JOINS = 50;
 const MAX_ROUNDS = 30;
 /** `cascade-cpu`: publisher/subscriber pairs per side (4 load processes carry them all). */
 const MAX_CPU_PAIRS = 8;
-const MAX_PARTICIPANTS = 20;
+const MAX_PARTICIPANTS = 30;
 const MAX_CYCLES = 5000;
 const MAX_MINUTES = 60;
 const SCENARIOS = [

@@ -121,7 +121,7 @@ t.test('arguments: defaults, bounds and errors', async (t) => {
     ['switch', '--rounds', '31'],
     ['fanout', '--vs', 'mediasoup'],
     ['meeting', '--participants', '1'],
-    ['meeting', '--participants', '21'],
+    ['meeting', '--participants', '31'],
     ['join', '--vs', 'janus'],
     ['cascade', '--skip-unwatched'],
     ['fanout', '--cycles', '10'],
