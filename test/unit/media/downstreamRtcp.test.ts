@@ -68,3 +68,27 @@ t.test(
     t.equal(run(4, 1), 64 / 256, 'numbers sent as padding are no gap');
   },
 );
+
+t.test(
+  'a fast stream: the retransmission ring grows as it sends, packets from before kept (wrap rows)',
+  async (t) => {
+    for (const start of [0, 65_400]) {
+      const counters = new MediaCounters();
+      const rtcp = new DownstreamRtcp(true, counters, 0);
+      // 400 packets in 400 ms (a 720p layer's pace is ≈ 270 a second): more than the first 64 slots hold in
+      // the 1.5 s a packet is kept, so the ring doubles as it goes (to 512).
+      for (let i = 0; i < 400; i++) {
+        const seq = (start + i) & 0xffff;
+        const p = rtcp.packetFor(seq, 100, i);
+        p.buf[p.off] = 0x80;
+        p.headerLength = 12;
+        p.length = 100;
+        rtcp.sent(seq, i, p);
+      }
+      const notConnected = { state: 'connecting' } as unknown as Parameters<DownstreamRtcp['onNack']>[2];
+      rtcp.onNack([(start + 10) & 0xffff, (start + 300) & 0xffff], 420, notConnected);
+      t.equal(counters.retransmits.sent, 2, `${start}: an early packet and a recent one both still kept`);
+      t.equal(counters.retransmits.missing, 0, `${start}: nothing lost to the ring's growth`);
+    }
+  },
+);
