@@ -1,9 +1,10 @@
 /**
  * The packets a subscriber stream was sent, by output sequence number, for answering its NACKs with the exact
  * packet first sent: a ring of `capacity` slots (a power of two) that also forgets entries older than
- * `maxAgeMs`, so memory is bounded by capacity × packet size and time. It can start small and `grow` (doubling,
- * entries kept) when `evictsYoung` says the stream sends more than it holds for `maxAgeMs`. Each entry remembers when it was last
- * resent, so a NACK repeated within one RTT is not answered twice. Pure: time is passed in; items are opaque.
+ * `maxAgeMs`, so memory is bounded by capacity × packet size and time. It can start small and `grow`
+ * (doubling, entries kept) when `evictsYoung` says the stream sends more than it holds for `maxAgeMs`. Each
+ * entry remembers when it was last resent, so a NACK repeated within one RTT is not answered twice. Pure: time
+ * is passed in; items are opaque.
  */
 
 export type ResendVerdict = 'send' | 'missing' | 'too_old' | 'duplicate';

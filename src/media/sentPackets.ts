@@ -9,8 +9,9 @@
  * overwritten exactly when that buffer forgets the packet there) of SLOT_BYTES each, allocated in chunks of
  * CHUNK_SLOTS as slots are first used; a packet larger than a slot gets its own buffer in that slot (rare: a
  * publisher's packets fit an Ethernet MTU). Each slot is one SentPacket object, made once and reused; the ring
- * `grow`s (doubling, packets kept) with its retransmission buffer when the stream sends more than it holds. Audio is not retransmitted: its packets are built in one shared scratch slot (`scratchPacket`),
- * valid until the next call — the send path encrypts it before returning.
+ * `grow`s (doubling, packets kept) with its retransmission buffer when the stream sends more than it holds.
+ * Audio is not retransmitted: its packets are built in one shared scratch slot (`scratchPacket`), valid until
+ * the next call — the send path encrypts it before returning.
  */
 
 /** A plaintext RTP packet at `buf[off, off + length)`, its header the first `headerLength` bytes. */
