@@ -230,6 +230,18 @@ function sample(ms: number): void {
   }
 }
 
+/** A synthetic simulcast packet of layer `rid` was sent at `ns`: its send time kept for the window. */
+function simulcastSent(rid: string, ns: bigint): void {
+  let list = simulcastSentAt.get(rid);
+  if (list === undefined) {
+    list = [];
+    simulcastSentAt.set(rid, list);
+  }
+  if (list.length < MAX_SENT_TIMES) {
+    list.push(Number(ns) / 1e6);
+  }
+}
+
 /** The publisher's synthetic video, each packet's send time kept for the window. */
 function startVideo(peer: WeriftPeer, video: SyntheticVideo): { sent: () => number; stop: () => void } {
   return peer.startSyntheticVideo({
@@ -435,16 +447,7 @@ serve(
       const { c, peer } = newClient(a.env, a.user);
       await c.publishMembership(a.env.roomId, a.env.focus);
       await joinWithMedia({ focusRef: a.env.focus }, c, { audio: true, video: { simulcast: true } });
-      const video = peer.startSyntheticSimulcast(a.layers, (rid, ns) => {
-        let list = simulcastSentAt.get(rid);
-        if (list === undefined) {
-          list = [];
-          simulcastSentAt.set(rid, list);
-        }
-        if (list.length < MAX_SENT_TIMES) {
-          list.push(Number(ns) / 1e6);
-        }
-      });
+      const video = peer.startSyntheticSimulcast(a.layers, simulcastSent);
       publisher = {
         peer,
         video: { sent: () => Object.values(video.sent()).reduce((n, x) => n + x, 0), stop: video.stop },
@@ -556,16 +559,7 @@ serve(
           peer.setReceiveBufferSize(LOAD_RECEIVE_BUFFER);
           const video = peer.startSyntheticSimulcast(
             a.layers,
-            (rid, ns) => {
-              let list = simulcastSentAt.get(rid);
-              if (list === undefined) {
-                list = [];
-                simulcastSentAt.set(rid, list);
-              }
-              if (list.length < MAX_SENT_TIMES) {
-                list.push(Number(ns) / 1e6);
-              }
-            },
+            simulcastSent,
             a.cheap === true ? sendCheaply : undefined,
           );
           participants.push({ mc, userId: u.userId, video });
