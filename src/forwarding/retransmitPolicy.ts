@@ -76,26 +76,42 @@ export class RetransmitBudget {
   }
 }
 
+/** A retransmission buffer's size: where it starts, the most it grows to (packets), and the age it keeps. */
+export interface RetransmitSizes {
+  readonly initialPackets: number;
+  readonly maxPackets: number;
+  readonly maxAgeMs: number;
+}
+
+/** A subscriber stream's (above). */
+export const DOWNSTREAM_RTX_SIZES: RetransmitSizes = {
+  initialPackets: RTX_BUFFER_INITIAL_PACKETS,
+  maxPackets: RTX_BUFFER_PACKETS,
+  maxAgeMs: RTX_BUFFER_MS,
+};
+
 /** The sent packets of one stream and the rules for answering its NACKs. */
 export class Retransmitter<T extends object> {
   readonly #buf: RetransmitBuffer<T>;
   readonly #budget: RetransmitBudget;
   readonly #payloadBytes: (item: T) => number;
+  readonly #maxPackets: number;
 
   /** `payloadBytes` says what a stored packet costs to resend (without overhead). */
-  constructor(payloadBytes: (item: T) => number, now: number) {
-    this.#buf = new RetransmitBuffer<T>(RTX_BUFFER_INITIAL_PACKETS, RTX_BUFFER_MS);
+  constructor(payloadBytes: (item: T) => number, now: number, sizes: RetransmitSizes = DOWNSTREAM_RTX_SIZES) {
+    this.#buf = new RetransmitBuffer<T>(sizes.initialPackets, sizes.maxAgeMs);
+    this.#maxPackets = sizes.maxPackets;
     this.#budget = new RetransmitBudget(now);
     this.#payloadBytes = payloadBytes;
   }
 
   /**
-   * Before keeping `seq` (sent at `now`): when its slot still holds a packet inside RTX_BUFFER_MS and the buffer
-   * is below RTX_BUFFER_PACKETS, the buffer doubles (every packet kept) and this says true — whoever indexes
+   * Before keeping `seq` (sent at `now`): when its slot still holds a packet inside the age kept and the buffer
+   * is below its most packets, the buffer doubles (every packet kept) and this says true — whoever indexes
    * memory by the same slots grows with it.
    */
   makeRoom(seq: number, now: number): boolean {
-    if (this.#buf.capacity >= RTX_BUFFER_PACKETS || !this.#buf.evictsYoung(seq, now)) {
+    if (this.#buf.capacity >= this.#maxPackets || !this.#buf.evictsYoung(seq, now)) {
       return false;
     }
     this.#buf.grow();

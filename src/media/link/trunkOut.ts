@@ -3,95 +3,81 @@
  * sent now, what it sent (for its SRs), and a retransmission buffer of ≥ 1 s answering the receiving focus's
  * NACKs with the packets as first sent (same sequence number, timestamp, payload; a fresh abs-send-time) under
  * the downstream rules (forwarding/retransmitPolicy.ts: at most once per RTT per packet, within a budget of 90 %
- * of the stream's own rate, so a NACK flood can at most double what the layer sends). The records of the
- * buffer are reused slot by slot, each over its part of a chunk of memory (64 slots a chunk) the payload and audio
- * level are copied into: the publisher's received datagram is not kept for the 1.5 s of the buffer (kept, each
- * survived the young generation's collections and went to the old one, for the whole-heap GC to find), nothing
- * is allocated per packet once the ring has filled, and while it fills one buffer per 64 packets (a buffer per
- * slot was 1,024 ArrayBuffers per video SSRC for the GC to track, each time a track starts on the trunk).
+ * of the stream's own rate, so a NACK flood can at most double what the layer sends).
+ *
+ * The packets are kept as a local subscription's are (media/sentPackets.ts): in the slots of a ring that starts
+ * at 64 packets and doubles, every packet kept, only while the layer sends more than it holds for 1.5 s (up to
+ * TRUNK_RTX_PACKETS), each slot over its part of a chunk of memory handed out in order of first use. A slot
+ * holds a small record (payload type, flags, timestamp, the audio level element) and a copy of the payload: the
+ * publisher's datagram is not kept for the 1.5 s of the buffer (kept, each survived the young generation's
+ * collections for the whole-heap GC to find), and nothing is allocated per packet once the ring has its size.
+ * A ring of its full size from the start was 1.5 MB of packet memory per video trunk SSRC, most of it never
+ * used by a 360p layer's ≈ 90 packets a second.
  */
-import { RetransmitBuffer } from '../../forwarding/retransmitBuffer.js';
 import {
-  RetransmitBudget,
   resendWindowMs,
+  Retransmitter,
   RttEstimator,
   type RetransmitRefusal,
+  type RetransmitSizes,
 } from '../../forwarding/retransmitPolicy.js';
 import { SendRate } from '../../forwarding/sendRate.js';
 import { UpstreamGaps } from '../../forwarding/upstreamGaps.js';
+import { SentPacketRing, type SentPacket } from '../sentPackets.js';
 
-/** Video: ≥ 1 s up to ≈ 1,000 packets/s (≈ 9 Mbit/s of full packets); audio: ≈ 2.5 s of 20 ms frames. */
+/** The most packets kept — video: ≥ 1 s up to ≈ 1,000 packets/s (≈ 9 Mbit/s of full packets); audio: ≈ 2.5 s. */
 export const TRUNK_RTX_PACKETS = { video: 1024, audio: 128 } as const;
 export const TRUNK_RTX_MS = 1500;
+/** Where a trunk SSRC's buffer starts (≈ 0.7 s of a 360p layer, 1.3 s of audio). */
+export const TRUNK_RTX_INITIAL_PACKETS = 64;
 /** RTP header bytes counted into the send rate per packet. */
 const RTP_HEADER_BYTES = 12;
 
-/** A packet as sent on the trunk (a reused slot). */
+/** A packet as sent on the trunk (valid until the next `answer`: one object per TrunkOut, refilled). */
 export interface SentRecord {
-  pt: number;
-  ts: number;
-  marker: boolean;
-  padding: boolean;
-  /** What followed the publisher's header (its payload and padding), as sent: a copy, never written after. */
+  readonly pt: number;
+  readonly ts: number;
+  readonly marker: boolean;
+  readonly padding: boolean;
+  /** What followed the publisher's header (its payload and padding), as sent: a view of the kept copy. */
   readonly payload: Buffer;
   readonly audioLevel: Uint8Array | undefined;
 }
 
-/** A slot's memory: a publisher's payload of an Ethernet-MTU packet (a larger one gets memory of its own). */
-const SLOT_BYTES = 1536;
-/** Slots per chunk of memory (one allocation, one ArrayBuffer for the GC to track, per 64 packets). */
-const CHUNK_SLOTS = 64;
+/**
+ * A slot's record, before the payload: payload type, flags, audio level length, timestamp (big-endian), then
+ * the audio level element's bytes. The slot's `headerLength` is the record's length, its payload the payload.
+ */
+const RECORD_BYTES = 7;
+const MARKER = 1;
+const PADDING = 2;
+const LEVEL = 4;
 
-/** One slot of the ring: the record, over its part of a chunk. */
-class SentSlot implements SentRecord {
+const payloadBytes = (p: SentPacket): number => p.payloadLength;
+
+class Record implements SentRecord {
   pt = 0;
   ts = 0;
   marker = false;
   padding = false;
-  #store: Buffer;
-  #length = 0;
-  #level = new Uint8Array(4);
-  #levelLength = -1;
+  payload: Buffer = Buffer.alloc(0);
+  audioLevel: Uint8Array | undefined = undefined;
 
-  constructor(store: Buffer) {
-    this.#store = store;
-  }
-
-  /** A view of the copy (made on a resend only). */
-  get payload(): Buffer {
-    return this.#store.subarray(0, this.#length);
-  }
-
-  get audioLevel(): Uint8Array | undefined {
-    return this.#levelLength < 0 ? undefined : this.#level.subarray(0, this.#levelLength);
-  }
-
-  fill(
-    pt: number,
-    ts: number,
-    marker: boolean,
-    padding: boolean,
-    payload: Buffer,
-    level: Uint8Array | undefined,
-  ): void {
-    this.pt = pt;
-    this.ts = ts;
-    this.marker = marker;
-    this.padding = padding;
-    if (payload.length > this.#store.length) {
-      this.#store = Buffer.allocUnsafeSlow(payload.length); // rare: larger than an MTU
-    }
-    this.#store.set(payload); // TypedArray#set: a builtin memcpy (Buffer#copy goes through JS argument checks)
-    this.#length = payload.length;
-    if (level === undefined) {
-      this.#levelLength = -1;
-    } else {
-      if (level.length > this.#level.length) {
-        this.#level = new Uint8Array(level.length);
-      }
-      this.#level.set(level);
-      this.#levelLength = level.length;
-    }
+  /** Reads a slot (views of its bytes: made on a resend only). */
+  read(p: SentPacket): this {
+    const b = p.buf;
+    const o = p.off;
+    const flags = b[o + 1] as number;
+    this.pt = b[o] as number;
+    this.marker = (flags & MARKER) !== 0;
+    this.padding = (flags & PADDING) !== 0;
+    this.ts = b.readUInt32BE(o + 3);
+    this.audioLevel =
+      (flags & LEVEL) === 0
+        ? undefined
+        : b.subarray(o + RECORD_BYTES, o + RECORD_BYTES + (b[o + 2] as number));
+    this.payload = b.subarray(o + p.headerLength, o + p.length);
+    return this;
   }
 }
 
@@ -107,27 +93,39 @@ export class TrunkOut {
   readonly rtt = new RttEstimator();
   /** Numbers skipped in what was sent: loss before the trunk, taken off the reports' fraction lost. */
   readonly upstream = new UpstreamGaps();
-  readonly #buf: RetransmitBuffer<SentRecord>;
-  readonly #slots: (SentSlot | undefined)[];
-  readonly #chunks: (Buffer | undefined)[] = [];
-  readonly #mask: number;
-  readonly #budget: RetransmitBudget;
+  readonly #rtx: Retransmitter<SentPacket>;
+  /** The packets kept (slot `seq & (capacity - 1)`, the retransmitter's). */
+  #ring: SentPacketRing;
+  readonly #record = new Record();
   readonly #rate: SendRate;
 
   constructor(layerId: number, rid: string, ssrc: number, kind: 'audio' | 'video', now: number) {
     this.layerId = layerId;
     this.rid = rid;
     this.ssrc = ssrc >>> 0;
-    this.#buf = new RetransmitBuffer<SentRecord>(TRUNK_RTX_PACKETS[kind], TRUNK_RTX_MS);
-    this.#slots = new Array<SentSlot | undefined>(this.#buf.capacity);
-    this.#mask = this.#buf.capacity - 1;
-    this.#budget = new RetransmitBudget(now);
+    const sizes: RetransmitSizes = {
+      initialPackets: TRUNK_RTX_INITIAL_PACKETS,
+      maxPackets: TRUNK_RTX_PACKETS[kind],
+      maxAgeMs: TRUNK_RTX_MS,
+    };
+    this.#rtx = new Retransmitter(payloadBytes, now, sizes);
+    this.#ring = new SentPacketRing(this.#rtx.capacity);
     this.#rate = new SendRate(now);
   }
 
   /** What this trunk SSRC sends, bytes per second (last 0.5 s window; congestion control reads it). */
   get bytesPerS(): number {
     return this.#rate.bytesPerS;
+  }
+
+  /** Packets the retransmission buffer holds now (it grows with the layer's rate). */
+  get capacity(): number {
+    return this.#rtx.capacity;
+  }
+
+  /** Packet memory allocated for the buffer (bytes). */
+  get allocatedBytes(): number {
+    return this.#ring.allocatedBytes;
   }
 
   /** A packet went out with sequence number `seq`: counted and kept for retransmission. */
@@ -145,52 +143,54 @@ export class TrunkOut {
     this.bytes = (this.bytes + payload.length) >>> 0;
     this.upstream.onSent(seq, now);
     this.#rate.add(payload.length + RTP_HEADER_BYTES);
-    const i = seq & this.#mask;
-    let r = this.#slots[i];
-    if (r === undefined) {
-      const c = Math.floor(i / CHUNK_SLOTS);
-      let chunk = this.#chunks[c];
-      if (chunk === undefined) {
-        chunk = Buffer.allocUnsafeSlow(CHUNK_SLOTS * SLOT_BYTES);
-        this.#chunks[c] = chunk;
-      }
-      const off = (i % CHUNK_SLOTS) * SLOT_BYTES;
-      r = new SentSlot(chunk.subarray(off, off + SLOT_BYTES));
-      this.#slots[i] = r;
+    if (this.#rtx.makeRoom(seq, now)) {
+      this.#ring.grow(); // the retransmitter grew: its slots and the ring's stay the same
     }
-    r.fill(pt, ts, marker, padding, payload, audioLevel);
-    this.#buf.put(seq, now, r);
+    const levelLength = audioLevel === undefined ? 0 : Math.min(audioLevel.length, 255);
+    const head = RECORD_BYTES + levelLength;
+    const p = this.#ring.slot(seq, head + payload.length);
+    const b = p.buf;
+    const o = p.off;
+    b[o] = pt & 0x7f;
+    b[o + 1] = (marker ? MARKER : 0) | (padding ? PADDING : 0) | (audioLevel === undefined ? 0 : LEVEL);
+    b[o + 2] = levelLength;
+    b.writeUInt32BE(ts >>> 0, o + 3);
+    if (audioLevel !== undefined) {
+      b.set(audioLevel.subarray(0, levelLength), o + RECORD_BYTES);
+    }
+    b.set(payload, o + head); // TypedArray#set: a builtin memcpy (Buffer#copy goes through JS argument checks)
+    p.headerLength = head;
+    p.length = head + payload.length;
+    this.#rtx.remember(seq, now, p);
   }
 
   /** Once per received NACK packet, before `answer`: refills the budget. */
   refill(now: number): void {
-    this.#budget.refill(now, this.#rate.bytesPerS);
+    this.#rtx.refill(now, this.#rate.bytesPerS);
   }
 
-  /** One NACKed sequence number: the record to resend now (charged and marked), or why not. */
+  /**
+   * One NACKed sequence number: the record to resend now (charged and marked; valid until the next call), or
+   * why not.
+   */
   answer(seq: number, now: number): SentRecord | RetransmitRefusal {
-    const verdict = this.#buf.check(seq, now, resendWindowMs(this.rtt.rttMs));
-    if (verdict !== 'send') {
-      return verdict;
+    const p = this.#rtx.answer(seq, now, resendWindowMs(this.rtt.rttMs));
+    if (typeof p === 'string') {
+      return p;
     }
-    const r = this.#buf.get(seq);
-    if (r === undefined) {
+    if (this.#ring.get(seq) !== p) {
       return 'missing';
     }
-    if (!this.#budget.take(r.payload.length)) {
-      return 'rate_limited';
-    }
-    this.#buf.markResent(seq, now);
-    return r;
+    return this.#record.read(p);
   }
 
   tick(now: number): void {
     this.#rate.tick(now);
   }
 
+  /** Forgets every packet and lets the memory go (the send ended). */
   clear(): void {
-    this.#buf.clear();
-    this.#slots.fill(undefined);
-    this.#chunks.length = 0;
+    this.#rtx.clear();
+    this.#ring = new SentPacketRing(this.#rtx.capacity); // the chunks go with the old ring
   }
 }

@@ -3,10 +3,16 @@
  * a copy of its payload and audio level, not the publisher's datagram (which is not kept: writing into it after
  * `sent` changes nothing); slots are reused across the ring (a larger payload grows its slot), across the
  * sequence wrap; slots side by side in one chunk keep their own bytes; an unknown number is `missing`; `clear`
- * forgets everything.
+ * forgets everything and lets the memory go. The buffer starts small and grows to the layer's rate (1.5 s of it,
+ * up to its kind's most), every packet kept through the growth, across the sequence wrap too.
  */
 import t from 'tap';
-import { TRUNK_RTX_PACKETS, TrunkOut } from '../../../../src/media/link/trunkOut.js';
+import {
+  TRUNK_RTX_INITIAL_PACKETS,
+  TRUNK_RTX_MS,
+  TRUNK_RTX_PACKETS,
+  TrunkOut,
+} from '../../../../src/media/link/trunkOut.js';
 
 const payloadOf = (n: number, fill: number) => Buffer.alloc(n, fill);
 
@@ -87,3 +93,79 @@ t.test(
     t.equal(out.answer(202, 2500), 'missing', 'cleared');
   },
 );
+
+/** Sends `count` packets from `firstSeq` at `pps`, starting at `t0`; payload byte = low byte of the index. */
+function sendAt(out: TrunkOut, firstSeq: number, count: number, pps: number, t0: number): number {
+  for (let i = 0; i < count; i++) {
+    out.sent(
+      (firstSeq + i) & 0xffff,
+      t0 + (i * 1000) / pps,
+      96,
+      i * 3000,
+      false,
+      false,
+      payloadOf(900, i & 0xff),
+      undefined,
+    );
+  }
+  return t0 + ((count - 1) * 1000) / pps;
+}
+
+t.test("the buffer grows to hold 1.5 s of the layer, no more, up to its kind's most", async (t) => {
+  const rows: { name: string; kind: 'audio' | 'video'; pps: number; capacity: number }[] = [
+    { name: 'a 360p layer, 90 packets/s', kind: 'video', pps: 90, capacity: 256 },
+    {
+      name: 'a slow layer, 30 packets/s (45 in 1.5 s)',
+      kind: 'video',
+      pps: 30,
+      capacity: TRUNK_RTX_INITIAL_PACKETS,
+    },
+    { name: '720p at 400 packets/s', kind: 'video', pps: 400, capacity: 1024 },
+    { name: '2,000 packets/s: capped', kind: 'video', pps: 2000, capacity: TRUNK_RTX_PACKETS.video },
+    { name: 'audio, 50 packets/s', kind: 'audio', pps: 50, capacity: 128 },
+    { name: 'audio at 500 packets/s: capped', kind: 'audio', pps: 500, capacity: TRUNK_RTX_PACKETS.audio },
+  ];
+  for (const row of rows) {
+    const out = new TrunkOut(1, 'f', 0x1111, row.kind, 0);
+    sendAt(out, 65_000, Math.ceil((row.pps * 4 * TRUNK_RTX_MS) / 1000), row.pps, 0); // 6 s, across the wrap
+    t.equal(out.capacity, row.capacity, row.name);
+  }
+  const idle = new TrunkOut(1, 'f', 0x2222, 'video', 0);
+  t.equal(idle.capacity, TRUNK_RTX_INITIAL_PACKETS, 'it starts small');
+  t.equal(idle.allocatedBytes, 0, 'no packet memory before the first packet');
+});
+
+t.test('every packet is kept through the growth, across the sequence wrap', async (t) => {
+  const out = new TrunkOut(1, 'f', 0x3333, 'video', 0);
+  const first = 65_536 - 300; // the wrap falls in the middle of the growth
+  const count = 700; // 1 s at 700 packets/s: the buffer doubles 64 → 1024 on the way
+  const end = sendAt(out, first, count, 700, 0);
+  t.equal(out.capacity, 1024, 'grown');
+  out.tick(end);
+  let kept = 0;
+  const wrong: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const now = end + 1 + i * 2; // refills the budget a little between answers
+    out.refill(now);
+    const r = out.answer((first + i) & 0xffff, now);
+    if (typeof r === 'string') {
+      wrong.push(i);
+      continue;
+    }
+    if (r.payload.length === 900 && r.payload.every((b) => b === (i & 0xff)) && r.ts === i * 3000) {
+      kept++;
+    } else {
+      wrong.push(i);
+    }
+  }
+  t.equal(kept, count, `every packet answered as sent (wrong: ${wrong.slice(0, 5).join(', ')})`);
+});
+
+t.test('clear lets the memory go', async (t) => {
+  const out = new TrunkOut(1, 'f', 0x4444, 'video', 0);
+  sendAt(out, 10, 200, 200, 0);
+  t.ok(out.allocatedBytes > 0, `packet memory in use (${out.allocatedBytes} bytes)`);
+  out.clear();
+  t.equal(out.allocatedBytes, 0, 'none after clear');
+  t.equal(out.answer(150, 1000), 'missing', 'nothing kept');
+});
