@@ -43,6 +43,15 @@ export interface Layer {
   keyframeAskedAt: number | undefined;
 }
 
+/** What a layer showed when the cached table was built (TrackLayers.selectable). */
+interface Seen {
+  readonly active: boolean;
+  readonly ssrc: number | undefined;
+  readonly measured: Size | undefined;
+  readonly restricted: Size | undefined;
+  readonly bitrateBps: number | undefined;
+}
+
 /**
  * How a layer's activity is decided: `rtp` — by RTP flow (a client's layers); `announced` — by what the sender
  * announces it sends (`setAvailable`; a relayed track: an undemanded layer carries no RTP yet stays selectable).
@@ -56,6 +65,11 @@ export class TrackLayers {
   readonly #bySsrc = new Map<number, Layer>();
   #startedAt: number | undefined;
   #awaitingSizes = true;
+  /** The last table `selectable` built, and what it was built from. */
+  #table: SelectableView | undefined;
+  #tableDeclared: Size | undefined;
+  #tableAwaiting = true;
+  readonly #seen: Seen[] = [];
 
   constructor(activity: LayerActivity = 'rtp') {
     this.activity = activity;
@@ -142,9 +156,61 @@ export class TrackLayers {
     return only;
   }
 
-  /** Layers lowest quality first, with what selection needs (`declared`: the size from metadata). */
+  /**
+   * Layers lowest quality first, with what selection needs (`declared`: the size from metadata). The table is
+   * built again only when something it shows changed (a layer's activity, SSRC, sizes or bitrate window, the
+   * declared size, the wait for sizes); else the last one is returned — it is never modified. Layer choice,
+   * allocation, REMB, link metadata and trunk congestion control read it several times a tick per track; built
+   * per call it was most of a link tick's garbage (bench/README.md).
+   */
   selectable(declared: Size | undefined): SelectableView {
-    return layerTable(this.#layers, declared, this.#awaitingSizes);
+    const t = this.#table;
+    if (
+      t !== undefined &&
+      declared === this.#tableDeclared &&
+      this.#awaitingSizes === this.#tableAwaiting &&
+      this.#same()
+    ) {
+      return t;
+    }
+    const table = layerTable(this.#layers, declared, this.#awaitingSizes);
+    this.#table = table;
+    this.#tableDeclared = declared;
+    this.#tableAwaiting = this.#awaitingSizes;
+    this.#seen.length = 0;
+    for (const l of this.#layers) {
+      this.#seen.push({
+        active: l.active,
+        ssrc: l.ssrc,
+        measured: l.measured,
+        restricted: l.restricted,
+        bitrateBps: l.bitrateBps,
+      });
+    }
+    return table;
+  }
+
+  /** Whether every layer shows what it showed when the cached table was built. */
+  #same(): boolean {
+    const seen = this.#seen;
+    const layers = this.#layers;
+    if (seen.length !== layers.length) {
+      return false;
+    }
+    for (let i = 0; i < layers.length; i++) {
+      const l = layers[i] as Layer;
+      const v = seen[i] as Seen;
+      if (
+        l.active !== v.active ||
+        l.ssrc !== v.ssrc ||
+        l.measured !== v.measured ||
+        l.restricted !== v.restricted ||
+        l.bitrateBps !== v.bitrateBps
+      ) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Layer stalls and bitrate windows; true when a layer's activity changed. */
