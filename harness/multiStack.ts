@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
+import { FOCUS_NODE_FLAGS } from '../src/nodeFlags.js';
 import { escapeRegex, type Registration } from '../src/appservice/registration.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { Sfu } from '../src/sfu.js';
@@ -206,7 +207,14 @@ function makeNode(s: NodeSpec): FocusNode {
   let output = '';
 
   const spawnFocus = (): ChildProcess => {
-    const args = ['--enable-source-maps', ...(s.entry.execArgv ?? []), s.entry.main, '-c', cfgFile];
+    const args = [
+      '--enable-source-maps',
+      ...FOCUS_NODE_FLAGS, // as npm start and the Docker image run it
+      ...(s.entry.execArgv ?? []),
+      s.entry.main,
+      '-c',
+      cfgFile,
+    ];
     const c = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -12,6 +12,7 @@ import { EX_CONFIG, loadConfigFile } from './config/load.js';
 import type { Config } from './config/types.js';
 import { createLogger } from './observability/logger.js';
 import { healthUrl, probeHealth } from './healthcheck.js';
+import { FOCUS_NODE_FLAGS, missingNodeFlags } from './nodeFlags.js';
 import { Sfu } from './sfu.js';
 import { ConfigError, toError } from './util/errors.js';
 import { VERSION } from './version.js';
@@ -54,6 +55,13 @@ async function run(configPath: string, registrationFile: string | undefined): Pr
   const regPath = registrationPathFor(configPath, config, registrationFile);
   const registration = withConfigErrors(() => loadRegistrationFile(regPath, config));
   const log = createLogger(config.logging.level);
+  const missing = missingNodeFlags(process.execArgv);
+  if (missing.length > 0) {
+    log.warn(
+      { flags: missing },
+      `started without the Node flags ${missing.join(' ')} (npm start and the Docker image pass them): expect a full garbage collection every few seconds under load — run node ${FOCUS_NODE_FLAGS.join(' ')} dist/src/main.js …`,
+    );
+  }
   if (config.to_device.transport === 'push' && !pushesToDevice(registration)) {
     log.warn({ registration: regPath }, NO_PUSH(regPath));
   }

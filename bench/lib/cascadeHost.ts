@@ -4,7 +4,7 @@
  * the TypeScript loader, so each focus's CPU is its own /proc/<pid>/stat), all foci joined to one room created
  * on a.example. The homeserver is idle while media flows. Answers over IPC: `info` (per server name: its
  * homeserver URL, focus and focus pid; the room), `user` (a user of a server name, joined to the room),
- * `counters` (every focus's `sfu_*` counters from its /metrics), `windowStart` / `windowEnd` (the first
+ * `counters` (every focus's `sfu_*` counters and GC histogram from its /metrics), `windowStart` / `windowEnd` (the first
  * focus's counters and event-loop lag over a window: `fanout` runs one focus this way, the homeserver apart),
  * `output`, `warnings` and `stop`.
  */
@@ -167,7 +167,7 @@ serve(
         const res = await fetch(`http://127.0.0.1:${n.httpPort}/metrics`, {
           signal: AbortSignal.timeout(5000),
         });
-        out[n.serverName] = parseMetrics(await res.text());
+        out[n.serverName] = parseMetrics(await res.text(), GC);
       }
       return out;
     },

@@ -21,6 +21,7 @@
  * out); µs per local packet = (A's CPU rate in local − in base) ÷ the rate of distinct packets the near subscribers
  * received. The ratio is reported per round and pooled (every round's differences summed).
  */
+import { fileURLToPath } from 'node:url';
 import { delta, measure, type Win } from '../lib/cascadeWindow.js';
 import { loadCpus, pin } from '../lib/pin.js';
 import { BenchProcesses } from '../lib/processes.js';
@@ -29,6 +30,11 @@ import type { Env, UserCreds } from '../lib/worker.js';
 import { LAYERS } from '../lib/meetingLoad.js';
 
 const LINK_PACKETS = 'sfu_link_rtp_packets_total';
+const GC = 'nodejs_gc_duration_seconds';
+/** Loaded into the foci: a full GC on SIGUSR2, asked for before each window. */
+const GC_ON_SIGNAL = fileURLToPath(new URL('../lib/gcOnSignal.js', import.meta.url));
+/** After the full GC, before the window (its concurrent sweeping done). */
+const GC_SETTLE_MS = 500;
 /** After a retarget, before a window: keyframe, layer choice and the trunk's demand settle. */
 const SETTLE_MS = 3000;
 const ARRANGEMENTS = ['base', 'trunk', 'local'] as const;
@@ -54,6 +60,11 @@ export interface CascadeCpuRound {
    * encryption, the sends) and the others (V8's GC and compiler helpers) — where a gap between the paths lives.
    */
   threads: { main: PathUs; helpers: PathUs };
+  /**
+   * Focus A's garbage collection in each arrangement's window (prom-client's `nodejs_gc_duration_seconds`):
+   * pauses and their total, ms per second of the window — all kinds, and the young generation's (`minor`).
+   */
+  gc: Record<Arrangement, { perS: number; msPerS: number; minorMsPerS: number }>;
   /** Each arrangement's window, monotonic ms (a focus CPU profile's clock, for `bench/profile.ts --window`). */
   windowsMs: Record<Arrangement, [number, number]>;
 }
@@ -112,7 +123,10 @@ export async function cascadeCpu(
 ): Promise<CascadeCpuResult> {
   const procs = new BenchProcesses();
   try {
-    const { host, roomId, foci } = await procs.cascadeHost(['a.example', 'b.example'], opts);
+    const { host, roomId, foci } = await procs.cascadeHost(['a.example', 'b.example'], {
+      ...opts,
+      focusFlags: ['--expose-gc', `--import=${GC_ON_SIGNAL}`],
+    });
     const [a, b] = foci as [(typeof foci)[number], (typeof foci)[number]];
     const env = (f: typeof a): Env => ({ hsUrl: f.hsUrl, roomId, focus: f.focus });
     const user = (localpart: string, serverName: string) =>
@@ -186,6 +200,11 @@ export async function cascadeCpu(
           throw e;
         }
         await sleep(SETTLE_MS);
+        // A full GC in both foci first: the garbage of the arrangement before is not collected in this window.
+        for (const f of foci) {
+          process.kill(f.pid, 'SIGUSR2');
+        }
+        await sleep(GC_SETTLE_MS);
         wins[x] = await measure(host, foci, loads, seconds);
       }
       const rate = (x: Arrangement, name: string) => (wins[x].cpuMs[name] ?? 0) / wins[x].wallMs;
@@ -250,6 +269,21 @@ export async function cascadeCpu(
         trunkOverLocal: usT === undefined || usL === undefined ? undefined : round(usT / usL, 2),
         split,
         threads,
+        gc: Object.fromEntries(
+          ARRANGEMENTS.map((x) => {
+            const w = wins[x];
+            const perS = (v: number | undefined, scale: number) =>
+              round(((v ?? 0) * scale * 1000) / w.wallMs, 2) ?? 0;
+            return [
+              x,
+              {
+                perS: perS(delta(w, a.serverName, `${GC}_count`), 1),
+                msPerS: perS(delta(w, a.serverName, `${GC}_sum`), 1000),
+                minorMsPerS: perS(delta(w, a.serverName, `${GC}_sum`, 'kind=minor'), 1000),
+              },
+            ];
+          }),
+        ) as CascadeCpuRound['gc'],
         windowsMs: Object.fromEntries(
           ARRANGEMENTS.map((x) => [x, [Math.round(wins[x].fromMs), Math.round(wins[x].toMs)]]),
         ) as Record<Arrangement, [number, number]>,
@@ -259,7 +293,8 @@ export async function cascadeCpu(
           `B % ${row.bPct.base}/${row.bPct.trunk}/${row.bPct.local}; trunk ${row.trunkPps} pkt/s ${row.usPerTrunkPacket ?? '-'} µs, ` +
           `local ${row.localPps} pkt/s ${row.usPerLocalPacket ?? '-'} µs (×${row.trunkOverLocal ?? '-'}); ` +
           `user µs trunk/local ${split.user.trunk ?? '-'}/${split.user.local ?? '-'}, system ${split.system.trunk ?? '-'}/${split.system.local ?? '-'}; ` +
-          `main thread ${threads.main.trunk ?? '-'}/${threads.main.local ?? '-'}, helpers ${threads.helpers.trunk ?? '-'}/${threads.helpers.local ?? '-'}`,
+          `main thread ${threads.main.trunk ?? '-'}/${threads.main.local ?? '-'}, helpers ${threads.helpers.trunk ?? '-'}/${threads.helpers.local ?? '-'}; ` +
+          `A's GC ms/s base/trunk/local ${row.gc.base.msPerS}/${row.gc.trunk.msPerS}/${row.gc.local.msPerS} (minor ${row.gc.base.minorMsPerS}/${row.gc.trunk.minorMsPerS}/${row.gc.local.minorMsPerS})`,
       );
       out.push(row);
     }

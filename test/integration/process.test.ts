@@ -176,6 +176,11 @@ t.test(
     // Exit 0 also proves the stop beat the 4.5 s deadline, after which main.ts exits 1.
     t.match(output, /"msg":"matrix-sfu started"/);
     t.match(output, /"msg":"stopped"/);
+    t.equal(
+      output.split('started without the Node flags --initial-old-space-size=256').length - 1,
+      1,
+      'started without the Node flags npm start passes: said once',
+    );
     t.notMatch(output, new RegExp(reg.hs_token), 'the hs_token never reaches the log');
     t.notMatch(output, new RegExp(reg.as_token), 'the as_token never reaches the log');
     t.same(hs.rejections, [], 'the SFU sent nothing the homeserver rejects');
