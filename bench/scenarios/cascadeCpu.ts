@@ -20,6 +20,10 @@
  * µs per trunk packet = (A's CPU rate in trunk − in base) ÷ trunk packet rate (A's `sfu_link_rtp_packets_total`
  * out); µs per local packet = (A's CPU rate in local − in base) ÷ the rate of distinct packets the near subscribers
  * received. The ratio is reported per round and pooled (every round's differences summed).
+ *
+ * Before each window both foci run a full GC (SIGUSR2 to bench/lib/gcOnSignal.js, loaded with `--expose-gc`),
+ * so the garbage of the arrangement before is not collected inside it; each window's GC is reported.
+ * BENCH_DEBUG_COUNTERS=1 logs A's send, retransmission, NACK and drop counters per window (what a path did).
  */
 import { fileURLToPath } from 'node:url';
 import { delta, measure, type Win } from '../lib/cascadeWindow.js';
@@ -210,6 +214,22 @@ export async function cascadeCpu(
       const rate = (x: Arrangement, name: string) => (wins[x].cpuMs[name] ?? 0) / wins[x].wallMs;
       const sysRate = (x: Arrangement) => (wins[x].systemMs[a.serverName] ?? 0) / wins[x].wallMs;
       const trunkPkts = delta(wins.trunk, a.serverName, LINK_PACKETS, 'direction=out') ?? 0;
+      if (process.env['BENCH_DEBUG_COUNTERS'] === '1') {
+        for (const x of ARRANGEMENTS) {
+          const w = wins[x];
+          const keys = Object.keys(w.after[a.serverName] ?? {}).filter((k) =>
+            /retransmit|nack|rtx|probe|send|udp|link|dropped|rtcp|keyframe/.test(k),
+          );
+          const d = Object.fromEntries(
+            keys
+              .map(
+                (k) => [k, (w.after[a.serverName]?.[k] ?? 0) - (w.before[a.serverName]?.[k] ?? 0)] as const,
+              )
+              .filter(([, v]) => v !== 0),
+          );
+          log(`cascade-cpu debug ${x}: A ${JSON.stringify(d)}`);
+        }
+      }
       const nearEnd = wins.local.ends[3]!;
       const localPkts = nearEnd.received.reduce((n, x) => n + x.audio + x.video, 0);
       const trunkDiff = rate('trunk', a.serverName) - rate('base', a.serverName);
