@@ -35,11 +35,28 @@ export interface Forward {
   seq: number;
   ts: number;
   marker: boolean;
-  pictureId?: number;
-  tl0PicIdx?: number;
+  pictureId?: number | undefined;
+  tl0PicIdx?: number | undefined;
   /** This packet switched (or started) the layer; `from` is the layer before (undefined at start). */
   switched: boolean;
-  from?: number;
+  from?: number | undefined;
+}
+
+/**
+ * A Forward for `decideInto` to fill packet after packet (the hot path makes no decision object per packet):
+ * every field present, so its shape never changes.
+ */
+export function forwardScratch(): Forward {
+  return {
+    forward: true,
+    seq: 0,
+    ts: 0,
+    marker: false,
+    pictureId: undefined,
+    tl0PicIdx: undefined,
+    switched: false,
+    from: undefined,
+  };
 }
 
 export interface Drop {
@@ -58,8 +75,16 @@ export interface ForwarderOptions {
 /** Temporal layers above this are dropped (VP8 TID is 2 bits: 3 = everything). */
 const ALL_TEMPORAL = 3;
 
+/** One Drop per reason, made once (a dropped packet makes no object either). */
+const drops = new Map<DropReason, Drop>();
+
 function drop(reason: DropReason): Drop {
-  return { forward: false, reason };
+  let d = drops.get(reason);
+  if (d === undefined) {
+    d = Object.freeze({ forward: false, reason });
+    drops.set(reason, d);
+  }
+  return d;
 }
 
 /** Extends a 7-bit picture id to 15 bits near `last` (the closest value with those low 7 bits). */
@@ -182,6 +207,21 @@ export class Forwarder {
    * advances by the wall-clock time since the last forwarded packet.
    */
   decide(p: ForwarderPacket, now: number, alignedTs?: number): Decision {
+    return this.decideInto(p, now, alignedTs, {
+      forward: true,
+      seq: 0,
+      ts: 0,
+      marker: false,
+      switched: false,
+    });
+  }
+
+  /**
+   * `decide`, with a forwarded packet's decision written into `out` (`forwardScratch()`, reused: valid until
+   * the next call) instead of a new object. An optional field is written only when it has a value or `out`
+   * holds one, so a fresh `out` gets exactly the fields that apply.
+   */
+  decideInto(p: ForwarderPacket, now: number, alignedTs: number | undefined, out: Forward): Decision {
     if (p.payloadSize <= 0) {
       if (p.layer === this.#current) {
         this.#seq.drop(p.seq);
@@ -239,22 +279,24 @@ export class Forwarder {
       this.#lastOutTs = ts;
       this.#lastOutAt = now;
     }
-    const out: Forward = { forward: true, seq, ts, marker: p.marker, switched };
-    if (from !== undefined) {
+    out.seq = seq;
+    out.ts = ts;
+    out.marker = p.marker;
+    out.switched = switched;
+    if (from !== undefined || out.from !== undefined) {
       out.from = from;
     }
+    let pid: number | undefined;
     if (pid15 !== undefined) {
       this.#notePid(pid15);
-      const pid = this.#pid.input(pid15);
-      if (pid !== undefined) {
-        out.pictureId = pid;
-      }
+      pid = this.#pid.input(pid15);
     }
-    if (vp8?.tl0PicIdx !== undefined) {
-      const tl0 = this.#tl0.input(vp8.tl0PicIdx);
-      if (tl0 !== undefined) {
-        out.tl0PicIdx = tl0;
-      }
+    if (pid !== undefined || out.pictureId !== undefined) {
+      out.pictureId = pid;
+    }
+    const tl0 = vp8?.tl0PicIdx === undefined ? undefined : this.#tl0.input(vp8.tl0PicIdx);
+    if (tl0 !== undefined || out.tl0PicIdx !== undefined) {
+      out.tl0PicIdx = tl0;
     }
     return out;
   }

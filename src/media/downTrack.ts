@@ -17,7 +17,7 @@ import {
   layerUnderCap,
   type LayerWant,
 } from '../forwarding/allocation.js';
-import { Forwarder } from '../forwarding/forwarder.js';
+import { Forwarder, forwardScratch } from '../forwarding/forwarder.js';
 import { addProbeBacklog, backlogAfterPadding, paddingPacketsDue } from '../forwarding/probePolicy.js';
 import { alignTimestamp, forwardedSenderReport } from '../forwarding/rtpClock.js';
 import { FORWARDED_HEADER_MAX, writeForwardedHeader, type ForwardedFields } from '../rtp/forwardedHeader.js';
@@ -58,6 +58,8 @@ export class DownTrack implements TrackSink {
   readonly #counters: MediaCounters;
   readonly #pliMinIntervalMs: number;
   readonly #fwd: Forwarder;
+  /** The forwarding decision, refilled per packet (no object per forwarded packet). */
+  readonly #decision = forwardScratch();
   readonly #clockRate: number;
   #width: number;
   #height: number;
@@ -274,7 +276,7 @@ export class DownTrack implements TrackSink {
         aligned = alignTimestamp(sp.fwd.ts, from, to, this.#clockRate);
       }
     }
-    const d = this.#fwd.decide(sp.fwd, now, aligned);
+    const d = this.#fwd.decideInto(sp.fwd, now, aligned, this.#decision);
     if (!d.forward) {
       this.#counters.drop(d.reason);
       return;

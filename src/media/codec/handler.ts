@@ -26,8 +26,8 @@ export interface NegotiatedCodec {
 
 /** The rewritten fields the forwarder decided for one subscriber. */
 export interface PayloadRewrite {
-  pictureId?: number;
-  tl0PicIdx?: number;
+  pictureId?: number | undefined;
+  tl0PicIdx?: number | undefined;
 }
 
 export interface CodecHandler {
