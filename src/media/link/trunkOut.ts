@@ -156,7 +156,11 @@ export class TrunkOut {
     b[o + 2] = levelLength;
     b.writeUInt32BE(ts >>> 0, o + 3);
     if (audioLevel !== undefined) {
-      b.set(audioLevel.subarray(0, levelLength), o + RECORD_BYTES);
+      // The element whole (RFC 8285 elements are at most 255 bytes): no view per audio packet.
+      b.set(
+        levelLength === audioLevel.length ? audioLevel : audioLevel.subarray(0, levelLength),
+        o + RECORD_BYTES,
+      );
     }
     b.set(payload, o + head); // TypedArray#set: a builtin memcpy (Buffer#copy goes through JS argument checks)
     p.headerLength = head;
