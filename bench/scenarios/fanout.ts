@@ -216,6 +216,7 @@ async function idleCpu(
 ): Promise<{ pct: number; cpuPerWallMs: number }> {
   await prep.loads[0]?.call('stopMedia');
   await sleep(IDLE_SETTLE_MS);
+  log(`  idle window starts (focus pid ${prep.pid}, ${IDLE_SECONDS} s)`);
   const cpu0 = cpuMs(prep.pid) ?? 0;
   const t0 = performance.now();
   const fromUs = process.hrtime.bigint() / 1000n;

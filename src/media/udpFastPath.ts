@@ -6,7 +6,12 @@
  * connection under a DTLS transport (werift@0.24.4: `connection.protocols[i].transport`, a StunProtocol over a
  * UdpTransport) and takes a datagram itself when
  * - its first byte is an RTP/RTCP one (128–191; STUN is 0–3, DTLS 20–63: those go on to werift), and
- * - it came from the nominated pair's remote address on that pair's own socket (werift checks no source), and
+ * - the ICE connection has a nominated pair, and the datagram came on this socket from the remote address of a
+ *   pair of this socket whose checks succeeded — the nominated one or another valid pair (werift checks no
+ *   source): the two agents need not agree on the pair (werift's controlled side keeps the first nominated pair
+ *   it saw, while the controlling client may send on another, or move to another later; the bench's werift
+ *   publishers sent every packet from a pair that was not the focus's nominated one, all of it through werift's
+ *   chain), and
  * - the transport's current SRTP/SRTCP session has a direct path (own cipher; a sink for RTCP).
  * It is then unprotected and read as the taps do (`receiveRtpDirect`, `receiveRtcpDirect`); one that is not
  * authentic is dropped and counted (`rejected`). Anything else goes to werift's `onData` unchanged, so early
@@ -29,9 +34,43 @@ interface ProtocolLike {
   readonly transport?: UdpTransportLike;
 }
 
+/** werift's CandidatePair (its `remoteAddr` getter makes an array per call: the candidate is read instead). */
+interface PairLike {
+  readonly protocol?: unknown;
+  readonly remoteCandidate?: { readonly host?: string; readonly port?: number };
+  readonly state?: number;
+}
+
 interface ConnectionLike {
   readonly protocols?: readonly ProtocolLike[];
-  readonly nominated?: { readonly remoteAddr?: readonly [string, number]; readonly protocol?: unknown };
+  readonly nominated?: PairLike;
+  readonly checkList?: readonly PairLike[];
+}
+
+/** werift's CandidatePairState.SUCCEEDED: the pair's connectivity check got its answer. */
+const PAIR_SUCCEEDED = 3;
+
+function isFrom(pair: PairLike, protocol: ProtocolLike, addr: readonly [string, number]): boolean {
+  const c = pair.protocol === protocol ? pair.remoteCandidate : undefined;
+  return c !== undefined && c.port === addr[1] && c.host === addr[0];
+}
+
+/** A pair of `protocol` from `addr` whose checks succeeded (not the nominated one), or undefined. */
+function validPair(
+  conn: ConnectionLike,
+  protocol: ProtocolLike,
+  addr: readonly [string, number],
+): PairLike | undefined {
+  const list = conn.checkList;
+  if (!Array.isArray(list)) {
+    return undefined;
+  }
+  for (const pair of list as readonly PairLike[]) {
+    if (pair.state === PAIR_SUCCEEDED && isFrom(pair, protocol, addr)) {
+      return pair;
+    }
+  }
+  return undefined;
 }
 
 interface DtlsLike {
@@ -48,17 +87,25 @@ function fastOnData(
   werift: OnData,
   rejected: () => void,
 ): OnData {
+  /** The last valid pair other than the nominated one that media came from (kept while it stays valid). */
+  let other: PairLike | undefined;
+  const fromValidPair = (addr: readonly [string, number]): boolean => {
+    const nominated = conn.nominated;
+    if (nominated === undefined) {
+      return false;
+    }
+    if (isFrom(nominated, protocol, addr)) {
+      return true;
+    }
+    if (other === undefined || other.state !== PAIR_SUCCEEDED || !isFrom(other, protocol, addr)) {
+      other = validPair(conn, protocol, addr);
+    }
+    return other !== undefined;
+  };
   return (data: Buffer, addr: readonly [string, number]): void => {
     const b0 = data[0];
     if (b0 !== undefined && b0 >= 128 && b0 <= 191 && data.length >= 8) {
-      const pair = conn.nominated;
-      const remote = pair?.remoteAddr;
-      if (
-        pair?.protocol === protocol &&
-        remote !== undefined &&
-        remote[1] === addr[1] &&
-        remote[0] === addr[0]
-      ) {
+      if (fromValidPair(addr)) {
         const pt = data[1] as number;
         const done = pt >= 192 && pt <= 223 ? receiveRtcpDirect(dtls, data) : receiveRtpDirect(dtls, data);
         if (done !== undefined) {

@@ -1,9 +1,10 @@
 /**
  * media/udpFastPath: media datagrams taken from the UDP transport's `onData` before werift's chain.
- * - Stand-in shapes (werift 0.24.4's): what is taken (RTP and RTCP from the nominated pair's address, on that
- *   pair's socket, with a direct path) and what goes on to werift (STUN, DTLS, another address or socket, no
- *   nominated pair, an untapped session); a forgery is dropped and counted; installing twice wraps once, and a
- *   transport whose `onData` werift replaced is wrapped again; a TURN protocol and a foreign shape are left.
+ * - Stand-in shapes (werift 0.24.4's): what is taken (RTP and RTCP from the nominated pair's address, or from
+ *   another pair of that socket whose checks succeeded, with a direct path) and what goes on to werift (STUN,
+ *   DTLS, another address or socket, a pair still checking or failed, no nominated pair, an untapped session);
+ *   a forgery is dropped and counted; installing twice wraps once, and a transport whose `onData` werift
+ *   replaced is wrapped again; a TURN protocol and a foreign shape are left.
  * - A real werift pair on loopback: after installation the receiving side's werift handles none of the media
  *   (its DTLS transport's packet counter stays still) while the sinks get RTP and the sender's SRs; a forged
  *   datagram from the peer's own socket is counted as rejected; one from another socket goes to werift.
@@ -36,19 +37,30 @@ function standIn() {
   const werift: Buffer[] = [];
   const transport = { type: 'udp', onData: ((d: Buffer) => werift.push(d)) as OnData };
   const protocol = { type: 'stun', transport };
-  const connection: { protocols: object[]; nominated: object | undefined } = {
+  const pair = (host: string, port: number, state: number, p: object = protocol) => ({
+    remoteCandidate: { host, port },
+    protocol: p,
+    state,
+  });
+  const nominated = pair('127.0.0.9', 4000, SUCCEEDED);
+  const connection: { protocols: object[]; nominated: object | undefined; checkList: object[] } = {
     protocols: [protocol],
-    nominated: { remoteAddr: ['127.0.0.9', 4000] as const, protocol },
+    nominated,
+    checkList: [nominated],
   };
   const dtls = {
     srtp: new SrtpSession({ keys, profile: 0x0007 }),
     srtcp: new SrtcpSession({ keys, profile: 0x0007 }),
     iceTransport: { connection },
   };
-  return { dtls, transport, protocol, connection, werift };
+  return { dtls, transport, protocol, connection, werift, pair };
 }
 
 const asDtls = (x: object) => x as unknown as RTCDtlsTransport;
+/** werift's CandidatePairState values. */
+const IN_PROGRESS = 2;
+const SUCCEEDED = 3;
+const FAILED = 4;
 
 t.test('stand-ins: taken, passed on, refused', async (t) => {
   const s = standIn();
@@ -94,14 +106,47 @@ t.test('stand-ins: taken, passed on, refused', async (t) => {
   s.connection.nominated = undefined;
   onData()(sender.encrypt(Buffer.from([5]), header(5)), from);
   t.equal(s.werift.length, 5, 'no nominated pair: werift');
-  s.connection.nominated = { remoteAddr: from, protocol: {} };
+  const onOtherSocket = s.pair(from[0], from[1], SUCCEEDED, {});
+  s.connection.nominated = onOtherSocket;
+  s.connection.checkList = [onOtherSocket];
   onData()(sender.encrypt(Buffer.from([6]), header(6)), from);
-  t.equal(s.werift.length, 6, "another pair's socket: werift");
+  t.equal(s.werift.length, 6, "the address's only pair on another socket: werift");
   s.connection.nominated = nominated;
+  s.connection.checkList = [nominated as object];
+
+  // The client sends from a pair of this socket that is not the focus's nominated one.
+  const other = s.pair('127.0.0.7', 5000, IN_PROGRESS);
+  const failed = s.pair('127.0.0.6', 6000, FAILED);
+  const elsewhere = s.pair('127.0.0.5', 7000, SUCCEEDED, {});
+  s.connection.checkList.push(other, failed, elsewhere);
+  let n = 100;
+  const fromPair = (p: { remoteCandidate: { host: string; port: number } }) => {
+    onData()(sender.encrypt(Buffer.from([8]), header(n++)), [p.remoteCandidate.host, p.remoteCandidate.port]);
+  };
+  fromPair(other);
+  t.equal(s.werift.length, 7, 'a pair still being checked: werift');
+  other.state = SUCCEEDED;
+  fromPair(other);
+  fromPair(other);
+  t.equal(rtp.length, 3, 'the same pair once its checks succeeded: ingested, twice');
+  fromPair(failed);
+  fromPair(elsewhere);
+  t.equal(s.werift.length, 9, "a failed pair, a valid pair of another socket: werift's");
+  other.state = FAILED;
+  fromPair(other);
+  t.equal(s.werift.length, 10, 'the pair once it failed: werift');
+  other.state = SUCCEEDED;
+  s.connection.nominated = undefined;
+  fromPair(other);
+  t.equal(s.werift.length, 11, 'a valid pair but no nominated one (ICE not done): werift');
+  s.connection.nominated = nominated;
+  fromPair(other);
+  t.equal(rtp.length, 4, 'and taken again once there is');
+  t.equal(rejected, 1, 'nothing more counted as forged');
 
   s.dtls.srtp = new SrtpSession({ keys, profile: 0x0007 }); // a restart: the tap wraps it (its own direct path)
-  onData()(sender.encrypt(Buffer.from([7]), header(7)), from);
-  t.equal(rtp.length, 2, 'a session assigned later: direct too');
+  onData()(sender.encrypt(Buffer.from([7]), header(n++)), from);
+  t.equal(rtp.length, 5, 'a session assigned later: direct too');
 
   const fast = s.transport.onData;
   t.equal(
@@ -177,7 +222,7 @@ interface Internals {
   iceTransports: {
     connection: {
       nominated?: {
-        remoteAddr: [string, number];
+        remoteCandidate: { host: string; port: number };
         protocol: { transport: { socket: { send: (b: Buffer, port: number, host: string) => void } } };
       };
     };
@@ -238,7 +283,7 @@ t.test('a real werift pair: the media never reaches werift; forgeries counted', 
   t.equal(counted(), before, "werift's DTLS transport handled none of it");
 
   const pairA = (a as unknown as Internals).iceTransports[0]!.connection.nominated!;
-  const [host, port] = pairA.remoteAddr;
+  const { host, port } = pairA.remoteCandidate;
   const fake = Buffer.alloc(60, 7);
   fake[0] = 0x80;
   fake[1] = 96;
