@@ -51,5 +51,5 @@ EXPOSE 8080/tcp 9000/tcp 40000-49999/udp
 # /data/config.yaml, override it: --health-cmd "node dist/src/main.js --healthcheck -c /path/config.yaml".
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "dist/src/main.js", "--healthcheck", "-c", "/data/config.yaml"]
-ENTRYPOINT ["node", "--enable-source-maps", "--initial-old-space-size=256", "dist/src/main.js"]
+ENTRYPOINT ["node", "--enable-source-maps", "--initial-old-space-size=256", "--no-memory-reducer", "dist/src/main.js"]
 CMD ["-c", "/data/config.yaml"]

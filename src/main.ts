@@ -59,7 +59,7 @@ async function run(configPath: string, registrationFile: string | undefined): Pr
   if (missing.length > 0) {
     log.warn(
       { flags: missing },
-      `started without the Node flags ${missing.join(' ')} (npm start and the Docker image pass them): expect a full garbage collection every few seconds under load — run node ${FOCUS_NODE_FLAGS.join(' ')} dist/src/main.js …`,
+      `started without the Node flags ${missing.join(' ')} (npm start and the Docker image pass them): expect a full garbage collection every few seconds under load, and more when the load drops — run node ${FOCUS_NODE_FLAGS.join(' ')} dist/src/main.js …`,
     );
   }
   if (config.to_device.transport === 'push' && !pushesToDevice(registration)) {

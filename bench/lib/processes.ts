@@ -3,6 +3,7 @@
  * (bench/lib/worker.ts), each waited for until ready, all stopped together (in reverse order) at the end.
  */
 import { fileURLToPath } from 'node:url';
+import { FOCUS_NODE_FLAGS } from '../../src/nodeFlags.js';
 import { Child } from './rpc.js';
 import type { Env } from './worker.js';
 
@@ -24,9 +25,12 @@ export class BenchProcesses {
   readonly #children: Child[] = [];
   readonly #extra: (() => Promise<void> | void)[] = [];
 
-  /** Starts the SFU process; `execArgv` adds Node flags (e.g. `--expose-gc`). */
+  /**
+   * Starts the SFU process with the focus's Node flags (src/nodeFlags.ts, as npm start runs it); `execArgv` adds
+   * more (e.g. `--expose-gc`).
+   */
   async sfu(execArgv: string[] = []): Promise<{ host: Child; env: Env }> {
-    const host = new Child(HOST, 'sfu', { execArgv });
+    const host = new Child(HOST, 'sfu', { execArgv: [...FOCUS_NODE_FLAGS, ...execArgv] });
     this.#children.push(host);
     await host.ready;
     const info = await host.call<{ hsUrl: string; roomId: string; focus: Env['focus'] }>('info');

@@ -52,6 +52,11 @@ export class RelayedPublications {
   /** Track key → the link relaying it. */
   readonly #linkOf = new Map<string, string>();
 
+  /** Whether any link relays a track (`#linkOf` indexes them all). */
+  get any(): boolean {
+    return this.#linkOf.size > 0;
+  }
+
   /** The link relaying `key`, if any. */
   linkOf(key: string): string | undefined {
     return this.#linkOf.get(key);

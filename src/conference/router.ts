@@ -266,7 +266,9 @@ export class Router<M extends RouterMember> {
         });
       }
     }
-    out.push(...this.#relayed.speakerSources(this.#localKeys()));
+    if (this.#relayed.any) {
+      out.push(...this.#relayed.speakerSources(this.#localKeys())); // a set of every local key: only when needed
+    }
     return out;
   }
 

@@ -7,23 +7,39 @@ import t from 'tap';
 import { FOCUS_NODE_FLAGS, missingNodeFlags } from '../../src/nodeFlags.js';
 
 const root = new URL('../../', import.meta.url);
+const OLD = '--initial-old-space-size=256';
+const REDUCER = '--no-memory-reducer';
+
+t.test('the flags', async (t) => {
+  t.same(FOCUS_NODE_FLAGS, [OLD, REDUCER]);
+});
 
 t.test('missingNodeFlags', async (t) => {
   const rows: { name: string; execArgv: string[]; missing: string[] }[] = [
-    { name: 'none given', execArgv: [], missing: ['--initial-old-space-size=256'] },
+    { name: 'none given', execArgv: [], missing: [OLD, REDUCER] },
     {
       name: 'other flags only',
       execArgv: ['--enable-source-maps', '--max-old-space-size=4096'],
-      missing: ['--initial-old-space-size=256'],
+      missing: [OLD, REDUCER],
     },
-    { name: 'given', execArgv: ['--enable-source-maps', '--initial-old-space-size=256'], missing: [] },
-    { name: 'another value (the operator chose)', execArgv: ['--initial-old-space-size=512'], missing: [] },
-    { name: "V8's underscores", execArgv: ['--initial_old_space_size=256'], missing: [] },
+    { name: 'given', execArgv: ['--enable-source-maps', OLD, REDUCER], missing: [] },
+    { name: 'one of them', execArgv: [REDUCER], missing: [OLD] },
+    {
+      name: 'another value (the operator chose)',
+      execArgv: ['--initial-old-space-size=512', REDUCER],
+      missing: [],
+    },
+    {
+      name: "V8's underscores",
+      execArgv: ['--initial_old_space_size=256', '--no_memory_reducer'],
+      missing: [],
+    },
     {
       name: 'a prefix of the name is not the flag',
-      execArgv: ['--initial-old-space'],
-      missing: ['--initial-old-space-size=256'],
+      execArgv: ['--initial-old-space', '--no-memory'],
+      missing: [OLD, REDUCER],
     },
+    { name: 'the opposite boolean is not the flag', execArgv: [OLD, '--memory-reducer'], missing: [REDUCER] },
   ];
   for (const row of rows) {
     t.same(missingNodeFlags(row.execArgv), row.missing, row.name);
