@@ -177,7 +177,8 @@ t.test(
     t.match(output, /"msg":"matrix-sfu started"/);
     t.match(output, /"msg":"stopped"/);
     t.equal(
-      output.split('started without the Node flags --initial-old-space-size=256 --no-memory-reducer').length - 1,
+      output.split('started without the Node flags --initial-old-space-size=256 --no-memory-reducer').length -
+        1,
       1,
       'started without the Node flags npm start passes: said once',
     );
