@@ -7,27 +7,24 @@
  * written here — the RTT.
  */
 import type { RTCDtlsTransport } from 'werift';
-import { lossFraction, resendWindowMs, Retransmitter, RttEstimator } from '../forwarding/retransmitPolicy.js';
+import { lossFraction, resendWindowMs, RttEstimator } from '../forwarding/retransmitPolicy.js';
 import { SendRate } from '../forwarding/sendRate.js';
 import { UpstreamGaps } from '../forwarding/upstreamGaps.js';
 import { lsrFromNtp, ntpFromUnixMs, senderReportPacket, type ReportBlock } from '../rtp/rtcpFeedback.js';
 import type { MediaCounters } from './mediaMetrics.js';
 import { sendRtcpBytes } from './rtcpSend.js';
-import { scratchPacket, SentPacketRing, type SentPacket } from './sentPackets.js';
+import { scratchPacket, type SentPacket } from './sentPackets.js';
+import { SentStore } from './sentStore.js';
 import { sendSrtpPacket } from './srtpSend.js';
 
 const SR_INTERVAL_MS = 1000;
 /** RTP header bytes counted into the send rate per packet. */
 const RTP_HEADER_BYTES = 12;
 
-const payloadBytes = (p: SentPacket): number => p.payloadLength;
-
 export class DownstreamRtcp {
   readonly #counters: MediaCounters;
-  /** Sent video packets (audio is not retransmitted). */
-  readonly #rtx: Retransmitter<SentPacket> | undefined;
-  /** Where video packets are built and kept (slot `seq & (capacity - 1)`, the retransmitter's). */
-  readonly #ring: SentPacketRing | undefined;
+  /** Where video packets are built and kept (audio is not retransmitted). */
+  readonly #store: SentStore | undefined;
   readonly #rtt = new RttEstimator();
   readonly #rate: SendRate;
   /** Numbers missing in what was sent (lost before this focus): not the subscriber's loss. */
@@ -41,8 +38,7 @@ export class DownstreamRtcp {
   constructor(video: boolean, counters: MediaCounters, now: number) {
     this.#counters = counters;
     this.#rate = new SendRate(now);
-    this.#rtx = video ? new Retransmitter(payloadBytes, now) : undefined;
-    this.#ring = this.#rtx === undefined ? undefined : new SentPacketRing(this.#rtx.capacity);
+    this.#store = video ? new SentStore(now) : undefined;
   }
 
   /** Round-trip time to the subscriber from its receiver reports (undefined before one). */
@@ -66,23 +62,14 @@ export class DownstreamRtcp {
    * inside the retransmission age), else the shared scratch.
    */
   packetFor(seq: number, size: number, now: number): SentPacket {
-    const ring = this.#ring;
-    if (ring === undefined) {
-      return scratchPacket(size);
-    }
-    if (this.#rtx?.makeRoom(seq, now) === true) {
-      ring.grow(); // the retransmitter grew: its slots and the ring's stay the same
-    }
-    return ring.slot(seq, size);
+    return this.#store === undefined ? scratchPacket(size) : this.#store.slot(seq, size, now);
   }
 
   /** The packet built in `packetFor(seq)` goes out now (video: kept as is for retransmission). */
   sent(seq: number, now: number, p: SentPacket): void {
     this.#rate.add(p.payloadLength + RTP_HEADER_BYTES);
     this.#upstream.onSent(seq, now);
-    if (this.#ring !== undefined) {
-      this.#rtx?.remember(seq, now, p);
-    }
+    this.#store?.remember(seq, now, p);
   }
 
   /** Padding packets `seq`..`seq + n − 1` went out (not kept; their numbers are no gap). */
@@ -99,22 +86,18 @@ export class DownstreamRtcp {
 
   /** A subscriber NACK (sequence numbers already bounded and 16-bit): resends what the rules allow. */
   onNack(seqs: readonly number[], now: number, dtls: RTCDtlsTransport): void {
-    const rtx = this.#rtx;
+    const store = this.#store;
     const counters = this.#counters;
-    if (rtx === undefined) {
+    if (store === undefined) {
       counters.retransmits.missing += seqs.length;
       return;
     }
-    rtx.refill(now, this.#rate.bytesPerS);
+    store.refill(now, this.#rate.bytesPerS);
     const windowMs = resendWindowMs(this.#rtt.rttMs);
     for (const seq of seqs) {
-      const p = rtx.answer(seq, now, windowMs);
+      const p = store.answer(seq, now, windowMs); // `missing` also when its slot was built again, never sent
       if (typeof p === 'string') {
         counters.retransmits[p]++;
-        continue;
-      }
-      if (this.#ring?.get(seq) !== p) {
-        counters.retransmits.missing++; // its slot was built for a packet that never went out
         continue;
       }
       counters.retransmits.sent++;
@@ -157,7 +140,6 @@ export class DownstreamRtcp {
   }
 
   clear(): void {
-    this.#rtx?.clear();
-    this.#ring?.clear();
+    this.#store?.clear();
   }
 }

@@ -5,7 +5,7 @@
  * the downstream rules (forwarding/retransmitPolicy.ts: at most once per RTT per packet, within a budget of 90 %
  * of the stream's own rate, so a NACK flood can at most double what the layer sends).
  *
- * The packets are kept as a local subscription's are (media/sentPackets.ts): in the slots of a ring that starts
+ * The packets are kept as a local subscription's are (media/sentStore.ts): in the slots of a ring that starts
  * at 64 packets and doubles, every packet kept, only while the layer sends more than it holds for 1.5 s (up to
  * TRUNK_RTX_PACKETS), each slot over its part of a chunk of memory handed out in order of first use. A slot
  * holds a small record (payload type, flags, timestamp, the audio level element) and a copy of the payload: the
@@ -16,14 +16,14 @@
  */
 import {
   resendWindowMs,
-  Retransmitter,
   RttEstimator,
   type RetransmitRefusal,
   type RetransmitSizes,
 } from '../../forwarding/retransmitPolicy.js';
 import { SendRate } from '../../forwarding/sendRate.js';
 import { UpstreamGaps } from '../../forwarding/upstreamGaps.js';
-import { SentPacketRing, type SentPacket } from '../sentPackets.js';
+import type { SentPacket } from '../sentPackets.js';
+import { SentStore } from '../sentStore.js';
 
 /** The most packets kept — video: ≥ 1 s up to ≈ 1,000 packets/s (≈ 9 Mbit/s of full packets); audio: ≈ 2.5 s. */
 export const TRUNK_RTX_PACKETS = { video: 1024, audio: 128 } as const;
@@ -52,8 +52,6 @@ const RECORD_BYTES = 7;
 const MARKER = 1;
 const PADDING = 2;
 const LEVEL = 4;
-
-const payloadBytes = (p: SentPacket): number => p.payloadLength;
 
 class Record implements SentRecord {
   pt = 0;
@@ -93,9 +91,8 @@ export class TrunkOut {
   readonly rtt = new RttEstimator();
   /** Numbers skipped in what was sent: loss before the trunk, taken off the reports' fraction lost. */
   readonly upstream = new UpstreamGaps();
-  readonly #rtx: Retransmitter<SentPacket>;
-  /** The packets kept (slot `seq & (capacity - 1)`, the retransmitter's). */
-  #ring: SentPacketRing;
+  /** The packets kept for retransmission. */
+  readonly #store: SentStore;
   readonly #record = new Record();
   readonly #rate: SendRate;
 
@@ -108,8 +105,7 @@ export class TrunkOut {
       maxPackets: TRUNK_RTX_PACKETS[kind],
       maxAgeMs: TRUNK_RTX_MS,
     };
-    this.#rtx = new Retransmitter(payloadBytes, now, sizes);
-    this.#ring = new SentPacketRing(this.#rtx.capacity);
+    this.#store = new SentStore(now, sizes);
     this.#rate = new SendRate(now);
   }
 
@@ -120,12 +116,12 @@ export class TrunkOut {
 
   /** Packets the retransmission buffer holds now (it grows with the layer's rate). */
   get capacity(): number {
-    return this.#rtx.capacity;
+    return this.#store.capacity;
   }
 
   /** Packet memory allocated for the buffer (bytes). */
   get allocatedBytes(): number {
-    return this.#ring.allocatedBytes;
+    return this.#store.allocatedBytes;
   }
 
   /** A packet went out with sequence number `seq`: counted and kept for retransmission. */
@@ -143,12 +139,9 @@ export class TrunkOut {
     this.bytes = (this.bytes + payload.length) >>> 0;
     this.upstream.onSent(seq, now);
     this.#rate.add(payload.length + RTP_HEADER_BYTES);
-    if (this.#rtx.makeRoom(seq, now)) {
-      this.#ring.grow(); // the retransmitter grew: its slots and the ring's stay the same
-    }
     const levelLength = audioLevel === undefined ? 0 : Math.min(audioLevel.length, 255);
     const head = RECORD_BYTES + levelLength;
-    const p = this.#ring.slot(seq, head + payload.length);
+    const p = this.#store.slot(seq, head + payload.length, now);
     const b = p.buf;
     const o = p.off;
     b[o] = pt & 0x7f;
@@ -165,12 +158,12 @@ export class TrunkOut {
     b.set(payload, o + head); // TypedArray#set: a builtin memcpy (Buffer#copy goes through JS argument checks)
     p.headerLength = head;
     p.length = head + payload.length;
-    this.#rtx.remember(seq, now, p);
+    this.#store.remember(seq, now, p);
   }
 
   /** Once per received NACK packet, before `answer`: refills the budget. */
   refill(now: number): void {
-    this.#rtx.refill(now, this.#rate.bytesPerS);
+    this.#store.refill(now, this.#rate.bytesPerS);
   }
 
   /**
@@ -178,14 +171,8 @@ export class TrunkOut {
    * why not.
    */
   answer(seq: number, now: number): SentRecord | RetransmitRefusal {
-    const p = this.#rtx.answer(seq, now, resendWindowMs(this.rtt.rttMs));
-    if (typeof p === 'string') {
-      return p;
-    }
-    if (this.#ring.get(seq) !== p) {
-      return 'missing';
-    }
-    return this.#record.read(p);
+    const p = this.#store.answer(seq, now, resendWindowMs(this.rtt.rttMs));
+    return typeof p === 'string' ? p : this.#record.read(p);
   }
 
   tick(now: number): void {
@@ -194,7 +181,6 @@ export class TrunkOut {
 
   /** Forgets every packet and lets the memory go (the send ended). */
   clear(): void {
-    this.#rtx.clear();
-    this.#ring = new SentPacketRing(this.#rtx.capacity); // the chunks go with the old ring
+    this.#store.release();
   }
 }
