@@ -14,19 +14,28 @@
  *   chain), and
  * - the transport's current SRTP/SRTCP session has a direct path (own cipher; a sink for RTCP).
  * It is then unprotected and read as the taps do (`receiveRtpDirect`, `receiveRtcpDirect`); one that is not
- * authentic is dropped and counted (`rejected`). Anything else goes to werift's `onData` unchanged, so early
+ * authentic is dropped and counted (`rejected`). A STUN Binding request from such a pair that is an ordinary
+ * consent check is answered here (stunBinding.ts says which; werift answers the rest). Anything else goes to werift's `onData` unchanged, so early
  * media, another pair, a TURN or TCP pair, or a werift whose internals moved all keep werift's path.
  * Installation is idempotent and cheap, so the owner retries it on its tick until the pair is up (and after an
  * ICE restart adds sockets; a transport whose `onData` werift replaced is wrapped again).
  */
 import { receiveRtpDirect } from './decryptedRtpTap.js';
 import { receiveRtcpDirect } from './srtcpTap.js';
+import {
+  bindingSuccess,
+  canAnswerBindings,
+  fingerprintValid,
+  integrityValid,
+  readBindingRequest,
+} from './stunBinding.js';
 
 type OnData = (data: Buffer, addr: readonly [string, number]) => void;
 
 interface UdpTransportLike {
   readonly type?: string;
   onData?: OnData;
+  readonly socket?: { send: (data: Buffer, port: number, host: string, done: (e: unknown) => void) => void };
 }
 
 interface ProtocolLike {
@@ -45,6 +54,47 @@ interface ConnectionLike {
   readonly protocols?: readonly ProtocolLike[];
   readonly nominated?: PairLike;
   readonly checkList?: readonly PairLike[];
+  readonly localUsername?: string;
+  readonly localPassword?: string;
+  readonly iceControlling?: boolean;
+}
+
+const ignoreSendError = (): void => undefined; // as werift's own STUN sends: the client asks again
+
+/**
+ * Answers a Binding request that is an ordinary consent check on a valid pair (stunBinding.ts); false (werift's)
+ * for anything else.
+ */
+function answerConsentCheck(
+  conn: ConnectionLike,
+  protocol: ProtocolLike,
+  data: Buffer,
+  addr: readonly [string, number],
+): boolean {
+  const req = readBindingRequest(data);
+  const { localUsername, localPassword } = conn;
+  const socket = protocol.transport?.socket;
+  if (
+    req === undefined ||
+    req.useCandidate ||
+    localUsername === undefined ||
+    localPassword === undefined ||
+    typeof socket?.send !== 'function' ||
+    req.username.slice(0, Math.max(0, req.username.indexOf(':'))) !== localUsername ||
+    (conn.iceControlling === true
+      ? !req.iceControlled || req.iceControlling
+      : !req.iceControlling || req.iceControlled) ||
+    !integrityValid(data, req.integrityAt, localPassword) ||
+    (req.fingerprintAt >= 0 && !fingerprintValid(data, req.fingerprintAt))
+  ) {
+    return false;
+  }
+  const response = bindingSuccess(data, addr, localPassword);
+  if (response === undefined) {
+    return false;
+  }
+  socket.send(response, addr[1], addr[0], ignoreSendError);
+  return true;
 }
 
 /** werift's CandidatePairState.SUCCEEDED: the pair's connectivity check got its answer. */
@@ -115,6 +165,13 @@ function fastOnData(
           return;
         }
       }
+    } else if (
+      b0 === 0 &&
+      canAnswerBindings &&
+      fromValidPair(addr) &&
+      answerConsentCheck(conn, protocol, data, addr)
+    ) {
+      return;
     }
     werift(data, addr);
   };

@@ -13,6 +13,8 @@ import { createSocket } from 'node:dgram';
 import t from 'tap';
 import {
   MediaStreamTrack,
+  Message,
+  parseMessage,
   RTCPeerConnection,
   RtpHeader,
   RtpPacket,
@@ -35,7 +37,13 @@ const keys = { localMasterKey: key, localMasterSalt: salt, remoteMasterKey: key,
 /** A stand-in DTLS transport over one STUN protocol whose UDP transport's `onData` records what werift got. */
 function standIn() {
   const werift: Buffer[] = [];
-  const transport = { type: 'udp', onData: ((d: Buffer) => werift.push(d)) as OnData };
+  const sent: { data: Buffer; port: number; host: string }[] = [];
+  const socket = {
+    send: (data: Buffer, port: number, host: string) => {
+      sent.push({ data, port, host });
+    },
+  };
+  const transport = { type: 'udp', onData: ((d: Buffer) => werift.push(d)) as OnData, socket };
   const protocol = { type: 'stun', transport };
   const pair = (host: string, port: number, state: number, p: object = protocol) => ({
     remoteCandidate: { host, port },
@@ -43,17 +51,27 @@ function standIn() {
     state,
   });
   const nominated = pair('127.0.0.9', 4000, SUCCEEDED);
-  const connection: { protocols: object[]; nominated: object | undefined; checkList: object[] } = {
+  const connection: {
+    protocols: object[];
+    nominated: object | undefined;
+    checkList: object[];
+    localUsername: string;
+    localPassword: string;
+    iceControlling: boolean;
+  } = {
     protocols: [protocol],
     nominated,
     checkList: [nominated],
+    localUsername: 'loc1',
+    localPassword: 'local-password-0123456',
+    iceControlling: false,
   };
   const dtls = {
     srtp: new SrtpSession({ keys, profile: 0x0007 }),
     srtcp: new SrtcpSession({ keys, profile: 0x0007 }),
     iceTransport: { connection },
   };
-  return { dtls, transport, protocol, connection, werift, pair };
+  return { dtls, transport, protocol, connection, werift, sent, pair };
 }
 
 const asDtls = (x: object) => x as unknown as RTCDtlsTransport;
@@ -166,6 +184,75 @@ t.test('stand-ins: taken, passed on, refused', async (t) => {
   t.equal(replaced.length, 1, 'and gets what werift should');
 });
 
+t.test('stand-ins: consent checks answered here, the other requests left to werift', async (t) => {
+  const s = standIn();
+  t.equal(
+    installUdpFastPath(s.dtls, () => undefined),
+    1,
+  );
+  const from: [string, number] = ['127.0.0.9', 4000];
+  const request = (
+    o: {
+      username?: string;
+      password?: string;
+      role?: 'ICE-CONTROLLING' | 'ICE-CONTROLLED';
+      useCandidate?: boolean;
+    } = {},
+  ) => {
+    const m = new Message(1, 0)
+      .setAttribute('USERNAME', o.username ?? 'loc1:rem1')
+      .setAttribute('PRIORITY', 1853824767)
+      .setAttribute(o.role ?? 'ICE-CONTROLLING', BigInt(12345));
+    if (o.useCandidate === true) {
+      m.setAttribute('USE-CANDIDATE', null);
+    }
+    return m.addMessageIntegrity(Buffer.from(o.password ?? 'local-password-0123456')).addFingerprint();
+  };
+  const consent = request();
+  s.transport.onData(consent.bytes, from);
+  t.equal(s.werift.length, 0, 'a consent check from the nominated pair: not werift');
+  t.equal(s.sent.length, 1, 'answered');
+  const answer = parseMessage(s.sent[0]!.data, Buffer.from('local-password-0123456'));
+  t.ok(answer, "the answer verifies with our password (werift's parser)");
+  t.equal(answer?.messageClass, 0x100, 'a success response');
+  t.equal(answer?.transactionIdHex, consent.transactionIdHex, 'to that request');
+  t.same(answer?.getAttributeValue('XOR-MAPPED-ADDRESS'), from, 'mapping the address it came from');
+  t.same([s.sent[0]!.host, s.sent[0]!.port], from, 'sent back to it');
+
+  const other = s.pair('127.0.0.7', 5000, SUCCEEDED);
+  s.connection.checkList.push(other);
+  s.transport.onData(request().bytes, ['127.0.0.7', 5000]);
+  t.equal(s.sent.length, 2, 'from another valid pair of the socket: answered too');
+
+  const toWerift: [string, Buffer, [string, number]][] = [
+    ['a nomination (USE-CANDIDATE)', request({ useCandidate: true }).bytes, from],
+    ['another ufrag (an ICE restart)', request({ username: 'new1:rem1' }).bytes, from],
+    ['no colon in the username', request({ username: 'loc1' }).bytes, from],
+    ['a wrong MESSAGE-INTEGRITY', request({ password: 'not-the-password-00000' }).bytes, from],
+    [
+      'a role conflict (ICE-CONTROLLED to the controlled side)',
+      request({ role: 'ICE-CONTROLLED' }).bytes,
+      from,
+    ],
+    ['from an address with no valid pair', request().bytes, ['127.0.0.8', 4000]],
+    ['a response, not a request', s.sent[0]!.data, from],
+  ];
+  for (const [name, bytes, addr] of toWerift) {
+    const before = s.werift.length;
+    s.transport.onData(bytes, addr);
+    t.equal(s.werift.length, before + 1, `${name}: werift's`);
+  }
+  t.equal(s.sent.length, 2, 'none of them answered here');
+  s.connection.iceControlling = true;
+  s.transport.onData(request({ role: 'ICE-CONTROLLED' }).bytes, from);
+  t.equal(s.sent.length, 3, 'the controlling side answers ICE-CONTROLLED');
+  s.transport.onData(request().bytes, from);
+  t.equal(s.sent.length, 3, 'and leaves ICE-CONTROLLING (a conflict) to werift');
+  s.connection.nominated = undefined;
+  s.transport.onData(request({ role: 'ICE-CONTROLLED' }).bytes, from);
+  t.equal(s.sent.length, 3, 'no nominated pair yet: werift answers');
+});
+
 t.test('stand-ins: shapes left alone', async (t) => {
   const untapped = standIn();
   t.equal(
@@ -222,6 +309,8 @@ interface Internals {
   iceTransports: {
     connection: {
       nominated?: {
+        requestsReceived: number;
+        responsesReceived: number;
         remoteCandidate: { host: string; port: number };
         protocol: { transport: { socket: { send: (b: Buffer, port: number, host: string) => void } } };
       };
@@ -301,4 +390,22 @@ t.test('a real werift pair: the media never reaches werift; forgeries counted', 
   t.equal(rejected, 1, "a forgery from the peer's address: rejected on the fast path");
   t.equal(counted(), before + 1, "one from another socket: werift's (which drops it)");
   t.equal(rtp.length, 50, 'neither was ingested');
+
+  // werift's consent checks (RFC 7675, every 4–6 s) from a are answered by b's fast path, not b's werift.
+  const bPairs = () =>
+    (b as unknown as { iceTransports: { connection: { checkList: { requestsReceived: number }[] } }[] })
+      .iceTransports[0]!.connection.checkList;
+  const requestsAtB = () => bPairs().reduce((n, p) => n + p.requestsReceived, 0);
+  const seenByWerift = requestsAtB();
+  const answered = pairA.responsesReceived;
+  const consentBy = Date.now() + 15_000;
+  while (pairA.responsesReceived < answered + 2 && Date.now() < consentBy) {
+    await sleep(100);
+  }
+  t.ok(
+    pairA.responsesReceived >= answered + 2,
+    `a's consent checks were answered (${pairA.responsesReceived - answered})`,
+  );
+  t.equal(requestsAtB(), seenByWerift, "by b's fast path: b's werift saw none of them");
+  t.equal(a.connectionState, 'connected', 'a still connected');
 });
