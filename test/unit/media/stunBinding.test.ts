@@ -9,7 +9,7 @@
  *   attribute after FINGERPRINT, no USERNAME.
  */
 import t from 'tap';
-import { Message, parseMessage } from 'werift';
+import { classes, Message, methods, parseMessage } from 'werift';
 import {
   bindingSuccess,
   fingerprintValid,
@@ -89,7 +89,7 @@ t.test('responses: the address bytes of the RFC samples, and werift reads them',
 });
 
 t.test('a request built by werift reads as built', async (t) => {
-  const m = new Message(1, 0)
+  const m = new Message(methods.BINDING, classes.REQUEST)
     .setAttribute('USERNAME', 'abcd:efgh')
     .setAttribute('PRIORITY', 1)
     .setAttribute('ICE-CONTROLLING', BigInt(5))
@@ -131,7 +131,9 @@ t.test('malformed or other messages: undefined', async (t) => {
     },
     {
       name: 'no USERNAME',
-      data: new Message(1, 0).setAttribute('PRIORITY', 1).addMessageIntegrity(Buffer.from('pw')).bytes,
+      data: new Message(methods.BINDING, classes.REQUEST)
+        .setAttribute('PRIORITY', 1)
+        .addMessageIntegrity(Buffer.from('pw')).bytes,
     },
     { name: 'DTLS', data: hex('16 fe fd 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00') },
   ];

@@ -13,7 +13,9 @@ import { createSocket } from 'node:dgram';
 import t from 'tap';
 import {
   MediaStreamTrack,
+  classes,
   Message,
+  methods,
   parseMessage,
   RTCPeerConnection,
   RtpHeader,
@@ -199,7 +201,7 @@ t.test('stand-ins: consent checks answered here, the other requests left to weri
       useCandidate?: boolean;
     } = {},
   ) => {
-    const m = new Message(1, 0)
+    const m = new Message(methods.BINDING, classes.REQUEST)
       .setAttribute('USERNAME', o.username ?? 'loc1:rem1')
       .setAttribute('PRIORITY', 1853824767)
       .setAttribute(o.role ?? 'ICE-CONTROLLING', BigInt(12345));
