@@ -68,14 +68,14 @@ export class Session {
   readonly sentCandidates = new Set<string>();
   connectedAt: number | undefined;
 
+  /** participantKey of its user and device (made once: routing reads it for every session every tick). */
+  readonly participant: string;
+
   constructor(ids: SessionIds, peer: PeerPort, now: number) {
     this.ids = ids;
     this.peer = peer;
     this.createdAt = now;
-  }
-
-  get participant(): string {
-    return participantKey(this.ids.userId, this.ids.deviceId);
+    this.participant = participantKey(ids.userId, ids.deviceId);
   }
 
   /** Log bindings (the conference's logger already carries roomId and confId). */
