@@ -37,8 +37,13 @@ const LINK_PACKETS = 'sfu_link_rtp_packets_total';
 const GC = 'nodejs_gc_duration_seconds';
 /** Loaded into the foci: a full GC on SIGUSR2, asked for before each window. */
 const GC_ON_SIGNAL = fileURLToPath(new URL('../lib/gcOnSignal.js', import.meta.url));
-/** After the full GC, before the window (its concurrent sweeping done). */
-const GC_SETTLE_MS = 500;
+/**
+ * After the full GC, before the window: its concurrent sweeping done, and the optimized code it invalidated
+ * compiled again. A full GC frees the maps and objects that optimized code embeds weakly, and V8 throws that
+ * code away: with `--trace-deopt`, 22–44 functions of A (the hot path's among them) were marked for
+ * deoptimization at every window's GC, their recompiles on V8's helper threads inside a window 0.5 s later.
+ */
+const GC_SETTLE_MS = 3000;
 /** After a retarget, before a window: keyframe, layer choice and the trunk's demand settle. */
 const SETTLE_MS = 3000;
 const ARRANGEMENTS = ['base', 'trunk', 'local'] as const;
