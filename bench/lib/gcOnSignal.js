@@ -3,7 +3,13 @@
 // arrangement left is not collected (and charged) inside the next window. Plain JavaScript: a focus may run
 // from dist/ without the TypeScript loader.
 import process from 'node:process';
+// BENCH_GC_MARK=1: a line `GCMARK <ms since the epoch>` on stdout before each, to place V8's --trace-opt /
+// --trace-deopt lines (on stdout too) in their window (SFU_TEST_LOG_DIR keeps each focus's output).
+const mark = process.env.BENCH_GC_MARK === '1';
 process.on('SIGUSR2', () => {
+  if (mark) {
+    process.stdout.write(`GCMARK ${Date.now()}\n`);
+  }
   if (typeof globalThis.gc === 'function') {
     globalThis.gc();
   }
