@@ -15,20 +15,15 @@
  * - the transport's current SRTP/SRTCP session has a direct path (own cipher; a sink for RTCP).
  * It is then unprotected and read as the taps do (`receiveRtpDirect`, `receiveRtcpDirect`); one that is not
  * authentic is dropped and counted (`rejected`). A STUN Binding request from such a pair that is an ordinary
- * consent check is answered here (stunBinding.ts says which; werift answers the rest). Anything else goes to werift's `onData` unchanged, so early
- * media, another pair, a TURN or TCP pair, or a werift whose internals moved all keep werift's path.
+ * consent check is answered here (stunBinding.ts says which; werift answers the rest). Anything else goes to
+ * werift's `onData` unchanged, so early media, another pair, a TURN or TCP pair, or a werift whose internals
+ * moved all keep werift's path.
  * Installation is idempotent and cheap, so the owner retries it on its tick until the pair is up (and after an
  * ICE restart adds sockets; a transport whose `onData` werift replaced is wrapped again).
  */
 import { receiveRtpDirect } from './decryptedRtpTap.js';
 import { receiveRtcpDirect } from './srtcpTap.js';
-import {
-  bindingSuccess,
-  canAnswerBindings,
-  fingerprintValid,
-  integrityValid,
-  readBindingRequest,
-} from './stunBinding.js';
+import { canAnswerBindings, consentAnswer } from './stunBinding.js';
 
 type OnData = (data: Buffer, addr: readonly [string, number]) => void;
 
@@ -62,8 +57,8 @@ interface ConnectionLike {
 const ignoreSendError = (): void => undefined; // as werift's own STUN sends: the client asks again
 
 /**
- * Answers a Binding request that is an ordinary consent check on a valid pair (stunBinding.ts); false (werift's)
- * for anything else.
+ * Answers a Binding request from a valid pair when it is an ordinary consent check (stunBinding.ts's
+ * `consentAnswer` says which); false (werift's) for anything else.
  */
 function answerConsentCheck(
   conn: ConnectionLike,
@@ -71,25 +66,13 @@ function answerConsentCheck(
   data: Buffer,
   addr: readonly [string, number],
 ): boolean {
-  const req = readBindingRequest(data);
   const { localUsername, localPassword } = conn;
   const socket = protocol.transport?.socket;
-  if (
-    req === undefined ||
-    req.useCandidate ||
-    localUsername === undefined ||
-    localPassword === undefined ||
-    typeof socket?.send !== 'function' ||
-    req.username.slice(0, Math.max(0, req.username.indexOf(':'))) !== localUsername ||
-    (conn.iceControlling === true
-      ? !req.iceControlled || req.iceControlling
-      : !req.iceControlling || req.iceControlled) ||
-    !integrityValid(data, req.integrityAt, localPassword) ||
-    (req.fingerprintAt >= 0 && !fingerprintValid(data, req.fingerprintAt))
-  ) {
+  if (localUsername === undefined || localPassword === undefined || typeof socket?.send !== 'function') {
     return false;
   }
-  const response = bindingSuccess(data, addr, localPassword);
+  const local = { ufrag: localUsername, password: localPassword, controlling: conn.iceControlling === true };
+  const response = consentAnswer(data, addr, local);
   if (response === undefined) {
     return false;
   }
