@@ -9,6 +9,8 @@
  *   encryptRtcp(ctx, src, srcOffset, length, srtcpIndex, out, outOffset)                bytes written
  *   decryptRtcp(ctx, src, srcOffset, length, out, outOffset)                            bytes written or -1
  *   sendBatch(fd, address, port, list, count)     datagrams sent (udp.c), or a negative errno when none was
+ *   watchReadable(fd, callback), unwatch(watch), recvBatch(watch, buf, offset, slots, slotSize, meta),
+ *   metaAddress(meta, index)                      a socket's datagrams in batches (watch.c)
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -17,8 +19,9 @@
 
 #include "srtp.h"
 #include "udp.h"
+#include "watch.h"
 
-#define ABI_VERSION 2
+#define ABI_VERSION 3
 /* Packets longer than this are refused (OpenSSL takes int lengths); the TypeScript SRTP has the same bound. */
 #define MAX_PACKET 0x40000000u
 #define MAX_OFFSET 9007199254740991.0 /* Number.MAX_SAFE_INTEGER */
@@ -352,6 +355,10 @@ NAPI_MODULE_INIT() {
       {"encryptRtcp", NULL, encrypt_rtcp, NULL, NULL, NULL, napi_enumerable, NULL},
       {"decryptRtcp", NULL, decrypt_rtcp, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sendBatch", NULL, send_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"watchReadable", NULL, watch_readable, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unwatch", NULL, unwatch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"recvBatch", NULL, recv_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"metaAddress", NULL, meta_address, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_value abi = NULL;
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok ||

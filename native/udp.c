@@ -67,7 +67,74 @@ long udp_send_batch(int fd, const char *address, int port, const udp_datagram *l
   return (long)sent;
 }
 
+long udp_recv_batch(int fd, uint8_t *base, size_t slots, size_t slot_size, int32_t *meta) {
+  struct mmsghdr msgs[UDP_BATCH_MAX];
+  struct iovec iov[UDP_BATCH_MAX];
+  struct sockaddr_storage from[UDP_BATCH_MAX];
+  if (slots > UDP_BATCH_MAX) {
+    slots = UDP_BATCH_MAX;
+  }
+  memset(msgs, 0, sizeof(msgs[0]) * slots);
+  for (size_t i = 0; i < slots; i++) {
+    iov[i].iov_base = base + i * slot_size;
+    iov[i].iov_len = slot_size;
+    msgs[i].msg_hdr.msg_name = &from[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  int r;
+  do {
+    r = recvmmsg(fd, msgs, (unsigned)slots, MSG_DONTWAIT, NULL);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -(long)errno;
+  }
+  for (int i = 0; i < r; i++) {
+    int32_t *m = meta + (size_t)i * UDP_RECV_META_WORDS;
+    memset(m, 0, sizeof(int32_t) * UDP_RECV_META_WORDS);
+    m[0] = (int32_t)(msgs[i].msg_len > slot_size ? slot_size : msgs[i].msg_len);
+    m[1] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? UDP_RECV_TRUNCATED : 0;
+    if (from[i].ss_family == AF_INET) {
+      const struct sockaddr_in *v4 = (const struct sockaddr_in *)&from[i];
+      m[2] = ntohs(v4->sin_port);
+      m[3] = 4;
+      memcpy(&m[4], &v4->sin_addr, 4);
+    } else if (from[i].ss_family == AF_INET6) {
+      const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&from[i];
+      m[2] = ntohs(v6->sin6_port);
+      m[3] = 6;
+      memcpy(&m[4], &v6->sin6_addr, 16);
+    }
+  }
+  return r;
+}
+
+size_t udp_meta_address(const int32_t *meta, char *out, size_t out_len) {
+  const int family = meta[3] == 4 ? AF_INET : meta[3] == 6 ? AF_INET6 : 0;
+  if (family == 0 || inet_ntop(family, &meta[4], out, (socklen_t)out_len) == NULL) {
+    return 0;
+  }
+  return strlen(out);
+}
+
 #else
+
+long udp_recv_batch(int fd, uint8_t *base, size_t slots, size_t slot_size, int32_t *meta) {
+  (void)fd;
+  (void)base;
+  (void)slots;
+  (void)slot_size;
+  (void)meta;
+  return -ENOSYS;
+}
+
+size_t udp_meta_address(const int32_t *meta, char *out, size_t out_len) {
+  (void)meta;
+  (void)out;
+  (void)out_len;
+  return 0;
+}
 
 long udp_send_batch(int fd, const char *address, int port, const udp_datagram *list, size_t count) {
   (void)fd;

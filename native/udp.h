@@ -24,4 +24,20 @@ typedef struct {
  */
 long udp_send_batch(int fd, const char *address, int port, const udp_datagram *list, size_t count);
 
+/* Int32 words of `meta` per received datagram: length, flags (UDP_RECV_TRUNCATED), port, family (4 or 6), then
+ * the address's 16 bytes (an IPv4 address in the first 4, the rest zero). */
+#define UDP_RECV_META_WORDS 8
+#define UDP_RECV_TRUNCATED 1
+
+/*
+ * Receives up to `slots` datagrams from `fd` (recvmmsg, MSG_DONTWAIT) into `base`, datagram i at
+ * `base + i * slot_size`, its length, flags, port, family and address in `meta[i * UDP_RECV_META_WORDS ...]`.
+ * Returns how many were received (0 when none is waiting), or a negative errno (-ENOSYS where recvmmsg does not
+ * exist). A datagram longer than `slot_size` is cut and flagged UDP_RECV_TRUNCATED.
+ */
+long udp_recv_batch(int fd, uint8_t *base, size_t slots, size_t slot_size, int32_t *meta);
+
+/* The address of received datagram `meta` (UDP_RECV_META_WORDS words) as text into `out`; its length, or 0. */
+size_t udp_meta_address(const int32_t *meta, char *out, size_t out_len);
+
 #endif

@@ -13,6 +13,7 @@ import { DROP_REASONS, type DropReason } from '../forwarding/dropReason.js';
 import { SEND_RESULTS, srtpSendErrors, type SendResult } from './srtpSend.js';
 import { turnEnd } from './turnEnd.js';
 import { batchCounts } from './udpBatch.js';
+import { receiveCounts } from './udpReceive.js';
 
 export type KeyframeReason = 'start' | 'switch' | 'subscriber' | 'retry' | 'deferred';
 export type SwitchDirection = 'up' | 'down' | 'start';
@@ -192,6 +193,17 @@ export function registerMediaMetrics(registry: Registry, m: MediaCounters): void
       (['sendmmsg', 'socket', 'closed'] as const).map((p) => ({
         labels: { path: p },
         value: batchCounts[p],
+      })),
+  );
+  pulled(
+    registry,
+    'sfu_udp_batch_received_total',
+    'Datagrams read in batches by the native add-on (recvmmsg, udpReceive.ts): handed on (datagrams), dropped because longer than a slot (truncated), and the readable events that read them (batches)',
+    ['kind'],
+    () =>
+      (['datagrams', 'truncated', 'batches'] as const).map((k) => ({
+        labels: { kind: k },
+        value: receiveCounts[k],
       })),
   );
   pulled(registry, 'sfu_forwarded_bytes_total', 'RTP payload bytes forwarded to subscribers', [], () => [

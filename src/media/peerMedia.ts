@@ -231,9 +231,17 @@ export class PeerMedia {
     this.#transports.clear();
   }
 
+  #receiveErrors = 0;
+  /** A socket's batched reading failed (given back to node:dgram) or a datagram's handling threw: logged once. */
+  readonly #receiveError = (e: unknown): void => {
+    if (this.#receiveErrors++ === 0) {
+      this.#ctx.log.warn({ err: toError(e) }, 'receiving datagrams in batches failed (logged once per peer)');
+    }
+  };
+
   #tick(now: number): void {
     for (const dtls of this.#transports) {
-      installUdpFastPath(dtls, this.#ctx.counters.onSrtpRejected); // until the pair is up; idempotent after
+      installUdpFastPath(dtls, this.#ctx.counters.onSrtpRejected, this.#receiveError); // until the pair is up
     }
     for (const { track } of this.#published.values()) {
       track.tick(now);

@@ -12,6 +12,10 @@
  * Without the bound a packet waited for the whole turn: a publisher's frame fanned out to 20 subscribers is
  * ≈ 180 forwarded datagrams, several ms of work at either focus of a cascade hop, and the wait grows with the
  * room. One clock read per turn start and per received packet while something waits.
+ *
+ * A batch of received datagrams (udpReceive.ts) is one turn of its own: between `hold()` and `release()` no
+ * `setImmediate` is scheduled, and `release()` runs what waits at once — one system call per socket for the
+ * whole batch, without the immediate's own wake-up.
  */
 export type TurnEndPhase = 'trunk' | 'subscribers';
 
@@ -27,6 +31,8 @@ export class TurnEnd {
   #spareTrunk: (() => void)[] = [];
   #spareSubscribers: (() => void)[] = [];
   #deferred = false;
+  /** Nesting of hold() calls: while above 0, nothing is deferred (release() runs it). */
+  #held = 0;
   readonly #now: () => number;
   readonly #maxHoldMs: number;
   /** When the oldest waiting callback was scheduled. */
@@ -54,7 +60,7 @@ export class TurnEnd {
       this.#since = this.#now();
     }
     (phase === 'trunk' ? this.#trunk : this.#subscribers).push(fn);
-    if (!this.#deferred) {
+    if (!this.#deferred && this.#held === 0) {
       this.#deferred = true;
       this.#defer(this.#run);
     }
@@ -66,6 +72,21 @@ export class TurnEnd {
       return;
     }
     if (this.#now() - this.#since >= this.#maxHoldMs) {
+      this.#runNow();
+    }
+  }
+
+  /** Starts a batch: what is scheduled until the matching `release()` runs then, not after the turn. */
+  hold(): void {
+    this.#held++;
+  }
+
+  /** Ends a batch; the outermost runs every waiting callback now. */
+  release(): void {
+    if (this.#held > 0) {
+      this.#held--;
+    }
+    if (this.#held === 0 && (this.#trunk.length > 0 || this.#subscribers.length > 0)) {
       this.#runNow();
     }
   }

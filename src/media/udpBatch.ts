@@ -14,9 +14,17 @@ export interface BatchSocket {
   send(msg: Buffer, port: number, address: string): void;
 }
 
-interface UdpHandle {
+/** node:dgram's libuv handle (UDPWrap): the parts the add-on paths use. */
+export interface UdpHandle {
   readonly fd?: number;
   getSendQueueCount?(): number;
+  recvStart?(): number;
+  recvStop?(): number;
+}
+
+/** node:dgram's state object of a socket: its libuv handle, null once closed. */
+export interface DgramState {
+  readonly handle?: UdpHandle | null;
 }
 
 /**
@@ -29,17 +37,17 @@ const EAGAIN = 11;
 const ENOBUFS = 105;
 
 /** Per socket: node:dgram's state object (holding the libuv `handle`), or null when it has none. */
-const states = new WeakMap<object, { readonly handle?: UdpHandle | null } | null>();
+const states = new WeakMap<object, DgramState | null>();
 /** Sockets the add-on failed on for another reason than a full buffer: `socket.send` only. */
 const noNative = new WeakSet<object>();
 
-function stateOf(socket: BatchSocket): { readonly handle?: UdpHandle | null } | null {
+export function stateOf(socket: object): DgramState | null {
   let s = states.get(socket);
   if (s === undefined) {
     // node:dgram keeps its handle under a symbol described 'state symbol' (`_handle` is a deprecated alias).
     const sym = Object.getOwnPropertySymbols(socket).find((x) => x.description === 'state symbol');
     const v: unknown = sym === undefined ? undefined : (socket as unknown as Record<symbol, unknown>)[sym];
-    s = typeof v === 'object' && v !== null && 'handle' in v ? (v as { handle?: UdpHandle | null }) : null;
+    s = typeof v === 'object' && v !== null && 'handle' in v ? (v as DgramState) : null;
     states.set(socket, s);
   }
   return s;

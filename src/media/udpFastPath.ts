@@ -24,13 +24,17 @@
 import { receiveRtpDirect } from './decryptedRtpTap.js';
 import { receiveRtcpDirect } from './srtcpTap.js';
 import { canAnswerBindings, consentAnswer } from './stunBinding.js';
+import { receiveInBatches, type ReceiveSocket } from './udpReceive.js';
 
 type OnData = (data: Buffer, addr: readonly [string, number]) => void;
 
 interface UdpTransportLike {
   readonly type?: string;
   onData?: OnData;
-  readonly socket?: { send: (data: Buffer, port: number, host: string, done: (e: unknown) => void) => void };
+  rinfo?: unknown;
+  readonly socket?: ReceiveSocket & {
+    send: (data: Buffer, port: number, host: string, done: (e: unknown) => void) => void;
+  };
 }
 
 interface ProtocolLike {
@@ -161,10 +165,32 @@ function fastOnData(
 }
 
 /**
- * Puts every UDP socket of `dtls`'s ICE connection on the fast path (those already on it are left alone);
- * returns how many are on it. 0 where werift's shape is not this one (nothing is changed then).
+ * What werift's 'message' listener did with a datagram, for one read in batches (udpReceive.ts): the transport's
+ * `onData` (the fast one once wrapped) with its `rinfo` kept up to date (werift sends to it when given no
+ * address).
  */
-export function installUdpFastPath(dtls: object, rejected: () => void): number {
+function batchHandler(t: UdpTransportLike): (data: Buffer, addr: readonly [string, number]) => void {
+  let last: readonly [string, number] | undefined;
+  return (data, addr) => {
+    if (addr !== last) {
+      last = addr;
+      t.rinfo = { address: addr[0], port: addr[1], family: addr[0].includes(':') ? 'IPv6' : 'IPv4' };
+    }
+    t.onData?.(data, addr);
+  };
+}
+
+/**
+ * Puts every UDP socket of `dtls`'s ICE connection on the fast path (those already on it are left alone) and,
+ * with the add-on, its reading into batches (udpReceive.ts; `receiveError` hears what gives a socket back to
+ * node:dgram); returns how many are on the fast path. 0 where werift's shape is not this one (nothing is
+ * changed then).
+ */
+export function installUdpFastPath(
+  dtls: object,
+  rejected: () => void,
+  receiveError: (e: unknown) => void = () => undefined,
+): number {
   const conn = (dtls as DtlsLike).iceTransport?.connection;
   const protocols = conn?.protocols;
   if (conn === undefined || !Array.isArray(protocols)) {
@@ -189,6 +215,9 @@ export function installUdpFastPath(dtls: object, rejected: () => void): number {
     wrapped.set(t, fast);
     t.onData = fast;
     on++;
+    if (t.socket !== undefined && typeof t.socket.once === 'function') {
+      receiveInBatches(t.socket, batchHandler(t), receiveError);
+    }
   }
   return on;
 }

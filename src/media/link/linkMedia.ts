@@ -379,9 +379,20 @@ export class LinkMedia {
     }
   }
 
+  #receiveErrors = 0;
+  /** A socket's batched reading failed (given back to node:dgram) or a datagram's handling threw: logged once. */
+  readonly #receiveError = (e: unknown): void => {
+    if (this.#receiveErrors++ === 0) {
+      this.#ctx.log.warn(
+        { err: toError(e) },
+        'link: receiving datagrams in batches failed (logged once per link)',
+      );
+    }
+  };
+
   #tick(now: number): void {
     if (this.#dtls !== undefined) {
-      installUdpFastPath(this.#dtls, this.#ctx.counters.onSrtpRejected); // until the pair is up; idempotent after
+      installUdpFastPath(this.#dtls, this.#ctx.counters.onSrtpRejected, this.#receiveError); // until the pair is up
     }
     this.relayed.tick(now);
     for (const s of this.#sends.values()) {

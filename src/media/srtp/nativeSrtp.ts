@@ -13,7 +13,7 @@ import type { SrtpKeySet } from './srtpKeys.js';
 import { SRTCP_INDEX_LENGTH, srtpLengths, type SrtpProfile } from './srtpProfile.js';
 
 /** native/addon.c ABI_VERSION: an add-on of another layout is not used. */
-export const NATIVE_SRTP_ABI = 2;
+export const NATIVE_SRTP_ABI = 3;
 export const NATIVE_SRTP_FILE = join('build', 'native', 'sfu_native.node');
 
 declare const contextBrand: unique symbol;
@@ -68,6 +68,34 @@ export interface NativeSrtpBinding {
    * order (fewer when the send buffer filled), or a negative errno when none was.
    */
   sendBatch(fd: number, address: string, port: number, list: readonly Uint8Array[], count: number): number;
+  /**
+   * Calls `callback(status)` each time the UDP socket `fd` is readable (status 0) or its polling failed (a
+   * negative libuv error; the watch then stops), on a duplicate of the fd (native/watch.c) until `unwatch`.
+   */
+  watchReadable(fd: number, callback: (status: number) => void): NativeWatch;
+  /** Stops a watch and closes its duplicate fd (idempotent). */
+  unwatch(watch: NativeWatch): void;
+  /**
+   * Receives up to `slots` waiting datagrams (recvmmsg) into `buf`, datagram i at `offset + i * slotSize`, its
+   * length, flags, port, family and address in `meta[i * 8 ...]` (native/udp.h): how many (0: none waiting), or
+   * a negative errno.
+   */
+  recvBatch(
+    watch: NativeWatch,
+    buf: Uint8Array,
+    offset: number,
+    slots: number,
+    slotSize: number,
+    meta: Int32Array,
+  ): number;
+  /** The address of received datagram `index` of `meta` as text (inet_ntop), or undefined. */
+  metaAddress(meta: Int32Array, index: number): string | undefined;
+}
+
+declare const watchBrand: unique symbol;
+/** A socket's readable events (an N-API external of native/watch.c). */
+export interface NativeWatch {
+  readonly [watchBrand]: true;
 }
 
 export type NativeSrtpLoad =
@@ -81,6 +109,10 @@ const FUNCTIONS = [
   'encryptRtcp',
   'decryptRtcp',
   'sendBatch',
+  'watchReadable',
+  'unwatch',
+  'recvBatch',
+  'metaAddress',
 ] as const;
 
 /** The add-on at `path`, or why not. */

@@ -1,0 +1,285 @@
+/* See watch.h. */
+#define _GNU_SOURCE
+#include "watch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "udp.h"
+
+static const napi_type_tag WATCH_TAG = {0x73667577617463ULL, 0x682d763100000000ULL};
+
+typedef struct {
+  uv_poll_t poll;
+  int fd;             /* the duplicate; -1 once closed */
+  bool stopped;       /* unwatch ran (or polling failed): no more callbacks */
+  bool closing;       /* uv_close was called; the struct lives until both its close callback and finalizer ran */
+  bool closed;        /* the close callback ran */
+  bool finalized;     /* the external was collected */
+  napi_env env;
+  napi_ref callback;
+  napi_async_context async;
+} watch;
+
+static napi_value fail_type(napi_env env, const char *msg) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+  return NULL;
+}
+
+static napi_value fail_range(napi_env env, const char *msg) {
+  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
+  return NULL;
+}
+
+static napi_value num(napi_env env, double v) {
+  napi_value r = NULL;
+  napi_create_double(env, v, &r);
+  return r;
+}
+
+static void release(watch *w) {
+  if (w->closed && w->finalized) {
+    free(w);
+  }
+}
+
+static void on_close(uv_handle_t *h) {
+  watch *w = (watch *)h->data;
+  if (w->fd >= 0) {
+    close(w->fd);
+    w->fd = -1;
+  }
+  w->closed = true;
+  release(w);
+}
+
+static void stop(watch *w) {
+  if (w->stopped) {
+    return;
+  }
+  w->stopped = true;
+  uv_poll_stop(&w->poll);
+  if (w->callback != NULL) {
+    napi_delete_reference(w->env, w->callback);
+    w->callback = NULL;
+  }
+  if (w->async != NULL) {
+    napi_async_destroy(w->env, w->async);
+    w->async = NULL;
+  }
+  if (!w->closing) {
+    w->closing = true;
+    uv_close((uv_handle_t *)&w->poll, on_close);
+  }
+}
+
+static void finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  watch *w = data;
+  stop(w); /* collected while still watching: the fd must not stay open */
+  w->finalized = true;
+  release(w);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  (void)events;
+  watch *w = (watch *)h->data;
+  if (w->stopped) {
+    return;
+  }
+  napi_env env = w->env;
+  napi_handle_scope scope = NULL;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) {
+    return;
+  }
+  napi_value cb = NULL;
+  napi_value recv = NULL;
+  napi_value arg = num(env, status);
+  if (napi_get_reference_value(env, w->callback, &cb) == napi_ok && cb != NULL &&
+      napi_get_global(env, &recv) == napi_ok) {
+    napi_value ignored = NULL;
+    if (napi_make_callback(env, w->async, recv, cb, 1, &arg, &ignored) == napi_pending_exception) {
+      napi_value e = NULL;
+      if (napi_get_and_clear_last_exception(env, &e) == napi_ok) {
+        napi_fatal_exception(env, e); /* as any throwing callback: the process's uncaughtException */
+      }
+    }
+  }
+  if (status < 0) {
+    stop(w);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+napi_value watch_readable(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) {
+    return fail_type(env, "watchReadable(fd, callback)");
+  }
+  int32_t fd = -1;
+  napi_valuetype t = napi_undefined;
+  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    return fail_type(env, "fd must be a file descriptor");
+  }
+  if (napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) {
+    return fail_type(env, "callback must be a function");
+  }
+  uv_loop_t *loop = NULL;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    napi_throw_error(env, "ERR_NATIVE_WATCH", "no event loop");
+    return NULL;
+  }
+  const int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup_fd < 0) {
+    return fail_range(env, "fd cannot be duplicated (not open)");
+  }
+  watch *w = calloc(1, sizeof(*w));
+  if (w == NULL) {
+    close(dup_fd);
+    napi_throw_error(env, "ERR_NATIVE_WATCH", "out of memory");
+    return NULL;
+  }
+  w->fd = dup_fd;
+  w->env = env;
+  napi_value name = NULL;
+  napi_value ext = NULL;
+  if (uv_poll_init(loop, &w->poll, dup_fd) != 0) {
+    close(dup_fd);
+    free(w);
+    return fail_range(env, "fd cannot be polled");
+  }
+  w->poll.data = w;
+  if (napi_create_string_utf8(env, "SfuUdpReceive", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, NULL, name, &w->async) != napi_ok ||
+      napi_create_reference(env, argv[1], 1, &w->callback) != napi_ok ||
+      napi_create_external(env, w, finalize, NULL, &ext) != napi_ok ||
+      napi_type_tag_object(env, ext, &WATCH_TAG) != napi_ok) {
+    w->finalized = ext == NULL; /* no external: nothing will finalize it */
+    stop(w);
+    return NULL;
+  }
+  if (uv_poll_start(&w->poll, UV_READABLE, on_poll) != 0) {
+    stop(w);
+    return fail_range(env, "fd cannot be polled");
+  }
+  return ext;
+}
+
+static watch *get_watch(napi_env env, napi_value v) {
+  bool ok = false;
+  void *p = NULL;
+  if (napi_check_object_type_tag(env, v, &WATCH_TAG, &ok) != napi_ok || !ok ||
+      napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
+    fail_type(env, "watch must be made by watchReadable");
+    return NULL;
+  }
+  return p;
+}
+
+napi_value unwatch(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) {
+    return fail_type(env, "unwatch(watch)");
+  }
+  watch *w = get_watch(env, argv[0]);
+  if (w == NULL) {
+    return NULL;
+  }
+  stop(w);
+  return NULL;
+}
+
+static int get_u8(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  napi_typedarray_type type;
+  void *p = NULL;
+  if (napi_get_typedarray_info(env, v, &type, len, &p, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+    return -1;
+  }
+  *data = p;
+  return 0;
+}
+
+static int get_i32(napi_env env, napi_value v, int32_t **data, size_t *len) {
+  napi_typedarray_type type;
+  void *p = NULL;
+  if (napi_get_typedarray_info(env, v, &type, len, &p, NULL, NULL) != napi_ok || type != napi_int32_array) {
+    return -1;
+  }
+  *data = p;
+  return 0;
+}
+
+napi_value recv_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6) {
+    return fail_type(env, "recvBatch(watch, buf, offset, slots, slotSize, meta)");
+  }
+  watch *w = get_watch(env, argv[0]);
+  if (w == NULL) {
+    return NULL;
+  }
+  uint8_t *buf = NULL;
+  size_t buf_len = 0;
+  int32_t *meta = NULL;
+  size_t meta_len = 0;
+  uint32_t off = 0;
+  uint32_t slots = 0;
+  uint32_t slot_size = 0;
+  if (get_u8(env, argv[1], &buf, &buf_len) != 0) {
+    return fail_type(env, "buf must be a Uint8Array");
+  }
+  if (get_i32(env, argv[5], &meta, &meta_len) != 0) {
+    return fail_type(env, "meta must be an Int32Array");
+  }
+  if (napi_get_value_uint32(env, argv[2], &off) != napi_ok || napi_get_value_uint32(env, argv[3], &slots) != napi_ok ||
+      napi_get_value_uint32(env, argv[4], &slot_size) != napi_ok) {
+    return fail_type(env, "offset, slots and slotSize must be numbers");
+  }
+  if (slots == 0 || slots > UDP_BATCH_MAX || slot_size == 0 || slot_size > 65536) {
+    return fail_range(env, "slots must be 1-64 and slotSize 1-65536");
+  }
+  if ((uint64_t)off + (uint64_t)slots * slot_size > buf_len) {
+    return fail_range(env, "buf is too short for slots at offset");
+  }
+  if ((uint64_t)slots * UDP_RECV_META_WORDS > meta_len) {
+    return fail_range(env, "meta is too short for slots");
+  }
+  if (w->stopped || w->fd < 0) {
+    return num(env, -EBADF);
+  }
+  return num(env, (double)udp_recv_batch(w->fd, buf + off, slots, slot_size, meta));
+}
+
+napi_value meta_address(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) {
+    return fail_type(env, "metaAddress(meta, index)");
+  }
+  int32_t *meta = NULL;
+  size_t meta_len = 0;
+  uint32_t index = 0;
+  if (get_i32(env, argv[0], &meta, &meta_len) != 0 || napi_get_value_uint32(env, argv[1], &index) != napi_ok) {
+    return fail_type(env, "meta must be an Int32Array and index a number");
+  }
+  if (((uint64_t)index + 1) * UDP_RECV_META_WORDS > meta_len) {
+    return fail_range(env, "index is past meta's end");
+  }
+  char text[64];
+  const size_t n = udp_meta_address(meta + (size_t)index * UDP_RECV_META_WORDS, text, sizeof(text));
+  napi_value r = NULL;
+  if (n == 0) {
+    napi_get_undefined(env, &r);
+  } else {
+    napi_create_string_latin1(env, text, n, &r);
+  }
+  return r;
+}

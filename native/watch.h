@@ -1,0 +1,21 @@
+/*
+ * Readable events of a UDP socket libuv owns, on a duplicate of its fd (the socket's own libuv handle keeps its
+ * fd and its sends; node:dgram's reading is stopped by the caller), and batched receives from it (udp.c).
+ */
+#ifndef SFU_WATCH_H
+#define SFU_WATCH_H
+
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+/* watchReadable(fd, callback): an external; callback(status) runs (as a MakeCallback) each time the socket is
+ * readable (status 0) or polling failed (a negative libuv error: the watch stops itself). */
+napi_value watch_readable(napi_env env, napi_callback_info info);
+/* unwatch(watch): stops the events and closes the duplicate fd (idempotent). */
+napi_value unwatch(napi_env env, napi_callback_info info);
+/* recvBatch(watch, buf, offset, slots, slotSize, meta): datagrams received (0: none waiting), or -errno. */
+napi_value recv_batch(napi_env env, napi_callback_info info);
+/* metaAddress(meta, index): the address of received datagram `index` as text, or undefined. */
+napi_value meta_address(napi_env env, napi_callback_info info);
+
+#endif

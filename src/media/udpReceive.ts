@@ -1,0 +1,227 @@
+/**
+ * A socket's datagrams in batches (performance-design.md step 3, "own receive path"): node:dgram does, per
+ * datagram, a 64-KiB allocation cut down to the datagram, an `rinfo` object of four properties, a MakeCallback
+ * (async hooks, a microtask checkpoint) and an event emit; werift's listener then builds an address array. At
+ * a 1-subscriber call that was a fifth of the focus's main thread, and most of the idle cost of a connected peer.
+ * With the native add-on, `receiveInBatches` stops node:dgram's reading of a socket and watches a duplicate of
+ * its fd instead (native/watch.c): on each readable event one callback reads what waits with `recvmmsg`
+ * (up to SLOTS datagrams a call, at most ROUNDS calls, then the next event), hands each datagram to `handler`
+ * as a Buffer and its address as an `[address, port]` array (the same array while the sender does not change),
+ * and ends the batch's turn (turnEnd.ts: the sends it caused leave at once, no `setImmediate`).
+ * - Datagrams are views into a slab that is never written again once handed out (a new one when it is full):
+ *   a handler may keep one, as node:dgram's own Buffers may be kept.
+ * - A datagram longer than SLOT_BYTES is cut by the kernel: it is dropped and counted (`truncated`); WebRTC
+ *   stacks keep datagrams under the path MTU (≈ 1,200–1,500 bytes).
+ * - The socket's sends, its options and its close stay node:dgram's; on 'close' the watch stops and its fd is
+ *   closed. A receive error other than "nothing waiting" gives the socket back to node:dgram's reading.
+ * Without the add-on (or with SFU_NATIVE=0), or for a socket whose node:dgram handle cannot be read, nothing
+ * changes and node:dgram's 'message' events go on.
+ */
+import type { NativeSrtpBinding, NativeWatch } from './srtp/nativeSrtp.js';
+import { batchBinding, stateOf, type UdpHandle } from './udpBatch.js';
+import { turnEnd } from './turnEnd.js';
+
+/** What one slot of the slab holds at most (a longer datagram is cut, dropped and counted). */
+export const SLOT_BYTES = 2048;
+/** Datagrams per `recvmmsg`. */
+export const SLOTS = 32;
+/** `recvmmsg` calls per readable event (the rest waits for the next event: other sockets get their turn). */
+export const ROUNDS = 4;
+const SLAB_BYTES = SLOT_BYTES * SLOTS * 2;
+const META_WORDS = 8;
+const TRUNCATED = 1;
+const EBADF = 9;
+
+export type DatagramHandler = (data: Buffer, addr: readonly [string, number]) => void;
+
+/** The part of a node:dgram socket used here. */
+export interface ReceiveSocket {
+  once(event: 'close', listener: () => void): unknown;
+}
+
+/** Since start: readable events handled, datagrams handed out, datagrams dropped because they were cut. */
+export const receiveCounts = { batches: 0, datagrams: 0, truncated: 0 };
+
+const receiving = new WeakSet<object>();
+
+/**
+ * Takes `socket`'s datagrams into batches for `handler` (see above). True when they now come this way (or
+ * already did); false when node:dgram keeps reading them. `onError` hears a handler's exception or the receive
+ * error that gave the socket back (each time; the caller logs as it sees fit).
+ */
+export function receiveInBatches(
+  socket: ReceiveSocket,
+  handler: DatagramHandler,
+  onError: (e: unknown) => void,
+  binding: NativeSrtpBinding | null = batchBinding(),
+): boolean {
+  if (receiving.has(socket)) {
+    return true;
+  }
+  if (binding === null) {
+    return false;
+  }
+  const state = stateOf(socket);
+  const handle = state?.handle;
+  const fd = handle?.fd;
+  if (
+    state === null ||
+    handle === null ||
+    handle === undefined ||
+    typeof fd !== 'number' ||
+    fd < 0 ||
+    typeof handle.recvStop !== 'function' ||
+    typeof handle.recvStart !== 'function'
+  ) {
+    return false;
+  }
+  const r = new BatchReceiver(binding, state, handle, handler, onError);
+  let watch: NativeWatch;
+  try {
+    watch = binding.watchReadable(fd, r.onReadable);
+  } catch (e) {
+    onError(e);
+    return false;
+  }
+  if (handle.recvStop() !== 0) {
+    binding.unwatch(watch);
+    return false;
+  }
+  r.start(watch);
+  receiving.add(socket);
+  socket.once('close', () => {
+    r.stop();
+  });
+  return true;
+}
+
+class BatchReceiver {
+  readonly #binding: NativeSrtpBinding;
+  readonly #state: { readonly handle?: UdpHandle | null };
+  readonly #handle: UdpHandle;
+  readonly #handler: DatagramHandler;
+  readonly #onError: (e: unknown) => void;
+  #watch: NativeWatch | undefined;
+  #slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  #offset = 0;
+  readonly #meta = new Int32Array(SLOTS * META_WORDS);
+  /** The last sender: its meta words (port, family, address) and the array handed out for it. */
+  readonly #last = new Int32Array(6);
+  #lastAddr: readonly [string, number] | undefined;
+
+  constructor(
+    binding: NativeSrtpBinding,
+    state: { readonly handle?: UdpHandle | null },
+    handle: UdpHandle,
+    handler: DatagramHandler,
+    onError: (e: unknown) => void,
+  ) {
+    this.#binding = binding;
+    this.#state = state;
+    this.#handle = handle;
+    this.#handler = handler;
+    this.#onError = onError;
+  }
+
+  start(watch: NativeWatch): void {
+    this.#watch = watch;
+  }
+
+  stop(): void {
+    const w = this.#watch;
+    this.#watch = undefined;
+    if (w !== undefined) {
+      this.#binding.unwatch(w);
+    }
+  }
+
+  /** Gives the socket back to node:dgram's reading (a receive error). */
+  #giveBack(e: unknown): void {
+    this.stop();
+    if (this.#state.handle === this.#handle) {
+      this.#handle.recvStart?.();
+    }
+    this.#onError(e);
+  }
+
+  readonly onReadable = (status: number): void => {
+    const watch = this.#watch;
+    if (watch === undefined) {
+      return;
+    }
+    if (this.#state.handle !== this.#handle) {
+      this.stop(); // node:dgram closed it; 'close' comes on the next tick
+      return;
+    }
+    if (status < 0) {
+      this.#giveBack(new Error(`polling the socket failed (libuv error ${status})`));
+      return;
+    }
+    receiveCounts.batches++;
+    turnEnd.hold();
+    try {
+      this.#read(watch);
+    } finally {
+      turnEnd.release();
+    }
+  };
+
+  #read(watch: NativeWatch): void {
+    const meta = this.#meta;
+    for (let round = 0; round < ROUNDS && this.#watch === watch; round++) {
+      if (this.#slab.length - this.#offset < SLOT_BYTES * 4) {
+        this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES); // the old one stays with any datagram still held
+        this.#offset = 0;
+      }
+      const slab = this.#slab;
+      const base = this.#offset;
+      const slots = Math.min(SLOTS, Math.floor((slab.length - base) / SLOT_BYTES));
+      const n = this.#binding.recvBatch(watch, slab, base, slots, SLOT_BYTES, meta);
+      if (n <= 0) {
+        if (n < 0 && n !== -EBADF) {
+          this.#giveBack(new Error(`receiving from the socket failed (errno ${-n})`));
+        }
+        return;
+      }
+      this.#offset = base + n * SLOT_BYTES;
+      for (let i = 0; i < n; i++) {
+        const m = i * META_WORDS;
+        if (((meta[m + 1] as number) & TRUNCATED) !== 0) {
+          receiveCounts.truncated++;
+          continue;
+        }
+        const start = base + i * SLOT_BYTES;
+        const data = slab.subarray(start, start + (meta[m] as number));
+        receiveCounts.datagrams++;
+        try {
+          this.#handler(data, this.#addressOf(i));
+        } catch (e) {
+          this.#onError(e);
+        }
+      }
+      if (n < slots) {
+        return;
+      }
+    }
+  }
+
+  /** Datagram i's `[address, port]`: the previous array while the sender is the same. */
+  #addressOf(i: number): readonly [string, number] {
+    const meta = this.#meta;
+    const last = this.#last;
+    const m = i * META_WORDS + 2;
+    let same = this.#lastAddr !== undefined;
+    for (let k = 0; k < 6 && same; k++) {
+      same = meta[m + k] === last[k];
+    }
+    if (same) {
+      return this.#lastAddr as readonly [string, number];
+    }
+    for (let k = 0; k < 6; k++) {
+      last[k] = meta[m + k] as number;
+    }
+    const addr: readonly [string, number] = [this.#binding.metaAddress(meta, i) ?? '', meta[m] as number];
+    this.#lastAddr = addr;
+    return addr;
+  }
+}

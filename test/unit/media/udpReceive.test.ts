@@ -1,0 +1,349 @@
+/**
+ * Datagrams read in batches (media/udpReceive.ts, native/watch.c, native/udp.c) on real loopback sockets:
+ * every datagram from two senders arrives once, in each sender's order, with its bytes and its sender's
+ * `[address, port]` (the same array while the sender does not change; IPv6 too); node:dgram's 'message' events
+ * stop; a datagram longer than a slot is dropped and counted and the next arrives; Buffers a handler keeps keep
+ * their bytes while hundreds more arrive (no slab is written twice); a handler that throws is reported and the
+ * next datagram still arrives; close releases the duplicate fd and the port; without the add-on nothing
+ * changes; the add-on's argument checks throw instead of crashing. TurnEnd's hold/release: sends scheduled in a
+ * batch run at its end, without a deferred run.
+ */
+import { readdirSync, readlinkSync } from 'node:fs';
+import { createSocket, type Socket } from 'node:dgram';
+import { once } from 'node:events';
+import t, { type Test } from 'tap';
+import { bound } from '../../helpers/loopbackUdp.js';
+import { batchBinding } from '../../../src/media/udpBatch.js';
+import { receiveCounts, receiveInBatches, SLOT_BYTES } from '../../../src/media/udpReceive.js';
+import { TurnEnd } from '../../../src/media/turnEnd.js';
+import type { NativeSrtpBinding } from '../../../src/media/srtp/nativeSrtp.js';
+import { NATIVE_SKIP } from './srtp/impls.js';
+
+const native = batchBinding({}) as NativeSrtpBinding;
+
+interface Got {
+  data: Buffer;
+  addr: readonly [string, number];
+}
+
+function datagram(sender: number, i: number, length = 40 + ((i * 13) % 900)): Buffer {
+  const b = Buffer.alloc(length, (sender * 31 + i) & 0xff);
+  b.writeUInt16BE(sender, 0);
+  b.writeUInt32BE(i, 2);
+  return b;
+}
+
+/** Waits (bounded: 5 s) until `cond()` holds. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > end) {
+      throw new Error(`timed out waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** How many of this process's fds refer to the socket `link` (a /proc fd link such as `socket:[123]`). */
+function fdsOf(link: string): number {
+  let n = 0;
+  for (const f of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${f}`) === link) {
+        n++;
+      }
+    } catch {
+      // the directory's own fd, gone once read
+    }
+  }
+  return n;
+}
+
+function fdOf(s: Socket): number {
+  return (s as unknown as { _handle: { fd: number } })._handle.fd;
+}
+
+async function receiving(
+  t: Test,
+  type: 'udp4' | 'udp6' = 'udp4',
+): Promise<{ rx: Socket; got: Got[]; errors: unknown[]; messages: number[] }> {
+  const rx = await bound(type);
+  const got: Got[] = [];
+  const errors: unknown[] = [];
+  const messages = [0];
+  rx.on('message', () => {
+    messages[0] = (messages[0] ?? 0) + 1;
+  });
+  t.teardown(() => {
+    try {
+      rx.close();
+    } catch {
+      // closed by the test
+    }
+  });
+  const on = receiveInBatches(
+    rx,
+    (data, addr) => {
+      got.push({ data, addr });
+    },
+    (e) => errors.push(e),
+    native,
+  );
+  t.equal(on, true, 'the socket reads in batches');
+  return { rx, got, errors, messages };
+}
+
+t.test('batched receive', { skip: NATIVE_SKIP }, async (t) => {
+  t.test('two senders: every datagram once, in order, bytes and addresses right', async (t) => {
+    const { rx, got, errors, messages } = await receiving(t);
+    const a = await bound();
+    const b = await bound();
+    t.teardown(() => {
+      a.close();
+      b.close();
+    });
+    const port = rx.address().port;
+    const n = 150; // a multiple of 25
+    const before = receiveCounts.datagrams;
+    for (let block = 0; block < n; block += 25) {
+      // 25 from a, then 25 from b: runs from one sender and changes of sender
+      for (const [sock, sender] of [
+        [a, 1],
+        [b, 2],
+      ] as const) {
+        for (let i = block; i < block + 25; i++) {
+          sock.send(datagram(sender, i), port, '127.0.0.1');
+        }
+      }
+      await until(() => got.length === (block + 25) * 2, `${(block + 25) * 2} datagrams`);
+    }
+    await until(() => got.length === 2 * n, 'every datagram');
+    for (const [sender, sock] of [
+      [1, a],
+      [2, b],
+    ] as const) {
+      const mine = got.filter((g) => g.data.readUInt16BE(0) === sender);
+      t.equal(mine.length, n, `sender ${sender}: all ${n} arrived`);
+      t.same(
+        mine.map((g) => g.data.readUInt32BE(2)),
+        Array.from({ length: n }, (_, i) => i),
+        `sender ${sender}: in its order`,
+      );
+      t.ok(
+        mine.every((g, i) => g.data.equals(datagram(sender, i))),
+        `sender ${sender}: every datagram's bytes`,
+      );
+      t.ok(
+        mine.every((g) => g.addr[0] === '127.0.0.1' && g.addr[1] === sock.address().port),
+        `sender ${sender}: its address and port`,
+      );
+    }
+    // consecutive datagrams from one sender share one array; a change of sender gives another
+    const runs = got.filter((g, i) => i > 0 && got[i - 1]?.addr[1] === g.addr[1]);
+    t.ok(runs.length > 0, 'some datagrams came in a run from one sender');
+    t.ok(
+      got.every((g, i) => i === 0 || (got[i - 1]?.addr[1] === g.addr[1]) === (got[i - 1]?.addr === g.addr)),
+      'the same array exactly while the sender is the same',
+    );
+    t.equal(messages[0], 0, "node:dgram's 'message' events stopped");
+    t.equal(receiveCounts.datagrams - before, 2 * n, 'counted');
+    t.same(errors, []);
+  });
+
+  t.test('IPv6: the address as inet_ntop writes it', async (t) => {
+    const { rx, got } = await receiving(t, 'udp6');
+    const tx = await bound('udp6');
+    t.teardown(() => tx.close());
+    tx.send(datagram(6, 0), rx.address().port, '::1');
+    await until(() => got.length === 1, 'the datagram');
+    t.same(got[0]?.addr, ['::1', tx.address().port]);
+    t.ok(got[0]?.data.equals(datagram(6, 0)));
+  });
+
+  t.test('a datagram longer than a slot: dropped and counted; the next arrives', async (t) => {
+    const { rx, got, errors } = await receiving(t);
+    const tx = await bound();
+    t.teardown(() => tx.close());
+    const port = rx.address().port;
+    const before = receiveCounts.truncated;
+    tx.send(datagram(3, 0, SLOT_BYTES), port, '127.0.0.1'); // exactly a slot: whole
+    tx.send(datagram(3, 1, SLOT_BYTES + 1), port, '127.0.0.1'); // one byte more: cut
+    tx.send(datagram(3, 2, 100), port, '127.0.0.1');
+    await until(() => got.length === 2, 'two datagrams');
+    await new Promise((r) => setTimeout(r, 50));
+    t.same(
+      got.map((g) => [g.data.readUInt32BE(2), g.data.length]),
+      [
+        [0, SLOT_BYTES],
+        [2, 100],
+      ],
+    );
+    t.equal(receiveCounts.truncated - before, 1, 'the long one counted');
+    t.same(errors, []);
+  });
+
+  t.test('kept Buffers keep their bytes while hundreds more arrive', async (t) => {
+    const { rx, got } = await receiving(t);
+    const tx = await bound();
+    t.teardown(() => tx.close());
+    const port = rx.address().port;
+    const n = 600; // several slabs' worth
+    for (let i = 0; i < n; i++) {
+      tx.send(datagram(4, i, 1200), port, '127.0.0.1');
+      if (i % 20 === 19) {
+        await until(() => got.length === i + 1, `${i + 1} datagrams`);
+      }
+    }
+    await until(() => got.length === n, 'every datagram');
+    t.ok(
+      got.every((g, i) => g.data.equals(datagram(4, i, 1200))),
+      'every kept datagram still holds its own bytes',
+    );
+  });
+
+  t.test('a handler that throws: reported; the next datagram still arrives', async (t) => {
+    const rx = await bound();
+    const tx = await bound();
+    t.teardown(() => {
+      rx.close();
+      tx.close();
+    });
+    const errors: unknown[] = [];
+    const got: number[] = [];
+    receiveInBatches(
+      rx,
+      (data) => {
+        const i = data.readUInt32BE(2);
+        if (i === 0) {
+          throw new Error('handler broke');
+        }
+        got.push(i);
+      },
+      (e) => errors.push(e),
+      native,
+    );
+    tx.send(datagram(5, 0), rx.address().port, '127.0.0.1');
+    tx.send(datagram(5, 1), rx.address().port, '127.0.0.1');
+    await until(() => got.length === 1, 'the second datagram');
+    t.same(got, [1]);
+    t.equal(errors.length, 1);
+    t.match(String(errors[0]), /handler broke/);
+  });
+
+  t.test('close: the duplicate fd closed and the port free again', async (t) => {
+    const rx = await bound();
+    const port = rx.address().port;
+    const link = readlinkSync(`/proc/self/fd/${fdOf(rx)}`);
+    t.match(link, /^socket:\[\d+\]$/);
+    t.equal(fdsOf(link), 1, 'one fd before');
+    t.equal(
+      receiveInBatches(
+        rx,
+        () => undefined,
+        () => undefined,
+        native,
+      ),
+      true,
+    );
+    t.equal(fdsOf(link), 2, 'the socket and its duplicate');
+    t.equal(
+      receiveInBatches(
+        rx,
+        () => undefined,
+        () => undefined,
+        native,
+      ),
+      true,
+      'a second call: already on, no second watch',
+    );
+    t.equal(fdsOf(link), 2, 'still one duplicate');
+    rx.close();
+    await once(rx, 'close');
+    await until(() => fdsOf(link) === 0, 'both fds closed');
+    const again = createSocket({ type: 'udp4', reuseAddr: false });
+    t.teardown(() => again.close());
+    again.bind(port, '127.0.0.1');
+    await once(again, 'listening');
+    t.equal(again.address().port, port, 'the port binds again');
+  });
+
+  t.test("the add-on's argument checks throw, never crash", async (t) => {
+    const rx = await bound();
+    t.teardown(() => rx.close());
+    const fd = fdOf(rx);
+    const w = native.watchReadable(fd, () => undefined);
+    t.teardown(() => {
+      native.unwatch(w);
+    });
+    const meta = new Int32Array(8 * 4);
+    const buf = Buffer.alloc(4 * 64);
+    const rows: [string, () => unknown, RegExp][] = [
+      ['not a watch', () => native.recvBatch({} as never, buf, 0, 1, 64, meta), /watch must be made/],
+      ['buf not bytes', () => native.recvBatch(w, 'x' as never, 0, 1, 64, meta), /buf must be a Uint8Array/],
+      ['meta not Int32', () => native.recvBatch(w, buf, 0, 1, 64, new Uint8Array(32) as never), /Int32Array/],
+      ['slots 0', () => native.recvBatch(w, buf, 0, 0, 64, meta), /slots must be/],
+      ['slots 65', () => native.recvBatch(w, buf, 0, 65, 4, new Int32Array(8 * 65)), /slots must be/],
+      ['past buf', () => native.recvBatch(w, buf, 200, 1, 64, meta), /too short/],
+      ['meta short', () => native.recvBatch(w, Buffer.alloc(640), 0, 5, 64, meta), /meta is too short/],
+      ['bad fd', () => native.watchReadable(-1, () => undefined), /fd must be/],
+      ['closed fd', () => native.watchReadable(1 << 30, () => undefined), /cannot be duplicated/],
+      ['no callback', () => native.watchReadable(fd, 1 as never), /callback must be a function/],
+      ['metaAddress past end', () => native.metaAddress(meta, 4), /past meta's end/],
+    ];
+    for (const [name, f, re] of rows) {
+      t.throws(f, re, name);
+    }
+    t.equal(native.recvBatch(w, buf, 0, 4, 64, meta), 0, 'nothing waiting: 0');
+    t.equal(native.metaAddress(new Int32Array(8), 0), undefined, 'no family: undefined');
+    native.unwatch(w);
+    native.unwatch(w);
+    t.equal(native.recvBatch(w, buf, 0, 4, 64, meta), -9, 'after unwatch: -EBADF');
+  });
+});
+
+t.test('without the add-on: false, node:dgram goes on', async (t) => {
+  const rx = await bound();
+  const tx = await bound();
+  t.teardown(() => {
+    rx.close();
+    tx.close();
+  });
+  t.equal(batchBinding({ SFU_NATIVE: '0' }), null, 'SFU_NATIVE=0: no binding');
+  t.equal(
+    receiveInBatches(
+      rx,
+      () => undefined,
+      () => undefined,
+      null,
+    ),
+    false,
+  );
+  const arrived = once(rx, 'message');
+  tx.send(datagram(7, 0), rx.address().port, '127.0.0.1');
+  const [msg] = (await arrived) as [Buffer];
+  t.ok(msg.equals(datagram(7, 0)), "the datagram came as a 'message' event");
+});
+
+t.test('TurnEnd hold/release: a batch is its own turn', async (t) => {
+  const deferred: (() => void)[] = [];
+  const te = new TurnEnd(
+    (fn) => deferred.push(fn),
+    () => 0,
+  );
+  const ran: string[] = [];
+  te.hold();
+  te.schedule('subscribers', () => ran.push('s'));
+  te.schedule('trunk', () => ran.push('t'));
+  t.same(ran, [], 'nothing runs inside the batch');
+  t.equal(deferred.length, 0, 'no deferred run is scheduled while held');
+  te.hold();
+  te.release();
+  t.same(ran, [], 'an inner release does not run');
+  te.release();
+  t.same(ran, ['t', 's'], 'the outer release runs them, trunk first');
+  te.release(); // unmatched: harmless
+  te.schedule('subscribers', () => ran.push('after'));
+  t.equal(deferred.length, 1, 'outside a batch the turn end is deferred again');
+  deferred[0]?.();
+  t.same(ran, ['t', 's', 'after']);
+});
