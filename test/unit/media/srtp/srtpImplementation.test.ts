@@ -49,9 +49,9 @@ t.test('the loader says why, instead of throwing', async (t) => {
   const oldAbi = join(dir, 'old.cjs');
   writeFileSync(
     oldAbi,
-    `const f = () => 0; module.exports = { abi: 0, createContext: f, encryptRtp: f, decryptRtp: f, encryptRtcp: f, decryptRtcp: f, sendBatch: f };`,
+    `const f = () => 0; module.exports = { abi: 0, createContext: f, encryptRtp: f, decryptRtp: f, encryptRtcp: f, decryptRtcp: f, sendBatch: f, watchReadable: f, unwatch: f, recvBatch: f, metaAddress: f };`,
   );
-  t.match(loadNativeSrtp(oldAbi), { binding: undefined, reason: /has ABI 0, not 2/ });
+  t.match(loadNativeSrtp(oldAbi), { binding: undefined, reason: /has ABI 0, not 3/ });
 });
 
 t.test(
