@@ -14,8 +14,8 @@
  *   stacks keep datagrams under the path MTU (≈ 1,200–1,500 bytes).
  * - The socket's sends, its options and its close stay node:dgram's; on 'close' the watch stops and its fd is
  *   closed. A receive error other than "nothing waiting" gives the socket back to node:dgram's reading.
- * Without the add-on (or with SFU_NATIVE=0), or for a socket whose node:dgram handle cannot be read, nothing
- * changes and node:dgram's 'message' events go on.
+ * Without the add-on (or with SFU_NATIVE=0, or SFU_RECV_BATCH=0 for this path alone), or for a socket whose
+ * node:dgram handle cannot be read, nothing changes and node:dgram's 'message' events go on.
  */
 import type { NativeSrtpBinding, NativeWatch } from './srtp/nativeSrtp.js';
 import { batchBinding, stateOf, type UdpHandle } from './udpBatch.js';
@@ -39,10 +39,17 @@ export interface ReceiveSocket {
   once(event: 'close', listener: () => void): unknown;
 }
 
+const defaultBinding = receiveBinding();
+
 /** Since start: readable events handled, datagrams handed out, datagrams dropped because they were cut. */
 export const receiveCounts = { batches: 0, datagrams: 0, truncated: 0 };
 
 const receiving = new WeakSet<object>();
+
+/** The binding to receive with, or null: no add-on, SFU_NATIVE=0, or SFU_RECV_BATCH=0 (this path alone off). */
+export function receiveBinding(env: NodeJS.ProcessEnv = process.env): NativeSrtpBinding | null {
+  return env.SFU_RECV_BATCH === '0' ? null : batchBinding(env);
+}
 
 /**
  * Takes `socket`'s datagrams into batches for `handler` (see above). True when they now come this way (or
@@ -53,7 +60,7 @@ export function receiveInBatches(
   socket: ReceiveSocket,
   handler: DatagramHandler,
   onError: (e: unknown) => void,
-  binding: NativeSrtpBinding | null = batchBinding(),
+  binding: NativeSrtpBinding | null = defaultBinding,
 ): boolean {
   if (receiving.has(socket)) {
     return true;

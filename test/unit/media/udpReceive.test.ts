@@ -14,7 +14,12 @@ import { once } from 'node:events';
 import t, { type Test } from 'tap';
 import { bound } from '../../helpers/loopbackUdp.js';
 import { batchBinding } from '../../../src/media/udpBatch.js';
-import { receiveCounts, receiveInBatches, SLOT_BYTES } from '../../../src/media/udpReceive.js';
+import {
+  receiveBinding,
+  receiveCounts,
+  receiveInBatches,
+  SLOT_BYTES,
+} from '../../../src/media/udpReceive.js';
 import { TurnEnd } from '../../../src/media/turnEnd.js';
 import type { NativeSrtpBinding } from '../../../src/media/srtp/nativeSrtp.js';
 import { NATIVE_SKIP } from './srtp/impls.js';
@@ -308,7 +313,9 @@ t.test('without the add-on: false, node:dgram goes on', async (t) => {
     rx.close();
     tx.close();
   });
-  t.equal(batchBinding({ SFU_NATIVE: '0' }), null, 'SFU_NATIVE=0: no binding');
+  t.equal(receiveBinding({ SFU_NATIVE: '0' }), null, 'SFU_NATIVE=0: no binding');
+  t.equal(receiveBinding({ SFU_RECV_BATCH: '0' }), null, 'SFU_RECV_BATCH=0: no binding');
+  t.equal(receiveBinding({}) === null, NATIVE_SKIP !== false, 'otherwise the add-on, when built');
   t.equal(
     receiveInBatches(
       rx,
