@@ -86,34 +86,43 @@ static void finalize(napi_env env, void *data, void *hint) {
   release(w);
 }
 
+/* Calls per readable event at most while the callback asks to be called again (each after a microtask checkpoint). */
+#define MAX_CALLS_PER_EVENT 64
+
 static void on_poll(uv_poll_t *h, int status, int events) {
   (void)events;
   watch *w = (watch *)h->data;
-  if (w->stopped) {
-    return;
-  }
-  napi_env env = w->env;
-  napi_handle_scope scope = NULL;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) {
-    return;
-  }
-  napi_value cb = NULL;
-  napi_value recv = NULL;
-  napi_value arg = num(env, status);
-  if (napi_get_reference_value(env, w->callback, &cb) == napi_ok && cb != NULL &&
-      napi_get_global(env, &recv) == napi_ok) {
-    napi_value ignored = NULL;
-    if (napi_make_callback(env, w->async, recv, cb, 1, &arg, &ignored) == napi_pending_exception) {
-      napi_value e = NULL;
-      if (napi_get_and_clear_last_exception(env, &e) == napi_ok) {
-        napi_fatal_exception(env, e); /* as any throwing callback: the process's uncaughtException */
+  for (int call = 0; call < MAX_CALLS_PER_EVENT && !w->stopped; call++) {
+    napi_env env = w->env;
+    napi_handle_scope scope = NULL;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) {
+      return;
+    }
+    bool again = false;
+    napi_value cb = NULL;
+    napi_value recv = NULL;
+    napi_value arg = num(env, status);
+    if (napi_get_reference_value(env, w->callback, &cb) == napi_ok && cb != NULL &&
+        napi_get_global(env, &recv) == napi_ok) {
+      napi_value result = NULL;
+      const napi_status st = napi_make_callback(env, w->async, recv, cb, 1, &arg, &result);
+      if (st == napi_pending_exception) {
+        napi_value e = NULL;
+        if (napi_get_and_clear_last_exception(env, &e) == napi_ok) {
+          napi_fatal_exception(env, e); /* as any throwing callback: the process's uncaughtException */
+        }
+      } else if (st == napi_ok && result != NULL && napi_get_value_bool(env, result, &again) != napi_ok) {
+        again = false;
       }
     }
+    napi_close_handle_scope(env, scope);
+    if (status < 0) {
+      stop(w);
+    }
+    if (!again || status < 0) {
+      return;
+    }
   }
-  if (status < 0) {
-    stop(w);
-  }
-  napi_close_handle_scope(env, scope);
 }
 
 napi_value watch_readable(napi_env env, napi_callback_info info) {

@@ -8,8 +8,9 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 
-/* watchReadable(fd, callback): an external; callback(status) runs (as a MakeCallback) each time the socket is
- * readable (status 0) or polling failed (a negative libuv error: the watch stops itself). */
+/* watchReadable(fd, callback): an external; callback(status) runs (as a MakeCallback: the microtasks it queued
+ * run when it returns) each time the socket is readable (status 0) or polling failed (a negative libuv error:
+ * the watch stops itself); while it returns true it is called again at once (at most 64 times an event). */
 napi_value watch_readable(napi_env env, napi_callback_info info);
 /* unwatch(watch): stops the events and closes the duplicate fd (idempotent). */
 napi_value unwatch(napi_env env, napi_callback_info info);

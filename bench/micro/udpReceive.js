@@ -68,6 +68,7 @@ if (process.argv[2] === 'send') {
     let got = 0;
     const handler = () => {
       got++;
+      return false;
     };
     if (way === 'batch') {
       receiveInBatches(rx, handler, (e) => {

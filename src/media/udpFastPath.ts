@@ -24,7 +24,7 @@
 import { receiveRtpDirect } from './decryptedRtpTap.js';
 import { receiveRtcpDirect } from './srtcpTap.js';
 import { canAnswerBindings, consentAnswer } from './stunBinding.js';
-import { receiveInBatches, type ReceiveSocket } from './udpReceive.js';
+import { receiveInBatches, type DatagramHandler, type ReceiveSocket } from './udpReceive.js';
 
 type OnData = (data: Buffer, addr: readonly [string, number]) => void;
 
@@ -115,7 +115,7 @@ interface DtlsLike {
 }
 
 /** The fast `onData` each wrapped UDP transport got (compared on reinstall: werift may have replaced it). */
-const wrapped = new WeakMap<object, OnData>();
+const wrapped = new WeakMap<object, (data: Buffer, addr: readonly [string, number]) => boolean>();
 
 function fastOnData(
   dtls: object,
@@ -123,7 +123,7 @@ function fastOnData(
   protocol: ProtocolLike,
   werift: OnData,
   rejected: () => void,
-): OnData {
+): (data: Buffer, addr: readonly [string, number]) => boolean {
   /** The last valid pair other than the nominated one that media came from (kept while it stays valid). */
   let other: PairLike | undefined;
   const fromValidPair = (addr: readonly [string, number]): boolean => {
@@ -139,7 +139,8 @@ function fastOnData(
     }
     return other !== undefined;
   };
-  return (data: Buffer, addr: readonly [string, number]): void => {
+  // True when the datagram went to werift (whose handling continues in promises: udpReceive.ts).
+  return (data: Buffer, addr: readonly [string, number]): boolean => {
     const b0 = data[0];
     if (b0 !== undefined && b0 >= 128 && b0 <= 191 && data.length >= 8) {
       if (fromValidPair(addr)) {
@@ -149,7 +150,7 @@ function fastOnData(
           if (!done) {
             rejected();
           }
-          return;
+          return false;
         }
       }
     } else if (
@@ -158,9 +159,10 @@ function fastOnData(
       fromValidPair(addr) &&
       answerConsentCheck(conn, protocol, data, addr)
     ) {
-      return;
+      return false;
     }
     werift(data, addr);
+    return true;
   };
 }
 
@@ -169,14 +171,24 @@ function fastOnData(
  * `onData` (the fast one once wrapped) with its `rinfo` kept up to date (werift sends to it when given no
  * address).
  */
-function batchHandler(t: UdpTransportLike): (data: Buffer, addr: readonly [string, number]) => void {
+function batchHandler(t: UdpTransportLike): DatagramHandler {
   let last: readonly [string, number] | undefined;
   return (data, addr) => {
     if (addr !== last) {
       last = addr;
       t.rinfo = { address: addr[0], port: addr[1], family: addr[0].includes(':') ? 'IPv6' : 'IPv4' };
     }
-    t.onData?.(data, addr);
+    const onData = t.onData;
+    if (onData === undefined) {
+      return false;
+    }
+    // The fast onData says whether werift got it; werift's own (not wrapped yet, or replaced) always does.
+    const fast = wrapped.get(t);
+    if (fast === onData) {
+      return fast(data, addr);
+    }
+    onData(data, addr);
+    return true;
   };
 }
 

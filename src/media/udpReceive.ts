@@ -8,6 +8,11 @@
  * (up to SLOTS datagrams a call, at most ROUNDS calls, then the next event), hands each datagram to `handler`
  * as a Buffer and its address as an `[address, port]` array (the same array while the sender does not change),
  * and ends the batch's turn (turnEnd.ts: the sends it caused leave at once, no `setImmediate`).
+ * - A datagram the handler says went to asynchronous code (`true`: werift's STUN, DTLS and SCTP, whose
+ *   promises node:dgram let run before the next datagram) ends the callback there: the add-on calls it again
+ *   after the microtask checkpoint, and it goes on with the rest of the batch. Media taken on the fast path is
+ *   handled synchronously and stays batched. (Without this, werift's DTLS and SCTP saw several datagrams before
+ *   their promises ran, and Chromium's data channels did not open.)
  * - Datagrams are views into a slab that is never written again once handed out (a new one when it is full):
  *   a handler may keep one, as node:dgram's own Buffers may be kept.
  * - A datagram longer than SLOT_BYTES is cut by the kernel: it is dropped and counted (`truncated`); WebRTC
@@ -32,7 +37,8 @@ const META_WORDS = 8;
 const TRUNCATED = 1;
 const EBADF = 9;
 
-export type DatagramHandler = (data: Buffer, addr: readonly [string, number]) => void;
+/** Handles one datagram; true when it went to code that continues in promises (see above). */
+export type DatagramHandler = (data: Buffer, addr: readonly [string, number]) => boolean;
 
 /** The part of a node:dgram socket used here. */
 export interface ReceiveSocket {
@@ -151,29 +157,40 @@ class BatchReceiver {
     this.#onError(e);
   }
 
-  readonly onReadable = (status: number): void => {
+  /** Called by the add-on on each readable event, and again at once while it returns true. */
+  readonly onReadable = (status: number): boolean => {
     const watch = this.#watch;
     if (watch === undefined) {
-      return;
+      return false;
     }
     if (this.#state.handle !== this.#handle) {
       this.stop(); // node:dgram closed it; 'close' comes on the next tick
-      return;
+      return false;
     }
     if (status < 0) {
       this.#giveBack(new Error(`polling the socket failed (libuv error ${status})`));
-      return;
+      return false;
     }
     receiveCounts.batches++;
     turnEnd.hold();
     try {
-      this.#read(watch);
+      return this.#read(watch);
     } finally {
       turnEnd.release();
     }
   };
 
-  #read(watch: NativeWatch): void {
+  /** The batch read last and not yet handed out in full: its first datagram, slot after `next`, and count. */
+  #pendingBase = 0;
+  #pendingNext = 0;
+  #pendingCount = 0;
+  #pendingSlab: Buffer = this.#slab;
+
+  /** True when a datagram went to asynchronous code and the rest waits for the next call. */
+  #read(watch: NativeWatch): boolean {
+    if (this.#pendingNext < this.#pendingCount && this.#deliver()) {
+      return true;
+    }
     const meta = this.#meta;
     for (let round = 0; round < ROUNDS && this.#watch === watch; round++) {
       if (this.#slab.length - this.#offset < SLOT_BYTES * 4) {
@@ -188,28 +205,48 @@ class BatchReceiver {
         if (n < 0 && n !== -EBADF) {
           this.#giveBack(new Error(`receiving from the socket failed (errno ${-n})`));
         }
-        return;
+        return false;
       }
       this.#offset = base + n * SLOT_BYTES;
-      for (let i = 0; i < n; i++) {
-        const m = i * META_WORDS;
-        if (((meta[m + 1] as number) & TRUNCATED) !== 0) {
-          receiveCounts.truncated++;
-          continue;
-        }
-        const start = base + i * SLOT_BYTES;
-        const data = slab.subarray(start, start + (meta[m] as number));
-        receiveCounts.datagrams++;
-        try {
-          this.#handler(data, this.#addressOf(i));
-        } catch (e) {
-          this.#onError(e);
-        }
+      this.#pendingSlab = slab;
+      this.#pendingBase = base;
+      this.#pendingNext = 0;
+      this.#pendingCount = n;
+      if (this.#deliver()) {
+        return true;
       }
       if (n < slots) {
-        return;
+        return false;
       }
     }
+    return false;
+  }
+
+  /** Hands out the pending datagrams; true when one went to asynchronous code (the rest wait). */
+  #deliver(): boolean {
+    const meta = this.#meta;
+    const slab = this.#pendingSlab;
+    while (this.#pendingNext < this.#pendingCount) {
+      const i = this.#pendingNext++;
+      const m = i * META_WORDS;
+      if (((meta[m + 1] as number) & TRUNCATED) !== 0) {
+        receiveCounts.truncated++;
+        continue;
+      }
+      const start = this.#pendingBase + i * SLOT_BYTES;
+      const data = slab.subarray(start, start + (meta[m] as number));
+      receiveCounts.datagrams++;
+      let async = false;
+      try {
+        async = this.#handler(data, this.#addressOf(i));
+      } catch (e) {
+        this.#onError(e);
+      }
+      if (async) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Datagram i's `[address, port]`: the previous array while the sender is the same. */

@@ -70,9 +70,10 @@ export interface NativeSrtpBinding {
   sendBatch(fd: number, address: string, port: number, list: readonly Uint8Array[], count: number): number;
   /**
    * Calls `callback(status)` each time the UDP socket `fd` is readable (status 0) or its polling failed (a
-   * negative libuv error; the watch then stops), on a duplicate of the fd (native/watch.c) until `unwatch`.
+   * negative libuv error; the watch then stops), on a duplicate of the fd (native/watch.c) until `unwatch`;
+   * again at once, after the microtask checkpoint, while it returns true (at most 64 calls an event).
    */
-  watchReadable(fd: number, callback: (status: number) => void): NativeWatch;
+  watchReadable(fd: number, callback: (status: number) => boolean): NativeWatch;
   /** Stops a watch and closes its duplicate fd (idempotent). */
   unwatch(watch: NativeWatch): void;
   /**

@@ -90,6 +90,7 @@ async function receiving(
     rx,
     (data, addr) => {
       got.push({ data, addr });
+      return false;
     },
     (e) => errors.push(e),
     native,
@@ -223,6 +224,7 @@ t.test('batched receive', { skip: NATIVE_SKIP }, async (t) => {
           throw new Error('handler broke');
         }
         got.push(i);
+        return false;
       },
       (e) => errors.push(e),
       native,
@@ -235,6 +237,44 @@ t.test('batched receive', { skip: NATIVE_SKIP }, async (t) => {
     t.match(String(errors[0]), /handler broke/);
   });
 
+  t.test(
+    'a datagram that went to promises: their microtasks run before the next one is handed out',
+    async (t) => {
+      const order = async (goesAsync: boolean): Promise<string[]> => {
+        const rx = await bound();
+        const tx = await bound();
+        t.teardown(() => {
+          rx.close();
+          tx.close();
+        });
+        const seen: string[] = [];
+        receiveInBatches(
+          rx,
+          (data) => {
+            const i = data.readUInt32BE(2);
+            seen.push(`got ${i}`);
+            queueMicrotask(() => seen.push(`micro ${i}`));
+            return goesAsync;
+          },
+          () => undefined,
+          native,
+        );
+        for (let i = 0; i < 4; i++) {
+          tx.send(datagram(8, i), rx.address().port, '127.0.0.1'); // all four wait before the first read
+        }
+        await until(() => seen.length === 8, 'four datagrams and their microtasks');
+        return seen;
+      };
+      t.same(
+        await order(true),
+        ['got 0', 'micro 0', 'got 1', 'micro 1', 'got 2', 'micro 2', 'got 3', 'micro 3'],
+        'true: each one after the microtasks of the one before, as node:dgram',
+      );
+      const batched = await order(false);
+      t.equal(batched.indexOf('got 1') < batched.indexOf('micro 0'), true, 'false: the batch goes on first');
+    },
+  );
+
   t.test('close: the duplicate fd closed and the port free again', async (t) => {
     const rx = await bound();
     const port = rx.address().port;
@@ -244,7 +284,7 @@ t.test('batched receive', { skip: NATIVE_SKIP }, async (t) => {
     t.equal(
       receiveInBatches(
         rx,
-        () => undefined,
+        () => false,
         () => undefined,
         native,
       ),
@@ -254,7 +294,7 @@ t.test('batched receive', { skip: NATIVE_SKIP }, async (t) => {
     t.equal(
       receiveInBatches(
         rx,
-        () => undefined,
+        () => false,
         () => undefined,
         native,
       ),
@@ -276,7 +316,7 @@ t.test('batched receive', { skip: NATIVE_SKIP }, async (t) => {
     const rx = await bound();
     t.teardown(() => rx.close());
     const fd = fdOf(rx);
-    const w = native.watchReadable(fd, () => undefined);
+    const w = native.watchReadable(fd, () => false);
     t.teardown(() => {
       native.unwatch(w);
     });
@@ -290,8 +330,8 @@ t.test('batched receive', { skip: NATIVE_SKIP }, async (t) => {
       ['slots 65', () => native.recvBatch(w, buf, 0, 65, 4, new Int32Array(8 * 65)), /slots must be/],
       ['past buf', () => native.recvBatch(w, buf, 200, 1, 64, meta), /too short/],
       ['meta short', () => native.recvBatch(w, Buffer.alloc(640), 0, 5, 64, meta), /meta is too short/],
-      ['bad fd', () => native.watchReadable(-1, () => undefined), /fd must be/],
-      ['closed fd', () => native.watchReadable(1 << 30, () => undefined), /cannot be duplicated/],
+      ['bad fd', () => native.watchReadable(-1, () => false), /fd must be/],
+      ['closed fd', () => native.watchReadable(1 << 30, () => false), /cannot be duplicated/],
       ['no callback', () => native.watchReadable(fd, 1 as never), /callback must be a function/],
       ['metaAddress past end', () => native.metaAddress(meta, 4), /past meta's end/],
     ];
@@ -319,7 +359,7 @@ t.test('without the add-on: false, node:dgram goes on', async (t) => {
   t.equal(
     receiveInBatches(
       rx,
-      () => undefined,
+      () => false,
       () => undefined,
       null,
     ),
