@@ -13,8 +13,8 @@
  *   after the microtask checkpoint, and it goes on with the rest of the batch. Media taken on the fast path is
  *   handled synchronously and stays batched. (Without this, werift's DTLS and SCTP saw several datagrams before
  *   their promises ran, and Chromium's data channels did not open.)
- * - Datagrams are views into a slab that is never written again once handed out (a new one when it is full):
- *   a handler may keep one, as node:dgram's own Buffers may be kept.
+ * - Datagrams are views into a slab (64 KiB, from the socket's first datagram on) that is never written again
+ *   once handed out (a new one when it is full): a handler may keep one, as node:dgram's own Buffers may be kept.
  * - A datagram longer than SLOT_BYTES is cut by the kernel: it is dropped and counted (`truncated`); WebRTC
  *   stacks keep datagrams under the path MTU (≈ 1,200–1,500 bytes).
  * - The socket's sends, its options and its close stay node:dgram's; on 'close' the watch stops and its fd is
@@ -32,7 +32,8 @@ export const SLOT_BYTES = 2048;
 export const SLOTS = 32;
 /** `recvmmsg` calls per readable event (the rest waits for the next event: other sockets get their turn). */
 export const ROUNDS = 4;
-const SLAB_BYTES = SLOT_BYTES * SLOTS * 2;
+/** 64 KiB: one full `recvmmsg`; a socket holds one from its first datagram on (a new one when < 4 slots are left). */
+const SLAB_BYTES = SLOT_BYTES * SLOTS;
 const META_WORDS = 8;
 const TRUNCATED = 1;
 const EBADF = 9;
@@ -115,7 +116,7 @@ class BatchReceiver {
   readonly #handler: DatagramHandler;
   readonly #onError: (e: unknown) => void;
   #watch: NativeWatch | undefined;
-  #slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  #slab = Buffer.alloc(0);
   #offset = 0;
   readonly #meta = new Int32Array(SLOTS * META_WORDS);
   /** The last sender: its meta words (port, family, address) and the array handed out for it. */
