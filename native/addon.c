@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "srtp.h"
+#include "napi_util.h"
 #include "udp.h"
 #include "watch.h"
 
@@ -33,28 +34,11 @@ typedef struct {
   size_t len;
 } bytes;
 
-static napi_value throw_type(napi_env env, const char *msg) {
-  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
-  return NULL;
-}
-
-static napi_value throw_range(napi_env env, const char *msg) {
-  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
-  return NULL;
-}
-
-static napi_value number(napi_env env, long v) {
-  napi_value r = NULL;
-  napi_create_int64(env, (int64_t)v, &r);
-  return r;
-}
-
 /* 0 when `v` is a Uint8Array (a Buffer); else throws a TypeError naming `name` and returns -1. */
 static int get_bytes(napi_env env, napi_value v, const char *msg, bytes *b) {
-  napi_typedarray_type type;
   size_t length = 0;
   void *data = NULL;
-  if (napi_get_typedarray_info(env, v, &type, &length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+  if (get_typed(env, v, napi_uint8_array, &data, &length) != 0) {
     throw_type(env, msg);
     return -1;
   }

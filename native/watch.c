@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "napi_util.h"
 #include "udp.h"
 
 static const napi_type_tag WATCH_TAG = {0x73667577617463ULL, 0x682d763100000000ULL};
@@ -24,22 +25,6 @@ typedef struct {
   napi_ref callback;
   napi_async_context async;
 } watch;
-
-static napi_value fail_type(napi_env env, const char *msg) {
-  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
-  return NULL;
-}
-
-static napi_value fail_range(napi_env env, const char *msg) {
-  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
-  return NULL;
-}
-
-static napi_value num(napi_env env, double v) {
-  napi_value r = NULL;
-  napi_create_double(env, v, &r);
-  return r;
-}
 
 static void release(watch *w) {
   if (w->closed && w->finalized) {
@@ -101,7 +86,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     bool again = false;
     napi_value cb = NULL;
     napi_value recv = NULL;
-    napi_value arg = num(env, status);
+    napi_value arg = number(env, status);
     if (napi_get_reference_value(env, w->callback, &cb) == napi_ok && cb != NULL &&
         napi_get_global(env, &recv) == napi_ok) {
       napi_value result = NULL;
@@ -129,15 +114,15 @@ napi_value watch_readable(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) {
-    return fail_type(env, "watchReadable(fd, callback)");
+    return throw_type(env, "watchReadable(fd, callback)");
   }
   int32_t fd = -1;
   napi_valuetype t = napi_undefined;
   if (napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
-    return fail_type(env, "fd must be a file descriptor");
+    return throw_type(env, "fd must be a file descriptor");
   }
   if (napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) {
-    return fail_type(env, "callback must be a function");
+    return throw_type(env, "callback must be a function");
   }
   uv_loop_t *loop = NULL;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
@@ -146,7 +131,7 @@ napi_value watch_readable(napi_env env, napi_callback_info info) {
   }
   const int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (dup_fd < 0) {
-    return fail_range(env, "fd cannot be duplicated (not open)");
+    return throw_range(env, "fd cannot be duplicated (not open)");
   }
   watch *w = calloc(1, sizeof(*w));
   if (w == NULL) {
@@ -161,7 +146,7 @@ napi_value watch_readable(napi_env env, napi_callback_info info) {
   if (uv_poll_init(loop, &w->poll, dup_fd) != 0) {
     close(dup_fd);
     free(w);
-    return fail_range(env, "fd cannot be polled");
+    return throw_range(env, "fd cannot be polled");
   }
   w->poll.data = w;
   if (napi_create_string_utf8(env, "SfuUdpReceive", NAPI_AUTO_LENGTH, &name) != napi_ok ||
@@ -175,7 +160,7 @@ napi_value watch_readable(napi_env env, napi_callback_info info) {
   }
   if (uv_poll_start(&w->poll, UV_READABLE, on_poll) != 0) {
     stop(w);
-    return fail_range(env, "fd cannot be polled");
+    return throw_range(env, "fd cannot be polled");
   }
   return ext;
 }
@@ -185,7 +170,7 @@ static watch *get_watch(napi_env env, napi_value v) {
   void *p = NULL;
   if (napi_check_object_type_tag(env, v, &WATCH_TAG, &ok) != napi_ok || !ok ||
       napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
-    fail_type(env, "watch must be made by watchReadable");
+    throw_type(env, "watch must be made by watchReadable");
     return NULL;
   }
   return p;
@@ -195,7 +180,7 @@ napi_value unwatch(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) {
-    return fail_type(env, "unwatch(watch)");
+    return throw_type(env, "unwatch(watch)");
   }
   watch *w = get_watch(env, argv[0]);
   if (w == NULL) {
@@ -205,31 +190,11 @@ napi_value unwatch(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static int get_u8(napi_env env, napi_value v, uint8_t **data, size_t *len) {
-  napi_typedarray_type type;
-  void *p = NULL;
-  if (napi_get_typedarray_info(env, v, &type, len, &p, NULL, NULL) != napi_ok || type != napi_uint8_array) {
-    return -1;
-  }
-  *data = p;
-  return 0;
-}
-
-static int get_i32(napi_env env, napi_value v, int32_t **data, size_t *len) {
-  napi_typedarray_type type;
-  void *p = NULL;
-  if (napi_get_typedarray_info(env, v, &type, len, &p, NULL, NULL) != napi_ok || type != napi_int32_array) {
-    return -1;
-  }
-  *data = p;
-  return 0;
-}
-
 napi_value recv_batch(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6) {
-    return fail_type(env, "recvBatch(watch, buf, offset, slots, slotSize, meta)");
+    return throw_type(env, "recvBatch(watch, buf, offset, slots, slotSize, meta)");
   }
   watch *w = get_watch(env, argv[0]);
   if (w == NULL) {
@@ -242,45 +207,45 @@ napi_value recv_batch(napi_env env, napi_callback_info info) {
   uint32_t off = 0;
   uint32_t slots = 0;
   uint32_t slot_size = 0;
-  if (get_u8(env, argv[1], &buf, &buf_len) != 0) {
-    return fail_type(env, "buf must be a Uint8Array");
+  if (get_typed(env, argv[1], napi_uint8_array, (void **)&buf, &buf_len) != 0) {
+    return throw_type(env, "buf must be a Uint8Array");
   }
-  if (get_i32(env, argv[5], &meta, &meta_len) != 0) {
-    return fail_type(env, "meta must be an Int32Array");
+  if (get_typed(env, argv[5], napi_int32_array, (void **)&meta, &meta_len) != 0) {
+    return throw_type(env, "meta must be an Int32Array");
   }
   if (napi_get_value_uint32(env, argv[2], &off) != napi_ok || napi_get_value_uint32(env, argv[3], &slots) != napi_ok ||
       napi_get_value_uint32(env, argv[4], &slot_size) != napi_ok) {
-    return fail_type(env, "offset, slots and slotSize must be numbers");
+    return throw_type(env, "offset, slots and slotSize must be numbers");
   }
   if (slots == 0 || slots > UDP_BATCH_MAX || slot_size == 0 || slot_size > 65536) {
-    return fail_range(env, "slots must be 1-64 and slotSize 1-65536");
+    return throw_range(env, "slots must be 1-64 and slotSize 1-65536");
   }
   if ((uint64_t)off + (uint64_t)slots * slot_size > buf_len) {
-    return fail_range(env, "buf is too short for slots at offset");
+    return throw_range(env, "buf is too short for slots at offset");
   }
   if ((uint64_t)slots * UDP_RECV_META_WORDS > meta_len) {
-    return fail_range(env, "meta is too short for slots");
+    return throw_range(env, "meta is too short for slots");
   }
   if (w->stopped || w->fd < 0) {
-    return num(env, -EBADF);
+    return number(env, -EBADF);
   }
-  return num(env, (double)udp_recv_batch(w->fd, buf + off, slots, slot_size, meta));
+  return number(env, udp_recv_batch(w->fd, buf + off, slots, slot_size, meta));
 }
 
 napi_value meta_address(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) {
-    return fail_type(env, "metaAddress(meta, index)");
+    return throw_type(env, "metaAddress(meta, index)");
   }
   int32_t *meta = NULL;
   size_t meta_len = 0;
   uint32_t index = 0;
-  if (get_i32(env, argv[0], &meta, &meta_len) != 0 || napi_get_value_uint32(env, argv[1], &index) != napi_ok) {
-    return fail_type(env, "meta must be an Int32Array and index a number");
+  if (get_typed(env, argv[0], napi_int32_array, (void **)&meta, &meta_len) != 0 || napi_get_value_uint32(env, argv[1], &index) != napi_ok) {
+    return throw_type(env, "meta must be an Int32Array and index a number");
   }
   if (((uint64_t)index + 1) * UDP_RECV_META_WORDS > meta_len) {
-    return fail_range(env, "index is past meta's end");
+    return throw_range(env, "index is past meta's end");
   }
   char text[64];
   const size_t n = udp_meta_address(meta + (size_t)index * UDP_RECV_META_WORDS, text, sizeof(text));
