@@ -342,7 +342,13 @@ export class LinkMedia {
     if (cc?.onRtp !== undefined && this.#ccView.reset(dec)) {
       const kindId = this.relayed.kindOf(this.#ccView.ssrc);
       const absId = kindId === undefined ? this.#absIds.video : this.#absIds[kindId];
-      if (this.#ccCall((x) => x.onRtp?.(this.#ccView, absId, now)) === true) {
+      let padding = false;
+      try {
+        padding = cc.onRtp(this.#ccView, absId, now) === true; // inline, not #ccCall: no closure per packet
+      } catch (e) {
+        this.#ccFailed(e);
+      }
+      if (padding) {
         return; // probe padding: measured, not routed
       }
     }
@@ -372,10 +378,14 @@ export class LinkMedia {
     try {
       return fn(cc);
     } catch (e) {
-      if (this.#ccErrors++ === 0) {
-        this.#ctx.log.error({ err: toError(e) }, 'link: congestion control failed');
-      }
+      this.#ccFailed(e);
       return undefined;
+    }
+  }
+
+  #ccFailed(e: unknown): void {
+    if (this.#ccErrors++ === 0) {
+      this.#ctx.log.error({ err: toError(e) }, 'link: congestion control failed');
     }
   }
 

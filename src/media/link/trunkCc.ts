@@ -10,7 +10,7 @@
  * the trunk), the rids the remote focus demands, and — when the conference says so — purpose, active speaker
  * and remote subscribers per rid (defaults: camera, not speaking, 1 each).
  */
-import type { TrunkTrackDemand } from '../../forwarding/trunkAllocation.js';
+import type { TrunkLayerDemand, TrunkTrackDemand } from '../../forwarding/trunkAllocation.js';
 import type { RtpPacketView } from '../../rtp/packetView.js';
 import type { RtcpFeedback } from '../../rtp/rtcpFeedback.js';
 import type { LayerTable } from '../../simulcast/layerTable.js';
@@ -50,40 +50,50 @@ export interface TrunkSentTrack {
   readonly layers: LayerTable;
   /** Video: the rids the remote focus demands (`setLayers`). */
   readonly demanded: readonly string[];
-  readonly purpose?: 'm.usermedia' | 'm.screenshare';
-  readonly speaker?: boolean;
+  readonly purpose?: 'm.usermedia' | 'm.screenshare' | undefined;
+  readonly speaker?: boolean | undefined;
   /** Remote subscribers per demanded rid (absent: 1). */
-  readonly subscribers?: ReadonlyMap<string, number>;
+  readonly subscribers?: ReadonlyMap<string, number> | undefined;
 }
 
 /** Audio bitrate assumed before one is measured (Opus at its usual rate, with headers). */
 const AUDIO_DEFAULT_BPS = 64_000;
 
-/** The allocation's demand for the sent tracks (lowest layer first, in the source's quality order). */
+/**
+ * The allocation's demand for the sent tracks (lowest layer first, in the source's quality order). Built per
+ * tick for every sent track: plain literals of one shape each (an object spread per track was a quarter of a
+ * link tick's time, `.scratch`-style micro in bench/README.md "The link tick").
+ */
 export function trunkDemand(tracks: readonly TrunkSentTrack[]): TrunkTrackDemand[] {
-  return tracks.map((t) => {
-    const base = {
-      streamId: t.streamId,
-      trackId: t.trackId,
-      purpose: t.purpose ?? 'm.usermedia',
-      speaker: t.speaker ?? false,
-    };
+  const out: TrunkTrackDemand[] = [];
+  for (const t of tracks) {
+    const purpose = t.purpose ?? 'm.usermedia';
+    const speaker = t.speaker ?? false;
     if (t.kind === 'audio') {
       let bps = 0;
       for (const l of t.layers.layers) {
         bps += l.bitrateBps ?? 0;
       }
-      return { ...base, kind: 'audio', bitrateBps: bps > 0 ? bps : AUDIO_DEFAULT_BPS };
-    }
-    const wanted = new Set(t.demanded);
-    const layers = t.layers.layers
-      .filter((l) => l.rid !== undefined && wanted.has(l.rid))
-      .map((l) => {
-        const rid = l.rid ?? '';
-        return { rid, bitrateBps: l.bitrateBps ?? 0, subscribers: t.subscribers?.get(rid) ?? 1 };
+      out.push({
+        streamId: t.streamId,
+        trackId: t.trackId,
+        purpose,
+        speaker,
+        kind: 'audio',
+        bitrateBps: bps > 0 ? bps : AUDIO_DEFAULT_BPS,
       });
-    return { ...base, kind: 'video', layers };
-  });
+      continue;
+    }
+    const layers: TrunkLayerDemand[] = [];
+    for (const l of t.layers.layers) {
+      const rid = l.rid;
+      if (rid !== undefined && t.demanded.includes(rid)) {
+        layers.push({ rid, bitrateBps: l.bitrateBps ?? 0, subscribers: t.subscribers?.get(rid) ?? 1 });
+      }
+    }
+    out.push({ streamId: t.streamId, trackId: t.trackId, purpose, speaker, kind: 'video', layers });
+  }
+  return out;
 }
 
 export class TrunkCc {

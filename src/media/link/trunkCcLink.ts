@@ -172,15 +172,16 @@ export class TrunkCcLink {
         ours.add(ssrc >>> 0);
       }
       const p = this.#o.priority?.(s.streamId, s.trackId);
+      // One literal shape for every track (spreads made a new shape per combination, and were slow).
       tracks.push({
         streamId: s.streamId,
         trackId: s.trackId,
         kind: s.kind,
         layers: s.source.selectable(),
         demanded: s.demanded,
-        ...(p?.purpose !== undefined ? { purpose: p.purpose } : {}),
-        ...(p?.speaker !== undefined ? { speaker: p.speaker } : {}),
-        ...(p?.subscribers !== undefined ? { subscribers: p.subscribers } : {}),
+        purpose: p?.purpose,
+        speaker: p?.speaker,
+        subscribers: p?.subscribers,
       });
     }
     this.#ours = ours;
@@ -189,13 +190,18 @@ export class TrunkCcLink {
     if (t.rtcp !== undefined) {
       link.sendRtcp(t.rtcp);
     }
-    const byKey = new Map(t.decision.video.map((v) => [`${v.streamId}\u0000${v.trackId}`, v.sending]));
+    const video = t.decision.video; // the video tracks in input order (trunkAllocation.ts)
+    let vi = 0;
     for (const s of sends) {
       if (s.kind !== 'video') {
         continue; // audio is never paused
       }
-      const sending = byKey.get(`${s.streamId}\u0000${s.trackId}`);
-      if (sending !== undefined) {
+      let v = video[vi++];
+      if (v === undefined || v.streamId !== s.streamId || v.trackId !== s.trackId) {
+        v = video.find((x) => x.streamId === s.streamId && x.trackId === s.trackId);
+      }
+      if (v !== undefined) {
+        const sending = v.sending;
         s.setPaused(s.demanded.filter((rid) => !sending.includes(rid)));
       }
     }

@@ -256,18 +256,10 @@ export class TrunkSendCc {
         used += Math.max(0, t.bitrateBps);
       }
     }
-    for (const map of [this.#sending, this.#demanded, this.#announced]) {
-      for (const key of [...map.keys()]) {
-        if (!live.has(key)) {
-          map.delete(key);
-        }
-      }
-    }
-    for (const layerKey of [...this.#wantedSince.keys()]) {
-      if (!wanted.has(layerKey)) {
-        this.#wantedSince.delete(layerKey);
-      }
-    }
+    forgetAllBut(this.#sending, live);
+    forgetAllBut(this.#demanded, live);
+    forgetAllBut(this.#announced, live);
+    forgetAllBut(this.#wantedSince, wanted);
     this.#sentBps = used;
     this.#recentSent.record(now, used);
     const padding = this.#paddingFor(tracks, video, used, now);
@@ -325,10 +317,24 @@ export class TrunkSendCc {
   }
 }
 
+/** Same members (a track's few rids, each once: no Set). */
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) {
     return false;
   }
-  const s = new Set(a);
-  return b.every((x) => s.has(x));
+  for (const x of b) {
+    if (!a.includes(x)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Deletes the keys not in `keep` (deleting while iterating a Map is defined: no copy of its keys). */
+function forgetAllBut(map: Map<string, unknown>, keep: ReadonlySet<string>): void {
+  for (const key of map.keys()) {
+    if (!keep.has(key)) {
+      map.delete(key);
+    }
+  }
 }
