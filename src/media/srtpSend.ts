@@ -38,7 +38,10 @@ interface UdpLike {
 }
 
 interface PairLike {
+  /** werift's getter: a new array per call (read only when the candidate is not there). */
   readonly remoteAddr?: readonly [string, number];
+  /** The remote candidate, fixed for the pair: its address read without an allocation. */
+  readonly remoteCandidate?: { readonly host?: unknown; readonly port?: unknown };
   readonly protocol?: { readonly transport?: UdpLike };
   packetsSent: number;
   bytesSent: number;
@@ -87,10 +90,10 @@ export class SrtpRoute {
   #pair: PairLike | undefined;
 
   /** Fills the route (prepareSrtp). */
-  set(socket: UdpSocket, addr: readonly [string, number], dtls: DtlsInternals, pair: PairLike): void {
+  set(socket: UdpSocket, address: string, port: number, dtls: DtlsInternals, pair: PairLike): void {
     this.socket = socket;
-    this.address = addr[0];
-    this.port = addr[1];
+    this.address = address;
+    this.port = port;
     this.#dtls = dtls;
     this.#pair = pair;
   }
@@ -113,7 +116,8 @@ interface Resolved {
   d: DtlsInternals;
   srtp: NonNullable<DtlsInternals['srtp']>;
   socket: UdpSocket;
-  addr: readonly [string, number];
+  address: string;
+  port: number;
   pair: PairLike;
 }
 
@@ -135,14 +139,22 @@ function resolve(dtls: RTCDtlsTransport): Resolved | 'werift' | 'not_ready' {
   const pair = conn?.nominated;
   const transport = pair?.protocol?.transport;
   const socket = transport?.socket;
-  const addr = pair?.remoteAddr;
+  const candidate = pair?.remoteCandidate;
+  let address: unknown = candidate?.host;
+  let port: unknown = candidate?.port;
+  if (pair !== undefined && (typeof address !== 'string' || typeof port !== 'number')) {
+    const addr = pair.remoteAddr; // werift without the candidate field: its getter
+    address = addr?.[0];
+    port = addr?.[1];
+  }
   if (
     srtp === undefined ||
     conn === undefined ||
     pair === undefined ||
     transport?.type !== 'udp' ||
     socket === undefined ||
-    addr === undefined ||
+    typeof address !== 'string' ||
+    typeof port !== 'number' ||
     typeof conn.canSendApplicationData !== 'function'
   ) {
     return 'werift';
@@ -151,13 +163,14 @@ function resolve(dtls: RTCDtlsTransport): Resolved | 'werift' | 'not_ready' {
     return 'not_ready';
   }
   if (resolved === undefined) {
-    resolved = { d, srtp, socket, addr, pair };
+    resolved = { d, srtp, socket, address, port, pair };
     return resolved;
   }
   resolved.d = d;
   resolved.srtp = srtp;
   resolved.socket = socket;
-  resolved.addr = addr;
+  resolved.address = address;
+  resolved.port = port;
   resolved.pair = pair;
   return resolved;
 }
@@ -168,7 +181,7 @@ function routeTo(r: Resolved, route: SrtpRoute): void {
     guarded.add(r.socket);
     r.socket.on('error', onSocketError);
   }
-  route.set(r.socket, r.addr, r.d, r.pair);
+  route.set(r.socket, r.address, r.port, r.d, r.pair);
 }
 
 /**

@@ -26,10 +26,10 @@ export const MAX_HOLD_MS = 1;
 
 export class TurnEnd {
   readonly #defer: Schedule;
-  #trunk: (() => void)[] = [];
-  #subscribers: (() => void)[] = [];
-  #spareTrunk: (() => void)[] = [];
-  #spareSubscribers: (() => void)[] = [];
+  #trunk = new Callbacks();
+  #subscribers = new Callbacks();
+  #spareTrunk = new Callbacks();
+  #spareSubscribers = new Callbacks();
   #deferred = false;
   /** Nesting of hold() calls: while above 0, nothing is deferred (release() runs it). */
   #held = 0;
@@ -56,7 +56,7 @@ export class TurnEnd {
 
   /** Runs `fn` when this turn ends, in `phase`'s place (callers schedule once per turn: no duplicate check). */
   schedule(phase: TurnEndPhase, fn: () => void): void {
-    if (this.#trunk.length === 0 && this.#subscribers.length === 0) {
+    if (this.#trunk.n === 0 && this.#subscribers.n === 0) {
       this.#since = this.#now();
     }
     (phase === 'trunk' ? this.#trunk : this.#subscribers).push(fn);
@@ -68,7 +68,7 @@ export class TurnEnd {
 
   /** After a received packet's forwarding: runs the waiting callbacks now if the oldest waited MAX_HOLD_MS. */
   settle(): void {
-    if (this.#trunk.length === 0 && this.#subscribers.length === 0) {
+    if (this.#trunk.n === 0 && this.#subscribers.n === 0) {
       return;
     }
     if (this.#now() - this.#since >= this.#maxHoldMs) {
@@ -86,7 +86,7 @@ export class TurnEnd {
     if (this.#held > 0) {
       this.#held--;
     }
-    if (this.#held === 0 && (this.#trunk.length > 0 || this.#subscribers.length > 0)) {
+    if (this.#held === 0 && (this.#trunk.n > 0 || this.#subscribers.n > 0)) {
       this.#runNow();
     }
   }
@@ -108,24 +108,43 @@ export class TurnEnd {
     const subscribers = this.#subscribers;
     this.#trunk = this.#spareTrunk;
     this.#subscribers = this.#spareSubscribers;
-    this.failed += runAll(trunk) + runAll(subscribers);
+    this.failed += trunk.runAll() + subscribers.runAll();
     this.#spareTrunk = trunk;
     this.#spareSubscribers = subscribers;
   }
 }
 
-/** Runs and empties `list`; how many threw (one that did must not starve the others). */
-function runAll(list: (() => void)[]): number {
-  let failed = 0;
-  for (let i = 0; i < list.length; i++) {
-    try {
-      list[i]?.();
-    } catch {
-      failed++;
-    }
+const NOOP = (): void => undefined;
+
+/**
+ * Callbacks in the order given, in an array that keeps its size: emptied by a count, not by `length = 0`
+ * (which gives the array's storage back, so the next turn's first push allocated it again).
+ */
+class Callbacks {
+  readonly #fns: (() => void)[] = [];
+  n = 0;
+
+  push(fn: () => void): void {
+    this.#fns[this.n++] = fn;
   }
-  list.length = 0;
-  return failed;
+
+  /** Runs and empties the list; how many threw (one that did must not starve the others). */
+  runAll(): number {
+    const fns = this.#fns;
+    const n = this.n;
+    let failed = 0;
+    for (let i = 0; i < n; i++) {
+      const fn = fns[i] ?? NOOP;
+      fns[i] = NOOP; // no reference kept to a flush's owner
+      try {
+        fn();
+      } catch {
+        failed++;
+      }
+    }
+    this.n = 0;
+    return failed;
+  }
 }
 
 /** The process's turn end, shared by every trunk and the subscribers' send queue. */

@@ -48,8 +48,8 @@ export class SrtpSendState {
     const n = payload.length;
     const size = h + n + this.cipher.rtpOverhead;
     const out = slab === undefined ? Buffer.allocUnsafe(size) : slab.take(size);
-    header.copy(out, 0);
-    payload.copy(out, h);
+    out.set(header, 0); // TypedArray#set: a builtin memcpy (Buffer#copy checks its arguments in JS)
+    out.set(payload, h);
     this.cipher.encryptRtp(out, 0, h, n, this.roc(ssrc, seq), out, 0);
     return out;
   }

@@ -296,3 +296,33 @@ t.test('a socket send error is counted, not an uncaught error event', async (t) 
   tx.emit('error', new Error('EPERM'));
   t.equal(srtpSendErrors(), before + 1);
 });
+
+t.test("the pair's remote candidate gives the address; werift's allocating getter is not read", async (t) => {
+  const rx = createSocket('udp4');
+  const tx = createSocket('udp4');
+  t.teardown(() => {
+    rx.close();
+    tx.close();
+  });
+  await new Promise<void>((r) => rx.bind(0, '127.0.0.1', r));
+  const port = rx.address().port;
+  const got: Buffer[] = [];
+  rx.on('message', (m) => got.push(m));
+  const { dtls, pair } = fakeDtls({ socket: tx });
+  let getterReads = 0;
+  Object.defineProperty(pair, 'remoteAddr', {
+    get: () => {
+      getterReads++;
+      return ['127.0.0.1', 9] as const; // the wrong port: a datagram sent by it never arrives
+    },
+  });
+  Object.assign(pair, { remoteCandidate: { host: '127.0.0.1', port } });
+  for (let i = 0; i < 3; i++) {
+    t.equal(sendSrtp(dtls, Buffer.from(`p${String(i)}`), header(10 + i)), 'direct');
+  }
+  await waitFor(() => got.length === 3, 5000, 'datagrams at the candidate address');
+  t.equal(getterReads, 0, 'remoteAddr never read');
+  Object.assign(pair, { remoteCandidate: { host: '127.0.0.1' } }); // no port: the getter is the fallback
+  t.equal(sendSrtp(dtls, Buffer.from('x'), header(20)), 'direct');
+  t.equal(getterReads, 1, 'without a usable candidate, the getter');
+});
