@@ -81,6 +81,8 @@ const portMin = Number(process.env['BENCH_PORT_MIN'] ?? 40000);
 const skipUnwatched = process.env['BENCH_SKIP_UNWATCHED'] !== '0';
 /** BENCH_INVITES_PER_SECOND: `limits.device_invites_per_second` of every focus (processes.ts `cascadeHost`). */
 const invitesPerSecond = Number(process.env['BENCH_INVITES_PER_SECOND'] ?? 0);
+/** BENCH_MAX_LINK_BPS: `cascade.max_link_bps` of every focus (default: the config's, 20 Mbit/s). */
+const maxLinkBps = Number(process.env['BENCH_MAX_LINK_BPS'] ?? 0);
 
 const ms: MultiCallStack = await startMultiCallStack(shim, {
   serverNames: names,
@@ -99,6 +101,7 @@ const ms: MultiCallStack = await startMultiCallStack(shim, {
         port_range: { min: portMin + i * 1000, max: portMin + i * 1000 + 999 },
         skip_unwatched_layers: skipUnwatched,
       },
+      ...(maxLinkBps > 0 ? { cascade: { max_link_bps: maxLinkBps } } : {}),
     };
   },
 });

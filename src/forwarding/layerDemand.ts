@@ -157,7 +157,12 @@ export interface LayerUse {
 /**
  * The rids to request for a relayed video track with local subscribers (see the header): never empty — with
  * no layer used, the lowest `available` (else the lowest announced) layer, so a subscriber that has nothing
- * yet gets a start.
+ * yet gets a start. `constrained` (the link's sender is pausing demanded layers, relayedTracks.ts): the
+ * lowest layer is demanded too. The sender's allocation (§8.5) puts each track's lowest *demanded* layer
+ * first and upgrades after; a track whose subscriber wants only 1280×720 had that as its lowest, so under a
+ * tight budget the first tracks' top layers went before the last tracks' smallest ones and those subscribers
+ * got no video at all (`cascade-cpu` at a 12 Mbit/s cap: 2 of 8 for 30 s). With the lowest layer demanded,
+ * every track's smallest layer goes first and the top layers are the upgrades.
  */
 export function relayedDemand(
   demand: LayerDemand,
@@ -166,6 +171,7 @@ export function relayedDemand(
   sending: ReadonlySet<string> | undefined,
   available: readonly string[],
   now: number,
+  constrained = false,
 ): string[] {
   const selected: string[] = [];
   const pending: string[] = [];
@@ -182,7 +188,8 @@ export function relayedDemand(
   }
   const layers = withFallbacks(demand.update(selected, pending, now).layers, ordered, sending);
   if (layers.length > 0) {
-    return layers;
+    const lowest = ordered[0];
+    return constrained && lowest !== undefined && !layers.includes(lowest) ? [lowest, ...layers] : layers;
   }
   const lowest = available[0] ?? ordered[0];
   return lowest === undefined ? [] : [lowest];

@@ -147,12 +147,17 @@ function ssrcsOf(t: RemoteTrunkTrack): Map<number, string | undefined> {
   return m;
 }
 
+/** How long a link stays constrained after its sender last paused a demanded layer (no flapping at the edge). */
+export const CONSTRAINED_HOLD_MS = 5000;
+
 export class RelayedTracks {
   readonly #host: RelayHost;
   readonly #log: Logger;
   readonly #tracks = new Map<string, RelayedTrack>();
   readonly #bySsrc = new Map<number, RelayedTrack>();
   #badLogged = false;
+  /** Until when the link counts as constrained (the sender paused a layer demanded here; see `demand`). */
+  #constrainedUntil = Number.NEGATIVE_INFINITY;
 
   constructor(host: RelayHost) {
     this.#host = host;
@@ -225,6 +230,10 @@ export class RelayedTracks {
   /** Per relayed track with a subscriber: the rids its subscribers use (the §8.3 union, 2 s hold). */
   demand(now: number): RelayedDemand[] {
     const out: RelayedDemand[] = [];
+    if (this.#pausing()) {
+      this.#constrainedUntil = now + CONSTRAINED_HOLD_MS;
+    }
+    const constrained = now < this.#constrainedUntil;
     for (const t of this.#tracks.values()) {
       const { streamId, trackId } = t.desc;
       if (t.source.sinkCount === 0 || t.source.closed) {
@@ -246,10 +255,31 @@ export class RelayedTracks {
           wanted: rid(sink.wantedLayer?.()),
         });
       }
-      const layers = relayedDemand(t.demand, uses, rids(t.desc), t.sending, t.available(), now);
+      const layers = relayedDemand(t.demand, uses, rids(t.desc), t.sending, t.available(), now, constrained);
       out.push({ streamId, trackId, rids: layers });
     }
     return out;
+  }
+
+  /**
+   * Whether the sender pauses a layer demanded here now (§8.5: a watched video track whose last demand has a
+   * rid outside the sender's `layers`). While it does, and CONSTRAINED_HOLD_MS after, every demanded video
+   * track also asks for its lowest layer (forwarding/layerDemand.ts `relayedDemand`), so each subscriber has
+   * something before anyone gets an upgrade.
+   */
+  #pausing(): boolean {
+    for (const t of this.#tracks.values()) {
+      const sending = t.sending;
+      if (sending === undefined || t.desc.kind !== 'video' || t.source.sinkCount === 0 || t.source.closed) {
+        continue;
+      }
+      for (const rid of t.demand.layers) {
+        if (!sending.has(rid)) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** A keyframe request for the demanded (else available) layers of every relayed video track. */

@@ -170,3 +170,28 @@ t.test('relayedDemand: a paused layer someone wants stays demanded, with a flowi
     'without the wanted layer f is dropped: nothing would probe for it',
   );
 });
+
+t.test('relayedDemand, constrained: the lowest layer is demanded too, first', async (t) => {
+  const QHF = ['q', 'h', 'f'];
+  const use = (current?: string, target?: string, wanted?: string): LayerUse => ({ current, target, wanted });
+  type Row = [
+    uses: LayerUse[],
+    sending: string[] | undefined,
+    constrained: boolean,
+    want: string[],
+    name: string,
+  ];
+  const rows: Row[] = [
+    [[use('f', 'f', 'f')], ['f'], false, ['f'], 'f flows, not constrained: f alone'],
+    [[use('f', 'f', 'f')], ['f'], true, ['q', 'f'], 'f flows, constrained: q first, f the upgrade'],
+    [[use('q', 'q', 'q')], ['q'], true, ['q'], 'q already demanded: not twice'],
+    [[use('h', 'h', 'f')], ['q', 'h'], true, ['q', 'h', 'f'], 'a fallback below a paused f: q added'],
+    [[], ['q'], true, ['q'], 'nothing used: the lowest available, as without'],
+  ];
+  for (const [uses, sending, constrained, want, name] of rows) {
+    const d = new LayerDemand(QHF); // fresh per row: no linger from the row before
+    const set = sending === undefined ? undefined : new Set(sending);
+    const available = sending === undefined ? QHF : QHF.filter((r) => set!.has(r));
+    t.same(relayedDemand(d, uses, QHF, set, available, 0, constrained), want, name);
+  }
+});
