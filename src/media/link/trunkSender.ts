@@ -50,6 +50,8 @@ export class TrunkSend implements TrackSink {
   readonly #outs: TrunkOut[] = [];
   readonly #pli: PliCoalescer;
   #demanded = new Set<string>();
+  /** The sending set last announced with `layers` (undefined: none yet — everything demanded counts as sent). */
+  #announced: readonly string[] | undefined;
   #paused = new Set<string>();
   #sending: readonly string[] = [];
   #ptSrc: readonly NegotiatedCodec[] | undefined;
@@ -122,8 +124,12 @@ export class TrunkSend implements TrackSink {
     }
     this.#demanded = next;
     this.#apply(this.#host.now(), true);
-    if (refused) {
-      this.#host.pausedChanged(this); // demanded but not sent: announced at once
+    const announced = this.#announced;
+    if (refused || (announced !== undefined && !sameRids(announced, this.#sending))) {
+      // Demanded but not sent: announced at once. And once a `layers` was announced the receiving focus
+      // selects from it alone, so a change the new demand made (a fallback layer admitted) is announced too —
+      // unannounced, that layer flowed and no subscriber could take it (`cascade-cpu` at a 12-Mbit/s cap).
+      this.#announce();
     }
   }
 
@@ -131,8 +137,13 @@ export class TrunkSend implements TrackSink {
   setPaused(rids: readonly string[]): void {
     this.#paused = new Set(rids);
     if (this.#apply(this.#host.now(), true)) {
-      this.#host.pausedChanged(this);
+      this.#announce();
     }
+  }
+
+  #announce(): void {
+    this.#announced = this.#sending;
+    this.#host.pausedChanged(this);
   }
 
   /** The demanded rids (before the budget). */
@@ -383,4 +394,8 @@ export class TrunkSend implements TrackSink {
     out.rtt.onSenderReportSent(lsrFromNtp(ntp), now);
     sendRtcpBytes(dtls, senderReportPacket(out.ssrc, ntp, sr.rtpTs, out.packets, out.bytes));
   }
+}
+
+function sameRids(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((r) => b.includes(r));
 }

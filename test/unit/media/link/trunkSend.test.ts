@@ -20,7 +20,8 @@ const PUB = [0x1001, 0x1002, 0x1003];
 const TRUNK = [0x7001, 0x7002, 0x7003];
 const RIDS = ['q', 'h', 'f'];
 
-function setup() {
+/** `admit`: the trunk budget's answer for a newly demanded rid (absent: every layer fits). */
+function setup(admit?: (rid: string) => boolean) {
   const clock = new FakeClock();
   const counters = new MediaCounters();
   const requests: number[] = [];
@@ -81,6 +82,7 @@ function setup() {
     sent: () => undefined,
     pausedChanged: (s) => paused.push(s.sending),
     ended: () => undefined,
+    ...(admit !== undefined ? { admit: (_s: unknown, rid: string) => admit(rid) } : {}),
   };
   const send = new TrunkSend(
     source,
@@ -317,4 +319,23 @@ t.test('PLIs are coalesced per trunk SSRC; SRs follow the publisher clock, none 
   s.send.close();
   t.ok(s.send.closed);
   t.equal(s.source.sinkCount, 0);
+});
+
+t.test('once a pause was announced, a sending set the new demand changes is announced too', async (t) => {
+  const fits = new Set<string>();
+  const s = setup((rid) => fits.has(rid));
+  s.send.setLayers(['f']);
+  t.same(s.paused, [[]], 'f refused by the budget: sending [] announced');
+  fits.add('q');
+  fits.add('h');
+  s.send.setLayers(['q', 'h', 'f']); // the receiving focus's fallbacks: q and h fit, f stays paused
+  t.same(s.send.sending, ['q', 'h']);
+  t.same(s.paused.at(-1), ['q', 'h'], 'the fallbacks admitted: announced, though nothing was refused now');
+  const n = s.paused.length;
+  s.send.setLayers(['q', 'h', 'f']);
+  t.equal(s.paused.length, n, 'the same demand again: nothing new to announce');
+  const quiet = setup();
+  quiet.send.setLayers(['q']);
+  quiet.send.setLayers(['q', 'h']);
+  t.same(quiet.paused, [], 'never paused: no announcement (everything demanded counts as sent)');
 });
