@@ -42,11 +42,17 @@ export class BenchProcesses {
    * `skipUnwatched: false` sets every focus's `media.skip_unwatched_layers` off (each layer decrypted and read);
    * `invitesPerSecond` sets `limits.device_invites_per_second` (the churn's devices re-invite several times a
    * second, far above a real client's pace); `focusFlags`: more Node flags for every focus (after
-   * BENCH_FOCUS_NODE_FLAGS).
+   * BENCH_FOCUS_NODE_FLAGS); `maxLinkBps`: every focus's `cascade.max_link_bps` (else BENCH_MAX_LINK_BPS, else
+   * the config's default).
    */
   async cascadeHost(
     serverNames: readonly string[],
-    opts: { skipUnwatched?: boolean; invitesPerSecond?: number; focusFlags?: readonly string[] } = {},
+    opts: {
+      skipUnwatched?: boolean;
+      invitesPerSecond?: number;
+      focusFlags?: readonly string[];
+      maxLinkBps?: number;
+    } = {},
   ): Promise<{ host: Child; roomId: string; foci: CascadeFocus[] }> {
     const host = new Child(CASCADE_HOST, 'cascade-host', {
       env: {
@@ -55,6 +61,7 @@ export class BenchProcesses {
         ...(opts.invitesPerSecond !== undefined
           ? { BENCH_INVITES_PER_SECOND: String(opts.invitesPerSecond) }
           : {}),
+        ...(opts.maxLinkBps !== undefined ? { BENCH_MAX_LINK_BPS: String(opts.maxLinkBps) } : {}),
         ...(opts.focusFlags !== undefined
           ? {
               BENCH_FOCUS_NODE_FLAGS: [process.env['BENCH_FOCUS_NODE_FLAGS'] ?? '', ...opts.focusFlags]
