@@ -163,7 +163,7 @@ export function allocateTrunk(input: TrunkAllocationInput): TrunkAllocation {
     const entry = { streamId: t.streamId, trackId: t.trackId, sending };
     video.push(entry);
     const before = previous.get(keyOf(t.streamId, t.trackId)) ?? layers.map((l) => l.rid);
-    if (!sameSet(before, sending)) {
+    if (!sameRidSet(before, sending)) {
       changed.push(entry);
     }
   });
@@ -184,10 +184,15 @@ export function layersMessage(changed: readonly TrunkTrackSending[]): {
 const rank = (b: boolean): number => (b ? 1 : 0);
 const keyOf = (streamId: string, trackId: string): string => `${streamId}\u0000${trackId}`;
 
-function sameSet(a: readonly string[], b: readonly string[]): boolean {
+/** Same rids, in any order (a track's few rids, each once: no Set). Shared by the trunk's senders. */
+export function sameRidSet(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) {
     return false;
   }
-  const s = new Set(a);
-  return b.every((x) => s.has(x));
+  for (const x of b) {
+    if (!a.includes(x)) {
+      return false;
+    }
+  }
+  return true;
 }

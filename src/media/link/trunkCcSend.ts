@@ -28,6 +28,7 @@
  */
 import {
   allocateTrunk,
+  sameRidSet,
   type TrunkTrackDemand,
   type TrunkTrackSending,
 } from '../../forwarding/trunkAllocation.js';
@@ -246,7 +247,7 @@ export class TrunkSendCc {
         }
       }
       const announced = this.#announced.get(key) ?? demanded;
-      if (!sameSet(announced, sending)) {
+      if (!sameRidSet(announced, sending)) {
         changed.push(entry);
         this.#announced.set(key, sending);
       }
@@ -315,19 +316,6 @@ export class TrunkSendCc {
     this.#padding = 0;
     this.#paddingSince = Number.NaN;
   }
-}
-
-/** Same members (a track's few rids, each once: no Set). */
-function sameSet(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) {
-    return false;
-  }
-  for (const x of b) {
-    if (!a.includes(x)) {
-      return false;
-    }
-  }
-  return true;
 }
 
 /** Deletes the keys not in `keep` (deleting while iterating a Map is defined: no copy of its keys). */

@@ -14,6 +14,7 @@
 import type { RTCDtlsTransport } from 'werift';
 import { PliCoalescer } from '../../forwarding/pliCoalescer.js';
 import { forwardedSenderReport } from '../../forwarding/rtpClock.js';
+import { sameRidSet } from '../../forwarding/trunkAllocation.js';
 import { lsrFromNtp, ntpFromUnixMs, senderReportPacket, type ReportBlock } from '../../rtp/rtcpFeedback.js';
 import type { NegotiatedCodec } from '../codec/handler.js';
 import { sendRtcpBytes } from '../rtcpSend.js';
@@ -125,7 +126,7 @@ export class TrunkSend implements TrackSink {
     this.#demanded = next;
     this.#apply(this.#host.now(), true);
     const announced = this.#announced;
-    if (refused || (announced !== undefined && !sameRids(announced, this.#sending))) {
+    if (refused || (announced !== undefined && !sameRidSet(announced, this.#sending))) {
       // Demanded but not sent: announced at once. And once a `layers` was announced the receiving focus
       // selects from it alone, so a change the new demand made (a fallback layer admitted) is announced too —
       // unannounced, that layer flowed and no subscriber could take it (`cascade-cpu` at a 12-Mbit/s cap).
@@ -394,8 +395,4 @@ export class TrunkSend implements TrackSink {
     out.rtt.onSenderReportSent(lsrFromNtp(ntp), now);
     sendRtcpBytes(dtls, senderReportPacket(out.ssrc, ntp, sr.rtpTs, out.packets, out.bytes));
   }
-}
-
-function sameRids(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((r) => b.includes(r));
 }
