@@ -37,19 +37,63 @@ export class SubscriberBandwidth {
     this.#bwe.onLoss(fraction, now);
   }
 
+  /** Scratch reused by {@link allocate} every tick (no arrays, objects or closures per tick). */
+  readonly #down: DownTrack[] = [];
+  readonly #video: DownTrack[] = [];
+  readonly #rates: { video: boolean; rateBps: number }[] = [];
+  #now = 0;
+  readonly #probe: {
+    probingTargetBps: number | undefined;
+    probeActive: boolean;
+    sendBps: number;
+    tickMs: number;
+    video: readonly DownTrack[];
+    rateBps: (d: DownTrack) => number;
+    heldBackBps: (d: DownTrack) => number | undefined;
+    mayProbe: (target: number) => boolean;
+  } = {
+    probingTargetBps: undefined,
+    probeActive: false,
+    sendBps: 0,
+    tickMs: 0,
+    video: this.#video,
+    rateBps: (d) => d.rateBytesPerS * 8,
+    heldBackBps: (d) => d.heldBackLayerBitrate(),
+    mayProbe: (target) => this.#bwe.mayProbe(target, this.#now),
+  };
+
   /**
    * Shares the estimate among the forwarded video tracks (evenly, after audio), which caps their layer
    * choice; runs padding probes when a cap holds a track below the layer it asked for.
    */
   allocate(tracks: Iterable<DownTrack>, now: number): void {
-    const down = [...tracks].filter((d) => !d.closed);
+    const down = this.#down;
+    const video = this.#video;
+    const rates = this.#rates;
+    down.length = 0;
+    video.length = 0;
+    for (const d of tracks) {
+      if (d.closed) {
+        continue;
+      }
+      const isVideo = d.track.kind === 'video';
+      let r = rates[down.length];
+      if (r === undefined) {
+        r = { video: false, rateBps: 0 };
+        rates.push(r);
+      }
+      r.video = isVideo;
+      r.rateBps = d.rateBytesPerS * 8;
+      down.push(d);
+      if (isVideo) {
+        video.push(d);
+      }
+    }
     if (down.length === 0) {
       return;
     }
-    const video = down.filter((d) => d.track.kind === 'video');
-    const totals = sendTotals(
-      down.map((d) => ({ video: d.track.kind === 'video', rateBps: d.rateBytesPerS * 8 })),
-    );
+    rates.length = down.length;
+    const totals = sendTotals(rates);
     this.#bwe.setSendRate(totals.sendBps);
     this.#bwe.tick(now);
     const est = this.#bwe.estimateBps;
@@ -63,16 +107,15 @@ export class SubscriberBandwidth {
     for (const d of video) {
       d.setMaxBitrate(cap, now);
     }
-    const plan = planProbe({
-      probingTargetBps: this.#bwe.probing?.targetBps,
-      probeActive: this.#bwe.probeActive(now),
-      sendBps: totals.sendBps,
-      tickMs: this.#tickMs,
-      video,
-      rateBps: (d) => d.rateBytesPerS * 8,
-      heldBackBps: (d) => d.heldBackLayerBitrate(),
-      mayProbe: (target) => this.#bwe.mayProbe(target, now),
-    });
+    const inputs = this.#probe;
+    this.#now = now;
+    inputs.probingTargetBps = this.#bwe.probing?.targetBps;
+    inputs.probeActive = this.#bwe.probeActive(now);
+    inputs.sendBps = totals.sendBps;
+    inputs.tickMs = this.#tickMs;
+    const plan = planProbe(inputs);
+    down.length = 0; // no DownTrack kept past the tick
+    video.length = 0;
     switch (plan.kind) {
       case 'pad':
         if (this.#probeTrack !== undefined && !this.#probeTrack.closed) {
