@@ -24,6 +24,7 @@ import { SrtpAuthenticationError, type RTCDtlsTransport } from 'werift';
 import type { SrtpCipher } from './srtp/srtpCipher.js';
 import { SrtcpReceiveState } from './srtp/srtcpReceiveState.js';
 import { cipherOfContext, type SrtpContextKeys } from './srtp/srtpSendState.js';
+import type { SendSlab } from './sendSlab.js';
 import { feedSink, wrapEachAssigned } from './sessionTap.js';
 
 /** The largest SRTCP index (31 bits); werift wraps past it to 0. */
@@ -48,6 +49,8 @@ const wrapped = new WeakSet<object>();
 /** Per tapped session with the own cipher and a sink: unprotect and read one datagram; false if not authentic. */
 const direct = new WeakMap<object, (data: Buffer) => boolean>();
 const tapped = new WeakSet<object>();
+/** Per tapped session with the own cipher: protect one compound packet without werift (`protectRtcpDirect`). */
+const protectOwn = new WeakMap<object, (plain: Uint8Array, slab: SendSlab | undefined) => Buffer>();
 const EMPTY = Buffer.alloc(0);
 
 /** The next SRTCP index of `ssrc` on werift's counter, advanced there as werift does (++, past 2^31 − 1 to 0). */
@@ -111,6 +114,19 @@ function wrap(session: unknown, sink: RtcpSink | undefined): void {
     const cipher = cipherOfContext(local);
     if (cipher !== null) {
       s.encrypt = ownEncrypt(cipher, local, s.encrypt.bind(s));
+      protectOwn.set(session, (plain, slab) => {
+        const n = plain.length + cipher.rtcpOverhead;
+        const out = slab?.take(n) ?? Buffer.allocUnsafe(n);
+        const ssrc =
+          (((plain[4] as number) << 24) |
+            ((plain[5] as number) << 16) |
+            ((plain[6] as number) << 8) |
+            (plain[7] as number)) >>>
+          0;
+        const index = nextIndex(local, ssrc);
+        cipher.encryptRtcp(plain, 0, plain.length, index, out, 0);
+        return out;
+      });
     }
   }
   if (typeof s.decrypt === 'function') {
@@ -138,6 +154,18 @@ export function receiveRtcpDirect(dtls: object, data: Buffer): boolean | undefin
   const session = (dtls as { srtcp?: object }).srtcp;
   const f = session === undefined ? undefined : direct.get(session);
   return f === undefined ? undefined : f(data);
+}
+
+/**
+ * One compound RTCP packet (≥ 8 bytes, not modified) SRTCP-protected for `dtls` without werift, on werift's own
+ * index counter (as the tapped `encrypt`): in `slab`'s memory when given (valid until the slab is reset), else a
+ * new buffer. Undefined when the transport's current session is not tapped with the own cipher (or the packet
+ * is too short): werift's `sendRtcp` must take it.
+ */
+export function protectRtcpDirect(dtls: object, plain: Uint8Array, slab?: SendSlab): Buffer | undefined {
+  const session = (dtls as { srtcp?: object }).srtcp;
+  const f = session === undefined || plain.length < 8 ? undefined : protectOwn.get(session);
+  return f === undefined ? undefined : f(plain, slab);
 }
 
 /**

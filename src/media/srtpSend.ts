@@ -14,6 +14,7 @@
 import type { RTCDtlsTransport, RtpHeader } from 'werift';
 import type { SentPacket } from './sentPackets.js';
 import type { SlabSource } from './sendSlab.js';
+import { protectRtcpDirect } from './srtcpTap.js';
 import { srtpSendState, type SrtpSessionKeys } from './srtp/srtpSendState.js';
 import { TurnSendQueue } from './turnSendQueue.js';
 
@@ -339,6 +340,32 @@ export function sendSrtp(dtls: RTCDtlsTransport, payload: Buffer, header: SrtpHe
   if (typeof enc === 'string') {
     return enc;
   }
+  sendPrepared(enc);
+  return 'direct';
+}
+
+/**
+ * Sends one compound RTCP packet the SFU serialised (`plain`, not modified) the way forwarded RTP leaves: SRTCP-
+ * protected with the transport's own cipher (srtcpTap.ts `protectRtcpDirect`, on werift's index counter) into
+ * the turn's send queue, counted in the same statistics werift's `sendRtcp` counts. `werift` when this
+ * transport's SRTCP is not tapped with the own cipher or its pair is not one this path sends on (the caller
+ * sends through werift then); `not_ready` as for RTP. Never throws.
+ */
+export function sendSrtcp(dtls: RTCDtlsTransport, plain: Uint8Array): SendResult {
+  const r = resolve(dtls);
+  if (typeof r === 'string') {
+    return r;
+  }
+  let enc: Buffer | undefined;
+  try {
+    enc = protectRtcpDirect(dtls, plain, srtpTurnQueue().slabFor(r.socket));
+  } catch {
+    return 'encrypt_failed';
+  }
+  if (enc === undefined) {
+    return 'werift';
+  }
+  routeTo(r, route);
   sendPrepared(enc);
   return 'direct';
 }

@@ -8,7 +8,8 @@
  */
 import t from 'tap';
 import { SrtcpSession, SrtpAuthenticationError, type RTCDtlsTransport } from 'werift';
-import { receiveRtcpDirect, tapSrtcp } from '../../../src/media/srtcpTap.js';
+import { SendSlab } from '../../../src/media/sendSlab.js';
+import { protectRtcpDirect, receiveRtcpDirect, tapSrtcp } from '../../../src/media/srtcpTap.js';
 import { prng, randomBytes } from './srtp/impls.js';
 
 function keysFor(profile: number, rand: () => number) {
@@ -112,6 +113,32 @@ for (const profile of [0x0001, 0x0007]) {
     tr.srtcp.decrypt(other);
     t.same(seen.slice(0, 4), [raws[0], raws[1], raws[3], raws[2]], 'each packet read once, the late one too');
     t.same(seen.slice(4), [otherRaw], "another SSRC's index 1 is its own");
+  });
+}
+
+for (const profile of [0x0001, 0x0007]) {
+  t.test(`profile ${profile}: protectRtcpDirect — werift's bytes, on werift's index counter`, async (t) => {
+    const rand = prng(0xd1c + profile);
+    const keys = keysFor(profile, rand);
+    const werift = new SrtcpSession({ keys, profile });
+    const tr = transport(new SrtcpSession({ keys, profile }));
+    const raw0 = rtcp(rand, 0x1234_5678, 1);
+    t.equal(protectRtcpDirect(tr, raw0), undefined, 'not tapped: undefined (werift must send it)');
+    t.ok(tapSrtcp(tr));
+    t.equal(protectRtcpDirect(tr, raw0.subarray(0, 7)), undefined, 'shorter than an RTCP header: undefined');
+    const slab = new SendSlab(4096);
+    for (let i = 0; i < 12; i++) {
+      const ssrc = i % 2 === 0 ? 0x1234_5678 : 0xfedc_ba98; // the top bit set: read unsigned
+      const raw = rtcp(rand, ssrc, i % 3);
+      const copy = Buffer.from(raw);
+      const theirs = werift.encrypt(raw);
+      // Alternating with the tapped session's own encrypt: one counter, as werift's.
+      const mine =
+        i % 3 === 2 ? tr.srtcp.encrypt(raw) : protectRtcpDirect(tr, raw, i % 2 === 0 ? slab : undefined);
+      t.same(mine, theirs, `packet ${i}: the bytes werift protects`);
+      t.same(raw, copy, `packet ${i}: the plain packet is not modified`);
+    }
+    t.ok(slab.used > 0, 'with a slab: the datagram is in its memory');
   });
 }
 

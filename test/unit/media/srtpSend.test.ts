@@ -13,12 +13,15 @@ import { SentPacketRing, type SentPacket } from '../../../src/media/sentPackets.
 import {
   prepareSrtp,
   prepareSrtpPacket,
+  sendSrtcp,
   sendSrtp,
   sendSrtpPacket,
   srtpSendErrors,
   SrtpRoute,
 } from '../../../src/media/srtpSend.js';
 import { srtpSendState, type SrtpSessionKeys } from '../../../src/media/srtp/srtpSendState.js';
+import { sendRtcpBytes } from '../../../src/media/rtcpSend.js';
+import { tapSrtcp } from '../../../src/media/srtcpTap.js';
 import { WireRtpHeader } from '../../../src/rtp/rtpHeader.js';
 import { connectedWeriftPair } from '../../../harness/peers/weriftPair.js';
 import { waitFor } from '../../../harness/stack.js';
@@ -120,6 +123,71 @@ t.test('two werift peers: the direct path, decrypted by the receiver', async (t)
     'in order, payloads intact',
   );
 });
+
+t.test(
+  "two werift peers: RTCP the SFU serialised leaves on the direct path, on werift's SRTCP index",
+  async (t) => {
+    const pair = await connectedWeriftPair();
+    t.teardown(pair.close);
+    const dtls: RTCDtlsTransport = pair.sender.sender.dtlsTransport;
+    const far = pair.b.getTransceivers()[0]!.receiver.dtlsTransport;
+    const MARK = 0xabcd_0042; // the SSRC of the test's packets (werift's own RTCP is not counted)
+    const seen: Buffer[] = [];
+    t.ok(
+      tapSrtcp(far, (plain) => {
+        if (plain.length >= 8 && plain.readUInt32BE(4) === MARK) {
+          seen.push(Buffer.from(plain));
+        }
+      }),
+      'the receiver reads what it unprotects',
+    );
+    /** An APP packet (PT 204) from MARK, its 4 data bytes `n`. */
+    const app = (n: number) => {
+      const b = Buffer.alloc(16);
+      b[0] = 0x80;
+      b[1] = 204;
+      b.writeUInt16BE(3, 2);
+      b.writeUInt32BE(MARK, 4);
+      b.write('TEST', 8, 'latin1');
+      b.writeUInt32BE(n, 12);
+      return b;
+    };
+    t.equal(sendSrtcp(dtls, app(0)), 'werift', 'before the tap: werift must send it');
+    t.ok(tapSrtcp(dtls), 'the sender protects with the own cipher');
+    let weriftSends = 0;
+    const weriftSendRtcp = dtls.sendRtcp.bind(dtls);
+    dtls.sendRtcp = async (packets) => {
+      if (packets.some((p) => p.serialize().readUInt32BE(4) === MARK)) {
+        weriftSends++;
+      }
+      return weriftSendRtcp(packets);
+    };
+    const sentBefore = dtls.packetsSent;
+    const sent = [1, 2, 3, 4, 5, 6].map(app);
+    // werift's path (the tapped encrypt) and the direct one in turn: one index counter, so the receiver's replay
+    // list refuses none of them.
+    void weriftSendRtcp([{ serialize: () => sent[0]! } as never]);
+    t.equal(sendSrtcp(dtls, sent[1]!), 'direct');
+    sendRtcpBytes(dtls, sent[2]!);
+    void weriftSendRtcp([{ serialize: () => sent[3]! } as never]);
+    await waitFor(() => seen.length >= 2, 10_000, 'the first two arrive');
+    sendRtcpBytes(dtls, sent[4]!);
+    sendRtcpBytes(dtls, sent[5]!);
+    await waitFor(() => seen.length >= 6, 10_000, 'six packets arrive');
+    t.same(
+      seen.map((b) => b.readUInt32BE(12)).sort((a, b) => a - b),
+      [1, 2, 3, 4, 5, 6],
+      'each unprotected by the receiver, once',
+    );
+    t.same(
+      seen.find((b) => b.readUInt32BE(12) === 6),
+      sent[5],
+      'byte for byte',
+    );
+    t.equal(weriftSends, 0, "sendRtcpBytes did not go through werift's sendRtcp");
+    t.ok(dtls.packetsSent - sentBefore >= 6, 'the transport statistics count them');
+  },
+);
 
 t.test('built in place: byte for byte the datagram of header + payload (both SRTP profiles)', async (t) => {
   const keys = (profile: number, saltLength: number): SrtpSessionKeys => ({
