@@ -249,7 +249,7 @@ export class PeerMedia {
     for (const dt of this.#down.values()) {
       dt.tick(now);
     }
-    this.#bandwidth.allocate(this.#down.values(), now);
+    this.#bandwidth.allocate(this.#down, now);
     if (now - this.#lastPublisherRtcpAt >= PUBLISHER_RTCP_INTERVAL_MS) {
       this.#lastPublisherRtcpAt = now;
       sendPublisherRtcp(this.#published.values(), now, this.#ctx.publisherRemb);

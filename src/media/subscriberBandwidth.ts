@@ -10,6 +10,11 @@ import { planProbe } from '../forwarding/probePolicy.js';
 import type { DownTrack } from './downTrack.js';
 import type { MediaCounters } from './mediaMetrics.js';
 
+/** The connection's forwarded tracks: an array, or the values of a map (only `forEach` is used). */
+export interface TrackList {
+  forEach(cb: (d: DownTrack) => void): void;
+}
+
 export class SubscriberBandwidth {
   readonly #counters: MediaCounters;
   readonly #tickMs: number;
@@ -62,36 +67,41 @@ export class SubscriberBandwidth {
     mayProbe: (target) => this.#bwe.mayProbe(target, this.#now),
   };
 
+  /** Adds one of `allocate`'s tracks to the tick's scratch (made once: no closure per tick). */
+  readonly #collect = (d: DownTrack): void => {
+    if (d.closed) {
+      return;
+    }
+    const isVideo = d.track.kind === 'video';
+    const rates = this.#rates;
+    const down = this.#down;
+    let r = rates[down.length];
+    if (r === undefined) {
+      r = { video: false, rateBps: 0 };
+      rates.push(r);
+    }
+    r.video = isVideo;
+    r.rateBps = d.rateBytesPerS * 8;
+    down.push(d);
+    if (isVideo) {
+      this.#video.push(d);
+    }
+  };
+
   /**
    * Shares the estimate among the forwarded video tracks (evenly, after audio), which caps their layer
    * choice; runs padding probes when a cap holds a track below the layer it asked for.
    */
-  allocate(tracks: Iterable<DownTrack>, now: number): void {
+  allocate(tracks: TrackList, now: number): void {
     const down = this.#down;
     const video = this.#video;
-    const rates = this.#rates;
     down.length = 0;
     video.length = 0;
-    for (const d of tracks) {
-      if (d.closed) {
-        continue;
-      }
-      const isVideo = d.track.kind === 'video';
-      let r = rates[down.length];
-      if (r === undefined) {
-        r = { video: false, rateBps: 0 };
-        rates.push(r);
-      }
-      r.video = isVideo;
-      r.rateBps = d.rateBytesPerS * 8;
-      down.push(d);
-      if (isVideo) {
-        video.push(d);
-      }
-    }
+    tracks.forEach(this.#collect); // forEach: no iterator objects (this runs 10 times a second per peer)
     if (down.length === 0) {
       return;
     }
+    const rates = this.#rates;
     rates.length = down.length;
     const totals = sendTotals(rates);
     this.#bwe.setSendRate(totals.sendBps);
@@ -104,8 +114,8 @@ export class SubscriberBandwidth {
       }
     }
     const cap = videoCapBps(est, totals);
-    for (const d of video) {
-      d.setMaxBitrate(cap, now);
+    for (let i = 0; i < video.length; i++) {
+      (video[i] as DownTrack).setMaxBitrate(cap, now);
     }
     const inputs = this.#probe;
     this.#now = now;

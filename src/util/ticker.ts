@@ -83,11 +83,20 @@ export class Ticker {
     }, this.#intervalMs);
   }
 
+  /** The jobs of the tick under way (reused: no array per tick). */
+  readonly #snapshot: Job[] = [];
+  readonly #take = (job: Job): void => {
+    this.#snapshot.push(job);
+  };
+
   #tick(): void {
     const now = this.#clock.now();
     // A snapshot: jobs added by a job start next time; the removed flag skips those removed meanwhile.
-    const jobs = [...this.#jobs];
-    for (const job of jobs) {
+    const jobs = this.#snapshot;
+    jobs.length = 0;
+    this.#jobs.forEach(this.#take);
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i] as Job;
       if (job.removed) {
         continue;
       }
@@ -101,5 +110,6 @@ export class Ticker {
         }
       }
     }
+    jobs.length = 0; // holds no job past the tick
   }
 }
