@@ -283,7 +283,7 @@ export function prepareSrtpPacket(
       const c = copiesOf(p);
       enc = r.srtp.encrypt(c.payload, c.header);
     } else {
-      const ssrc = p.buf.readUInt32BE(p.off + 8);
+      const ssrc = p.buf.readInt32BE(p.off + 8); // int32: no boxed number per packet (the ROC table's key form)
       const seq = p.buf.readUInt16BE(p.off + 2);
       enc = own.encryptPacket(
         p.buf,

@@ -135,9 +135,21 @@ export function writeForwardedHeader(
   const hasExt = count > 0 && present !== 0;
   buf[off] = 0x80 | (f.padding ? 0x20 : 0) | (hasExt ? 0x10 : 0);
   buf[off + 1] = (f.marker ? 0x80 : 0) | (f.payloadType & 0x7f);
-  buf.writeUInt16BE(f.sequenceNumber & 0xffff, off + 2);
-  buf.writeUInt32BE(f.timestamp >>> 0, off + 4);
-  buf.writeUInt32BE(f.ssrc >>> 0, off + 8);
+  // Byte stores, not writeUInt32BE: an unsigned value ≥ 2^31 passed to a call is a boxed number (a heap
+  // allocation per packet for half of all timestamps and SSRCs).
+  const seq = f.sequenceNumber;
+  buf[off + 2] = (seq >> 8) & 0xff;
+  buf[off + 3] = seq & 0xff;
+  const ts = f.timestamp;
+  buf[off + 4] = (ts >>> 24) & 0xff;
+  buf[off + 5] = (ts >>> 16) & 0xff;
+  buf[off + 6] = (ts >>> 8) & 0xff;
+  buf[off + 7] = ts & 0xff;
+  const ssrc = f.ssrc;
+  buf[off + 8] = (ssrc >>> 24) & 0xff;
+  buf[off + 9] = (ssrc >>> 16) & 0xff;
+  buf[off + 10] = (ssrc >>> 8) & 0xff;
+  buf[off + 11] = ssrc & 0xff;
   if (!hasExt) {
     return 12;
   }

@@ -34,9 +34,13 @@ export class SrtpSendState {
     this.cipher = cipher;
   }
 
-  /** The ROC to encrypt `seq` of `ssrc` with (recorded as sent). */
+  /**
+   * The ROC to encrypt `seq` of `ssrc` with (recorded as sent). `ssrc` as read unsigned or signed: the table's
+   * key is its int32 form (a small integer to V8 — an unsigned SSRC ≥ 2^31 is a boxed number, a heap allocation
+   * wherever one is passed on).
+   */
   roc(ssrc: number, seq: number): number {
-    return this.#rocs.getOrCreate(ssrc).advance(seq);
+    return this.#rocs.getOrCreate(ssrc | 0).advance(seq);
   }
 
   /**
