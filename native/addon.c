@@ -8,7 +8,9 @@
  *   decryptRtp(ctx, src, srcOffset, length, headerLength, roc, out, outOffset)          bytes written or -1
  *   encryptRtcp(ctx, src, srcOffset, length, srtcpIndex, out, outOffset)                bytes written
  *   decryptRtcp(ctx, src, srcOffset, length, out, outOffset)                            bytes written or -1
- *   sendBatch(fd, address, port, list, count)     datagrams sent (udp.c), or a negative errno when none was
+ *   sendBatch(fd, address, port, list, count[, offLen])   datagrams sent (udp.c), or a negative errno when none
+ *                                                 was; with offLen (Int32Array) datagram i is list[i]'s bytes
+ *                                                 [offLen[2i], offLen[2i] + offLen[2i + 1]) (no view per datagram)
  *   watchReadable(fd, callback), unwatch(watch), recvBatch(watch, buf, offset, slots, slotSize, meta),
  *   metaAddress(meta, index)                      a socket's datagrams in batches (watch.c)
  */
@@ -22,7 +24,7 @@
 #include "udp.h"
 #include "watch.h"
 
-#define ABI_VERSION 3
+#define ABI_VERSION 4
 /* Packets longer than this are refused (OpenSSL takes int lengths); the TypeScript SRTP has the same bound. */
 #define MAX_PACKET 0x40000000u
 #define MAX_OFFSET 9007199254740991.0 /* Number.MAX_SAFE_INTEGER */
@@ -276,10 +278,10 @@ static napi_value decrypt_rtcp(napi_env env, napi_callback_info info) {
 #define MAX_ADDRESS 64
 
 static napi_value send_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) {
-    return throw_type(env, "sendBatch(fd, address, port, list, count)");
+    return throw_type(env, "sendBatch(fd, address, port, list, count[, offLen])");
   }
   uint64_t fd = 0;
   uint64_t port = 0;
@@ -304,19 +306,59 @@ static napi_value send_batch(napi_env env, napi_callback_info info) {
   if (ARG_UINT(4, "count", 0, (double)list_len, &count)) {
     return NULL;
   }
+  /* offLen: each datagram a slice of its buffer (the same buffer object in a row is read once). */
+  const int32_t *off_len = NULL;
+  if (argc >= 6) {
+    napi_valuetype t = napi_undefined;
+    if (napi_typeof(env, argv[5], &t) != napi_ok) {
+      return throw_type(env, "offLen must be an Int32Array");
+    }
+    if (t != napi_undefined) {
+      size_t n_off = 0;
+      if (get_typed(env, argv[5], napi_int32_array, (void **)&off_len, &n_off) != 0) {
+        return throw_type(env, "offLen must be an Int32Array");
+      }
+      if (n_off / 2 < count) {
+        return throw_range(env, "offLen must hold an offset and a length per datagram");
+      }
+    }
+  }
   udp_datagram chunk[UDP_BATCH_MAX];
   uint64_t sent = 0;
+  napi_value prev = NULL;
+  bytes prev_bytes = {NULL, 0};
   while (sent < count) {
     size_t n = 0;
     while (n < UDP_BATCH_MAX && sent + n < count) {
+      const uint64_t i = sent + n;
       napi_value item = NULL;
-      bytes b;
-      if (napi_get_element(env, argv[3], (uint32_t)(sent + n), &item) != napi_ok ||
-          get_bytes(env, item, "list must be an array of Uint8Array", &b)) {
-        return NULL;
+      if (napi_get_element(env, argv[3], (uint32_t)i, &item) != napi_ok) {
+        return throw_type(env, "list must be an array of Uint8Array");
       }
-      chunk[n].data = b.data;
-      chunk[n].len = b.len;
+      bool same = false;
+      if (off_len != NULL && prev != NULL && napi_strict_equals(env, prev, item, &same) != napi_ok) {
+        same = false;
+      }
+      bytes b = prev_bytes;
+      if (!same) {
+        if (get_bytes(env, item, "list must be an array of Uint8Array", &b)) {
+          return NULL;
+        }
+        prev = item;
+        prev_bytes = b;
+      }
+      if (off_len != NULL) {
+        const int32_t off = off_len[2 * i];
+        const int32_t len = off_len[2 * i + 1];
+        if (off < 0 || len < 0 || (size_t)off + (size_t)len > b.len) {
+          return throw_range(env, "a datagram's offset and length must lie within its buffer");
+        }
+        chunk[n].data = b.data + off;
+        chunk[n].len = (size_t)len;
+      } else {
+        chunk[n].data = b.data;
+        chunk[n].len = b.len;
+      }
       n++;
     }
     const long r = udp_send_batch((int)fd, address, (int)port, chunk, n);

@@ -24,13 +24,27 @@ export class SendSlab {
 
   /** The next `n` bytes (contents undefined), valid until `reset()`. */
   take(n: number): Buffer {
+    const at = this.reserve(n);
+    return this.#buf.subarray(at, at + n);
+  }
+
+  /**
+   * The next `n` bytes as an offset into {@link buffer} (read it after this call: a full slab is replaced),
+   * valid until `reset()` — `take` without the view object.
+   */
+  reserve(n: number): number {
     if (this.#off + n > this.#buf.length) {
       this.#buf = Buffer.allocUnsafeSlow(Math.max(this.bytes, n));
       this.#off = 0;
     }
-    const view = this.#buf.subarray(this.#off, this.#off + n);
+    const at = this.#off;
     this.#off = (this.#off + n + ALIGN - 1) & ~(ALIGN - 1);
-    return view;
+    return at;
+  }
+
+  /** The memory `reserve` hands out now. */
+  get buffer(): Buffer {
+    return this.#buf;
   }
 
   /** Bytes taken since the last reset (of the current buffer). */

@@ -370,8 +370,32 @@ export function sendSrtcp(dtls: RTCDtlsTransport, plain: Uint8Array): SendResult
   return 'direct';
 }
 
-/** `sendSrtp` for a packet built in place (sentPackets.ts; not modified). */
+/**
+ * `sendSrtp` for a packet built in place (sentPackets.ts; not modified). With the add-on sending on the socket
+ * and the own cipher: encrypted into the queue's slab and queued as a slice of it (no object per datagram).
+ */
 export function sendSrtpPacket(dtls: RTCDtlsTransport, p: SentPacket): SendResult {
+  const r = resolve(dtls);
+  if (typeof r !== 'string') {
+    const q = srtpTurnQueue();
+    const slab = q.slabFor(r.socket);
+    const own = slab === undefined ? null : srtpSendState(r.srtp);
+    if (slab !== undefined && own !== null) {
+      let at: number;
+      try {
+        const ssrc = p.buf.readInt32BE(p.off + 8); // int32: no boxed number (the ROC table's key form)
+        const seq = p.buf.readUInt16BE(p.off + 2);
+        at = own.encryptPacketAt(p.buf, p.off, p.headerLength, p.payloadLength, ssrc, seq, slab);
+      } catch {
+        return 'encrypt_failed';
+      }
+      const len = p.length + own.cipher.rtpOverhead;
+      routeTo(r, route);
+      q.pushSlice(r.socket, route.address, route.port, slab.buffer, at, len);
+      route.sent(1, len);
+      return 'direct';
+    }
+  }
   const enc = prepareSrtpPacket(dtls, p, route, srtpTurnQueue());
   if (typeof enc === 'string') {
     return enc;

@@ -7,7 +7,7 @@
  * socket first sends what is queued before it); at most MAX_PER_SOCKET wait per socket (more: sent at once).
  * A socket that closed before the turn ended gets nothing: those datagrams are counted (`batchCounts.closed`),
  * never thrown. Per socket one reused entry (a WeakMap, so a closed socket's goes with it); nothing is
- * allocated per datagram.
+ * allocated per datagram: a datagram is a buffer and a slice of it (`pushSlice`: the send slab and where in it).
  */
 import { SendSlab, type SlabSource } from './sendSlab.js';
 import { turnEnd, type Schedule } from './turnEnd.js';
@@ -19,7 +19,9 @@ interface Entry {
   readonly socket: BatchSocket;
   address: string;
   port: number;
+  /** Datagram i: `list[i]`'s bytes `[offLen[2i], offLen[2i] + offLen[2i + 1])`. */
   readonly list: Buffer[];
+  readonly offLen: Int32Array;
   n: number;
 }
 
@@ -65,9 +67,17 @@ export class TurnSendQueue implements SlabSource {
   }
 
   push(socket: BatchSocket, address: string, port: number, datagram: Buffer): void {
+    this.pushSlice(socket, address, port, datagram, 0, datagram.length);
+  }
+
+  /**
+   * Queues `buf[off, off + len)` as one datagram (a slice of this queue's slab: no view made for it). The bytes
+   * must stay as they are until the flush (the slab is reset only then).
+   */
+  pushSlice(socket: BatchSocket, address: string, port: number, buf: Buffer, off: number, len: number): void {
     let e = this.#entries.get(socket);
     if (e === undefined) {
-      e = { socket, address, port, list: [], n: 0 };
+      e = { socket, address, port, list: [], offLen: new Int32Array(2 * MAX_PER_SOCKET), n: 0 };
       this.#entries.set(socket, e);
     }
     if (e.n > 0 && (e.address !== address || e.port !== port)) {
@@ -78,7 +88,10 @@ export class TurnSendQueue implements SlabSource {
       e.port = port;
       this.#dirty.push(e);
     }
-    e.list[e.n++] = datagram;
+    const i = e.n++;
+    e.list[i] = buf;
+    e.offLen[2 * i] = off;
+    e.offLen[2 * i + 1] = len;
     if (e.n >= MAX_PER_SOCKET) {
       this.#send(e);
     }
@@ -106,7 +119,7 @@ export class TurnSendQueue implements SlabSource {
     const n = e.n;
     e.n = 0;
     if (this.#batcher.isOpen(e.socket)) {
-      this.#batcher.send(e.socket, e.address, e.port, e.list, n, true);
+      this.#batcher.send(e.socket, e.address, e.port, e.list, n, true, e.offLen);
     } else {
       batchCounts.closed += n;
     }

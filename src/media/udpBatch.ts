@@ -96,7 +96,9 @@ export class UdpBatcher {
   /**
    * Sends `list[0..count)` to `address`:`port`, in order. Returns how many went in one system call.
    * `transient`: the datagrams' memory is reused after this returns (sendSlab.ts), so what goes to
-   * `socket.send` (which keeps it until libuv sends it) is a copy.
+   * `socket.send` (which keeps it until libuv sends it) is a copy. `offLen`: datagram i is `list[i]`'s bytes
+   * `[offLen[2i], offLen[2i] + offLen[2i + 1])` (slices of a slab, no view object made per datagram on the
+   * add-on's path).
    */
   send(
     socket: BatchSocket,
@@ -105,12 +107,13 @@ export class UdpBatcher {
     list: readonly Buffer[],
     count: number,
     transient = false,
+    offLen?: Int32Array,
   ): number {
     let done = 0;
     const b = this.#binding;
     const handle = count > 0 ? this.#handle(socket) : undefined;
     if (b !== null && handle !== undefined && handle.getSendQueueCount?.() === 0) {
-      const r = b.sendBatch(handle.fd, address, port, list, count);
+      const r = b.sendBatch(handle.fd, address, port, list, count, offLen);
       if (r > 0) {
         done = r;
       } else if (r !== -EAGAIN && r !== -ENOBUFS) {
@@ -118,10 +121,15 @@ export class UdpBatcher {
       }
     }
     for (let i = done; i < count; i++) {
-      const d = list[i];
-      if (d !== undefined) {
-        socket.send(transient ? Buffer.from(d) : d, port, address);
+      let d = list[i];
+      if (d === undefined) {
+        continue;
       }
+      if (offLen !== undefined) {
+        const off = offLen[2 * i] as number;
+        d = d.subarray(off, off + (offLen[2 * i + 1] as number));
+      }
+      socket.send(transient ? Buffer.from(d) : d, port, address);
     }
     batchCounts.sendmmsg += done;
     batchCounts.socket += count - done;

@@ -13,7 +13,7 @@ import type { SrtpKeySet } from './srtpKeys.js';
 import { SRTCP_INDEX_LENGTH, srtpLengths, type SrtpProfile } from './srtpProfile.js';
 
 /** native/addon.c ABI_VERSION: an add-on of another layout is not used. */
-export const NATIVE_SRTP_ABI = 3;
+export const NATIVE_SRTP_ABI = 4;
 export const NATIVE_SRTP_FILE = join('build', 'native', 'sfu_native.node');
 
 declare const contextBrand: unique symbol;
@@ -65,9 +65,18 @@ export interface NativeSrtpBinding {
   ): number;
   /**
    * Sends `list[0..count)` to `address`:`port` on the UDP socket `fd` (native/udp.c): how many were sent, in
-   * order (fewer when the send buffer filled), or a negative errno when none was.
+   * order (fewer when the send buffer filled), or a negative errno when none was. With `offLen`, datagram i is
+   * `list[i]`'s bytes `[offLen[2i], offLen[2i] + offLen[2i + 1])` (the same buffer in a row is read once): a
+   * queue of slices of one slab sends without a view object per datagram.
    */
-  sendBatch(fd: number, address: string, port: number, list: readonly Uint8Array[], count: number): number;
+  sendBatch(
+    fd: number,
+    address: string,
+    port: number,
+    list: readonly Uint8Array[],
+    count: number,
+    offLen?: Int32Array,
+  ): number;
   /**
    * Calls `callback(status)` each time the UDP socket `fd` is readable (status 0) or its polling failed (a
    * negative libuv error; the watch then stops), on a duplicate of the fd (native/watch.c) until `unwatch`;

@@ -76,6 +76,24 @@ export class SrtpSendState {
     this.cipher.encryptRtp(src, off, headerLength, payloadLength, this.roc(ssrc, seq), out, 0);
     return out;
   }
+
+  /**
+   * `encryptPacket` into `slab` without a view: the datagram is `slab.buffer[at, at + headerLength +
+   * payloadLength + cipher.rtpOverhead)`, `at` returned (read `slab.buffer` after this call).
+   */
+  encryptPacketAt(
+    src: Buffer,
+    off: number,
+    headerLength: number,
+    payloadLength: number,
+    ssrc: number,
+    seq: number,
+    slab: SendSlab,
+  ): number {
+    const at = slab.reserve(headerLength + payloadLength + this.cipher.rtpOverhead);
+    this.cipher.encryptRtp(src, off, headerLength, payloadLength, this.roc(ssrc, seq), slab.buffer, at);
+    return at;
+  }
 }
 
 const states = new WeakMap<object, SrtpSendState | null>();

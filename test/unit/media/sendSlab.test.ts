@@ -55,3 +55,17 @@ t.test('full: a new buffer; the old views keep their bytes; an oversize datagram
   );
   t.equal(new SendSlab().bytes, SLAB_BYTES);
 });
+
+t.test('reserve: offsets into the current buffer, as take hands out; a full slab replaced', async (t) => {
+  const slab = new SendSlab(64);
+  const first = slab.buffer;
+  t.equal(slab.reserve(10), 0);
+  t.equal(slab.reserve(5), 16, 'aligned to 8 bytes, after the first');
+  const view = slab.take(3);
+  t.equal(view.byteOffset - first.byteOffset, 24, 'take continues where reserve left off');
+  t.equal(slab.buffer, first, 'still the first buffer');
+  t.equal(slab.reserve(60), 0, 'past the end: a new buffer, from its start');
+  t.not(slab.buffer, first, 'read the buffer after reserving');
+  slab.reset();
+  t.equal(slab.reserve(8), 0, 'reset: from the start again');
+});

@@ -21,9 +21,11 @@ class Recording extends UdpBatcher {
     port: number,
     list: readonly Buffer[],
     n: number,
+    transient?: boolean,
+    offLen?: Int32Array,
   ): number {
     this.batches.push({ to: port, n });
-    return super.send(socket, address, port, list, n);
+    return super.send(socket, address, port, list, n, transient, offLen);
   }
 }
 
@@ -77,6 +79,39 @@ for (const native of [false, true]) {
       t.same(await at2, [100, 101, 102].map(d), 'socket 2: in order');
       q.push(tx1, '127.0.0.1', p1, d(9));
       t.equal(due.length, 1, 'the next turn schedules again');
+    },
+  );
+}
+
+for (const native of [false, true]) {
+  const binding = native ? batchBinding({}) : null;
+  t.test(
+    `${native ? 'native' : 'socket.send'}: slices of a buffer (pushSlice) and whole datagrams, in order`,
+    { skip: native && binding === null ? 'the native add-on is not built' : false },
+    async (t) => {
+      const [tx, rx] = await Promise.all([bound(), bound()]);
+      t.teardown(() => {
+        tx.close();
+        rx.close();
+      });
+      const due: (() => void)[] = [];
+      const q = new TurnSendQueue(new UdpBatcher(binding), (fn) => due.push(fn));
+      const slab = Buffer.from('0123456789abcdefghij');
+      const other = Buffer.from('ZYXWVUTSRQ');
+      const port = rx.address().port;
+      const arriving = collect(rx, 5);
+      q.pushSlice(tx, '127.0.0.1', port, slab, 10, 6);
+      q.push(tx, '127.0.0.1', port, d(1));
+      q.pushSlice(tx, '127.0.0.1', port, slab, 0, 3);
+      q.pushSlice(tx, '127.0.0.1', port, other, 2, 5);
+      q.pushSlice(tx, '127.0.0.1', port, slab, 19, 1);
+      t.equal(q.size, 5);
+      due.shift()!();
+      t.same(
+        await arriving,
+        [Buffer.from('abcdef'), d(1), Buffer.from('012'), Buffer.from('XWVUT'), Buffer.from('j')],
+        'each slice as its bytes, whole datagrams whole, in order',
+      );
     },
   );
 }

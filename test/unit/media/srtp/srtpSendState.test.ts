@@ -2,7 +2,8 @@
  * srtpSendState: the send path's own SRTP for a werift SRTP session — the datagram it writes is werift's
  * `SrtpSession.encrypt` byte for byte (both profiles, across a sequence wrap, a retransmission from before it,
  * two SSRCs interleaved), one state per session object, null (werift encrypts) when the keys cannot be read or
- * the profile is unknown, and the per-SSRC rollover counters bounded; written into a send slab or not, the same bytes.
+ * the profile is unknown, and the per-SSRC rollover counters bounded; written into a send slab or not, built in
+ * place or not, with or without a view of the slab, the SSRC unsigned or int32: the same bytes.
  */
 import t from 'tap';
 import { RtpHeader, SrtpSession } from 'werift';
@@ -34,7 +35,7 @@ for (const profile of PROFILES) {
     let same = 0;
     const slab = new SendSlab(4096); // small: it moves to a new buffer during the run
     for (const seq of seqs) {
-      for (const ssrc of [0x1111_2222, 0x3333_4444]) {
+      for (const ssrc of [0x1111_2222, 0xb333_4444]) {
         const payload = randomBytes(rand, 20 + Math.floor(rand() * 1200));
         const wire = new WireRtpHeader({
           payloadType: 96,
@@ -44,8 +45,33 @@ for (const profile of PROFILES) {
           marker: seq % 3 === 0,
           extensions: [{ id: 1, payload: Buffer.from([seq & 0xff, 2, 3]) }],
         });
-        // Every other datagram into a slab (what the batched send path does): the same bytes either way.
-        const mine = state!.encrypt(wire.bytes, payload, ssrc, seq, seq % 2 === 0 ? slab : undefined);
+        // Header + payload (every other one into a slab), built in place (`encryptPacket`), or into the slab
+        // without a view (`encryptPacketAt`); the SSRC given unsigned or as int32 (the ROC is one per SSRC
+        // either way, across the wrap): the same bytes every way.
+        // (the int32 form first after the wrap: a table keyed by the form given would start it at ROC 0)
+        const ssrcArg = seq < 32768 && seq % 2 === 1 ? ssrc | 0 : ssrc;
+        let mine: Buffer;
+        const way = seq % 3;
+        if (way === 0) {
+          mine = state!.encrypt(wire.bytes, payload, ssrcArg, seq, seq % 2 === 0 ? slab : undefined);
+        } else {
+          const built = Buffer.concat([Buffer.alloc(5), wire.bytes, payload]); // at an offset
+          if (way === 1) {
+            mine = state!.encryptPacket(built, 5, wire.bytes.length, payload.length, ssrcArg, seq);
+          } else {
+            const at = state!.encryptPacketAt(
+              built,
+              5,
+              wire.bytes.length,
+              payload.length,
+              ssrcArg,
+              seq,
+              slab,
+            );
+            const len = wire.bytes.length + payload.length + state!.cipher.rtpOverhead;
+            mine = Buffer.from(slab.buffer.subarray(at, at + len));
+          }
+        }
         const theirs = reference.encrypt(payload, RtpHeader.deSerialize(wire.bytes));
         if (mine.equals(theirs)) {
           same++;
