@@ -106,8 +106,8 @@ function after(s: Stream, now: number): void {
   writeVp8Tl0PicIdx(p.buf, desc as NonNullable<typeof desc>, seq, p.off + h);
   p.headerLength = h;
   p.length = h + n;
-  const enc = s.state.encryptPacket(p.buf, p.off, h, n, f.ssrc, seq, slab);
-  sink += enc.length;
+  s.state.encryptPacketAt(p.buf, p.off, h, n, f.ssrc, seq, slab); // as the send path: into the slab, no view
+  sink += h + n + s.state.cipher.rtpOverhead;
 }
 
 let gcCount = 0;

@@ -61,6 +61,20 @@ function nextIndex(counter: IndexCounter, ssrc: number): number {
   return state.srtcpIndex;
 }
 
+/**
+ * Protects one compound packet (≥ 8 bytes) into `out` (`plain.length + cipher.rtcpOverhead` bytes) with
+ * the next index of its sender SSRC on werift's counter — the tapped `encrypt` and `protectRtcpDirect` alike.
+ */
+function protectInto(cipher: SrtpCipher, counter: IndexCounter, plain: Uint8Array, out: Uint8Array): void {
+  const ssrc =
+    (((plain[4] as number) << 24) |
+      ((plain[5] as number) << 16) |
+      ((plain[6] as number) << 8) |
+      (plain[7] as number)) >>>
+    0;
+  cipher.encryptRtcp(plain, 0, plain.length, nextIndex(counter, ssrc), out, 0);
+}
+
 function ownEncrypt(
   cipher: SrtpCipher,
   counter: IndexCounter,
@@ -70,9 +84,8 @@ function ownEncrypt(
     if (raw.length < 8) {
       return werift(raw); // not RTCP: werift's error, as before
     }
-    const index = nextIndex(counter, raw.readUInt32BE(4));
     const out = Buffer.allocUnsafe(raw.length + cipher.rtcpOverhead);
-    cipher.encryptRtcp(raw, 0, raw.length, index, out, 0);
+    protectInto(cipher, counter, raw, out);
     return out;
   };
 }
@@ -117,14 +130,7 @@ function wrap(session: unknown, sink: RtcpSink | undefined): void {
       protectOwn.set(session, (plain, slab) => {
         const n = plain.length + cipher.rtcpOverhead;
         const out = slab?.take(n) ?? Buffer.allocUnsafe(n);
-        const ssrc =
-          (((plain[4] as number) << 24) |
-            ((plain[5] as number) << 16) |
-            ((plain[6] as number) << 8) |
-            (plain[7] as number)) >>>
-          0;
-        const index = nextIndex(local, ssrc);
-        cipher.encryptRtcp(plain, 0, plain.length, index, out, 0);
+        protectInto(cipher, local, plain, out);
         return out;
       });
     }

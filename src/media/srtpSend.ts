@@ -259,15 +259,23 @@ function copiesOf(p: SentPacket): { header: HeaderBytes; payload: Buffer } {
 
 /**
  * `prepareSrtp` for a packet built in memory of its own (sentPackets.ts: header and payload in one place, not
- * modified): encrypted straight from there into the datagram, no header object and no copy before it.
+ * modified): encrypted straight from there into a new datagram, no header object and no copy before it.
  */
 export function prepareSrtpPacket(
   dtls: RTCDtlsTransport,
   p: SentPacket,
   route: SrtpRoute,
-  slabs?: SlabSource,
 ): Buffer | Exclude<SendResult, 'direct'> {
-  const r = resolve(dtls);
+  return preparePacketOn(dtls, resolve(dtls), p, route);
+}
+
+/** `prepareSrtpPacket` with the transport already resolved. */
+function preparePacketOn(
+  dtls: RTCDtlsTransport,
+  r: Resolved | 'werift' | 'not_ready',
+  p: SentPacket,
+  route: SrtpRoute,
+): Buffer | Exclude<SendResult, 'direct'> {
   if (r === 'werift') {
     const c = copiesOf(p);
     void dtls.sendRtp(c.payload, c.header as unknown as RtpHeader).catch(() => undefined);
@@ -285,15 +293,7 @@ export function prepareSrtpPacket(
     } else {
       const ssrc = p.buf.readInt32BE(p.off + 8); // int32: no boxed number per packet (the ROC table's key form)
       const seq = p.buf.readUInt16BE(p.off + 2);
-      enc = own.encryptPacket(
-        p.buf,
-        p.off,
-        p.headerLength,
-        p.payloadLength,
-        ssrc,
-        seq,
-        slabs?.slabFor(r.socket),
-      );
+      enc = own.encryptPacket(p.buf, p.off, p.headerLength, p.payloadLength, ssrc, seq);
     }
   } catch {
     return 'encrypt_failed';
@@ -396,7 +396,7 @@ export function sendSrtpPacket(dtls: RTCDtlsTransport, p: SentPacket): SendResul
       return 'direct';
     }
   }
-  const enc = prepareSrtpPacket(dtls, p, route, srtpTurnQueue());
+  const enc = preparePacketOn(dtls, r, p, route); // not into the slab: none for this socket, or werift encrypts
   if (typeof enc === 'string') {
     return enc;
   }

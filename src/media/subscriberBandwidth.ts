@@ -43,7 +43,7 @@ export class SubscriberBandwidth {
   }
 
   /** Scratch reused by {@link allocate} every tick (no arrays, objects or closures per tick). */
-  readonly #down: DownTrack[] = [];
+  #open = 0;
   readonly #video: DownTrack[] = [];
   readonly #rates: { video: boolean; rateBps: number }[] = [];
   #now = 0;
@@ -74,15 +74,13 @@ export class SubscriberBandwidth {
     }
     const isVideo = d.track.kind === 'video';
     const rates = this.#rates;
-    const down = this.#down;
-    let r = rates[down.length];
+    let r = rates[this.#open++];
     if (r === undefined) {
       r = { video: false, rateBps: 0 };
       rates.push(r);
     }
     r.video = isVideo;
     r.rateBps = d.rateBytesPerS * 8;
-    down.push(d);
     if (isVideo) {
       this.#video.push(d);
     }
@@ -93,16 +91,15 @@ export class SubscriberBandwidth {
    * choice; runs padding probes when a cap holds a track below the layer it asked for.
    */
   allocate(tracks: TrackList, now: number): void {
-    const down = this.#down;
     const video = this.#video;
-    down.length = 0;
+    this.#open = 0;
     video.length = 0;
     tracks.forEach(this.#collect); // forEach: no iterator objects (this runs 10 times a second per peer)
-    if (down.length === 0) {
+    if (this.#open === 0) {
       return;
     }
     const rates = this.#rates;
-    rates.length = down.length;
+    rates.length = this.#open;
     const totals = sendTotals(rates);
     this.#bwe.setSendRate(totals.sendBps);
     this.#bwe.tick(now);
@@ -124,8 +121,7 @@ export class SubscriberBandwidth {
     inputs.sendBps = totals.sendBps;
     inputs.tickMs = this.#tickMs;
     const plan = planProbe(inputs);
-    down.length = 0; // no DownTrack kept past the tick
-    video.length = 0;
+    video.length = 0; // no DownTrack kept past the tick
     switch (plan.kind) {
       case 'pad':
         if (this.#probeTrack !== undefined && !this.#probeTrack.closed) {

@@ -59,8 +59,8 @@ export class SrtpSendState {
   }
 
   /**
-   * Encrypts the RTP packet at `src[off, off + headerLength + payloadLength)` (not modified) into a datagram, as
-   * `encrypt` does: a new buffer, or the next bytes of `slab`.
+   * Encrypts the RTP packet at `src[off, off + headerLength + payloadLength)` (not modified) into a new datagram.
+   * Into a send slab: `encryptPacketAt`.
    */
   encryptPacket(
     src: Buffer,
@@ -69,16 +69,14 @@ export class SrtpSendState {
     payloadLength: number,
     ssrc: number,
     seq: number,
-    slab?: SendSlab,
   ): Buffer {
-    const size = headerLength + payloadLength + this.cipher.rtpOverhead;
-    const out = slab === undefined ? Buffer.allocUnsafe(size) : slab.take(size);
+    const out = Buffer.allocUnsafe(headerLength + payloadLength + this.cipher.rtpOverhead);
     this.cipher.encryptRtp(src, off, headerLength, payloadLength, this.roc(ssrc, seq), out, 0);
     return out;
   }
 
   /**
-   * `encryptPacket` into `slab` without a view: the datagram is `slab.buffer[at, at + headerLength +
+   * `encryptPacket` into `slab`, without a view: the datagram is `slab.buffer[at, at + headerLength +
    * payloadLength + cipher.rtpOverhead)`, `at` returned (read `slab.buffer` after this call).
    */
   encryptPacketAt(

@@ -6,7 +6,7 @@
  * drop their references.
  */
 import { bound, collect } from '../../helpers/loopbackUdp.js';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { MAX_PER_SOCKET, TurnSendQueue } from '../../../src/media/turnSendQueue.js';
 import { batchBinding, batchCounts, UdpBatcher, type BatchSocket } from '../../../src/media/udpBatch.js';
 
@@ -27,6 +27,19 @@ class Recording extends UdpBatcher {
     this.batches.push({ to: port, n });
     return super.send(socket, address, port, list, n, transient, offLen);
   }
+}
+
+/** A sending and a receiving loopback socket (closed at the end of `t`) and a queue on `batcher` whose turn
+ * ends when the test runs `due.shift()!()`. */
+async function queueOnLoopback(t: Test, batcher: UdpBatcher) {
+  const [tx, rx] = await Promise.all([bound(), bound()]);
+  t.teardown(() => {
+    tx.close();
+    rx.close();
+  });
+  const due: (() => void)[] = [];
+  const q = new TurnSendQueue(batcher, (fn) => due.push(fn));
+  return { tx, rx, due, q };
 }
 
 for (const native of [false, true]) {
@@ -89,13 +102,7 @@ for (const native of [false, true]) {
     `${native ? 'native' : 'socket.send'}: slices of a buffer (pushSlice) and whole datagrams, in order`,
     { skip: native && binding === null ? 'the native add-on is not built' : false },
     async (t) => {
-      const [tx, rx] = await Promise.all([bound(), bound()]);
-      t.teardown(() => {
-        tx.close();
-        rx.close();
-      });
-      const due: (() => void)[] = [];
-      const q = new TurnSendQueue(new UdpBatcher(binding), (fn) => due.push(fn));
+      const { tx, rx, due, q } = await queueOnLoopback(t, new UdpBatcher(binding));
       const slab = Buffer.from('0123456789abcdefghij');
       const other = Buffer.from('ZYXWVUTSRQ');
       const port = rx.address().port;
@@ -143,14 +150,8 @@ t.test('another address on the same socket: what waits before it leaves first', 
 });
 
 t.test(`at most ${MAX_PER_SOCKET} wait per socket`, async (t) => {
-  const [tx, rx] = await Promise.all([bound(), bound()]);
-  t.teardown(() => {
-    tx.close();
-    rx.close();
-  });
-  const due: (() => void)[] = [];
   const batcher = new Recording(null);
-  const q = new TurnSendQueue(batcher, (fn) => due.push(fn));
+  const { tx, rx, due, q } = await queueOnLoopback(t, batcher);
   const port = rx.address().port;
   const arriving = collect(rx, MAX_PER_SOCKET + 1);
   for (let i = 0; i <= MAX_PER_SOCKET; i++) {
@@ -208,13 +209,7 @@ t.test(
   'slabFor: a slab only where the add-on sends; reset once the turn has sent what was taken',
   { skip: slabBinding === null ? 'the native add-on is not built' : false },
   async (t) => {
-    const [tx, rx] = await Promise.all([bound(), bound()]);
-    t.teardown(() => {
-      tx.close();
-      rx.close();
-    });
-    const due: (() => void)[] = [];
-    const q = new TurnSendQueue(new UdpBatcher(slabBinding), (fn) => due.push(fn));
+    const { tx, rx, due, q } = await queueOnLoopback(t, new UdpBatcher(slabBinding));
     const slab = q.slabFor(tx);
     t.ok(slab !== undefined, 'a slab for a socket the add-on sends on');
     t.equal(q.slabFor({ send: () => undefined }), undefined, 'none for a socket it cannot');
