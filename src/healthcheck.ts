@@ -6,7 +6,7 @@
 import type { Config } from './config/types.js';
 
 /** The /healthz URL of a config's operations listener (a wildcard bind is asked on loopback). */
-export function healthUrl(config: Pick<Config, 'http'>): string {
+export function healthUrl(config: { readonly http: Pick<Config['http'], 'bind' | 'port'> }): string {
   const bind = config.http.bind;
   const host =
     bind === '0.0.0.0' || bind === ''

@@ -76,7 +76,8 @@ export class Sfu extends TypedEmitter<SfuEvents> {
     this.log = log;
     this.clock = opts.clock ?? systemClock;
     this.#startedAt = this.clock.now();
-    this.metrics = opts.metrics ?? new Metrics();
+    this.metrics =
+      opts.metrics ?? new Metrics({ eventLoopResolutionMs: config.http.event_loop_resolution_ms });
     this.metrics.buildInfo.set({ version: VERSION }, 1);
     this.focus = {
       userId: focusUserId(registration.sender_localpart, config.homeserver.server_name),

@@ -19,6 +19,7 @@ import { BenchProcesses } from '../lib/processes.js';
 import { quantiles, round } from '../lib/stats.js';
 import { measureWindow } from '../lib/window.js';
 import type { Env } from '../lib/worker.js';
+import { DEFAULT_EVENT_LOOP_RESOLUTION_MS } from '../../src/observability/metrics.js';
 
 /** A load over this share of the CPUs it has measured itself, not the SFU. */
 const SATURATED = 0.9;
@@ -73,10 +74,12 @@ export interface MeetingPoint {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The focus's lag max comes from prom-client's event-loop monitor, whose figures include its 10-ms timer
- * interval (its minimum reads ≈ 9 ms on an idle loop); the load processes' monitor runs at 2 ms.
+ * The focus's lag max comes from prom-client's event-loop monitor, whose figures include its timer interval
+ * (the focus's `http.event_loop_resolution_ms`, 100 ms by default: its minimum reads ≈ 100 ms on an idle loop;
+ * a stall shorter than that is seen only when it spans a sample, so a short one can read as `unknown`); the
+ * load processes' monitor runs at 2 ms.
  */
-const SFU_LAG_RESOLUTION_MS = 10;
+const SFU_LAG_RESOLUTION_MS = DEFAULT_EVENT_LOOP_RESOLUTION_MS;
 const LOAD_LAG_RESOLUTION_MS = 2;
 
 /**

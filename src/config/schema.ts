@@ -157,6 +157,7 @@ export const configSchema: SchemaObject = {
       properties: {
         bind: { ...ip, default: '127.0.0.1' },
         port: { ...port, default: 8080 },
+        event_loop_resolution_ms: { type: 'integer', minimum: 1, maximum: 60000, default: 100 },
       },
     },
     web: {

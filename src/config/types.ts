@@ -113,6 +113,11 @@ export interface LimitsConfig {
 export interface HttpConfig {
   bind: string;
   port: number;
+  /**
+   * How often the event-loop delay behind `nodejs_eventloop_lag_*` is sampled (prom-client's
+   * `eventLoopMonitoringPrecision`): each sample wakes the process, so a short period is an idle cost.
+   */
+  event_loop_resolution_ms: number;
 }
 
 export interface WebConfig {

@@ -49,7 +49,7 @@ t.test('defaults fill omitted sections', async (t) => {
     bind: '127.0.0.1',
     port: 9000,
   });
-  t.same(c.http, { bind: '127.0.0.1', port: 8080 });
+  t.same(c.http, { bind: '127.0.0.1', port: 8080, event_loop_resolution_ms: 100 });
   t.equal(c.to_device.transport, 'push');
   t.equal(c.limits.max_dc_message_bytes, 65536);
   t.equal(c.logging.level, 'info');
@@ -126,6 +126,11 @@ const invalid: { name: string; input: unknown; expect: string }[] = [
     name: 'port not an integer',
     input: { ...minimal, http: { port: '8080' } },
     expect: 'config.http.port: must be integer',
+  },
+  {
+    name: 'event-loop sampling period of zero',
+    input: { ...minimal, http: { event_loop_resolution_ms: 0 } },
+    expect: 'config.http.event_loop_resolution_ms: must be >= 1',
   },
   {
     name: 'unknown key (typo)',
