@@ -24,7 +24,7 @@
 #include "udp.h"
 #include "watch.h"
 
-#define ABI_VERSION 4
+#define ABI_VERSION 5
 /* Packets longer than this are refused (OpenSSL takes int lengths); the TypeScript SRTP has the same bound. */
 #define MAX_PACKET 0x40000000u
 #define MAX_OFFSET 9007199254740991.0 /* Number.MAX_SAFE_INTEGER */

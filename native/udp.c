@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #ifdef __linux__
 #include <arpa/inet.h>
@@ -67,10 +68,35 @@ long udp_send_batch(int fd, const char *address, int port, const udp_datagram *l
   return (long)sent;
 }
 
+int udp_stamp_arrivals(int fd) {
+  const int on = 1;
+  return setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) == 0 ? 0 : -errno;
+}
+
+/* µs from the arrival time in `h`'s control data to `now`, clamped to [0, INT32_MAX]; -1 when there is none. */
+static int32_t waited_us(const struct msghdr *h, const struct timespec *now) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR((struct msghdr *)h, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
+        c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+      struct timespec at;
+      memcpy(&at, CMSG_DATA(c), sizeof(at));
+      const int64_t us = ((int64_t)now->tv_sec - (int64_t)at.tv_sec) * 1000000 +
+                         ((int64_t)now->tv_nsec - (int64_t)at.tv_nsec) / 1000;
+      return us < 0 ? 0 : us > INT32_MAX ? INT32_MAX : (int32_t)us;
+    }
+  }
+  return -1;
+}
+
 long udp_recv_batch(int fd, uint8_t *base, size_t slots, size_t slot_size, int32_t *meta) {
   struct mmsghdr msgs[UDP_BATCH_MAX];
   struct iovec iov[UDP_BATCH_MAX];
   struct sockaddr_storage from[UDP_BATCH_MAX];
+  /* Room for the arrival time (and a little more: the kernel may add other control messages). */
+  union {
+    char buf[CMSG_SPACE(sizeof(struct timespec)) + 64];
+    struct cmsghdr align;
+  } control[UDP_BATCH_MAX];
   if (slots > UDP_BATCH_MAX) {
     slots = UDP_BATCH_MAX;
   }
@@ -82,6 +108,8 @@ long udp_recv_batch(int fd, uint8_t *base, size_t slots, size_t slot_size, int32
     msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
     msgs[i].msg_hdr.msg_iov = &iov[i];
     msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_control = control[i].buf;
+    msgs[i].msg_hdr.msg_controllen = sizeof(control[i].buf);
   }
   int r;
   do {
@@ -90,11 +118,14 @@ long udp_recv_batch(int fd, uint8_t *base, size_t slots, size_t slot_size, int32
   if (r < 0) {
     return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -(long)errno;
   }
+  struct timespec now;
+  const int have_now = clock_gettime(CLOCK_REALTIME, &now) == 0;
   for (int i = 0; i < r; i++) {
     int32_t *m = meta + (size_t)i * UDP_RECV_META_WORDS;
     memset(m, 0, sizeof(int32_t) * UDP_RECV_META_WORDS);
     m[0] = (int32_t)(msgs[i].msg_len > slot_size ? slot_size : msgs[i].msg_len);
     m[1] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? UDP_RECV_TRUNCATED : 0;
+    m[UDP_RECV_WAITED] = have_now ? waited_us(&msgs[i].msg_hdr, &now) : -1;
     if (from[i].ss_family == AF_INET) {
       const struct sockaddr_in *v4 = (const struct sockaddr_in *)&from[i];
       m[2] = ntohs(v4->sin_port);
@@ -119,6 +150,11 @@ size_t udp_meta_address(const int32_t *meta, char *out, size_t out_len) {
 }
 
 #else
+
+int udp_stamp_arrivals(int fd) {
+  (void)fd;
+  return -ENOSYS;
+}
 
 long udp_recv_batch(int fd, uint8_t *base, size_t slots, size_t slot_size, int32_t *meta) {
   (void)fd;

@@ -24,14 +24,20 @@ typedef struct {
  */
 long udp_send_batch(int fd, const char *address, int port, const udp_datagram *list, size_t count);
 
-/* Int32 words of `meta` per received datagram: length, flags (UDP_RECV_TRUNCATED), port, family (4 or 6), then
- * the address's 16 bytes (an IPv4 address in the first 4, the rest zero). */
-#define UDP_RECV_META_WORDS 8
+/* Int32 words of `meta` per received datagram: length, flags (UDP_RECV_TRUNCATED), port, family (4 or 6), the
+ * address's 16 bytes (an IPv4 address in the first 4, the rest zero), then how long the datagram waited in the
+ * socket (µs from the kernel's arrival time to the read; -1 when the kernel gave none). */
+#define UDP_RECV_META_WORDS 9
+#define UDP_RECV_WAITED 8
 #define UDP_RECV_TRUNCATED 1
+
+/* Asks the kernel to stamp each datagram `fd` receives with its arrival time (SO_TIMESTAMPNS); 0, or -errno. */
+int udp_stamp_arrivals(int fd);
 
 /*
  * Receives up to `slots` datagrams from `fd` (recvmmsg, MSG_DONTWAIT) into `base`, datagram i at
- * `base + i * slot_size`, its length, flags, port, family and address in `meta[i * UDP_RECV_META_WORDS ...]`.
+ * `base + i * slot_size`, its length, flags, port, family, address and time waited in
+ * `meta[i * UDP_RECV_META_WORDS ...]`.
  * Returns how many were received (0 when none is waiting), or a negative errno (-ENOSYS where recvmmsg does not
  * exist). A datagram longer than `slot_size` is cut and flagged UDP_RECV_TRUNCATED.
  */

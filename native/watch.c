@@ -141,6 +141,7 @@ napi_value watch_readable(napi_env env, napi_callback_info info) {
   }
   w->fd = dup_fd;
   w->env = env;
+  (void)udp_stamp_arrivals(dup_fd); /* without it every datagram's wait reads -1 (unknown) */
   napi_value name = NULL;
   napi_value ext = NULL;
   if (uv_poll_init(loop, &w->poll, dup_fd) != 0) {

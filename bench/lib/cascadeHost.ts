@@ -123,6 +123,8 @@ function parseMetrics(text: string, ...also: string[]): Record<string, number> {
 }
 
 const LAG_MAX = 'nodejs_eventloop_lag_max_seconds';
+/** The longest a datagram waited in a socket before the focus read it, since the last scrape (add-on reads). */
+const WAIT_MAX = 'sfu_udp_receive_wait_max_seconds';
 /** The GC pause histogram (its buckets: src/observability/metrics.ts GC_BUCKETS_S). */
 const GC = 'nodejs_gc_duration_seconds';
 
@@ -158,11 +160,19 @@ serve(
      * restarts its event-loop lag histogram (prom-client resets it per scrape).
      */
     windowStart: async () => parseMetrics(await firstMetrics(), GC),
-    /** The focus's counters and its event-loop lag max since `windowStart`. */
+    /**
+     * The focus's counters, its event-loop lag max and the longest any datagram waited in its sockets before it
+     * read them, both since `windowStart` (each scrape restarts both).
+     */
     windowEnd: async () => {
       const text = await firstMetrics();
       const lag = parseMetrics(text, LAG_MAX)[LAG_MAX];
-      return { lagMaxMs: lag === undefined ? 0 : lag * 1000, counters: parseMetrics(text, GC) };
+      const wait = parseMetrics(text, WAIT_MAX)[WAIT_MAX];
+      return {
+        lagMaxMs: lag === undefined ? 0 : lag * 1000,
+        ...(wait !== undefined ? { receiveWaitMaxMs: wait * 1000 } : {}),
+        counters: parseMetrics(text, GC),
+      };
     },
     counters: async () => {
       const out: Record<string, Record<string, number>> = {};

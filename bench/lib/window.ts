@@ -11,6 +11,15 @@ import type { WindowEnd } from './worker.js';
 /** After the window, wait this long for packets sent in it before counting. */
 const GRACE_MS = 300;
 
+/** Our SFU's figures at a window's end (its host process's `windowEnd`). */
+export interface HostWindowEnd {
+  /** The event-loop lag histogram's maximum over the window (its sampling period included). */
+  lagMaxMs: number;
+  /** The longest any datagram waited in the focus's sockets before it read it (add-on reads; else absent). */
+  receiveWaitMaxMs?: number;
+  counters: Record<string, number>;
+}
+
 export interface WindowResult {
   wallMs: number;
   /** The server's CPU ms over the window. */
@@ -22,7 +31,7 @@ export interface WindowResult {
   ends: WindowEnd[];
   /** Our SFU (`host`): counters at the start, and its lag and counters at the end. */
   hostStart: Record<string, number>;
-  hostEnd: { lagMaxMs: number; counters: Record<string, number> } | undefined;
+  hostEnd: HostWindowEnd | undefined;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -55,7 +64,7 @@ export async function measureWindow(o: {
   const drops1 = drops();
   await sleep(GRACE_MS); // packets sent before the end are still on their way
   const ends = await Promise.all(o.loads.map((w) => w.call<WindowEnd>('windowEnd', { fromMs, toMs })));
-  const hostEnd = await o.host?.call<{ lagMaxMs: number; counters: Record<string, number> }>('windowEnd');
+  const hostEnd = await o.host?.call<HostWindowEnd>('windowEnd');
   return {
     wallMs,
     serverCpuMs: cpu1 - cpu0,

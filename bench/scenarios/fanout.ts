@@ -68,6 +68,8 @@ export interface FanoutPoint {
   kernelUdpDrops?: number;
   /** Our SFU only (its own event-loop lag and counters). */
   sfuLagMaxMs?: number;
+  /** The longest a datagram waited in the focus's sockets before it read it, in the window (add-on reads). */
+  sfuReceiveWaitMaxMs?: number;
   /** The focus's GC pauses in the window (its `nodejs_gc_duration_seconds`): count, total, over 5 ms. */
   gc?: GcPauses;
   nackSent?: number;
@@ -282,6 +284,9 @@ async function measure(
     ...(hostEnd !== undefined && c1 !== undefined
       ? {
           sfuLagMaxMs: round(hostEnd.lagMaxMs) ?? 0,
+          ...(hostEnd.receiveWaitMaxMs !== undefined
+            ? { sfuReceiveWaitMaxMs: round(hostEnd.receiveWaitMaxMs) ?? 0 }
+            : {}),
           nackSent: delta(c0, c1, 'sfu_nack_sent_total'),
           nackReceived: delta(c0, c1, 'sfu_nack_received_total'),
           retransmitted: delta(c0, c1, 'sfu_retransmitted_packets_total{result=sent}'),

@@ -52,6 +52,8 @@ export interface MeetingPoint {
   loadRefused: number;
   sfuRssBytes?: number;
   sfuLagMaxMs: number;
+  /** The longest a datagram waited in the focus's sockets before it read it (add-on reads; else absent). */
+  sfuReceiveWaitMaxMs?: number;
   valid: boolean;
   passed: boolean;
   /** The focus's GC pauses in the window. */
@@ -60,7 +62,10 @@ export interface MeetingPoint {
   loadLagMs: { p99: number; max: number };
   /** The longest GC pause of any load process in the window (ms). */
   loadGcMaxMs: number;
-  /** The longest event-loop stall in the window (lag max less the timer's own interval), focus and load (ms). */
+  /**
+   * The longest event-loop stall in the window (lag max less the timer's own interval; for the focus also the
+   * longest a datagram waited in its sockets, when larger), focus and load (ms).
+   */
   sfuStallMs: number;
   loadStallMs: number;
   /**
@@ -186,7 +191,10 @@ export async function meetingPoint(
       p99: round(Math.max(0, ...ends.map((e) => e.lagMs.p99))) ?? 0,
       max: round(Math.max(0, ...ends.map((e) => e.lagMs.max))) ?? 0,
     };
-    const sfuStallMs = Math.max(0, sfuLagMaxMs - SFU_LAG_RESOLUTION_MS);
+    const sfuReceiveWaitMaxMs = round(hostEnd?.receiveWaitMaxMs);
+    // Two lower bounds of the focus's longest stall: the lag histogram (which sees a stall only when it spans
+    // a sample) and the longest any datagram waited in its sockets (every stall a packet sat through).
+    const sfuStallMs = Math.max(0, sfuLagMaxMs - SFU_LAG_RESOLUTION_MS, sfuReceiveWaitMaxMs ?? 0);
     const loadStallMs = Math.max(0, loadLagMs.max - LOAD_LAG_RESOLUTION_MS);
     const latencyOnly = failed.length === 1 && failed[0]!.startsWith('p99 latency');
     const latencyBy = latencyOnly ? latencySide(sfuStallMs, loadStallMs) : undefined;
@@ -223,6 +231,7 @@ export async function meetingPoint(
       loadRefused: ends.reduce((k, e) => k + e.cheapRefused, 0),
       ...(rss !== undefined ? { sfuRssBytes: rss } : {}),
       sfuLagMaxMs,
+      ...(sfuReceiveWaitMaxMs !== undefined ? { sfuReceiveWaitMaxMs } : {}),
       ...(sfuGc !== undefined ? { sfuGc } : {}),
       loadLagMs,
       loadGcMaxMs: round(Math.max(0, ...ends.map((e) => e.gcMaxMs))) ?? 0,

@@ -16,9 +16,10 @@
  *   focus's receiver reports less that share (upstreamGaps.ts). A loss bound here as well cut the
  *   trunk of every remote subscriber of a publisher on a lossy uplink (measured: 15 % loss before the trunk
  *   paused f within a second, test/integration/cascade/upstreamLoss.test.ts).
- * - Host stalls are not congestion: arrival times are taken when this process reads a packet, so an event
- *   loop that stalled (a burst of joins, a GC pause, the host descheduling the process) shows as queueing
- *   delay on a path that has none. The host's stalls are reported with `onHostStall(at)`; they are learnt
+ * - Host stalls are not congestion. Where the add-on reads the link's socket, arrival times are the kernel's
+ *   (media/udpReceive.ts) and a stall is not in them. Otherwise they are taken when this process reads a
+ *   packet, so an event loop that stalled (a burst of joins, a GC pause, the host descheduling the process)
+ *   shows as queueing delay on a path that has none. The host's stalls are reported with `onHostStall(at)`; they are learnt
  *   after the packets read behind the stall, so an overuse verdict does not cut at once: it is latched and
  *   acted on at the next `estimate(now)` (the link's tick), where an overuse within `hostStallHoldMs`
  *   (1 s, about a trendline window) of a stall holds the estimate instead (counted in `stallHolds`). The

@@ -1,6 +1,8 @@
 /**
- * This process's event-loop stalls, for trunk congestion control (forwarding/trunkEstimator.ts `onHostStall`):
- * arrival times are taken when a packet is read, so a loop that stalled looks like queueing delay on the path.
+ * This process's event-loop stalls, for trunk congestion control (forwarding/trunkEstimator.ts `onHostStall`)
+ * where a trunk packet's arrival time is when it was read (node:dgram's reading), so a loop that stalled looks
+ * like queueing delay on the path. Where the add-on reads, the kernel's arrival time is used instead
+ * (udpReceive.ts `receiveWaits`) and this monitor is not started (link/trunkCcLink.ts: made at its first poll).
  * Node's event-loop delay histogram (`perf_hooks.monitorEventLoopDelay`, a libuv timer every `resolutionMs`,
  * no JavaScript wake-ups) records how late its timer fired. A histogram's reset drops the first lateness after
  * it (Node restarts its timer reference), so a stall just after a fold would be lost: two histograms are read

@@ -8,12 +8,12 @@
  * subscriber stream once per estimate update, no per-user labels); send path: sfu_rtp_sends_total{path},
  * sfu_udp_send_errors_total.
  */
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { DROP_REASONS, type DropReason } from '../forwarding/dropReason.js';
 import { SEND_RESULTS, srtpSendErrors, type SendResult } from './srtpSend.js';
 import { turnEnd } from './turnEnd.js';
 import { batchCounts } from './udpBatch.js';
-import { receiveCounts } from './udpReceive.js';
+import { RECEIVE_WAIT_THRESHOLDS_US, receiveCounts, receiveWaits } from './udpReceive.js';
 
 export type KeyframeReason = 'start' | 'switch' | 'subscriber' | 'retry' | 'deferred';
 export type SwitchDirection = 'up' | 'down' | 'start';
@@ -206,6 +206,25 @@ export function registerMediaMetrics(registry: Registry, m: MediaCounters): void
         value: receiveCounts[k],
       })),
   );
+  pulled(
+    registry,
+    'sfu_udp_receive_waits_over_total',
+    "Datagrams read in batches that waited in their socket longer than over_ms before the SFU read them (from the kernel's arrival time): the SFU fell behind its packets",
+    ['over_ms'],
+    () =>
+      RECEIVE_WAIT_THRESHOLDS_US.map((us, i) => ({
+        labels: { over_ms: String(us / 1000) },
+        value: receiveWaits.over[i] ?? 0,
+      })),
+  );
+  const waitMax = new Gauge({
+    name: 'sfu_udp_receive_wait_max_seconds',
+    help: 'The longest any datagram read in batches waited in its socket (kernel arrival to read) since the previous scrape',
+    registers: [registry],
+    collect() {
+      waitMax.set(receiveWaits.takeMax() / 1e6);
+    },
+  });
   pulled(registry, 'sfu_forwarded_bytes_total', 'RTP payload bytes forwarded to subscribers', [], () => [
     { labels: {}, value: m.forwardedBytes },
   ]);

@@ -34,7 +34,9 @@ export const SLOTS = 32;
 export const ROUNDS = 4;
 /** 64 KiB: one full `recvmmsg`; a socket holds one from its first datagram on (a new one when < 4 slots are left). */
 const SLAB_BYTES = SLOT_BYTES * SLOTS;
-const META_WORDS = 8;
+const META_WORDS = 9;
+/** The meta word with how long the datagram waited in its socket (µs; -1 unknown): native/udp.h. */
+const WAITED = 8;
 const TRUNCATED = 1;
 const EBADF = 9;
 
@@ -50,6 +52,46 @@ const defaultBinding = receiveBinding();
 
 /** Since start: readable events handled, datagrams handed out, datagrams dropped because they were cut. */
 export const receiveCounts = { batches: 0, datagrams: 0, truncated: 0 };
+
+/** Thresholds of `receiveWaits.over` (µs): a datagram that waited longer is counted in each it exceeds. */
+export const RECEIVE_WAIT_THRESHOLDS_US = [5_000, 20_000, 100_000] as const;
+
+/**
+ * How long datagrams read in batches waited in their sockets — from the kernel's arrival time (SO_TIMESTAMPNS)
+ * to the read: the time this process took to come to them (an event-loop stall shows here first).
+ * `current` is the wait of the datagram being handed out, for its handler's synchronous run only (-1 at any
+ * other time, or when the kernel gave no arrival time: node:dgram's reading has none); `maxUs` the longest
+ * since `takeMax`; `over[i]` counts the waits over RECEIVE_WAIT_THRESHOLDS_US[i] since start.
+ */
+export const receiveWaits = {
+  current: -1,
+  maxUs: 0,
+  over: [0, 0, 0],
+  /** The longest wait since the last call (µs), and starts the next period. */
+  takeMax(): number {
+    const m = this.maxUs;
+    this.maxUs = 0;
+    return m;
+  },
+};
+
+/** Counts one datagram's wait (µs; negative: unknown, not counted). */
+function countWait(us: number): void {
+  if (us < 0) {
+    return;
+  }
+  if (us > receiveWaits.maxUs) {
+    receiveWaits.maxUs = us;
+  }
+  const over = receiveWaits.over;
+  for (
+    let i = 0;
+    i < RECEIVE_WAIT_THRESHOLDS_US.length && us > (RECEIVE_WAIT_THRESHOLDS_US[i] as number);
+    i++
+  ) {
+    over[i] = (over[i] as number) + 1;
+  }
+}
 
 const receiving = new WeakSet<object>();
 
@@ -237,12 +279,16 @@ class BatchReceiver {
       const start = this.#pendingBase + i * SLOT_BYTES;
       const data = slab.subarray(start, start + (meta[m] as number));
       receiveCounts.datagrams++;
+      const waited = meta[m + WAITED] as number;
+      countWait(waited);
+      receiveWaits.current = waited;
       let async = false;
       try {
         async = this.#handler(data, this.#addressOf(i));
       } catch (e) {
         this.#onError(e);
       }
+      receiveWaits.current = -1;
       if (async) {
         return true;
       }

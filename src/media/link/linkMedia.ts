@@ -16,6 +16,7 @@ import { Ticker, type TickerJob } from '../../util/ticker.js';
 import { toError } from '../../util/errors.js';
 import { tapDecryptedRtp } from '../decryptedRtpTap.js';
 import { installUdpFastPath } from '../udpFastPath.js';
+import { receiveWaits } from '../udpReceive.js';
 import { tapSrtcp } from '../srtcpTap.js';
 import { IngestDemux } from '../ingest.js';
 import { MEDIA_TICK_MS, type MediaContext } from '../peerMedia.js';
@@ -344,7 +345,12 @@ export class LinkMedia {
       const absId = kindId === undefined ? this.#absIds.video : this.#absIds[kindId];
       let padding = false;
       try {
-        padding = cc.onRtp(this.#ccView, absId, now) === true; // inline, not #ccCall: no closure per packet
+        // Its arrival: the kernel's time when the add-on read it (a stall of this process is not queueing on
+        // the trunk), else now.
+        const waited = receiveWaits.current;
+        const exact = waited >= 0;
+        const arrival = exact ? now - waited / 1000 : now;
+        padding = cc.onRtp(this.#ccView, absId, arrival, exact) === true; // inline, not #ccCall: no closure per packet
       } catch (e) {
         this.#ccFailed(e);
       }

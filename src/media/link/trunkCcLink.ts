@@ -78,11 +78,17 @@ export interface TrunkCcLinkOptions {
   readonly clock?: Clock;
   /** The link's tick (ms), for the padding slots (default 100). */
   readonly tickMs?: number;
-  /** This process's event-loop stalls (default: the shared monitor; null: none, the estimate ignores them). */
+  /**
+   * This process's event-loop stalls (default: the shared monitor, made when first polled — only once a packet
+   * came without the kernel's arrival time; null: none, the estimate ignores them).
+   */
   readonly hostStalls?: HostStalls | null;
 }
 
 const PADDING_SLOTS = 5;
+
+/** The shared monitor, started by its first poll (its timers wake the process: not for links that need none). */
+const LAZY_HOST_STALLS: HostStalls = { poll: (now) => sharedHostStalls().poll(now) };
 
 const CLOCK = { audio: 48_000, video: 90_000 } as const;
 
@@ -106,8 +112,11 @@ export class TrunkCcLink {
     return this.#cc;
   }
 
-  /** Every RTP packet received on the link; true when it is probe padding (not to be routed). */
-  onRtp(view: RtpPacketView, absSendTimeId: number | undefined, now: number): boolean {
+  /**
+   * Every RTP packet received on the link; true when it is probe padding (not to be routed). `now`: its arrival
+   * time; `exact` when that is the kernel's (TrunkReceiveCc.onRtp).
+   */
+  onRtp(view: RtpPacketView, absSendTimeId: number | undefined, now: number, exact = false): boolean {
     const cc = this.#cc;
     if (cc === undefined) {
       return false;
@@ -116,7 +125,7 @@ export class TrunkCcLink {
       this.#absId = absSendTimeId;
       cc.setAbsSendTimeId(absSendTimeId);
     }
-    return cc.onRtp(view, now);
+    return cc.onRtp(view, now, exact);
   }
 
   onRemb(bitrateBps: number, now: number): void {
@@ -246,7 +255,7 @@ export class TrunkCcLink {
         ...(this.#o.send !== undefined ? { send: this.#o.send } : {}),
         receive: {
           ...(this.#o.startBps !== undefined ? { estimator: { aimd: { startBps: this.#o.startBps } } } : {}),
-          ...(this.#o.hostStalls !== null ? { hostStalls: this.#o.hostStalls ?? sharedHostStalls() } : {}),
+          ...(this.#o.hostStalls !== null ? { hostStalls: this.#o.hostStalls ?? LAZY_HOST_STALLS } : {}),
         },
       });
     }

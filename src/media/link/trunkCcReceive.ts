@@ -77,6 +77,8 @@ export class TrunkReceiveCc {
   #absId: number | undefined;
   readonly #stats = new Map<number, ReceptionStats>();
   #seenPacket = false;
+  /** A packet came with the time it was read, not the kernel's arrival time (sticky). */
+  #readTimes = false;
   #lastArrivalMs = Number.NaN;
   /** Trunk time (ms): real time while trunk packets arrive, each gap between two counting ≤ LIVE_STEP_MS. */
   #liveMs = 0;
@@ -149,10 +151,18 @@ export class TrunkReceiveCc {
     return this.#stats.has(ssrc >>> 0);
   }
 
-  /** One trunk RTP packet as received (decrypted), at `arrivalMs` (the link's clock). */
-  onRtp(view: RtpPacketView, arrivalMs: number): void {
+  /**
+   * One trunk RTP packet as received (decrypted), at `arrivalMs` (the link's clock). `exact`: the time is the
+   * kernel's arrival time (udpReceive.ts `receiveWaits`), not when the packet was read — then a stall of this
+   * process is not in it, and the host's stalls are not polled (their monitor wakes the process every 10 ms)
+   * until a packet comes without one.
+   */
+  onRtp(view: RtpPacketView, arrivalMs: number, exact = false): void {
     if (!view.valid) {
       return;
+    }
+    if (!exact) {
+      this.#readTimes = true;
     }
     let abs = -1;
     if (this.#absId !== undefined) {
@@ -200,7 +210,7 @@ export class TrunkReceiveCc {
     if (!this.#seenPacket) {
       return undefined;
     }
-    if (this.#hostStalls !== undefined) {
+    if (this.#hostStalls !== undefined && this.#readTimes) {
       this.#estimator.onHostStall(this.#hostStalls.poll(now));
     }
     const since = now - this.#lastBlocksAt;

@@ -13,7 +13,7 @@ import type { SrtpKeySet } from './srtpKeys.js';
 import { SRTCP_INDEX_LENGTH, srtpLengths, type SrtpProfile } from './srtpProfile.js';
 
 /** native/addon.c ABI_VERSION: an add-on of another layout is not used. */
-export const NATIVE_SRTP_ABI = 4;
+export const NATIVE_SRTP_ABI = 5;
 export const NATIVE_SRTP_FILE = join('build', 'native', 'sfu_native.node');
 
 declare const contextBrand: unique symbol;
@@ -87,7 +87,7 @@ export interface NativeSrtpBinding {
   unwatch(watch: NativeWatch): void;
   /**
    * Receives up to `slots` waiting datagrams (recvmmsg) into `buf`, datagram i at `offset + i * slotSize`, its
-   * length, flags, port, family and address in `meta[i * 8 ...]` (native/udp.h): how many (0: none waiting), or
+   * length, flags, port, family, address and µs waited in the socket in `meta[i * 9 ...]` (native/udp.h): how many (0: none waiting), or
    * a negative errno.
    */
   recvBatch(

@@ -4,7 +4,8 @@
  * `[address, port]` (the same array while the sender does not change; IPv6 too); node:dgram's 'message' events
  * stop; a datagram longer than a slot is dropped and counted and the next arrives; Buffers a handler keeps keep
  * their bytes while hundreds more arrive (no slab is written twice); a handler that throws is reported and the
- * next datagram still arrives; close releases the duplicate fd and the port; without the add-on nothing
+ * next datagram still arrives; a datagram's handler sees how long it waited in its socket (the kernel's arrival
+ * time to the read); close releases the duplicate fd and the port; without the add-on nothing
  * changes; the add-on's argument checks throw instead of crashing. TurnEnd's hold/release: sends scheduled in a
  * batch run at its end, without a deferred run.
  */
@@ -18,6 +19,7 @@ import {
   receiveBinding,
   receiveCounts,
   receiveInBatches,
+  receiveWaits,
   SLOT_BYTES,
 } from '../../../src/media/udpReceive.js';
 import { TurnEnd } from '../../../src/media/turnEnd.js';
@@ -25,6 +27,8 @@ import type { NativeSrtpBinding } from '../../../src/media/srtp/nativeSrtp.js';
 import { NATIVE_SKIP } from './srtp/impls.js';
 
 const native = batchBinding({}) as NativeSrtpBinding;
+/** Int32 words of `meta` per datagram (native/udp.h UDP_RECV_META_WORDS). */
+const META_WORDS = 9;
 
 interface Got {
   data: Buffer;
@@ -217,6 +221,52 @@ t.test('batched receive', { skip: NATIVE_SKIP }, async (t) => {
     );
   });
 
+  t.test(
+    "a datagram's wait in its socket: the kernel's arrival time to the read, seen by its handler",
+    async (t) => {
+      const rx = await bound();
+      const tx = await bound();
+      t.teardown(() => {
+        rx.close();
+        tx.close();
+      });
+      const fd = fdOf(tx); // sent on synchronously below
+      const seen: { i: number; waited: number }[] = [];
+      receiveInBatches(
+        rx,
+        (data) => {
+          seen.push({ i: data.readUInt32BE(2), waited: receiveWaits.current });
+          return false;
+        },
+        () => undefined,
+        native,
+      );
+      const port = rx.address().port;
+      const overBefore = [...receiveWaits.over];
+      receiveWaits.takeMax();
+      // Sent synchronously (sendmmsg), then the loop is held for 60 ms: the datagram waits in rx's socket.
+      t.equal(native.sendBatch(fd, '127.0.0.1', port, [datagram(6, 0)], 1), 1);
+      const end = Date.now() + 60;
+      while (Date.now() < end) {
+        // the event loop is stalled
+      }
+      await until(() => seen.length === 1, 'the held datagram');
+      // And one not held: read at once.
+      t.equal(native.sendBatch(fd, '127.0.0.1', port, [datagram(6, 1)], 1), 1);
+      await until(() => seen.length === 2, 'the second datagram');
+      const [held, prompt] = seen as [{ i: number; waited: number }, { i: number; waited: number }];
+      t.equal(held.i, 0);
+      t.ok(held.waited >= 55_000 && held.waited < 5_000_000, `held: waited ${held.waited} µs (≥ 55 ms)`);
+      t.ok(prompt.waited >= 0 && prompt.waited < held.waited, `prompt: waited ${prompt.waited} µs`);
+      t.equal(receiveWaits.current, -1, 'outside a handler: unknown');
+      t.ok(receiveWaits.takeMax() >= held.waited, 'the longest wait is kept until taken');
+      t.equal(receiveWaits.takeMax(), 0, 'taking it starts the next period');
+      t.equal((receiveWaits.over[0] ?? 0) - (overBefore[0] ?? 0), 1, 'counted over 5 ms');
+      t.equal((receiveWaits.over[1] ?? 0) - (overBefore[1] ?? 0), 1, 'counted over 20 ms');
+      t.equal((receiveWaits.over[2] ?? 0) - (overBefore[2] ?? 0), 0, 'not over 100 ms');
+    },
+  );
+
   t.test('a handler that throws: reported; the next datagram still arrives', async (t) => {
     const rx = await bound();
     const tx = await bound();
@@ -313,14 +363,18 @@ t.test('batched receive', { skip: NATIVE_SKIP }, async (t) => {
     t.teardown(() => {
       native.unwatch(w);
     });
-    const meta = new Int32Array(8 * 4);
+    const meta = new Int32Array(META_WORDS * 4);
     const buf = Buffer.alloc(4 * 64);
     const rows: [string, () => unknown, RegExp][] = [
       ['not a watch', () => native.recvBatch({} as never, buf, 0, 1, 64, meta), /watch must be made/],
       ['buf not bytes', () => native.recvBatch(w, 'x' as never, 0, 1, 64, meta), /buf must be a Uint8Array/],
       ['meta not Int32', () => native.recvBatch(w, buf, 0, 1, 64, new Uint8Array(32) as never), /Int32Array/],
       ['slots 0', () => native.recvBatch(w, buf, 0, 0, 64, meta), /slots must be/],
-      ['slots 65', () => native.recvBatch(w, buf, 0, 65, 4, new Int32Array(8 * 65)), /slots must be/],
+      [
+        'slots 65',
+        () => native.recvBatch(w, buf, 0, 65, 4, new Int32Array(META_WORDS * 65)),
+        /slots must be/,
+      ],
       ['past buf', () => native.recvBatch(w, buf, 200, 1, 64, meta), /too short/],
       ['meta short', () => native.recvBatch(w, Buffer.alloc(640), 0, 5, 64, meta), /meta is too short/],
       ['bad fd', () => native.watchReadable(-1, () => false), /fd must be/],
@@ -332,7 +386,7 @@ t.test('batched receive', { skip: NATIVE_SKIP }, async (t) => {
       t.throws(f, re, name);
     }
     t.equal(native.recvBatch(w, buf, 0, 4, 64, meta), 0, 'nothing waiting: 0');
-    t.equal(native.metaAddress(new Int32Array(8), 0), undefined, 'no family: undefined');
+    t.equal(native.metaAddress(new Int32Array(META_WORDS), 0), undefined, 'no family: undefined');
     native.unwatch(w);
     native.unwatch(w);
     t.equal(native.recvBatch(w, buf, 0, 4, 64, meta), -9, 'after unwatch: -EBADF');
