@@ -9,7 +9,8 @@
  * and reset in turn, each covering the last two fold periods, so every timer firing is in one of them.
  * `poll(now)` folds (at most every `foldMs`) into the time of the last stall: a worst delay exceeding the
  * resolution by `stallMs` or more counts as a stall at `now` (its exact moment lies within the last two fold
- * periods). One monitor per process (`sharedHostStalls`), read by every link.
+ * periods). One monitor per process (`sharedHostStalls`), read by every link; not polled for `idleStopMs`, it
+ * stops (no timers), and the next poll starts it again.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
@@ -18,9 +19,16 @@ export interface HostStallOptions {
   /** Timer lateness that counts as a stall (beyond the resolution). */
   readonly stallMs: number;
   readonly foldMs: number;
+  /** Not polled for this long (real time): the histograms stop (their timers wake the process); a poll restarts them. */
+  readonly idleStopMs: number;
 }
 
-export const DEFAULT_HOST_STALL_OPTIONS: HostStallOptions = { resolutionMs: 10, stallMs: 15, foldMs: 50 };
+export const DEFAULT_HOST_STALL_OPTIONS: HostStallOptions = {
+  resolutionMs: 10,
+  stallMs: 15,
+  foldMs: 50,
+  idleStopMs: 5000,
+};
 
 export interface HostStalls {
   /** The time (the caller's clock) of the last stall seen, or -Infinity. */
@@ -35,13 +43,15 @@ export class HostStallMonitor implements HostStalls {
   #lastStallAt = Number.NEGATIVE_INFINITY;
   #stalls = 0;
 
+  #running = false;
+  #lastPollReal = 0;
+  #idleCheck: ReturnType<typeof setInterval> | undefined;
+
   constructor(options: Partial<HostStallOptions> = {}) {
     this.#o = { ...DEFAULT_HOST_STALL_OPTIONS, ...options };
     const resolution = Math.max(1, Math.round(this.#o.resolutionMs));
     this.#hs = [monitorEventLoopDelay({ resolution }), monitorEventLoopDelay({ resolution })];
-    for (const h of this.#hs) {
-      h.enable();
-    }
+    this.#start();
   }
 
   /** Stalls seen so far (folds with one). */
@@ -49,7 +59,42 @@ export class HostStallMonitor implements HostStalls {
     return this.#stalls;
   }
 
+  /** Whether the histograms run now (they stop when not polled for `idleStopMs`). */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  #start(): void {
+    this.#running = true;
+    this.#lastPollReal = performance.now();
+    this.#lastFoldAt = Number.NEGATIVE_INFINITY;
+    for (const h of this.#hs) {
+      h.reset();
+      h.enable();
+    }
+    const every = Math.max(10, this.#o.idleStopMs);
+    this.#idleCheck = setInterval(() => {
+      if (performance.now() - this.#lastPollReal >= this.#o.idleStopMs) {
+        this.#stop();
+      }
+    }, every);
+    this.#idleCheck.unref();
+  }
+
+  #stop(): void {
+    this.#running = false;
+    clearInterval(this.#idleCheck);
+    this.#idleCheck = undefined;
+    for (const h of this.#hs) {
+      h.disable();
+    }
+  }
+
   poll(now: number): number {
+    if (!this.#running) {
+      this.#start(); // what happened while stopped is not known: the next folds start from now
+    }
+    this.#lastPollReal = performance.now();
     if (!(now - this.#lastFoldAt < this.#o.foldMs)) {
       this.#lastFoldAt = now;
       const h = this.#hs[this.#turn];
@@ -65,9 +110,7 @@ export class HostStallMonitor implements HostStalls {
   }
 
   close(): void {
-    for (const h of this.#hs) {
-      h.disable();
-    }
+    this.#stop();
   }
 }
 

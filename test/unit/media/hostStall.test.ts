@@ -1,7 +1,8 @@
 /**
  * HostStallMonitor on this process's real event loop: a 60 ms busy loop is a stall within the next two polls
  * (also one right after a fold, which a single histogram's reset would lose); an idle loop (timers only) is
- * none; polls within `foldMs` return the last answer without folding.
+ * none; polls within `foldMs` return the last answer without folding; not polled for `idleStopMs` it stops and
+ * the next poll starts it again.
  */
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,3 +39,30 @@ t.test('a blocked loop is a stall; an idle one is not', async (t) => {
   const again = Math.max(m.poll(3200), m.poll(3300));
   t.ok(again === 3200 || again === 3300, `a stall just after a fold is seen too (${String(again)})`);
 });
+
+t.test(
+  'not polled for idleStopMs: stopped (no timers); the next poll starts it again and still sees stalls',
+  async (t) => {
+    const m = new HostStallMonitor({ stallMs: 15, foldMs: 50, idleStopMs: 150 });
+    t.teardown(() => {
+      m.close();
+    });
+    t.equal(m.running, true, 'running from the start');
+    m.poll(0);
+    await sleep(500);
+    t.equal(m.running, false, 'stopped after 150 ms without a poll');
+    t.equal(
+      m.poll(1000),
+      Number.NEGATIVE_INFINITY,
+      'a poll after the stop: no stall from the time it was stopped',
+    );
+    t.equal(m.running, true, 'the poll started it again');
+    await sleep(20);
+    block(60);
+    await sleep(30);
+    const seen = Math.max(m.poll(2000), m.poll(2100));
+    t.ok(seen === 2000 || seen === 2100, `a stall after the restart is seen (${String(seen)})`);
+    m.close();
+    t.equal(m.running, false, 'closed: stopped');
+  },
+);

@@ -294,31 +294,41 @@ t.test('without abs-send-time: no delay signal, loss still in the blocks', async
   t.ok(Math.abs(avg - 0.3) < 0.07, `30 % loss reported for the sender's loss rule: ${avg.toFixed(3)}`);
 });
 
-t.test("the host's stalls are polled only once a packet came with its read time, not the kernel's", async (t) => {
-  let polls = 0;
-  const rx = new TrunkReceiveCc({
-    senderSsrc: RECEIVER_SSRC,
-    absSendTimeId: ABS_ID,
-    hostStalls: {
-      poll: () => {
-        polls++;
-        return Number.NEGATIVE_INFINITY;
+t.test(
+  "the host's stalls are polled only while packets come with their read time, not the kernel's",
+  async (t) => {
+    let polls = 0;
+    const rx = new TrunkReceiveCc({
+      senderSsrc: RECEIVER_SSRC,
+      absSendTimeId: ABS_ID,
+      hostStalls: {
+        poll: () => {
+          polls++;
+          return Number.NEGATIVE_INFINITY;
+        },
       },
-    },
-  });
-  rx.setSsrcs([{ ssrc: Q.ssrc, clockRate: 90_000 }]);
-  const v = new RtpPacketView();
-  for (let i = 0; i < 5; i++) {
-    v.reset(pkt(Q.ssrc, 1 + i, 0));
-    rx.onRtp(v, 10 + i * 100, true);
-    rx.tick(50 + i * 100);
-  }
-  t.equal(polls, 0, 'kernel arrival times: a stall of this process is not in them, nothing polled');
-  v.reset(pkt(Q.ssrc, 6, 0));
-  rx.onRtp(v, 510); // a read time (node:dgram's reading)
-  rx.tick(550);
-  v.reset(pkt(Q.ssrc, 7, 0));
-  rx.onRtp(v, 610, true);
-  rx.tick(650);
-  t.equal(polls, 2, 'polled at every tick from the first packet with a read time on');
-});
+    });
+    rx.setSsrcs([{ ssrc: Q.ssrc, clockRate: 90_000 }]);
+    const v = new RtpPacketView();
+    for (let i = 0; i < 5; i++) {
+      v.reset(pkt(Q.ssrc, 1 + i, 0));
+      rx.onRtp(v, 10 + i * 100, true);
+      rx.tick(50 + i * 100);
+    }
+    t.equal(polls, 0, 'kernel arrival times: a stall of this process is not in them, nothing polled');
+    v.reset(pkt(Q.ssrc, 6, 0));
+    rx.onRtp(v, 510); // a read time (node:dgram's reading)
+    rx.tick(550);
+    v.reset(pkt(Q.ssrc, 7, 0));
+    rx.onRtp(v, 610, true);
+    rx.tick(650);
+    t.equal(polls, 2, 'polled at every tick from the first packet with a read time on');
+    for (let i = 0; i < 30; i++) {
+      v.reset(pkt(Q.ssrc, 8 + i, 0));
+      rx.onRtp(v, 710 + i * 100, true);
+      rx.tick(750 + i * 100);
+    }
+    // The last packet with a read time came at 510: the ticks up to 2510 poll (750–2450: 18), later ones do not.
+    t.equal(polls, 2 + 18, 'polled for READ_TIME_POLL_MS after it, then no more');
+  },
+);
