@@ -87,6 +87,8 @@ export class SrtpRoute {
   socket: UdpSocket | undefined;
   address = '';
   port = 0;
+  /** The length of the datagram `prepareSrtpAt` wrote last. */
+  length = 0;
   #dtls: DtlsInternals | undefined;
   #pair: PairLike | undefined;
 
@@ -224,6 +226,40 @@ export function prepareSrtp(
   }
   routeTo(r, route);
   return enc;
+}
+
+/**
+ * `prepareSrtp` into `slabs`' slab without a view object: the datagram's offset in that slab's `buffer`, its
+ * length in `route.length` (the route filled as by `prepareSrtp`); 'encrypt_failed'; or -1 when this transport
+ * has no own cipher or no slab for its socket (not ready, werift's path, a socket the add-on cannot send on) —
+ * then `prepareSrtp` does what it does. `slab` is the slab the caller sends from before resetting it.
+ */
+export function prepareSrtpAt(
+  dtls: RTCDtlsTransport,
+  payload: Buffer,
+  header: SrtpHeader,
+  route: SrtpRoute,
+  slabs: SlabSource,
+): number | 'encrypt_failed' {
+  const r = resolve(dtls);
+  if (typeof r === 'string') {
+    return -1;
+  }
+  const slab = slabs.slabFor(r.socket);
+  const own = slab === undefined ? null : srtpSendState(r.srtp);
+  if (slab === undefined || own === null) {
+    return -1;
+  }
+  let at: number;
+  const size = header.serializeSize;
+  try {
+    at = own.encryptAt(header.serialize(size), payload, header.ssrc, header.sequenceNumber, slab);
+  } catch {
+    return 'encrypt_failed';
+  }
+  routeTo(r, route);
+  route.length = size + payload.length + own.cipher.rtpOverhead;
+  return at;
 }
 
 /** A header given as its bytes, in the shape werift's SRTP reads (for werift's own paths only). */

@@ -53,9 +53,17 @@ export class TrunkHeaderWriter {
     const hasExt = abs || level;
     b[0] = 0x80 | (padding ? 0x20 : 0) | (hasExt ? 0x10 : 0);
     b[1] = (marker ? 0x80 : 0) | (payloadType & 0x7f);
-    b.writeUInt16BE(seq & 0xffff, 2);
-    b.writeUInt32BE(ts >>> 0, 4);
-    b.writeUInt32BE(ssrc >>> 0, 8);
+    // Byte by byte: an unsigned value ≥ 2^31 handed to writeUInt32BE is a heap number (one per packet).
+    b[2] = (seq >>> 8) & 0xff;
+    b[3] = seq & 0xff;
+    b[4] = (ts >>> 24) & 0xff;
+    b[5] = (ts >>> 16) & 0xff;
+    b[6] = (ts >>> 8) & 0xff;
+    b[7] = ts & 0xff;
+    b[8] = (ssrc >>> 24) & 0xff;
+    b[9] = (ssrc >>> 16) & 0xff;
+    b[10] = (ssrc >>> 8) & 0xff;
+    b[11] = ssrc & 0xff;
     let size = 12;
     if (hasExt) {
       let pos = 16;

@@ -14,7 +14,7 @@
 import type { RTCDtlsTransport } from 'werift';
 import type { MediaCounters } from '../mediaMetrics.js';
 import { SendSlab, type SlabSource } from '../sendSlab.js';
-import { prepareSrtp, sendSrtp, SrtpRoute } from '../srtpSend.js';
+import { prepareSrtp, prepareSrtpAt, sendSrtp, SrtpRoute } from '../srtpSend.js';
 import { turnEnd, type Schedule } from '../turnEnd.js';
 import { UdpBatcher } from '../udpBatch.js';
 import type { TrunkHeaderWriter } from './trunkHeader.js';
@@ -75,8 +75,13 @@ export class TrunkQueue implements SlabSource {
   #scheduled = false;
   readonly #batcher: UdpBatcher;
   readonly #route = new SrtpRoute();
-  /** The datagrams of one flush, to one socket and address (emptied after each send). */
+  /**
+   * The datagrams of one flush, to one socket and address (emptied after each send): datagram i is
+   * `#batch[i][#offLen[2i], #offLen[2i] + #offLen[2i + 1])` — a slice of the slab (no view object), or a whole
+   * buffer where werift's shape gave no slab path.
+   */
   readonly #batch: Buffer[] = [];
+  #offLen = new Int32Array(128);
   /** The encrypted datagrams of one flush, when the add-on sends them (reset when the flush ends). */
   readonly #slab = new SendSlab();
 
@@ -164,19 +169,41 @@ export class TrunkQueue implements SlabSource {
       const socket = route.socket;
       const address = route.address;
       const port = route.port;
-      const enc = prepareSrtp(dtls, payload, header, route, this);
-      wire.sent(payload.length + header.serializeSize);
-      if (typeof enc === 'string') {
-        counters.sends[enc]++;
-        continue;
+      const at = prepareSrtpAt(dtls, payload, header, route, this);
+      let buf: Buffer;
+      let off: number;
+      let len: number;
+      if (typeof at === 'number' && at >= 0) {
+        buf = this.#slab.buffer;
+        off = at;
+        len = route.length;
+      } else {
+        const enc = at === 'encrypt_failed' ? at : prepareSrtp(dtls, payload, header, route, this);
+        if (typeof enc === 'string') {
+          wire.sent(payload.length + header.serializeSize);
+          counters.sends[enc]++;
+          continue;
+        }
+        buf = enc;
+        off = 0;
+        len = enc.length;
       }
+      wire.sent(payload.length + header.serializeSize);
       if (k > 0 && (route.socket !== socket || route.address !== address || route.port !== port)) {
         this.#send(socket, address, port, k, bytes); // the route changed within the turn: what went before first
         k = 0;
         bytes = 0;
       }
-      this.#batch[k++] = enc;
-      bytes += enc.length;
+      if (2 * k + 2 > this.#offLen.length) {
+        const grown = new Int32Array(this.#offLen.length * 2);
+        grown.set(this.#offLen);
+        this.#offLen = grown;
+      }
+      this.#batch[k] = buf;
+      this.#offLen[2 * k] = off;
+      this.#offLen[2 * k + 1] = len;
+      k++;
+      bytes += len;
       counters.sends.direct++;
     }
     if (k > 0) {
@@ -193,7 +220,7 @@ export class TrunkQueue implements SlabSource {
   #send(socket: SrtpRoute['socket'], address: string, port: number, k: number, bytes: number): void {
     const batch = this.#batch;
     if (socket !== undefined) {
-      this.#batcher.send(socket, address, port, batch, k, true);
+      this.#batcher.send(socket, address, port, batch, k, true, this.#offLen);
       this.#route.sent(k, bytes);
     }
     for (let i = 0; i < k; i++) {

@@ -59,6 +59,21 @@ export class SrtpSendState {
   }
 
   /**
+   * `encrypt` into `slab` without a view: the datagram is `slab.buffer[at, at + header.length + payload.length +
+   * cipher.rtpOverhead)`, `at` returned (read `slab.buffer` after this call).
+   */
+  encryptAt(header: Buffer, payload: Buffer, ssrc: number, seq: number, slab: SendSlab): number {
+    const h = header.length;
+    const n = payload.length;
+    const at = slab.reserve(h + n + this.cipher.rtpOverhead);
+    const out = slab.buffer;
+    out.set(header, at);
+    out.set(payload, at + h);
+    this.cipher.encryptRtp(out, at, h, n, this.roc(ssrc, seq), out, at);
+    return at;
+  }
+
+  /**
    * Encrypts the RTP packet at `src[off, off + headerLength + payloadLength)` (not modified) into a new datagram.
    * Into a send slab: `encryptPacketAt`.
    */

@@ -9,9 +9,11 @@
 import { createSocket } from 'node:dgram';
 import t, { type Test } from 'tap';
 import type { RTCDtlsTransport, RtpPacket } from 'werift';
+import { SendSlab } from '../../../src/media/sendSlab.js';
 import { SentPacketRing, type SentPacket } from '../../../src/media/sentPackets.js';
 import {
   prepareSrtp,
+  prepareSrtpAt,
   prepareSrtpPacket,
   sendSrtcp,
   sendSrtp,
@@ -226,6 +228,46 @@ t.test('built in place: byte for byte the datagram of header + payload (both SRT
     }
   }
 });
+
+t.test(
+  'into a slab without a view (prepareSrtpAt): the bytes prepareSrtp makes (both profiles, across the wrap)',
+  async (t) => {
+    const keys = (profile: number, saltLength: number): SrtpSessionKeys => ({
+      localContext: { masterKey: Buffer.alloc(16, 5), masterSalt: Buffer.alloc(saltLength, 3), profile },
+    });
+    for (const [name, profile, salt] of [
+      ['AES_CM_128_HMAC_SHA1_80', 0x0001, 14],
+      ['AEAD_AES_128_GCM', 0x0007, 12],
+    ] as const) {
+      const socket = { send: () => undefined, on: () => undefined };
+      const a = fakeDtls({ socket });
+      const b = fakeDtls({ socket });
+      Object.assign((a.dtls as unknown as { srtp: object }).srtp, keys(profile, salt));
+      Object.assign((b.dtls as unknown as { srtp: object }).srtp, keys(profile, salt));
+      const slab = new SendSlab();
+      const slabs = { slabFor: (s: object) => (s === socket ? slab : undefined) };
+      const route = new SrtpRoute();
+      for (const seq of [0xfffe, 0xffff, 0, 1]) {
+        const payload = Buffer.alloc(50 + (seq % 7), seq & 0xff);
+        const viaBuffer = prepareSrtp(a.dtls, payload, header(seq), new SrtpRoute());
+        const at = prepareSrtpAt(b.dtls, payload, header(seq), route, slabs);
+        t.ok(typeof at === 'number' && at >= 0, `${name} seq ${seq}: into the slab`);
+        const slice = slab.buffer.subarray(at as number, (at as number) + route.length);
+        t.same(slice, viaBuffer, `${name} seq ${seq}: the same datagram (ROC counted alike)`);
+        t.equal(route.address, '127.0.0.1', 'the route is filled');
+      }
+      t.equal(
+        prepareSrtpAt(b.dtls, Buffer.from('x'), header(2), route, { slabFor: () => undefined }),
+        -1,
+        'no slab: -1 (prepareSrtp)',
+      );
+      const noKeys = fakeDtls({ socket });
+      t.equal(prepareSrtpAt(noKeys.dtls, Buffer.from('x'), header(2), route, slabs), -1, 'no own cipher: -1');
+      const notReady = fakeDtls({ state: 'connecting', socket });
+      t.equal(prepareSrtpAt(notReady.dtls, Buffer.from('x'), header(2), route, slabs), -1, 'not ready: -1');
+    }
+  },
+);
 
 t.test('built in place: werift paths get copies; refusals as for header + payload', async (t) => {
   const ring = new SentPacketRing(8);
