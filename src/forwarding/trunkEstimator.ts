@@ -17,13 +17,14 @@
  *   trunk of every remote subscriber of a publisher on a lossy uplink (measured: 15 % loss before the trunk
  *   paused f within a second, test/integration/cascade/upstreamLoss.test.ts).
  * - Host stalls are not congestion. Where the add-on reads the link's socket, arrival times are the kernel's
- *   (media/udpReceive.ts) and a stall is not in them. Otherwise they are taken when this process reads a
- *   packet, so an event loop that stalled (a burst of joins, a GC pause, the host descheduling the process)
- *   shows as queueing delay on a path that has none. The host's stalls are reported with `onHostStall(at)`;
- *   they are learnt after the packets read behind the stall, so an overuse verdict does not cut at once: it
- *   is latched and acted on at the next `estimate(now)` (the link's tick), where an overuse within
- *   `hostStallHoldMs` (1 s, about a trendline window) of a stall holds the estimate instead (counted in
- *   `stallHolds`). The sender's loss rule still applies.
+ *   (media/udpReceive.ts) and this process's stall is not in them; otherwise they are taken when this process
+ *   reads a packet, so an event loop that stalled (a burst of joins, a GC pause, the host descheduling the
+ *   process) shows as queueing delay on a path that has none. On a shared host a stall here also tends to come
+ *   with delays of the processes on the path (the sender, a relay), so in both cases the host's stalls are
+ *   reported with `onHostStall(at)`; they are learnt after the packets read behind the stall, so an overuse
+ *   verdict does not cut at once: it is latched and acted on at the next `estimate(now)` (the link's tick),
+ *   where an overuse within `hostStallHoldMs` (1 s, about a trendline window) of a stall holds the estimate
+ *   instead (counted in `stallHolds`). The sender's loss rule still applies.
  * - REMB cadence (chosen here; §8.5 says every 200–500 ms): the first estimate at once; then every
  *   `rembIntervalMs` (500 ms); earlier, but not within `rembMinIntervalMs` (200 ms) of the last, when the
  *   estimate rose by ≥ 3 %; and **at once** when it fell by ≥ 3 % below the last one sent — a drop is

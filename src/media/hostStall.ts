@@ -1,8 +1,9 @@
 /**
- * This process's event-loop stalls, for trunk congestion control (forwarding/trunkEstimator.ts `onHostStall`)
- * where a trunk packet's arrival time is when it was read (node:dgram's reading), so a loop that stalled looks
- * like queueing delay on the path. Where the add-on reads, the kernel's arrival time is used instead
- * (udpReceive.ts `receiveWaits`) and this monitor is not started (link/trunkCcLink.ts: made at its first poll).
+ * This process's event-loop stalls, for trunk congestion control (forwarding/trunkEstimator.ts `onHostStall`):
+ * where a trunk packet's arrival time is when it was read (node:dgram's reading), a loop that stalled looks
+ * like queueing delay on the path; where the add-on reads, the arrival time is the kernel's, but on a shared
+ * host a stall of this process tends to come with delays of the processes on the path (the sender, a relay),
+ * so an overuse right after one is still held. Made at its first poll (link/trunkCcLink.ts: once trunk RTP came).
  * Node's event-loop delay histogram (`perf_hooks.monitorEventLoopDelay`, a libuv timer every `resolutionMs`,
  * no JavaScript wake-ups) records how late its timer fired. A histogram's reset drops the first lateness after
  * it (Node restarts its timer reference), so a stall just after a fold would be lost: two histograms are read

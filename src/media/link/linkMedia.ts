@@ -348,9 +348,8 @@ export class LinkMedia {
         // Its arrival: the kernel's time when the add-on read it (a stall of this process is not queueing on
         // the trunk), else now.
         const waited = receiveWaits.current;
-        const exact = waited >= 0;
-        const arrival = exact ? now - waited / 1000 : now;
-        padding = cc.onRtp(this.#ccView, absId, arrival, exact) === true; // inline, not #ccCall: no closure per packet
+        const arrival = waited >= 0 ? now - waited / 1000 : now;
+        padding = cc.onRtp(this.#ccView, absId, arrival) === true; // inline, not #ccCall: no closure per packet
       } catch (e) {
         this.#ccFailed(e);
       }

@@ -125,11 +125,10 @@ export class TrunkCc {
   /**
    * One RTP packet received on the link (before the SSRC demux). Returns true when it is probe padding — padding
    * only, under an SSRC that is not an announced trunk SSRC: the link drops it. (A publisher's own padding on a
-   * trunk SSRC is in that layer's sequence space: it is routed like media.) `now` is its arrival time; `exact`
-   * when that is the kernel's (TrunkReceiveCc.onRtp).
+   * trunk SSRC is in that layer's sequence space: it is routed like media.) `now` is its arrival time.
    */
-  onRtp(view: RtpPacketView, now: number, exact = false): boolean {
-    this.receive.onRtp(view, now, exact);
+  onRtp(view: RtpPacketView, now: number): boolean {
+    this.receive.onRtp(view, now);
     return isPaddingOnly(view) && !this.receive.knows(view.ssrc);
   }
 

@@ -79,8 +79,8 @@ export interface TrunkCcLinkOptions {
   /** The link's tick (ms), for the padding slots (default 100). */
   readonly tickMs?: number;
   /**
-   * This process's event-loop stalls (default: the shared monitor, made when first polled — only once a packet
-   * came without the kernel's arrival time; null: none, the estimate ignores them).
+   * This process's event-loop stalls (default: the shared monitor, made when first polled — once trunk RTP came;
+   * null: none, the estimate ignores them).
    */
   readonly hostStalls?: HostStalls | null;
 }
@@ -112,11 +112,8 @@ export class TrunkCcLink {
     return this.#cc;
   }
 
-  /**
-   * Every RTP packet received on the link; true when it is probe padding (not to be routed). `now`: its arrival
-   * time; `exact` when that is the kernel's (TrunkReceiveCc.onRtp).
-   */
-  onRtp(view: RtpPacketView, absSendTimeId: number | undefined, now: number, exact = false): boolean {
+  /** Every RTP packet received on the link; true when it is probe padding (not to be routed). `now`: its arrival. */
+  onRtp(view: RtpPacketView, absSendTimeId: number | undefined, now: number): boolean {
     const cc = this.#cc;
     if (cc === undefined) {
       return false;
@@ -125,7 +122,7 @@ export class TrunkCcLink {
       this.#absId = absSendTimeId;
       cc.setAbsSendTimeId(absSendTimeId);
     }
-    return cc.onRtp(view, now, exact);
+    return cc.onRtp(view, now);
   }
 
   onRemb(bitrateBps: number, now: number): void {

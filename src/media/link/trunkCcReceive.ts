@@ -65,11 +65,6 @@ export const OUTAGE_GAP_MS = 1000;
  * trunk carries the publisher's numbers verbatim): a flowing layer has a frame every ≤ 100 ms.
  */
 export const PAUSE_GAP_MS = 250;
-/**
- * After a packet whose arrival time is its read time, how long the host's stalls are polled (ms): longer than
- * the estimator's hold after a stall (forwarding/trunkEstimator.ts `hostStallHoldMs`, 1 s).
- */
-export const READ_TIME_POLL_MS = 2000;
 /** The most one gap between trunk packets adds to trunk time. */
 export const LIVE_STEP_MS = 100;
 
@@ -82,8 +77,6 @@ export class TrunkReceiveCc {
   #absId: number | undefined;
   readonly #stats = new Map<number, ReceptionStats>();
   #seenPacket = false;
-  /** When a packet last came with the time it was read, not the kernel's arrival time. */
-  #readTimeAt = Number.NEGATIVE_INFINITY;
   #lastArrivalMs = Number.NaN;
   /** Trunk time (ms): real time while trunk packets arrive, each gap between two counting ≤ LIVE_STEP_MS. */
   #liveMs = 0;
@@ -157,17 +150,12 @@ export class TrunkReceiveCc {
   }
 
   /**
-   * One trunk RTP packet as received (decrypted), at `arrivalMs` (the link's clock). `exact`: the time is the
-   * kernel's arrival time (udpReceive.ts `receiveWaits`), not when the packet was read — then a stall of this
-   * process is not in it, and the host's stalls are polled (their monitor wakes the process every 10 ms and
-   * stops when not polled) only within READ_TIME_POLL_MS of a packet that came without one.
+   * One trunk RTP packet as received (decrypted), at `arrivalMs` (the link's clock: the kernel's arrival time
+   * where the add-on read it, linkMedia.ts).
    */
-  onRtp(view: RtpPacketView, arrivalMs: number, exact = false): void {
+  onRtp(view: RtpPacketView, arrivalMs: number): void {
     if (!view.valid) {
       return;
-    }
-    if (!exact) {
-      this.#readTimeAt = arrivalMs;
     }
     let abs = -1;
     if (this.#absId !== undefined) {
@@ -215,7 +203,7 @@ export class TrunkReceiveCc {
     if (!this.#seenPacket) {
       return undefined;
     }
-    if (this.#hostStalls !== undefined && now - this.#readTimeAt <= READ_TIME_POLL_MS) {
+    if (this.#hostStalls !== undefined) {
       this.#estimator.onHostStall(this.#hostStalls.poll(now));
     }
     const since = now - this.#lastBlocksAt;

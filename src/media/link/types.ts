@@ -93,13 +93,8 @@ export interface LinkStats {
  * - `tick`: every media tick (100 ms) with the link's RTCP sender (REMB + RR go out through `sendRtcp`).
  */
 export interface LinkCongestionControl {
-  /** `now`: the packet's arrival time; `exact` when that is the kernel's arrival time, not the read's. */
-  onRtp?(
-    view: RtpPacketView,
-    absSendTimeId: number | undefined,
-    now: number,
-    exact?: boolean,
-  ): boolean | undefined;
+  /** `now`: the packet's arrival time (the kernel's where the add-on read it). */
+  onRtp?(view: RtpPacketView, absSendTimeId: number | undefined, now: number): boolean | undefined;
   onSenderReport?(ssrc: number, lsr: number, now: number): void;
   /** Whether a newly demanded layer of a sent track fits the trunk budget now (else it waits for `tick`). */
   admit?(streamId: string, trackId: string, rid: string, source: { selectable(): LayerTable }): boolean;
