@@ -200,14 +200,66 @@ export function prepareSrtp(
   route: SrtpRoute,
   slabs?: SlabSource,
 ): Buffer | Exclude<SendResult, 'direct'> {
+  const r = resolveOrSend(dtls, payload, header);
+  return typeof r === 'string' ? r : encryptResolved(r, payload, header, route, slabs);
+}
+
+/**
+ * `prepareSrtp` into `slabs`' slab without a view object where it can: the datagram's offset in that slab's
+ * `buffer`, its length in `route.length`. Where this transport has no own cipher or no slab for its socket
+ * (werift's shape, a socket the add-on cannot send on), what `prepareSrtp` returns (a datagram of its own, or
+ * why not) — the transport resolved once either way. `slabs` is the slab the caller sends from before
+ * resetting it. Never throws.
+ */
+export function prepareSrtpAt(
+  dtls: RTCDtlsTransport,
+  payload: Buffer,
+  header: SrtpHeader,
+  route: SrtpRoute,
+  slabs: SlabSource,
+): number | Buffer | Exclude<SendResult, 'direct'> {
+  const r = resolveOrSend(dtls, payload, header);
+  if (typeof r === 'string') {
+    return r;
+  }
+  const slab = slabs.slabFor(r.socket);
+  const own = slab === undefined ? null : srtpSendState(r.srtp);
+  if (slab === undefined || own === null) {
+    return encryptResolved(r, payload, header, route, slabs);
+  }
+  let at: number;
+  const size = header.serializeSize;
+  try {
+    at = own.encryptAt(header.serialize(size), payload, header.ssrc, header.sequenceNumber, slab);
+  } catch {
+    return 'encrypt_failed';
+  }
+  routeTo(r, route);
+  route.length = size + payload.length + own.cipher.rtpOverhead;
+  return at;
+}
+
+/** The transport's pair to send on; or, handed to werift's own path (`werift`) or not connected, why not. */
+function resolveOrSend(
+  dtls: RTCDtlsTransport,
+  payload: Buffer,
+  header: SrtpHeader,
+): Resolved | 'werift' | 'not_ready' {
   const r = resolve(dtls);
   if (r === 'werift') {
     void dtls.sendRtp(payload, header as unknown as RtpHeader).catch(() => undefined);
-    return r;
   }
-  if (r === 'not_ready') {
-    return r;
-  }
+  return r;
+}
+
+/** `prepareSrtp`'s encryption once the pair is known: a datagram (`route` filled), or 'encrypt_failed'. */
+function encryptResolved(
+  r: Resolved,
+  payload: Buffer,
+  header: SrtpHeader,
+  route: SrtpRoute,
+  slabs: SlabSource | undefined,
+): Buffer | 'encrypt_failed' {
   let enc: Buffer;
   try {
     const own = srtpSendState(r.srtp);
@@ -226,40 +278,6 @@ export function prepareSrtp(
   }
   routeTo(r, route);
   return enc;
-}
-
-/**
- * `prepareSrtp` into `slabs`' slab without a view object: the datagram's offset in that slab's `buffer`, its
- * length in `route.length` (the route filled as by `prepareSrtp`); 'encrypt_failed'; or -1 when this transport
- * has no own cipher or no slab for its socket (not ready, werift's path, a socket the add-on cannot send on) —
- * then `prepareSrtp` does what it does. `slab` is the slab the caller sends from before resetting it.
- */
-export function prepareSrtpAt(
-  dtls: RTCDtlsTransport,
-  payload: Buffer,
-  header: SrtpHeader,
-  route: SrtpRoute,
-  slabs: SlabSource,
-): number | 'encrypt_failed' {
-  const r = resolve(dtls);
-  if (typeof r === 'string') {
-    return -1;
-  }
-  const slab = slabs.slabFor(r.socket);
-  const own = slab === undefined ? null : srtpSendState(r.srtp);
-  if (slab === undefined || own === null) {
-    return -1;
-  }
-  let at: number;
-  const size = header.serializeSize;
-  try {
-    at = own.encryptAt(header.serialize(size), payload, header.ssrc, header.sequenceNumber, slab);
-  } catch {
-    return 'encrypt_failed';
-  }
-  routeTo(r, route);
-  route.length = size + payload.length + own.cipher.rtpOverhead;
-  return at;
 }
 
 /** A header given as its bytes, in the shape werift's SRTP reads (for werift's own paths only). */

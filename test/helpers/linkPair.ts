@@ -11,6 +11,7 @@ import { systemClock } from '../../src/util/clock.js';
 import { testConfig } from '../../harness/sfu.js';
 import { waitFor } from '../../harness/stack.js';
 import { PublisherRemb } from '../../src/media/publisherRemb.js';
+import { PublishedTrack } from '../../src/media/publishedTrack.js';
 
 export interface LinkSide {
   peer: LinkPeer;
@@ -79,4 +80,34 @@ export async function linkPair(pliMinIntervalMs = 500): Promise<{
     throw e;
   }
   return { a, b, close };
+}
+
+/** The codecs of {@link sourceTrack}'s tracks. */
+export const VP8_CODEC = { payloadType: 96, mimeType: 'video/VP8', clockRate: 90000 };
+export const OPUS_CODEC = { payloadType: 109, mimeType: 'audio/opus', clockRate: 48000 };
+
+/**
+ * A local published track to send on a link in these tests: VP8 (payload type 96) with `rids` for video, Opus
+ * (109) for audio; no header extensions, its own counters, silent log, the system clock.
+ */
+export function sourceTrack(o: {
+  kind: 'audio' | 'video';
+  mid: string;
+  rids?: string[];
+  pliMinIntervalMs?: number;
+  requestKeyframe?: (ssrc: number) => void;
+}): PublishedTrack {
+  return new PublishedTrack({
+    kind: o.kind,
+    mid: o.mid,
+    rids: o.rids ?? [],
+    restrictions: new Map(),
+    clock: systemClock,
+    counters: new MediaCounters(),
+    log: pino({ level: 'silent' }),
+    pliMinIntervalMs: o.pliMinIntervalMs ?? 500,
+    codecs: () => [o.kind === 'video' ? VP8_CODEC : OPUS_CODEC],
+    extensions: () => [],
+    requestKeyframe: o.requestKeyframe ?? (() => undefined),
+  });
 }

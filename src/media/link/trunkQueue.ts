@@ -14,7 +14,7 @@
 import type { RTCDtlsTransport } from 'werift';
 import type { MediaCounters } from '../mediaMetrics.js';
 import { SendSlab, type SlabSource } from '../sendSlab.js';
-import { prepareSrtp, prepareSrtpAt, sendSrtp, SrtpRoute } from '../srtpSend.js';
+import { prepareSrtpAt, sendSrtp, SrtpRoute } from '../srtpSend.js';
 import { turnEnd, type Schedule } from '../turnEnd.js';
 import { UdpBatcher } from '../udpBatch.js';
 import type { TrunkHeaderWriter } from './trunkHeader.js';
@@ -173,20 +173,18 @@ export class TrunkQueue implements SlabSource {
       let buf: Buffer;
       let off: number;
       let len: number;
-      if (typeof at === 'number' && at >= 0) {
+      if (typeof at === 'number') {
         buf = this.#slab.buffer;
         off = at;
         len = route.length;
+      } else if (typeof at === 'string') {
+        wire.sent(payload.length + header.serializeSize);
+        counters.sends[at]++;
+        continue;
       } else {
-        const enc = at === 'encrypt_failed' ? at : prepareSrtp(dtls, payload, header, route, this);
-        if (typeof enc === 'string') {
-          wire.sent(payload.length + header.serializeSize);
-          counters.sends[enc]++;
-          continue;
-        }
-        buf = enc;
+        buf = at;
         off = 0;
-        len = enc.length;
+        len = at.length;
       }
       wire.sent(payload.length + header.serializeSize);
       if (k > 0 && (route.socket !== socket || route.address !== address || route.port !== port)) {

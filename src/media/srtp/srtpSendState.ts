@@ -48,10 +48,13 @@ export class SrtpSendState {
    * of `slab` when the caller sends it before the slab is reset (sendSlab.ts).
    */
   encrypt(header: Buffer, payload: Buffer, ssrc: number, seq: number, slab?: SendSlab): Buffer {
+    if (slab !== undefined) {
+      const at = this.encryptAt(header, payload, ssrc, seq, slab);
+      return slab.buffer.subarray(at, at + header.length + payload.length + this.cipher.rtpOverhead);
+    }
     const h = header.length;
     const n = payload.length;
-    const size = h + n + this.cipher.rtpOverhead;
-    const out = slab === undefined ? Buffer.allocUnsafe(size) : slab.take(size);
+    const out = Buffer.allocUnsafe(h + n + this.cipher.rtpOverhead);
     out.set(header, 0); // TypedArray#set: a builtin memcpy (Buffer#copy checks its arguments in JS)
     out.set(payload, h);
     this.cipher.encryptRtp(out, 0, h, n, this.roc(ssrc, seq), out, 0);

@@ -6,16 +6,13 @@
  * it. Without the arrival time (node:dgram's reading) the estimate would see 80 ms of queueing on a trunk that
  * has none (protocol.md §8.5).
  */
-import { pino } from 'pino';
 import t from 'tap';
-import { MediaCounters } from '../../../src/media/mediaMetrics.js';
-import { PublishedTrack } from '../../../src/media/publishedTrack.js';
 import { turnEnd } from '../../../src/media/turnEnd.js';
 import { RtpPacketView } from '../../../src/rtp/packetView.js';
 import { writeRtpHeader } from '../../../src/rtp/rtpHeader.js';
 import { systemClock } from '../../../src/util/clock.js';
 import { waitFor } from '../../../harness/stack.js';
-import { linkPair } from '../../helpers/linkPair.js';
+import { linkPair, sourceTrack } from '../../helpers/linkPair.js';
 import { NATIVE_SKIP } from '../../unit/media/srtp/impls.js';
 
 const HOLD_MS = 80;
@@ -33,19 +30,7 @@ t.test(
         return false;
       },
     });
-    const source = new PublishedTrack({
-      kind: 'video',
-      mid: '1',
-      rids: ['q'],
-      restrictions: new Map(),
-      clock: systemClock,
-      counters: new MediaCounters(),
-      log: pino({ level: 'silent' }),
-      pliMinIntervalMs: 0,
-      codecs: () => [{ payloadType: 96, mimeType: 'video/VP8', clockRate: 90000 }],
-      extensions: () => [],
-      requestKeyframe: () => undefined,
-    });
+    const source = sourceTrack({ kind: 'video', mid: '1', rids: ['q'], pliMinIntervalMs: 0 });
     const send = a.peer.sendTrack(source, 's', 'v', { layers: [{ layerId: 0, rid: 'q', ssrc: 0x7401 }] });
     t.teardown(() => {
       send.close();

@@ -3,16 +3,12 @@
  * once it is: trunk RTP reaches them. With `keepLowestLayer` (`cascade.keep_lowest_layer`) a relayed video
  * track's demand always includes its lowest layer.
  */
-import { pino } from 'pino';
 import t from 'tap';
-import { MediaCounters } from '../../../src/media/mediaMetrics.js';
-import { PublishedTrack } from '../../../src/media/publishedTrack.js';
 import type { TrackSink } from '../../../src/media/track.js';
 import { RtpPacketView } from '../../../src/rtp/packetView.js';
 import { writeRtpHeader } from '../../../src/rtp/rtpHeader.js';
-import { systemClock } from '../../../src/util/clock.js';
 import { waitFor } from '../../../harness/stack.js';
-import { connectLink, linkSide } from '../../helpers/linkPair.js';
+import { connectLink, linkSide, sourceTrack } from '../../helpers/linkPair.js';
 
 t.test('tracks announced before negotiation; keep_lowest_layer', async (t) => {
   const a = linkSide();
@@ -45,19 +41,7 @@ t.test('tracks announced before negotiation; keep_lowest_layer', async (t) => {
   t.same(b.peer.demand(0), [{ streamId: 's', trackId: 'v', rids: ['q', 'f'] }], 'f used, q kept');
 
   await connectLink(a, b);
-  const source = new PublishedTrack({
-    kind: 'video',
-    mid: '1',
-    rids: ['q', 'f'],
-    restrictions: new Map(),
-    clock: systemClock,
-    counters: new MediaCounters(),
-    log: pino({ level: 'silent' }),
-    pliMinIntervalMs: 500,
-    codecs: () => [{ payloadType: 96, mimeType: 'video/VP8', clockRate: 90000 }],
-    extensions: () => [],
-    requestKeyframe: () => undefined,
-  });
+  const source = sourceTrack({ kind: 'video', mid: '1', rids: ['q', 'f'] });
   const send = a.peer.sendTrack(source, 's', 'v', {
     layers: [
       { layerId: 0, rid: 'q', ssrc: 0x7201 },

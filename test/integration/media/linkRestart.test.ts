@@ -3,25 +3,19 @@
  * `restartIce()` offer, the invitee's answer and fresh candidates handed over directly; the data channel and
  * the trunk keep working afterwards with the same relayed source (no new tracks, no new SSRCs).
  */
-import { pino } from 'pino';
 import t from 'tap';
-import { MediaCounters } from '../../../src/media/mediaMetrics.js';
-import { PublishedTrack } from '../../../src/media/publishedTrack.js';
 import type { TrackSink } from '../../../src/media/track.js';
 import { RtpPacketView } from '../../../src/rtp/packetView.js';
 import { writeRtpHeader } from '../../../src/rtp/rtpHeader.js';
-import { systemClock } from '../../../src/util/clock.js';
 import { waitFor } from '../../../harness/stack.js';
-import { linkPair } from '../../helpers/linkPair.js';
-
-const OPUS = { payloadType: 109, mimeType: 'audio/opus', clockRate: 48000 };
+import { linkPair, OPUS_CODEC, sourceTrack } from '../../helpers/linkPair.js';
 
 function opus(seq: number): RtpPacketView {
   const head = writeRtpHeader({
     ssrc: 0x55,
     sequenceNumber: seq,
     timestamp: seq * 960,
-    payloadType: OPUS.payloadType,
+    payloadType: OPUS_CODEC.payloadType,
     marker: false,
     extensions: [],
   });
@@ -33,19 +27,7 @@ function opus(seq: number): RtpPacketView {
 t.test('restartIce: new ICE credentials, same link, media and data channel continue', async (t) => {
   const { a, b, close } = await linkPair();
   t.teardown(close);
-  const audio = new PublishedTrack({
-    kind: 'audio',
-    mid: '0',
-    rids: [],
-    restrictions: new Map(),
-    clock: systemClock,
-    counters: new MediaCounters(),
-    log: pino({ level: 'silent' }),
-    pliMinIntervalMs: 500,
-    codecs: () => [OPUS],
-    extensions: () => [],
-    requestKeyframe: () => undefined,
-  });
+  const audio = sourceTrack({ kind: 'audio', mid: '0' });
   const send = a.peer.sendTrack(audio, 's', 'a', { audioSsrc: 0x7100 });
   b.peer.setRemoteTracks([{ streamId: 's', trackId: 'a', kind: 'audio', ssrc: 0x7100 }]);
   const relayed = b.peer.relayedSource('s', 'a')!;

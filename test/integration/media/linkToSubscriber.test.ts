@@ -5,18 +5,14 @@
  * keyframe, and sees one continuous stream (sequence numbers +1 across the switch) — layer choice,
  * keyframe-gated switching and munging of relayed tracks are those of client tracks.
  */
-import { pino } from 'pino';
 import t from 'tap';
 import type { RtpPacket } from 'werift';
 import { DownTrack } from '../../../src/media/downTrack.js';
-import { MediaCounters } from '../../../src/media/mediaMetrics.js';
-import { PublishedTrack } from '../../../src/media/publishedTrack.js';
 import { RtpPacketView } from '../../../src/rtp/packetView.js';
 import { writeRtpHeader } from '../../../src/rtp/rtpHeader.js';
-import { systemClock } from '../../../src/util/clock.js';
 import { connectedWeriftPair } from '../../../harness/peers/weriftPair.js';
 import { waitFor } from '../../../harness/stack.js';
-import { linkPair } from '../../helpers/linkPair.js';
+import { linkPair, sourceTrack } from '../../helpers/linkPair.js';
 
 const RIDS = ['q', 'h', 'f'];
 const PUB = [0x2001, 0x2002, 0x2003];
@@ -39,17 +35,11 @@ t.test('publisher on A → trunk → relayed source on B → subscriber on B: q,
   t.teardown(client.close);
 
   const requests: number[] = [];
-  const source = new PublishedTrack({
+  const source = sourceTrack({
     kind: 'video',
     mid: '1',
     rids: RIDS,
-    restrictions: new Map(),
-    clock: systemClock,
-    counters: new MediaCounters(),
-    log: pino({ level: 'silent' }),
     pliMinIntervalMs: 0,
-    codecs: () => [{ payloadType: 96, mimeType: 'video/VP8', clockRate: 90000 }],
-    extensions: () => [],
     requestKeyframe: (ssrc) => requests.push(ssrc),
   });
   const send = a.peer.sendTrack(source, 's', 'v', {

@@ -230,7 +230,7 @@ t.test('built in place: byte for byte the datagram of header + payload (both SRT
 });
 
 t.test(
-  'into a slab without a view (prepareSrtpAt): the bytes prepareSrtp makes (both profiles, across the wrap)',
+  "into a slab without a view (prepareSrtpAt): the bytes prepareSrtp makes (both profiles, across the wrap); else prepareSrtp's result",
   async (t) => {
     const keys = (profile: number, saltLength: number): SrtpSessionKeys => ({
       localContext: { masterKey: Buffer.alloc(16, 5), masterSalt: Buffer.alloc(saltLength, 3), profile },
@@ -256,15 +256,30 @@ t.test(
         t.same(slice, viaBuffer, `${name} seq ${seq}: the same datagram (ROC counted alike)`);
         t.equal(route.address, '127.0.0.1', 'the route is filled');
       }
-      t.equal(
-        prepareSrtpAt(b.dtls, Buffer.from('x'), header(2), route, { slabFor: () => undefined }),
-        -1,
-        'no slab: -1 (prepareSrtp)',
+      const noSlab = prepareSrtpAt(b.dtls, Buffer.from('x'), header(2), route, { slabFor: () => undefined });
+      t.ok(Buffer.isBuffer(noSlab), `${name}: no slab for the socket: a datagram of its own`);
+      t.same(
+        noSlab,
+        prepareSrtp(a.dtls, Buffer.from('x'), header(2), new SrtpRoute()),
+        `${name}: prepareSrtp's bytes`,
       );
+      const usedBefore = slab.used;
       const noKeys = fakeDtls({ socket });
-      t.equal(prepareSrtpAt(noKeys.dtls, Buffer.from('x'), header(2), route, slabs), -1, 'no own cipher: -1');
+      const noKeysTwin = fakeDtls({ socket });
+      const plain = prepareSrtpAt(noKeys.dtls, Buffer.from('x'), header(2), route, slabs);
+      t.ok(Buffer.isBuffer(plain), "no own cipher: the session's own encryption (prepareSrtp)");
+      t.same(
+        plain,
+        prepareSrtp(noKeysTwin.dtls, Buffer.from('x'), header(2), new SrtpRoute()),
+        'the same bytes',
+      );
+      t.equal(slab.used, usedBefore, 'nothing taken from the slab by the fallback');
       const notReady = fakeDtls({ state: 'connecting', socket });
-      t.equal(prepareSrtpAt(notReady.dtls, Buffer.from('x'), header(2), route, slabs), -1, 'not ready: -1');
+      t.equal(
+        prepareSrtpAt(notReady.dtls, Buffer.from('x'), header(2), route, slabs),
+        'not_ready',
+        'not ready',
+      );
     }
   },
 );
