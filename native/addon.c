@@ -8,9 +8,11 @@
  *   decryptRtp(ctx, src, srcOffset, length, headerLength, roc, out, outOffset)          bytes written or -1
  *   encryptRtcp(ctx, src, srcOffset, length, srtcpIndex, out, outOffset)                bytes written
  *   decryptRtcp(ctx, src, srcOffset, length, out, outOffset)                            bytes written or -1
- *   sendBatch(fd, address, port, list, count[, offLen])   datagrams sent (udp.c), or a negative errno when none
- *                                                 was; with offLen (Int32Array) datagram i is list[i]'s bytes
- *                                                 [offLen[2i], offLen[2i] + offLen[2i + 1]) (no view per datagram)
+ *   sendBatch(fd, address, port, list, count[, offLen[, gso]])   datagrams sent (udp.c), or a negative errno
+ *                                                 when none was; with offLen (Int32Array) datagram i is list[i]'s
+ *                                                 bytes [offLen[2i], offLen[2i] + offLen[2i + 1]) (no view per
+ *                                                 datagram); with gso true, runs of one length segmented (udp.h)
+ *   gsoStats(out)                                 segmented sends: messages, datagrams, refusals (Float64Array)
  *   watchReadable(fd, callback), unwatch(watch), recvBatch(watch, buf, offset, slots, slotSize, meta),
  *   metaAddress(meta, index)                      a socket's datagrams in batches (watch.c)
  */
@@ -24,7 +26,7 @@
 #include "udp.h"
 #include "watch.h"
 
-#define ABI_VERSION 5
+#define ABI_VERSION 6
 /* Packets longer than this are refused (OpenSSL takes int lengths); the TypeScript SRTP has the same bound. */
 #define MAX_PACKET 0x40000000u
 #define MAX_OFFSET 9007199254740991.0 /* Number.MAX_SAFE_INTEGER */
@@ -278,10 +280,10 @@ static napi_value decrypt_rtcp(napi_env env, napi_callback_info info) {
 #define MAX_ADDRESS 64
 
 static napi_value send_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) {
-    return throw_type(env, "sendBatch(fd, address, port, list, count[, offLen])");
+    return throw_type(env, "sendBatch(fd, address, port, list, count[, offLen[, gso]])");
   }
   uint64_t fd = 0;
   uint64_t port = 0;
@@ -323,6 +325,16 @@ static napi_value send_batch(napi_env env, napi_callback_info info) {
       }
     }
   }
+  bool gso = false;
+  if (argc >= 7) {
+    napi_valuetype t = napi_undefined;
+    if (napi_typeof(env, argv[6], &t) != napi_ok || (t != napi_undefined && t != napi_boolean)) {
+      return throw_type(env, "gso must be a boolean");
+    }
+    if (t == napi_boolean && napi_get_value_bool(env, argv[6], &gso) != napi_ok) {
+      return throw_type(env, "gso must be a boolean");
+    }
+  }
   udp_datagram chunk[UDP_BATCH_MAX];
   uint64_t sent = 0;
   napi_value prev = NULL;
@@ -361,7 +373,7 @@ static napi_value send_batch(napi_env env, napi_callback_info info) {
       }
       n++;
     }
-    const long r = udp_send_batch((int)fd, address, (int)port, chunk, n);
+    const long r = udp_send_batch((int)fd, address, (int)port, chunk, n, gso ? 1 : 0);
     if (r < 0) {
       return number(env, sent > 0 ? (long)sent : r);
     }
@@ -371,6 +383,27 @@ static napi_value send_batch(napi_env env, napi_callback_info info) {
     }
   }
   return number(env, (long)sent);
+}
+
+/* gsoStats(out): the segmented-send counters (udp.h) into `out` (a Float64Array of 3): messages, datagrams,
+ * refusals. */
+static napi_value gso_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) {
+    return throw_type(env, "gsoStats(out)");
+  }
+  double *out = NULL;
+  size_t n = 0;
+  if (get_typed(env, argv[0], napi_float64_array, (void **)&out, &n) != 0 || n < 3) {
+    return throw_type(env, "out must be a Float64Array of 3");
+  }
+  udp_gso_stats s;
+  udp_gso_read_stats(&s);
+  out[0] = (double)s.messages;
+  out[1] = (double)s.datagrams;
+  out[2] = (double)s.refused;
+  return number(env, 0);
 }
 
 NAPI_MODULE_INIT() {
@@ -385,6 +418,7 @@ NAPI_MODULE_INIT() {
       {"unwatch", NULL, unwatch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"recvBatch", NULL, recv_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"metaAddress", NULL, meta_address, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"gsoStats", NULL, gso_stats, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_value abi = NULL;
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok ||

@@ -11,6 +11,11 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <netinet/udp.h>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
 
 /* Fills `sa` from a numeric address; its length, or 0 when `address` is not an IPv4 or IPv6 literal. */
 static socklen_t parse_address(const char *address, int port, struct sockaddr_storage *sa) {
@@ -30,7 +35,64 @@ static socklen_t parse_address(const char *address, int port, struct sockaddr_st
   return 0;
 }
 
-long udp_send_batch(int fd, const char *address, int port, const udp_datagram *list, size_t count) {
+/* Fds whose kernel path refused a segmented send (bit per fd below GSO_FDS): their batches go without it. */
+#define GSO_FDS 65536
+static uint8_t gso_off[GSO_FDS / 8];
+static udp_gso_stats gso_stats;
+
+static int gso_refused(int fd) {
+  return fd >= 0 && fd < GSO_FDS && (gso_off[fd / 8] & (1u << (fd % 8))) != 0;
+}
+
+static void refuse_gso(int fd) {
+  if (fd >= 0 && fd < GSO_FDS) {
+    gso_off[fd / 8] |= (uint8_t)(1u << (fd % 8));
+  }
+}
+
+void udp_gso_read_stats(udp_gso_stats *out) {
+  *out = gso_stats;
+}
+
+/* One message of a batch: datagrams list[first, first + segs); with segs > 1, sent segmented at `size`. */
+typedef struct {
+  size_t first;
+  size_t segs;
+  uint16_t size;
+} run;
+
+/*
+ * Splits list[0, n) into messages in order: a run of datagrams of one length (at most UDP_GSO_MAX_SEGS, at most
+ * UDP_GSO_MAX_DATAGRAM bytes each, UDP_GSO_MAX_BYTES in all), optionally ended by one shorter datagram, is one
+ * message the kernel cuts back into those datagrams; anything else is a message of its own. Returns the count.
+ */
+static size_t plan_runs(const udp_datagram *list, size_t n, int gso, run *out) {
+  size_t m = 0;
+  size_t i = 0;
+  while (i < n) {
+    const size_t len = list[i].len;
+    size_t j = i + 1;
+    if (gso && len > 0 && len <= UDP_GSO_MAX_DATAGRAM) {
+      size_t total = len;
+      while (j < n && j - i < UDP_GSO_MAX_SEGS && list[j].len == len && total + len <= UDP_GSO_MAX_BYTES) {
+        total += len;
+        j++;
+      }
+      if (j < n && j - i < UDP_GSO_MAX_SEGS && list[j].len > 0 && list[j].len < len &&
+          total + list[j].len <= UDP_GSO_MAX_BYTES) {
+        j++; /* the kernel's last segment may be shorter */
+      }
+    }
+    out[m].first = i;
+    out[m].segs = j - i;
+    out[m].size = (uint16_t)len;
+    m++;
+    i = j;
+  }
+  return m;
+}
+
+long udp_send_batch(int fd, const char *address, int port, const udp_datagram *list, size_t count, int gso) {
   struct sockaddr_storage sa;
   const socklen_t sa_len = parse_address(address, port, &sa);
   if (sa_len == 0) {
@@ -38,30 +100,68 @@ long udp_send_batch(int fd, const char *address, int port, const udp_datagram *l
   }
   struct mmsghdr msgs[UDP_BATCH_MAX];
   struct iovec iov[UDP_BATCH_MAX];
+  run runs[UDP_BATCH_MAX];
+  union {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    struct cmsghdr align;
+  } control[UDP_BATCH_MAX];
   size_t sent = 0;
   while (sent < count) {
     size_t n = count - sent;
     if (n > UDP_BATCH_MAX) {
       n = UDP_BATCH_MAX;
     }
-    memset(msgs, 0, sizeof(msgs[0]) * n);
+    const int segment = gso && !gso_refused(fd);
+    const size_t m = plan_runs(list + sent, n, segment, runs);
+    memset(msgs, 0, sizeof(msgs[0]) * m);
     for (size_t i = 0; i < n; i++) {
       iov[i].iov_base = (void *)list[sent + i].data;
       iov[i].iov_len = list[sent + i].len;
-      msgs[i].msg_hdr.msg_name = &sa;
-      msgs[i].msg_hdr.msg_namelen = sa_len;
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    for (size_t k = 0; k < m; k++) {
+      struct msghdr *h = &msgs[k].msg_hdr;
+      h->msg_name = &sa;
+      h->msg_namelen = sa_len;
+      h->msg_iov = &iov[runs[k].first];
+      h->msg_iovlen = runs[k].segs;
+      if (runs[k].segs > 1) {
+        memset(control[k].buf, 0, sizeof(control[k].buf));
+        h->msg_control = control[k].buf;
+        h->msg_controllen = sizeof(control[k].buf);
+        struct cmsghdr *c = CMSG_FIRSTHDR(h);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        memcpy(CMSG_DATA(c), &runs[k].size, sizeof(uint16_t));
+      }
     }
     int r;
     do {
-      r = sendmmsg(fd, msgs, (unsigned)n, MSG_DONTWAIT);
+      r = sendmmsg(fd, msgs, (unsigned)m, MSG_DONTWAIT);
     } while (r < 0 && errno == EINTR);
-    if (r < 0) {
-      return sent > 0 ? (long)sent : -(long)errno;
+    const size_t done_msgs = r > 0 ? (size_t)r : 0;
+    size_t done = 0;
+    for (size_t k = 0; k < done_msgs; k++) {
+      done += runs[k].segs;
+      if (runs[k].segs > 1) {
+        gso_stats.messages++;
+        gso_stats.datagrams += runs[k].segs;
+      }
     }
-    sent += (size_t)r;
-    if ((size_t)r < n) {
+    sent += done;
+    if (done_msgs < m) {
+      /* Stopped at message done_msgs: a full buffer (the caller sends the rest another way), or a segmented
+       * message the path refused (no checksum offload, a route MTU below the datagrams, ...): never again on
+       * this fd, and this chunk's rest again one datagram per message. */
+      const int err = r < 0 ? errno : EAGAIN;
+      if (runs[done_msgs].segs > 1 && err != EAGAIN && err != EWOULDBLOCK && err != ENOBUFS) {
+        refuse_gso(fd);
+        gso_stats.refused++;
+        continue;
+      }
+      if (sent == 0) {
+        return -(long)err;
+      }
       break;
     }
   }
@@ -172,13 +272,18 @@ size_t udp_meta_address(const int32_t *meta, char *out, size_t out_len) {
   return 0;
 }
 
-long udp_send_batch(int fd, const char *address, int port, const udp_datagram *list, size_t count) {
+long udp_send_batch(int fd, const char *address, int port, const udp_datagram *list, size_t count, int gso) {
   (void)fd;
   (void)address;
   (void)port;
   (void)list;
   (void)count;
+  (void)gso;
   return -ENOSYS;
+}
+
+void udp_gso_read_stats(udp_gso_stats *out) {
+  memset(out, 0, sizeof(*out));
 }
 
 #endif

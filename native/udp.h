@@ -16,13 +16,35 @@ typedef struct {
   size_t len;
 } udp_datagram;
 
+/* Segmented sends (UDP GSO): at most this many datagrams per message, each at most UDP_GSO_MAX_DATAGRAM bytes
+ * (below a 1,500-byte path's MTU with IPv6's headers, so the kernel need not refuse for size), at most
+ * UDP_GSO_MAX_BYTES in all (under UDP's 64 KiB). */
+#define UDP_GSO_MAX_SEGS 64
+#define UDP_GSO_MAX_DATAGRAM 1400
+#define UDP_GSO_MAX_BYTES 60000
+
+/* Segmented sends since the process started: messages sent, the datagrams they carried, refusals (after
+ * which that fd sends without segmenting). */
+typedef struct {
+  uint64_t messages;
+  uint64_t datagrams;
+  uint64_t refused;
+} udp_gso_stats;
+
 /*
  * Sends `count` datagrams to `address` (an IPv4 or IPv6 literal, no zone) and `port` on `fd`, in order. Returns
  * how many were sent (the first `n`; fewer than `count` when the socket's send buffer is full: the caller
  * sends the rest another way), or a negative errno when none could be: -EINVAL for an address that is not a
  * literal, -ENOSYS where sendmmsg does not exist, else the error of the first datagram.
+ * With `gso`, consecutive datagrams of one length (the last of them may be shorter) go as one message the
+ * kernel cuts back into the same datagrams (UDP_SEGMENT): a frame's packets to one address traverse the stack
+ * once. Where the kernel refuses that (a device without checksum offload, a route whose MTU is below the
+ * datagrams), the datagrams go one per message at once and the fd never segments again.
  */
-long udp_send_batch(int fd, const char *address, int port, const udp_datagram *list, size_t count);
+long udp_send_batch(int fd, const char *address, int port, const udp_datagram *list, size_t count, int gso);
+
+/* The segmented-send counters. */
+void udp_gso_read_stats(udp_gso_stats *out);
 
 /* Int32 words of `meta` per received datagram: length, flags (UDP_RECV_TRUNCATED), port, family (4 or 6), the
  * address's 16 bytes (an IPv4 address in the first 4, the rest zero), then how long the datagram waited in the

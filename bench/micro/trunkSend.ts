@@ -80,6 +80,8 @@ await waitFor(
 a.peer.setCongestionControl(undefined);
 
 // --- the publication ---
+const CODECS = [VP8];
+const NO_EXTENSIONS: { uri: string; id: number }[] = [];
 const counters = new MediaCounters();
 const video = new PublishedTrack({
   kind: 'video',
@@ -90,8 +92,8 @@ const video = new PublishedTrack({
   counters,
   log: pino({ level: 'silent' }),
   pliMinIntervalMs: 0,
-  codecs: () => [VP8],
-  extensions: () => [],
+  codecs: () => CODECS, // werift's transceiver keeps one array (a new one per call rebuilt the codec table)
+  extensions: () => NO_EXTENSIONS,
   requestKeyframe: () => undefined,
 });
 const seqs = { q: 0, h: 0, f: 0 };

@@ -12,7 +12,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { DROP_REASONS, type DropReason } from '../forwarding/dropReason.js';
 import { SEND_RESULTS, srtpSendErrors, type SendResult } from './srtpSend.js';
 import { turnEnd } from './turnEnd.js';
-import { batchCounts } from './udpBatch.js';
+import { batchCounts, gsoCounts } from './udpBatch.js';
 import { RECEIVE_WAIT_THRESHOLDS_US, receiveCounts, receiveWaits } from './udpReceive.js';
 
 export type KeyframeReason = 'start' | 'switch' | 'subscriber' | 'retry' | 'deferred';
@@ -194,6 +194,19 @@ export function registerMediaMetrics(registry: Registry, m: MediaCounters): void
         labels: { path: p },
         value: batchCounts[p],
       })),
+  );
+  pulled(
+    registry,
+    'sfu_udp_gso_total',
+    'Segmented sends (UDP GSO, native add-on): messages (each a run of equal-length datagrams to one address, cut back into them by the kernel), the datagrams they carried, and refusals (a socket whose path would not take them: sent one by one since)',
+    ['kind'],
+    () => {
+      const c = gsoCounts();
+      return (['messages', 'datagrams', 'refused'] as const).map((k) => ({
+        labels: { kind: k },
+        value: c[k],
+      }));
+    },
   );
   pulled(
     registry,

@@ -1,6 +1,7 @@
 /**
  * Several datagrams to one address in one system call (performance-design.md step 5): the native add-on's
- * `sendBatch` (`sendmmsg` on Linux, native/udp.c) on the fd of a werift socket, else — no add-on, SFU_NATIVE=0,
+ * `sendBatch` (`sendmmsg` on Linux, native/udp.c; a run of equal-length datagrams — a video frame's packets —
+ * as one segmented message, UDP GSO, unless SFU_UDP_GSO=0) on the fd of a werift socket, else — no add-on, SFU_NATIVE=0,
  * a socket whose fd cannot be read, or datagrams libuv still queues for it — one `socket.send` each. The same
  * datagrams leave in the same order either way. A batch the kernel takes only in part (its send buffer full)
  * has the rest handed to `socket.send`, which queues them; while libuv has anything queued for a socket, the
@@ -58,12 +59,40 @@ export function batchBinding(env: NodeJS.ProcessEnv = process.env): NativeSrtpBi
   return env.SFU_NATIVE === '0' ? null : (nativeSrtp().binding ?? null);
 }
 
+/** Whether batches are segmented (UDP GSO) where the add-on sends them: yes unless SFU_UDP_GSO=0. */
+export function gsoWanted(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.SFU_UDP_GSO !== '0';
+}
+
+const gsoOut = new Float64Array(3);
+
+/**
+ * The add-on's segmented sends since start (`sfu_udp_gso_total`): messages, the datagrams they carried, and
+ * refusals (a socket whose path would not take them, sent unsegmented since); zeros without the add-on.
+ */
+export function gsoCounts(binding: NativeSrtpBinding | null = batchBinding()): {
+  messages: number;
+  datagrams: number;
+  refused: number;
+} {
+  if (binding === null) {
+    return { messages: 0, datagrams: 0, refused: 0 };
+  }
+  binding.gsoStats(gsoOut);
+  return { messages: gsoOut[0] ?? 0, datagrams: gsoOut[1] ?? 0, refused: gsoOut[2] ?? 0 };
+}
+
 export class UdpBatcher {
   readonly #binding: NativeSrtpBinding | null;
+  readonly #gso: boolean;
 
-  /** `binding`: the add-on to send with (default: batchBinding()); null: `socket.send` only. */
-  constructor(binding: NativeSrtpBinding | null = batchBinding()) {
+  /**
+   * `binding`: the add-on to send with (default: batchBinding()); null: `socket.send` only. `gso`: runs of
+   * equal-length datagrams to one address leave as one segmented message (default: gsoWanted()).
+   */
+  constructor(binding: NativeSrtpBinding | null = batchBinding(), gso: boolean = gsoWanted()) {
     this.#binding = binding;
+    this.#gso = gso;
   }
 
   get native(): boolean {
@@ -113,7 +142,7 @@ export class UdpBatcher {
     const b = this.#binding;
     const handle = count > 0 ? this.#handle(socket) : undefined;
     if (b !== null && handle !== undefined && handle.getSendQueueCount?.() === 0) {
-      const r = b.sendBatch(handle.fd, address, port, list, count, offLen);
+      const r = b.sendBatch(handle.fd, address, port, list, count, offLen, this.#gso);
       if (r > 0) {
         done = r;
       } else if (r !== -EAGAIN && r !== -ENOBUFS) {

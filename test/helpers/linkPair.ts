@@ -85,6 +85,9 @@ export async function linkPair(pliMinIntervalMs = 500): Promise<{
 /** The codecs of {@link sourceTrack}'s tracks. */
 export const VP8_CODEC = { payloadType: 96, mimeType: 'video/VP8', clockRate: 90000 };
 export const OPUS_CODEC = { payloadType: 109, mimeType: 'audio/opus', clockRate: 48000 };
+const VP8_LIST = [VP8_CODEC];
+const OPUS_LIST = [OPUS_CODEC];
+const NO_EXTENSIONS: { uri: string; id: number }[] = [];
 
 /**
  * A local published track to send on a link in these tests: VP8 (payload type 96) with `rids` for video, Opus
@@ -106,8 +109,8 @@ export function sourceTrack(o: {
     counters: new MediaCounters(),
     log: pino({ level: 'silent' }),
     pliMinIntervalMs: o.pliMinIntervalMs ?? 500,
-    codecs: () => [o.kind === 'video' ? VP8_CODEC : OPUS_CODEC],
-    extensions: () => [],
+    codecs: o.kind === 'video' ? () => VP8_LIST : () => OPUS_LIST, // one array, as werift's transceiver keeps
+    extensions: () => NO_EXTENSIONS,
     requestKeyframe: o.requestKeyframe ?? (() => undefined),
   });
 }

@@ -13,7 +13,7 @@ import type { SrtpKeySet } from './srtpKeys.js';
 import { SRTCP_INDEX_LENGTH, srtpLengths, type SrtpProfile } from './srtpProfile.js';
 
 /** native/addon.c ABI_VERSION: an add-on of another layout is not used. */
-export const NATIVE_SRTP_ABI = 5;
+export const NATIVE_SRTP_ABI = 6;
 export const NATIVE_SRTP_FILE = join('build', 'native', 'sfu_native.node');
 
 declare const contextBrand: unique symbol;
@@ -67,7 +67,10 @@ export interface NativeSrtpBinding {
    * Sends `list[0..count)` to `address`:`port` on the UDP socket `fd` (native/udp.c): how many were sent, in
    * order (fewer when the send buffer filled), or a negative errno when none was. With `offLen`, datagram i is
    * `list[i]`'s bytes `[offLen[2i], offLen[2i] + offLen[2i + 1])` (the same buffer in a row is read once): a
-   * queue of slices of one slab sends without a view object per datagram.
+   * queue of slices of one slab sends without a view object per datagram. With `gso`, consecutive datagrams of
+   * one length (the last may be shorter) leave as one segmented message (UDP GSO; native/udp.h): the same
+   * datagrams on the wire, the stack traversed once per run; a path that refuses it gets them one by one, and
+   * that fd is not segmented again.
    */
   sendBatch(
     fd: number,
@@ -76,7 +79,10 @@ export interface NativeSrtpBinding {
     list: readonly Uint8Array[],
     count: number,
     offLen?: Int32Array,
+    gso?: boolean,
   ): number;
+  /** The segmented-send counters since start into `out`: messages, datagrams they carried, refusals. */
+  gsoStats(out: Float64Array): number;
   /**
    * Calls `callback(status)` each time the UDP socket `fd` is readable (status 0) or its polling failed (a
    * negative libuv error; the watch then stops), on a duplicate of the fd (native/watch.c) until `unwatch`;
@@ -123,6 +129,7 @@ const FUNCTIONS = [
   'unwatch',
   'recvBatch',
   'metaAddress',
+  'gsoStats',
 ] as const;
 
 /** The add-on at `path`, or why not. */
