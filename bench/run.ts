@@ -284,6 +284,9 @@ function describe(p: FanoutPoint): string {
     `delivered ${(p.deliveredRatio * 100).toFixed(2)} %, latency p50/p99 ${p.latencyMs.p50}/${p.latencyMs.p99} ms, ` +
     `kernel UDP drops ${p.kernelUdpDrops ?? '-'}, idle CPU ${p.idleCpuPct ?? '-'} %` +
     (p.gc === undefined ? '' : `, GC ${p.gc.count} pauses / ${p.gc.totalMs} ms, ${p.gc.over5ms} over 5 ms`) +
+    (p.segmented === undefined
+      ? ''
+      : `, segmented ${p.segmented.datagrams} datagrams in ${p.segmented.messages} messages`) +
     (p.valid ? '' : ` (INVALID: ${p.invalidReason})`) +
     (p.overloaded ? ' (OVERLOADED: under 99 % delivered)' : '')
   );

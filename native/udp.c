@@ -54,6 +54,21 @@ void udp_gso_read_stats(udp_gso_stats *out) {
   *out = gso_stats;
 }
 
+/*
+ * Whether this kernel segments (asked once, on the first fd that would): a kernel before 4.18 ignores a
+ * UDP_SEGMENT control message and would send a run as one long datagram, so segmenting needs the option known.
+ */
+static int gso_kernel = -1;
+
+static int kernel_segments(int fd) {
+  if (gso_kernel < 0) {
+    int v = 0;
+    socklen_t len = sizeof(v);
+    gso_kernel = getsockopt(fd, SOL_UDP, UDP_SEGMENT, &v, &len) == 0 ? 1 : 0;
+  }
+  return gso_kernel;
+}
+
 /* One message of a batch: datagrams list[first, first + segs); with segs > 1, sent segmented at `size`. */
 typedef struct {
   size_t first;
@@ -111,7 +126,7 @@ long udp_send_batch(int fd, const char *address, int port, const udp_datagram *l
     if (n > UDP_BATCH_MAX) {
       n = UDP_BATCH_MAX;
     }
-    const int segment = gso && !gso_refused(fd);
+    const int segment = gso && !gso_refused(fd) && kernel_segments(fd);
     const size_t m = plan_runs(list + sent, n, segment, runs);
     memset(msgs, 0, sizeof(msgs[0]) * m);
     for (size_t i = 0; i < n; i++) {

@@ -39,7 +39,9 @@ typedef struct {
  * With `gso`, consecutive datagrams of one length (the last of them may be shorter) go as one message the
  * kernel cuts back into the same datagrams (UDP_SEGMENT): a frame's packets to one address traverse the stack
  * once. Where the kernel refuses that (a device without checksum offload, a route whose MTU is below the
- * datagrams), the datagrams go one per message at once and the fd never segments again.
+ * datagrams), the datagrams go one per message at once and the fd never segments again. A kernel that does not
+ * know UDP_SEGMENT (before Linux 4.18: it would ignore the option and send a run as one long datagram) is asked
+ * once (getsockopt) and never given a segmented message.
  */
 long udp_send_batch(int fd, const char *address, int port, const udp_datagram *list, size_t count, int gso);
 

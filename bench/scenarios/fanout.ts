@@ -75,6 +75,8 @@ export interface FanoutPoint {
   nackSent?: number;
   nackReceived?: number;
   retransmitted?: number;
+  /** Datagrams the focus sent in segmented messages in the window (UDP GSO: `sfu_udp_gso_total`), and those messages. */
+  segmented?: { datagrams: number; messages: number };
   /** The server's CPU with the same peers connected and no media (% of one core; the idle window). */
   idleCpuPct?: number;
   /** CPU µs per forwarded packet above that idle cost: (window CPU − idle rate × window) ÷ delivered. */
@@ -290,6 +292,10 @@ async function measure(
           nackSent: delta(c0, c1, 'sfu_nack_sent_total'),
           nackReceived: delta(c0, c1, 'sfu_nack_received_total'),
           retransmitted: delta(c0, c1, 'sfu_retransmitted_packets_total{result=sent}'),
+          segmented: {
+            datagrams: delta(c0, c1, 'sfu_udp_gso_total{kind=datagrams}'),
+            messages: delta(c0, c1, 'sfu_udp_gso_total{kind=messages}'),
+          },
           ...gcOf(c0, c1),
         }
       : {}),
