@@ -10,10 +10,17 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { bound, collect } from '../../helpers/loopbackUdp.js';
-import { batchBinding, gsoCounts, UdpBatcher } from '../../../src/media/udpBatch.js';
+import { batchBinding, gsoCounts, gsoWanted, UdpBatcher } from '../../../src/media/udpBatch.js';
 import { NATIVE_SKIP } from './srtp/impls.js';
 
 const native = batchBinding({});
+
+t.test('on unless SFU_UDP_GSO=0; counters read as zeros without the add-on', async (t) => {
+  t.equal(gsoWanted({}), true);
+  t.equal(gsoWanted({ SFU_UDP_GSO: '0' }), false);
+  t.equal(gsoWanted({ SFU_UDP_GSO: '1' }), true);
+  t.same(gsoCounts(null), { messages: 0, datagrams: 0, refused: 0 });
+});
 
 /** 9 of 1,100 bytes then one of 700 (one run), 3 of differing lengths, 2 of 1,450 (too long to segment), 4 of 300. */
 function mixed(): Buffer[] {
