@@ -11,10 +11,10 @@ import type { DropReason } from './dropReason.js';
 import { tsDiff } from './rtpClock.js';
 
 export interface Vp8Fields {
-  pictureId?: number;
-  pictureIdBits?: 7 | 15;
-  tl0PicIdx?: number;
-  tid?: number;
+  pictureId?: number | undefined;
+  pictureIdBits?: 7 | 15 | undefined;
+  tl0PicIdx?: number | undefined;
+  tid?: number | undefined;
 }
 
 export interface ForwarderPacket {

@@ -2,7 +2,8 @@
  * VP8 RTP payload descriptor (RFC 7741 §4.2): parse, keyframe detection, and in-place rewriting of
  * the picture id / TL0PICIDX fields.
  *
- * Pure: no I/O, works on a byte view with offsets, allocates nothing beyond the result object.
+ * Pure: no I/O, works on a byte view with offsets; `parseVp8DescriptorInto` fills a caller's object (nothing
+ * allocated), `parseVp8Descriptor` a new one.
  *
  * ```
  *       0 1 2 3 4 5 6 7
@@ -36,15 +37,15 @@ export interface Vp8Descriptor {
   startOfPartition: boolean;
   /** PID (3 bits). */
   partitionId: number;
-  /** Present fields (absent keys when not present). pictureIdBits is 7 or 15 when pictureId is present. */
-  pictureId?: number;
-  pictureIdBits?: 7 | 15;
-  tl0PicIdx?: number;
+  /** Present fields (undefined when not present). pictureIdBits is 7 or 15 when pictureId is present. */
+  pictureId?: number | undefined;
+  pictureIdBits?: 7 | 15 | undefined;
+  tl0PicIdx?: number | undefined;
   /** T bit: TID (2 bits) + Y bit. */
-  tid?: number;
-  layerSync?: boolean;
+  tid?: number | undefined;
+  layerSync?: boolean | undefined;
   /** K bit: KEYIDX (5 bits). */
-  keyIdx?: number;
+  keyIdx?: number | undefined;
   /** True only on the first packet of a keyframe: S=1, PID=0 and the VP8 payload header's P bit = 0. */
   keyframe: boolean;
 }
@@ -53,6 +54,24 @@ function validRange(buf: Uint8Array, offset: number, end: number): boolean {
   return (
     Number.isInteger(offset) && Number.isInteger(end) && offset >= 0 && end <= buf.length && offset < end
   );
+}
+
+/** A descriptor with every field present (one object shape), to parse into packet after packet. */
+export function blankVp8Descriptor(): Vp8Descriptor {
+  return {
+    length: 0,
+    extended: false,
+    nonReference: false,
+    startOfPartition: false,
+    partitionId: 0,
+    pictureId: undefined,
+    pictureIdBits: undefined,
+    tl0PicIdx: undefined,
+    tid: undefined,
+    layerSync: undefined,
+    keyIdx: undefined,
+    keyframe: false,
+  };
 }
 
 /**
@@ -67,35 +86,53 @@ export function parseVp8Descriptor(
   offset = 0,
   end: number = payload.length,
 ): Vp8Descriptor | undefined {
+  const d = blankVp8Descriptor();
+  return parseVp8DescriptorInto(d, payload, offset, end) ? d : undefined;
+}
+
+/**
+ * `parseVp8Descriptor` into `d` (every field written; a field the descriptor lacks is set undefined): true
+ * when it parsed, false as `parseVp8Descriptor` returns undefined (then `d` holds nothing meaningful).
+ */
+export function parseVp8DescriptorInto(
+  d: Vp8Descriptor,
+  payload: Uint8Array,
+  offset = 0,
+  end: number = payload.length,
+): boolean {
   if (!validRange(payload, offset, end)) {
-    return undefined;
+    return false;
   }
   const b0 = payload[offset] as number;
   const extended = (b0 & 0x80) !== 0;
   const startOfPartition = (b0 & 0x10) !== 0;
   const partitionId = b0 & 0x07;
-  const d: Vp8Descriptor = {
-    length: 1,
-    extended,
-    nonReference: (b0 & 0x20) !== 0,
-    startOfPartition,
-    partitionId,
-    keyframe: false,
-  };
+  d.length = 1;
+  d.extended = extended;
+  d.nonReference = (b0 & 0x20) !== 0;
+  d.startOfPartition = startOfPartition;
+  d.partitionId = partitionId;
+  d.pictureId = undefined;
+  d.pictureIdBits = undefined;
+  d.tl0PicIdx = undefined;
+  d.tid = undefined;
+  d.layerSync = undefined;
+  d.keyIdx = undefined;
+  d.keyframe = false;
   let pos = offset + 1;
   if (extended) {
     if (pos >= end) {
-      return undefined;
+      return false;
     }
     const x = payload[pos++] as number;
     if ((x & 0x80) !== 0) {
       if (pos >= end) {
-        return undefined;
+        return false;
       }
       const p0 = payload[pos++] as number;
       if ((p0 & 0x80) !== 0) {
         if (pos >= end) {
-          return undefined;
+          return false;
         }
         d.pictureId = ((p0 & 0x7f) << 8) | (payload[pos++] as number);
         d.pictureIdBits = 15;
@@ -106,7 +143,7 @@ export function parseVp8Descriptor(
     }
     if ((x & 0x40) !== 0) {
       if (pos >= end) {
-        return undefined;
+        return false;
       }
       d.tl0PicIdx = payload[pos++] as number;
     }
@@ -114,7 +151,7 @@ export function parseVp8Descriptor(
     const hasK = (x & 0x10) !== 0;
     if (hasT || hasK) {
       if (pos >= end) {
-        return undefined;
+        return false;
       }
       const tk = payload[pos++] as number;
       if (hasT) {
@@ -128,7 +165,7 @@ export function parseVp8Descriptor(
   }
   d.length = pos - offset;
   d.keyframe = startOfPartition && partitionId === 0 && pos < end && ((payload[pos] as number) & 0x01) === 0;
-  return d;
+  return true;
 }
 
 /** Byte offset of the picture id field relative to the descriptor start (always 2 when present). */

@@ -15,6 +15,8 @@ export interface PayloadFacts {
   vp8: Vp8Descriptor | undefined;
   /** The frame size a keyframe carries, when the codec carries one there (VP8). */
   size: Size | undefined;
+  /** The VP8 handler's descriptor, parsed into packet after packet (`vp8` points at it when set). */
+  vp8Scratch?: Vp8Descriptor | undefined;
 }
 
 /** A codec as negotiated on an m-line (werift's RTCRtpCodecParameters has these fields). */

@@ -1,6 +1,12 @@
 import t from 'tap';
 import type { Vp8Descriptor } from '../../../src/rtp/vp8.js';
-import { parseVp8Descriptor, writeVp8PictureId, writeVp8Tl0PicIdx } from '../../../src/rtp/vp8.js';
+import {
+  blankVp8Descriptor,
+  parseVp8Descriptor,
+  parseVp8DescriptorInto,
+  writeVp8PictureId,
+  writeVp8Tl0PicIdx,
+} from '../../../src/rtp/vp8.js';
 
 // Fixtures: a VP8 RTP payload = descriptor + the first byte of the VP8 payload header.
 
@@ -199,17 +205,30 @@ t.test('parses each fixture', async (t) => {
   }
 });
 
-t.test('parsed descriptors carry no keys for absent fields', async (t) => {
+t.test('parsed descriptors have one shape: every field present, absent ones undefined', async (t) => {
   const d = parseVp8Descriptor(minimalKeyframe);
-  t.same(Object.keys(d ?? {}).sort(), [
-    'extended',
-    'keyframe',
-    'length',
-    'nonReference',
-    'partitionId',
-    'startOfPartition',
-  ]);
+  t.same(Object.keys(d ?? {}).sort(), Object.keys(blankVp8Descriptor()).sort());
+  t.equal(d?.pictureId, undefined);
+  t.equal(d?.tl0PicIdx, undefined);
+  t.equal(d?.tid, undefined);
+  t.equal(d?.keyIdx, undefined);
 });
+
+t.test(
+  'parsed into one object fixture after fixture (both orders): each as a fresh parse, nothing left over',
+  async (t) => {
+    const d = blankVp8Descriptor();
+    for (const order of [expected, [...expected].reverse()]) {
+      for (const [name, bytes, want] of order) {
+        t.equal(parseVp8DescriptorInto(d, bytes), true, name);
+        for (const k of Object.keys(blankVp8Descriptor()) as (keyof typeof d)[]) {
+          t.equal(d[k], (want as Partial<typeof d>)[k], `${name}: ${k}`);
+        }
+      }
+    }
+    t.equal(parseVp8DescriptorInto(d, Uint8Array.from([0x90, 0x80, 0x80])), false, 'truncated: false');
+  },
+);
 
 t.test('every prefix of every fixture: undefined or consistent, never throws', async (t) => {
   for (const [name, bytes, want] of expected) {

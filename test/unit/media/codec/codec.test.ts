@@ -37,7 +37,7 @@ t.test('the chooser: one handler per MIME type, case-insensitive, null for the r
   }
 });
 
-t.test('VP8: descriptor, keyframe and size at an offset; malformed; delta', async (t) => {
+t.test('VP8: descriptor, keyframe and size at an offset; malformed; delta; one descriptor object per facts', async (t) => {
   const vp8 = chooseCodecHandler('video/VP8');
   const f = facts();
   const key = framed(VP8_KEY);
@@ -46,8 +46,10 @@ t.test('VP8: descriptor, keyframe and size at an offset; malformed; delta', asyn
   t.equal(f.vp8?.pictureId, 1);
   t.equal(f.vp8?.pictureIdBits, 15);
   t.same(f.size, { width: 1280, height: 720 }, 'frame size from the keyframe header');
+  const first = f.vp8;
   const delta = framed(VP8_DELTA);
   t.equal(vp8.inspect(delta.buf, delta.offset, delta.length, f), true);
+  t.equal(f.vp8, first, 'the same descriptor object, parsed into again (none made per packet)');
   t.equal(f.keyframe, false);
   t.equal(f.size, undefined, 'no size left over from the previous packet');
   t.equal(f.vp8?.pictureId, 2);
