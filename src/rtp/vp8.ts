@@ -145,7 +145,7 @@ export function parseVp8DescriptorInto(
       if (pos >= end) {
         return false;
       }
-      d.tl0PicIdx = payload[pos++] as number;
+      d.tl0PicIdx = payload[pos++];
     }
     const hasT = (x & 0x20) !== 0;
     const hasK = (x & 0x10) !== 0;

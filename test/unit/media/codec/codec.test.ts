@@ -37,31 +37,34 @@ t.test('the chooser: one handler per MIME type, case-insensitive, null for the r
   }
 });
 
-t.test('VP8: descriptor, keyframe and size at an offset; malformed; delta; one descriptor object per facts', async (t) => {
-  const vp8 = chooseCodecHandler('video/VP8');
-  const f = facts();
-  const key = framed(VP8_KEY);
-  t.equal(vp8.inspect(key.buf, key.offset, key.length, f), true);
-  t.equal(f.keyframe, true);
-  t.equal(f.vp8?.pictureId, 1);
-  t.equal(f.vp8?.pictureIdBits, 15);
-  t.same(f.size, { width: 1280, height: 720 }, 'frame size from the keyframe header');
-  const first = f.vp8;
-  const delta = framed(VP8_DELTA);
-  t.equal(vp8.inspect(delta.buf, delta.offset, delta.length, f), true);
-  t.equal(f.vp8, first, 'the same descriptor object, parsed into again (none made per packet)');
-  t.equal(f.keyframe, false);
-  t.equal(f.size, undefined, 'no size left over from the previous packet');
-  t.equal(f.vp8?.pictureId, 2);
-  const cut = framed([0x90]); // X set, extension byte missing
-  t.equal(vp8.inspect(cut.buf, cut.offset, cut.length, f), false, 'truncated descriptor: malformed');
-  t.equal(f.vp8, undefined);
-  t.equal(f.keyframe, false);
-  const keyCut = framed(VP8_KEY.slice(0, 11)); // keyframe, size bytes past the payload end
-  t.equal(vp8.inspect(keyCut.buf, keyCut.offset, keyCut.length, f), true);
-  t.equal(f.keyframe, true);
-  t.equal(f.size, undefined, 'the size is never read past the payload');
-});
+t.test(
+  'VP8: descriptor, keyframe and size at an offset; malformed; delta; one descriptor object per facts',
+  async (t) => {
+    const vp8 = chooseCodecHandler('video/VP8');
+    const f = facts();
+    const key = framed(VP8_KEY);
+    t.equal(vp8.inspect(key.buf, key.offset, key.length, f), true);
+    t.equal(f.keyframe, true);
+    t.equal(f.vp8?.pictureId, 1);
+    t.equal(f.vp8?.pictureIdBits, 15);
+    t.same(f.size, { width: 1280, height: 720 }, 'frame size from the keyframe header');
+    const first = f.vp8;
+    const delta = framed(VP8_DELTA);
+    t.equal(vp8.inspect(delta.buf, delta.offset, delta.length, f), true);
+    t.equal(f.vp8, first, 'the same descriptor object, parsed into again (none made per packet)');
+    t.equal(f.keyframe, false);
+    t.equal(f.size, undefined, 'no size left over from the previous packet');
+    t.equal(f.vp8?.pictureId, 2);
+    const cut = framed([0x90]); // X set, extension byte missing
+    t.equal(vp8.inspect(cut.buf, cut.offset, cut.length, f), false, 'truncated descriptor: malformed');
+    t.equal(f.vp8, undefined);
+    t.equal(f.keyframe, false);
+    const keyCut = framed(VP8_KEY.slice(0, 11)); // keyframe, size bytes past the payload end
+    t.equal(vp8.inspect(keyCut.buf, keyCut.offset, keyCut.length, f), true);
+    t.equal(f.keyframe, true);
+    t.equal(f.size, undefined, 'the size is never read past the payload');
+  },
+);
 
 t.test('VP8 rewrite: in the subscriber copy at its offset, only the fields asked for', async (t) => {
   const vp8 = chooseCodecHandler('video/VP8');
