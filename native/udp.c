@@ -150,35 +150,38 @@ long udp_send_batch(int fd, const char *address, int port, const udp_datagram *l
         memcpy(CMSG_DATA(c), &runs[k].size, sizeof(uint16_t));
       }
     }
-    int r;
-    do {
-      r = sendmmsg(fd, msgs, (unsigned)m, MSG_DONTWAIT);
-    } while (r < 0 && errno == EINTR);
-    const size_t done_msgs = r > 0 ? (size_t)r : 0;
-    size_t done = 0;
-    for (size_t k = 0; k < done_msgs; k++) {
-      done += runs[k].segs;
-      if (runs[k].segs > 1) {
-        gso_stats.messages++;
-        gso_stats.datagrams += runs[k].segs;
-      }
-    }
-    sent += done;
-    if (done_msgs < m) {
-      /* Stopped at message done_msgs: a full buffer (the caller sends the rest another way), or a segmented
-       * message the path refused (no checksum offload, a route MTU below the datagrams, ...): never again on
-       * this fd, and this chunk's rest again one datagram per message. */
-      const int err = r < 0 ? errno : EAGAIN;
-      if (runs[done_msgs].segs > 1 && err != EAGAIN && err != EWOULDBLOCK && err != ENOBUFS) {
-        refuse_gso(fd);
-        gso_stats.refused++;
+    /* A call that sent some messages and then failed reports only the count (the error is lost): send the rest
+     * again, so a refusal of a segmented message is seen with its errno. */
+    size_t k0 = 0;
+    int refused = 0;
+    while (k0 < m) {
+      int r;
+      do {
+        r = sendmmsg(fd, msgs + k0, (unsigned)(m - k0), MSG_DONTWAIT);
+      } while (r < 0 && errno == EINTR);
+      if (r > 0) {
+        for (size_t k = k0; k < k0 + (size_t)r; k++) {
+          sent += runs[k].segs;
+          if (runs[k].segs > 1) {
+            gso_stats.messages++;
+            gso_stats.datagrams += runs[k].segs;
+          }
+        }
+        k0 += (size_t)r;
         continue;
       }
-      if (sent == 0) {
-        return -(long)err;
+      const int err = r < 0 ? errno : EAGAIN;
+      if (runs[k0].segs > 1 && err != EAGAIN && err != EWOULDBLOCK && err != ENOBUFS) {
+        /* The path refused a segmented message (no checksum offload, a route MTU below the datagrams, ...):
+         * never again on this fd, and this chunk's rest again one datagram per message. */
+        refuse_gso(fd);
+        gso_stats.refused++;
+        refused = 1;
+        break;
       }
-      break;
+      return sent > 0 ? (long)sent : -(long)err; /* a full buffer: the caller sends the rest another way */
     }
+    (void)refused; /* all of this chunk's messages went, or a refusal: the loop goes on from `sent` */
   }
   return (long)sent;
 }

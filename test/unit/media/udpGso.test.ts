@@ -122,9 +122,12 @@ t.test(
       counts: { messages: number; datagrams: number; refused: number }[];
       direct: number[];
     };
-    const expect = (seed: number) => Array.from({ length: 9 }, (_, i) => 1100 * 1000 + ((seed + i) & 0xff));
-    t.same(r.arrived, [expect(10), expect(40)], 'both batches: nine 1,100-byte datagrams each, in order');
-    t.same(r.direct, [9, 9], 'both sent by the add-on (the refused run again unsegmented at once)');
+    const expect = (seed: number) => [
+      200 * 1000 + seed,
+      ...Array.from({ length: 9 }, (_, i) => 1100 * 1000 + ((seed + i + 1) & 0xff)),
+    ];
+    t.same(r.arrived, [expect(10), expect(40)], 'both batches: 200 bytes, then nine of 1,100, in order');
+    t.same(r.direct, [10, 10], 'both sent by the add-on (the refused run again unsegmented at once)');
     const [start, first, second] = r.counts as [
       (typeof r.counts)[0],
       (typeof r.counts)[0],
