@@ -307,7 +307,7 @@ export class DownTrack implements TrackSink {
     f.transportSeq = nextTransportSeq(plan, dtls);
     f.audioLevel = sp.audioLevel;
     const h = writeForwardedHeader(p.buf, p.off, plan, f);
-    sp.payload.copy(p.buf, p.off + h);
+    p.buf.set(sp.payload, p.off + h); // TypedArray#set: a builtin memcpy (Buffer#copy checks its arguments in JS)
     sp.codec.handler.rewrite(p.buf, p.off + h, sp.facts, d);
     p.headerLength = h;
     p.length = h + n;
