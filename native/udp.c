@@ -153,7 +153,6 @@ long udp_send_batch(int fd, const char *address, int port, const udp_datagram *l
     /* A call that sent some messages and then failed reports only the count (the error is lost): send the rest
      * again, so a refusal of a segmented message is seen with its errno. */
     size_t k0 = 0;
-    int refused = 0;
     while (k0 < m) {
       int r;
       do {
@@ -176,12 +175,11 @@ long udp_send_batch(int fd, const char *address, int port, const udp_datagram *l
          * never again on this fd, and this chunk's rest again one datagram per message. */
         refuse_gso(fd);
         gso_stats.refused++;
-        refused = 1;
         break;
       }
       return sent > 0 ? (long)sent : -(long)err; /* a full buffer: the caller sends the rest another way */
     }
-    (void)refused; /* all of this chunk's messages went, or a refusal: the loop goes on from `sent` */
+    /* All of this chunk's messages went, or a refusal: the loop goes on from `sent`, unsegmented after one. */
   }
   return (long)sent;
 }

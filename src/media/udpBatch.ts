@@ -1,12 +1,13 @@
 /**
  * Several datagrams to one address in one system call (performance-design.md step 5): the native add-on's
  * `sendBatch` (`sendmmsg` on Linux, native/udp.c; a run of equal-length datagrams — a video frame's packets —
- * as one segmented message, UDP GSO, unless SFU_UDP_GSO=0) on the fd of a werift socket, else — no add-on, SFU_NATIVE=0,
- * a socket whose fd cannot be read, or datagrams libuv still queues for it — one `socket.send` each. The same
- * datagrams leave in the same order either way. A batch the kernel takes only in part (its send buffer full)
- * has the rest handed to `socket.send`, which queues them; while libuv has anything queued for a socket, the
- * batch goes that way too, so nothing overtakes what is queued. Never throws for a send error (the socket's
- * 'error' listener counts those on the `socket.send` path; a failing native send falls back for that socket).
+ * as one segmented message, UDP GSO, unless SFU_UDP_GSO=0) on the fd of a werift socket, else — no add-on,
+ * SFU_NATIVE=0, a socket whose fd cannot be read, or datagrams libuv still queues for it — one `socket.send`
+ * each. The same datagrams leave in the same order either way. A batch the kernel takes only in part (its send
+ * buffer full) has the rest handed to `socket.send`, which queues them; while libuv has anything queued for a
+ * socket, the batch goes that way too, so nothing overtakes what is queued. Never throws for a send error (the
+ * socket's 'error' listener counts those on the `socket.send` path; a failing native send falls back for that
+ * socket).
  */
 import { nativeSrtp, type NativeSrtpBinding } from './srtp/nativeSrtp.js';
 

@@ -107,7 +107,6 @@ export function parseVp8DescriptorInto(
   const extended = (b0 & 0x80) !== 0;
   const startOfPartition = (b0 & 0x10) !== 0;
   const partitionId = b0 & 0x07;
-  d.length = 1;
   d.extended = extended;
   d.nonReference = (b0 & 0x20) !== 0;
   d.startOfPartition = startOfPartition;
@@ -118,7 +117,6 @@ export function parseVp8DescriptorInto(
   d.tid = undefined;
   d.layerSync = undefined;
   d.keyIdx = undefined;
-  d.keyframe = false;
   let pos = offset + 1;
   if (extended) {
     if (pos >= end) {

@@ -1,6 +1,7 @@
 /**
  * VP8 (RFC 7741): the payload descriptor is parsed once per packet for all subscribers, into one object per
- * track (a truncated one is malformed), a keyframe is S=1, PID=0, P=0, and its frame header carries the frame size (layer ordering).
+ * track (a truncated one is malformed), a keyframe is S=1, PID=0, P=0, and its frame header carries the frame
+ * size (layer ordering).
  * Per subscriber, the picture id and TL0PICIDX are rewritten in the subscriber's own copy of the packet
  * (media/sentPackets.ts; the publisher's bytes are shared and never written).
  */

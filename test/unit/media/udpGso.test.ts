@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { bound, collect } from '../../helpers/loopbackUdp.js';
 import { batchBinding, gsoCounts, gsoWanted, UdpBatcher } from '../../../src/media/udpBatch.js';
 import { NATIVE_SKIP } from './srtp/impls.js';
@@ -32,13 +32,22 @@ function mixed(): Buffer[] {
   });
 }
 
-t.test('runs of one length leave segmented and arrive as the same datagrams, in order', async (t) => {
+/** Whether the add-on's path can run here; when not, says why in a comment. */
+function nativeHere(t: Test): boolean {
   if (NATIVE_SKIP !== false || native === null) {
     t.comment(`native path not run: ${String(NATIVE_SKIP)}`);
-    return;
+    return false;
   }
-  const tx = await bound();
-  const rx = await bound();
+  return true;
+}
+
+/**
+ * Sends `mixed()` through a batcher with segmenting on or off between two loopback sockets of `type`: what was
+ * sent, what arrived, how many the batcher sent natively, and the segmented-send counters before and after.
+ */
+async function sendMixed(t: Test, gso: boolean, type: 'udp4' | 'udp6' = 'udp4') {
+  const tx = await bound(type);
+  const rx = await bound(type);
   t.teardown(() => {
     tx.close();
     rx.close();
@@ -46,12 +55,18 @@ t.test('runs of one length leave segmented and arrive as the same datagrams, in 
   const sent = mixed();
   const before = gsoCounts(native);
   const arriving = collect(rx, sent.length);
-  t.equal(
-    new UdpBatcher(native, true).send(tx, '127.0.0.1', rx.address().port, sent, sent.length),
-    sent.length,
-  );
-  t.same(await arriving, sent, 'every datagram, byte for byte, in order');
-  const after = gsoCounts(native);
+  const address = type === 'udp4' ? '127.0.0.1' : '::1';
+  const direct = new UdpBatcher(native, gso).send(tx, address, rx.address().port, sent, sent.length);
+  return { sent, got: await arriving, direct, before, after: gsoCounts(native) };
+}
+
+t.test('runs of one length leave segmented and arrive as the same datagrams, in order', async (t) => {
+  if (!nativeHere(t)) {
+    return;
+  }
+  const { sent, got, direct, before, after } = await sendMixed(t, true);
+  t.equal(direct, sent.length);
+  t.same(got, sent, 'every datagram, byte for byte, in order');
   // Runs: 9 × 1100 + the 700 (10 datagrams), 2 × 1450 would be a run but are too long, 4 × 300: two messages.
   t.equal(after.messages - before.messages, 2, 'two segmented messages');
   t.equal(after.datagrams - before.datagrams, 14, 'carrying 10 + 4 datagrams');
@@ -59,48 +74,27 @@ t.test('runs of one length leave segmented and arrive as the same datagrams, in 
 });
 
 t.test('with segmenting off, the same datagrams one message each', async (t) => {
-  if (NATIVE_SKIP !== false || native === null) {
-    t.comment(`native path not run: ${String(NATIVE_SKIP)}`);
+  if (!nativeHere(t)) {
     return;
   }
-  const tx = await bound();
-  const rx = await bound();
-  t.teardown(() => {
-    tx.close();
-    rx.close();
-  });
-  const sent = mixed();
-  const before = gsoCounts(native);
-  const arriving = collect(rx, sent.length);
-  new UdpBatcher(native, false).send(tx, '127.0.0.1', rx.address().port, sent, sent.length);
-  t.same(await arriving, sent, 'every datagram, in order');
-  t.same(gsoCounts(native), before, 'nothing segmented');
+  const { sent, got, before, after } = await sendMixed(t, false);
+  t.same(got, sent, 'every datagram, in order');
+  t.same(after, before, 'nothing segmented');
 });
 
 t.test('IPv6: segmented the same way', async (t) => {
-  if (NATIVE_SKIP !== false || native === null) {
-    t.comment(`native path not run: ${String(NATIVE_SKIP)}`);
+  if (!nativeHere(t)) {
     return;
   }
-  const tx = await bound('udp6');
-  const rx = await bound('udp6');
-  t.teardown(() => {
-    tx.close();
-    rx.close();
-  });
-  const sent = mixed();
-  const before = gsoCounts(native);
-  const arriving = collect(rx, sent.length);
-  new UdpBatcher(native, true).send(tx, '::1', rx.address().port, sent, sent.length);
-  t.same(await arriving, sent, 'every datagram, in order');
-  t.equal(gsoCounts(native).datagrams - before.datagrams, 14, 'the same runs segmented');
+  const { sent, got, before, after } = await sendMixed(t, true, 'udp6');
+  t.same(got, sent, 'every datagram, in order');
+  t.equal(after.datagrams - before.datagrams, 14, 'the same runs segmented');
 });
 
 t.test(
   'a path that refuses segmenting: everything still arrives, in order; that socket not segmented again',
   async (t) => {
-    if (NATIVE_SKIP !== false || native === null) {
-      t.comment(`native path not run: ${String(NATIVE_SKIP)}`);
+    if (!nativeHere(t)) {
       return;
     }
     const fixture = fileURLToPath(new URL('../../fixtures/udp/gsoRefusal.ts', import.meta.url));
