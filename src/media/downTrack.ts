@@ -20,7 +20,8 @@ import {
 import { Forwarder, forwardScratch } from '../forwarding/forwarder.js';
 import { addProbeBacklog, backlogAfterPadding, paddingPacketsDue } from '../forwarding/probePolicy.js';
 import { alignTimestamp, forwardedSenderReport } from '../forwarding/rtpClock.js';
-import { FORWARDED_HEADER_MAX, writeForwardedHeader, type ForwardedFields } from '../rtp/forwardedHeader.js';
+import { FORWARDED_HEADER_MAX, type ForwardedFields } from '../rtp/forwardedHeader.js';
+import { ForwardedHeaderWriter } from '../rtp/forwardedHeaderWriter.js';
 import { planExtensions, type ExtensionPlan, type NegotiatedExtension } from '../rtp/headerExtensions.js';
 import type { ReportBlock } from '../rtp/rtcpFeedback.js';
 import type { MediaCounters } from './mediaMetrics.js';
@@ -28,7 +29,7 @@ import type { NegotiatedCodec } from './codec/handler.js';
 import { DownstreamRtcp } from './downstreamRtcp.js';
 import type { SourcePacket, TrackCodec, TrackSink, TrackSource } from './track.js';
 import { nextTransportSeq, sendPaddingPackets } from './forwardedSend.js';
-import { sendSrtpPacket } from './srtpSend.js';
+import { SrtpSendPath } from './srtpSendPath.js';
 
 export interface DownTrackOptions {
   track: TrackSource;
@@ -81,6 +82,8 @@ export class DownTrack implements TrackSink {
   #paddingSent = 0;
   /** The fixed-header fields of the packet being built (one object, overwritten per packet). */
   readonly #fields: ForwardedFields;
+  readonly #sendPath = new SrtpSendPath();
+  readonly #header = new ForwardedHeaderWriter();
   /** Called when the published track ends (the conference prunes the subscription). */
   onEnded: (() => void) | undefined;
 
@@ -306,7 +309,7 @@ export class DownTrack implements TrackSink {
     f.nowMs = now;
     f.transportSeq = nextTransportSeq(plan, dtls);
     f.audioLevel = sp.audioLevel;
-    const h = writeForwardedHeader(p.buf, p.off, plan, f);
+    const h = this.#header.write(p.buf, p.off, plan, f);
     p.buf.set(sp.payload, p.off + h); // TypedArray#set: a builtin memcpy (Buffer#copy checks its arguments in JS)
     sp.codec.handler.rewrite(p.buf, p.off + h, sp.facts, d);
     p.headerLength = h;
@@ -315,7 +318,7 @@ export class DownTrack implements TrackSink {
     this.#bytes = (this.#bytes + n) >>> 0;
     this.#counters.packetOut(this.track.kind, n);
     this.#rtcp.sent(d.seq, now, p);
-    this.#counters.sends[sendSrtpPacket(dtls, p)]++;
+    this.#counters.sends[this.#sendPath.send(dtls, p)]++;
     if (d.marker && this.#probeBytes > 0) {
       this.#sendPadding(pt, plan, now);
     }

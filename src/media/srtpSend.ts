@@ -45,7 +45,7 @@ export const SEND_RESULTS = ['direct', 'werift', 'not_ready', 'encrypt_failed'] 
 export type SendResult = (typeof SEND_RESULTS)[number];
 
 /** What `resolve` found of a transport ready to send on. */
-interface Resolved {
+export interface Resolved {
   d: DtlsInternals;
   srtp: NonNullable<DtlsInternals['srtp']>;
   socket: UdpSocket;
@@ -62,7 +62,7 @@ let resolved: Resolved | undefined;
  * whether it must go through werift's own path (`werift`: a TCP/TURN pair, or werift internals this does not
  * know) or cannot send now (`not_ready`).
  */
-function resolve(dtls: RTCDtlsTransport): Resolved | 'werift' | 'not_ready' {
+export function resolve(dtls: RTCDtlsTransport): Resolved | 'werift' | 'not_ready' {
   const d = dtls as unknown as DtlsInternals;
   if (d.state !== 'connected') {
     return 'not_ready';
@@ -108,12 +108,17 @@ function resolve(dtls: RTCDtlsTransport): Resolved | 'werift' | 'not_ready' {
   return resolved;
 }
 
+/** Gives `socket` the 'error' listener that counts its send errors (once per socket). */
+export function guardSocket(socket: UdpSocket): void {
+  if (!guarded.has(socket)) {
+    guarded.add(socket);
+    socket.on('error', onSocketError);
+  }
+}
+
 /** Fills `route` for an encrypted datagram about to be sent on `r` (guarding its socket's errors). */
 function routeTo(r: Resolved, route: SrtpRoute): void {
-  if (!guarded.has(r.socket)) {
-    guarded.add(r.socket);
-    r.socket.on('error', onSocketError);
-  }
+  guardSocket(r.socket);
   route.set(r.socket, r.address, r.port, r.d, r.pair);
 }
 
@@ -359,7 +364,15 @@ export function sendSrtcp(dtls: RTCDtlsTransport, plain: Uint8Array): SendResult
  * and the own cipher: encrypted into the queue's slab and queued as a slice of it (no object per datagram).
  */
 export function sendSrtpPacket(dtls: RTCDtlsTransport, p: SentPacket): SendResult {
-  const r = resolve(dtls);
+  return sendResolvedPacket(dtls, resolve(dtls), p);
+}
+
+/** `sendSrtpPacket` with the transport already resolved (`resolve(dtls)`, just before). */
+export function sendResolvedPacket(
+  dtls: RTCDtlsTransport,
+  r: Resolved | 'werift' | 'not_ready',
+  p: SentPacket,
+): SendResult {
   if (typeof r !== 'string') {
     const q = srtpTurnQueue();
     const slab = q.slabFor(r.socket);

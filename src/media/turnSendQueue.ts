@@ -15,7 +15,8 @@ import { batchCounts, UdpBatcher, type BatchSocket } from './udpBatch.js';
 
 export const MAX_PER_SOCKET = 64;
 
-interface Entry {
+/** One socket's datagrams of the turn (`entryFor`: a sender may keep it and push to it without a lookup). */
+export interface Entry {
   readonly socket: BatchSocket;
   address: string;
   port: number;
@@ -75,11 +76,21 @@ export class TurnSendQueue implements SlabSource {
    * must stay as they are until the flush (the slab is reset only then).
    */
   pushSlice(socket: BatchSocket, address: string, port: number, buf: Buffer, off: number, len: number): void {
+    this.pushSliceTo(this.entryFor(socket), address, port, buf, off, len);
+  }
+
+  /** The socket's entry in this queue (one per socket for the queue's life; `pushSliceTo` queues on it). */
+  entryFor(socket: BatchSocket): Entry {
     let e = this.#entries.get(socket);
     if (e === undefined) {
-      e = { socket, address, port, list: [], offLen: new Int32Array(2 * MAX_PER_SOCKET), n: 0 };
+      e = { socket, address: '', port: 0, list: [], offLen: new Int32Array(2 * MAX_PER_SOCKET), n: 0 };
       this.#entries.set(socket, e);
     }
+    return e;
+  }
+
+  /** `pushSlice` on the socket's entry (`entryFor`). */
+  pushSliceTo(e: Entry, address: string, port: number, buf: Buffer, off: number, len: number): void {
     if (e.n > 0 && (e.address !== address || e.port !== port)) {
       this.#send(e); // another address on this socket: what waits for the old one leaves first
     }

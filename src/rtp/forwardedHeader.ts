@@ -37,6 +37,11 @@ export interface ForwardedFields {
 /** Per packet, each element's id (0: not sent) and length, taken once (scratch: nothing allocated per call). */
 const ids = new Int32Array(4);
 const lens = new Int32Array(4);
+/**
+ * Where the last `writeForwardedHeader` put each element's value, as an offset from the header's start (-1: not
+ * written), by kind: MID, abs-send-time, transport-cc, audio level (forwardedHeaderWriter.ts reads it).
+ */
+export const lastValueAt = new Int32Array(4);
 
 /** The id of element `kind` in this packet, or 0 when it is not sent. */
 function idOf(plan: ExtensionPlan, f: ForwardedFields, kind: number): number {
@@ -108,6 +113,7 @@ export function writeForwardedHeader(
   plan: ExtensionPlan,
   f: ForwardedFields,
 ): number {
+  lastValueAt.fill(-1);
   // Which elements go, and in which form: one-byte unless an element is longer than 16 bytes.
   let oneByte = true;
   let count = 0;
@@ -183,6 +189,7 @@ export function writeForwardedHeader(
       buf[pos++] = len;
     }
     writeValue(buf, pos, plan, f, next);
+    lastValueAt[next] = pos - off;
     pos += len;
   }
   const end = off + 16 + extWords * 4;
