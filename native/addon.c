@@ -13,7 +13,8 @@
  *                                                 bytes [offLen[2i], offLen[2i] + offLen[2i + 1]) (no view per
  *                                                 datagram); with gso true, runs of one length segmented (udp.h)
  *   gsoStats(out)                                 segmented sends: messages, datagrams, refusals (Float64Array)
- *   watchReadable(fd, callback), unwatch(watch), recvBatch(watch, buf, offset, slots, slotSize, meta),
+ *   watchReadable(fd, callback), unwatch(watch), watchPause(watch, paused),
+ *   recvBatch(watch, buf, offset, slots, slotSize, meta),
  *   metaAddress(meta, index)                      a socket's datagrams in batches (watch.c)
  */
 #define NAPI_VERSION 8
@@ -26,7 +27,7 @@
 #include "udp.h"
 #include "watch.h"
 
-#define ABI_VERSION 6
+#define ABI_VERSION 7
 /* Packets longer than this are refused (OpenSSL takes int lengths); the TypeScript SRTP has the same bound. */
 #define MAX_PACKET 0x40000000u
 #define MAX_OFFSET 9007199254740991.0 /* Number.MAX_SAFE_INTEGER */
@@ -416,6 +417,7 @@ NAPI_MODULE_INIT() {
       {"sendBatch", NULL, send_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"watchReadable", NULL, watch_readable, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unwatch", NULL, unwatch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"watchPause", NULL, watch_pause, NULL, NULL, NULL, napi_enumerable, NULL},
       {"recvBatch", NULL, recv_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"metaAddress", NULL, meta_address, NULL, NULL, NULL, napi_enumerable, NULL},
       {"gsoStats", NULL, gso_stats, NULL, NULL, NULL, napi_enumerable, NULL},

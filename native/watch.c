@@ -191,6 +191,29 @@ napi_value unwatch(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+napi_value watch_pause(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) {
+    return throw_type(env, "watchPause(watch, paused)");
+  }
+  watch *w = get_watch(env, argv[0]);
+  if (w == NULL) {
+    return NULL;
+  }
+  bool paused = false;
+  if (napi_get_value_bool(env, argv[1], &paused) != napi_ok) {
+    return throw_type(env, "paused must be a boolean");
+  }
+  bool ok = false;
+  if (!w->stopped) {
+    ok = (paused ? uv_poll_stop(&w->poll) : uv_poll_start(&w->poll, UV_READABLE, on_poll)) == 0;
+  }
+  napi_value result = NULL;
+  napi_get_boolean(env, ok, &result);
+  return result;
+}
+
 napi_value recv_batch(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];

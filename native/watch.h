@@ -14,6 +14,9 @@
 napi_value watch_readable(napi_env env, napi_callback_info info);
 /* unwatch(watch): stops the events and closes the duplicate fd (idempotent). */
 napi_value unwatch(napi_env env, napi_callback_info info);
+/* watchPause(watch, paused): stops (true) or restarts (false) the readable events, the fd kept open for
+ * recvBatch; false when the watch was stopped or libuv refused. */
+napi_value watch_pause(napi_env env, napi_callback_info info);
 /* recvBatch(watch, buf, offset, slots, slotSize, meta): datagrams received (0: none waiting), or -errno. */
 napi_value recv_batch(napi_env env, napi_callback_info info);
 /* metaAddress(meta, index): the address of received datagram `index` as text, or undefined. */

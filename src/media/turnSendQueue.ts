@@ -12,6 +12,7 @@
 import { SendSlab, type SlabSource } from './sendSlab.js';
 import { turnEnd, type Schedule } from './turnEnd.js';
 import { batchCounts, UdpBatcher, type BatchSocket } from './udpBatch.js';
+import { markRtpSent } from './udpReceive.js';
 
 export const MAX_PER_SOCKET = 64;
 
@@ -24,6 +25,8 @@ export interface Entry {
   readonly list: Buffer[];
   readonly offLen: Int32Array;
   n: number;
+  /** RTP among the datagrams waiting (its receiving side is then not left quiet: udpReceive.ts `markRtpSent`). */
+  rtp: boolean;
 }
 
 const NONE = Buffer.alloc(0);
@@ -83,7 +86,7 @@ export class TurnSendQueue implements SlabSource {
   entryFor(socket: BatchSocket): Entry {
     let e = this.#entries.get(socket);
     if (e === undefined) {
-      e = { socket, address: '', port: 0, list: [], offLen: new Int32Array(2 * MAX_PER_SOCKET), n: 0 };
+      e = { socket, address: '', port: 0, list: [], offLen: new Int32Array(2 * MAX_PER_SOCKET), n: 0, rtp: false };
       this.#entries.set(socket, e);
     }
     return e;
@@ -98,6 +101,10 @@ export class TurnSendQueue implements SlabSource {
       e.address = address;
       e.port = port;
       this.#dirty.push(e);
+    }
+    const pt = buf[off + 1] as number; // SRTP and SRTCP keep the header in the clear: RTCP's types are 192–223
+    if (pt < 192 || pt > 223) {
+      e.rtp = true;
     }
     const i = e.n++;
     e.list[i] = buf;
@@ -129,6 +136,10 @@ export class TurnSendQueue implements SlabSource {
   #send(e: Entry): void {
     const n = e.n;
     e.n = 0;
+    if (e.rtp) {
+      e.rtp = false;
+      markRtpSent(e.socket);
+    }
     if (this.#batcher.isOpen(e.socket)) {
       this.#batcher.send(e.socket, e.address, e.port, e.list, n, true, e.offLen);
     } else {

@@ -24,6 +24,7 @@
  */
 import type { NativeSrtpBinding, NativeWatch } from './srtp/nativeSrtp.js';
 import { batchBinding, stateOf, type UdpHandle } from './udpBatch.js';
+import { isRtp, quietSockets, type QuietMember, type QuietSockets } from './quietSockets.js';
 import { turnEnd } from './turnEnd.js';
 
 /** What one slot of the slab holds at most (a longer datagram is cut, dropped and counted). */
@@ -94,6 +95,16 @@ function countWait(us: number): void {
 }
 
 const receiving = new WeakSet<object>();
+/** Each socket read in batches: its receiver (`markRtpSent`). */
+const receivers = new WeakMap<object, BatchReceiver>();
+
+/**
+ * RTP was just sent on `socket`: if it is read in batches, its readable events run (again) at once and it is
+ * not paused for QUIET_TICKS (quietSockets.ts: the feedback to what is sent must not wait for a tick).
+ */
+export function markRtpSent(socket: object): void {
+  receivers.get(socket)?.active();
+}
 
 /** The binding to receive with, or null: no add-on, SFU_NATIVE=0, or SFU_RECV_BATCH=0 (this path alone off). */
 export function receiveBinding(env: NodeJS.ProcessEnv = process.env): NativeSrtpBinding | null {
@@ -110,6 +121,7 @@ export function receiveInBatches(
   handler: DatagramHandler,
   onError: (e: unknown) => void,
   binding: NativeSrtpBinding | null = defaultBinding,
+  quiet: QuietSockets = quietSockets,
 ): boolean {
   if (receiving.has(socket)) {
     return true;
@@ -131,7 +143,7 @@ export function receiveInBatches(
   ) {
     return false;
   }
-  const r = new BatchReceiver(binding, state, handle, handler, onError);
+  const r = new BatchReceiver(binding, state, handle, handler, onError, quiet);
   let watch: NativeWatch;
   try {
     watch = binding.watchReadable(fd, r.onReadable);
@@ -145,13 +157,14 @@ export function receiveInBatches(
   }
   r.start(watch);
   receiving.add(socket);
+  receivers.set(socket, r);
   socket.once('close', () => {
     r.stop();
   });
   return true;
 }
 
-class BatchReceiver {
+class BatchReceiver implements QuietMember {
   readonly #binding: NativeSrtpBinding;
   readonly #state: { readonly handle?: UdpHandle | null };
   readonly #handle: UdpHandle;
@@ -164,6 +177,11 @@ class BatchReceiver {
   /** The last sender: its meta words (port, family, address) and the array handed out for it. */
   readonly #last = new Int32Array(6);
   #lastAddr: readonly [string, number] | undefined;
+  readonly #quiet: QuietSockets;
+  /** The quiet tick of the last RTP either way (quietSockets.ts). */
+  #activeTick: number;
+  /** Readable events stopped: read on the quiet tick. */
+  #paused = false;
 
   constructor(
     binding: NativeSrtpBinding,
@@ -171,25 +189,61 @@ class BatchReceiver {
     handle: UdpHandle,
     handler: DatagramHandler,
     onError: (e: unknown) => void,
+    quiet: QuietSockets,
   ) {
     this.#binding = binding;
     this.#state = state;
     this.#handle = handle;
     this.#handler = handler;
     this.#onError = onError;
+    this.#quiet = quiet;
+    this.#activeTick = quiet.tick;
   }
 
   start(watch: NativeWatch): void {
     this.#watch = watch;
+    this.#quiet.add(this);
   }
 
   stop(): void {
     const w = this.#watch;
     this.#watch = undefined;
+    this.#quiet.remove(this);
     if (w !== undefined) {
       this.#binding.unwatch(w);
     }
   }
+
+  /** RTP either way now: not quiet; its events again at once if paused. */
+  active(): void {
+    this.#activeTick = this.#quiet.tick;
+    const w = this.#watch;
+    if (this.#paused && w !== undefined) {
+      this.#paused = false;
+      this.#binding.watchPause(w, false);
+    }
+  }
+
+  onQuietTick(tick: number): void {
+    const w = this.#watch;
+    if (w === undefined) {
+      return;
+    }
+    if (!this.#paused) {
+      if (tick - this.#activeTick < this.#quiet.quietTicks || !this.#binding.watchPause(w, true)) {
+        return;
+      }
+      this.#paused = true;
+    }
+    this.#drain();
+  }
+
+  /** Reads what waits while paused, as a readable event would (continued after the microtasks when asked). */
+  readonly #drain = (): void => {
+    if (this.#paused && this.onReadable(0)) {
+      setImmediate(this.#drain);
+    }
+  };
 
   /** Gives the socket back to node:dgram's reading (a receive error). */
   #giveBack(e: unknown): void {
@@ -282,6 +336,9 @@ class BatchReceiver {
       const waited = meta[m + WAITED] as number;
       countWait(waited);
       receiveWaits.current = waited;
+      if (isRtp(data) && (this.#paused || this.#activeTick !== this.#quiet.tick)) {
+        this.active();
+      }
       let async = false;
       try {
         async = this.#handler(data, this.#addressOf(i));

@@ -17,6 +17,7 @@ import { SendSlab, type SlabSource } from '../sendSlab.js';
 import { prepareSrtpAt, sendSrtp, SrtpRoute } from '../srtpSend.js';
 import { turnEnd, type Schedule } from '../turnEnd.js';
 import { UdpBatcher } from '../udpBatch.js';
+import { markRtpSent } from '../udpReceive.js';
 import type { TrunkHeaderWriter } from './trunkHeader.js';
 
 type Kind = 'audio' | 'video';
@@ -220,6 +221,7 @@ export class TrunkQueue implements SlabSource {
     if (socket !== undefined) {
       this.#batcher.send(socket, address, port, batch, k, true, this.#offLen);
       this.#route.sent(k, bytes);
+      markRtpSent(socket); // the trunk's feedback (NACK, REMB) must not wait for a quiet tick
     }
     for (let i = 0; i < k; i++) {
       batch[i] = NONE;

@@ -13,7 +13,7 @@ import type { SrtpKeySet } from './srtpKeys.js';
 import { SRTCP_INDEX_LENGTH, srtpLengths, type SrtpProfile } from './srtpProfile.js';
 
 /** native/addon.c ABI_VERSION: an add-on of another layout is not used. */
-export const NATIVE_SRTP_ABI = 6;
+export const NATIVE_SRTP_ABI = 7;
 export const NATIVE_SRTP_FILE = join('build', 'native', 'sfu_native.node');
 
 declare const contextBrand: unique symbol;
@@ -92,6 +92,11 @@ export interface NativeSrtpBinding {
   /** Stops a watch and closes its duplicate fd (idempotent). */
   unwatch(watch: NativeWatch): void;
   /**
+   * Stops (`paused`) or restarts a watch's readable events; its fd stays open for `recvBatch`. False when the
+   * watch was stopped or libuv refused.
+   */
+  watchPause(watch: NativeWatch, paused: boolean): boolean;
+  /**
    * Receives up to `slots` waiting datagrams (recvmmsg) into `buf`, datagram i at `offset + i * slotSize`, its
    * length, flags, port, family, address and µs waited in the socket in `meta[i * 9 ...]` (native/udp.h): how many (0: none waiting), or
    * a negative errno.
@@ -127,6 +132,7 @@ const FUNCTIONS = [
   'sendBatch',
   'watchReadable',
   'unwatch',
+  'watchPause',
   'recvBatch',
   'metaAddress',
   'gsoStats',
