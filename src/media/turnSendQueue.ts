@@ -86,7 +86,15 @@ export class TurnSendQueue implements SlabSource {
   entryFor(socket: BatchSocket): Entry {
     let e = this.#entries.get(socket);
     if (e === undefined) {
-      e = { socket, address: '', port: 0, list: [], offLen: new Int32Array(2 * MAX_PER_SOCKET), n: 0, rtp: false };
+      e = {
+        socket,
+        address: '',
+        port: 0,
+        list: [],
+        offLen: new Int32Array(2 * MAX_PER_SOCKET),
+        n: 0,
+        rtp: false,
+      };
       this.#entries.set(socket, e);
     }
     return e;
