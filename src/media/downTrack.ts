@@ -1,14 +1,12 @@
 /**
  * One forwarded track towards one subscriber (its sendonly transceiver): the pure Forwarder decides per
- * packet, then the subscriber's packet is built in memory of its own (werift-notes pitfall 1: the publisher's
- * bytes are shared and never written) — for video the stream's retransmission slot, else a shared scratch
- * (media/sentPackets.ts): the header written in place (rtp/forwardedHeader.ts) with the subscription's stable
- * SSRC, the subscriber's payload type and extension ids (pitfall 2) and the munged seq/ts, then the publisher's
- * payload copied behind it with — for VP8 — the picture id / TL0PICIDX rewritten there. Encrypted from there
- * with the transport's SRTP context into the datagram and sent on its UDP socket (media/srtpSend.ts: werift's
- * sender cache, offsets, SR loop and promise chain are bypassed). Nothing is allocated per packet but the
- * datagram's view. Loss recovery downstream, the subscriber's reports and this stream's SRs:
- * media/downstreamRtcp.ts.
+ * packet, then the packet is built in memory of its own (pitfall 1: the publisher's bytes are shared, never
+ * written) — for video its retransmission slot, else a shared scratch (sentPackets.ts): the header written in
+ * place from the stream's laid-out extension block (rtp/forwardedHeaderWriter.ts; the stable SSRC, the
+ * subscriber's payload type and extension ids — pitfall 2 — and the munged seq/ts), the payload copied behind
+ * it with VP8's picture id / TL0PICIDX rewritten; encrypted into the send slab and queued on the socket by the
+ * send path kept from packet to packet (srtpSendPath.ts). Nothing is allocated per packet. Loss recovery
+ * downstream, the subscriber's reports and this stream's SRs: media/downstreamRtcp.ts.
  */
 import type { RTCRtpTransceiver } from 'werift';
 import {

@@ -13,9 +13,9 @@
  */
 import type { RTCDtlsTransport, RtpHeader } from 'werift';
 import type { SentPacket } from './sentPackets.js';
-import type { SlabSource } from './sendSlab.js';
+import type { SendSlab, SlabSource } from './sendSlab.js';
 import { protectRtcpDirect } from './srtcpTap.js';
-import { srtpSendState } from './srtp/srtpSendState.js';
+import { srtpSendState, type SrtpSendState } from './srtp/srtpSendState.js';
 import {
   SrtpRoute,
   type DtlsInternals,
@@ -162,6 +162,55 @@ export function prepareSrtpAt(
   if (slab === undefined || own === null) {
     return encryptResolved(r, payload, header, route, slabs);
   }
+  routeTo(r, route);
+  return encryptIntoSlab(own, slab, payload, header, route);
+}
+
+/** Where `prepareSrtpAt`'s datagrams go for one transport: its own cipher and the slab (`slabPathFor`). */
+export interface SlabPath {
+  own: SrtpSendState;
+  slab: SendSlab;
+}
+
+const slabPath: SlabPath = {
+  own: undefined as unknown as SrtpSendState,
+  slab: undefined as unknown as SendSlab,
+};
+
+/**
+ * For several packets to `dtls` in one synchronous run (a trunk's flush): the transport resolved once — its own
+ * cipher and `slabs`' slab (the shared `SlabPath`, valid until the next call), `route` filled — so each packet
+ * is `encryptIntoSlab`, as `prepareSrtpAt` would make it; undefined when `prepareSrtpAt` must decide per packet
+ * (not ready, werift's shape, no own cipher or no slab for the socket).
+ */
+export function slabPathFor(
+  dtls: RTCDtlsTransport,
+  route: SrtpRoute,
+  slabs: SlabSource,
+): SlabPath | undefined {
+  const r = resolve(dtls);
+  if (typeof r === 'string') {
+    return undefined;
+  }
+  const slab = slabs.slabFor(r.socket);
+  const own = slab === undefined ? null : srtpSendState(r.srtp);
+  if (slab === undefined || own === null) {
+    return undefined;
+  }
+  routeTo(r, route);
+  slabPath.own = own;
+  slabPath.slab = slab;
+  return slabPath;
+}
+
+/** One packet into `slab` with `own`: its offset there (`route.length` its length), or 'encrypt_failed'. */
+export function encryptIntoSlab(
+  own: SrtpSendState,
+  slab: SendSlab,
+  payload: Buffer,
+  header: SrtpHeader,
+  route: SrtpRoute,
+): number | 'encrypt_failed' {
   let at: number;
   const size = header.serializeSize;
   try {
@@ -169,7 +218,6 @@ export function prepareSrtpAt(
   } catch {
     return 'encrypt_failed';
   }
-  routeTo(r, route);
   route.length = size + payload.length + own.cipher.rtpOverhead;
   return at;
 }

@@ -14,7 +14,7 @@
 import type { RTCDtlsTransport } from 'werift';
 import type { MediaCounters } from '../mediaMetrics.js';
 import { SendSlab, type SlabSource } from '../sendSlab.js';
-import { prepareSrtpAt, sendSrtp, SrtpRoute } from '../srtpSend.js';
+import { encryptIntoSlab, prepareSrtpAt, sendSrtp, slabPathFor, SrtpRoute } from '../srtpSend.js';
 import { turnEnd, type Schedule } from '../turnEnd.js';
 import { UdpBatcher } from '../udpBatch.js';
 import { markRtpSent } from '../udpReceive.js';
@@ -142,6 +142,11 @@ export class TrunkQueue implements SlabSource {
     const counters = wire.counters;
     const route = this.#route;
     const now = wire.now();
+    const dtls = wire.transport();
+    // The transport resolved once for the whole flush (nothing in it can change the pair, keys or socket).
+    const fast = dtls === undefined ? undefined : slabPathFor(dtls, route, this);
+    const own = fast?.own;
+    const slab = fast?.slab;
     let k = 0;
     let bytes = 0;
     for (let i = 0; i < n; i++) {
@@ -150,7 +155,6 @@ export class TrunkQueue implements SlabSource {
       const level = this.#level[i];
       this.#payload[i] = NONE;
       this.#level[i] = undefined;
-      const dtls = wire.transport();
       if (dtls === undefined) {
         counters.sends.not_ready++;
         continue;
@@ -170,7 +174,10 @@ export class TrunkQueue implements SlabSource {
       const socket = route.socket;
       const address = route.address;
       const port = route.port;
-      const at = prepareSrtpAt(dtls, payload, header, route, this);
+      const at =
+        own !== undefined && slab !== undefined
+          ? encryptIntoSlab(own, slab, payload, header, route)
+          : prepareSrtpAt(dtls, payload, header, route, this);
       let buf: Buffer;
       let off: number;
       let len: number;
