@@ -15,7 +15,7 @@ import type { RTCDtlsTransport, RtpHeader } from 'werift';
 import type { SentPacket } from './sentPackets.js';
 import type { SendSlab, SlabSource } from './sendSlab.js';
 import { protectRtcpDirect } from './srtcpTap.js';
-import { srtpSendState, type SrtpSendState } from './srtp/srtpSendState.js';
+import { encryptPacketIntoSlab, srtpSendState, type SrtpSendState } from './srtp/srtpSendState.js';
 import {
   SrtpRoute,
   type DtlsInternals,
@@ -426,13 +426,9 @@ export function sendResolvedPacket(
     const slab = q.slabFor(r.socket);
     const own = slab === undefined ? null : srtpSendState(r.srtp);
     if (slab !== undefined && own !== null) {
-      let at: number;
-      try {
-        const ssrc = p.buf.readInt32BE(p.off + 8); // int32: no boxed number (the ROC table's key form)
-        const seq = p.buf.readUInt16BE(p.off + 2);
-        at = own.encryptPacketAt(p.buf, p.off, p.headerLength, p.payloadLength, ssrc, seq, slab);
-      } catch {
-        return 'encrypt_failed';
+      const at = encryptPacketIntoSlab(own, slab, p);
+      if (at === 'encrypt_failed') {
+        return at;
       }
       const len = p.length + own.cipher.rtpOverhead;
       routeTo(r, route);

@@ -21,7 +21,7 @@ import {
   type Resolved,
   type SendResult,
 } from './srtpSend.js';
-import { srtpSendState, type SrtpSendState } from './srtp/srtpSendState.js';
+import { encryptPacketIntoSlab, srtpSendState, type SrtpSendState } from './srtp/srtpSendState.js';
 import type { Entry } from './turnSendQueue.js';
 
 export class SrtpSendPath {
@@ -48,13 +48,9 @@ export class SrtpSendPath {
     }
     const own = this.#own as SrtpSendState;
     const slab = this.#slab as SendSlab;
-    let at: number;
-    try {
-      const ssrc = p.buf.readInt32BE(p.off + 8); // int32: no boxed number (the ROC table's key form)
-      const seq = p.buf.readUInt16BE(p.off + 2);
-      at = own.encryptPacketAt(p.buf, p.off, p.headerLength, p.payloadLength, ssrc, seq, slab);
-    } catch {
-      return 'encrypt_failed';
+    const at = encryptPacketIntoSlab(own, slab, p);
+    if (at === 'encrypt_failed') {
+      return at;
     }
     const len = p.length + own.cipher.rtpOverhead;
     srtpTurnQueue().pushSliceTo(this.#entry as Entry, this.#address, this.#port, slab.buffer, at, len);

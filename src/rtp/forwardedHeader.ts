@@ -104,6 +104,34 @@ function writeValue(
 }
 
 /**
+ * The 12-byte fixed header of a forwarded packet at `buf[off…]` (the X bit when `hasExtension`). Byte stores,
+ * not writeUInt32BE: an unsigned value ≥ 2^31 passed to a call is a boxed number (a heap allocation per packet
+ * for half of all timestamps and SSRCs).
+ */
+export function writeFixedHeader(
+  buf: Uint8Array,
+  off: number,
+  f: ForwardedFields,
+  hasExtension: boolean,
+): void {
+  buf[off] = 0x80 | (f.padding ? 0x20 : 0) | (hasExtension ? 0x10 : 0);
+  buf[off + 1] = (f.marker ? 0x80 : 0) | (f.payloadType & 0x7f);
+  const seq = f.sequenceNumber;
+  buf[off + 2] = (seq >> 8) & 0xff;
+  buf[off + 3] = seq & 0xff;
+  const ts = f.timestamp;
+  buf[off + 4] = (ts >>> 24) & 0xff;
+  buf[off + 5] = (ts >>> 16) & 0xff;
+  buf[off + 6] = (ts >>> 8) & 0xff;
+  buf[off + 7] = ts & 0xff;
+  const ssrc = f.ssrc;
+  buf[off + 8] = (ssrc >>> 24) & 0xff;
+  buf[off + 9] = (ssrc >>> 16) & 0xff;
+  buf[off + 10] = (ssrc >>> 8) & 0xff;
+  buf[off + 11] = ssrc & 0xff;
+}
+
+/**
  * Writes the header at `buf[off…]` (at least FORWARDED_HEADER_MAX bytes must be free there) and returns its
  * length.
  */
@@ -139,23 +167,7 @@ export function writeForwardedHeader(
     }
   }
   const hasExt = count > 0 && present !== 0;
-  buf[off] = 0x80 | (f.padding ? 0x20 : 0) | (hasExt ? 0x10 : 0);
-  buf[off + 1] = (f.marker ? 0x80 : 0) | (f.payloadType & 0x7f);
-  // Byte stores, not writeUInt32BE: an unsigned value ≥ 2^31 passed to a call is a boxed number (a heap
-  // allocation per packet for half of all timestamps and SSRCs).
-  const seq = f.sequenceNumber;
-  buf[off + 2] = (seq >> 8) & 0xff;
-  buf[off + 3] = seq & 0xff;
-  const ts = f.timestamp;
-  buf[off + 4] = (ts >>> 24) & 0xff;
-  buf[off + 5] = (ts >>> 16) & 0xff;
-  buf[off + 6] = (ts >>> 8) & 0xff;
-  buf[off + 7] = ts & 0xff;
-  const ssrc = f.ssrc;
-  buf[off + 8] = (ssrc >>> 24) & 0xff;
-  buf[off + 9] = (ssrc >>> 16) & 0xff;
-  buf[off + 10] = (ssrc >>> 8) & 0xff;
-  buf[off + 11] = ssrc & 0xff;
+  writeFixedHeader(buf, off, f, hasExt);
   if (!hasExt) {
     return 12;
   }

@@ -11,6 +11,7 @@
 import {
   FORWARDED_HEADER_MAX,
   lastValueAt,
+  writeFixedHeader,
   writeForwardedHeader,
   type ForwardedFields,
 } from './forwardedHeader.js';
@@ -48,22 +49,7 @@ export class ForwardedHeaderWriter {
       this.#layOut(plan, f, tcc, levelLength);
     }
     const block = this.#block;
-    buf[off] = 0x80 | (f.padding ? 0x20 : 0) | (block.length > 0 ? 0x10 : 0);
-    buf[off + 1] = (f.marker ? 0x80 : 0) | (f.payloadType & 0x7f);
-    // Byte stores (as writeForwardedHeader): no boxed number for values ≥ 2^31.
-    const seq = f.sequenceNumber;
-    buf[off + 2] = (seq >> 8) & 0xff;
-    buf[off + 3] = seq & 0xff;
-    const ts = f.timestamp;
-    buf[off + 4] = (ts >>> 24) & 0xff;
-    buf[off + 5] = (ts >>> 16) & 0xff;
-    buf[off + 6] = (ts >>> 8) & 0xff;
-    buf[off + 7] = ts & 0xff;
-    const ssrc = f.ssrc;
-    buf[off + 8] = (ssrc >>> 24) & 0xff;
-    buf[off + 9] = (ssrc >>> 16) & 0xff;
-    buf[off + 10] = (ssrc >>> 8) & 0xff;
-    buf[off + 11] = ssrc & 0xff;
+    writeFixedHeader(buf, off, f, block.length > 0);
     if (block.length === 0) {
       return FIXED;
     }

@@ -8,6 +8,7 @@
 import { createSrtpCipher } from './createSrtpCipher.js';
 import type { SrtpCipher } from './srtpCipher.js';
 import type { SendSlab } from '../sendSlab.js';
+import type { SentPacket } from '../sentPackets.js';
 import { SsrcTable } from './ssrcTable.js';
 import { RocTracker } from './srtpIndex.js';
 
@@ -146,4 +147,19 @@ export function srtpSendState(session: SrtpSessionKeys): SrtpSendState | null {
     states.set(session, s);
   }
   return s;
+}
+
+/** A packet built in place (not modified) encrypted into `slab` with `own`: its offset there, or why not. */
+export function encryptPacketIntoSlab(
+  own: SrtpSendState,
+  slab: SendSlab,
+  p: SentPacket,
+): number | 'encrypt_failed' {
+  try {
+    const ssrc = p.buf.readInt32BE(p.off + 8); // int32: no boxed number (the ROC table's key form)
+    const seq = p.buf.readUInt16BE(p.off + 2);
+    return own.encryptPacketAt(p.buf, p.off, p.headerLength, p.payloadLength, ssrc, seq, slab);
+  } catch {
+    return 'encrypt_failed';
+  }
 }
