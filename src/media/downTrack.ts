@@ -23,11 +23,11 @@ import { ForwardedHeaderWriter } from '../rtp/forwardedHeaderWriter.js';
 import { planExtensions, type ExtensionPlan, type NegotiatedExtension } from '../rtp/headerExtensions.js';
 import type { ReportBlock } from '../rtp/rtcpFeedback.js';
 import type { MediaCounters } from './mediaMetrics.js';
-import type { NegotiatedCodec } from './codec/handler.js';
 import { DownstreamRtcp } from './downstreamRtcp.js';
 import type { SourcePacket, TrackCodec, TrackSink, TrackSource } from './track.js';
 import { nextTransportSeq, sendPaddingPackets } from './forwardedSend.js';
 import { SrtpSendPath } from './srtpSendPath.js';
+import { PayloadTypes } from './payloadTypes.js';
 
 export interface DownTrackOptions {
   track: TrackSource;
@@ -65,9 +65,8 @@ export class DownTrack implements TrackSink {
   #planSrc: readonly NegotiatedExtension[] | undefined;
   #planMid: string | null | undefined;
   #plan: ExtensionPlan = {};
-  #ptSrc: readonly NegotiatedCodec[] | undefined;
-  /** The subscriber payload type of each publisher codec (-1: the subscriber has no such codec). */
-  #ptByCodec = new Map<TrackCodec, number>();
+  /** The subscriber payload type of each publisher codec. */
+  readonly #payloadTypes = new PayloadTypes();
   #ready = false;
   #closed = false;
   #packets = 0;
@@ -407,17 +406,7 @@ export class DownTrack implements TrackSink {
 
   /** The subscriber's payload type for a publisher codec: the codec handler picks once per codec list. */
   #payloadType(codec: TrackCodec): number | undefined {
-    const src = this.transceiver.codecs as readonly NegotiatedCodec[];
-    if (src !== this.#ptSrc) {
-      this.#ptSrc = src;
-      this.#ptByCodec = new Map();
-    }
-    let pt = this.#ptByCodec.get(codec);
-    if (pt === undefined) {
-      pt = codec.handler.pick(codec, src)?.payloadType ?? -1;
-      this.#ptByCodec.set(codec, pt);
-    }
-    return pt < 0 ? undefined : pt;
+    return this.#payloadTypes.of(codec, this.transceiver.codecs);
   }
 
   #extensionPlan(): ExtensionPlan {

@@ -18,6 +18,7 @@ import { sameRidSet } from '../../forwarding/trunkAllocation.js';
 import { lsrFromNtp, ntpFromUnixMs, senderReportPacket, type ReportBlock } from '../../rtp/rtcpFeedback.js';
 import type { NegotiatedCodec } from '../codec/handler.js';
 import { sendRtcpBytes } from '../rtcpSend.js';
+import { PayloadTypes } from '../payloadTypes.js';
 import type { SourcePacket, TrackCodec, TrackSink, TrackSource } from '../track.js';
 import { TrunkOut } from './trunkOut.js';
 import { sendTrunkPacket, type TrunkQueue, type TrunkWire } from './trunkQueue.js';
@@ -55,11 +56,7 @@ export class TrunkSend implements TrackSink {
   #announced: readonly string[] | undefined;
   #paused = new Set<string>();
   #sending: readonly string[] = [];
-  #ptSrc: readonly NegotiatedCodec[] | undefined;
-  #ptByCodec = new Map<TrackCodec, number>();
-  /** The last codec looked up and its payload type (a track's packets almost always share one codec). */
-  #lastCodec: TrackCodec | undefined;
-  #lastPt = -1;
+  readonly #payloadTypes = new PayloadTypes();
   #closed = false;
   readonly #due: number[] = [];
 
@@ -359,25 +356,7 @@ export class TrunkSend implements TrackSink {
 
   /** The link's payload type for a publisher codec (the codec handler picks once per codec list). */
   #payloadType(codec: TrackCodec): number | undefined {
-    const src = this.#host.codecs(this.kind);
-    if (src !== this.#ptSrc) {
-      this.#ptSrc = src;
-      this.#ptByCodec = new Map();
-      this.#lastCodec = undefined;
-    }
-    let pt: number | undefined;
-    if (codec === this.#lastCodec) {
-      pt = this.#lastPt;
-    } else {
-      pt = this.#ptByCodec.get(codec);
-      if (pt === undefined) {
-        pt = codec.handler.pick(codec, src)?.payloadType ?? -1;
-        this.#ptByCodec.set(codec, pt);
-      }
-      this.#lastCodec = codec;
-      this.#lastPt = pt;
-    }
-    return pt < 0 ? undefined : pt;
+    return this.#payloadTypes.of(codec, this.#host.codecs(this.kind));
   }
 
   /** This trunk SSRC's SR: the publisher's mapping extrapolated to now (timestamps are verbatim). */
