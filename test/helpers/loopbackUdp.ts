@@ -1,5 +1,6 @@
 /**
- * Loopback UDP sockets for the send-path tests (udpBatch, turnSendQueue): a socket bound to an ephemeral port,
+ * Loopback UDP sockets for the send-path tests (udpBatch, turnSendQueue, srtpSend, trunkQueue): a socket bound to
+ * an ephemeral port (closed at a test's teardown or not), a receiver keeping what arrives,
  * and the next `n` datagrams arriving at one (bounded: 5 s, then a rejection saying how many came).
  */
 import { createSocket, type Socket } from 'node:dgram';
@@ -27,4 +28,24 @@ export function collect(rx: Socket, n: number): Promise<Buffer[]> {
       }
     });
   });
+}
+
+/** What closes a test's sockets when it ends (a tap `Test`). */
+interface Teardown {
+  teardown(fn: () => void): void;
+}
+
+/** `bound`, closed at the test's teardown. */
+export async function boundFor(t: Teardown, type: 'udp4' | 'udp6' = 'udp4'): Promise<Socket> {
+  const s = await bound(type);
+  t.teardown(() => s.close());
+  return s;
+}
+
+/** A receiver on 127.0.0.1 that keeps every datagram arriving (its port, what came); closed at teardown. */
+export async function keptReceiver(t: Teardown): Promise<{ port: number; got: Buffer[] }> {
+  const rx = await boundFor(t);
+  const got: Buffer[] = [];
+  rx.on('message', (m: Buffer) => got.push(m));
+  return { port: rx.address().port, got };
 }

@@ -7,7 +7,7 @@
  * paths get copies of it (the slot is reused).
  */
 import { createSocket } from 'node:dgram';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import type { RTCDtlsTransport, RtpPacket } from 'werift';
 import { SendSlab } from '../../../src/media/sendSlab.js';
 import { SentPacketRing, type SentPacket } from '../../../src/media/sentPackets.js';
@@ -27,6 +27,7 @@ import { tapSrtcp } from '../../../src/media/srtcpTap.js';
 import { WireRtpHeader } from '../../../src/rtp/rtpHeader.js';
 import { connectedWeriftPair } from '../../../harness/peers/weriftPair.js';
 import { waitFor } from '../../../harness/stack.js';
+import { boundFor, keptReceiver } from '../../helpers/loopbackUdp.js';
 
 /** The packet `header(seq)` + `payload` built in a ring slot, as DownTrack builds it. */
 function built(ring: SentPacketRing, h: WireRtpHeader, payload: Buffer): SentPacket {
@@ -356,22 +357,9 @@ function fakeDtls(o: FakeOpts) {
   return { dtls: dtls as unknown as RTCDtlsTransport, fallback, pair };
 }
 
-/** A sending socket and a receiver bound on 127.0.0.1 (its port, what it got); both closed at teardown. */
-async function loopbackReceiver(t: Test) {
-  const rx = createSocket('udp4');
-  const tx = createSocket('udp4');
-  t.teardown(() => {
-    rx.close();
-    tx.close();
-  });
-  await new Promise<void>((r) => rx.bind(0, '127.0.0.1', r));
-  const got: Buffer[] = [];
-  rx.on('message', (m) => got.push(m));
-  return { tx, port: rx.address().port, got };
-}
-
 t.test('a real UDP socket: what is sent, and the statistics', async (t) => {
-  const { tx, port, got } = await loopbackReceiver(t);
+  const tx = await boundFor(t);
+  const { port, got } = await keptReceiver(t);
   const { dtls, pair } = fakeDtls({ socket: tx });
   (pair as { remoteAddr: readonly [string, number] }).remoteAddr = ['127.0.0.1', port];
   t.equal(sendSrtp(dtls, Buffer.from('payload'), header(7)), 'direct');
@@ -428,7 +416,8 @@ t.test('a socket send error is counted, not an uncaught error event', async (t) 
 });
 
 t.test("the pair's remote candidate gives the address; werift's allocating getter is not read", async (t) => {
-  const { tx, port, got } = await loopbackReceiver(t);
+  const tx = await boundFor(t);
+  const { port, got } = await keptReceiver(t);
   const { dtls, pair } = fakeDtls({ socket: tx });
   let getterReads = 0;
   Object.defineProperty(pair, 'remoteAddr', {

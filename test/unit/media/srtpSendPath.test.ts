@@ -6,8 +6,8 @@
  * transport is a fake of werift's shape with the SFU's own cipher keys (as srtpSend.test.ts). Without the add-on
  * (SFU_NATIVE=0, which CI also runs) every packet takes `sendSrtpPacket`, with the same results.
  */
-import { createSocket, type Socket } from 'node:dgram';
-import t, { type Test } from 'tap';
+import type { Socket } from 'node:dgram';
+import t from 'tap';
 import type { RTCDtlsTransport } from 'werift';
 import { SentPacketRing, type SentPacket } from '../../../src/media/sentPackets.js';
 import { sendSrtpPacket, srtpTurnQueue } from '../../../src/media/srtpSend.js';
@@ -15,24 +15,9 @@ import { SrtpSendPath } from '../../../src/media/srtpSendPath.js';
 import { batchBinding } from '../../../src/media/udpBatch.js';
 import { WireRtpHeader } from '../../../src/rtp/rtpHeader.js';
 import { waitFor } from '../../../harness/stack.js';
+import { boundFor, keptReceiver } from '../../helpers/loopbackUdp.js';
 
 const native = batchBinding() !== null;
-
-async function receiver(t: Test): Promise<{ port: number; got: Buffer[] }> {
-  const rx = createSocket('udp4');
-  t.teardown(() => rx.close());
-  await new Promise<void>((r) => rx.bind(0, '127.0.0.1', r));
-  const got: Buffer[] = [];
-  rx.on('message', (m) => got.push(m));
-  return { port: rx.address().port, got };
-}
-
-async function sender(t: Test): Promise<Socket> {
-  const tx = createSocket('udp4');
-  t.teardown(() => tx.close());
-  await new Promise<void>((r) => tx.bind(0, '127.0.0.1', r));
-  return tx;
-}
 
 interface Fake {
   dtls: RTCDtlsTransport;
@@ -103,9 +88,9 @@ for (const [name, profile] of [
   ['AEAD_AES_128_GCM', 7],
 ] as const) {
   t.test(`${name}: the datagrams, address and statistics of sendSrtpPacket`, async (t) => {
-    const tx = await sender(t);
-    const viaPath = await receiver(t);
-    const viaSend = await receiver(t);
+    const tx = await boundFor(t);
+    const viaPath = await keptReceiver(t);
+    const viaSend = await keptReceiver(t);
     const a = fake(tx, viaPath.port, profile);
     const b = fake(tx, viaSend.port, profile); // the same keys: its own rollover state
     const path = new SrtpSendPath();
@@ -130,9 +115,9 @@ for (const [name, profile] of [
 }
 
 t.test('looks again when what it kept stops holding', async (t) => {
-  const tx = await sender(t);
-  const first = await receiver(t);
-  const second = await receiver(t);
+  const tx = await boundFor(t);
+  const first = await keptReceiver(t);
+  const second = await keptReceiver(t);
   const a = fake(tx, first.port, 7);
   const twin = fake(tx, second.port, 7); // what sendSrtpPacket makes of the same changes
   const path = new SrtpSendPath();
@@ -194,8 +179,8 @@ t.test('looks again when what it kept stops holding', async (t) => {
 t.test(
   "kept: with the add-on the pair's address is read once for many packets (each time without it)",
   async (t) => {
-    const tx = await sender(t);
-    const rx = await receiver(t);
+    const tx = await boundFor(t);
+    const rx = await keptReceiver(t);
     const a = fake(tx, rx.port, 7);
     const pair = a.conn.nominated as { remoteCandidate: object };
     const candidate = pair.remoteCandidate;

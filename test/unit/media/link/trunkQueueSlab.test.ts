@@ -5,8 +5,8 @@
  * the sequence wrap), in order, counted on the transport and the pair; the pair's address is read once per
  * flush (per packet without the add-on, where `prepareSrtpAt` decides each).
  */
-import { createSocket, type Socket } from 'node:dgram';
-import t, { type Test } from 'tap';
+import type { Socket } from 'node:dgram';
+import t from 'tap';
 import type { RTCDtlsTransport } from 'werift';
 import { TrunkHeaderWriter } from '../../../../src/media/link/trunkHeader.js';
 import { TrunkQueue, type TrunkWire } from '../../../../src/media/link/trunkQueue.js';
@@ -14,22 +14,9 @@ import { MediaCounters } from '../../../../src/media/mediaMetrics.js';
 import { prepareSrtp, SrtpRoute } from '../../../../src/media/srtpSend.js';
 import { batchBinding } from '../../../../src/media/udpBatch.js';
 import { waitFor } from '../../../../harness/stack.js';
+import { boundFor, keptReceiver } from '../../../helpers/loopbackUdp.js';
 
 const native = batchBinding() !== null;
-
-async function socketPair(t: Test): Promise<{ tx: Socket; port: number; got: Buffer[] }> {
-  const rx = createSocket('udp4');
-  const tx = createSocket('udp4');
-  t.teardown(() => {
-    rx.close();
-    tx.close();
-  });
-  await new Promise<void>((r) => rx.bind(0, '127.0.0.1', r));
-  await new Promise<void>((r) => tx.bind(0, '127.0.0.1', r));
-  const got: Buffer[] = [];
-  rx.on('message', (m) => got.push(m));
-  return { tx, port: rx.address().port, got };
-}
 
 function transport(socket: Socket, port: number, profile: number) {
   const candidate = { host: '127.0.0.1', port };
@@ -67,7 +54,8 @@ for (const [name, profile] of [
   ['AEAD_AES_128_GCM', 7],
 ] as const) {
   t.test(`${name}: one flush, resolved once, the datagrams prepareSrtp makes`, async (t) => {
-    const { tx, port, got } = await socketPair(t);
+    const tx = await boundFor(t);
+    const { port, got } = await keptReceiver(t);
     const live = transport(tx, port, profile);
     const twin = transport(tx, port, profile); // the reference: the same keys, its own rollover state
     const header = new TrunkHeaderWriter();
