@@ -63,6 +63,12 @@ export interface WindowEnd {
   /** `meeting`: the participants' video packets whose send time is in the window, per rid. */
   simulcastSentInWindow: Record<string, number>;
   latencyMs: number[];
+  /**
+   * The same packets' latency to their arrival in this process's socket (the kernel's receive timestamp: what
+   * the load's own stalls do not delay), paired index by index with `latencyMs`; empty where the sockets are not
+   * read in batches (no native add-on, or not the cheap receive path).
+   */
+  socketLatencyMs: number[];
   /** `cascade`: per packet received by both a `far` and a `near` subscriber here, far − near arrival (ms). */
   hopMs: number[];
   /** The cheap receive path's refusals in the window (retransmitted copies; anything not authentic). */
@@ -102,6 +108,7 @@ const janusPeers: WeriftPeer[] = [];
 const subs: Sub[] = [];
 let publisher: { peer: WeriftPeer; video: { sent: () => number; stop: () => void } } | undefined;
 let latencies: number[] = [];
+let socketLatencies: number[] = [];
 /** Send times (monotonic ms) of the publisher's video packets since the window started. */
 const publisherSentAt: number[] = [];
 /** `meeting`: this process's participants (each publishes synthetic simulcast and subscribes to the others). */
@@ -218,14 +225,26 @@ function newClient(env: Env, u: UserCreds): { c: TestCallClient; peer: WeriftPee
   return { c, peer: c.peer };
 }
 
-function sample(ms: number): void {
+/** One latency sample (ms), and the same packet's at its socket when known (`atSocketMs` ≥ 0, else -1). */
+function sample(ms: number, atSocketMs: number): void {
   seen++;
+  // Socket latencies are kept only while every sample has one (the two lists stay paired).
+  if (atSocketMs < 0 && socketLatencies.length > 0 && socketLatencies.length === latencies.length) {
+    socketLatencies = [];
+  }
+  const paired = atSocketMs >= 0 && socketLatencies.length === latencies.length;
   if (latencies.length < MAX_SAMPLES) {
     latencies.push(ms);
+    if (paired) {
+      socketLatencies.push(atSocketMs);
+    }
   } else {
     const j = Math.floor(Math.random() * seen);
     if (j < MAX_SAMPLES) {
       latencies[j] = ms;
+      if (paired) {
+        socketLatencies[j] = atSocketMs;
+      }
     }
   }
 }
@@ -261,7 +280,7 @@ const LOAD_RECEIVE_BUFFER = 4 * 1024 * 1024;
 function countInto(peer: WeriftPeer, hop?: 'near' | 'far'): Sub {
   const sub = newSub();
   peer.onRtp((r) => {
-    count(sub, r.ssrc, r.seq, r.kind, r.payload, hop);
+    count(sub, r.ssrc, r.seq, r.kind, r.payload, hop, -1);
   });
   return sub;
 }
@@ -276,7 +295,7 @@ async function countCheaply(peer: WeriftPeer): Promise<Sub> {
   await waitFor(
     () =>
       installCheapReceive(raw.dtlsTransports, raw.kinds, cheapStats, (r) => {
-        count(sub, r.ssrc, r.seq, r.kind, r.payload, undefined);
+        count(sub, r.ssrc, r.seq, r.kind, r.payload, undefined, r.waitedUs);
       }) > 0,
     30_000,
     'the cheap receive path installed',
@@ -305,6 +324,8 @@ function count(
   kind: string,
   payload: Buffer,
   hop: 'near' | 'far' | undefined,
+  /** How long the datagram waited in its socket (µs), -1 when not known. */
+  waitedUs: number,
 ): void {
   sub.firstAt ??= Date.now();
   let seen = sub.seen.get(ssrc);
@@ -329,7 +350,8 @@ function count(
   if (payload.length >= 16) {
     const sentNs = payload.readBigUInt64BE(payload.length - 8);
     const now = process.hrtime.bigint();
-    sample(Number(now - sentNs) / 1e6);
+    const ms = Number(now - sentNs) / 1e6;
+    sample(ms, waitedUs >= 0 ? Math.max(0, ms - waitedUs / 1000) : -1);
     if (hop !== undefined) {
       hopArrival(sentNs, hop === 'far', now);
     }
@@ -599,6 +621,7 @@ serve(
       window?.lag.disable();
       gcMaxMs = 0;
       latencies = [];
+      socketLatencies = [];
       seen = 0;
       hopMs = [];
       hopTrace = [];
@@ -657,6 +680,7 @@ serve(
           [...simulcastSentAt].map(([rid, list]) => [rid, list.filter(inWindow).length]),
         ),
         latencyMs: latencies,
+        socketLatencyMs: socketLatencies.length === latencies.length ? socketLatencies : [],
         hopMs,
         cheapRefused: cheapStats.refused - w.cheapRefused,
         lagMs: { p99: w.lag.percentile(99) / 1e6, max: w.lag.max / 1e6 },

@@ -45,6 +45,12 @@ export interface MeetingPoint {
   otherLayerPackets: number;
   loss: number;
   latencyMs: { p50?: number; p95?: number; p99?: number; max?: number };
+  /**
+   * The same packets' latency to their arrival in the subscriber's socket (the kernel's receive timestamp), so
+   * without the time they then waited for the load process to read them; absent when the load's sockets were not
+   * read in batches (no native add-on, or not pinned). `latencyMs` is what the pass/fail reads.
+   */
+  latencyAtSocketMs?: { p50?: number; p95?: number; p99?: number; max?: number };
   clientCpuPct: number[];
   /** The load processes' CPU together, % of one core. */
   loadCpuPct: number;
@@ -70,7 +76,8 @@ export interface MeetingPoint {
   loadStallMs: number;
   /**
    * What a failed point ran out of: the load when it was saturated; for a failed latency alone, `latencySide`'s
-   * reading of the stalls; else (loss, wrong layer, CPU) the SFU.
+   * reading (of the latency at the socket when measured, else of the stalls); else (loss, wrong layer, CPU) the
+   * SFU.
    */
   limitedBy: 'sfu' | 'load' | 'both' | 'unknown' | undefined;
   failed: string[];
@@ -92,11 +99,23 @@ const LOAD_LAG_RESOLUTION_MS = 2;
  * about as long as that process's loop stalls (and a stall there is also where a packet waits in its socket).
  * A side whose stall stayed under half the limit cannot account for the tail; when both stalled longer, both;
  * when neither did, the tail is elsewhere (the kernel, the scheduler) and the reading says so.
+ * With the p99 of the latency at the subscribers' sockets (`atSocketP99Ms`) the load's part is measured instead:
+ * within the limit there, the load read the packets late (`load`); over it, the wait was before the socket — the
+ * focus when it stalled half the limit or longer, else `unknown`.
  */
-export function latencySide(sfuStallMs: number, loadStallMs: number): 'sfu' | 'load' | 'both' | 'unknown' {
+export function latencySide(
+  sfuStallMs: number,
+  loadStallMs: number,
+  atSocketP99Ms?: number,
+): 'sfu' | 'load' | 'both' | 'unknown' {
   const half = LIMITS.latencyP99Ms / 2;
   const sfu = sfuStallMs >= half;
   const load = loadStallMs >= half;
+  if (atSocketP99Ms !== undefined) {
+    // Measured: the packets reached the subscribers' sockets in time, and the load read them late; or they did
+    // not, and the wait was before the subscriber's socket (the focus, or the kernel and scheduler between).
+    return atSocketP99Ms <= LIMITS.latencyP99Ms ? 'load' : sfu ? 'sfu' : 'unknown';
+  }
   return sfu && load ? 'both' : sfu ? 'sfu' : load ? 'load' : 'unknown';
 }
 
@@ -170,6 +189,12 @@ export async function meetingPoint(
     const loadCores = others === undefined ? 1 : others.includes('-') ? Number(others.split('-')[1]) : 1;
     const lat = ends.flatMap((e) => e.latencyMs).sort((a, b) => a - b);
     const latencyMs = quantiles(lat, ['p50', 'p95', 'p99', 'max'], 2);
+    // At the socket only when every load process measured it for every sample (the lists are paired).
+    const atSocket = ends.every((e) => e.socketLatencyMs.length === e.latencyMs.length)
+      ? ends.flatMap((e) => e.socketLatencyMs).sort((a, b) => a - b)
+      : [];
+    const latencyAtSocketMs =
+      atSocket.length > 0 ? quantiles(atSocket, ['p50', 'p95', 'p99', 'max'], 2) : undefined;
     const sfuCpu = cpu / wallMs;
     const failed: string[] = [];
     if ((latencyMs.p99 ?? Infinity) > LIMITS.latencyP99Ms) {
@@ -197,7 +222,7 @@ export async function meetingPoint(
     const sfuStallMs = Math.max(0, sfuLagMaxMs - SFU_LAG_RESOLUTION_MS, sfuReceiveWaitMaxMs ?? 0);
     const loadStallMs = Math.max(0, loadLagMs.max - LOAD_LAG_RESOLUTION_MS);
     const latencyOnly = failed.length === 1 && failed[0]!.startsWith('p99 latency');
-    const latencyBy = latencyOnly ? latencySide(sfuStallMs, loadStallMs) : undefined;
+    const latencyBy = latencyOnly ? latencySide(sfuStallMs, loadStallMs, latencyAtSocketMs?.p99) : undefined;
     const valid = pinned ? loadCpu <= SATURATED * loadCores : clientCpuPct.every((p) => p <= SATURATED * 100);
     if (!valid) {
       failed.push(
@@ -226,6 +251,7 @@ export async function meetingPoint(
       otherLayerPackets: otherLayer,
       loss: round(loss, 5) ?? 1,
       latencyMs,
+      ...(latencyAtSocketMs !== undefined ? { latencyAtSocketMs } : {}),
       clientCpuPct,
       loadCpuPct: round(loadCpu * 100) ?? 0,
       loadRefused: ends.reduce((k, e) => k + e.cheapRefused, 0),
@@ -265,6 +291,9 @@ export async function meetingSteps(
         `${p.usPerForwarded ?? '-'} µs/forwarded, load ${p.loadCpuPct} % CPU, stall max SFU/load ${p.sfuStallMs}/${p.loadStallMs} ms, ` +
         `GC max load ${p.loadGcMaxMs} ms, SFU >5 ms ${p.sfuGc?.over5ms ?? '-'} of ${p.sfuGc?.count ?? '-'}, ` +
         `loss ${(p.loss * 100).toFixed(3)} %, latency p50/p99 ${p.latencyMs.p50}/${p.latencyMs.p99} ms` +
+        (p.latencyAtSocketMs !== undefined
+          ? ` (at the socket ${p.latencyAtSocketMs.p50}/${p.latencyAtSocketMs.p99} ms)`
+          : '') +
         (p.passed ? ' — pass' : ` — FAIL: ${p.failed.join('; ')}`),
     );
     if (!p.passed) {

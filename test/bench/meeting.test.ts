@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import t from 'tap';
 import { latencySide, meetingPoint } from '../../bench/scenarios/meeting.js';
+import { receiveBinding } from '../../src/media/udpReceive.js';
 
 t.test('latencySide: the side whose event loop stalled half the limit or longer', async (t) => {
   t.equal(latencySide(3, 40), 'load');
@@ -18,6 +19,21 @@ t.test('latencySide: the side whose event loop stalled half the limit or longer'
   t.equal(latencySide(9.9, 9.9), 'unknown');
   t.equal(latencySide(10, 0), 'sfu', 'half the limit (10 ms) counts');
 });
+
+t.test(
+  'latencySide with the latency at the sockets: the load when the packets reached them in time',
+  async (t) => {
+    t.equal(
+      latencySide(30, 40, 12),
+      'load',
+      'in time at the sockets: the load read them late, whatever stalled',
+    );
+    t.equal(latencySide(3, 40, 20), 'load', 'the limit itself is in time');
+    t.equal(latencySide(3, 40, 20.01), 'unknown', 'late at the sockets, and the focus did not stall');
+    t.equal(latencySide(12, 40, 25), 'sfu', 'late at the sockets, the focus stalled half the limit');
+    t.equal(latencySide(12, 12, undefined), 'both', 'not measured: the stalls decide');
+  },
+);
 
 t.test(
   'meeting --pin with 3 participants for 2 s',
@@ -39,6 +55,21 @@ t.test(
     t.ok(p.loss <= 0.01, `the cheap receive path got ≥ 99 % of it (loss ${p.loss})`);
     t.equal(p.otherLayerPackets, 0, 'nothing of another layer');
     t.ok(p.latencyMs.p50 !== undefined, 'latency read from the decrypted payloads');
+    if (receiveBinding() !== null) {
+      const at = p.latencyAtSocketMs;
+      t.ok(at?.p50 !== undefined, 'the latency at the sockets measured (the load reads them in batches)');
+      // Each sample at the socket is its packet's latency less the time it waited there: never more.
+      t.ok(
+        (at?.p50 ?? Infinity) <= (p.latencyMs.p50 ?? -1),
+        `p50 at the socket ${at?.p50} ≤ ${p.latencyMs.p50}`,
+      );
+      t.ok(
+        (at?.max ?? Infinity) <= (p.latencyMs.max ?? -1),
+        `max at the socket ${at?.max} ≤ ${p.latencyMs.max}`,
+      );
+    } else {
+      t.equal(p.latencyAtSocketMs, undefined, 'no batch reading without the add-on: not measured');
+    }
     t.ok(p.sfuCpuPct > 0 && p.loadCpuPct > 0, 'the focus and the load measured');
     t.equal(p.clientCpuPct.length, 3, 'three load processes');
     const after = readFileSync('/proc/self/status', 'utf8').match(/Cpus_allowed_list:\s*(\S+)/)?.[1];
