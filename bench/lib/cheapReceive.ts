@@ -14,19 +14,15 @@
  * What werift then does not do for this peer: receiver reports and NACKs for the media (the SFU's estimate of
  * this subscriber stays "unknown", which caps nothing; a lost packet stays lost and counts as loss).
  *
- * With the native add-on the sockets are also read in batches (the SFU's src/media/udpReceive.ts, every socket
- * on its readable events: no quiet tick here), which gives each datagram the time it waited in its socket
- * (the kernel's receive timestamp, SO_TIMESTAMPNS): `waitedUs`, so a latency can be read at the socket — when
- * the datagram arrived — as well as when this process got to it (a load process busy or in a GC pause delays
- * the second, not the first).
+ * With the native add-on the sockets are also read in batches (loadSockets.ts), which gives each datagram the
+ * time it waited in its socket: `waitedUs`, so a latency can be read at the socket — when the datagram arrived —
+ * as well as when this process got to it (a load process busy or in a GC pause delays the second, not the first).
  */
 import type { RtpHeader } from 'werift';
 import { rtpHeaderLength, srtpReceiveState } from '../../src/media/srtp/srtpReceiveState.js';
 import { sendSrtp } from '../../src/media/srtpSend.js';
-import { QUIET_TICK_MS, QuietSockets } from '../../src/media/quietSockets.js';
-import { receiveInBatches, receiveWaits, type ReceiveSocket } from '../../src/media/udpReceive.js';
-import { systemClock } from '../../src/util/clock.js';
-import { Ticker } from '../../src/util/ticker.js';
+import { receiveWaits } from '../../src/media/udpReceive.js';
+import { isRtpDatagram, readInBatches, udpTransportsOf, type OnData, type Take } from './loadSockets.js';
 
 /** One received RTP packet; `payload` is a view of the socket's buffer, valid during the callback only. */
 export interface CheapRtp {
@@ -38,23 +34,8 @@ export interface CheapRtp {
   waitedUs: number;
 }
 
-type OnData = (data: Buffer, addr: readonly [string, number]) => void;
-
-interface UdpTransportLike {
-  readonly type?: string;
-  onData?: OnData;
-  rinfo?: unknown;
-  readonly socket?: ReceiveSocket;
-}
-
-/** The load reads every socket on its events (a datagram never waits for a quiet tick). */
-const noQuietSockets = new QuietSockets(Ticker.shared(systemClock, QUIET_TICK_MS), 0, false, () => undefined);
-
 interface DtlsLike {
   readonly srtp?: unknown;
-  readonly iceTransport?: {
-    readonly connection?: { readonly protocols?: readonly { type?: string; transport?: UdpTransportLike }[] };
-  };
 }
 
 /** The counts of what the path dropped. */
@@ -97,29 +78,6 @@ function takeRtp(
   });
 }
 
-type Take = (data: Buffer, addr: readonly [string, number]) => boolean;
-
-/**
- * The batch reader's handler for `t`: werift's `onData` reads the sender from `rinfo` (node:dgram set it before
- * each datagram); true (the rest of the batch after the microtasks) when werift got the datagram — also when
- * werift replaced the wrapped `onData` since.
- */
-function batchHandler(t: UdpTransportLike, fast: OnData, take: Take): Take {
-  let last: readonly [string, number] | undefined;
-  return (data, addr) => {
-    if (addr !== last) {
-      last = addr;
-      t.rinfo = { address: addr[0], port: addr[1], family: addr[0].includes(':') ? 'IPv6' : 'IPv4' };
-    }
-    const onData = t.onData;
-    if (onData === fast) {
-      return take(data, addr);
-    }
-    onData?.(data, addr);
-    return onData !== undefined;
-  };
-}
-
 /**
  * Puts the UDP transports of `dtlsTransports` on the cheap path (idempotent: those already on it are left
  * alone); returns how many are on it, 0 until the ICE connection and the SRTP session exist (call again).
@@ -136,22 +94,15 @@ export function installCheapReceive(
     if (d.srtp === undefined) {
       continue;
     }
-    for (const p of d.iceTransport?.connection?.protocols ?? []) {
-      const t = p.transport;
-      const werift = t?.onData;
-      if (p.type !== 'stun' || t === undefined || t.type !== 'udp' || typeof werift !== 'function') {
-        continue;
-      }
+    for (const t of udpTransportsOf(d)) {
+      const werift = t.onData!;
       if (wrapped.get(t) === werift) {
         on++;
         continue;
       }
-      // True when werift got the datagram (its handling goes on in promises).
+      // RTP taken here; the rest is werift's (true: its handling goes on in promises).
       const take: Take = (data, addr) => {
-        const b0 = data[0];
-        const pt = data[1];
-        // RTP (first byte 128–191) that is not RTCP (packet types 192–223); the rest is werift's.
-        if (b0 !== undefined && b0 >= 128 && b0 <= 191 && pt !== undefined && (pt < 192 || pt > 223)) {
+        if (isRtpDatagram(data)) {
           takeRtp(d, data, kinds, stats, cb);
           return false;
         }
@@ -164,9 +115,7 @@ export function installCheapReceive(
       wrapped.set(t, fast);
       t.onData = fast;
       on++;
-      if (t.socket !== undefined && typeof t.socket.once === 'function') {
-        receiveInBatches(t.socket, batchHandler(t, fast, take), receiveError, undefined, noQuietSockets);
-      }
+      readInBatches(t, fast, take, receiveError);
     }
   }
   return on;

@@ -26,6 +26,7 @@ import type { TestCallClient } from '../../harness/callStack.js';
 import { StreamChecker } from '../../harness/rtpCheck.js';
 import { waitFor } from '../../harness/stack.js';
 import { installCheapReceive, sendCheaply, type CheapReceiveStats } from './cheapReceive.js';
+import { SocketArrivals, tapSocketArrivals } from './loadSockets.js';
 import { churnCycles } from './churnLoad.js';
 import { Flooder, type FloodKind } from './floodLoad.js';
 import { loadClient } from './loadClient.js';
@@ -71,6 +72,12 @@ export interface WindowEnd {
   socketLatencyMs: number[];
   /** `cascade`: per packet received by both a `far` and a `near` subscriber here, far − near arrival (ms). */
   hopMs: number[];
+  /**
+   * The same, far − near arrival in the two subscribers' sockets (kernel receive timestamps: without this
+   * process's own delay in reading either), paired index by index with `hopMs`; empty where not measured (no
+   * native add-on).
+   */
+  hopAtSocketMs: number[];
   /** The cheap receive path's refusals in the window (retransmitted copies; anything not authentic). */
   cheapRefused: number;
   /** This process's event-loop delay in the window (ms): a packet waits as long before it is read or sent. */
@@ -91,6 +98,8 @@ interface Sub {
   /** Send times (monotonic ms) of the distinct video packets received in this window. */
   videoSentAt: number[];
   firstAt: number | undefined;
+  /** `cascade`'s near and far subscribers: their RTP's arrival in their sockets. */
+  arrivals?: SocketArrivals;
 }
 
 /** Latency samples kept per window (a uniform sample beyond this). */
@@ -126,8 +135,9 @@ new PerformanceObserver((list) => {
 /** What the cheap receive path refused (replays included) or could not place, since the process started. */
 const cheapStats: CheapReceiveStats = { refused: 0, unknownPayloadType: 0 };
 /** `cascade`: the first arrival (monotonic ns) of each packet, by its send time, at a near or a far subscriber. */
-const hopFirst = new Map<bigint, { far: boolean; at: bigint }>();
+const hopFirst = new Map<bigint, { far: boolean; at: bigint; atSocket: number | undefined }>();
 let hopMs: number[] = [];
+let hopAtSocketMs: number[] = [];
 const MAX_HOP_PENDING = 20_000;
 /**
  * With BENCH_HOP_TRACE=DIR the probe also keeps, per paired packet, [sent, near arrival, far arrival] (monotonic
@@ -136,14 +146,17 @@ const MAX_HOP_PENDING = 20_000;
 const hopTraceDir = process.env['BENCH_HOP_TRACE'];
 let hopTrace: [number, number, number][] = [];
 
-/** Pairs the arrivals of one packet at a near and a far subscriber. */
-function hopArrival(sentNs: bigint, far: boolean, at: bigint): void {
+/**
+ * Pairs the arrivals of one packet at a near and a far subscriber: `at` when this process got it, `atSocket`
+ * (monotonic ms) when it arrived in the subscriber's socket, if known.
+ */
+function hopArrival(sentNs: bigint, far: boolean, at: bigint, atSocket: number | undefined): void {
   const first = hopFirst.get(sentNs);
   if (first === undefined) {
     if (hopFirst.size >= MAX_HOP_PENDING) {
       hopFirst.delete(hopFirst.keys().next().value!);
     }
-    hopFirst.set(sentNs, { far, at });
+    hopFirst.set(sentNs, { far, at, atSocket });
     return;
   }
   if (first.far === far) {
@@ -153,6 +166,12 @@ function hopArrival(sentNs: bigint, far: boolean, at: bigint): void {
   if (hopMs.length < MAX_SAMPLES) {
     const farAt = far ? at : first.at;
     const nearAt = far ? first.at : at;
+    // At the sockets only while every sample has both arrivals (the two lists stay paired).
+    if (hopAtSocketMs.length === hopMs.length && atSocket !== undefined && first.atSocket !== undefined) {
+      hopAtSocketMs.push(far ? atSocket - first.atSocket : first.atSocket - atSocket);
+    } else if (hopAtSocketMs.length > 0) {
+      hopAtSocketMs = [];
+    }
     hopMs.push(Number(farAt - nearAt) / 1e6);
     if (hopTraceDir !== undefined) {
       hopTrace.push([Number(sentNs) / 1e6, Number(nearAt) / 1e6, Number(farAt) / 1e6]);
@@ -279,8 +298,15 @@ const LOAD_RECEIVE_BUFFER = 4 * 1024 * 1024;
 /** A subscriber's counters, fed by every RTP packet `peer` receives from now on. */
 function countInto(peer: WeriftPeer, hop?: 'near' | 'far'): Sub {
   const sub = newSub();
+  if (hop !== undefined) {
+    // The hop also read at the sockets (with the add-on: the peer's sockets read in batches).
+    const arrivals = new SocketArrivals();
+    if (tapSocketArrivals(peer.rawReceive().dtlsTransports, arrivals) > 0) {
+      sub.arrivals = arrivals;
+    }
+  }
   peer.onRtp((r) => {
-    count(sub, r.ssrc, r.seq, r.kind, r.payload, hop, -1);
+    count(sub, r.ssrc, r.seq, r.kind, r.payload, hop, -1, sub.arrivals?.take(r.ssrc, r.seq));
   });
   return sub;
 }
@@ -326,6 +352,8 @@ function count(
   hop: 'near' | 'far' | undefined,
   /** How long the datagram waited in its socket (µs), -1 when not known. */
   waitedUs: number,
+  /** When it arrived in its socket (monotonic ms), if known (`cascade`'s hop). */
+  atSocketMs?: number,
 ): void {
   sub.firstAt ??= Date.now();
   let seen = sub.seen.get(ssrc);
@@ -353,7 +381,7 @@ function count(
     const ms = Number(now - sentNs) / 1e6;
     sample(ms, waitedUs >= 0 ? Math.max(0, ms - waitedUs / 1000) : -1);
     if (hop !== undefined) {
-      hopArrival(sentNs, hop === 'far', now);
+      hopArrival(sentNs, hop === 'far', now, atSocketMs);
     }
     if (sub.videoSentAt.length < MAX_SENT_TIMES) {
       sub.videoSentAt.push(Number(sentNs) / 1e6);
@@ -624,6 +652,7 @@ serve(
       socketLatencies = [];
       seen = 0;
       hopMs = [];
+      hopAtSocketMs = [];
       hopTrace = [];
       hopFirst.clear();
       for (const s of subs) {
@@ -682,6 +711,7 @@ serve(
         latencyMs: latencies,
         socketLatencyMs: socketLatencies.length === latencies.length ? socketLatencies : [],
         hopMs,
+        hopAtSocketMs: hopAtSocketMs.length === hopMs.length ? hopAtSocketMs : [],
         cheapRefused: cheapStats.refused - w.cheapRefused,
         lagMs: { p99: w.lag.percentile(99) / 1e6, max: w.lag.max / 1e6 },
         gcMaxMs,

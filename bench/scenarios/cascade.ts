@@ -83,6 +83,11 @@ export interface CascadePoint {
     remoteSent?: Record<string, number>;
   };
   hopMs: { p50?: number; p95?: number; max?: number; samples: number };
+  /**
+   * The same hop read at the probe's two sockets (far − near arrival by the kernel's receive timestamps: without
+   * the probe process's own delay in reading either); absent when not measured (no native add-on).
+   */
+  hopAtSocketMs?: { p50?: number; p95?: number; max?: number; samples: number };
   delivered: { near: number; far: number };
   /** Relinks (§8.7) per focus in w1 and w2: a link that broke while measured explains a dark far side. */
   relinks: { w1: Record<string, number>; w2: Record<string, number> };
@@ -351,6 +356,7 @@ function summarise(o: {
     return out;
   };
   const hop = probe2.hopMs.slice().sort((a, b) => a - b);
+  const hopAtSocket = probe2.hopAtSocketMs.slice().sort((a, b) => a - b);
   const clientCpuPct = w2.ends.map((e) => round((e.cpuMs / e.wallMs) * 100) ?? 0);
   const saturated = clientCpuPct.some((p) => p > SATURATED * 100);
   const remoteSent =
@@ -405,6 +411,11 @@ function summarise(o: {
       ...(remoteSent !== undefined ? { remoteSent } : {}),
     },
     hopMs: { ...quantiles(hop, ['p50', 'p95', 'max'], 2), samples: hop.length },
+    ...(hopAtSocket.length > 0
+      ? {
+          hopAtSocketMs: { ...quantiles(hopAtSocket, ['p50', 'p95', 'max'], 2), samples: hopAtSocket.length },
+        }
+      : {}),
     delivered: { near: deliveredRatio(nearReceived), far: deliveredRatio(farReceived2) },
     layersW2: { near: byMainLayer(nearReceived), far: byMainLayer(farReceived2) },
     relinks: {

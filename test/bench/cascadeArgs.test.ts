@@ -23,6 +23,7 @@ t.test('cascade arguments', async (t) => {
 
 function point(o: {
   hop?: [number, number];
+  hopAtSocket?: [number, number];
   cpu?: number;
   ratio?: number;
   near?: number;
@@ -57,6 +58,9 @@ function point(o: {
       ...(o.remoteSent !== undefined ? { remoteSent: o.remoteSent } : {}),
     },
     hopMs: o.hop === undefined ? { samples: 0 } : { p50: o.hop[0], p95: o.hop[1], samples: 100 },
+    ...(o.hopAtSocket !== undefined
+      ? { hopAtSocketMs: { p50: o.hopAtSocket[0], p95: o.hopAtSocket[1], samples: 100 } }
+      : {}),
     delivered: { near: o.near ?? 1, far: o.far ?? 1 },
     layersW2: { near: { f: subs }, far: { f: subs } },
     relinks: { w1: {}, w2: {} },
@@ -74,6 +78,8 @@ t.test('judging a run: every valid point must meet each target; unmeasured is un
   t.same(judge([point({ ...good, subs: 1 }), point(good)]), {
     hopP50: true,
     hopP95: true,
+    hopP50AtSocket: undefined,
+    hopP95AtSocket: undefined,
     trunkCpuWindows: true,
     trunkPackets: true,
     delivered20x20: true,
@@ -92,6 +98,25 @@ t.test('judging a run: every valid point must meet each target; unmeasured is un
     'invalid points ignored',
   );
   t.equal(judge([point({ ...good, remoteSent: { 'b.example': 0, 'c.example': 3 } })])['loopRule'], false);
+  const atSockets = judge([
+    point({ ...good, subs: 1, hop: [1, 7], hopAtSocket: [0.5, 3] }),
+    point({ ...good, hop: [1, 4], hopAtSocket: [0.4, 5] }),
+  ]);
+  t.same(
+    [atSockets['hopP95'], atSockets['hopP50AtSocket'], atSockets['hopP95AtSocket']],
+    [false, true, true],
+    'the hop at the sockets judged apart (5 ms itself is within)',
+  );
+  t.equal(
+    judge([point({ ...good, hopAtSocket: [2.1, 4] })])['hopP50AtSocket'],
+    false,
+    'p50 at the sockets over 2 ms',
+  );
+  t.equal(
+    judge([point({ ...good, subs: 1, hopAtSocket: [1, 4] }), point(good)])['hopP95AtSocket'],
+    undefined,
+    'not measured at one point: not judged',
+  );
 });
 
 t.test('cascade-cpu arguments', async (t) => {
