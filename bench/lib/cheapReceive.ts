@@ -22,7 +22,7 @@ import type { RtpHeader } from 'werift';
 import { rtpHeaderLength, srtpReceiveState } from '../../src/media/srtp/srtpReceiveState.js';
 import { sendSrtp } from '../../src/media/srtpSend.js';
 import { receiveWaits } from '../../src/media/udpReceive.js';
-import { isRtpDatagram, readInBatches, udpTransportsOf, type OnData, type Take } from './loadSockets.js';
+import { isRtpDatagram, udpTransportsOf, wrapTransport, type OnData, type Take } from './loadSockets.js';
 
 /** One received RTP packet; `payload` is a view of the socket's buffer, valid during the callback only. */
 export interface CheapRtp {
@@ -94,14 +94,10 @@ export function installCheapReceive(
     if (d.srtp === undefined) {
       continue;
     }
-    for (const t of udpTransportsOf(d)) {
-      const werift = t.onData!;
-      if (wrapped.get(t) === werift) {
-        on++;
-        continue;
-      }
-      // RTP taken here; the rest is werift's (true: its handling goes on in promises).
-      const take: Take = (data, addr) => {
+    // RTP taken here; the rest is werift's (true: its handling goes on in promises).
+    const makeTake =
+      (werift: OnData): Take =>
+      (data, addr) => {
         if (isRtpDatagram(data)) {
           takeRtp(d, data, kinds, stats, cb);
           return false;
@@ -109,13 +105,11 @@ export function installCheapReceive(
         werift(data, addr);
         return true;
       };
-      const fast: OnData = (data, addr) => {
-        take(data, addr);
-      };
-      wrapped.set(t, fast);
-      t.onData = fast;
-      on++;
-      readInBatches(t, fast, take, receiveError);
+    for (const t of udpTransportsOf(d)) {
+      // Without the add-on node:dgram goes on reading the socket into the wrapper.
+      if (wrapTransport(t, wrapped, makeTake, receiveError, false)) {
+        on++;
+      }
     }
   }
   return on;

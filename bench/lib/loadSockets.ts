@@ -51,7 +51,7 @@ export function udpTransportsOf(dtls: object): UdpTransportLike[] {
  * `onData` — werift's, if it replaced the wrapper — otherwise). False when the socket stays node:dgram's (no
  * add-on, `SFU_NATIVE=0`, or a socket whose handle cannot be read).
  */
-export function readInBatches(
+function readInBatches(
   t: UdpTransportLike,
   wrapped: OnData,
   take: Take,
@@ -75,6 +75,38 @@ export function readInBatches(
     return onData !== undefined;
   };
   return receiveInBatches(socket, handler, onError, undefined, noQuietSockets);
+}
+
+/**
+ * Puts `t`'s datagrams through `makeTake(werift's onData)` (idempotent: a transport already wrapped in `wrapped`
+ * is left alone) and its socket on the batch reader. `batchesOnly`: when the socket cannot be read in batches
+ * (no add-on), werift's `onData` is put back and the transport is not wrapped. True when wrapped.
+ */
+export function wrapTransport(
+  t: UdpTransportLike,
+  wrapped: WeakMap<object, OnData>,
+  makeTake: (werift: OnData) => Take,
+  onError: (e: unknown) => void,
+  batchesOnly: boolean,
+): boolean {
+  const werift = t.onData;
+  if (werift === undefined) {
+    return false;
+  }
+  if (wrapped.get(t) === werift) {
+    return true;
+  }
+  const take = makeTake(werift);
+  const fast: OnData = (data, addr) => {
+    take(data, addr);
+  };
+  t.onData = fast;
+  if (!readInBatches(t, fast, take, onError) && batchesOnly) {
+    t.onData = werift;
+    return false;
+  }
+  wrapped.set(t, fast);
+  return true;
 }
 
 /** RTP (first byte 128–191) that is not RTCP (packet types 192–223). */
@@ -132,31 +164,22 @@ export function tapSocketArrivals(
   arrivals: SocketArrivals,
   onError: (e: unknown) => void = () => undefined,
 ): number {
+  // Every datagram goes on to werift; an RTP one's arrival is noted first (known only when read in batches).
+  const makeTake =
+    (werift: OnData): Take =>
+    (data, addr) => {
+      if (isRtpDatagram(data)) {
+        arrivals.note(data, receiveWaits.current);
+      }
+      werift(data, addr);
+      return true;
+    };
   let on = 0;
   for (const d of dtlsTransports) {
     for (const t of udpTransportsOf(d)) {
-      const werift = t.onData!;
-      if (tapped.get(t) === werift) {
+      if (wrapTransport(t, tapped, makeTake, onError, true)) {
         on++;
-        continue;
       }
-      const tap: OnData = (data, addr) => {
-        werift(data, addr);
-      };
-      const take: Take = (data, addr) => {
-        if (isRtpDatagram(data)) {
-          arrivals.note(data, receiveWaits.current);
-        }
-        werift(data, addr);
-        return true;
-      };
-      t.onData = tap;
-      if (!readInBatches(t, tap, take, onError)) {
-        t.onData = werift;
-        continue;
-      }
-      tapped.set(t, tap);
-      on++;
     }
   }
   return on;
