@@ -13,6 +13,7 @@ import { DROP_REASONS, type DropReason } from '../forwarding/dropReason.js';
 import { SEND_RESULTS, srtpSendErrors, type SendResult } from './srtpSend.js';
 import { turnEnd } from './turnEnd.js';
 import { batchCounts, gsoCounts } from './udpBatch.js';
+import { consentChecks, consentErrors } from './consentChecks.js';
 import { RECEIVE_WAIT_THRESHOLDS_US, receiveCounts, receiveWaits } from './udpReceive.js';
 
 export type KeyframeReason = 'start' | 'switch' | 'subscriber' | 'retry' | 'deferred';
@@ -194,6 +195,19 @@ export function registerMediaMetrics(registry: Registry, m: MediaCounters): void
         labels: { path: p },
         value: batchCounts[p],
       })),
+  );
+  pulled(
+    registry,
+    'sfu_ice_consent_checks_total',
+    "The focus's own ICE consent checks (RFC 7675, consentChecks.ts): requests sent, authenticated answers taken, connections failed for want of an answer within 30 s (expired), connections given back to werift's loop (returned), and entries whose tick threw (errors: a bug)",
+    ['outcome'],
+    () => [
+      ...(['sent', 'answered', 'expired', 'returned'] as const).map((o) => ({
+        labels: { outcome: o },
+        value: consentChecks.counters[o],
+      })),
+      { labels: { outcome: 'errors' }, value: consentErrors.count },
+    ],
   );
   pulled(
     registry,

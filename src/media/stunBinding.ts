@@ -109,14 +109,14 @@ export function readBindingRequest(data: Uint8Array): BindingRequest | undefined
 }
 
 /** HMAC-SHA1 of `data[0, at)` with the header's length field set as if the message ended after MI at `at`. */
-function integrityOf(data: Uint8Array, at: number, key: string): Buffer {
+export function integrityOf(data: Uint8Array, at: number, key: string): Buffer {
   const header = Buffer.from(data.subarray(0, HEADER));
   header.writeUInt16BE(at + 4 + MI_BYTES - HEADER, 2);
   return createHmac('sha1', key).update(header).update(data.subarray(HEADER, at)).digest();
 }
 
 /** CRC-32 of `data[0, at)` with the length field counting the FINGERPRINT attribute at `at`, XOR'd per RFC 8489. */
-function fingerprintOf(data: Uint8Array, at: number): number | undefined {
+export function fingerprintOf(data: Uint8Array, at: number): number | undefined {
   if (crc32 === undefined) {
     return undefined;
   }

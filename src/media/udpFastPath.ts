@@ -21,6 +21,11 @@
  * Installation is idempotent and cheap, so the owner retries it on its tick until the pair is up (and after an
  * ICE restart adds sockets; a transport whose `onData` werift replaced is wrapped again).
  */
+import {
+  consentChecks as processConsent,
+  type ConsentChecks,
+  type ConsentConnection,
+} from './consentChecks.js';
 import { receiveRtpDirect } from './decryptedRtpTap.js';
 import { receiveRtcpDirect } from './srtcpTap.js';
 import { canAnswerBindings, consentAnswer } from './stunBinding.js';
@@ -44,12 +49,12 @@ interface ProtocolLike {
 
 /** werift's CandidatePair (its `remoteAddr` getter makes an array per call: the candidate is read instead). */
 interface PairLike {
-  readonly protocol?: unknown;
+  readonly protocol?: ProtocolLike;
   readonly remoteCandidate?: { readonly host?: string; readonly port?: number };
   readonly state?: number;
 }
 
-interface ConnectionLike {
+interface ConnectionLike extends ConsentConnection {
   readonly protocols?: readonly ProtocolLike[];
   readonly nominated?: PairLike;
   readonly checkList?: readonly PairLike[];
@@ -123,6 +128,7 @@ function fastOnData(
   protocol: ProtocolLike,
   werift: OnData,
   rejected: () => void,
+  consent: ConsentChecks,
 ): (data: Buffer, addr: readonly [string, number]) => boolean {
   /** The last valid pair other than the nominated one that media came from (kept while it stays valid). */
   let other: PairLike | undefined;
@@ -160,6 +166,8 @@ function fastOnData(
       answerConsentCheck(conn, protocol, data, addr)
     ) {
       return false;
+    } else if (b0 === 1 && fromValidPair(addr) && consent.onResponse(conn, protocol, data, addr)) {
+      return false; // the answer to the focus's own consent check (consentChecks.ts)
     }
     werift(data, addr);
     return true;
@@ -202,6 +210,7 @@ export function installUdpFastPath(
   dtls: object,
   rejected: () => void,
   receiveError: (e: unknown) => void = () => undefined,
+  consent: ConsentChecks = processConsent,
 ): number {
   const conn = (dtls as DtlsLike).iceTransport?.connection;
   const protocols = conn?.protocols;
@@ -223,7 +232,7 @@ export function installUdpFastPath(
     if (typeof werift !== 'function' || desc === undefined || desc.writable !== true) {
       continue;
     }
-    const fast = fastOnData(dtls, conn, p, werift, rejected);
+    const fast = fastOnData(dtls, conn, p, werift, rejected, consent);
     wrapped.set(t, fast);
     t.onData = fast;
     on++;
@@ -231,5 +240,14 @@ export function installUdpFastPath(
       receiveInBatches(t.socket, batchHandler(t), receiveError);
     }
   }
+  if (on > 0 && conn.nominated !== undefined) {
+    consent.adopt(conn, routed); // the focus's own consent checks, once werift's loop runs (consentChecks.ts)
+  }
   return on;
+}
+
+/** Whether the fast path reads `protocol`'s datagrams (its transport's `onData` is the fast one). */
+function routed(protocol: { readonly transport?: object }): boolean {
+  const t = protocol.transport as UdpTransportLike | undefined;
+  return t !== undefined && t.onData !== undefined && wrapped.get(t) === t.onData;
 }

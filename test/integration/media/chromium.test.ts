@@ -3,11 +3,13 @@
  * VP8 simulcast (q/h/f = 320×180 / 640×360 / 1280×720) + Opus. The SFU's REMB lets it send all three layers.
  * A Chromium subscriber (getStats) and a werift subscriber (per-packet checks) switch from the low to the high
  * layer without freezes or discontinuities; when the publisher stops its high layer they fall back within
- * 2.5 s, and return when it resumes.
+ * 2.5 s, and return when it resumes. The focus's own ICE consent checks (consentChecks.ts) are answered by both
+ * browsers and the werift peer: none of the three connections' consent expires.
  */
 import { mkdirSync } from 'node:fs';
 import t from 'tap';
 import { startCallStack } from '../../../harness/callStack.js';
+import { consentChecks } from '../../../src/media/consentChecks.js';
 import {
   asChromium,
   asWerift,
@@ -36,6 +38,7 @@ async function inboundVideo(p: ChromiumPeer) {
 t.test(
   'Chromium simulcast publisher → Chromium and werift subscribers: switch up, fall back, return',
   async (t) => {
+    const consent0 = { ...consentChecks.counters };
     const cs = await startCallStack(t);
     const alice = await cs.client('alice', { kind: 'chromium' });
     const bob = await cs.client('bob', { kind: 'chromium' });
@@ -148,5 +151,19 @@ t.test(
     fewHoles(t, audio.report, 'audio');
     const final = (await inboundVideo(sub))!;
     t.ok(final.framesDecoded! > after.framesDecoded!, 'bob still decoding');
+
+    // The focus's consent checks (one every 4–6 s per connection): each connection has at most one outstanding,
+    // so with every answer taken `answered` trails `sent` by at most three. A browser that refused our requests
+    // would leave its connection's checks unanswered (and fail it after 30 s).
+    const delta = (k: 'sent' | 'answered' | 'expired' | 'returned') =>
+      consentChecks.counters[k] - consent0[k];
+    await waitFor(() => delta('sent') >= 6, 20_000, 'consent checks sent on the three connections');
+    await waitFor(() => delta('answered') >= delta('sent') - 3, 5000, 'consent checks answered');
+    t.ok(
+      delta('answered') >= delta('sent') - 3,
+      `consent checks answered by both browsers and werift (${delta('answered')} of ${delta('sent')})`,
+    );
+    t.equal(delta('expired'), 0, 'no consent expired');
+    t.equal(delta('returned'), 0, "none given back to werift's loop");
   },
 );
