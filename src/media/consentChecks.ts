@@ -21,6 +21,8 @@
  * control, the peer is ICE-lite), a Node without CRC-32, a pair the fast path does not read — an entry whose
  * pair stops being read gives the connection back to werift's loop. werift ending the consent session (ICE
  * restart, a new nominated pair, close) ends the entry. SFU_OWN_CONSENT=0 leaves every connection to werift.
+ * Deadlines are on the injected (wall) clock; a step of it between two ticks is detected and taken out (`#run`),
+ * where werift's timers (setTimeout) never saw one.
  */
 import { randomFillSync } from 'node:crypto';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -39,6 +41,8 @@ export const CONSENT_INTERVAL_MS = 5000;
 export const CONSENT_TIMEOUT_MS = 30_000;
 /** The tick the entries are checked on (the media tick's). */
 export const CONSENT_TICK_MS = 100;
+/** A gap between two ticks longer than this (or negative) is a step of the wall clock, not time passing. */
+export const CLOCK_STEP_MS = 5000;
 
 interface SocketLike {
   send(data: Buffer, port: number, host: string, done: (e: unknown) => void): void;
@@ -236,7 +240,10 @@ export class ConsentChecks {
       sentAt: 0,
       pair: undefined,
     });
-    this.#job ??= this.#ticker.add(this.#run, this.#onError);
+    if (this.#job === undefined) {
+      this.#lastTickAt = undefined; // the gap since the ticks stopped is not a step
+      this.#job = this.#ticker.add(this.#run, this.#onError);
+    }
     return true;
   }
 
@@ -266,7 +273,8 @@ export class ConsentChecks {
     }
     const now = this.#clock.now();
     e.pending = false;
-    e.expiresAt = now + this.#timeoutMs;
+    // On the ticks' time base (a step of the clock since the last tick is found and applied at the next one).
+    e.expiresAt = (this.#lastTickAt ?? now) + this.#timeoutMs;
     this.counters.answered++;
     if (conn.nominated === pair && !terminal(conn.state)) {
       const rtt = Math.max(0, now - e.sentAt) / 1000;
@@ -294,7 +302,23 @@ export class ConsentChecks {
     }
   }
 
+  /** The tick's time last time (a clock step is told from a late tick by its size: see `#run`). */
+  #lastTickAt: number | undefined;
+
   readonly #run = (now: number): void => {
+    // The clock is wall time: a step of it (NTP) must neither expire every connection's consent at once nor stop
+    // the checks. A gap between ticks outside [0, CLOCK_STEP_MS] is taken as a step and every deadline moves by it
+    // (less one tick); a stalled event loop (a tick late by a few seconds at most) only extends consent as long.
+    const last = this.#lastTickAt;
+    this.#lastTickAt = now;
+    if (last !== undefined && (now < last || now - last > CLOCK_STEP_MS)) {
+      const shift = now - last - CONSENT_TICK_MS;
+      for (const e of this.#entries.values()) {
+        e.nextAt += shift;
+        e.expiresAt += shift;
+        e.sentAt += shift;
+      }
+    }
     for (const e of this.#entries.values()) {
       try {
         this.#tickEntry(e, now);

@@ -11,6 +11,8 @@
  *   keep the connection past the timeout; 30 s without one: `consentFresh` false, a new session, 'failed'.
  * - werift ending the session ends the entry; a pair no longer read gives the connection back to werift's loop;
  *   werift's `queryConsent` (ICE restart) starts a new entry here.
+ * - A step of the wall clock (an hour either way, with an answer between the step and the next tick) neither
+ *   expires consent nor stops the checks; consent still ends 30 s after the last answer.
  */
 import t from 'tap';
 import { ConsentChecks, type ConsentConnection } from '../../../src/media/consentChecks.js';
@@ -260,3 +262,41 @@ t.test(
     t.same(s.errors, []);
   },
 );
+
+t.test('a step of the wall clock neither expires consent nor stops the checks', async (t) => {
+  for (const step of [3_600_000, -3_600_000]) {
+    const fake = new FakeClock();
+    let offset = 0;
+    // Wall time = the fake clock's + a step; the timers still run on the fake clock (as setTimeout is monotonic).
+    const wall = { now: () => fake.now() + offset, setTimeout: fake.setTimeout.bind(fake) };
+    const checks = new ConsentChecks(new Ticker(wall, 100), wall, () => undefined, { random: () => 0.5 });
+    const s = standIn();
+    const c = s.conn as unknown as ConsentConnection;
+    checks.adopt(c, () => true);
+    fake.advance(5050);
+    t.equal(s.sent.length, 1, `step ${step}: the first check`);
+    offset = step;
+    // The answer comes between the step and the next tick.
+    t.ok(
+      checks.onResponse(
+        c,
+        s.protocol,
+        bindingSuccess(s.sent[0]!.data, ['127.0.0.1', 1], REMOTE_PASSWORD)!,
+        from,
+      ),
+    );
+    fake.advance(100);
+    t.equal(s.conn.state, 'connected', `step ${step}: consent not expired by the step`);
+    fake.advance(4900);
+    t.equal(s.sent.length, 2, `step ${step}: the next check 5 s after the first`);
+    // The answer came at 5.05 s (the tick at 5.0 s its base): consent runs to 35.0 s. The later checks go unanswered.
+    fake.advance(34_900 - 10_050);
+    t.equal(s.conn.state, 'connected', `step ${step}: still connected at 34.9 s`);
+    fake.advance(300);
+    t.equal(
+      s.conn.state,
+      'failed',
+      `step ${step}: consent expired 30 s after the answer, counted across the step`,
+    );
+  }
+});
