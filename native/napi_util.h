@@ -9,6 +9,7 @@
 #include <node_api.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 static inline napi_value throw_type(napi_env env, const char *msg) {
   napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
@@ -22,7 +23,11 @@ static inline napi_value throw_range(napi_env env, const char *msg) {
 
 static inline napi_value number(napi_env env, long v) {
   napi_value r = NULL;
-  napi_create_int64(env, (int64_t)v, &r);
+  if (v >= INT32_MIN && v <= INT32_MAX) {
+    napi_create_int32(env, (int32_t)v, &r); /* a small integer directly (no double conversion, per packet) */
+  } else {
+    napi_create_int64(env, (int64_t)v, &r);
+  }
   return r;
 }
 
