@@ -273,10 +273,11 @@ export class ConsentChecks {
     }
     const now = this.#clock.now();
     e.pending = false;
-    // On the ticks' time base (a step of the clock since the last tick is found and applied at the next one).
-    e.expiresAt = (this.#lastTickAt ?? now) + this.#timeoutMs;
     this.counters.answered++;
+    // As werift: an answer refreshes consent only while its pair is still the nominated one.
     if (conn.nominated === pair && !terminal(conn.state)) {
+      // On the ticks' time base (a step of the clock since the last tick is found and applied at the next one).
+      e.expiresAt = (this.#lastTickAt ?? now) + this.#timeoutMs;
       const rtt = Math.max(0, now - e.sentAt) / 1000;
       pair.rtt = rtt;
       pair.totalRoundTripTime = (pair.totalRoundTripTime ?? 0) + rtt;

@@ -11,6 +11,7 @@
  *   keep the connection past the timeout; 30 s without one: `consentFresh` false, a new session, 'failed'.
  * - werift ending the session ends the entry; a pair no longer read gives the connection back to werift's loop;
  *   werift's `queryConsent` (ICE restart) starts a new entry here.
+ * - An answer arriving after the nominated pair changed is taken but refreshes nothing (werift's rule).
  * - A step of the wall clock (an hour either way, with an answer between the step and the next tick) neither
  *   expires consent nor stops the checks; consent still ends 30 s after the last answer.
  */
@@ -299,4 +300,17 @@ t.test('a step of the wall clock neither expires consent nor stops the checks', 
       `step ${step}: consent expired 30 s after the answer, counted across the step`,
     );
   }
+});
+
+t.test('an answer from a pair no longer nominated refreshes nothing (as werift)', async (t) => {
+  const s = setup();
+  s.checks.adopt(s.c, s.routed);
+  s.clock.advance(5000);
+  t.equal(s.sent.length, 1);
+  const answer = answerTo(s);
+  s.conn.nominated = { ...s.pair, remoteCandidate: { host: '127.0.0.9', port: 4100 } };
+  t.ok(s.checks.onResponse(s.c, s.protocol, answer, from), 'the answer to our request is taken');
+  t.equal(s.pair.responsesReceived, 0, "the old pair's statistics unchanged");
+  s.clock.advance(25_100); // 30.1 s after adopting, no answer that counted
+  t.equal(s.conn.state, 'failed', 'consent expired: the answer did not refresh it');
 });
