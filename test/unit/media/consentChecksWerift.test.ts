@@ -7,30 +7,12 @@
  *   timeout — consent expired — and b's peer connection reports it.
  */
 import t from 'tap';
-import { MediaStreamTrack, RTCPeerConnection, useVP8 } from 'werift';
+import type { RTCPeerConnection } from 'werift';
 import { ConsentChecks, type ConsentConnection } from '../../../src/media/consentChecks.js';
 import { installUdpFastPath } from '../../../src/media/udpFastPath.js';
 import { systemClock } from '../../../src/util/clock.js';
 import { Ticker } from '../../../src/util/ticker.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const loopback = {
-  iceServers: [],
-  iceAdditionalHostAddresses: ['127.0.0.1'],
-  iceInterfaceAddresses: { udp4: '127.0.0.1' },
-  iceUseIpv4: true,
-  iceUseIpv6: false,
-  codecs: { video: [useVP8()] },
-};
-
-async function until(what: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!what() && Date.now() < end) {
-    await sleep(20);
-  }
-  return what();
-}
+import { connectedWeriftPair, until } from '../../helpers/weriftPair.js';
 
 interface Conn extends ConsentConnection {
   state: string;
@@ -43,22 +25,8 @@ const iceOf = (pc: RTCPeerConnection) =>
   (pc as unknown as { iceTransports: { connection: Conn }[] }).iceTransports[0]!.connection;
 
 t.test('a real werift pair: our checks answered by werift; unanswered, consent expires', async (t) => {
-  const a = new RTCPeerConnection(loopback);
-  const b = new RTCPeerConnection(loopback);
-  t.teardown(async () => {
-    await Promise.allSettled([a.close(), b.close()]);
-  });
-  a.addTransceiver(new MediaStreamTrack({ kind: 'video' }), { direction: 'sendonly' });
-  await a.setLocalDescription(await a.createOffer());
-  await until(() => a.iceGatheringState === 'complete', 10_000);
-  await b.setRemoteDescription(a.localDescription!);
-  await b.setLocalDescription(await b.createAnswer());
-  await until(() => b.iceGatheringState === 'complete', 10_000);
-  await a.setRemoteDescription(b.localDescription!);
-  t.ok(
-    await until(() => a.connectionState === 'connected' && b.connectionState === 'connected', 15_000),
-    'connected',
-  );
+  const { a, b } = await connectedWeriftPair(t);
+  t.ok(a.connectionState === 'connected' && b.connectionState === 'connected', 'connected');
 
   const timeoutMs = 2000;
   const errors: unknown[] = [];
@@ -85,7 +53,7 @@ t.test('a real werift pair: our checks answered by werift; unanswered, consent e
     await until(() => checks.counters.answered >= 4, 5000),
     `answered by a's werift (${checks.counters.answered})`,
   );
-  await sleep(timeoutMs + 500 - (Date.now() - started));
+  await new Promise((r) => setTimeout(r, timeoutMs + 500 - (Date.now() - started)));
   t.equal(
     conn.state,
     'connected',

@@ -12,22 +12,20 @@
 import { createSocket } from 'node:dgram';
 import t from 'tap';
 import {
-  MediaStreamTrack,
   classes,
   Message,
   methods,
   parseMessage,
-  RTCPeerConnection,
   RtpHeader,
   RtpPacket,
   SrtcpSession,
   SrtpSession,
-  useVP8,
   type RTCDtlsTransport,
 } from 'werift';
 import { tapDecryptedRtp } from '../../../src/media/decryptedRtpTap.js';
 import { tapSrtcp } from '../../../src/media/srtcpTap.js';
 import { installUdpFastPath } from '../../../src/media/udpFastPath.js';
+import { connectedWeriftPair } from '../../helpers/weriftPair.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type OnData = (data: Buffer, addr: readonly [string, number]) => void;
@@ -291,22 +289,6 @@ t.test('stand-ins: shapes left alone', async (t) => {
   );
 });
 
-const loopback = {
-  iceServers: [],
-  iceAdditionalHostAddresses: ['127.0.0.1'],
-  iceInterfaceAddresses: { udp4: '127.0.0.1' },
-  iceUseIpv4: true,
-  iceUseIpv6: false,
-  codecs: { video: [useVP8()] },
-};
-
-async function gathered(pc: RTCPeerConnection): Promise<void> {
-  const end = Date.now() + 10_000;
-  while (pc.iceGatheringState !== 'complete' && Date.now() < end) {
-    await sleep(20);
-  }
-}
-
 interface Internals {
   iceTransports: {
     connection: {
@@ -321,23 +303,7 @@ interface Internals {
 }
 
 t.test('a real werift pair: the media never reaches werift; forgeries counted', async (t) => {
-  const a = new RTCPeerConnection(loopback);
-  const b = new RTCPeerConnection(loopback);
-  t.teardown(async () => {
-    await Promise.allSettled([a.close(), b.close()]);
-  });
-  const track = new MediaStreamTrack({ kind: 'video' });
-  a.addTransceiver(track, { direction: 'sendonly' });
-  await a.setLocalDescription(await a.createOffer());
-  await gathered(a);
-  await b.setRemoteDescription(a.localDescription!);
-  await b.setLocalDescription(await b.createAnswer());
-  await gathered(b);
-  await a.setRemoteDescription(b.localDescription!);
-  const end = Date.now() + 15_000;
-  while ((a.connectionState !== 'connected' || b.connectionState !== 'connected') && Date.now() < end) {
-    await sleep(20);
-  }
+  const { a, b, track } = await connectedWeriftPair(t);
   t.equal(b.connectionState, 'connected');
   const dtls = b.getTransceivers()[0]!.receiver.dtlsTransport;
   const rtp: Buffer[] = [];
