@@ -9,33 +9,39 @@
  * when present, a valid FINGERPRINT. Everything else (nominations, role conflicts, an ICE restart's new ufrag,
  * a request that does not verify) goes to werift as before.
  *
+ * The message reading, integrity and fingerprint here also serve the focus's own consent requests and their
+ * answers (stunConsent.ts).
+ *
  * Pure apart from the HMAC-SHA1 and CRC-32 (node:crypto, node:zlib).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import zlib from 'node:zlib';
 
-const HEADER = 20;
-const MAGIC = 0x2112a442;
-const BINDING_REQUEST = 0x0001;
-const BINDING_SUCCESS = 0x0101;
-const ATTR_USERNAME = 0x0006;
-const ATTR_MESSAGE_INTEGRITY = 0x0008;
-const ATTR_XOR_MAPPED_ADDRESS = 0x0020;
-const ATTR_USE_CANDIDATE = 0x0025;
-const ATTR_FINGERPRINT = 0x8028;
-const ATTR_ICE_CONTROLLED = 0x8029;
-const ATTR_ICE_CONTROLLING = 0x802a;
-const MI_BYTES = 20;
+/** The STUN wire constants (RFC 8489 §5, §14, §18; RFC 8445 §7.1, §16.1), shared with stunConsent.ts. */
+export const HEADER = 20;
+export const MAGIC = 0x2112a442;
+export const BINDING_REQUEST = 0x0001;
+export const BINDING_SUCCESS = 0x0101;
+export const ATTR_USERNAME = 0x0006;
+export const ATTR_MESSAGE_INTEGRITY = 0x0008;
+export const ATTR_XOR_MAPPED_ADDRESS = 0x0020;
+export const ATTR_PRIORITY = 0x0024;
+export const ATTR_USE_CANDIDATE = 0x0025;
+export const ATTR_FINGERPRINT = 0x8028;
+export const ATTR_ICE_CONTROLLED = 0x8029;
+export const ATTR_ICE_CONTROLLING = 0x802a;
+export const MI_BYTES = 20;
 const FINGERPRINT_XOR = 0x5354554e;
 
 /** node:zlib's CRC-32 (Node ≥ 20.15); absent on an older Node, where werift keeps answering. */
 const crc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
 
-/** What the fast path needs of a Binding request. */
-export interface BindingRequest {
-  /** The USERNAME attribute (`<receiver's ufrag>:<sender's ufrag>`). */
+/** What the fast path needs of a STUN message: its ICE attributes, and where its integrity and fingerprint are. */
+export interface StunAttributes {
+  /** The USERNAME attribute (`<receiver's ufrag>:<sender's ufrag>`; '' without one). */
   username: string;
+  hasUsername: boolean;
   useCandidate: boolean;
   iceControlling: boolean;
   iceControlled: boolean;
@@ -45,24 +51,36 @@ export interface BindingRequest {
   fingerprintAt: number;
 }
 
-/** A well-formed STUN Binding request's attributes, or undefined (anything else, or malformed). */
+export type BindingRequest = StunAttributes;
+
+/** A well-formed STUN Binding request with a USERNAME: its attributes, or undefined (anything else, or malformed). */
 export function readBindingRequest(data: Uint8Array): BindingRequest | undefined {
-  if (data.length < HEADER || ((data[0] as number) << 8) + (data[1] as number) !== BINDING_REQUEST) {
+  const m = readStunMessage(data, BINDING_REQUEST);
+  return m?.hasUsername === true ? m : undefined;
+}
+
+/**
+ * A well-formed STUN message of `messageType` (the header's length, magic cookie and 4-byte alignment; every
+ * attribute inside the message; MESSAGE-INTEGRITY of 20 bytes, FINGERPRINT of 4 and last): its attributes, or
+ * undefined.
+ */
+export function readStunMessage(data: Uint8Array, messageType: number): StunAttributes | undefined {
+  if (data.length < HEADER || ((data[0] as number) << 8) + (data[1] as number) !== messageType) {
     return undefined;
   }
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   if (view.getUint32(4) !== MAGIC || view.getUint16(2) + HEADER !== data.length || (data.length & 3) !== 0) {
     return undefined;
   }
-  const out: BindingRequest = {
+  const out: StunAttributes = {
     username: '',
+    hasUsername: false,
     useCandidate: false,
     iceControlling: false,
     iceControlled: false,
     integrityAt: -1,
     fingerprintAt: -1,
   };
-  let hasUsername = false;
   for (let at = HEADER; at < data.length;) {
     if (at + 4 > data.length || out.fingerprintAt >= 0) {
       return undefined; // a truncated attribute, or one after FINGERPRINT (which must be last)
@@ -78,7 +96,7 @@ export function readBindingRequest(data: Uint8Array): BindingRequest | undefined
       switch (type) {
         case ATTR_USERNAME:
           out.username = Buffer.from(data.buffer, data.byteOffset + at + 4, len).toString('utf8');
-          hasUsername = true;
+          out.hasUsername = true;
           break;
         case ATTR_USE_CANDIDATE:
           out.useCandidate = true;
@@ -105,7 +123,7 @@ export function readBindingRequest(data: Uint8Array): BindingRequest | undefined
     }
     at = end + ((4 - (len & 3)) & 3);
   }
-  return hasUsername ? out : undefined;
+  return out;
 }
 
 /** HMAC-SHA1 of `data[0, at)` with the header's length field set as if the message ended after MI at `at`. */

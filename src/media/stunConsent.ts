@@ -13,24 +13,25 @@
  * Pure apart from the HMAC-SHA1 and CRC-32 (stunBinding.ts).
  */
 import {
+  ATTR_FINGERPRINT,
+  ATTR_ICE_CONTROLLED,
+  ATTR_ICE_CONTROLLING,
+  ATTR_MESSAGE_INTEGRITY,
+  ATTR_PRIORITY,
+  ATTR_USERNAME,
+  BINDING_REQUEST,
+  BINDING_SUCCESS,
   canAnswerBindings,
   fingerprintOf,
   fingerprintValid,
+  HEADER,
   integrityOf,
   integrityValid,
+  MAGIC,
+  MI_BYTES,
+  readStunMessage,
 } from './stunBinding.js';
 
-const HEADER = 20;
-const MAGIC = 0x2112a442;
-const BINDING_REQUEST = 0x0001;
-const BINDING_SUCCESS = 0x0101;
-const ATTR_USERNAME = 0x0006;
-const ATTR_MESSAGE_INTEGRITY = 0x0008;
-const ATTR_PRIORITY = 0x0024;
-const ATTR_FINGERPRINT = 0x8028;
-const ATTR_ICE_CONTROLLED = 0x8029;
-const ATTR_ICE_CONTROLLING = 0x802a;
-const MI_BYTES = 20;
 /** The transaction id's length (RFC 8489 §5). */
 export const TRANSACTION_ID_BYTES = 12;
 
@@ -126,16 +127,8 @@ export class ConsentRequestWriter {
  * and, when it has one, a valid FINGERPRINT. Anything malformed is false.
  */
 export function isConsentSuccess(data: Uint8Array, txid: Uint8Array, password: string): boolean {
-  if (
-    data.length < HEADER ||
-    (data.length & 3) !== 0 ||
-    ((data[0] as number) << 8) + (data[1] as number) !== BINDING_SUCCESS ||
-    ((data[2] as number) << 8) + (data[3] as number) + HEADER !== data.length
-  ) {
-    return false;
-  }
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  if (view.getUint32(4) !== MAGIC || txid.length !== TRANSACTION_ID_BYTES) {
+  const m = readStunMessage(data, BINDING_SUCCESS);
+  if (m === undefined || txid.length !== TRANSACTION_ID_BYTES) {
     return false;
   }
   for (let i = 0; i < TRANSACTION_ID_BYTES; i++) {
@@ -143,33 +136,9 @@ export function isConsentSuccess(data: Uint8Array, txid: Uint8Array, password: s
       return false;
     }
   }
-  let integrityAt = -1;
-  let fingerprintAt = -1;
-  for (let at = HEADER; at < data.length;) {
-    if (at + 4 > data.length || fingerprintAt >= 0) {
-      return false; // truncated, or something after FINGERPRINT
-    }
-    const type = view.getUint16(at);
-    const len = view.getUint16(at + 2);
-    if (at + 4 + len > data.length) {
-      return false;
-    }
-    if (type === ATTR_MESSAGE_INTEGRITY && integrityAt < 0) {
-      if (len !== MI_BYTES) {
-        return false;
-      }
-      integrityAt = at;
-    } else if (type === ATTR_FINGERPRINT) {
-      if (len !== 4) {
-        return false;
-      }
-      fingerprintAt = at;
-    }
-    at += 4 + pad4(len);
-  }
   return (
-    integrityAt >= 0 &&
-    integrityValid(data, integrityAt, password) &&
-    (fingerprintAt < 0 || fingerprintValid(data, fingerprintAt))
+    m.integrityAt >= 0 &&
+    integrityValid(data, m.integrityAt, password) &&
+    (m.fingerprintAt < 0 || fingerprintValid(data, m.fingerprintAt))
   );
 }
