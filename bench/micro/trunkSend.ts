@@ -6,9 +6,12 @@
  * `handle`, as ingest does; the trunk is a real LinkPeer pair and the subscriber a real werift connection,
  * both over 127.0.0.1. Per round ONE sink is attached: the trunk send, the down track, or a sink that does
  * nothing (`base`: the classification and fan-out both share); the figures are each way's CPU per packet
- * minus `base`. A round feeds frames of 9 packets without yielding to I/O (the trunk's batch is flushed after
- * each frame, as the end of a turn would), so the receivers' work is not in the figure; the three ways
- * alternate, median of 9 rounds of 2,700 packets; a round ends after the sends node:dgram defers to a nextTick.
+ * minus `base`. A round feeds frames of 9 packets without yielding to I/O, each frame one batch of received
+ * datagrams as the focus's batched receive makes it (turnEnd.ts `hold` / `release`: every queue — the trunk's
+ * and the subscribers' — sends at the frame's end; until 2026-12-07 only the trunk's was flushed per frame and
+ * the subscribers' queue sent every 64 datagrams, which favoured the local path), so the receivers' work is not
+ * in the figure; the three ways
+ * alternate, median of 21 rounds of 2,700 packets; a round ends after the sends node:dgram defers to a nextTick.
  * Loopback wake-ups of a sleeping receiver (what the batch
  * saves) are not in it either: the receivers live in this process (bench/README.md `trunkSend`).
  * `node --import @tapjs/typescript/import bench/micro/trunkSend.ts`
@@ -23,6 +26,7 @@ import type { TrackSink } from '../../src/media/track.js';
 import { RtpPacketView } from '../../src/rtp/packetView.js';
 import { writeRtpHeader } from '../../src/rtp/rtpHeader.js';
 import { systemClock } from '../../src/util/clock.js';
+import { turnEnd } from '../../src/media/turnEnd.js';
 import { connectedWeriftPair } from '../../harness/peers/weriftPair.js';
 import { testConfig } from '../../harness/sfu.js';
 import { waitFor } from '../../harness/stack.js';
@@ -30,7 +34,7 @@ import { PublisherRemb } from '../../src/media/publisherRemb.js';
 
 const FRAME = 9;
 const FRAMES = 300;
-const ROUNDS = 9;
+const ROUNDS = 21;
 const PAYLOAD = 1150;
 const VP8 = {
   payloadType: 120,
@@ -164,9 +168,12 @@ async function round(way: Way): Promise<{ us: number; sent: number }> {
   const localBefore = local.stats().packets;
   const t0 = process.cpuUsage();
   for (let i = 0; i < packets.length; i++) {
+    if (i % FRAME === 0) {
+      turnEnd.hold(); // a frame arrives in one batch of received datagrams (udpReceive.ts), as in the focus
+    }
     video.handle(packets[i]!, 'f');
     if (i % FRAME === FRAME - 1) {
-      a.peer.media.flushSends(); // the end of the turn the frame arrived in
+      turnEnd.release(); // the batch's end: every queue (the trunk's, the subscribers') sends what waits
     }
   }
   // node:dgram sends an unconnected socket's datagrams in a nextTick (after its address lookup): a nextTick

@@ -197,25 +197,23 @@ export class TrunkSend implements TrackSink {
     if (sp.fwd.keyframe) {
       this.#pli.onKeyframe(out.ssrc, now);
     }
+    const p = out.build(
+      this.#host.header(this.kind),
+      pt,
+      v.seq,
+      v.ts,
+      v.marker,
+      padding,
+      payload,
+      sp.audioLevel,
+      now,
+    );
     const q = this.#host.queue;
     if (q !== undefined) {
-      q.push(this.kind, out.ssrc, pt, v.seq, v.ts, v.marker, padding, sp.audioLevel, payload);
+      q.push(this.kind, p);
     } else {
-      sendTrunkPacket(
-        this.#host,
-        this.kind,
-        out.ssrc,
-        pt,
-        v.seq,
-        v.ts,
-        v.marker,
-        padding,
-        sp.audioLevel,
-        payload,
-        now,
-      );
+      sendTrunkPacket(this.#host, this.kind, p, now);
     }
-    out.sent(v.seq, now, pt, v.ts, v.marker, padding, payload, sp.audioLevel);
   }
 
   onLayersChanged(): void {
@@ -244,21 +242,9 @@ export class TrunkSend implements TrackSink {
       }
       counters.retransmits.sent++;
       if (q !== undefined) {
-        q.push(this.kind, out.ssrc, r.pt, seq, r.ts, r.marker, r.padding, r.audioLevel, r.payload);
+        q.push(this.kind, r);
       } else {
-        sendTrunkPacket(
-          this.#host,
-          this.kind,
-          out.ssrc,
-          r.pt,
-          seq,
-          r.ts,
-          r.marker,
-          r.padding,
-          r.audioLevel,
-          r.payload,
-          now,
-        );
+        sendTrunkPacket(this.#host, this.kind, r, now);
       }
     }
   }
