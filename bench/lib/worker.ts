@@ -504,17 +504,19 @@ serve(
       };
       return { userId: a.user.userId };
     },
-    /** `cascade-cpu`: subscribers that join without subscribing; `retarget` points them at publishers. */
+    /**
+     * `cascade-cpu`: subscribers that join without subscribing; `retarget` points them at publishers. One after
+     * the other: with `--pin` every load process shares one core with the publishers' media, and eight werift
+     * peers setting up ICE and DTLS at once there missed the join's 20-s wait (2026-12-07: 5 of 7 runs).
+     */
     targetSubscribers: async (a: { env: Env; users: UserCreds[] }) => {
-      await Promise.all(
-        a.users.map(async (u) => {
-          const { c, peer } = newClient(a.env, u);
-          await c.publishMembership(a.env.roomId, a.env.focus);
-          const mc = await joinWithMedia({ focusRef: a.env.focus }, c, {});
-          peer.setReceiveBufferSize(LOAD_RECEIVE_BUFFER);
-          targets.push({ mc, sub: countInto(peer), current: undefined, userId: u.userId });
-        }),
-      );
+      for (const u of a.users) {
+        const { c, peer } = newClient(a.env, u);
+        await c.publishMembership(a.env.roomId, a.env.focus);
+        const mc = await joinWithMedia({ focusRef: a.env.focus }, c, {});
+        peer.setReceiveBufferSize(LOAD_RECEIVE_BUFFER);
+        targets.push({ mc, sub: countInto(peer), current: undefined, userId: u.userId });
+      }
       return {};
     },
     /** `cascade-cpu` diagnostics: per target subscriber, what it watches and has received, and its last messages. */

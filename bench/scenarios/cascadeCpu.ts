@@ -164,14 +164,11 @@ export async function cascadeCpu(
     };
     const pubs = await users('pub', a.serverName);
     const decoys = await users('decoy', b.serverName);
-    await Promise.all([
-      pubA!.call('meetingJoin', { env: env(a), users: pubs, layers: LAYERS }, 120_000),
-      pubB!.call('meetingJoin', { env: env(b), users: decoys, layers: LAYERS }, 120_000),
-    ]);
-    await Promise.all([
-      far!.call('targetSubscribers', { env: env(b), users: await users('far', b.serverName) }, 120_000),
-      near!.call('targetSubscribers', { env: env(a), users: await users('near', a.serverName) }, 120_000),
-    ]);
+    // One group after the other (with `--pin` all of the load shares one core: joins at once missed their waits).
+    await pubA!.call('meetingJoin', { env: env(a), users: pubs, layers: LAYERS }, 120_000);
+    await pubB!.call('meetingJoin', { env: env(b), users: decoys, layers: LAYERS }, 120_000);
+    await far!.call('targetSubscribers', { env: env(b), users: await users('far', b.serverName) }, 120_000);
+    await near!.call('targetSubscribers', { env: env(a), users: await users('near', a.serverName) }, 120_000);
     const ids = (us: UserCreds[]) => us.map((u) => u.userId);
     const none = pubs.map(() => null);
     const arrange = async (x: Arrangement) => {

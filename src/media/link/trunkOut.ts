@@ -8,10 +8,9 @@
  * The packets are kept as a local subscription's are (media/sentStore.ts): in the slots of a ring that starts
  * at 64 packets and doubles, every packet kept, only while the layer sends more than it holds for 1.5 s (up to
  * TRUNK_RTX_PACKETS), each slot over its part of a chunk of memory handed out in order of first use. A slot
- * holds the packet as it goes out — its trunk header and a copy of the payload — and is what the send path
- * encrypts from (trunkQueue.ts): one copy of the payload per packet, as on the local path. The publisher's
- * datagram is not kept for the 1.5 s of the buffer (kept, each survived the young generation's collections for
- * the whole-heap GC to find), and nothing is allocated per packet once the ring has its size.
+ * holds a small record (payload type, flags, timestamp, the audio level element) and a copy of the payload: the
+ * publisher's datagram is not kept for the 1.5 s of the buffer (kept, each survived the young generation's
+ * collections for the whole-heap GC to find), and nothing is allocated per packet once the ring has its size.
  * A ring of its full size from the start was 1.5 MB of packet memory per video trunk SSRC, most of it never
  * used by a 360p layer's ≈ 90 packets a second.
  */
@@ -25,7 +24,6 @@ import { SendRate } from '../../forwarding/sendRate.js';
 import { UpstreamGaps } from '../../forwarding/upstreamGaps.js';
 import type { SentPacket } from '../sentPackets.js';
 import { SentStore } from '../sentStore.js';
-import { MAX_TRUNK_HEADER, type TrunkHeaderWriter } from './trunkHeader.js';
 
 /** The most packets kept — video: ≥ 1 s up to ≈ 1,000 packets/s (≈ 9 Mbit/s of full packets); audio: ≈ 2.5 s. */
 export const TRUNK_RTX_PACKETS = { video: 1024, audio: 128 } as const;
@@ -34,6 +32,52 @@ export const TRUNK_RTX_MS = 1500;
 export const TRUNK_RTX_INITIAL_PACKETS = 64;
 /** RTP header bytes counted into the send rate per packet. */
 const RTP_HEADER_BYTES = 12;
+
+/** A packet as sent on the trunk (valid until the next `answer`: one object per TrunkOut, refilled). */
+export interface SentRecord {
+  readonly pt: number;
+  readonly ts: number;
+  readonly marker: boolean;
+  readonly padding: boolean;
+  /** What followed the publisher's header (its payload and padding), as sent: a view of the kept copy. */
+  readonly payload: Buffer;
+  readonly audioLevel: Uint8Array | undefined;
+}
+
+/**
+ * A slot's record, before the payload: payload type, flags, audio level length, timestamp (big-endian), then
+ * the audio level element's bytes. The slot's `headerLength` is the record's length, its payload the payload.
+ */
+const RECORD_BYTES = 7;
+const MARKER = 1;
+const PADDING = 2;
+const LEVEL = 4;
+
+class Record implements SentRecord {
+  pt = 0;
+  ts = 0;
+  marker = false;
+  padding = false;
+  payload: Buffer = Buffer.alloc(0);
+  audioLevel: Uint8Array | undefined = undefined;
+
+  /** Reads a slot (views of its bytes: made on a resend only). */
+  read(p: SentPacket): this {
+    const b = p.buf;
+    const o = p.off;
+    const flags = b[o + 1] as number;
+    this.pt = b[o] as number;
+    this.marker = (flags & MARKER) !== 0;
+    this.padding = (flags & PADDING) !== 0;
+    this.ts = b.readUInt32BE(o + 3);
+    this.audioLevel =
+      (flags & LEVEL) === 0
+        ? undefined
+        : b.subarray(o + RECORD_BYTES, o + RECORD_BYTES + (b[o + 2] as number));
+    this.payload = b.subarray(o + p.headerLength, o + p.length);
+    return this;
+  }
+}
 
 export class TrunkOut {
   readonly layerId: number;
@@ -49,6 +93,7 @@ export class TrunkOut {
   readonly upstream = new UpstreamGaps();
   /** The packets kept for retransmission. */
   readonly #store: SentStore;
+  readonly #record = new Record();
   readonly #rate: SendRate;
 
   constructor(layerId: number, rid: string, ssrc: number, kind: 'audio' | 'video', now: number) {
@@ -79,37 +124,41 @@ export class TrunkOut {
     return this.#store.allocatedBytes;
   }
 
-  /**
-   * Packet `seq` of this trunk SSRC as it goes out: built in its retransmission slot — the header (`header`:
-   * the link's writer for this kind; abs-send-time `now`, set again when it leaves) and the publisher's payload
-   * (with its padding when `padding`) copied behind it — counted and kept. The slot is the packet to encrypt
-   * from (valid until the ring reuses it: ≥ 64 packets of this SSRC later, or `clear`).
-   */
-  build(
-    header: TrunkHeaderWriter,
-    pt: number,
+  /** A packet went out with sequence number `seq`: counted and kept for retransmission. */
+  sent(
     seq: number,
+    now: number,
+    pt: number,
     ts: number,
     marker: boolean,
     padding: boolean,
     payload: Buffer,
     audioLevel: Uint8Array | undefined,
-    now: number,
-  ): SentPacket {
-    const n = payload.length;
+  ): void {
     this.packets = (this.packets + 1) >>> 0;
-    this.bytes = (this.bytes + n) >>> 0;
+    this.bytes = (this.bytes + payload.length) >>> 0;
     this.upstream.onSent(seq, now);
-    this.#rate.add(n + RTP_HEADER_BYTES);
-    const p = this.#store.slot(seq, MAX_TRUNK_HEADER + n, now);
+    this.#rate.add(payload.length + RTP_HEADER_BYTES);
+    const levelLength = audioLevel === undefined ? 0 : Math.min(audioLevel.length, 255);
+    const head = RECORD_BYTES + levelLength;
+    const p = this.#store.slot(seq, head + payload.length, now);
     const b = p.buf;
     const o = p.off;
-    const h = header.writeInto(b, o, this.ssrc, pt, seq, ts, marker, padding, now, audioLevel);
-    b.set(payload, o + h); // TypedArray#set: a builtin memcpy (Buffer#copy goes through JS argument checks)
-    p.headerLength = h;
-    p.length = h + n;
+    b[o] = pt & 0x7f;
+    b[o + 1] = (marker ? MARKER : 0) | (padding ? PADDING : 0) | (audioLevel === undefined ? 0 : LEVEL);
+    b[o + 2] = levelLength;
+    b.writeUInt32BE(ts >>> 0, o + 3);
+    if (audioLevel !== undefined) {
+      // The element whole (RFC 8285 elements are at most 255 bytes): no view per audio packet.
+      b.set(
+        levelLength === audioLevel.length ? audioLevel : audioLevel.subarray(0, levelLength),
+        o + RECORD_BYTES,
+      );
+    }
+    b.set(payload, o + head); // TypedArray#set: a builtin memcpy (Buffer#copy goes through JS argument checks)
+    p.headerLength = head;
+    p.length = head + payload.length;
     this.#store.remember(seq, now, p);
-    return p;
   }
 
   /** Once per received NACK packet, before `answer`: refills the budget. */
@@ -118,11 +167,12 @@ export class TrunkOut {
   }
 
   /**
-   * One NACKed sequence number: the packet to resend now (charged and marked) — its slot, as first built (its
-   * abs-send-time set again when it leaves) — or why not.
+   * One NACKed sequence number: the record to resend now (charged and marked; valid until the next call), or
+   * why not.
    */
-  answer(seq: number, now: number): SentPacket | RetransmitRefusal {
-    return this.#store.answer(seq, now, resendWindowMs(this.rtt.rttMs));
+  answer(seq: number, now: number): SentRecord | RetransmitRefusal {
+    const p = this.#store.answer(seq, now, resendWindowMs(this.rtt.rttMs));
+    return typeof p === 'string' ? p : this.#record.read(p);
   }
 
   tick(now: number): void {

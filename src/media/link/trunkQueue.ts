@@ -1,23 +1,20 @@
 /**
  * The trunk packets of one event-loop turn, sent back to back at its end (turnEnd.ts: before the subscribers'
  * datagrams of the turn) in the order queued — media and retransmissions of every track the link carries. Each
- * packet is built in its retransmission slot (trunkOut.ts `build`: header and payload); only then is its
- * abs-send-time set (trunkHeader.ts `restamp`) and the slot SRTP-encrypted into the flush's slab, so the
+ * packet's header (trunkHeader.ts) is written, SRTP-encrypted and sent only then (`sendTrunkPacket`), so its
  * abs-send-time is its departure time, as the remote focus's delay-based estimate needs (§8.5). Why: the
  * packets a publisher's burst brings in one poll phase then leave together instead of one per received
  * packet, so the receiving process is woken once per burst rather than once per packet; on a shared host
  * (and on loopback, where the sender's `sendto` does the receiver's wake-up) that wake-up was most of the
  * trunk's cost per packet (bench/README.md `trunkSend`). The turn's datagrams then leave in one system call
- * (udpBatch.ts: `sendmmsg` through the native add-on, else one `socket.send` each). The queue keeps where each
- * slot is (and the sequence number it was built for: a slot built again within the turn is not sent) in
- * arrays reused turn after turn: nothing is allocated per packet.
+ * (udpBatch.ts: `sendmmsg` through the native add-on, else one `socket.send` each). The queue keeps references
+ * only (the publisher's payloads are never written, trunkOut.ts keeps them too) in parallel arrays reused turn
+ * after turn: beyond each datagram, nothing is allocated per packet once they have grown.
  */
 import type { RTCDtlsTransport } from 'werift';
 import type { MediaCounters } from '../mediaMetrics.js';
 import { SendSlab, type SlabSource } from '../sendSlab.js';
-import { SentPacket } from '../sentPackets.js';
-import { encryptPacketIntoSlab } from '../srtp/srtpSendState.js';
-import { prepareSrtpPacket, sendSrtpPacket, slabPathFor, SrtpRoute, type SendResult } from '../srtpSend.js';
+import { encryptIntoSlab, prepareSrtpAt, sendSrtp, slabPathFor, SrtpRoute } from '../srtpSend.js';
 import { turnEnd, type Schedule } from '../turnEnd.js';
 import { UdpBatcher } from '../udpBatch.js';
 import { markRtpSent } from '../udpReceive.js';
@@ -36,39 +33,46 @@ export interface TrunkWire {
   sent(bytes: number): void;
 }
 
-/**
- * Sends one trunk packet built in its slot (trunkOut.ts) now — its abs-send-time set to `now` — the way the
- * subscribers' datagrams leave (srtpSend.ts `sendSrtpPacket`); counted either way.
- */
-export function sendTrunkPacket(wire: TrunkWire, kind: Kind, p: SentPacket, now: number): void {
+/** Writes one trunk packet's header (abs-send-time `now`), encrypts and sends it; counted either way. */
+export function sendTrunkPacket(
+  wire: TrunkWire,
+  kind: Kind,
+  ssrc: number,
+  pt: number,
+  seq: number,
+  ts: number,
+  marker: boolean,
+  padding: boolean,
+  audioLevel: Uint8Array | undefined,
+  payload: Buffer,
+  now: number,
+): void {
   const dtls = wire.transport();
   if (dtls === undefined) {
     wire.counters.sends.not_ready++;
     return;
   }
-  wire.header(kind).restamp(p.buf, p.off, now);
-  wire.counters.sends[sendSrtpPacket(dtls, p)]++;
-  wire.sent(p.length);
+  const header = wire.header(kind).write(ssrc, pt, seq, ts, marker, padding, now, audioLevel);
+  wire.counters.sends[sendSrtp(dtls, payload, header)]++;
+  wire.sent(payload.length + header.serializeSize);
 }
 
 const NONE = Buffer.alloc(0);
-/** Packets waiting at most (more: the queue is sent at once); below the smallest ring (trunkOut.ts: 64). */
-export const MAX_QUEUED = 64;
-const STRIDE = 4;
+const MARKER = 1;
+const PADDING = 2;
+const AUDIO = 4;
 
 export class TrunkQueue implements SlabSource {
   readonly #wire: TrunkWire;
   readonly #schedule: Schedule;
-  /**
-   * Packet i: `#buf[i][#at[4i], #at[4i] + #at[4i + 2])`, its header the first `#at[4i + 1]` bytes, built for
-   * sequence number `#at[4i + 3]`.
-   */
-  readonly #buf: Buffer[] = [];
-  readonly #at = new Int32Array(STRIDE * MAX_QUEUED);
-  readonly #audio: boolean[] = [];
+  readonly #ssrc: number[] = [];
+  readonly #pt: number[] = [];
+  readonly #seq: number[] = [];
+  readonly #ts: number[] = [];
+  readonly #flags: number[] = [];
+  readonly #level: (Uint8Array | undefined)[] = [];
+  readonly #payload: Buffer[] = [];
   #n = 0;
-  /** The packet being encrypted (a view of queue entry i for the SentPacket paths; never kept). */
-  readonly #packet = new SentPacket(NONE, 0);
   #scheduled = false;
   readonly #batcher: UdpBatcher;
   readonly #route = new SrtpRoute();
@@ -102,24 +106,25 @@ export class TrunkQueue implements SlabSource {
     return this.#n;
   }
 
-  /**
-   * Queues a packet built in its slot (TrunkOut `build` or `answer`): its bytes are read when the turn ends, so
-   * the slot must not be reused before (a ring holds ≥ 64 packets of its SSRC, and more than MAX_QUEUED waiting
-   * are sent at once).
-   */
-  push(kind: Kind, p: SentPacket): void {
+  push(
+    kind: Kind,
+    ssrc: number,
+    pt: number,
+    seq: number,
+    ts: number,
+    marker: boolean,
+    padding: boolean,
+    audioLevel: Uint8Array | undefined,
+    payload: Buffer,
+  ): void {
     const i = this.#n++;
-    const at = this.#at;
-    this.#buf[i] = p.buf;
-    at[STRIDE * i] = p.off;
-    at[STRIDE * i + 1] = p.headerLength;
-    at[STRIDE * i + 2] = p.length;
-    at[STRIDE * i + 3] = p.seq;
-    this.#audio[i] = kind === 'audio';
-    if (this.#n >= MAX_QUEUED) {
-      this.flush();
-      return;
-    }
+    this.#ssrc[i] = ssrc;
+    this.#pt[i] = pt;
+    this.#seq[i] = seq;
+    this.#ts[i] = ts;
+    this.#flags[i] = (marker ? MARKER : 0) | (padding ? PADDING : 0) | (kind === 'audio' ? AUDIO : 0);
+    this.#level[i] = audioLevel;
+    this.#payload[i] = payload;
     if (!this.#scheduled) {
       this.#scheduled = true;
       this.#schedule(this.#onTurnEnd);
@@ -144,57 +149,52 @@ export class TrunkQueue implements SlabSource {
     const slab = fast?.slab;
     let k = 0;
     let bytes = 0;
-    const p = this.#packet;
-    const audio = wire.header('audio');
-    const video = wire.header('video');
-    const q = this.#at;
     for (let i = 0; i < n; i++) {
-      const buf = this.#buf[i] ?? NONE;
-      const off = q[STRIDE * i] ?? 0;
-      this.#buf[i] = NONE;
+      const f = this.#flags[i] ?? 0;
+      const payload = this.#payload[i] ?? NONE;
+      const level = this.#level[i];
+      this.#payload[i] = NONE;
+      this.#level[i] = undefined;
       if (dtls === undefined) {
         counters.sends.not_ready++;
         continue;
       }
-      if (
-        buf.length < off + 4 ||
-        ((buf[off + 2] as number) << 8) + (buf[off + 3] as number) !== q[STRIDE * i + 3]
-      ) {
-        counters.retransmits.missing++; // its slot was built again for a newer packet (a resend within the turn)
-        continue;
-      }
-      p.buf = buf;
-      p.off = off;
-      p.headerLength = q[STRIDE * i + 1] ?? 0;
-      p.length = q[STRIDE * i + 2] ?? 0;
-      (this.#audio[i] === true ? audio : video).restamp(p.buf, p.off, now);
+      const header = wire
+        .header((f & AUDIO) !== 0 ? 'audio' : 'video')
+        .write(
+          this.#ssrc[i] ?? 0,
+          this.#pt[i] ?? 0,
+          this.#seq[i] ?? 0,
+          this.#ts[i] ?? 0,
+          (f & MARKER) !== 0,
+          (f & PADDING) !== 0,
+          now,
+          level,
+        );
       const socket = route.socket;
       const address = route.address;
       const port = route.port;
-      let at: number | Buffer | Exclude<SendResult, 'direct'>;
-      if (own !== undefined && slab !== undefined) {
-        at = encryptPacketIntoSlab(own, slab, p);
-        route.length = p.length + own.cipher.rtpOverhead;
-      } else {
-        at = prepareSrtpPacket(dtls, p, route);
-      }
-      let out: Buffer;
-      let outOff: number;
+      const at =
+        own !== undefined && slab !== undefined
+          ? encryptIntoSlab(own, slab, payload, header, route)
+          : prepareSrtpAt(dtls, payload, header, route, this);
+      let buf: Buffer;
+      let off: number;
       let len: number;
       if (typeof at === 'number') {
-        out = this.#slab.buffer;
-        outOff = at;
+        buf = this.#slab.buffer;
+        off = at;
         len = route.length;
       } else if (typeof at === 'string') {
-        wire.sent(p.length);
+        wire.sent(payload.length + header.serializeSize);
         counters.sends[at]++;
         continue;
       } else {
-        out = at;
-        outOff = 0;
+        buf = at;
+        off = 0;
         len = at.length;
       }
-      wire.sent(p.length);
+      wire.sent(payload.length + header.serializeSize);
       if (k > 0 && (route.socket !== socket || route.address !== address || route.port !== port)) {
         this.#send(socket, address, port, k, bytes); // the route changed within the turn: what went before first
         k = 0;
@@ -205,14 +205,13 @@ export class TrunkQueue implements SlabSource {
         grown.set(this.#offLen);
         this.#offLen = grown;
       }
-      this.#batch[k] = out;
-      this.#offLen[2 * k] = outOff;
+      this.#batch[k] = buf;
+      this.#offLen[2 * k] = off;
       this.#offLen[2 * k + 1] = len;
       k++;
       bytes += len;
       counters.sends.direct++;
     }
-    p.buf = NONE;
     if (k > 0) {
       this.#send(route.socket, route.address, route.port, k, bytes);
     }

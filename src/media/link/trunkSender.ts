@@ -197,23 +197,25 @@ export class TrunkSend implements TrackSink {
     if (sp.fwd.keyframe) {
       this.#pli.onKeyframe(out.ssrc, now);
     }
-    const p = out.build(
-      this.#host.header(this.kind),
-      pt,
-      v.seq,
-      v.ts,
-      v.marker,
-      padding,
-      payload,
-      sp.audioLevel,
-      now,
-    );
     const q = this.#host.queue;
     if (q !== undefined) {
-      q.push(this.kind, p);
+      q.push(this.kind, out.ssrc, pt, v.seq, v.ts, v.marker, padding, sp.audioLevel, payload);
     } else {
-      sendTrunkPacket(this.#host, this.kind, p, now);
+      sendTrunkPacket(
+        this.#host,
+        this.kind,
+        out.ssrc,
+        pt,
+        v.seq,
+        v.ts,
+        v.marker,
+        padding,
+        sp.audioLevel,
+        payload,
+        now,
+      );
     }
+    out.sent(v.seq, now, pt, v.ts, v.marker, padding, payload, sp.audioLevel);
   }
 
   onLayersChanged(): void {
@@ -242,9 +244,21 @@ export class TrunkSend implements TrackSink {
       }
       counters.retransmits.sent++;
       if (q !== undefined) {
-        q.push(this.kind, r);
+        q.push(this.kind, out.ssrc, r.pt, seq, r.ts, r.marker, r.padding, r.audioLevel, r.payload);
       } else {
-        sendTrunkPacket(this.#host, this.kind, r, now);
+        sendTrunkPacket(
+          this.#host,
+          this.kind,
+          out.ssrc,
+          r.pt,
+          seq,
+          r.ts,
+          r.marker,
+          r.padding,
+          r.audioLevel,
+          r.payload,
+          now,
+        );
       }
     }
   }

@@ -8,7 +8,6 @@
 import t from 'tap';
 import type { RTCDtlsTransport } from 'werift';
 import { TrunkHeaderWriter } from '../../../src/media/link/trunkHeader.js';
-import { TrunkOut } from '../../../src/media/link/trunkOut.js';
 import { TrunkQueue } from '../../../src/media/link/trunkQueue.js';
 import { MediaCounters } from '../../../src/media/mediaMetrics.js';
 import { MAX_HOLD_MS, TurnEnd } from '../../../src/media/turnEnd.js';
@@ -188,11 +187,7 @@ t.test("the real queues: a trunk flush runs before the subscribers' flush of the
   const subscribers = new TurnSendQueue(new Recording(null));
   // The subscriber datagram is queued first: the order comes from the phases, not from who queued first.
   subscribers.push(tx, '127.0.0.1', rx.address().port, Buffer.from('to a subscriber'));
-  const out = new TrunkOut(0, 'f', 1, 'video', 0);
-  trunk.push(
-    'video',
-    out.build(new TrunkHeaderWriter(), 96, 1, 1, false, false, Buffer.from('to the trunk'), undefined, 0),
-  );
+  trunk.push('video', 1, 96, 1, 1, false, false, undefined, Buffer.from('to the trunk'));
   await new Promise((r) => setImmediate(r));
   t.same(order, ['trunk', 'subscribers']);
   t.equal(counters.sends.not_ready, 1);

@@ -1,15 +1,14 @@
 /**
  * The trunk queue's flush with the SFU's own cipher and a real UDP socket (media/link/trunkQueue.ts): with the
- * add-on the transport is resolved once per flush and every packet encrypted from its slot into the flush's
- * slab — the datagrams that arrive are byte for byte those `prepareSrtp` makes of each packet's header (the
- * link writer's, stamped at the flush) and payload (both SRTP profiles, across the sequence wrap), in order, counted on the transport and the pair; the pair's address is read once per
+ * add-on the transport is resolved once per flush and every packet encrypted into the flush's slab — the
+ * datagrams that arrive are byte for byte those `prepareSrtp` makes of each packet (both SRTP profiles, across
+ * the sequence wrap), in order, counted on the transport and the pair; the pair's address is read once per
  * flush (per packet without the add-on, where `prepareSrtpAt` decides each).
  */
 import type { Socket } from 'node:dgram';
 import t from 'tap';
 import type { RTCDtlsTransport } from 'werift';
 import { TrunkHeaderWriter } from '../../../../src/media/link/trunkHeader.js';
-import { TrunkOut } from '../../../../src/media/link/trunkOut.js';
 import { TrunkQueue, type TrunkWire } from '../../../../src/media/link/trunkQueue.js';
 import { MediaCounters } from '../../../../src/media/mediaMetrics.js';
 import { prepareSrtp, SrtpRoute } from '../../../../src/media/srtpSend.js';
@@ -72,12 +71,8 @@ for (const [name, profile] of [
     const q = new TrunkQueue(wire, (fn) => due.push(fn));
     const seqs = [0xfffd, 0xfffe, 0xffff, 0, 1, 2];
     const payload = (seq: number) => Buffer.alloc(100 + (seq % 5) * 40, seq & 0xff);
-    const out = new TrunkOut(2, 'f', 0x7000_0003, 'video', 0);
     for (const seq of seqs) {
-      q.push(
-        'video',
-        out.build(header, 96, seq, seq * 3000, seq === 2, false, payload(seq), undefined, 1_000),
-      );
+      q.push('video', 0x7000_0003, 96, seq, seq * 3000, seq === 2, false, undefined, payload(seq));
     }
     const refHeader = new TrunkHeaderWriter();
     refHeader.setExtensionIds(4, undefined);
