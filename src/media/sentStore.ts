@@ -51,6 +51,11 @@ export class SentStore {
     this.#rtx.remember(seq, now, p);
   }
 
+  /** The packet kept for `seq` now, if its slot still holds it (not charged, not marked). */
+  peek(seq: number): SentPacket | undefined {
+    return this.#ring.get(seq);
+  }
+
   /** Once per received NACK packet, before `answer`: refills the byte budget from the stream's own rate. */
   refill(now: number, bytesPerS: number): void {
     this.#rtx.refill(now, bytesPerS);

@@ -4,8 +4,17 @@
  * precision. Pure.
  */
 export function absSendTimeInto(buf: Uint8Array, at: number, nowMs: number): void {
+  absSendTimeValueInto(buf, at, absSendTimeValue(nowMs));
+}
+
+/** The 24-bit abs-send-time of a millisecond clock reading. */
+export function absSendTimeValue(nowMs: number): number {
   const ms = ((nowMs % 64_000) + 64_000) % 64_000;
-  const v = Math.floor((ms * (1 << 18)) / 1000) & 0xffffff;
+  return Math.floor((ms * (1 << 18)) / 1000) & 0xffffff;
+}
+
+/** Writes a 24-bit abs-send-time value in place, big-endian. */
+export function absSendTimeValueInto(buf: Uint8Array, at: number, v: number): void {
   buf[at] = (v >> 16) & 0xff;
   buf[at + 1] = (v >> 8) & 0xff;
   buf[at + 2] = v & 0xff;

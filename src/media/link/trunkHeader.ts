@@ -7,7 +7,7 @@
  * the bytes before `write` is called again, so one writer serves every packet of a link. No allocation per
  * packet (the views of each header length are made once). Pure.
  */
-import { absSendTimeInto } from './absSendTime.js';
+import { absSendTimeInto, absSendTimeValueInto } from './absSendTime.js';
 
 /** 12 fixed + 4 extension header + abs-send-time (4) + audio level (≤ 17), rounded up to words. */
 const MAX_HEADER = 40;
@@ -34,7 +34,9 @@ export class TrunkHeaderWriter {
 
   /**
    * Writes one header. `padding`: the P bit (the payload handed to SRTP ends with the publisher's padding);
-   * `audioLevel`: the publisher's RFC 6464 element value (sent when the link negotiated the extension).
+   * `audioLevel`: the publisher's RFC 6464 element value (sent when the link negotiated the extension);
+   * `absValue`: the 24-bit abs-send-time to write (a resend: the one the packet first left with), else (−1) the
+   * one of `nowMs`.
    */
   write(
     ssrc: number,
@@ -45,6 +47,7 @@ export class TrunkHeaderWriter {
     padding: boolean,
     nowMs: number,
     audioLevel: Uint8Array | undefined,
+    absValue = -1,
   ): this {
     const b = this.#buf;
     const abs = this.#absId > 0;
@@ -69,7 +72,11 @@ export class TrunkHeaderWriter {
       let pos = 16;
       if (abs) {
         b[pos] = (this.#absId << 4) | 2;
-        absSendTimeInto(b, pos + 1, nowMs);
+        if (absValue >= 0) {
+          absSendTimeValueInto(b, pos + 1, absValue);
+        } else {
+          absSendTimeInto(b, pos + 1, nowMs);
+        }
         pos += 4;
       }
       if (level) {

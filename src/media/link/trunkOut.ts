@@ -1,7 +1,9 @@
 /**
  * One trunk SSRC this focus sends on a link (one layer of a local track, protocol.md §8.2, §8.6): whether it is
  * sent now, what it sent (for its SRs), and a retransmission buffer of ≥ 1 s answering the receiving focus's
- * NACKs with the packets as first sent (same sequence number, timestamp, payload; a fresh abs-send-time) under
+ * NACKs with the packets as first sent — byte for byte: same sequence number, timestamp, payload and the
+ * abs-send-time it first left with (`stamped`), so the same SRTP packet index never encrypts two different
+ * headers (under AEAD_AES_128_GCM that would be one nonce with two authenticated headers) — under
  * the downstream rules (forwarding/retransmitPolicy.ts: at most once per RTT per packet, within a budget of 90 %
  * of the stream's own rate, so a NACK flood can at most double what the layer sends).
  *
@@ -42,16 +44,21 @@ export interface SentRecord {
   /** What followed the publisher's header (its payload and padding), as sent: a view of the kept copy. */
   readonly payload: Buffer;
   readonly audioLevel: Uint8Array | undefined;
+  /** The 24-bit abs-send-time it first left with; −1 if it never left. */
+  readonly absSendTime: number;
 }
 
 /**
- * A slot's record, before the payload: payload type, flags, audio level length, timestamp (big-endian), then
- * the audio level element's bytes. The slot's `headerLength` is the record's length, its payload the payload.
+ * A slot's record, before the payload: payload type, flags, audio level length, timestamp (big-endian), the
+ * abs-send-time it left with (3 bytes, valid with STAMPED), then the audio level element's bytes. The slot's
+ * `headerLength` is the record's length, its payload the payload.
  */
-const RECORD_BYTES = 7;
+const RECORD_BYTES = 10;
+const ABS_AT = 7;
 const MARKER = 1;
 const PADDING = 2;
 const LEVEL = 4;
+const STAMPED = 8;
 
 class Record implements SentRecord {
   pt = 0;
@@ -60,6 +67,7 @@ class Record implements SentRecord {
   padding = false;
   payload: Buffer = Buffer.alloc(0);
   audioLevel: Uint8Array | undefined = undefined;
+  absSendTime = -1;
 
   /** Reads a slot (views of its bytes: made on a resend only). */
   read(p: SentPacket): this {
@@ -70,6 +78,12 @@ class Record implements SentRecord {
     this.marker = (flags & MARKER) !== 0;
     this.padding = (flags & PADDING) !== 0;
     this.ts = b.readUInt32BE(o + 3);
+    this.absSendTime =
+      (flags & STAMPED) === 0
+        ? -1
+        : ((b[o + ABS_AT] as number) << 16) |
+          ((b[o + ABS_AT + 1] as number) << 8) |
+          (b[o + ABS_AT + 2] as number);
     this.audioLevel =
       (flags & LEVEL) === 0
         ? undefined
@@ -159,6 +173,23 @@ export class TrunkOut {
     p.headerLength = head;
     p.length = head + payload.length;
     this.#store.remember(seq, now, p);
+  }
+
+  /**
+   * Packet `seq` left with this 24-bit abs-send-time (the trunk's flush): kept with it, so a resend carries it
+   * again. Nothing if its slot no longer holds it.
+   */
+  stamped(seq: number, absSendTime: number): void {
+    const p = this.#store.peek(seq);
+    if (p === undefined) {
+      return;
+    }
+    const b = p.buf;
+    const o = p.off;
+    b[o + ABS_AT] = (absSendTime >> 16) & 0xff;
+    b[o + ABS_AT + 1] = (absSendTime >> 8) & 0xff;
+    b[o + ABS_AT + 2] = absSendTime & 0xff;
+    b[o + 1] = (b[o + 1] as number) | STAMPED;
   }
 
   /** Once per received NACK packet, before `answer`: refills the budget. */

@@ -2,7 +2,8 @@
  * The trunk packets of one event-loop turn, sent back to back at its end (turnEnd.ts: before the subscribers'
  * datagrams of the turn) in the order queued — media and retransmissions of every track the link carries. Each
  * packet's header (trunkHeader.ts) is written, SRTP-encrypted and sent only then (`sendTrunkPacket`), so its
- * abs-send-time is its departure time, as the remote focus's delay-based estimate needs (§8.5). Why: the
+ * abs-send-time is its departure time, as the remote focus's delay-based estimate needs (§8.5) — kept with the
+ * packet (trunkOut.ts `stamped`) so that a resend is the same bytes under the same SRTP index. Why: the
  * packets a publisher's burst brings in one poll phase then leave together instead of one per received
  * packet, so the receiving process is woken once per burst rather than once per packet; on a shared host
  * (and on loopback, where the sender's `sendto` does the receiver's wake-up) that wake-up was most of the
@@ -18,6 +19,7 @@ import { encryptIntoSlab, prepareSrtpAt, sendSrtp, slabPathFor, SrtpRoute } from
 import { turnEnd, type Schedule } from '../turnEnd.js';
 import { UdpBatcher } from '../udpBatch.js';
 import { markRtpSent } from '../udpReceive.js';
+import { absSendTimeValue } from './absSendTime.js';
 import type { TrunkHeaderWriter } from './trunkHeader.js';
 
 type Kind = 'audio' | 'video';
@@ -33,7 +35,15 @@ export interface TrunkWire {
   sent(bytes: number): void;
 }
 
-/** Writes one trunk packet's header (abs-send-time `now`), encrypts and sends it; counted either way. */
+/** Where a sent packet's abs-send-time is kept for its resends (trunkOut.ts `stamped`). */
+export interface StampSink {
+  stamped(seq: number, absSendTime: number): void;
+}
+
+/**
+ * Writes one trunk packet's header, encrypts and sends it; counted either way. Its abs-send-time is `abs` (a
+ * resend: the 24-bit value it first left with) or, when −1, `now`'s — then told to `from` to keep.
+ */
 export function sendTrunkPacket(
   wire: TrunkWire,
   kind: Kind,
@@ -46,13 +56,19 @@ export function sendTrunkPacket(
   audioLevel: Uint8Array | undefined,
   payload: Buffer,
   now: number,
+  from?: StampSink,
+  abs = -1,
 ): void {
   const dtls = wire.transport();
   if (dtls === undefined) {
     wire.counters.sends.not_ready++;
     return;
   }
-  const header = wire.header(kind).write(ssrc, pt, seq, ts, marker, padding, now, audioLevel);
+  const value = abs >= 0 ? abs : absSendTimeValue(now);
+  const header = wire.header(kind).write(ssrc, pt, seq, ts, marker, padding, now, audioLevel, value);
+  if (abs < 0) {
+    from?.stamped(seq, value);
+  }
   wire.counters.sends[sendSrtp(dtls, payload, header)]++;
   wire.sent(payload.length + header.serializeSize);
 }
@@ -72,6 +88,8 @@ export class TrunkQueue implements SlabSource {
   readonly #flags: number[] = [];
   readonly #level: (Uint8Array | undefined)[] = [];
   readonly #payload: Buffer[] = [];
+  readonly #from: (StampSink | undefined)[] = [];
+  readonly #abs: number[] = [];
   #n = 0;
   #scheduled = false;
   readonly #batcher: UdpBatcher;
@@ -116,6 +134,8 @@ export class TrunkQueue implements SlabSource {
     padding: boolean,
     audioLevel: Uint8Array | undefined,
     payload: Buffer,
+    from?: StampSink,
+    abs = -1,
   ): void {
     const i = this.#n++;
     this.#ssrc[i] = ssrc;
@@ -125,13 +145,18 @@ export class TrunkQueue implements SlabSource {
     this.#flags[i] = (marker ? MARKER : 0) | (padding ? PADDING : 0) | (kind === 'audio' ? AUDIO : 0);
     this.#level[i] = audioLevel;
     this.#payload[i] = payload;
+    this.#from[i] = from;
+    this.#abs[i] = abs;
     if (!this.#scheduled) {
       this.#scheduled = true;
       this.#schedule(this.#onTurnEnd);
     }
   }
 
-  /** Sends what is queued now, in order, stamped with the time of this call; the datagrams in one batch. */
+  /**
+   * Sends what is queued now, in order, stamped with the time of this call (a resend with the abs-send-time it
+   * first left with); the datagrams in one batch.
+   */
   flush(): void {
     const n = this.#n;
     if (n === 0) {
@@ -149,27 +174,36 @@ export class TrunkQueue implements SlabSource {
     const slab = fast?.slab;
     let k = 0;
     let bytes = 0;
+    const nowValue = absSendTimeValue(now);
     for (let i = 0; i < n; i++) {
       const f = this.#flags[i] ?? 0;
       const payload = this.#payload[i] ?? NONE;
       const level = this.#level[i];
+      const from = this.#from[i];
+      const abs = this.#abs[i] ?? -1;
       this.#payload[i] = NONE;
       this.#level[i] = undefined;
+      this.#from[i] = undefined;
       if (dtls === undefined) {
         counters.sends.not_ready++;
         continue;
+      }
+      const seq = this.#seq[i] ?? 0;
+      if (abs < 0) {
+        from?.stamped(seq, nowValue);
       }
       const header = wire
         .header((f & AUDIO) !== 0 ? 'audio' : 'video')
         .write(
           this.#ssrc[i] ?? 0,
           this.#pt[i] ?? 0,
-          this.#seq[i] ?? 0,
+          seq,
           this.#ts[i] ?? 0,
           (f & MARKER) !== 0,
           (f & PADDING) !== 0,
           now,
           level,
+          abs >= 0 ? abs : nowValue,
         );
       const socket = route.socket;
       const address = route.address;

@@ -4,7 +4,8 @@
  * marker, payload and padding untouched (VP8 picture ids and E2EE frames included) — under the layer's trunk
  * SSRC, the link's payload type for the codec and only the link's header extensions (trunkHeader.ts), SRTP
  * encrypted and sent on the link's transport (media/srtpSend.ts) — at the end of the event-loop turn, with
- * the link's other trunk packets, when the link gives a queue (trunkQueue.ts). A layer is sent when demanded
+ * the link's other trunk packets, when the link gives a queue (trunkQueue.ts). A NACK is answered with the
+ * packet byte for byte as first sent (its abs-send-time included). A layer is sent when demanded
  * (`setLayers`) and not paused by the trunk budget (`setPaused`, §8.5); a newly sent layer starts with a
  * coalesced keyframe request to the publisher. Per hop (§8.6): NACKs received for a trunk SSRC are answered
  * from its buffer (trunkOut.ts); PLI/FIR for it are coalesced per trunk SSRC (forwarding/pliCoalescer.ts)
@@ -197,9 +198,11 @@ export class TrunkSend implements TrackSink {
     if (sp.fwd.keyframe) {
       this.#pli.onKeyframe(out.ssrc, now);
     }
+    // Kept first: the send tells `out` the abs-send-time the packet leaves with (a resend carries it again).
+    out.sent(v.seq, now, pt, v.ts, v.marker, padding, payload, sp.audioLevel);
     const q = this.#host.queue;
     if (q !== undefined) {
-      q.push(this.kind, out.ssrc, pt, v.seq, v.ts, v.marker, padding, sp.audioLevel, payload);
+      q.push(this.kind, out.ssrc, pt, v.seq, v.ts, v.marker, padding, sp.audioLevel, payload, out);
     } else {
       sendTrunkPacket(
         this.#host,
@@ -213,9 +216,9 @@ export class TrunkSend implements TrackSink {
         sp.audioLevel,
         payload,
         now,
+        out,
       );
     }
-    out.sent(v.seq, now, pt, v.ts, v.marker, padding, payload, sp.audioLevel);
   }
 
   onLayersChanged(): void {
@@ -243,8 +246,22 @@ export class TrunkSend implements TrackSink {
         continue;
       }
       counters.retransmits.sent++;
+      // Byte for byte as first sent, its abs-send-time included: one SRTP index, one header (a packet that never
+      // left has none yet: it gets now's, kept).
       if (q !== undefined) {
-        q.push(this.kind, out.ssrc, r.pt, seq, r.ts, r.marker, r.padding, r.audioLevel, r.payload);
+        q.push(
+          this.kind,
+          out.ssrc,
+          r.pt,
+          seq,
+          r.ts,
+          r.marker,
+          r.padding,
+          r.audioLevel,
+          r.payload,
+          out,
+          r.absSendTime,
+        );
       } else {
         sendTrunkPacket(
           this.#host,
@@ -258,6 +275,8 @@ export class TrunkSend implements TrackSink {
           r.audioLevel,
           r.payload,
           now,
+          out,
+          r.absSendTime,
         );
       }
     }

@@ -169,3 +169,27 @@ t.test('clear lets the memory go', async (t) => {
   t.equal(out.allocatedBytes, 0, 'none after clear');
   t.equal(out.answer(150, 1000), 'missing', 'nothing kept');
 });
+
+t.test('the abs-send-time a packet left with is kept for its resends; none before it left', async (t) => {
+  const out = new TrunkOut(0, 'f', 0x5555, 'video', 0);
+  out.sent(300, 0, 96, 3000, false, false, payloadOf(50, 1), undefined);
+  out.sent(301, 0, 96, 3000, true, false, payloadOf(50, 2), undefined);
+  out.stamped(300, 0xabcdef);
+  out.stamped(999, 0x111111); // not kept: nothing
+  out.tick(100);
+  out.refill(100);
+  const r = out.answer(300, 100);
+  t.equal(typeof r === 'string' ? r : r.absSendTime, 0xabcdef, 'as it left');
+  const r2 = out.answer(301, 100);
+  t.equal(typeof r2 === 'string' ? r2 : r2.absSendTime, -1, 'never left: none');
+  t.equal(typeof r2 === 'string' ? undefined : r2.marker, true, 'the flags beside it unchanged');
+  out.sent(300 + TRUNK_RTX_INITIAL_PACKETS * 64, 10_000, 96, 0, false, false, payloadOf(50, 3), undefined);
+  out.stamped(300, 0x222222); // its slot may hold a newer packet now: that one is not stamped
+  out.refill(10_100);
+  const r3 = out.answer(300 + TRUNK_RTX_INITIAL_PACKETS * 64, 10_100);
+  t.equal(
+    typeof r3 === 'string' ? r3 : r3.absSendTime,
+    -1,
+    'a newer packet in the slot keeps its own (none)',
+  );
+});

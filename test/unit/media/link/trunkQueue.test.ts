@@ -13,6 +13,7 @@ import { sendTrunkPacket, TrunkQueue, type TrunkWire } from '../../../../src/med
 import { MediaCounters } from '../../../../src/media/mediaMetrics.js';
 import { UdpBatcher, type BatchSocket } from '../../../../src/media/udpBatch.js';
 import { absSendTime } from '../../../../src/rtp/headerExtensions.js';
+import { absSendTimeValue } from '../../../../src/media/link/absSendTime.js';
 import { RtpPacketView } from '../../../../src/rtp/packetView.js';
 
 function fakeWire(connected = true) {
@@ -287,4 +288,42 @@ t.test('the default schedule flushes at the end of the turn (setImmediate)', asy
   t.equal(f.datagrams.length, 0, 'not within the microtasks of the turn');
   await new Promise((r) => setImmediate(r));
   t.equal(f.datagrams.length, 1);
+});
+
+t.test('a first send tells its keeper the abs-send-time it left with; a resend leaves with that one', (t) => {
+  const due: (() => void)[] = [];
+  const f = fakeWire();
+  const q = new TrunkQueue(f.wire, (fn) => due.push(fn));
+  const stamps: [number, number][] = [];
+  const keeper = { stamped: (seq: number, v: number) => stamps.push([seq, v]) };
+  const r = rows[0]!;
+  const args = [
+    r.kind,
+    r.ssrc,
+    r.pt,
+    r.seq,
+    r.ts,
+    r.marker,
+    r.padding,
+    undefined,
+    Buffer.from(r.payload),
+  ] as const;
+  q.push(...args, keeper);
+  f.setNow(1_250);
+  due.shift()!();
+  t.same(stamps, [[r.seq, absSendTimeValue(1_250)]], 'the departure time, kept');
+  q.push(...args, keeper, stamps[0]![1]);
+  f.setNow(9_999);
+  due.shift()!();
+  t.equal(f.datagrams.length, 2);
+  t.equal(f.datagrams[1]!.toString('hex'), f.datagrams[0]!.toString('hex'), 'the resend: the same bytes');
+  t.equal(stamps.length, 1, 'a resend is not stamped again');
+  q.push(...args);
+  due.shift()!();
+  t.not(
+    f.datagrams[2]!.toString('hex'),
+    f.datagrams[0]!.toString('hex'),
+    'without a kept time: the flush time',
+  );
+  t.end();
 });

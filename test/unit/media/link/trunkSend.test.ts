@@ -225,8 +225,10 @@ t.test(
     for (const p of s.parsed()) {
       first.push(p.tail);
     }
+    const firstBytes = new Map(s.datagrams.map((d) => [d.readUInt16BE(2), d.toString('hex')]));
     const out = s.send.out(TRUNK[0]!)!;
     s.datagrams.length = 0;
+    s.clock.advance(300); // a later abs-send-time than either packet left with
     s.send.onNack(out, [50, 51], s.clock.now());
     t.same(
       s.parsed().map((p) => [p.seq, p.tail]),
@@ -235,6 +237,11 @@ t.test(
         [51, first[51 - 11]],
       ],
       'resent as first sent',
+    );
+    t.same(
+      s.datagrams.map((d) => d.toString('hex')),
+      [firstBytes.get(50), firstBytes.get(51)],
+      'byte for byte, the abs-send-time it first left with included (one SRTP index, one header)',
     );
     s.send.onNack(out, [50], s.clock.now() + 1);
     t.equal(s.counters.retransmits.duplicate, 1, 'again within the RTT window: refused');
