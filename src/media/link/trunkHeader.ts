@@ -7,7 +7,7 @@
  * the bytes before `write` is called again, so one writer serves every packet of a link. No allocation per
  * packet (the views of each header length are made once). Pure.
  */
-import { absSendTimeInto, absSendTimeValueInto } from './absSendTime.js';
+import { absSendTimeValue, absSendTimeValueInto } from './absSendTime.js';
 
 /** 12 fixed + 4 extension header + abs-send-time (4) + audio level (≤ 17), rounded up to words. */
 const MAX_HEADER = 40;
@@ -72,11 +72,7 @@ export class TrunkHeaderWriter {
       let pos = 16;
       if (abs) {
         b[pos] = (this.#absId << 4) | 2;
-        if (absValue >= 0) {
-          absSendTimeValueInto(b, pos + 1, absValue);
-        } else {
-          absSendTimeInto(b, pos + 1, nowMs);
-        }
+        absSendTimeValueInto(b, pos + 1, absValue >= 0 ? absValue : absSendTimeValue(nowMs));
         pos += 4;
       }
       if (level) {

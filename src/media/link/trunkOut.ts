@@ -26,6 +26,7 @@ import { SendRate } from '../../forwarding/sendRate.js';
 import { UpstreamGaps } from '../../forwarding/upstreamGaps.js';
 import type { SentPacket } from '../sentPackets.js';
 import { SentStore } from '../sentStore.js';
+import { absSendTimeValueInto } from './absSendTime.js';
 
 /** The most packets kept — video: ≥ 1 s up to ≈ 1,000 packets/s (≈ 9 Mbit/s of full packets); audio: ≈ 2.5 s. */
 export const TRUNK_RTX_PACKETS = { video: 1024, audio: 128 } as const;
@@ -78,12 +79,7 @@ class Record implements SentRecord {
     this.marker = (flags & MARKER) !== 0;
     this.padding = (flags & PADDING) !== 0;
     this.ts = b.readUInt32BE(o + 3);
-    this.absSendTime =
-      (flags & STAMPED) === 0
-        ? -1
-        : ((b[o + ABS_AT] as number) << 16) |
-          ((b[o + ABS_AT + 1] as number) << 8) |
-          (b[o + ABS_AT + 2] as number);
+    this.absSendTime = (flags & STAMPED) === 0 ? -1 : b.readUIntBE(o + ABS_AT, 3);
     this.audioLevel =
       (flags & LEVEL) === 0
         ? undefined
@@ -184,12 +180,8 @@ export class TrunkOut {
     if (p === undefined) {
       return;
     }
-    const b = p.buf;
-    const o = p.off;
-    b[o + ABS_AT] = (absSendTime >> 16) & 0xff;
-    b[o + ABS_AT + 1] = (absSendTime >> 8) & 0xff;
-    b[o + ABS_AT + 2] = absSendTime & 0xff;
-    b[o + 1] = (b[o + 1] as number) | STAMPED;
+    absSendTimeValueInto(p.buf, p.off + ABS_AT, absSendTime);
+    p.buf[p.off + 1] = (p.buf[p.off + 1] as number) | STAMPED;
   }
 
   /** Once per received NACK packet, before `answer`: refills the budget. */

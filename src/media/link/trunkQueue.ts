@@ -41,6 +41,18 @@ export interface StampSink {
 }
 
 /**
+ * The abs-send-time a packet leaves with: `abs` (a resend: the value it first left with), or when −1 the one of
+ * now (`nowValue`), then told to `from` to keep.
+ */
+function departureAbs(from: StampSink | undefined, seq: number, abs: number, nowValue: number): number {
+  if (abs >= 0) {
+    return abs;
+  }
+  from?.stamped(seq, nowValue);
+  return nowValue;
+}
+
+/**
  * Writes one trunk packet's header, encrypts and sends it; counted either way. Its abs-send-time is `abs` (a
  * resend: the 24-bit value it first left with) or, when −1, `now`'s — then told to `from` to keep.
  */
@@ -64,11 +76,8 @@ export function sendTrunkPacket(
     wire.counters.sends.not_ready++;
     return;
   }
-  const value = abs >= 0 ? abs : absSendTimeValue(now);
+  const value = departureAbs(from, seq, abs, absSendTimeValue(now));
   const header = wire.header(kind).write(ssrc, pt, seq, ts, marker, padding, now, audioLevel, value);
-  if (abs < 0) {
-    from?.stamped(seq, value);
-  }
   wire.counters.sends[sendSrtp(dtls, payload, header)]++;
   wire.sent(payload.length + header.serializeSize);
 }
@@ -189,9 +198,7 @@ export class TrunkQueue implements SlabSource {
         continue;
       }
       const seq = this.#seq[i] ?? 0;
-      if (abs < 0) {
-        from?.stamped(seq, nowValue);
-      }
+      const value = departureAbs(from, seq, abs, nowValue);
       const header = wire
         .header((f & AUDIO) !== 0 ? 'audio' : 'video')
         .write(
@@ -203,7 +210,7 @@ export class TrunkQueue implements SlabSource {
           (f & PADDING) !== 0,
           now,
           level,
-          abs >= 0 ? abs : nowValue,
+          value,
         );
       const socket = route.socket;
       const address = route.address;

@@ -200,25 +200,7 @@ export class TrunkSend implements TrackSink {
     }
     // Kept first: the send tells `out` the abs-send-time the packet leaves with (a resend carries it again).
     out.sent(v.seq, now, pt, v.ts, v.marker, padding, payload, sp.audioLevel);
-    const q = this.#host.queue;
-    if (q !== undefined) {
-      q.push(this.kind, out.ssrc, pt, v.seq, v.ts, v.marker, padding, sp.audioLevel, payload, out);
-    } else {
-      sendTrunkPacket(
-        this.#host,
-        this.kind,
-        out.ssrc,
-        pt,
-        v.seq,
-        v.ts,
-        v.marker,
-        padding,
-        sp.audioLevel,
-        payload,
-        now,
-        out,
-      );
-    }
+    this.#send(out, pt, v.seq, v.ts, v.marker, padding, sp.audioLevel, payload, now, -1);
   }
 
   onLayersChanged(): void {
@@ -238,7 +220,6 @@ export class TrunkSend implements TrackSink {
       return;
     }
     out.refill(now);
-    const q = this.#host.queue;
     for (const seq of seqs) {
       const r = out.answer(seq, now);
       if (typeof r === 'string') {
@@ -248,37 +229,7 @@ export class TrunkSend implements TrackSink {
       counters.retransmits.sent++;
       // Byte for byte as first sent, its abs-send-time included: one SRTP index, one header (a packet that never
       // left has none yet: it gets now's, kept).
-      if (q !== undefined) {
-        q.push(
-          this.kind,
-          out.ssrc,
-          r.pt,
-          seq,
-          r.ts,
-          r.marker,
-          r.padding,
-          r.audioLevel,
-          r.payload,
-          out,
-          r.absSendTime,
-        );
-      } else {
-        sendTrunkPacket(
-          this.#host,
-          this.kind,
-          out.ssrc,
-          r.pt,
-          seq,
-          r.ts,
-          r.marker,
-          r.padding,
-          r.audioLevel,
-          r.payload,
-          now,
-          out,
-          r.absSendTime,
-        );
-      }
+      this.#send(out, r.pt, seq, r.ts, r.marker, r.padding, r.audioLevel, r.payload, now, r.absSendTime);
     }
   }
 
@@ -323,6 +274,44 @@ export class TrunkSend implements TrackSink {
     if (!this.#closed) {
       this.source.removeSink(this);
       this.#end();
+    }
+  }
+
+  /**
+   * One packet of `out` onto the link: into its queue (sent at the end of the turn) or, without one, at once;
+   * `abs` the abs-send-time it first left with (a resend), else −1.
+   */
+  #send(
+    out: TrunkOut,
+    pt: number,
+    seq: number,
+    ts: number,
+    marker: boolean,
+    padding: boolean,
+    audioLevel: Uint8Array | undefined,
+    payload: Buffer,
+    now: number,
+    abs: number,
+  ): void {
+    const q = this.#host.queue;
+    if (q !== undefined) {
+      q.push(this.kind, out.ssrc, pt, seq, ts, marker, padding, audioLevel, payload, out, abs);
+    } else {
+      sendTrunkPacket(
+        this.#host,
+        this.kind,
+        out.ssrc,
+        pt,
+        seq,
+        ts,
+        marker,
+        padding,
+        audioLevel,
+        payload,
+        now,
+        out,
+        abs,
+      );
     }
   }
 

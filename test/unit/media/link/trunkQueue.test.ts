@@ -9,7 +9,12 @@
 import t from 'tap';
 import type { RTCDtlsTransport } from 'werift';
 import { TrunkHeaderWriter } from '../../../../src/media/link/trunkHeader.js';
-import { sendTrunkPacket, TrunkQueue, type TrunkWire } from '../../../../src/media/link/trunkQueue.js';
+import {
+  sendTrunkPacket,
+  type StampSink,
+  TrunkQueue,
+  type TrunkWire,
+} from '../../../../src/media/link/trunkQueue.js';
 import { MediaCounters } from '../../../../src/media/mediaMetrics.js';
 import { UdpBatcher, type BatchSocket } from '../../../../src/media/udpBatch.js';
 import { absSendTime } from '../../../../src/rtp/headerExtensions.js';
@@ -137,7 +142,7 @@ const rows: Row[] = [
   },
 ];
 
-const push = (q: TrunkQueue, r: Row) => {
+const push = (q: TrunkQueue, r: Row, from?: StampSink, abs?: number) => {
   q.push(
     r.kind,
     r.ssrc,
@@ -148,6 +153,8 @@ const push = (q: TrunkQueue, r: Row) => {
     r.padding,
     r.level && Uint8Array.from(r.level),
     Buffer.from(r.payload),
+    from,
+    abs,
   );
 };
 
@@ -297,28 +304,17 @@ t.test('a first send tells its keeper the abs-send-time it left with; a resend l
   const stamps: [number, number][] = [];
   const keeper = { stamped: (seq: number, v: number) => stamps.push([seq, v]) };
   const r = rows[0]!;
-  const args = [
-    r.kind,
-    r.ssrc,
-    r.pt,
-    r.seq,
-    r.ts,
-    r.marker,
-    r.padding,
-    undefined,
-    Buffer.from(r.payload),
-  ] as const;
-  q.push(...args, keeper);
+  push(q, r, keeper);
   f.setNow(1_250);
   due.shift()!();
   t.same(stamps, [[r.seq, absSendTimeValue(1_250)]], 'the departure time, kept');
-  q.push(...args, keeper, stamps[0]![1]);
+  push(q, r, keeper, stamps[0]![1]);
   f.setNow(9_999);
   due.shift()!();
   t.equal(f.datagrams.length, 2);
   t.equal(f.datagrams[1]!.toString('hex'), f.datagrams[0]!.toString('hex'), 'the resend: the same bytes');
   t.equal(stamps.length, 1, 'a resend is not stamped again');
-  q.push(...args);
+  push(q, r);
   due.shift()!();
   t.not(
     f.datagrams[2]!.toString('hex'),
