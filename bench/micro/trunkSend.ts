@@ -4,9 +4,11 @@
  * forwarded to a local subscriber (media/downTrack.ts: Forwarder, seq/ts/picture-id munging, header, SRTP,
  * send), in the same process and run. One real PublishedTrack (3 VP8 layers) is fed the packets through
  * `handle`, as ingest does; the trunk is a real LinkPeer pair and the subscriber a real werift connection,
- * both over 127.0.0.1. Per round ONE sink is attached: the trunk send, the down track, or a sink that does
- * nothing (`base`: the classification and fan-out both share); the figures are each way's CPU per packet
- * minus `base`. A round feeds frames of 9 packets without yielding to I/O, each frame one batch of received
+ * both over 127.0.0.1. Per round ONE sink is attached: the trunk send, the down track, a sink that does
+ * nothing (`base`: the classification and fan-out both share), or `floor` — the least any forwarded packet
+ * costs: a 12-byte header, the SRTP encryption and the turn's batched send on the link's transport, with no
+ * retransmission record, no munging and no layer choice (`floorOverLocal`: how low the trunk could go if it
+ * did nothing but send); the figures are each way's CPU per packet minus `base`. A round feeds frames of 9 packets without yielding to I/O, each frame one batch of received
  * datagrams as the focus's batched receive makes it (turnEnd.ts `hold` / `release`: every queue — the trunk's
  * and the subscribers' — sends at the frame's end; until 2026-12-07 only the trunk's was flushed per frame and
  * the subscribers' queue sent every 64 datagrams, which favoured the local path), so the receivers' work is not
@@ -31,6 +33,8 @@ import { connectedWeriftPair } from '../../harness/peers/weriftPair.js';
 import { testConfig } from '../../harness/sfu.js';
 import { waitFor } from '../../harness/stack.js';
 import { PublisherRemb } from '../../src/media/publisherRemb.js';
+import { TrunkHeaderWriter } from '../../src/media/link/trunkHeader.js';
+import { TrunkQueue, type TrunkWire } from '../../src/media/link/trunkQueue.js';
 
 const FRAME = 9;
 const FRAMES = 300;
@@ -149,6 +153,39 @@ const base: TrackSink = {
   onTrackClosed: () => undefined,
 };
 const trunkSink = trunk as unknown as TrackSink;
+// `floor`: what any forwarded packet costs at least — a 12-byte header (no extension), the SRTP encryption and
+// the turn's batch send on the link's transport (B drops the unknown SSRC after the round) — and nothing else:
+// no retransmission record, no munging, no layer choice.
+const floorHeader = new TrunkHeaderWriter();
+const floorWire: TrunkWire = {
+  counters: new MediaCounters(),
+  now: () => systemClock.now(),
+  transport: () => a.peer.media.transport,
+  header: () => floorHeader,
+  sent: () => {
+    floorSent++;
+  },
+};
+const floorQueue = new TrunkQueue(floorWire);
+let floorSent = 0;
+let floorSeq = 0;
+const floor: TrackSink = {
+  onPacket: (sp) => {
+    floorQueue.push(
+      'video',
+      0x7100_0001,
+      96,
+      floorSeq++ & 0xffff,
+      sp.fwd.ts,
+      sp.view.marker,
+      false,
+      undefined,
+      sp.payload,
+    );
+  },
+  onLayersChanged: () => undefined,
+  onTrackClosed: () => undefined,
+};
 for (const s of [trunkSink, local]) {
   video.removeSink(s);
 }
@@ -157,8 +194,8 @@ video.addSink(local);
 video.handle(packet('f', true), 'f');
 video.removeSink(local);
 
-type Way = 'base' | 'trunk' | 'local';
-const sinkOf: Record<Way, TrackSink> = { base, trunk: trunkSink, local };
+type Way = 'base' | 'trunk' | 'local' | 'floor';
+const sinkOf: Record<Way, TrackSink> = { base, trunk: trunkSink, local, floor };
 
 async function round(way: Way): Promise<{ us: number; sent: number }> {
   const packets = Array.from({ length: FRAMES * FRAME }, () => packet('f', false));
@@ -166,6 +203,7 @@ async function round(way: Way): Promise<{ us: number; sent: number }> {
   video.addSink(sink);
   const trunkBefore = a.peer.stats().rtpOut;
   const localBefore = local.stats().packets;
+  const floorBefore = floorSent;
   const t0 = process.cpuUsage();
   for (let i = 0; i < packets.length; i++) {
     if (i % FRAME === 0) {
@@ -190,16 +228,19 @@ async function round(way: Way): Promise<{ us: number; sent: number }> {
       ? a.peer.stats().rtpOut - trunkBefore
       : way === 'local'
         ? local.stats().packets - localBefore
-        : packets.length;
+        : way === 'floor'
+          ? floorSent - floorBefore
+          : packets.length;
   await new Promise((r) => setTimeout(r, 250)); // drain: the receivers decrypt outside the measurement
   return { us: (d.user + d.system) / packets.length, sent };
 }
 
-const res: Record<Way, number[]> = { base: [], trunk: [], local: [] };
+const res: Record<Way, number[]> = { base: [], trunk: [], local: [], floor: [] };
 const orders: Way[][] = [
-  ['base', 'trunk', 'local'],
-  ['local', 'base', 'trunk'],
-  ['trunk', 'local', 'base'],
+  ['base', 'trunk', 'local', 'floor'],
+  ['local', 'floor', 'base', 'trunk'],
+  ['trunk', 'base', 'floor', 'local'],
+  ['floor', 'local', 'trunk', 'base'],
 ];
 for (let r = 0; r < ROUNDS; r++) {
   for (const way of orders[r % orders.length]!) {
@@ -212,13 +253,20 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)]!;
 const r2 = (x: number) => Math.round(x * 100) / 100;
-const m = { base: median(res.base), trunk: median(res.trunk), local: median(res.local) };
+const m = {
+  base: median(res.base),
+  trunk: median(res.trunk),
+  local: median(res.local),
+  floor: median(res.floor),
+};
 const trunkUs = m.trunk - m.base;
 const localUs = m.local - m.base;
+const floorUs = m.floor - m.base;
 process.stdout.write(
   `${JSON.stringify({
-    microsecondsPerPacket: { base: r2(m.base), trunk: r2(trunkUs), local: r2(localUs) },
+    microsecondsPerPacket: { base: r2(m.base), trunk: r2(trunkUs), local: r2(localUs), floor: r2(floorUs) },
     trunkOverLocal: r2(trunkUs / localUs),
+    floorOverLocal: r2(floorUs / localUs),
     rounds: ROUNDS,
     packets: FRAMES * FRAME,
   })}\n`,
