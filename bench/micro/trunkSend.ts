@@ -242,8 +242,10 @@ const orders: Way[][] = [
   ['trunk', 'base', 'floor', 'local'],
   ['floor', 'local', 'trunk', 'base'],
 ];
+/** MICRO_WAYS=floor,base (for a profile of one path): only those ways' rounds run. */
+const only = process.env.MICRO_WAYS?.split(',');
 for (let r = 0; r < ROUNDS; r++) {
-  for (const way of orders[r % orders.length]!) {
+  for (const way of orders[r % orders.length]!.filter((w) => only === undefined || only.includes(w))) {
     const { us, sent } = await round(way);
     if (sent !== FRAMES * FRAME) {
       throw new Error(`${way}: ${sent} of ${FRAMES * FRAME} packets sent`);
@@ -253,11 +255,12 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)]!;
 const r2 = (x: number) => Math.round(x * 100) / 100;
+const median0 = (v: number[]) => (v.length === 0 ? NaN : median(v));
 const m = {
-  base: median(res.base),
-  trunk: median(res.trunk),
-  local: median(res.local),
-  floor: median(res.floor),
+  base: median0(res.base),
+  trunk: median0(res.trunk),
+  local: median0(res.local),
+  floor: median0(res.floor),
 };
 const trunkUs = m.trunk - m.base;
 const localUs = m.local - m.base;

@@ -21,7 +21,8 @@ import {
   type Resolved,
   type SendResult,
 } from './srtpSend.js';
-import { encryptPacketIntoSlab, srtpSendState, type SrtpSendState } from './srtp/srtpSendState.js';
+import type { RocTracker } from './srtp/srtpIndex.js';
+import { srtpSendState, type SrtpSendState } from './srtp/srtpSendState.js';
 import type { Entry } from './turnSendQueue.js';
 
 export class SrtpSendPath {
@@ -36,6 +37,9 @@ export class SrtpSendPath {
   #entry: Entry | undefined;
   #address = '';
   #port = 0;
+  /** The rollover state of the SSRC sent last under `#own` (one lookup per SSRC, not per packet). */
+  #roc: RocTracker | undefined;
+  #rocSsrc = 0;
 
   /** Sends one packet built in place (not modified) on `dtls`, as `sendSrtpPacket` does. Never throws. */
   send(dtls: RTCDtlsTransport, p: SentPacket): SendResult {
@@ -48,9 +52,27 @@ export class SrtpSendPath {
     }
     const own = this.#own as SrtpSendState;
     const slab = this.#slab as SendSlab;
-    const at = encryptPacketIntoSlab(own, slab, p);
-    if (at === 'encrypt_failed') {
-      return at;
+    let at: number;
+    try {
+      const b = p.buf;
+      const ssrc = b.readInt32BE(p.off + 8); // int32: no boxed number (the ROC table's key form)
+      let roc = this.#roc;
+      if (roc === undefined || ssrc !== this.#rocSsrc) {
+        roc = own.rocTracker(ssrc);
+        this.#roc = roc;
+        this.#rocSsrc = ssrc;
+      }
+      at = own.encryptPacketAtWith(
+        b,
+        p.off,
+        p.headerLength,
+        p.payloadLength,
+        roc,
+        b.readUInt16BE(p.off + 2),
+        slab,
+      );
+    } catch {
+      return 'encrypt_failed';
     }
     const len = p.length + own.cipher.rtpOverhead;
     srtpTurnQueue().pushSliceTo(this.#entry as Entry, this.#address, this.#port, slab.buffer, at, len);
@@ -99,6 +121,9 @@ export class SrtpSendPath {
     this.#pair = r.pair;
     this.#transport = r.pair.protocol?.transport;
     this.#socket = r.socket;
+    if (own !== this.#own) {
+      this.#roc = undefined; // another association (a new DTLS handshake): its own rollover states
+    }
     this.#own = own;
     this.#slab = slab;
     this.#entry = q.entryFor(r.socket);

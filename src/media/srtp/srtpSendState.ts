@@ -45,6 +45,14 @@ export class SrtpSendState {
   }
 
   /**
+   * The rollover counter state of `ssrc` (made at its first use): a sender of one SSRC may keep it and encrypt
+   * with `encryptPacketAtWith`, without this table's lookup per packet — the same state `roc` advances.
+   */
+  rocTracker(ssrc: number): RocTracker {
+    return this.#rocs.getOrCreate(ssrc | 0);
+  }
+
+  /**
    * Encrypts `header` + `payload` into a datagram (header | ciphertext | tag): a new buffer, or the next bytes
    * of `slab` when the caller sends it before the slab is reset (sendSlab.ts).
    */
@@ -107,8 +115,21 @@ export class SrtpSendState {
     seq: number,
     slab: SendSlab,
   ): number {
+    return this.encryptPacketAtWith(src, off, headerLength, payloadLength, this.rocTracker(ssrc), seq, slab);
+  }
+
+  /** `encryptPacketAt` with the packet's SSRC's rollover state (`rocTracker`) given, not looked up. */
+  encryptPacketAtWith(
+    src: Buffer,
+    off: number,
+    headerLength: number,
+    payloadLength: number,
+    roc: RocTracker,
+    seq: number,
+    slab: SendSlab,
+  ): number {
     const at = slab.reserve(headerLength + payloadLength + this.cipher.rtpOverhead);
-    this.cipher.encryptRtp(src, off, headerLength, payloadLength, this.roc(ssrc, seq), slab.buffer, at);
+    this.cipher.encryptRtp(src, off, headerLength, payloadLength, roc.advance(seq), slab.buffer, at);
     return at;
   }
 }

@@ -64,9 +64,9 @@ function fake(socket: Socket, port: number, profile: number): Fake {
 
 const ring = new SentPacketRing(64);
 
-function built(seq: number): SentPacket {
+function built(seq: number, ssrc = 0x9abc_def0): SentPacket {
   const h = new WireRtpHeader({
-    ssrc: 0x9abc_def0,
+    ssrc,
     payloadType: 96,
     sequenceNumber: seq & 0xffff,
     timestamp: (seq * 3000) >>> 0,
@@ -95,17 +95,24 @@ for (const [name, profile] of [
     const b = fake(tx, viaSend.port, profile); // the same keys: its own rollover state
     const path = new SrtpSendPath();
     const seqs = [0xfffc, 0xfffd, 0xfffe, 0xffff, 0x10000, 0x10001, 0x10002];
+    // Two SSRCs through one path, interleaved: the first across the wrap, the second a quarter cycle away (it
+    // never wraps). The path keeps one SSRC's rollover state at a time and must take the other's whenever the
+    // SSRC changes — one state for both would give the second ROC 1 after the first's 0xfffc.
+    const sent: [number, number][] = [];
     for (const seq of seqs) {
-      t.equal(path.send(a.dtls, built(seq)), 'direct', `seq ${seq & 0xffff}: direct`);
-      t.equal(sendSrtpPacket(b.dtls, built(seq)), 'direct');
+      sent.push([seq, 0x9abc_def0], [(seq + 0x4000) & 0xffff, 0x0102_0304]);
+    }
+    for (const [seq, ssrc] of sent) {
+      t.equal(path.send(a.dtls, built(seq, ssrc)), 'direct', `seq ${seq & 0xffff} of ${ssrc}: direct`);
+      t.equal(sendSrtpPacket(b.dtls, built(seq, ssrc)), 'direct');
     }
     srtpTurnQueue().flush();
     await waitFor(
-      () => viaPath.got.length === seqs.length && viaSend.got.length === seqs.length,
+      () => viaPath.got.length === sent.length && viaSend.got.length === sent.length,
       5000,
       'both',
     );
-    t.same(viaPath.got, viaSend.got, 'byte for byte, across the wrap');
+    t.same(viaPath.got, viaSend.got, 'byte for byte, two SSRCs interleaved, across the wrap');
     t.equal(a.d.packetsSent, b.d.packetsSent, 'transport packets counted alike');
     t.equal(a.d.bytesSent, b.d.bytesSent, 'transport bytes counted alike');
     const pa = a.conn.nominated as { packetsSent: number; bytesSent: number };
