@@ -21,8 +21,7 @@ import {
   type Resolved,
   type SendResult,
 } from './srtpSend.js';
-import type { RocTracker } from './srtp/srtpIndex.js';
-import { srtpSendState, type SrtpSendState } from './srtp/srtpSendState.js';
+import { encryptPacketIntoSlab, RocKeep, srtpSendState, type SrtpSendState } from './srtp/srtpSendState.js';
 import type { Entry } from './turnSendQueue.js';
 
 export class SrtpSendPath {
@@ -37,9 +36,8 @@ export class SrtpSendPath {
   #entry: Entry | undefined;
   #address = '';
   #port = 0;
-  /** The rollover state of the SSRC sent last under `#own` (one lookup per SSRC, not per packet). */
-  #roc: RocTracker | undefined;
-  #rocSsrc = 0;
+  /** The rollover state of the SSRC sent last (one lookup per SSRC and association, not per packet). */
+  readonly #roc = new RocKeep();
 
   /** Sends one packet built in place (not modified) on `dtls`, as `sendSrtpPacket` does. Never throws. */
   send(dtls: RTCDtlsTransport, p: SentPacket): SendResult {
@@ -52,27 +50,9 @@ export class SrtpSendPath {
     }
     const own = this.#own as SrtpSendState;
     const slab = this.#slab as SendSlab;
-    let at: number;
-    try {
-      const b = p.buf;
-      const ssrc = b.readInt32BE(p.off + 8); // int32: no boxed number (the ROC table's key form)
-      let roc = this.#roc;
-      if (roc === undefined || ssrc !== this.#rocSsrc) {
-        roc = own.rocTracker(ssrc);
-        this.#roc = roc;
-        this.#rocSsrc = ssrc;
-      }
-      at = own.encryptPacketAtWith(
-        b,
-        p.off,
-        p.headerLength,
-        p.payloadLength,
-        roc,
-        b.readUInt16BE(p.off + 2),
-        slab,
-      );
-    } catch {
-      return 'encrypt_failed';
+    const at = encryptPacketIntoSlab(own, slab, p, this.#roc);
+    if (at === 'encrypt_failed') {
+      return at;
     }
     const len = p.length + own.cipher.rtpOverhead;
     srtpTurnQueue().pushSliceTo(this.#entry as Entry, this.#address, this.#port, slab.buffer, at, len);
@@ -121,9 +101,6 @@ export class SrtpSendPath {
     this.#pair = r.pair;
     this.#transport = r.pair.protocol?.transport;
     this.#socket = r.socket;
-    if (own !== this.#own) {
-      this.#roc = undefined; // another association (a new DTLS handshake): its own rollover states
-    }
     this.#own = own;
     this.#slab = slab;
     this.#entry = q.entryFor(r.socket);

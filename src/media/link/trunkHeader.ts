@@ -1,13 +1,13 @@
 /**
  * The RTP header of a packet sent on a link's trunk (protocol.md §8.2), written into ONE reusable buffer: the
  * publisher's sequence number, timestamp and marker verbatim, the trunk SSRC, the link's payload type, and only
- * the link's header extensions — a fresh abs-send-time and the publisher's audio level under the link's ids
+ * the link's header extensions — the abs-send-time given and the publisher's audio level under the link's ids
  * (one-byte form, RFC 8285; an element whose id or length does not fit it is left out). The object has the
  * shape werift's SRTP encryption reads (`ssrc`, `sequenceNumber`, `serializeSize`, `serialize()`), which copies
  * the bytes before `write` is called again, so one writer serves every packet of a link. No allocation per
  * packet (the views of each header length are made once). Pure.
  */
-import { absSendTimeValue, absSendTimeValueInto } from './absSendTime.js';
+import { absSendTimeValueInto } from './absSendTime.js';
 
 /** 12 fixed + 4 extension header + abs-send-time (4) + audio level (≤ 17), rounded up to words. */
 const MAX_HEADER = 40;
@@ -34,9 +34,9 @@ export class TrunkHeaderWriter {
 
   /**
    * Writes one header. `padding`: the P bit (the payload handed to SRTP ends with the publisher's padding);
-   * `audioLevel`: the publisher's RFC 6464 element value (sent when the link negotiated the extension);
-   * `absValue`: the 24-bit abs-send-time to write (a resend: the one the packet first left with), else (−1) the
-   * one of `nowMs`.
+   * `absValue`: the 24-bit abs-send-time to write (absSendTime.ts `absSendTimeValue` of the departure; a resend:
+   * the one the packet first left with); `audioLevel`: the publisher's RFC 6464 element value (sent when the
+   * link negotiated the extension).
    */
   write(
     ssrc: number,
@@ -45,9 +45,8 @@ export class TrunkHeaderWriter {
     ts: number,
     marker: boolean,
     padding: boolean,
-    nowMs: number,
+    absValue: number,
     audioLevel: Uint8Array | undefined,
-    absValue = -1,
   ): this {
     const b = this.#buf;
     const abs = this.#absId > 0;
@@ -72,7 +71,7 @@ export class TrunkHeaderWriter {
       let pos = 16;
       if (abs) {
         b[pos] = (this.#absId << 4) | 2;
-        absSendTimeValueInto(b, pos + 1, absValue >= 0 ? absValue : absSendTimeValue(nowMs));
+        absSendTimeValueInto(b, pos + 1, absValue);
         pos += 4;
       }
       if (level) {

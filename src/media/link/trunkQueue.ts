@@ -77,7 +77,7 @@ export function sendTrunkPacket(
     return;
   }
   const value = departureAbs(from, seq, abs, absSendTimeValue(now));
-  const header = wire.header(kind).write(ssrc, pt, seq, ts, marker, padding, now, audioLevel, value);
+  const header = wire.header(kind).write(ssrc, pt, seq, ts, marker, padding, value, audioLevel);
   wire.counters.sends[sendSrtp(dtls, payload, header)]++;
   wire.sent(payload.length + header.serializeSize);
 }
@@ -208,9 +208,8 @@ export class TrunkQueue implements SlabSource {
           this.#ts[i] ?? 0,
           (f & MARKER) !== 0,
           (f & PADDING) !== 0,
-          now,
-          level,
           value,
+          level,
         );
       const socket = route.socket;
       const address = route.address;
@@ -219,6 +218,7 @@ export class TrunkQueue implements SlabSource {
         own !== undefined && slab !== undefined
           ? encryptIntoSlab(own, slab, payload, header, route)
           : prepareSrtpAt(dtls, payload, header, route, this);
+      wire.sent(payload.length + header.serializeSize);
       let buf: Buffer;
       let off: number;
       let len: number;
@@ -227,7 +227,6 @@ export class TrunkQueue implements SlabSource {
         off = at;
         len = route.length;
       } else if (typeof at === 'string') {
-        wire.sent(payload.length + header.serializeSize);
         counters.sends[at]++;
         continue;
       } else {
@@ -235,7 +234,6 @@ export class TrunkQueue implements SlabSource {
         off = 0;
         len = at.length;
       }
-      wire.sent(payload.length + header.serializeSize);
       if (k > 0 && (route.socket !== socket || route.address !== address || route.port !== port)) {
         this.#send(socket, address, port, k, bytes); // the route changed within the turn: what went before first
         k = 0;

@@ -170,16 +170,43 @@ export function srtpSendState(session: SrtpSessionKeys): SrtpSendState | null {
   return s;
 }
 
-/** A packet built in place (not modified) encrypted into `slab` with `own`: its offset there, or why not. */
+/**
+ * One sender's rollover state kept for the association and SSRC it encrypted last: a sender of one stream (a
+ * subscriber's send path, srtpSendPath.ts) looks its SSRC up in the association's table once, not per packet.
+ */
+export class RocKeep {
+  #own: SrtpSendState | undefined;
+  #ssrc = 0;
+  #roc: RocTracker | undefined;
+
+  /** The rollover state of `ssrc` (int32 form) under `own`: the kept one while both are the same. */
+  of(own: SrtpSendState, ssrc: number): RocTracker {
+    let roc = this.#roc;
+    if (roc === undefined || own !== this.#own || ssrc !== this.#ssrc) {
+      roc = own.rocTracker(ssrc);
+      this.#roc = roc;
+      this.#own = own;
+      this.#ssrc = ssrc;
+    }
+    return roc;
+  }
+}
+
+/**
+ * A packet built in place (not modified) encrypted into `slab` with `own`: its offset there, or why not. With
+ * `keep`, the SSRC's rollover state is taken from there (`RocKeep`) rather than looked up.
+ */
 export function encryptPacketIntoSlab(
   own: SrtpSendState,
   slab: SendSlab,
   p: SentPacket,
+  keep?: RocKeep,
 ): number | 'encrypt_failed' {
   try {
     const ssrc = p.buf.readInt32BE(p.off + 8); // int32: no boxed number (the ROC table's key form)
     const seq = p.buf.readUInt16BE(p.off + 2);
-    return own.encryptPacketAt(p.buf, p.off, p.headerLength, p.payloadLength, ssrc, seq, slab);
+    const roc = keep === undefined ? own.rocTracker(ssrc) : keep.of(own, ssrc);
+    return own.encryptPacketAtWith(p.buf, p.off, p.headerLength, p.payloadLength, roc, seq, slab);
   } catch {
     return 'encrypt_failed';
   }

@@ -4,7 +4,7 @@
  * same writer reused for every row (nothing of a previous header leaks); abs-send-time in place.
  */
 import t from 'tap';
-import { absSendTimeInto } from '../../../../src/media/link/absSendTime.js';
+import { absSendTimeInto, absSendTimeValue } from '../../../../src/media/link/absSendTime.js';
 import { TrunkHeaderWriter } from '../../../../src/media/link/trunkHeader.js';
 import { absSendTime } from '../../../../src/rtp/headerExtensions.js';
 import { RtpPacketView } from '../../../../src/rtp/packetView.js';
@@ -115,7 +115,7 @@ t.test('trunk headers parse back to what was written', async (t) => {
   for (const r of rows) {
     w.setExtensionIds(r.ids[0], r.ids[1]);
     const level = r.level === undefined ? undefined : Uint8Array.from(r.level);
-    w.write(r.ssrc, r.pt, r.seq, r.ts, r.marker, r.padding, 1_700_000_000_123, level);
+    w.write(r.ssrc, r.pt, r.seq, r.ts, r.marker, r.padding, absSendTimeValue(1_700_000_000_123), level);
     const head = w.serialize();
     t.equal(head.length, r.size, `${r.name}: size`);
     t.equal(w.serializeSize, r.size);

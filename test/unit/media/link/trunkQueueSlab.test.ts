@@ -8,6 +8,7 @@
 import type { Socket } from 'node:dgram';
 import t from 'tap';
 import type { RTCDtlsTransport } from 'werift';
+import { absSendTimeValue } from '../../../../src/media/link/absSendTime.js';
 import { TrunkHeaderWriter } from '../../../../src/media/link/trunkHeader.js';
 import { TrunkQueue, type TrunkWire } from '../../../../src/media/link/trunkQueue.js';
 import { MediaCounters } from '../../../../src/media/mediaMetrics.js';
@@ -77,7 +78,16 @@ for (const [name, profile] of [
     const refHeader = new TrunkHeaderWriter();
     refHeader.setExtensionIds(4, undefined);
     const expected = seqs.map((seq) => {
-      const h = refHeader.write(0x7000_0003, 96, seq, seq * 3000, seq === 2, false, 5_000, undefined);
+      const h = refHeader.write(
+        0x7000_0003,
+        96,
+        seq,
+        seq * 3000,
+        seq === 2,
+        false,
+        absSendTimeValue(5_000),
+        undefined,
+      );
       return prepareSrtp(
         twin.dtls as unknown as RTCDtlsTransport,
         payload(seq),
