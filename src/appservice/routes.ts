@@ -4,6 +4,7 @@
  * (so every failure maps to a Matrix errcode), transactions, ping and the user/alias queries,
  * under /_matrix/app/v1 and the legacy unprefixed paths.
  */
+import { Buffer } from 'node:buffer';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';

@@ -24,6 +24,7 @@
  * Deadlines are on the injected (wall) clock; a step of it between two ticks is detected and taken out (`#run`),
  * where werift's timers (setTimeout) never saw one.
  */
+import { Buffer } from 'node:buffer';
 import { randomFillSync } from 'node:crypto';
 import { systemClock, type Clock } from '../util/clock.js';
 import { Ticker, type TickerJob } from '../util/ticker.js';

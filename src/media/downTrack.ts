@@ -315,7 +315,7 @@ export class DownTrack implements TrackSink {
     this.#bytes = (this.#bytes + n) >>> 0;
     this.#counters.packetOut(this.track.kind, n);
     this.#rtcp.sent(d.seq, now, p);
-    this.#counters.sends[this.#sendPath.send(dtls, p)]++;
+    this.#counters.sent(this.#sendPath.send(dtls, p));
     if (d.marker && this.#probeBytes > 0) {
       this.#sendPadding(pt, plan, now);
     }

@@ -101,7 +101,7 @@ export class DownstreamRtcp {
         continue;
       }
       counters.retransmits.sent++;
-      counters.sends[sendSrtpPacket(dtls, p)]++;
+      counters.sent(sendSrtpPacket(dtls, p));
     }
   }
 

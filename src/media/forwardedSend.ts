@@ -46,6 +46,6 @@ export function sendPaddingPackets(
     p.buf[p.off + h + PADDING_BYTES - 1] = PADDING_BYTES;
     p.headerLength = h;
     p.length = h + PADDING_BYTES;
-    counters.sends[sendSrtpPacket(dtls, p)]++;
+    counters.sent(sendSrtpPacket(dtls, p));
   }
 }

@@ -13,6 +13,7 @@
  * periods). One monitor per process (`sharedHostStalls`), read by every link; not polled for `idleStopMs`, it
  * stops (no timers), and the next poll starts it again.
  */
+import { performance } from 'node:perf_hooks';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 export interface HostStallOptions {

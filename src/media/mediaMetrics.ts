@@ -87,6 +87,24 @@ export class MediaCounters {
   drop(reason: DropReason): void {
     this.dropped[reason]++;
   }
+
+  /** Counts how one packet left (per forwarded packet: each branch a named field, no keyed lookup). */
+  sent(r: SendResult): void {
+    switch (r) {
+      case 'direct':
+        this.sends.direct++;
+        break;
+      case 'werift':
+        this.sends.werift++;
+        break;
+      case 'not_ready':
+        this.sends.not_ready++;
+        break;
+      case 'encrypt_failed':
+        this.sends.encrypt_failed++;
+        break;
+    }
+  }
 }
 
 /** A counter whose value is read from `read()` at scrape time (monotonic sources only). */

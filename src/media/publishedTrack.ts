@@ -5,6 +5,7 @@
  * descriptor, keyframe size; audio level); fan-out to the subscribers' down tracks; loss tracking (NACKs) and
  * coalesced keyframe requests per layer SSRC. A sink's error never stops the others.
  */
+import { Buffer } from 'node:buffer';
 import type { Logger } from 'pino';
 import type { ForwarderPacket } from '../forwarding/forwarder.js';
 import type { SenderClock } from '../forwarding/rtpClock.js';

@@ -5,6 +5,7 @@
  * SRTCP-encrypts it and sends it down four nested async functions and node:dgram's address lookup (at 20
  * subscribers ≈ 80 SRs a second took that way). A failure (the transport is closing) is ignored.
  */
+import { Buffer } from 'node:buffer';
 import type { RTCDtlsTransport } from 'werift';
 import { sendSrtcp } from './srtpSend.js';
 

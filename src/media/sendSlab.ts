@@ -9,6 +9,7 @@
  * old stays valid: it is only dropped, never written again). Each view is a small Buffer object; no
  * ArrayBuffer is made per datagram.
  */
+import { Buffer } from 'node:buffer';
 export const SLAB_BYTES = 256 * 1024;
 
 /** Views start on 8-byte boundaries. */

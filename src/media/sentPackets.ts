@@ -13,6 +13,7 @@
  * Audio is not retransmitted: its packets are built in one shared scratch slot (`scratchPacket`), valid until
  * the next call — the send path encrypts it before returning.
  */
+import { Buffer } from 'node:buffer';
 
 /** A plaintext RTP packet at `buf[off, off + length)`, its header the first `headerLength` bytes. */
 export class SentPacket {

@@ -1,9 +1,65 @@
 /**
- * Takes over one of werift's per-transport session properties (`srtp`, `srtcp`: replaced on every SRTP
- * (re)start) so that every session ever assigned there is handed to `wrap` first: the property becomes an
- * accessor over the same value. Used by decryptedRtpTap.ts and srtcpTap.ts. Returns false where werift's shape
- * is not this one (no configurable own data property of that name); `tapped` makes it once per object.
+ * Hands every session werift assigns to one of a DTLS transport's per-transport session properties (`srtp`,
+ * `srtcp`) to `wrap`: the one there now, and each later one. werift@0.24.4 assigns both only in
+ * `RTCDtlsTransport.updateSrtpSession` (called by `startSrtp`), so that method is wrapped — once per class, on
+ * the prototype that defines it — to run the transport's hooks after it. The transport object itself is never
+ * changed: an own accessor in place of its `srtp` field (how this was done before) turned every werift DTLS
+ * transport into a dictionary-mode object, and then each of the send path's reads of its `state`,
+ * `bytesSent` and `packetsSent` — per forwarded packet and subscriber — a generic property lookup (bench/README.md
+ * "A DTLS transport in dictionary mode"). Used by decryptedRtpTap.ts and srtcpTap.ts. Returns false where
+ * werift's shape is not this one (no own data property of that name, or no `updateSrtpSession` method on the
+ * transport's prototype chain); `tapped` makes it once per object and property.
  */
+
+/** The method of werift's RTCDtlsTransport that assigns `srtp` and `srtcp` (werift@0.24.4). */
+const ASSIGNER = 'updateSrtpSession';
+
+type Hook = () => void;
+
+/** Per transport: what runs after each of its session assignments. */
+const hooks = new WeakMap<object, Hook[]>();
+/** Prototypes whose assigner is wrapped already. */
+const wrappedAssigners = new WeakSet<object>();
+
+/** The prototype on `target`'s chain that defines the assigner as a writable method, if any. */
+function assignerOwner(target: object): object | undefined {
+  for (
+    let o = Object.getPrototypeOf(target) as object | null;
+    o !== null;
+    o = Object.getPrototypeOf(o) as object | null
+  ) {
+    const desc = Object.getOwnPropertyDescriptor(o, ASSIGNER);
+    if (desc !== undefined) {
+      return typeof desc.value === 'function' && desc.writable === true && desc.configurable === true
+        ? o
+        : undefined;
+    }
+  }
+  return undefined;
+}
+
+function wrapAssigner(owner: object): void {
+  const desc = Object.getOwnPropertyDescriptor(owner, ASSIGNER);
+  if (wrappedAssigners.has(owner) || desc === undefined) {
+    return;
+  }
+  wrappedAssigners.add(owner);
+  const original = desc.value as (this: object, ...args: unknown[]) => unknown;
+  Object.defineProperty(owner, ASSIGNER, {
+    ...desc,
+    value: function (this: object, ...args: unknown[]): unknown {
+      const result = original.apply(this, args);
+      const list = hooks.get(this);
+      if (list !== undefined) {
+        for (const hook of list) {
+          hook();
+        }
+      }
+      return result;
+    },
+  });
+}
+
 export function wrapEachAssigned(
   target: object,
   prop: string,
@@ -14,21 +70,25 @@ export function wrapEachAssigned(
     return true;
   }
   const desc = Object.getOwnPropertyDescriptor(target, prop);
-  if (desc === undefined || !('value' in desc) || desc.configurable !== true) {
+  if (desc === undefined || !('value' in desc)) {
     return false;
   }
+  const owner = assignerOwner(target);
+  if (owner === undefined) {
+    return false;
+  }
+  wrapAssigner(owner);
   tapped.add(target);
-  let current: unknown = desc.value;
-  wrap(current);
-  Object.defineProperty(target, prop, {
-    configurable: true,
-    enumerable: true,
-    get: () => current,
-    set: (v: unknown) => {
-      current = v;
-      wrap(v);
-    },
-  });
+  const read = (): void => {
+    wrap((target as Record<string, unknown>)[prop]);
+  };
+  const list = hooks.get(target);
+  if (list === undefined) {
+    hooks.set(target, [read]);
+  } else {
+    list.push(read);
+  }
+  read();
   return true;
 }
 

@@ -5,8 +5,8 @@
  * "Idle cost"). Every SRTCP packet of a DTLS transport goes through werift's `dtlsTransport.srtcp` session
  * (werift@0.24.4: `encrypt(raw)` for everything sent — werift's receiver reports and the SFU's own SRs, REMBs,
  * NACKs and PLIs alike — and `decrypt(data)` for everything received), so the tap replaces those two methods
- * on each session, as decryptedRtpTap.ts does for SRTP; `srtcp` is replaced on every SRTP (re)start, so the
- * property becomes an accessor that wraps each new session.
+ * on each session, as decryptedRtpTap.ts does for SRTP; `srtcp` is replaced on every SRTP (re)start, so each
+ * new session is wrapped as werift assigns it (sessionTap.ts).
  * - encrypt: the SRTCP index is werift's own per-SSRC counter (its context's `getSrtcpSsrcState`), advanced as
  *   werift advances it: the bytes are werift's, and packets protected before the tap and after it never
  *   repeat an index.
@@ -20,6 +20,7 @@
  * A session whose keys cannot be read or whose counters are not werift's shape keeps werift's cipher (the sink
  * still reads what it unprotects; no direct path).
  */
+import { Buffer } from 'node:buffer';
 import { SrtpAuthenticationError, type RTCDtlsTransport } from 'werift';
 import type { SrtpCipher } from './srtp/srtpCipher.js';
 import { SrtcpReceiveState } from './srtp/srtcpReceiveState.js';

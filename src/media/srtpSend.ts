@@ -11,6 +11,7 @@
  * shape this relies on (a TCP/TURN pair, or a werift whose internals moved), it falls back to werift's
  * `sendRtp`, so a werift upgrade degrades speed, not behaviour (test/unit/media/srtpSend.test.ts pins both).
  */
+import { Buffer } from 'node:buffer';
 import type { RTCDtlsTransport, RtpHeader } from 'werift';
 import type { SentPacket } from './sentPackets.js';
 import type { SendSlab, SlabSource } from './sendSlab.js';

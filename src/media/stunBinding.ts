@@ -14,6 +14,7 @@
  *
  * Pure apart from the HMAC-SHA1 and CRC-32 (node:crypto, node:zlib).
  */
+import { Buffer } from 'node:buffer';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import zlib from 'node:zlib';

@@ -12,6 +12,7 @@
  *
  * Pure apart from the HMAC-SHA1 and CRC-32 (stunBinding.ts).
  */
+import { Buffer } from 'node:buffer';
 import {
   ATTR_FINGERPRINT,
   ATTR_ICE_CONTROLLED,

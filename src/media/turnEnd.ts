@@ -17,6 +17,7 @@
  * `setImmediate` is scheduled, and `release()` runs what waits at once — one system call per socket for the
  * whole batch, without the immediate's own wake-up.
  */
+import { performance } from 'node:perf_hooks';
 export type TurnEndPhase = 'trunk' | 'subscribers';
 
 export type Schedule = (fn: () => void) => void;

@@ -9,6 +9,7 @@
  * never thrown. Per socket one reused entry (a WeakMap, so a closed socket's goes with it); nothing is
  * allocated per datagram: a datagram is a buffer and a slice of it (`pushSlice`: the send slab and where in it).
  */
+import { Buffer } from 'node:buffer';
 import { SendSlab, type SlabSource } from './sendSlab.js';
 import { turnEnd, type Schedule } from './turnEnd.js';
 import { batchCounts, UdpBatcher, type BatchSocket } from './udpBatch.js';

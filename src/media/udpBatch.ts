@@ -9,6 +9,7 @@
  * socket's 'error' listener counts those on the `socket.send` path; a failing native send falls back for that
  * socket).
  */
+import { Buffer } from 'node:buffer';
 import { nativeSrtp, type NativeSrtpBinding } from './srtp/nativeSrtp.js';
 
 /** The part of a node:dgram socket used here. */

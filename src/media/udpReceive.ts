@@ -22,6 +22,7 @@
  * Without the add-on (or with SFU_NATIVE=0, or SFU_RECV_BATCH=0 for this path alone), or for a socket whose
  * node:dgram handle cannot be read, nothing changes and node:dgram's 'message' events go on.
  */
+import { Buffer } from 'node:buffer';
 import type { NativeSrtpBinding, NativeWatch } from './srtp/nativeSrtp.js';
 import { batchBinding, stateOf, type UdpHandle } from './udpBatch.js';
 import { isRtp, quietSockets, type QuietMember, type QuietSockets } from './quietSockets.js';

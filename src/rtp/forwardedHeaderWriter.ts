@@ -8,6 +8,7 @@
  * the level's length differs from the packet before. Byte for byte what `writeForwardedHeader` writes
  * (test/unit/rtp/forwardedHeaderWriter.test.ts); allocates only when it lays out.
  */
+import { Buffer } from 'node:buffer';
 import {
   FORWARDED_HEADER_MAX,
   lastValueAt,

@@ -7,6 +7,7 @@
  * Bad input never throws: `reset` returns false and `problem` names why (truncated, bad version, bad padding,
  * bad extension block); the fields of an invalid view are zero. Pure: no I/O.
  */
+import { Buffer } from 'node:buffer';
 
 export type RtpViewProblem = 'truncated' | 'bad_version' | 'bad_padding' | 'bad_extension';
 

@@ -5,6 +5,7 @@
  * when every element fits (id 1–14, 1–16 bytes), else two-byte elements (profile 0x1000, id 1–255,
  * 0–255 bytes); elements that fit neither are left out. No CSRCs (an SFU forwards none). Pure.
  */
+import { Buffer } from 'node:buffer';
 
 export interface RtpHeaderFields {
   payloadType: number;

@@ -273,7 +273,7 @@ export class LinkMedia {
     if (d === undefined) {
       return false;
     }
-    this.#ctx.counters.sends[sendSrtp(d, payload, header)]++;
+    this.#ctx.counters.sent(sendSrtp(d, payload, header));
     this.counts.rtpOut++;
     this.counts.bytesOut += payload.length + header.serializeSize;
     return true;

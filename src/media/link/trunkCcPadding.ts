@@ -9,6 +9,7 @@
  * most `maxPerTick`; a backlog beyond 2 × `maxPerTick` packets is forgotten: no catch-up bursts), then `packet(now)` writes
  * each (a header allocation per packet, only while probing).
  */
+import { Buffer } from 'node:buffer';
 import { absSendTime } from '../../rtp/headerExtensions.js';
 import type { RtpPacketView } from '../../rtp/packetView.js';
 import { WireRtpHeader } from '../../rtp/rtpHeader.js';

@@ -7,6 +7,7 @@
  * the bytes before `write` is called again, so one writer serves every packet of a link. No allocation per
  * packet (the views of each header length are made once). Pure.
  */
+import { Buffer } from 'node:buffer';
 import { absSendTimeValueInto } from './absSendTime.js';
 
 /** 12 fixed + 4 extension header + abs-send-time (4) + audio level (≤ 17), rounded up to words. */

@@ -16,6 +16,7 @@
  * A ring of its full size from the start was 1.5 MB of packet memory per video trunk SSRC, most of it never
  * used by a 360p layer's ≈ 90 packets a second.
  */
+import { Buffer } from 'node:buffer';
 import {
   resendWindowMs,
   RttEstimator,

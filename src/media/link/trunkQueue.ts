@@ -12,6 +12,7 @@
  * only (the publisher's payloads are never written, trunkOut.ts keeps them too) in parallel arrays reused turn
  * after turn: beyond each datagram, nothing is allocated per packet once they have grown.
  */
+import { Buffer } from 'node:buffer';
 import type { RTCDtlsTransport } from 'werift';
 import type { MediaCounters } from '../mediaMetrics.js';
 import { SendSlab, type SlabSource } from '../sendSlab.js';
@@ -78,7 +79,7 @@ export function sendTrunkPacket(
   }
   const value = departureAbs(from, seq, abs, absSendTimeValue(now));
   const header = wire.header(kind).write(ssrc, pt, seq, ts, marker, padding, value, audioLevel);
-  wire.counters.sends[sendSrtp(dtls, payload, header)]++;
+  wire.counters.sent(sendSrtp(dtls, payload, header));
   wire.sent(payload.length + header.serializeSize);
 }
 
@@ -227,7 +228,7 @@ export class TrunkQueue implements SlabSource {
         off = at;
         len = route.length;
       } else if (typeof at === 'string') {
-        counters.sends[at]++;
+        counters.sent(at);
         continue;
       } else {
         buf = at;

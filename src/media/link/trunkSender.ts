@@ -12,6 +12,7 @@
  * into the source's own throttled keyframe request; an SR per trunk SSRC once a second carries the
  * publisher's NTP↔RTP mapping (none before the publisher's first SR). Never throws on remote input.
  */
+import { Buffer } from 'node:buffer';
 import type { RTCDtlsTransport } from 'werift';
 import { PliCoalescer } from '../../forwarding/pliCoalescer.js';
 import { forwardedSenderReport } from '../../forwarding/rtpClock.js';

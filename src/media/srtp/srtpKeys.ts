@@ -3,6 +3,7 @@
  * with a key derivation rate of zero (what DTLS-SRTP uses), labels 0–5. A 12-byte (GCM) master salt is
  * zero-padded on the right to the PRF's 14 bytes, as libsrtp and werift do.
  */
+import { Buffer } from 'node:buffer';
 import { createCipheriv } from 'node:crypto';
 import { srtpLengths, type SrtpProfile } from './srtpProfile.js';
 

@@ -5,6 +5,7 @@
  * werift makes new cipher objects per packet instead. One state per werift SRTP session object (a new DTLS
  * handshake makes a new one), kept in a WeakMap so it goes with the session.
  */
+import { Buffer } from 'node:buffer';
 import { createSrtpCipher } from './createSrtpCipher.js';
 import type { SrtpCipher } from './srtpCipher.js';
 import type { SendSlab } from '../sendSlab.js';

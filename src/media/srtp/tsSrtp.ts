@@ -3,6 +3,7 @@
  * SFU_NATIVE=0. Same bytes, same checks and same results as the add-on (native/srtp.c, which documents the
  * IV, associated data and tag layouts); it makes a cipher object and a few buffers per packet.
  */
+import { Buffer } from 'node:buffer';
 import {
   createCipheriv,
   createDecipheriv,

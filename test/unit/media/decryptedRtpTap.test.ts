@@ -27,6 +27,10 @@ class Transport {
   constructor(s?: Session) {
     this.srtp = s;
   }
+  /** werift's SRTP (re)start assigns the session here, and only here. */
+  updateSrtpSession(s: Session): void {
+    this.srtp = s;
+  }
   /** What werift does per datagram: decrypt through the current session; an authentication error drops it. */
   receive(data: Buffer): 'handled' | 'dropped' {
     try {
@@ -52,7 +56,7 @@ t.test('the sink sees each plaintext, for the current and every later session', 
     true,
   );
   t.equal(tr.receive(Buffer.from([7])), 'dropped', 'werift drops it after the sink');
-  tr.srtp = new Session(2); // werift's updateSrtpSession
+  tr.updateSrtpSession(new Session(2)); // an SRTP restart
   t.equal(tr.receive(Buffer.from([8])), 'dropped');
   t.equal(tr.weriftHandled, 0, 'werift handled none of them');
   t.same(seen, [
@@ -76,7 +80,7 @@ t.test('a session assigned after tapping an unstarted transport', async (t) => {
     true,
   );
   t.equal(tr.srtp, undefined);
-  tr.srtp = new Session(3);
+  tr.updateSrtpSession(new Session(3));
   tr.receive(Buffer.from([4]));
   t.same(seen, [4]);
 });
@@ -101,11 +105,28 @@ t.test('another shape is refused', async (t) => {
     false,
     'no srtp property',
   );
-  const frozen = Object.freeze({ srtp: new Session(1) });
   t.equal(
-    tapDecryptedRtp(asDtls(frozen), () => undefined),
+    tapDecryptedRtp(asDtls({ srtp: new Session(1) }), () => undefined),
     false,
-    'not configurable',
+    'no updateSrtpSession on its prototype chain',
+  );
+});
+
+t.test('the transport object is not changed: its session stays a plain data property', async (t) => {
+  const tr = new Transport(new Session(1));
+  const keys = Object.keys(tr);
+  tapDecryptedRtp(asDtls(tr), () => undefined);
+  tr.updateSrtpSession(new Session(2));
+  const desc = Object.getOwnPropertyDescriptor(tr, 'srtp');
+  t.ok(desc !== undefined && 'value' in desc && desc.writable === true, 'srtp: a writable data property');
+  t.same(Object.keys(tr), keys, 'no property added or removed');
+  t.notOk(Object.hasOwn(tr, 'updateSrtpSession'), 'the method is wrapped on the class, not on the object');
+  const other = new Transport(new Session(4));
+  other.updateSrtpSession(new Session(5));
+  t.equal(
+    other.receive(Buffer.from([1])),
+    'handled',
+    'an untapped transport of the class: werift handles its packets',
   );
 });
 

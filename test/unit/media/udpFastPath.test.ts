@@ -35,6 +35,18 @@ const salt = Buffer.alloc(12, 4);
 const keys = { localMasterKey: key, localMasterSalt: salt, remoteMasterKey: key, remoteMasterSalt: salt };
 
 /** A stand-in DTLS transport over one STUN protocol whose UDP transport's `onData` records what werift got. */
+/** werift 0.24.4's RTCDtlsTransport as the taps and the fast path use it: sessions assigned by `updateSrtpSession`. */
+class StandInDtls {
+  constructor(
+    public srtp: SrtpSession,
+    public srtcp: SrtcpSession,
+    public iceTransport: { connection: object },
+  ) {}
+  updateSrtpSession(srtp: SrtpSession): void {
+    this.srtp = srtp;
+  }
+}
+
 function standIn() {
   const werift: Buffer[] = [];
   const sent: { data: Buffer; port: number; host: string }[] = [];
@@ -66,11 +78,11 @@ function standIn() {
     localPassword: 'local-password-0123456',
     iceControlling: false,
   };
-  const dtls = {
-    srtp: new SrtpSession({ keys, profile: 0x0007 }),
-    srtcp: new SrtcpSession({ keys, profile: 0x0007 }),
-    iceTransport: { connection },
-  };
+  const dtls = new StandInDtls(
+    new SrtpSession({ keys, profile: 0x0007 }),
+    new SrtcpSession({ keys, profile: 0x0007 }),
+    { connection },
+  );
   return { dtls, transport, protocol, connection, werift, sent, pair };
 }
 
@@ -162,7 +174,7 @@ t.test('stand-ins: taken, passed on, refused', async (t) => {
   t.equal(rtp.length, 4, 'and taken again once there is');
   t.equal(rejected, 1, 'nothing more counted as forged');
 
-  s.dtls.srtp = new SrtpSession({ keys, profile: 0x0007 }); // a restart: the tap wraps it (its own direct path)
+  s.dtls.updateSrtpSession(new SrtpSession({ keys, profile: 0x0007 })); // a restart: the tap wraps it (its own direct path)
   onData()(sender.encrypt(Buffer.from([7]), header(n++)), from);
   t.equal(rtp.length, 5, 'a session assigned later: direct too');
 
