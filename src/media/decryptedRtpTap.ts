@@ -8,8 +8,9 @@
  * it per packet, its router, receiver statistics and receiver-report timers — did nothing the SFU used but
  * those reports, which the SFU now writes itself (publisherRtcp.ts; a link's: link/trunkCcReceive.ts).
  * `srtp` is replaced on every SRTP (re)start, so the tap wraps each new session as werift assigns it
- * (sessionTap.ts: after werift's `updateSrtpSession`; the transport object itself stays as werift made it). The decryption itself is the SFU's own (srtp/srtpReceiveState.ts: native or TypeScript, one
- * cipher per association; werift's when the session's keys cannot be read); a packet that is not authentic
+ * (sessionTap.ts: after werift's `updateSrtpSession`; the transport object itself stays as werift made it).
+ * The decryption itself is the SFU's own (srtp/srtpReceiveState.ts: native or TypeScript, one cipher per
+ * association; werift's when the session's keys cannot be read); a packet that is not authentic
  * throws werift's SrtpAuthenticationError before reaching the sink, as werift's own decryption does. Returns
  * false where werift's shape is not this one. `receiveRtpDirect` does the same for a datagram werift never saw
  * (udpFastPath.ts).

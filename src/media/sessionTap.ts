@@ -21,8 +21,10 @@ const hooks = new WeakMap<object, Hook[]>();
 /** Prototypes whose assigner is wrapped already. */
 const wrappedAssigners = new WeakSet<object>();
 
-/** The prototype on `target`'s chain that defines the assigner as a writable method, if any. */
-function assignerOwner(target: object): object | undefined {
+type Method = (this: object, ...args: unknown[]) => unknown;
+
+/** The prototype on `target`'s chain that defines the assigner as a writable method, with its descriptor. */
+function assignerOf(target: object): { owner: object; desc: PropertyDescriptor } | undefined {
   for (
     let o = Object.getPrototypeOf(target) as object | null;
     o !== null;
@@ -31,20 +33,20 @@ function assignerOwner(target: object): object | undefined {
     const desc = Object.getOwnPropertyDescriptor(o, ASSIGNER);
     if (desc !== undefined) {
       return typeof desc.value === 'function' && desc.writable === true && desc.configurable === true
-        ? o
+        ? { owner: o, desc }
         : undefined;
     }
   }
   return undefined;
 }
 
-function wrapAssigner(owner: object): void {
-  const desc = Object.getOwnPropertyDescriptor(owner, ASSIGNER);
-  if (wrappedAssigners.has(owner) || desc === undefined) {
+/** Replaces `owner`'s assigner (once) with one that runs the transport's hooks after it. */
+function wrapAssigner(owner: object, desc: PropertyDescriptor): void {
+  if (wrappedAssigners.has(owner)) {
     return;
   }
   wrappedAssigners.add(owner);
-  const original = desc.value as (this: object, ...args: unknown[]) => unknown;
+  const original = desc.value as Method;
   Object.defineProperty(owner, ASSIGNER, {
     ...desc,
     value: function (this: object, ...args: unknown[]): unknown {
@@ -73,11 +75,11 @@ export function wrapEachAssigned(
   if (desc === undefined || !('value' in desc)) {
     return false;
   }
-  const owner = assignerOwner(target);
-  if (owner === undefined) {
+  const assigner = assignerOf(target);
+  if (assigner === undefined) {
     return false;
   }
-  wrapAssigner(owner);
+  wrapAssigner(assigner.owner, assigner.desc);
   tapped.add(target);
   const read = (): void => {
     wrap((target as Record<string, unknown>)[prop]);

@@ -34,8 +34,10 @@ const key = Buffer.alloc(16, 3);
 const salt = Buffer.alloc(12, 4);
 const keys = { localMasterKey: key, localMasterSalt: salt, remoteMasterKey: key, remoteMasterSalt: salt };
 
-/** A stand-in DTLS transport over one STUN protocol whose UDP transport's `onData` records what werift got. */
-/** werift 0.24.4's RTCDtlsTransport as the taps and the fast path use it: sessions assigned by `updateSrtpSession`. */
+/**
+ * werift 0.24.4's RTCDtlsTransport as the taps and the fast path use it: sessions assigned by
+ * `updateSrtpSession`.
+ */
 class StandInDtls {
   constructor(
     public srtp: SrtpSession,
@@ -47,6 +49,7 @@ class StandInDtls {
   }
 }
 
+/** A stand-in DTLS transport over one STUN protocol whose UDP transport's `onData` records what werift got. */
 function standIn() {
   const werift: Buffer[] = [];
   const sent: { data: Buffer; port: number; host: string }[] = [];
@@ -174,7 +177,8 @@ t.test('stand-ins: taken, passed on, refused', async (t) => {
   t.equal(rtp.length, 4, 'and taken again once there is');
   t.equal(rejected, 1, 'nothing more counted as forged');
 
-  s.dtls.updateSrtpSession(new SrtpSession({ keys, profile: 0x0007 })); // a restart: the tap wraps it (its own direct path)
+  // A restart: the tap wraps the new session (its own direct path).
+  s.dtls.updateSrtpSession(new SrtpSession({ keys, profile: 0x0007 }));
   onData()(sender.encrypt(Buffer.from([7]), header(n++)), from);
   t.equal(rtp.length, 5, 'a session assigned later: direct too');
 
