@@ -16,6 +16,7 @@
  *   watchReadable(fd, callback), unwatch(watch), watchPause(watch, paused),
  *   recvBatch(watch, buf, offset, slots, slotSize, meta),
  *   metaAddress(meta, index)                      a socket's datagrams in batches (watch.c)
+ *   watchesReadable(watches, count, out)          which watches have a datagram waiting: one poll() (watch.c)
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -27,7 +28,7 @@
 #include "udp.h"
 #include "watch.h"
 
-#define ABI_VERSION 7
+#define ABI_VERSION 8
 /* Packets longer than this are refused (OpenSSL takes int lengths); the TypeScript SRTP has the same bound. */
 #define MAX_PACKET 0x40000000u
 #define MAX_OFFSET 9007199254740991.0 /* Number.MAX_SAFE_INTEGER */
@@ -420,6 +421,7 @@ NAPI_MODULE_INIT() {
       {"watchPause", NULL, watch_pause, NULL, NULL, NULL, napi_enumerable, NULL},
       {"recvBatch", NULL, recv_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"metaAddress", NULL, meta_address, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"watchesReadable", NULL, watches_readable, NULL, NULL, NULL, napi_enumerable, NULL},
       {"gsoStats", NULL, gso_stats, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_value abi = NULL;

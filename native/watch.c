@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <uv.h>
@@ -280,4 +282,76 @@ napi_value meta_address(napi_env env, napi_callback_info info) {
     napi_create_string_latin1(env, text, n, &r);
   }
   return r;
+}
+
+/* Watches one poll() covers at most (a longer list is refused). */
+#define MAX_POLLED 65536
+/* pollfds on the stack up to this many; more are allocated for the call. */
+#define POLL_ON_STACK 128
+
+napi_value watches_readable(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
+    return throw_type(env, "watchesReadable(watches, count, out)");
+  }
+  bool is_array = false;
+  uint32_t count = 0;
+  uint32_t length = 0;
+  uint8_t *out = NULL;
+  size_t out_len = 0;
+  if (napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[0], &length) != napi_ok) {
+    return throw_type(env, "watches must be an array");
+  }
+  if (napi_get_value_uint32(env, argv[1], &count) != napi_ok) {
+    return throw_type(env, "count must be a number");
+  }
+  if (get_typed(env, argv[2], napi_uint8_array, (void **)&out, &out_len) != 0) {
+    return throw_type(env, "out must be a Uint8Array");
+  }
+  if (count > length || count > out_len || count > MAX_POLLED) {
+    return throw_range(env, "count must be at most the watches' and out's length (and 65536)");
+  }
+  struct pollfd on_stack[POLL_ON_STACK];
+  struct pollfd *fds = count <= POLL_ON_STACK ? on_stack : malloc(sizeof(struct pollfd) * count);
+  if (fds == NULL) {
+    napi_throw_error(env, "ERR_NATIVE_WATCH", "out of memory");
+    return NULL;
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value v = NULL;
+    if (napi_get_element(env, argv[0], i, &v) != napi_ok) {
+      if (fds != on_stack) {
+        free(fds);
+      }
+      return NULL;
+    }
+    watch *w = get_watch(env, v);
+    if (w == NULL) {
+      if (fds != on_stack) {
+        free(fds);
+      }
+      return NULL; /* get_watch threw */
+    }
+    fds[i].fd = w->stopped ? -1 : w->fd; /* poll() skips a negative fd (revents 0) */
+    fds[i].events = POLLIN;
+    fds[i].revents = 0;
+  }
+  int r = 0;
+  int err = 0;
+  do {
+    r = count == 0 ? 0 : poll(fds, count, 0);
+    err = r < 0 ? errno : 0;
+  } while (r < 0 && err == EINTR);
+  long ready = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    /* An error or hangup counts as readable: recvBatch then reports it. */
+    out[i] = r > 0 && (fds[i].revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) != 0 ? 1 : 0;
+    ready += out[i];
+  }
+  if (fds != on_stack) {
+    free(fds);
+  }
+  return number(env, r < 0 ? -err : ready);
 }

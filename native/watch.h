@@ -19,6 +19,9 @@ napi_value unwatch(napi_env env, napi_callback_info info);
 napi_value watch_pause(napi_env env, napi_callback_info info);
 /* recvBatch(watch, buf, offset, slots, slotSize, meta): datagrams received (0: none waiting), or -errno. */
 napi_value recv_batch(napi_env env, napi_callback_info info);
+/* watchesReadable(watches, count, out): one poll() (no wait) of the first `count` watches' fds: out[i] is 1 when
+ * watch i has a datagram waiting (or an error to read), else 0 (a stopped watch: 0); how many are, or -errno. */
+napi_value watches_readable(napi_env env, napi_callback_info info);
 /* metaAddress(meta, index): the address of received datagram `index` as text, or undefined. */
 napi_value meta_address(napi_env env, napi_callback_info info);
 

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
-const ABI = 7; // native/addon.c ABI_VERSION, checked again by src/media/srtp/nativeSrtp.ts
+const ABI = 8; // native/addon.c ABI_VERSION, checked again by src/media/srtp/nativeSrtp.ts
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const srcDir = join(root, 'native');
 // SFU_NATIVE_BUILD_DIR: another output folder (the build script's own test builds there).

@@ -243,10 +243,10 @@ export function registerMediaMetrics(registry: Registry, m: MediaCounters): void
   pulled(
     registry,
     'sfu_udp_batch_received_total',
-    'Datagrams read in batches by the native add-on (recvmmsg, udpReceive.ts): handed on (datagrams), dropped because longer than a slot (truncated), and the readable events that read them (batches)',
+    'Datagrams read in batches by the native add-on (recvmmsg, udpReceive.ts): handed on (datagrams), dropped because longer than a slot (truncated), the readable events that read them (batches), and the 64-KiB slabs allocated to read into (slabs)',
     ['kind'],
     () =>
-      (['datagrams', 'truncated', 'batches'] as const).map((k) => ({
+      (['datagrams', 'truncated', 'batches', 'slabs'] as const).map((k) => ({
         labels: { kind: k },
         value: receiveCounts[k],
       })),

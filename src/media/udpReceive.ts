@@ -13,8 +13,14 @@
  *   after the microtask checkpoint, and it goes on with the rest of the batch. Media taken on the fast path is
  *   handled synchronously and stays batched. (Without this, werift's DTLS and SCTP saw several datagrams before
  *   their promises ran, and Chromium's data channels did not open.)
- * - Datagrams are views into a slab (64 KiB, from the socket's first datagram on) that is never written again
- *   once handed out (a new one when it is full): a handler may keep one, as node:dgram's own Buffers may be kept.
+ * - Datagrams are views into a slab (64 KiB, from the socket's first datagram on). A handler that returns false
+ *   must not keep its datagram past the batch's turn (turnEnd.ts: until the sends the batch queued have left;
+ *   the trunk queue reads the publisher's payload then): while every datagram read into the slab was taken that
+ *   way, the next readable event reads into it again from its start. Why: a new slab per 64 KiB was fresh memory
+ *   each time, and the kernel's copy into it took a page fault per 4 KiB — half the `recvmmsg` time at `fanout
+ *   --subs 5` (bench/README.md "The receive slab, reused"); a reused one also stays in the cache. A datagram a
+ *   handler returns true for (werift's, which may keep it as node:dgram's own Buffers may be kept) marks its
+ *   slab as kept: it is never written again (a new one when it is full).
  * - A datagram longer than SLOT_BYTES is cut by the kernel: it is dropped and counted (`truncated`); WebRTC
  *   stacks keep datagrams under the path MTU (≈ 1,200–1,500 bytes).
  * - The socket's sends, its options and its close stay node:dgram's; on 'close' the watch stops and its fd is
@@ -25,7 +31,7 @@
 import { Buffer } from 'node:buffer';
 import type { NativeSrtpBinding, NativeWatch } from './srtp/nativeSrtp.js';
 import { batchBinding, stateOf, type UdpHandle } from './udpBatch.js';
-import { isRtp, quietSockets, type QuietMember, type QuietSockets } from './quietSockets.js';
+import { isRtp, quietSockets, type QuietMember, type QuietSockets, type Readiness } from './quietSockets.js';
 import { turnEnd } from './turnEnd.js';
 
 /** What one slot of the slab holds at most (a longer datagram is cut, dropped and counted). */
@@ -34,7 +40,10 @@ export const SLOT_BYTES = 2048;
 export const SLOTS = 32;
 /** `recvmmsg` calls per readable event (the rest waits for the next event: other sockets get their turn). */
 export const ROUNDS = 4;
-/** 64 KiB: one full `recvmmsg`; a socket holds one from its first datagram on (a new one when < 4 slots are left). */
+/**
+ * 64 KiB: one full `recvmmsg`; a socket holds one from its first datagram on (read again from its start, or a
+ * new one when < 4 slots are left and a datagram of it may be kept: see above).
+ */
 const SLAB_BYTES = SLOT_BYTES * SLOTS;
 const META_WORDS = 9;
 /** The meta word with how long the datagram waited in its socket (µs; -1 unknown): native/udp.h. */
@@ -52,8 +61,11 @@ export interface ReceiveSocket {
 
 const defaultBinding = receiveBinding();
 
-/** Since start: readable events handled, datagrams handed out, datagrams dropped because they were cut. */
-export const receiveCounts = { batches: 0, datagrams: 0, truncated: 0 };
+/**
+ * Since start: readable events handled, datagrams handed out, datagrams dropped because they were cut, and
+ * slabs allocated.
+ */
+export const receiveCounts = { batches: 0, datagrams: 0, truncated: 0, slabs: 0 };
 
 /** Thresholds of `receiveWaits.over` (µs): a datagram that waited longer is counted in each it exceeds. */
 export const RECEIVE_WAIT_THRESHOLDS_US = [5_000, 20_000, 100_000] as const;
@@ -165,6 +177,36 @@ export function receiveInBatches(
   return true;
 }
 
+/**
+ * Quiet sockets' readiness (quietSockets.ts) for sockets read in batches: one `poll()` through the add-on for all
+ * the paused ones a tick has, instead of a `recvmmsg` on each (most found nothing). Members of more than one
+ * add-on (tests) are all read.
+ */
+export function pausedReadiness(): Readiness {
+  const watches: NativeWatch[] = [];
+  return (members, n, ready) => {
+    const first = members[0];
+    const binding = first instanceof BatchReceiver ? first.binding : undefined;
+    let all = binding !== undefined;
+    for (let i = 0; i < n && all; i++) {
+      const m = members[i];
+      const w = m instanceof BatchReceiver && m.binding === binding ? m.watch : undefined;
+      if (w === undefined) {
+        all = false;
+      } else {
+        watches[i] = w;
+      }
+    }
+    const r = all && binding !== undefined ? binding.watchesReadable(watches, n, ready) : -1;
+    watches.length = 0;
+    if (r < 0) {
+      ready.fill(1, 0, n); // not asked, or poll() failed: read each
+    }
+  };
+}
+
+quietSockets.useReadiness(pausedReadiness());
+
 class BatchReceiver implements QuietMember {
   readonly #binding: NativeSrtpBinding;
   readonly #state: { readonly handle?: UdpHandle | null };
@@ -174,6 +216,8 @@ class BatchReceiver implements QuietMember {
   #watch: NativeWatch | undefined;
   #slab = Buffer.alloc(0);
   #offset = 0;
+  /** A datagram read into `#slab` went to a handler that may keep it: the slab is not read into again. */
+  #slabKept = false;
   readonly #meta = new Int32Array(SLOTS * META_WORDS);
   /** The last sender: its meta words (port, family, address) and the array handed out for it. */
   readonly #last = new Int32Array(6);
@@ -225,18 +269,32 @@ class BatchReceiver implements QuietMember {
     }
   }
 
-  onQuietTick(tick: number): void {
+  onQuietTick(tick: number): boolean {
     const w = this.#watch;
     if (w === undefined) {
-      return;
+      return false;
     }
     if (!this.#paused) {
       if (tick - this.#activeTick < this.#quiet.quietTicks || !this.#binding.watchPause(w, true)) {
-        return;
+        return false;
       }
       this.#paused = true;
     }
+    return true;
+  }
+
+  readQuiet(): void {
     this.#drain();
+  }
+
+  /** The add-on reading this socket (`pausedReadiness` polls every paused socket of one add-on at once). */
+  get binding(): NativeSrtpBinding {
+    return this.#binding;
+  }
+
+  /** The socket's watch; undefined once stopped. */
+  get watch(): NativeWatch | undefined {
+    return this.#watch;
   }
 
   /** Reads what waits while paused, as a readable event would (continued after the microtasks when asked). */
@@ -270,6 +328,14 @@ class BatchReceiver implements QuietMember {
       return false;
     }
     receiveCounts.batches++;
+    if (
+      this.#offset > 0 &&
+      !this.#slabKept &&
+      this.#pendingNext >= this.#pendingCount &&
+      turnEnd.idle // the sends of the batches before have left: nothing reads the slab any more
+    ) {
+      this.#offset = 0;
+    }
     turnEnd.hold();
     try {
       return this.#read(watch);
@@ -294,6 +360,8 @@ class BatchReceiver implements QuietMember {
       if (this.#slab.length - this.#offset < SLOT_BYTES * 4) {
         this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES); // the old one stays with any datagram still held
         this.#offset = 0;
+        this.#slabKept = false;
+        receiveCounts.slabs++;
       }
       const slab = this.#slab;
       const base = this.#offset;
@@ -348,6 +416,7 @@ class BatchReceiver implements QuietMember {
       }
       receiveWaits.current = -1;
       if (async) {
+        this.#slabKept = true;
         return true;
       }
     }

@@ -13,7 +13,7 @@ import type { SrtpKeySet } from './srtpKeys.js';
 import { SRTCP_INDEX_LENGTH, srtpLengths, type SrtpProfile } from './srtpProfile.js';
 
 /** native/addon.c ABI_VERSION: an add-on of another layout is not used. */
-export const NATIVE_SRTP_ABI = 7;
+export const NATIVE_SRTP_ABI = 8;
 export const NATIVE_SRTP_FILE = join('build', 'native', 'sfu_native.node');
 
 declare const contextBrand: unique symbol;
@@ -111,6 +111,11 @@ export interface NativeSrtpBinding {
   ): number;
   /** The address of received datagram `index` of `meta` as text (inet_ntop), or undefined. */
   metaAddress(meta: Int32Array, index: number): string | undefined;
+  /**
+   * One `poll()` (no wait) of the first `count` watches' fds: `out[i]` 1 when watch i has a datagram waiting (or
+   * an error for `recvBatch` to report), else 0 (a stopped watch: 0). How many are, or a negative errno.
+   */
+  watchesReadable(watches: readonly NativeWatch[], count: number, out: Uint8Array): number;
 }
 
 declare const watchBrand: unique symbol;
@@ -136,6 +141,7 @@ const FUNCTIONS = [
   'recvBatch',
   'metaAddress',
   'gsoStats',
+  'watchesReadable',
 ] as const;
 
 /** The add-on at `path`, or why not. */

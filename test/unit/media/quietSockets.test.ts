@@ -5,7 +5,9 @@
  * tick, or RTP sent on the socket (`markRtpSent`), starts its events again at once (the next datagram arrives
  * without a tick) and the quiet count starts over; a handler that hands a datagram to asynchronous code while
  * paused gets the rest after the microtasks, still without a tick; switched off, nothing pauses; a closed
- * socket leaves the ticker. `isRtp` tells RTP from RTCP, STUN and DTLS.
+ * socket leaves the ticker. Which paused sockets have something waiting is asked with one poll() a tick
+ * (`pausedReadiness`, native `watchesReadable`): only those are read; a failed answer reads each. `isRtp`
+ * tells RTP from RTCP, STUN and DTLS.
  */
 import type { Socket } from 'node:dgram';
 import t, { type Test } from 'tap';
@@ -13,7 +15,7 @@ import { bound } from '../../helpers/loopbackUdp.js';
 import { FakeClock } from '../../helpers/fakeClock.js';
 import { isRtp, QuietSockets } from '../../../src/media/quietSockets.js';
 import { batchBinding } from '../../../src/media/udpBatch.js';
-import { markRtpSent, receiveInBatches } from '../../../src/media/udpReceive.js';
+import { markRtpSent, pausedReadiness, receiveInBatches } from '../../../src/media/udpReceive.js';
 import type { NativeSrtpBinding } from '../../../src/media/srtp/nativeSrtp.js';
 import { Ticker } from '../../../src/util/ticker.js';
 import { NATIVE_SKIP } from './srtp/impls.js';
@@ -52,12 +54,34 @@ interface Rig {
   ticks: (n: number) => void;
 }
 
+function sendTo(tx: Socket, port: number, b: Buffer): Promise<void> {
+  return new Promise<void>((r) => {
+    tx.send(b, port, '127.0.0.1', () => {
+      r();
+    });
+  });
+}
+
+/** The add-on with its `recvBatch` calls counted. */
+function counting(): { binding: NativeSrtpBinding; reads: number[] } {
+  const reads = [0];
+  const binding: NativeSrtpBinding = {
+    ...native,
+    recvBatch: (...a) => {
+      reads[0] = (reads[0] ?? 0) + 1;
+      return native.recvBatch(...a);
+    },
+  };
+  return { binding, reads };
+}
+
 async function rig(t: Test, enabled = true, asyncAt = -1): Promise<Rig> {
   const clock = new FakeClock();
   const ticker = new Ticker(clock, TICK_MS);
   const quiet = new QuietSockets(ticker, QUIET, enabled, (e) => {
     throw e;
   });
+  quiet.useReadiness(pausedReadiness()); // as the process's own quiet sockets
   const rx = await bound();
   const tx = await bound();
   t.teardown(() => {
@@ -185,6 +209,85 @@ t.test('quiet sockets', { skip: NATIVE_SKIP }, async (t) => {
     await r.send(rtcp(1));
     await until(() => r.got.length === 1, 'read on its event');
     t.equal(r.ticker.size, 0, 'no tick job at all');
+  });
+
+  t.test('one poll() a tick: only the paused sockets with a datagram waiting are read', async (t) => {
+    const clock = new FakeClock();
+    const ticker = new Ticker(clock, TICK_MS);
+    const errors: unknown[] = [];
+    const quiet = new QuietSockets(ticker, QUIET, true, (e) => errors.push(e));
+    quiet.useReadiness(pausedReadiness());
+    const { binding, reads } = counting();
+    const tx = await bound();
+    const sockets: Socket[] = [];
+    const got: number[][] = [];
+    t.teardown(() => {
+      tx.close();
+      for (const s of sockets) {
+        s.close();
+      }
+    });
+    for (let k = 0; k < 5; k++) {
+      const rx = await bound();
+      sockets.push(rx);
+      const mine: number[] = [];
+      got.push(mine);
+      receiveInBatches(
+        rx,
+        (data) => {
+          mine.push(data[data.length - 1] as number);
+          return false;
+        },
+        (e) => errors.push(e),
+        binding,
+        quiet,
+      );
+    }
+    clock.advance(QUIET * TICK_MS); // all five paused
+    const before = reads[0] ?? 0;
+    clock.advance(10 * TICK_MS);
+    t.equal((reads[0] ?? 0) - before, 0, 'ten ticks with nothing waiting: no socket read');
+    const third = sockets[2] as Socket;
+    await sendTo(tx, third.address().port, rtcp(7));
+    await sleep(50);
+    t.same(got, [[], [], [], [], []], 'paused: not read before the tick');
+    clock.advance(TICK_MS);
+    t.same(got, [[], [], [7], [], []], 'read on the tick');
+    t.equal((reads[0] ?? 0) - before, 1, 'that socket alone read, once');
+    t.same(errors, []);
+  });
+
+  t.test('a readiness that fails: every paused socket read, the failure reported', async (t) => {
+    const clock = new FakeClock();
+    const ticker = new Ticker(clock, TICK_MS);
+    const errors: unknown[] = [];
+    const quiet = new QuietSockets(ticker, QUIET, true, (e) => errors.push(e));
+    quiet.useReadiness(() => {
+      throw new Error('readiness broke');
+    });
+    const rx = await bound();
+    const tx = await bound();
+    t.teardown(() => {
+      rx.close();
+      tx.close();
+    });
+    const got: number[] = [];
+    receiveInBatches(
+      rx,
+      (data) => {
+        got.push(data[data.length - 1] as number);
+        return false;
+      },
+      (e) => errors.push(e),
+      native,
+      quiet,
+    );
+    clock.advance(QUIET * TICK_MS);
+    await sendTo(tx, rx.address().port, rtcp(3));
+    await sleep(50);
+    clock.advance(TICK_MS);
+    t.same(got, [3], 'read anyway');
+    t.match(String(errors[0]), /readiness broke/);
   });
 
   t.test('a closed socket leaves the ticker', async (t) => {

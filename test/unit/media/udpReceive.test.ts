@@ -2,10 +2,13 @@
  * Datagrams read in batches (media/udpReceive.ts, native/watch.c, native/udp.c) on real loopback sockets:
  * every datagram from two senders arrives once, in each sender's order, with its bytes and its sender's
  * `[address, port]` (the same array while the sender does not change; IPv6 too); node:dgram's 'message' events
- * stop; a datagram longer than a slot is dropped and counted and the next arrives; Buffers a handler keeps keep
- * their bytes while hundreds more arrive (no slab is written twice); a handler that throws is reported and the
+ * stop; a datagram longer than a slot is dropped and counted and the next arrives; while every datagram is
+ * taken synchronously the socket reads into one slab again and again, never while the batch's turn-end sends
+ * may still read it; a datagram a handler keeps (returns true for) keeps its bytes while hundreds more arrive
+ * (its slab is not written again); a handler that throws is reported and the
  * next datagram still arrives; a datagram's handler sees how long it waited in its socket (the kernel's arrival
- * time to the read); close releases the duplicate fd and the port; without the add-on nothing
+ * time to the read); one poll() tells which of several sockets have a datagram waiting (`watchesReadable`);
+ * close releases the duplicate fd and the port; without the add-on nothing
  * changes; the add-on's argument checks throw instead of crashing. TurnEnd's hold/release: sends scheduled in a
  * batch run at its end, without a deferred run.
  */
@@ -22,8 +25,8 @@ import {
   receiveWaits,
   SLOT_BYTES,
 } from '../../../src/media/udpReceive.js';
-import { TurnEnd } from '../../../src/media/turnEnd.js';
-import type { NativeSrtpBinding } from '../../../src/media/srtp/nativeSrtp.js';
+import { TurnEnd, turnEnd } from '../../../src/media/turnEnd.js';
+import type { NativeSrtpBinding, NativeWatch } from '../../../src/media/srtp/nativeSrtp.js';
 import { NATIVE_SKIP } from './srtp/impls.js';
 
 const native = batchBinding({}) as NativeSrtpBinding;
@@ -31,6 +34,7 @@ const native = batchBinding({}) as NativeSrtpBinding;
 const META_WORDS = 9;
 
 interface Got {
+  /** A copy: a handler that returns false must not keep the datagram itself (udpReceive.ts). */
   data: Buffer;
   addr: readonly [string, number];
 }
@@ -103,7 +107,7 @@ async function receiving(
   const on = receiveInBatches(
     rx,
     (data, addr) => {
-      got.push({ data, addr });
+      got.push({ data: Buffer.from(data), addr });
       return false;
     },
     (e) => errors.push(e),
@@ -202,23 +206,126 @@ t.test('batched receive', { skip: NATIVE_SKIP }, async (t) => {
     t.same(errors, []);
   });
 
-  t.test('kept Buffers keep their bytes while hundreds more arrive', async (t) => {
-    const { rx, got } = await receiving(t);
+  t.test('taken synchronously: one slab, read into again from its start', async (t) => {
+    const rx = await bound();
     const tx = await bound();
-    t.teardown(() => tx.close());
+    t.teardown(() => {
+      rx.close();
+      tx.close();
+    });
+    const seen: { ok: boolean; slab: ArrayBufferLike; offset: number }[] = [];
+    receiveInBatches(
+      rx,
+      (data) => {
+        const i = data.readUInt32BE(2);
+        seen.push({ ok: data.equals(datagram(3, i, 1200)), slab: data.buffer, offset: data.byteOffset });
+        return false;
+      },
+      () => undefined,
+      native,
+    );
     const port = rx.address().port;
-    const n = 600; // several slabs' worth
+    const slabsBefore = receiveCounts.slabs;
+    const n = 600; // 18 slabs' worth when each batch took fresh slots
+    for (let i = 0; i < n; i++) {
+      tx.send(datagram(3, i, 1200), port, '127.0.0.1');
+      if (i % 20 === 19) {
+        await until(() => seen.length === i + 1, `${i + 1} datagrams`);
+      }
+    }
+    t.ok(
+      seen.every((g) => g.ok),
+      'every datagram had its bytes when handled',
+    );
+    t.equal(new Set(seen.map((g) => g.slab)).size, 1, 'all read into one slab');
+    t.equal(receiveCounts.slabs - slabsBefore, 1, 'one slab allocated for the socket');
+    t.ok(
+      seen.filter((g) => g.offset === seen[0]?.offset).length >= n / 20,
+      'each batch from its start again',
+    );
+  });
+
+  t.test("not read into again while the turn's sends that may read it wait", async (t) => {
+    const rx = await bound();
+    const tx = await bound();
+    t.teardown(() => {
+      rx.close();
+      tx.close();
+    });
+    // As the trunk queue does: each datagram read again when the turn's sends run. Held here across several
+    // readable events (as an outer batch would), they wait until the release below.
+    let intact = 0;
+    let ran = 0;
+    let handled = 0;
+    receiveInBatches(
+      rx,
+      (data) => {
+        const i = data.readUInt32BE(2);
+        handled++;
+        turnEnd.schedule('trunk', () => {
+          ran++;
+          intact += data.equals(datagram(9, i, 1000)) ? 1 : 0;
+        });
+        return false;
+      },
+      () => undefined,
+      native,
+    );
+    const port = rx.address().port;
+    const n = 60;
+    turnEnd.hold();
+    try {
+      for (let i = 0; i < n; i++) {
+        tx.send(datagram(9, i, 1000), port, '127.0.0.1');
+        if (i % 10 === 9) {
+          await until(() => handled === i + 1, `${i + 1} datagrams`); // one readable event or more each
+        }
+      }
+    } finally {
+      turnEnd.release();
+    }
+    t.equal(ran, n, 'the held sends ran at the release');
+    t.equal(intact, n, "each datagram's bytes unchanged when they ran");
+  });
+
+  t.test('a datagram a handler keeps keeps its bytes while hundreds more arrive', async (t) => {
+    const rx = await bound();
+    const tx = await bound();
+    t.teardown(() => {
+      rx.close();
+      tx.close();
+    });
+    const kept: Buffer[] = [];
+    const slabs = new Set<ArrayBufferLike>();
+    let handled = 0;
+    receiveInBatches(
+      rx,
+      (data) => {
+        handled++;
+        slabs.add(data.buffer);
+        if (data.readUInt32BE(2) % 50 === 7) {
+          kept.push(data); // the datagram itself, as werift may keep one: true says so
+          return true;
+        }
+        return false;
+      },
+      () => undefined,
+      native,
+    );
+    const port = rx.address().port;
+    const n = 600;
     for (let i = 0; i < n; i++) {
       tx.send(datagram(4, i, 1200), port, '127.0.0.1');
       if (i % 20 === 19) {
-        await until(() => got.length === i + 1, `${i + 1} datagrams`);
+        await until(() => handled === i + 1, `${i + 1} datagrams`);
       }
     }
-    await until(() => got.length === n, 'every datagram');
+    t.equal(kept.length, n / 50);
     t.ok(
-      got.every((g, i) => g.data.equals(datagram(4, i, 1200))),
+      kept.every((d, k) => d.equals(datagram(4, k * 50 + 7, 1200))),
       'every kept datagram still holds its own bytes',
     );
+    t.ok(slabs.size >= 2, `the kept ones' slabs not read into again (${slabs.size} slabs)`);
   });
 
   t.test(
@@ -355,6 +462,38 @@ t.test('batched receive', { skip: NATIVE_SKIP }, async (t) => {
     t.equal(again.address().port, port, 'the port binds again');
   });
 
+  t.test('watchesReadable: one poll() says which sockets have a datagram waiting', async (t) => {
+    const a = await bound();
+    const b = await bound();
+    const c = await bound();
+    const tx = await bound();
+    t.teardown(() => {
+      for (const s of [a, b, c, tx]) {
+        s.close();
+      }
+    });
+    const [wa, wb, wc] = [a, b, c].map((s) => {
+      const w = native.watchReadable(fdOf(s), () => false);
+      t.equal(native.watchPause(w, true), true); // read only when asked, as a quiet socket
+      return w;
+    }) as [NativeWatch, NativeWatch, NativeWatch];
+    t.teardown(() => {
+      for (const w of [wa, wb, wc]) {
+        native.unwatch(w);
+      }
+    });
+    const out = new Uint8Array(4).fill(9);
+    t.equal(native.watchesReadable([wa, wb, wc], 3, out), 0, 'nothing waiting: 0');
+    t.same([...out], [0, 0, 0, 9], 'each 0; past count untouched');
+    t.equal(native.sendBatch(fdOf(tx), '127.0.0.1', b.address().port, [datagram(1, 0)], 1), 1);
+    t.equal(native.watchesReadable([wa, wb, wc], 3, out), 1, 'one waiting');
+    t.same([...out.subarray(0, 3)], [0, 1, 0], 'b, which has it');
+    t.equal(native.watchesReadable([wa, wb, wc], 2, out), 1, 'a count below the list: the first two');
+    native.unwatch(wb);
+    t.equal(native.watchesReadable([wa, wb, wc], 3, out), 0, 'a stopped watch: 0');
+    t.equal(native.watchesReadable([], 0, out), 0, 'none asked: 0');
+  });
+
   t.test("the add-on's argument checks throw, never crash", async (t) => {
     const rx = await bound();
     t.teardown(() => rx.close());
@@ -381,6 +520,19 @@ t.test('batched receive', { skip: NATIVE_SKIP }, async (t) => {
       ['closed fd', () => native.watchReadable(1 << 30, () => false), /cannot be duplicated/],
       ['no callback', () => native.watchReadable(fd, 1 as never), /callback must be a function/],
       ['metaAddress past end', () => native.metaAddress(meta, 4), /past meta's end/],
+      ['watches not an array', () => native.watchesReadable(w as never, 1, new Uint8Array(1)), /an array/],
+      [
+        'a watch that is not one',
+        () => native.watchesReadable([{} as never], 1, new Uint8Array(1)),
+        /watch must be made/,
+      ],
+      ['out not bytes', () => native.watchesReadable([w], 1, [0] as never), /out must be a Uint8Array/],
+      [
+        'count past the list',
+        () => native.watchesReadable([w], 2, new Uint8Array(2)),
+        /count must be at most/,
+      ],
+      ['count past out', () => native.watchesReadable([w, w], 2, new Uint8Array(1)), /count must be at most/],
     ];
     for (const [name, f, re] of rows) {
       t.throws(f, re, name);

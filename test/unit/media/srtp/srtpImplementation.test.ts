@@ -54,7 +54,7 @@ t.test('the loader says why, instead of throwing', async (t) => {
   const oldAbi = join(dir, 'old.cjs');
   writeFileSync(
     oldAbi,
-    `const f = () => 0; module.exports = { abi: 0, createContext: f, encryptRtp: f, decryptRtp: f, encryptRtcp: f, decryptRtcp: f, sendBatch: f, watchReadable: f, unwatch: f, watchPause: f, recvBatch: f, metaAddress: f, gsoStats: f };`,
+    `const f = () => 0; module.exports = { abi: 0, createContext: f, encryptRtp: f, decryptRtp: f, encryptRtcp: f, decryptRtcp: f, sendBatch: f, watchReadable: f, unwatch: f, watchPause: f, recvBatch: f, metaAddress: f, gsoStats: f, watchesReadable: f };`,
   );
   t.match(loadNativeSrtp(oldAbi), {
     binding: undefined,
