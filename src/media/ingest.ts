@@ -138,7 +138,8 @@ export class IngestDemux {
    * One decrypted RTP packet, `buf[offset, offset + length)`. Never throws. The bytes must not change until
    * the sends it queued have left at the turn's end (turnEnd.ts): a subscriber copies the payload into its
    * retransmission slot at once, but the trunk queue encrypts from it only then (and keeps its own copy for
-   * resends). The batched receive path (udpReceive.ts) reads into the same slab again only after that.
+   * resends). werift decrypts into a fresh buffer per packet; the batched receive path (udpReceive.ts) never
+   * writes a slab twice.
    */
   receive(buf: Uint8Array, offset = 0, length: number = buf.length - offset): void {
     const v = this.#view;

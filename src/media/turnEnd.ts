@@ -77,11 +77,6 @@ export class TurnEnd {
     }
   }
 
-  /** No batch held and nothing waiting: every send scheduled so far has run. */
-  get idle(): boolean {
-    return this.#held === 0 && this.#trunk.n === 0 && this.#subscribers.n === 0;
-  }
-
   /** Starts a batch: what is scheduled until the matching `release()` runs then, not after the turn. */
   hold(): void {
     this.#held++;

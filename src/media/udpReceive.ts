@@ -13,14 +13,11 @@
  *   after the microtask checkpoint, and it goes on with the rest of the batch. Media taken on the fast path is
  *   handled synchronously and stays batched. (Without this, werift's DTLS and SCTP saw several datagrams before
  *   their promises ran, and Chromium's data channels did not open.)
- * - Datagrams are views into a slab (64 KiB, from the socket's first datagram on). A handler that returns false
- *   must not keep its datagram past the batch's turn (turnEnd.ts: until the sends the batch queued have left;
- *   the trunk queue reads the publisher's payload then): while every datagram read into the slab was taken that
- *   way, the next readable event reads into it again from its start. Why: a new slab per 64 KiB was fresh memory
- *   each time, and the kernel's copy into it took a page fault per 4 KiB — half the `recvmmsg` time at `fanout
- *   --subs 5` (bench/README.md "The receive slab, reused"); a reused one also stays in the cache. A datagram a
- *   handler returns true for (werift's, which may keep it as node:dgram's own Buffers may be kept) marks its
- *   slab as kept: it is never written again (a new one when it is full).
+ * - Datagrams are views into a slab (64 KiB, from the socket's first datagram on) that is never written again
+ *   once handed out (a new one when it is full): a handler may keep one, as node:dgram's own Buffers may be kept.
+ *   (Reading into one slab again saves the kernel a page fault per 4 KiB of fresh slab, but the slabs' churn is
+ *   also what starts V8's short scavenges for external memory: without it a meeting's scavenges came later and
+ *   took 8–10 ms instead of 1–3 — bench/README.md "The receive slab: reused, then not".)
  * - A datagram longer than SLOT_BYTES is cut by the kernel: it is dropped and counted (`truncated`); WebRTC
  *   stacks keep datagrams under the path MTU (≈ 1,200–1,500 bytes).
  * - The socket's sends, its options and its close stay node:dgram's; on 'close' the watch stops and its fd is
@@ -40,10 +37,7 @@ export const SLOT_BYTES = 2048;
 export const SLOTS = 32;
 /** `recvmmsg` calls per readable event (the rest waits for the next event: other sockets get their turn). */
 export const ROUNDS = 4;
-/**
- * 64 KiB: one full `recvmmsg`; a socket holds one from its first datagram on (read again from its start, or a
- * new one when < 4 slots are left and a datagram of it may be kept: see above).
- */
+/** 64 KiB: one full `recvmmsg`; a socket holds one from its first datagram on (a new one when < 4 slots are left). */
 const SLAB_BYTES = SLOT_BYTES * SLOTS;
 const META_WORDS = 9;
 /** The meta word with how long the datagram waited in its socket (µs; -1 unknown): native/udp.h. */
@@ -216,8 +210,6 @@ class BatchReceiver implements QuietMember {
   #watch: NativeWatch | undefined;
   #slab = Buffer.alloc(0);
   #offset = 0;
-  /** A datagram read into `#slab` went to a handler that may keep it: the slab is not read into again. */
-  #slabKept = false;
   readonly #meta = new Int32Array(SLOTS * META_WORDS);
   /** The last sender: its meta words (port, family, address) and the array handed out for it. */
   readonly #last = new Int32Array(6);
@@ -328,14 +320,6 @@ class BatchReceiver implements QuietMember {
       return false;
     }
     receiveCounts.batches++;
-    if (
-      this.#offset > 0 &&
-      !this.#slabKept &&
-      this.#pendingNext >= this.#pendingCount &&
-      turnEnd.idle // the sends of the batches before have left: nothing reads the slab any more
-    ) {
-      this.#offset = 0;
-    }
     turnEnd.hold();
     try {
       return this.#read(watch);
@@ -360,7 +344,6 @@ class BatchReceiver implements QuietMember {
       if (this.#slab.length - this.#offset < SLOT_BYTES * 4) {
         this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES); // the old one stays with any datagram still held
         this.#offset = 0;
-        this.#slabKept = false;
         receiveCounts.slabs++;
       }
       const slab = this.#slab;
@@ -416,7 +399,6 @@ class BatchReceiver implements QuietMember {
       }
       receiveWaits.current = -1;
       if (async) {
-        this.#slabKept = true;
         return true;
       }
     }
