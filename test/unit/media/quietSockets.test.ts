@@ -13,7 +13,7 @@ import type { Socket } from 'node:dgram';
 import t, { type Test } from 'tap';
 import { bound } from '../../helpers/loopbackUdp.js';
 import { FakeClock } from '../../helpers/fakeClock.js';
-import { isRtp, QuietSockets } from '../../../src/media/quietSockets.js';
+import { isRtp, QuietSockets, type Readiness } from '../../../src/media/quietSockets.js';
 import { batchBinding } from '../../../src/media/udpBatch.js';
 import { markRtpSent, pausedReadiness, receiveInBatches } from '../../../src/media/udpReceive.js';
 import type { NativeSrtpBinding } from '../../../src/media/srtp/nativeSrtp.js';
@@ -75,13 +75,23 @@ function counting(): { binding: NativeSrtpBinding; reads: number[] } {
   return { binding, reads };
 }
 
-async function rig(t: Test, enabled = true, asyncAt = -1): Promise<Rig> {
+/** `readiness`: the quiet set's own (default: the process's); `errors`: collects its failures instead of throwing. */
+async function rig(
+  t: Test,
+  enabled = true,
+  asyncAt = -1,
+  o: { readiness?: Readiness; errors?: unknown[] } = {},
+): Promise<Rig> {
   const clock = new FakeClock();
   const ticker = new Ticker(clock, TICK_MS);
+  const errors = o.errors;
   const quiet = new QuietSockets(ticker, QUIET, enabled, (e) => {
-    throw e;
+    if (errors === undefined) {
+      throw e;
+    }
+    errors.push(e);
   });
-  quiet.useReadiness(pausedReadiness()); // as the process's own quiet sockets
+  quiet.useReadiness(o.readiness ?? pausedReadiness()); // as the process's own quiet sockets
   const rx = await bound();
   const tx = await bound();
   t.teardown(() => {
@@ -115,12 +125,7 @@ async function rig(t: Test, enabled = true, asyncAt = -1): Promise<Rig> {
     rx,
     tx,
     got,
-    send: (b) =>
-      new Promise<void>((r) => {
-        tx.send(b, port, '127.0.0.1', () => {
-          r();
-        });
-      }),
+    send: (b) => sendTo(tx, port, b),
     ticks: (n) => {
       clock.advance(n * TICK_MS);
     },
@@ -258,35 +263,16 @@ t.test('quiet sockets', { skip: NATIVE_SKIP }, async (t) => {
   });
 
   t.test('a readiness that fails: every paused socket read, the failure reported', async (t) => {
-    const clock = new FakeClock();
-    const ticker = new Ticker(clock, TICK_MS);
     const errors: unknown[] = [];
-    const quiet = new QuietSockets(ticker, QUIET, true, (e) => errors.push(e));
-    quiet.useReadiness(() => {
+    const readiness: Readiness = () => {
       throw new Error('readiness broke');
-    });
-    const rx = await bound();
-    const tx = await bound();
-    t.teardown(() => {
-      rx.close();
-      tx.close();
-    });
-    const got: number[] = [];
-    receiveInBatches(
-      rx,
-      (data) => {
-        got.push(data[data.length - 1] as number);
-        return false;
-      },
-      (e) => errors.push(e),
-      native,
-      quiet,
-    );
-    clock.advance(QUIET * TICK_MS);
-    await sendTo(tx, rx.address().port, rtcp(3));
+    };
+    const r = await rig(t, true, -1, { readiness, errors });
+    r.ticks(QUIET);
+    await r.send(rtcp(3));
     await sleep(50);
-    clock.advance(TICK_MS);
-    t.same(got, [3], 'read anyway');
+    r.ticks(1);
+    t.same(r.got, [3], 'read anyway');
     t.match(String(errors[0]), /readiness broke/);
   });
 
